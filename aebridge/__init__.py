@@ -1,0 +1,50 @@
+"""aebridge: generated video layers to premultiplied scene-linear EXR and an After Effects comp.
+
+The package imports in dependency order: errors and timing first, then the comp model,
+then the pixel pipeline, then the assembly and the front ends (CLI, service). Heavy
+modules (OpenImageIO, PyAV) load only when a function that needs them is called.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .errors import (
+    AebridgeError,
+    CanceledError,
+    EngineError,
+    MissingExtraError,
+    OptionError,
+    OutputError,
+    Problem,
+    SourceError,
+    SpecError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AebridgeError",
+    "CanceledError",
+    "EngineError",
+    "MissingExtraError",
+    "OptionError",
+    "OutputError",
+    "Problem",
+    "SourceError",
+    "SpecError",
+    "__version__",
+    "convert",
+]
+
+if TYPE_CHECKING:
+    from .convert import convert
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy so that `import aebridge` (and JSX emission) does not load OpenImageIO.
+    if name == "convert":
+        from .convert import convert
+
+        return convert
+    raise AttributeError(f"module 'aebridge' has no attribute {name!r}")

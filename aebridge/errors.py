@@ -1,0 +1,157 @@
+"""The one error hierarchy of aebridge.
+
+Every error a user can cause derives from :class:`AebridgeError`; the CLI and the HTTP
+service turn these into a clear message and exit code 1 (or an HTTP 4xx) instead of a
+traceback. Anything else that escapes is a bug in aebridge.
+
+::
+
+    AebridgeError
+     ├── OptionError          a bad option value (names the option and what is allowed)
+     ├── SourceError          an input file or frame is missing, corrupt or inconsistent
+     ├── SpecError            a comp spec has one or more problems, each with its spec path
+     ├── OutputError          the output cannot be written
+     ├── MissingExtraError    an optional extra (service, dask, otio) is not installed
+     ├── EngineError          the execution engine (process pool, Dask) failed
+     └── CanceledError        the run was canceled between frames
+
+Messages say what failed, where (file, frame, option or spec path) and what is allowed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+__all__ = [
+    "AebridgeError",
+    "CanceledError",
+    "EngineError",
+    "MissingExtraError",
+    "OptionError",
+    "OutputError",
+    "Problem",
+    "SourceError",
+    "SpecError",
+]
+
+
+class AebridgeError(Exception):
+    """Base of every error a user of aebridge can cause.
+
+    ``code`` is a stable machine-readable identifier (used by the service);
+    ``retryable`` says whether running the same thing again may succeed.
+    """
+
+    code: str = "aebridge_error"
+    retryable: bool = False
+
+
+class OptionError(AebridgeError, ValueError):
+    """An option has a value that is not allowed.
+
+    Args:
+        option: the option's name as the user typed it (``--compression``, ``alpha``).
+        value: the value given.
+        allowed: what is allowed, as text or a list of choices.
+    """
+
+    code = "invalid_option"
+
+    def __init__(self, option: str, value: object, allowed: str | Iterable[str]) -> None:
+        if not isinstance(allowed, str):
+            allowed = ", ".join(str(a) for a in allowed)
+        self.option = option
+        self.value = value
+        self.allowed = allowed
+        super().__init__(f"{option}: {value!r} is not allowed; allowed: {allowed}")
+
+
+class SourceError(AebridgeError):
+    """An input file or frame cannot be used.
+
+    Args:
+        message: what is wrong.
+        path: the file concerned, if any.
+        frame: the frame number concerned, if any.
+    """
+
+    code = "bad_source"
+
+    def __init__(
+        self, message: str, *, path: str | None = None, frame: int | None = None
+    ) -> None:
+        self.path = path
+        self.frame = frame
+        self.message = message
+        where = []
+        if path is not None:
+            where.append(str(path))
+        if frame is not None:
+            where.append(f"frame {frame}")
+        prefix = ", ".join(where)
+        super().__init__(f"{prefix}: {message}" if prefix else message)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Problem:
+    """One problem found in a comp spec, at a spec path like ``layers[2].blend``."""
+
+    path: str
+    message: str
+    severity: str = "error"  # "error" or "warning"
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class SpecError(AebridgeError):
+    """A comp spec has problems; ``problems`` lists every one with its spec path."""
+
+    code = "invalid_spec"
+
+    def __init__(self, problems: Iterable[Problem], *, source: str | None = None) -> None:
+        self.problems = tuple(problems)
+        self.source = source
+        head = f"{source}: " if source else ""
+        count = len(self.problems)
+        lines = "\n".join(f"  {p}" for p in self.problems)
+        noun = "problem" if count == 1 else "problems"
+        super().__init__(f"{head}{count} {noun} in the comp spec:\n{lines}")
+
+
+class OutputError(AebridgeError):
+    """The output cannot be written (folder not writable, disk full, ...)."""
+
+    code = "output_error"
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        self.path = path
+        super().__init__(f"{path}: {message}" if path else message)
+
+
+class MissingExtraError(AebridgeError, ImportError):
+    """An optional extra is needed but not installed; says how to install it."""
+
+    code = "missing_extra"
+
+    def __init__(self, extra: str, module: str) -> None:
+        self.extra = extra
+        self.module = module
+        super().__init__(
+            f"this needs the optional '{extra}' extra ({module} is not installed); "
+            f"install it with: pip install 'aebridge[{extra}]'"
+        )
+
+
+class EngineError(AebridgeError):
+    """The execution engine failed (a worker died, the cluster is unreachable)."""
+
+    code = "engine_error"
+    retryable = True
+
+
+class CanceledError(AebridgeError):
+    """The run was canceled between frames; no partial frame was left behind."""
+
+    code = "canceled"

@@ -1,0 +1,146 @@
+"""Exact frame rates and SMPTE timecode: time is integer frames plus a rational rate."""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+from .errors import OptionError
+
+__all__ = [
+    "NTSC_RATES",
+    "format_rate",
+    "frame_to_timecode",
+    "pack_timecode",
+    "parse_rate",
+    "timecode_rate",
+]
+
+# Decimal spellings that mean an NTSC rate. 23.976 is never 23976/1000 in practice.
+NTSC_RATES: dict[str, Fraction] = {
+    "23.976": Fraction(24000, 1001),
+    "23.98": Fraction(24000, 1001),
+    "29.97": Fraction(30000, 1001),
+    "47.952": Fraction(48000, 1001),
+    "59.94": Fraction(60000, 1001),
+    "119.88": Fraction(120000, 1001),
+}
+
+_RATE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:/\s*(\d+(?:\.\d+)?))?\s*$")
+
+_ALLOWED = "a positive number or ratio such as 24, 25, 23.976, 29.97, 24000/1001"
+
+
+def parse_rate(value: object, *, option: str = "rate") -> Fraction:
+    """Parse a frame rate exactly.
+
+    Args:
+        value: ``24``, ``"24"``, ``"23.976"`` (read as 24000/1001), ``"24000/1001"``,
+            a :class:`~fractions.Fraction`, or a ``[num, den]`` pair.
+        option: the option or spec path named in the error.
+
+    Returns:
+        The rate as a Fraction (1 to 1000 frames per second).
+
+    Raises:
+        OptionError: the value is not a rate.
+    """
+    rate: Fraction
+    if isinstance(value, bool):
+        raise OptionError(option, value, _ALLOWED)
+    if isinstance(value, Fraction):
+        rate = value
+    elif isinstance(value, int):
+        rate = Fraction(value)
+    elif isinstance(value, float):
+        text = repr(value)
+        rate = NTSC_RATES.get(text.rstrip("0").rstrip("."), Fraction(text))
+    elif isinstance(value, (list, tuple)) and len(value) == 2:
+        num, den = value
+        if not all(isinstance(x, int) and not isinstance(x, bool) for x in (num, den)):
+            raise OptionError(option, value, _ALLOWED)
+        if den == 0:
+            raise OptionError(option, value, _ALLOWED)
+        rate = Fraction(num, den)
+    elif isinstance(value, str):
+        m = _RATE_RE.match(value)
+        if not m:
+            raise OptionError(option, value, _ALLOWED)
+        num_s, den_s = m.group(1), m.group(2)
+        if den_s is None:
+            rate = NTSC_RATES.get(num_s, Fraction(num_s))
+        else:
+            if Fraction(den_s) == 0:
+                raise OptionError(option, value, _ALLOWED)
+            rate = Fraction(num_s) / Fraction(den_s)
+    else:
+        raise OptionError(option, value, _ALLOWED)
+    if not (1 <= rate <= 1000):
+        raise OptionError(option, value, _ALLOWED)
+    return rate
+
+
+def format_rate(rate: Fraction) -> str:
+    """``24`` for whole rates, ``24000/1001`` otherwise."""
+    if rate.denominator == 1:
+        return str(rate.numerator)
+    return f"{rate.numerator}/{rate.denominator}"
+
+
+def timecode_rate(rate: Fraction) -> tuple[int, bool]:
+    """The nominal integer timecode rate and whether drop-frame applies.
+
+    29.97 and 59.94 use drop-frame timecode (SMPTE 12M); 23.976 does not.
+    """
+    nominal = round(rate)
+    drop = rate.denominator == 1001 and nominal in (30, 60)
+    return max(nominal, 1), drop
+
+
+def frame_to_timecode(frame: int, rate: Fraction) -> tuple[int, int, int, int, bool]:
+    """Convert a frame count since 00:00:00:00 to (hours, minutes, seconds, frames, drop).
+
+    Hours wrap at 24. Drop-frame counting skips frame numbers 0 and 1 (0-3 at 60) at the
+    start of every minute except every tenth, as SMPTE 12M specifies.
+    """
+    nominal, drop = timecode_rate(rate)
+    if frame < 0:
+        raise ValueError(f"timecode needs a frame >= 0, got {frame}")
+    if drop:
+        dropped = 2 * (nominal // 30)
+        per_10min = nominal * 600 - dropped * 9
+        per_min = nominal * 60 - dropped
+        tens, rem = divmod(frame, per_10min)
+        extra = 0 if rem < dropped else dropped * ((rem - dropped) // per_min)
+        frame = frame + dropped * 9 * tens + extra
+    ff = frame % nominal
+    total_s = frame // nominal
+    return (total_s // 3600) % 24, (total_s // 60) % 60, total_s % 60, ff, drop
+
+
+def _bcd(n: int) -> int:
+    return ((n // 10) << 4) | (n % 10)
+
+
+def pack_timecode(frame: int, rate: Fraction) -> tuple[int, int]:
+    """Pack a frame count as the EXR ``timeCode`` attribute (SMPTE 12M BCD).
+
+    Returns ``(time_and_flags, user_data)`` as OpenEXR's ``TimeCode`` stores them.
+    Above 30 fps SMPTE 12M counts frame pairs: the frames field holds ``frame // 2`` and
+    the field-mark bit (bit 7) marks the second frame of a pair.
+    """
+    hh, mm, ss, ff, drop = frame_to_timecode(frame, rate)
+    nominal, _ = timecode_rate(rate)
+    field_phase = False
+    if nominal > 30:
+        field_phase = bool(ff % 2)
+        ff //= 2
+    value = _bcd(ff) & 0x3F
+    if drop:
+        value |= 1 << 6
+    if field_phase:
+        value |= 1 << 7
+    value |= (_bcd(ss) & 0x7F) << 8
+    value |= (_bcd(mm) & 0x7F) << 16
+    value |= (_bcd(hh) & 0x3F) << 24
+    return value, 0
