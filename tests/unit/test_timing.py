@@ -1,0 +1,87 @@
+"""Exact rates and SMPTE timecode."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+
+from aebridge.errors import OptionError
+from aebridge.timing import format_rate, frame_to_timecode, pack_timecode, parse_rate
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("24", Fraction(24)),
+        (24, Fraction(24)),
+        ("23.976", Fraction(24000, 1001)),
+        ("23.98", Fraction(24000, 1001)),
+        (23.976, Fraction(24000, 1001)),
+        ("29.97", Fraction(30000, 1001)),
+        ("59.94", Fraction(60000, 1001)),
+        ("24000/1001", Fraction(24000, 1001)),
+        ([30000, 1001], Fraction(30000, 1001)),
+        ("25", Fraction(25)),
+        ("12.5", Fraction(25, 2)),
+        (Fraction(48), Fraction(48)),
+    ],
+)
+def test_rates_parse_exactly(text: object, expected: Fraction) -> None:
+    assert parse_rate(text) == expected
+
+
+@pytest.mark.parametrize("bad", ["", "abc", "0", "-24", "24/0", "2000", True, None, [1, 0]])
+def test_bad_rates_name_the_option_and_what_is_allowed(bad: object) -> None:
+    with pytest.raises(OptionError) as info:
+        parse_rate(bad, option="--fps")
+    assert str(info.value).startswith("--fps: ")
+    assert "24000/1001" in str(info.value)
+
+
+def test_rates_format_as_integers_or_ratios() -> None:
+    assert format_rate(Fraction(24)) == "24"
+    assert format_rate(Fraction(24000, 1001)) == "24000/1001"
+
+
+@pytest.mark.parametrize(
+    ("frame", "rate", "expected"),
+    [
+        (0, Fraction(24), (0, 0, 0, 0, False)),
+        (1001, Fraction(24), (0, 0, 41, 17, False)),
+        (86400 * 24, Fraction(24), (0, 0, 0, 0, False)),  # hours wrap at 24
+        (1001, Fraction(24000, 1001), (0, 0, 41, 17, False)),  # 23.976 is never drop
+        (1799, Fraction(30000, 1001), (0, 0, 59, 29, True)),
+        (1800, Fraction(30000, 1001), (0, 1, 0, 2, True)),  # frames 0, 1 dropped
+        (17982, Fraction(30000, 1001), (0, 10, 0, 0, True)),  # not every tenth minute
+        (3600, Fraction(60000, 1001), (0, 1, 0, 4, True)),
+    ],
+)
+def test_timecode_counts_smpte(
+    frame: int, rate: Fraction, expected: tuple[int, int, int, int, bool]
+) -> None:
+    assert frame_to_timecode(frame, rate) == expected
+
+
+def test_timecode_packs_bcd() -> None:
+    # 01:02:03:04 at 24 fps
+    frame = ((1 * 60 + 2) * 60 + 3) * 24 + 4
+    value, user = pack_timecode(frame, Fraction(24))
+    assert value == 0x01020304
+    assert user == 0
+
+
+def test_timecode_drop_flag_is_bit_6() -> None:
+    value, _ = pack_timecode(1800, Fraction(30000, 1001))
+    assert value & (1 << 6)
+    assert value & 0x3F == 0x02
+
+
+def test_timecode_above_30fps_counts_frame_pairs() -> None:
+    # 50 fps: frame 49 of a second is the second field of pair 24.
+    value, _ = pack_timecode(49, Fraction(50))
+    assert value & 0x3F == 0x24
+    assert value & (1 << 7)
+    value, _ = pack_timecode(48, Fraction(50))
+    assert value & 0x3F == 0x24
+    assert not value & (1 << 7)
