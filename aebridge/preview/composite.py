@@ -1,0 +1,458 @@
+"""Pure numpy compositing maths for the preview: blends, mattes, transforms, projection.
+
+Every image here is float32 H x W x 4 RGBA, premultiplied, scene-linear, as After
+Effects holds pixels in a 32-bpc project with linear blending. Nothing here does I/O.
+The formulas and their sources are written out in ``docs/preview.md``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from enum import Enum, StrEnum
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import OptionError
+
+__all__ = [
+    "BLEND_FUNCTIONS",
+    "REC709_LUMA",
+    "SUPPORTED_BLEND_MODES",
+    "MatteType",
+    "apply_matte",
+    "blend",
+    "camera_view",
+    "layer_to_comp_2d",
+    "layer_to_screen_3d",
+    "luminance",
+    "matte_factor",
+    "over",
+    "warp",
+]
+
+Image = npt.NDArray[np.float32]
+Matrix = npt.NDArray[np.float64]
+BlendFunction = Callable[[Image, Image], Image]
+
+# Rec. ITU-R BT.709 luma coefficients, applied to linear light: AE's luma matte reads
+# the matte layer's luminance and our working space has Rec.709 primaries.
+REC709_LUMA: Final = (0.2126, 0.7152, 0.0722)
+
+
+def _f32(a: npt.NDArray[np.floating[Any]]) -> Image:
+    return a.astype(np.float32, copy=False)
+
+
+def _screen(cb: Image, cs: Image) -> Image:
+    # W3C: B = cb + cs - cb*cs. Above 1.0 that formula turns over (2 screened with 2
+    # gives 0), which would break the guarantee AE documents for Screen ("the result
+    # colour is never darker than either input colour"). Where either input exceeds 1.0
+    # we take
+    # max(cb, cs); the two agree on the boundary (cs = 1 gives 1 either way), so the
+    # result is continuous and identical to the W3C formula on [0, 1].
+    w3c = cb + cs - cb * cs
+    hdr = np.maximum(cb, cs)
+    return np.where((cb > 1.0) | (cs > 1.0), hdr, w3c).astype(np.float32)
+
+
+def _multiply(cb: Image, cs: Image) -> Image:
+    return cb * cs
+
+
+def _overlay(cb: Image, cs: Image) -> Image:
+    # W3C: Overlay(cb, cs) = HardLight(cs, cb): multiply where the backdrop is dark,
+    # screen where it is light, both with the backdrop doubled.
+    dark = cs * (2.0 * cb)
+    light = _screen(cs, 2.0 * cb - 1.0)
+    return np.where(cb <= 0.5, dark, light).astype(np.float32)
+
+
+def _soft_light(cb: Image, cs: Image) -> Image:
+    # W3C soft-light (the Photoshop/AE "Soft Light" smooth variant).
+    cbc = np.maximum(cb, 0.0)
+    d = np.where(cbc <= 0.25, ((16.0 * cbc - 12.0) * cbc + 4.0) * cbc, np.sqrt(cbc))
+    dark = cb - (1.0 - 2.0 * cs) * cb * (1.0 - cb)
+    light = cb + (2.0 * cs - 1.0) * (d - cb)
+    return np.where(cs <= 0.5, dark, light).astype(np.float32)
+
+
+def _darken(cb: Image, cs: Image) -> Image:
+    return np.minimum(cb, cs)
+
+
+def _lighten(cb: Image, cs: Image) -> Image:
+    return np.maximum(cb, cs)
+
+
+def _difference(cb: Image, cs: Image) -> Image:
+    return _f32(np.abs(cb - cs))
+
+
+def _normal(cb: Image, cs: Image) -> Image:
+    return _f32(cs)
+
+
+def _add(cb: Image, cs: Image) -> Image:
+    # Unclipped in 32 bpc: through the general formula this is exactly the premultiplied
+    # sum cs + cb (see docs/preview.md).
+    return cb + cs
+
+
+BLEND_FUNCTIONS: Mapping[str, BlendFunction] = {
+    "normal": _normal,
+    "add": _add,
+    "screen": _screen,
+    "multiply": _multiply,
+    "overlay": _overlay,
+    "soft_light": _soft_light,
+    "lighten": _lighten,
+    "darken": _darken,
+    "difference": _difference,
+}
+
+SUPPORTED_BLEND_MODES: Final = tuple(BLEND_FUNCTIONS)
+
+
+def _mode_name(mode: object) -> str:
+    return mode.value if isinstance(mode, Enum) else str(mode)
+
+
+def check_blend_mode(mode: object, *, option: str = "blend") -> str:
+    """Return the blend mode's name if the preview can render it.
+
+    Args:
+        mode: a mode name or a ``BlendMode`` enum member.
+        option: the option or spec path named in the error.
+
+    Returns:
+        The mode's snake_case name.
+
+    Raises:
+        OptionError: the preview does not implement this mode; lists the ones it does.
+    """
+    name = _mode_name(mode)
+    if name not in BLEND_FUNCTIONS:
+        raise OptionError(
+            option,
+            name,
+            "the preview renders these blend modes only: "
+            + ", ".join(SUPPORTED_BLEND_MODES),
+        )
+    return name
+
+
+def over(fg: Image, bg: Image) -> Image:
+    """Porter-Duff premultiplied "over": ``fg + bg * (1 - fg.alpha)``.
+
+    Args:
+        fg: the source, premultiplied RGBA.
+        bg: the backdrop, premultiplied RGBA, same shape.
+
+    Returns:
+        A new float32 array.
+    """
+    return (fg + bg * (1.0 - fg[..., 3:4])).astype(np.float32, copy=False)
+
+
+def blend(
+    backdrop: Image, source: Image, mode: object = "normal", *, opacity: float = 1.0
+) -> Image:
+    """Composite ``source`` onto ``backdrop`` with a blend mode, as AE does in 32 bpc.
+
+    Uses the W3C Compositing and Blending general formula on premultiplied colour:
+    ``co = cs(1 - ab) + cb(1 - as) + as ab B(cb/ab, cs/as)``,
+    ``ao = as + ab - as ab``; ``opacity`` scales the premultiplied source first.
+
+    Args:
+        backdrop: what lies below, premultiplied RGBA float32.
+        source: the layer, premultiplied RGBA float32, same shape.
+        mode: a name in :data:`SUPPORTED_BLEND_MODES` (or the model's enum member).
+        opacity: 0..1 layer opacity.
+
+    Returns:
+        A new float32 array.
+
+    Raises:
+        OptionError: the mode is not one the preview renders.
+    """
+    name = check_blend_mode(mode)
+    src = source if opacity == 1.0 else source * np.float32(opacity)
+    a_s = src[..., 3:4]
+    a_b = backdrop[..., 3:4]
+    if name == "normal":
+        return over(src, backdrop)
+    if name == "add":
+        out = src + backdrop
+        out[..., 3:4] = a_s + a_b - a_s * a_b
+        return out.astype(np.float32, copy=False)
+    cs = src[..., :3]
+    cb = backdrop[..., :3]
+    # Unpremultiply; where alpha is 0 the as*ab factor is 0 anyway, so any finite value
+    # will do and 0 keeps NaN out.
+    cs_u = np.divide(cs, a_s, out=np.zeros_like(cs), where=a_s > 0)
+    cb_u = np.divide(cb, a_b, out=np.zeros_like(cb), where=a_b > 0)
+    mixed = BLEND_FUNCTIONS[name](cb_u, cs_u)
+    out = np.empty_like(backdrop, dtype=np.float32)
+    out[..., :3] = cs * (1.0 - a_b) + cb * (1.0 - a_s) + a_s * a_b * mixed
+    out[..., 3:4] = a_s + a_b - a_s * a_b
+    return out
+
+
+class MatteType(StrEnum):
+    """Track matte types, as ``TrackMatteType`` in After Effects 23.0+."""
+
+    ALPHA = "alpha"
+    ALPHA_INVERTED = "alpha_inverted"
+    LUMA = "luma"
+    LUMA_INVERTED = "luma_inverted"
+
+
+def luminance(rgb: Image) -> Image:
+    """Rec.709 luminance of linear RGB (last axis), shape H x W x 1."""
+    r, g, b = REC709_LUMA
+    return _f32(r * rgb[..., 0:1] + g * rgb[..., 1:2] + b * rgb[..., 2:3])
+
+
+def matte_factor(matte: Image, kind: object) -> Image:
+    """The per-pixel 0..1 factor a track matte applies to its layer.
+
+    Luma is taken on the matte's *premultiplied* colour, i.e. the matte as if laid
+    over black: the unpremultiplied luminance times the matte's alpha, so transparent
+    matte pixels count as black (AE's documented behaviour: a luma matte is transparent
+    where the matte is black or absent). The factor is clamped to 0..1 because an HDR
+    matte must not brighten the layer or push its alpha above 1.
+
+    Args:
+        matte: the matte layer rendered in comp space, premultiplied RGBA.
+        kind: ``alpha``, ``alpha_inverted``, ``luma`` or ``luma_inverted``.
+
+    Returns:
+        H x W x 1 float32.
+
+    Raises:
+        OptionError: unknown matte type.
+    """
+    name = _mode_name(kind)
+    if name in (MatteType.ALPHA.value, MatteType.ALPHA_INVERTED.value):
+        base = np.clip(matte[..., 3:4], 0.0, 1.0)
+    elif name in (MatteType.LUMA.value, MatteType.LUMA_INVERTED.value):
+        base = np.clip(luminance(matte[..., :3]), 0.0, 1.0)
+    else:
+        raise OptionError("track matte type", name, [m.value for m in MatteType])
+    if name.endswith("_inverted"):
+        base = 1.0 - base
+    return base.astype(np.float32, copy=False)
+
+
+def apply_matte(layer: Image, matte: Image, kind: object) -> Image:
+    """Scale a premultiplied layer (all four channels) by its track matte's factor."""
+    return (layer * matte_factor(matte, kind)).astype(np.float32, copy=False)
+
+
+def _rotation_z(degrees: float) -> Matrix:
+    # AE rotation is clockwise on screen; with y pointing down that is the standard
+    # counter-clockwise matrix of a y-up system.
+    t = math.radians(degrees)
+    c, s = math.cos(t), math.sin(t)
+    return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+
+
+def layer_to_comp_2d(
+    anchor: Sequence[float],
+    position: Sequence[float],
+    scale: Sequence[float],
+    rotation: float,
+) -> Matrix:
+    """3x3 matrix taking layer pixel coordinates to comp pixel coordinates.
+
+    AE order: ``comp = position + R(rotation) S(scale/100) (layer - anchor)``, with
+    coordinates measured from the top-left corner of pixel (0, 0), y down, rotation in
+    degrees clockwise.
+
+    Args:
+        anchor: anchor point [x, y] in layer pixels.
+        position: position [x, y] in comp pixels.
+        scale: scale [x, y] in percent.
+        rotation: degrees, clockwise.
+
+    Returns:
+        A 3x3 float64 affine matrix acting on column vectors (x, y, 1).
+    """
+    t_anchor = np.array([[1.0, 0, -anchor[0]], [0, 1.0, -anchor[1]], [0, 0, 1.0]])
+    s = np.diag([scale[0] / 100.0, scale[1] / 100.0, 1.0])
+    t_pos = np.array([[1.0, 0, position[0]], [0, 1.0, position[1]], [0, 0, 1.0]])
+    result: Matrix = t_pos @ _rotation_z(rotation) @ s @ t_anchor
+    return result
+
+
+def camera_view(
+    position: Sequence[float],
+    point_of_interest: Sequence[float],
+    *,
+    roll: float = 0.0,
+) -> Matrix:
+    """3x4 world-to-camera matrix of a two-node AE camera.
+
+    Camera axes: x right, y down, z forward (towards the point of interest), the same
+    handedness as AE's world (x right, y down, z into the screen). ``roll`` turns the
+    camera about its forward axis, clockwise on screen as AE's Z Rotation.
+
+    Raises:
+        OptionError: position and point of interest coincide, or the camera looks
+            straight up or down (AE's own camera flips there too).
+    """
+    p = np.asarray(position, dtype=np.float64)
+    f = np.asarray(point_of_interest, dtype=np.float64) - p
+    norm = float(np.linalg.norm(f))
+    if norm == 0.0:
+        raise OptionError("camera", list(position), "a point of interest away from it")
+    f /= norm
+    r = np.cross(np.array([0.0, 1.0, 0.0]), f)
+    rn = float(np.linalg.norm(r))
+    if rn < 1e-9:
+        raise OptionError(
+            "camera", list(point_of_interest), "a camera not looking straight up/down"
+        )
+    r /= rn
+    d = np.cross(f, r)
+    if roll:
+        t = math.radians(roll)
+        c, s = math.cos(t), math.sin(t)
+        # Rolling the camera clockwise turns the image anticlockwise.
+        r, d = c * r + s * d, -s * r + c * d
+    rot = np.stack([r, d, f])
+    view: Matrix = np.concatenate([rot, (-rot @ p)[:, None]], axis=1)
+    return view
+
+
+def layer_to_screen_3d(
+    *,
+    anchor: Sequence[float],
+    position: Sequence[float],
+    scale: Sequence[float],
+    rotation: float,
+    view: Matrix,
+    zoom: float,
+    width: int,
+    height: int,
+) -> Matrix:
+    """3x3 homography from a 3D layer's pixels to comp screen pixels through a camera.
+
+    The layer plane maps to world as ``P + Rz S ((u, v, 0) - anchor)``; a camera-space
+    point (x, y, d) projects to ``(W/2 + zoom x/d, H/2 + zoom y/d)``: zoom is the
+    distance at which a z = 0 layer shows at 100 %. The homogeneous third coordinate
+    of the result is the camera-space depth d, so ``d <= 0`` is behind the camera.
+
+    Args:
+        anchor: [x, y, z] (z may be omitted: 0).
+        position: [x, y, z] in comp pixels.
+        scale: [x, y, z] percent (z unused by a flat layer).
+        rotation: Z rotation in degrees, clockwise.
+        view: the 3x4 matrix from :func:`camera_view`.
+        zoom: camera zoom in pixels.
+        width: comp width.
+        height: comp height.
+
+    Returns:
+        3x3 float64 matrix acting on (u, v, 1).
+    """
+    a = [*anchor, 0.0, 0.0][:3]
+    p = [*position, 0.0, 0.0][:3]
+    rs = _rotation_z(rotation) @ np.diag([scale[0] / 100.0, scale[1] / 100.0, 1.0])
+    # Columns: world direction of +u, of +v, and the world point of layer pixel (0, 0).
+    world = np.empty((4, 3))
+    world[:3, 0] = rs[:, 0]
+    world[:3, 1] = rs[:, 1]
+    world[:3, 2] = np.asarray(p) - rs @ np.asarray(a)
+    world[3] = [0.0, 0.0, 1.0]
+    k = np.array([[zoom, 0.0, width / 2.0], [0.0, zoom, height / 2.0], [0, 0, 1.0]])
+    result: Matrix = k @ view @ world
+    return result
+
+
+def _integer_offset(m: Matrix) -> tuple[int, int] | None:
+    """The (dx, dy) of a pure integer translation, else None."""
+    if not np.allclose(m[:2, :2], np.eye(2), atol=1e-9) or not np.allclose(
+        m[2], [0.0, 0.0, 1.0], atol=1e-12
+    ):
+        return None
+    dx, dy = m[0, 2], m[1, 2]
+    if abs(dx - round(dx)) > 1e-6 or abs(dy - round(dy)) > 1e-6:
+        return None
+    return round(dx), round(dy)
+
+
+def _paste(image: Image, dx: int, dy: int, height: int, width: int) -> Image:
+    out = np.zeros((height, width, 4), dtype=np.float32)
+    h, w = image.shape[:2]
+    x0, y0 = max(dx, 0), max(dy, 0)
+    x1, y1 = min(dx + w, width), min(dy + h, height)
+    if x1 > x0 and y1 > y0:
+        out[y0:y1, x0:x1] = image[y0 - dy : y1 - dy, x0 - dx : x1 - dx]
+    return out
+
+
+def warp(image: Image, layer_to_comp: Matrix, height: int, width: int) -> Image:
+    """Resample a premultiplied layer into a comp-sized frame (bilinear, black outside).
+
+    Each comp pixel centre is mapped back into the layer through the inverse of
+    ``layer_to_comp`` (affine or projective) and sampled bilinearly with transparent
+    black beyond the layer's edges. Because the pixels are premultiplied, edges fade to
+    transparent without dark or bright fringes. Pixels that map from behind the camera
+    (homogeneous depth <= 0) are transparent. A pure integer translation is copied
+    exactly, without filtering, so an untransformed layer renders bit for bit.
+
+    Args:
+        image: H x W x 4 premultiplied float32.
+        layer_to_comp: 3x3 matrix from :func:`layer_to_comp_2d` or
+            :func:`layer_to_screen_3d`.
+        height: output height.
+        width: output width.
+
+    Returns:
+        height x width x 4 float32.
+    """
+    offset = _integer_offset(layer_to_comp)
+    if offset is not None:
+        if offset == (0, 0) and image.shape[:2] == (height, width):
+            return image
+        return _paste(image, offset[0], offset[1], height, width)
+    try:
+        inv = np.linalg.inv(layer_to_comp)
+    except np.linalg.LinAlgError:
+        # A zero scale collapses the layer: AE draws nothing.
+        return np.zeros((height, width, 4), dtype=np.float32)
+    xs = np.arange(width, dtype=np.float64) + 0.5
+    ys = np.arange(height, dtype=np.float64)[:, None] + 0.5
+    hu = inv[0, 0] * xs + inv[0, 1] * ys + inv[0, 2]
+    hv = inv[1, 0] * xs + inv[1, 1] * ys + inv[1, 2]
+    hq = inv[2, 0] * xs + inv[2, 1] * ys + inv[2, 2]
+    # (u, v, 1) * d = M (sx, sy, 1) gives M^-1 (sx, sy, 1) = (u, v, 1) / d: hq is one
+    # over the camera-space depth (1 for an affine matrix), so hq <= 0 is behind.
+    front = hq > 1e-12
+    hq = np.where(front, hq, 1.0)
+    # Sample positions in index space: pixel i covers [i, i + 1), its centre is i + 0.5.
+    px = hu / hq - 0.5
+    py = hv / hq - 0.5
+    h, w = image.shape[:2]
+    px = np.where(front, np.clip(px, -2.0, w + 1.0), -2.0)
+    py = np.where(front, np.clip(py, -2.0, h + 1.0), -2.0)
+    x0f = np.floor(px)
+    y0f = np.floor(py)
+    fx = (px - x0f).astype(np.float32)[..., None]
+    fy = (py - y0f).astype(np.float32)[..., None]
+    # Pad with one ring of transparent black; indices outside land on it.
+    padded = np.zeros((h + 2, w + 2, 4), dtype=np.float32)
+    padded[1:-1, 1:-1] = image
+    x0 = np.clip(x0f.astype(np.int64) + 1, 0, w + 1)
+    y0 = np.clip(y0f.astype(np.int64) + 1, 0, h + 1)
+    x1 = np.clip(x0f.astype(np.int64) + 2, 0, w + 1)
+    y1 = np.clip(y0f.astype(np.int64) + 2, 0, h + 1)
+    top = padded[y0, x0] * (1.0 - fx) + padded[y0, x1] * fx
+    bottom = padded[y1, x0] * (1.0 - fx) + padded[y1, x1] * fx
+    out = _f32(top * (1.0 - fy) + bottom * fy)
+    out[~np.broadcast_to(front, out.shape[:2])] = 0.0
+    return out

@@ -1,0 +1,273 @@
+"""The preview's compositing maths, checked against values computed by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from aebridge.errors import OptionError
+from aebridge.preview.composite import (
+    SUPPORTED_BLEND_MODES,
+    apply_matte,
+    blend,
+    camera_view,
+    layer_to_comp_2d,
+    layer_to_screen_3d,
+    matte_factor,
+    over,
+    warp,
+)
+
+
+def px(*rgba: float) -> np.ndarray:
+    """A 1x1 premultiplied RGBA image."""
+    return np.array(rgba, dtype=np.float32).reshape(1, 1, 4)
+
+
+def rgb(image: np.ndarray) -> list[float]:
+    return [float(v) for v in image.reshape(-1, 4)[0, :3]]
+
+
+# --- over and blend modes -------------------------------------------------------------
+
+
+def test_over_is_porter_duff_on_premultiplied_pixels() -> None:
+    out = over(px(0.5, 0.25, 0.0, 0.5), px(0.2, 0.4, 0.6, 1.0))
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out[0, 0], [0.6, 0.45, 0.3, 1.0], rtol=0, atol=1e-7)
+
+
+# Opaque backdrop cb and opaque source cs per channel, so the result is B(cb, cs) exactly.
+CB = (0.25, 0.75, 0.0625)
+CS = (0.5, 0.25, 0.75)
+EXPECTED = {
+    "normal": (0.5, 0.25, 0.75),
+    "add": (0.75, 1.0, 0.8125),
+    "screen": (0.625, 0.8125, 0.765625),
+    "multiply": (0.125, 0.1875, 0.046875),
+    # cb <= 0.5: 2 cb cs; cb > 0.5: screen(cs, 2 cb - 1)
+    "overlay": (0.25, 0.625, 0.09375),
+    # cs <= 0.5: cb - (1 - 2cs) cb (1 - cb); cs > 0.5 with cb <= 0.25: D = ((16cb-12)cb+4)cb
+    "soft_light": (0.25, 0.65625, 0.134765625),
+    "lighten": (0.5, 0.75, 0.75),
+    "darken": (0.25, 0.25, 0.0625),
+    "difference": (0.25, 0.5, 0.6875),
+}
+
+
+@pytest.mark.parametrize("mode", sorted(EXPECTED))
+def test_each_blend_mode_matches_its_formula_on_opaque_pixels(mode: str) -> None:
+    out = blend(px(*CB, 1.0), px(*CS, 1.0), mode)
+    assert rgb(out) == pytest.approx(EXPECTED[mode], abs=1e-7)
+    assert float(out[0, 0, 3]) == 1.0
+
+
+def test_every_supported_mode_has_an_exact_case() -> None:
+    assert set(SUPPORTED_BLEND_MODES) == set(EXPECTED)
+
+
+def test_soft_light_uses_the_square_root_above_a_quarter() -> None:
+    out = blend(px(0.5625, 0.5625, 0.5625, 1.0), px(1.0, 1.0, 1.0, 1.0), "soft_light")
+    assert rgb(out) == pytest.approx([0.75] * 3, abs=1e-7)
+
+
+def test_general_formula_weights_the_blend_by_both_alphas() -> None:
+    # cb = cs = 0.25 premultiplied at alpha 0.5 (0.5 straight). Multiply:
+    # 0.25*0.5 + 0.25*0.5 + 0.5*0.5*(0.5*0.5) = 0.3125; alpha 0.5 + 0.5 - 0.25 = 0.75
+    out = blend(px(0.25, 0.25, 0.25, 0.5), px(0.25, 0.25, 0.25, 0.5), "multiply")
+    np.testing.assert_allclose(out[0, 0], [0.3125] * 3 + [0.75], atol=1e-7)
+
+
+def test_a_mode_over_transparent_backdrop_is_the_source_itself() -> None:
+    for mode in SUPPORTED_BLEND_MODES:
+        out = blend(px(0, 0, 0, 0), px(0.3, 0.2, 0.1, 0.5), mode)
+        np.testing.assert_allclose(out[0, 0], [0.3, 0.2, 0.1, 0.5], atol=1e-7)
+
+
+def test_add_is_the_unclipped_premultiplied_sum() -> None:
+    out = blend(px(3.0, 0.5, 0.0, 1.0), px(2.0, 0.25, 0.1, 0.5), "add")
+    np.testing.assert_allclose(out[0, 0], [5.0, 0.75, 0.1, 1.0], atol=1e-7)
+
+
+def test_opacity_scales_the_premultiplied_source() -> None:
+    out = blend(px(0, 0, 0, 1), px(1, 1, 1, 1), "normal", opacity=0.25)
+    np.testing.assert_allclose(out[0, 0], [0.25, 0.25, 0.25, 1.0], atol=1e-7)
+
+
+def test_screen_above_one_is_never_darker_than_either_input() -> None:
+    # W3C's 2 + 2 - 4 would give 0; AE documents screen as never darker than an input.
+    out = blend(px(2.0, 0.5, 1.0, 1.0), px(2.0, 3.0, 0.5, 1.0), "screen")
+    assert rgb(out) == pytest.approx([2.0, 3.0, 1.0])
+
+
+def test_overlay_on_an_hdr_backdrop_stays_at_least_the_backdrop() -> None:
+    out = blend(px(1.5, 1.5, 1.5, 1.0), px(0.5, 2.0, 0.0, 1.0), "overlay")
+    # cb > 0.5: screen(cs, 2cb - 1 = 2) = max(cs, 2)
+    assert rgb(out) == pytest.approx([2.0, 2.0, 2.0])
+
+
+def test_an_unsupported_mode_is_refused_with_the_supported_list() -> None:
+    with pytest.raises(OptionError) as info:
+        blend(px(0, 0, 0, 1), px(1, 1, 1, 1), "color_dodge")
+    text = str(info.value)
+    assert "'color_dodge'" in text
+    assert "normal, add, screen, multiply, overlay, soft_light" in text
+
+
+# --- track mattes ---------------------------------------------------------------------
+
+MATTE = px(0.2, 0.4, 0.1, 0.75)  # premultiplied; luma = 0.2126*.2 + .7152*.4 + .0722*.1
+
+
+@pytest.mark.parametrize(
+    ("kind", "factor"),
+    [
+        ("alpha", 0.75),
+        ("alpha_inverted", 0.25),
+        ("luma", 0.33582),
+        ("luma_inverted", 0.66418),
+    ],
+)
+def test_matte_factor_per_type(kind: str, factor: float) -> None:
+    assert float(matte_factor(MATTE, kind)[0, 0, 0]) == pytest.approx(factor, abs=1e-6)
+
+
+def test_a_transparent_matte_counts_as_black_for_luma() -> None:
+    clear = px(0, 0, 0, 0)
+    assert float(matte_factor(clear, "luma")[0, 0, 0]) == 0.0
+    assert float(matte_factor(clear, "luma_inverted")[0, 0, 0]) == 1.0
+
+
+def test_an_hdr_luma_matte_is_clamped_to_one() -> None:
+    assert float(matte_factor(px(4, 4, 4, 1), "luma")[0, 0, 0]) == 1.0
+
+
+def test_apply_matte_scales_all_four_premultiplied_channels() -> None:
+    out = apply_matte(px(0.8, 0.4, 0.2, 1.0), MATTE, "alpha")
+    np.testing.assert_allclose(out[0, 0], [0.6, 0.3, 0.15, 0.75], atol=1e-7)
+
+
+def test_unknown_matte_type_is_refused() -> None:
+    with pytest.raises(OptionError, match="'stencil'.*alpha, alpha_inverted, luma"):
+        matte_factor(MATTE, "stencil")
+
+
+# --- 2D transforms --------------------------------------------------------------------
+
+
+def ramp(h: int, w: int) -> np.ndarray:
+    img = np.zeros((h, w, 4), np.float32)
+    img[..., 0] = np.arange(w, dtype=np.float32)[None, :] / w
+    img[..., 1] = np.arange(h, dtype=np.float32)[:, None] / h
+    img[..., 3] = 1.0
+    return img
+
+
+def test_default_transform_renders_the_layer_bit_for_bit() -> None:
+    img = ramp(6, 8)
+    m = layer_to_comp_2d((4, 3), (4, 3), (100, 100), 0.0)
+    assert np.array_equal(warp(img, m, 6, 8), img)
+
+
+def test_integer_move_pastes_without_filtering() -> None:
+    img = ramp(2, 2)
+    m = layer_to_comp_2d((1, 1), (3, 2), (100, 100), 0.0)  # layer (0,0) -> comp (2,1)
+    out = warp(img, m, 4, 5)
+    assert np.array_equal(out[1:3, 2:4], img)
+    assert out[0].sum() == 0 and out[:, :2].sum() == 0
+
+
+def test_half_pixel_move_averages_neighbours_and_fades_edges_to_clear() -> None:
+    img = np.zeros((1, 2, 4), np.float32)
+    img[0, 0] = [1, 0, 0, 1]
+    img[0, 1] = [0, 1, 0, 1]
+    m = layer_to_comp_2d((0, 0), (0.5, 0), (100, 100), 0.0)
+    out = warp(img, m, 1, 3)
+    np.testing.assert_allclose(out[0, 0], [0.5, 0, 0, 0.5], atol=1e-6)
+    np.testing.assert_allclose(out[0, 1], [0.5, 0.5, 0, 1.0], atol=1e-6)
+    np.testing.assert_allclose(out[0, 2], [0, 0.5, 0, 0.5], atol=1e-6)
+
+
+def test_scale_200_about_the_anchor_interpolates_bilinearly() -> None:
+    img = np.zeros((1, 2, 4), np.float32)
+    img[0, 0] = [1, 0, 0, 1]
+    img[0, 1] = [0, 0, 0, 1]
+    m = layer_to_comp_2d((0, 0), (0, 0), (200, 100), 0.0)
+    out = warp(img, m, 1, 4)
+    # comp centres 0.5, 1.5, 2.5, 3.5 -> layer 0.25, 0.75, 1.25, 1.75 -> sample index
+    # (minus the half-pixel centre) -0.25, 0.25, 0.75, 1.25, clear black beyond the edge.
+    np.testing.assert_allclose(out[0, :, 0], [0.75, 0.75, 0.25, 0.0], atol=1e-6)
+    np.testing.assert_allclose(out[0, :, 3], [0.75, 1.0, 1.0, 0.75], atol=1e-6)
+
+
+def test_rotation_is_clockwise_on_screen() -> None:
+    img = np.zeros((1, 2, 4), np.float32)
+    img[0, 1] = [1, 1, 1, 1]  # the right-hand pixel
+    # Rotate 90 degrees about the left pixel's centre: the right pixel goes below it.
+    m = layer_to_comp_2d((0.5, 0.5), (0.5, 0.5), (100, 100), 90.0)
+    out = warp(img, m, 2, 2)
+    np.testing.assert_allclose(out[1, 0], [1, 1, 1, 1], atol=1e-6)
+    assert out[0, 1].sum() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_zero_scale_draws_nothing() -> None:
+    m = layer_to_comp_2d((1, 1), (1, 1), (0, 100), 0.0)
+    assert warp(ramp(2, 2), m, 2, 2).sum() == 0.0
+
+
+# --- 3D layers and the camera ---------------------------------------------------------
+
+W, H, ZOOM = 16, 8, 40.0
+
+
+def project(
+    img: np.ndarray, cam_z: float, layer_z: float = 0.0, zoom: float = ZOOM
+) -> np.ndarray:
+    view = camera_view((W / 2, H / 2, cam_z), (W / 2, H / 2, 0.0))
+    m = layer_to_screen_3d(
+        anchor=(W / 2, H / 2, 0),
+        position=(W / 2, H / 2, layer_z),
+        scale=(100, 100, 100),
+        rotation=0.0,
+        view=view,
+        zoom=zoom,
+        width=W,
+        height=H,
+    )
+    return warp(img, m, H, W)
+
+
+def test_default_camera_renders_a_z0_layer_one_to_one() -> None:
+    img = ramp(H, W)
+    np.testing.assert_allclose(project(img, -ZOOM), img, atol=1e-5)
+
+
+def test_dolly_in_to_half_the_distance_doubles_the_size() -> None:
+    img = np.zeros((H, W, 4), np.float32)
+    img[3:5, 6:10] = 1.0  # a 4x2 block in the middle
+    out = project(img, -ZOOM / 2)
+    covered = out[..., 3] > 0.5
+    ys, xs = np.nonzero(covered)
+    assert (xs.max() - xs.min() + 1, ys.max() - ys.min() + 1) == (8, 4)
+
+
+def test_a_layer_twice_as_far_shows_at_half_size() -> None:
+    img = np.ones((H, W, 4), np.float32)
+    out = project(img, -ZOOM, layer_z=ZOOM)
+    assert float(out[..., 3].sum()) == pytest.approx(W * H / 4, rel=1e-5)
+
+
+def test_a_layer_behind_the_camera_is_not_drawn() -> None:
+    assert project(np.ones((H, W, 4), np.float32), -ZOOM, layer_z=-2 * ZOOM).sum() == 0
+
+
+def test_camera_roll_turns_the_image_the_other_way() -> None:
+    view = camera_view((0, 0, -10), (0, 0, 0), roll=90.0)
+    # A world point to the right of the axis appears above the centre (negative y).
+    x, y, d = view @ np.array([1.0, 0.0, 0.0, 1.0])
+    assert (x, y, d) == pytest.approx((0.0, -1.0, 10.0), abs=1e-12)
+
+
+def test_camera_on_its_point_of_interest_is_refused() -> None:
+    with pytest.raises(OptionError, match="camera"):
+        camera_view((1, 2, 3), (1, 2, 3))
