@@ -37,7 +37,7 @@ def test_over_is_porter_duff_on_premultiplied_pixels() -> None:
     np.testing.assert_allclose(out[0, 0], [0.6, 0.45, 0.3, 1.0], rtol=0, atol=1e-7)
 
 
-# Opaque backdrop cb and opaque source cs per channel, so the result is B(cb, cs) exactly.
+# Opaque backdrop cb and opaque source cs per channel: the result is B(cb, cs) exactly.
 CB = (0.25, 0.75, 0.0625)
 CS = (0.5, 0.25, 0.75)
 EXPECTED = {
@@ -47,7 +47,8 @@ EXPECTED = {
     "multiply": (0.125, 0.1875, 0.046875),
     # cb <= 0.5: 2 cb cs; cb > 0.5: screen(cs, 2 cb - 1)
     "overlay": (0.25, 0.625, 0.09375),
-    # cs <= 0.5: cb - (1 - 2cs) cb (1 - cb); cs > 0.5 with cb <= 0.25: D = ((16cb-12)cb+4)cb
+    # cs <= 0.5: cb - (1 - 2cs) cb (1 - cb);
+    # cs > 0.5 and cb <= 0.25: cb + (2cs - 1)(D - cb), D = ((16cb - 12)cb + 4)cb
     "soft_light": (0.25, 0.65625, 0.134765625),
     "lighten": (0.5, 0.75, 0.75),
     "darken": (0.25, 0.25, 0.0625),
@@ -148,7 +149,7 @@ def test_apply_matte_scales_all_four_premultiplied_channels() -> None:
 
 
 def test_unknown_matte_type_is_refused() -> None:
-    with pytest.raises(OptionError, match="'stencil'.*alpha, alpha_inverted, luma"):
+    with pytest.raises(OptionError, match=r"'stencil'.*alpha, alpha_inverted, luma"):
         matte_factor(MATTE, "stencil")
 
 
@@ -195,7 +196,7 @@ def test_scale_200_about_the_anchor_interpolates_bilinearly() -> None:
     m = layer_to_comp_2d((0, 0), (0, 0), (200, 100), 0.0)
     out = warp(img, m, 1, 4)
     # comp centres 0.5, 1.5, 2.5, 3.5 -> layer 0.25, 0.75, 1.25, 1.75 -> sample index
-    # (minus the half-pixel centre) -0.25, 0.25, 0.75, 1.25, clear black beyond the edge.
+    # (minus the half-pixel centre) -0.25, 0.25, 0.75, 1.25; clear black off the edge.
     np.testing.assert_allclose(out[0, :, 0], [0.75, 0.75, 0.25, 0.0], atol=1e-6)
     np.testing.assert_allclose(out[0, :, 3], [0.75, 1.0, 1.0, 0.75], atol=1e-6)
 
