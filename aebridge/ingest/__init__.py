@@ -1,0 +1,211 @@
+"""Frame sources behind one interface: probe a sequence or movie, then stream its frames.
+
+``probe`` looks at a source once (in the parent process) and returns a picklable
+:class:`SourceInfo`; ``read_frames(info, start, stop)`` streams any chunk of it, so a
+worker process or Dask worker decodes just its own frames. Image sequences live in
+:mod:`aebridge.ingest.images` (OpenImageIO), movies in :mod:`aebridge.ingest.movie`
+(PyAV); each is imported only when a source of its kind is used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import OptionError, SourceError
+
+__all__ = [
+    "MOVIE_EXTENSIONS",
+    "VFR_MODES",
+    "SourceInfo",
+    "file_sha256",
+    "probe",
+    "read_frames",
+]
+
+#: File name extensions (lower case) opened as movies with PyAV.
+MOVIE_EXTENSIONS: frozenset[str] = frozenset(
+    {".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi", ".mxf"}
+)
+
+#: What to do with a variable-frame-rate movie.
+VFR_MODES: tuple[str, ...] = ("refuse", "resample")
+
+_HASH_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SourceInfo:
+    """What probing a source found; everything a worker needs to read any chunk.
+
+    Frames are addressed by 0-based index; arrays are H x W x ``channels`` in
+    ``dtype``, display-encoded, with alpha exactly as stored (straight or
+    premultiplied).
+    """
+
+    path: str
+    """The source as the user gave it (pattern, folder or movie path)."""
+    kind: str
+    """``"images"`` or ``"movie"``."""
+    width: int
+    height: int
+    frame_count: int
+    channels: int
+    """Channels of the arrays read_frames yields (1 grey, 2 grey+alpha, 3, 4)."""
+    has_alpha: bool
+    dtype: str
+    """``"uint8"``, ``"uint16"``, ``"float16"`` or ``"float32"`` as yielded."""
+    rate: Fraction | None
+    """Movies: the exact constant rate of the yielded frames; images: None."""
+    colorspace: str
+    """Default input colour space, an OCIO name of OpenImageIO's built-in config."""
+    colour_decision: str
+    """One sentence recording how ``colorspace`` (and a movie's YUV matrix) was chosen."""
+    colour_tags: Mapping[str, str]
+    """Movies: matrix, range, transfer, primaries as probed; images: empty."""
+    variable_rate: bool
+    """True when a movie's timestamps are irregular (it is then resampled)."""
+    frame_files: tuple[str, ...]
+    """Images: the file of each frame index; movies: empty."""
+    frame_numbers: tuple[int, ...]
+    """Images: the number in each file name; movies: empty."""
+    pixel_aspect: Fraction
+    codec: str = ""
+    """Movies: the codec name as FFmpeg reports it (``h264``, ``prores``, ``vp9``)."""
+    decoder: str = ""
+    """Movies: the decoder used (``libvpx-vp9`` for VP9, so alpha survives)."""
+    stream_index: int = 0
+    """Movies: index of the video stream among the container's streams."""
+    time_base: Fraction | None = None
+    """Movies: the stream's time base, the unit of ``frame_pts``."""
+    frame_pts: tuple[int, ...] = ()
+    """Movies: the source timestamp shown at each frame index (repeats when resampled)."""
+    keyframe_pts: tuple[int, ...] = ()
+    """Movies: timestamps of keyframes, ascending: where a chunk can start decoding."""
+    pixel_format: str = ""
+    """Movies: the FFmpeg pixel format converted to (``rgb24``, ``rgba64le``, ...)."""
+    matrix: str = ""
+    """Movies: the YUV->RGB matrix applied (swscale name: ``itu709``, ``itu601``)."""
+    color_range: str = ""
+    """Movies: the YUV range applied (``MPEG`` limited, ``JPEG`` full)."""
+    notes: tuple[str, ...] = field(default=())
+    """Anything else probing decided that a user may want to know."""
+
+
+def probe(
+    path: str | os.PathLike[str],
+    *,
+    vfr: str = "refuse",
+    rate: Fraction | None = None,
+    colorspace: str | None = None,
+) -> SourceInfo:
+    """Look at a source once and describe it.
+
+    Args:
+        path: an image sequence pattern (``fg.####.png``, ``fg.%04d.png``,
+            ``fg.1001-1120#.png``, ``fg.@@@@.png``), a folder holding one sequence, a
+            single image, or a movie (``.mp4``, ``.mov``, ``.webm``, ``.mkv``, ...).
+        vfr: for a variable-frame-rate movie, ``"refuse"`` (a SourceError) or
+            ``"resample"`` to a constant rate by timestamp.
+        rate: with ``vfr="resample"``, the constant rate to produce (default: the
+            movie's average rate). Ignored for image sequences.
+        colorspace: an OCIO colour-space name that overrides the default input space
+            (and lets a movie with a transfer aebridge does not map, such as PQ or
+            HLG, be read at all). The decision text records the override.
+
+    Returns:
+        A picklable description for :func:`read_frames`.
+
+    Raises:
+        OptionError: ``vfr`` or ``colorspace`` is not allowed.
+        SourceError: the source is missing, unreadable, inconsistent or unsupported;
+            the message names the file and frame.
+    """
+    text = os.fspath(path)
+    if vfr not in VFR_MODES:
+        raise OptionError("vfr", vfr, VFR_MODES)
+    if colorspace is not None:
+        _check_colorspace(colorspace)
+    ext = os.path.splitext(text)[1].lower()
+    if ext in MOVIE_EXTENSIONS and not os.path.isdir(text):
+        from . import movie
+
+        return movie.probe_movie(text, vfr=vfr, rate=rate, colorspace=colorspace)
+    from . import images
+
+    return images.probe_images(text, colorspace=colorspace)
+
+
+def read_frames(
+    info: SourceInfo, start: int, stop: int
+) -> Iterator[tuple[int, npt.NDArray[np.generic]]]:
+    """Stream frames ``start`` .. ``stop - 1`` of a probed source.
+
+    Only one decoded frame is held at a time. Movies seek to the nearest keyframe
+    at or before ``start`` and decode forward, so any chunk can be read on its own.
+
+    Args:
+        info: what :func:`probe` returned (possibly in another process).
+        start: first 0-based frame index.
+        stop: one past the last index; ``0 <= start <= stop <= info.frame_count``.
+
+    Returns:
+        An iterator of ``(index, pixels)``.
+
+    Raises:
+        OptionError: the range is outside the source.
+        SourceError: a frame is missing, corrupt or differs from the first frame in
+            size or channels (the message names the file and frame).
+    """
+    if not (0 <= start <= stop <= info.frame_count):
+        raise OptionError(
+            "frame range", (start, stop), f"0 <= start <= stop <= {info.frame_count}"
+        )
+    if info.kind == "movie":
+        from . import movie
+
+        return movie.read_movie_frames(info, start, stop)
+    if info.kind == "images":
+        from . import images
+
+        return images.read_image_frames(info, start, stop)
+    raise OptionError("SourceInfo.kind", info.kind, ("images", "movie"))
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """The SHA-256 of a file's bytes as lowercase hex, read in 1 MiB chunks.
+
+    Args:
+        path: the file.
+
+    Returns:
+        64 hex digits.
+
+    Raises:
+        SourceError: the file cannot be read.
+    """
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            while chunk := handle.read(_HASH_CHUNK):
+                digest.update(chunk)
+    except OSError as exc:
+        raise SourceError(
+            f"cannot read the file to hash it: {exc.strerror or exc}",
+            path=os.fspath(path),
+        ) from exc
+    return digest.hexdigest()
+
+
+def _check_colorspace(name: str) -> None:
+    import OpenImageIO as oiio
+
+    names = tuple(oiio.ColorConfig().getColorSpaceNames())
+    if name not in names:
+        raise OptionError("colorspace", name, names)

@@ -1,0 +1,425 @@
+"""Deterministic procedural media (image sequences, mattes, movies) for tests and samples.
+
+Everything here is computed, never downloaded, and is the same on every run. The
+foreground patterns put a soft-edged moving disc over alpha 0 *with colour still present
+where alpha is 0*, as generators that write straight alpha do: a converter that forgets
+to premultiply shows that colour, so tests catch it.
+"""
+
+from __future__ import annotations
+
+import os
+from fractions import Fraction
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from .errors import OptionError, OutputError
+
+__all__ = [
+    "CODECS",
+    "PATTERNS",
+    "frame_pixels",
+    "write_image_sequence",
+    "write_matte_sequence",
+    "write_movie",
+    "write_png_sequence",
+]
+
+#: Procedural patterns: ``gradient`` (moving colour ramps plus the disc's alpha),
+#: ``disc`` (a flat-coloured soft disc over a differently coloured alpha-0 field),
+#: ``solid`` (one flat colour, handy for exact colour checks).
+PATTERNS: tuple[str, ...] = ("gradient", "disc", "solid")
+
+#: Movie codecs write_movie can produce: name -> (encoder, pixel format, alpha format).
+CODECS: dict[str, tuple[str, str, str | None]] = {
+    "h264": ("libx264", "yuv420p", None),
+    "hevc": ("libx265", "yuv420p", None),
+    "prores4444": ("prores_ks", "yuv444p10le", "yuva444p10le"),
+    "vp9": ("libvpx-vp9", "yuv420p", "yuva420p"),
+}
+
+_CONTAINERS = {".mp4": ("h264", "hevc"), ".mov": tuple(CODECS), ".mkv": tuple(CODECS),
+               ".webm": ("vp9",)}
+
+# FFmpeg enum values (AVColorSpace, AVColorRange, AVColorTransferCharacteristic,
+# AVColorPrimaries) for the tags write_movie can set.
+_MATRIX_TAGS = {"bt709": 1, "bt601": 6, "bt2020": 9}
+_SWS_MATRIX = {"bt709": "itu709", "bt601": "itu601", "bt2020": "bt2020"}
+_TRANSFER_TAGS = {"bt709": 1, "iec61966-2-1": 13, "linear": 8, "smpte2084": 16,
+                  "arib-std-b67": 18, "gamma22": 4}
+_PRIMARY_TAGS = {"bt709": 1, "bt601": 6, "bt2020": 9}
+_RANGE_TAGS = {"tv": 1, "pc": 2}
+
+#: The colour of ``solid`` and of the disc in ``disc`` (8-bit sRGB-encoded RGB).
+SOLID_RGB: tuple[int, int, int] = (200, 30, 60)
+_FIELD_RGB = (40, 160, 220)
+
+
+def _disc_alpha(index: int, width: int, height: int) -> npt.NDArray[np.float64]:
+    """Alpha in [0, 1] of a soft disc that moves left to right over the frames."""
+    y, x = np.mgrid[0:height, 0:width].astype(np.float64)
+    cx = width * (0.3 + 0.05 * index) % max(width, 1)
+    cy = height * 0.5
+    radius = 0.3 * min(width, height)
+    soft = max(0.15 * min(width, height), 1.0)
+    dist = np.hypot(x + 0.5 - cx, y + 0.5 - cy)
+    return np.clip((radius - dist) / soft + 0.5, 0.0, 1.0)
+
+
+def frame_pixels(
+    index: int,
+    width: int,
+    height: int,
+    *,
+    pattern: str = "gradient",
+    alpha: Literal["straight"] | None = "straight",
+    bit_depth: int = 8,
+) -> npt.NDArray[np.uint8] | npt.NDArray[np.uint16]:
+    """The pixels of frame ``index`` of a pattern, as written to disk.
+
+    Args:
+        index: 0-based frame index (the picture moves with it).
+        width: width in pixels.
+        height: height in pixels.
+        pattern: one of :data:`PATTERNS`.
+        alpha: ``"straight"`` for RGBA with straight alpha, None for opaque RGB.
+        bit_depth: 8 (uint8) or 16 (uint16).
+
+    Returns:
+        H x W x 4 (or x 3) display-encoded pixels.
+
+    Raises:
+        OptionError: unknown pattern, alpha or bit depth.
+    """
+    if pattern not in PATTERNS:
+        raise OptionError("pattern", pattern, PATTERNS)
+    if alpha not in ("straight", None):
+        raise OptionError("alpha", alpha, ("straight", "None"))
+    if bit_depth not in (8, 16):
+        raise OptionError("bit_depth", bit_depth, ("8", "16"))
+    top = 255 if bit_depth == 8 else 65535
+    dtype = np.uint8 if bit_depth == 8 else np.uint16
+    a = _disc_alpha(index, width, height)
+    rgb = np.empty((height, width, 3), np.float64)
+    if pattern == "gradient":
+        x = (np.arange(width) + 0.5) / width
+        y = (np.arange(height) + 0.5) / height
+        rgb[..., 0] = (x[None, :] + 0.07 * index) % 1.0
+        rgb[..., 1] = y[:, None]
+        rgb[..., 2] = 1.0 - 0.5 * (x[None, :] + y[:, None])
+    elif pattern == "disc":
+        inside = (a > 0)[..., None]
+        rgb[...] = np.where(inside, np.array(SOLID_RGB) / 255, np.array(_FIELD_RGB) / 255)
+    else:
+        rgb[...] = np.array(SOLID_RGB) / 255
+        a = np.ones_like(a)
+    if pattern == "solid" and bit_depth == 8:
+        out = np.empty((height, width, 3), dtype)
+        out[...] = SOLID_RGB
+    else:
+        out = np.rint(rgb * top).astype(dtype)
+    if alpha is None:
+        return out
+    alpha_channel = np.rint(a * top).astype(dtype)[..., None]
+    return np.concatenate([out, alpha_channel], axis=2)
+
+
+def _write_image(path: str, pixels: npt.NDArray[np.generic], *, straight: bool) -> None:
+    import OpenImageIO as oiio
+
+    height, width, channels = pixels.shape
+    spec = oiio.ImageSpec(width, height, channels, str(pixels.dtype))
+    if straight:
+        # Without this OpenImageIO assumes premultiplied data and divides by alpha
+        # on writing PNG/TIFF, destroying the colour kept under alpha 0.
+        spec.attribute("oiio:UnassociatedAlpha", 1)
+    out = oiio.ImageOutput.create(path)
+    if out is None:
+        raise OutputError(f"cannot create a writer: {oiio.geterror()}", path=path)
+    try:
+        if not out.open(path, spec):
+            raise OutputError(f"cannot open for writing: {out.geterror()}", path=path)
+        if not out.write_image(pixels):
+            raise OutputError(f"cannot write: {out.geterror()}", path=path)
+    finally:
+        out.close()
+
+
+def write_image_sequence(
+    folder: str | os.PathLike[str],
+    name: str,
+    *,
+    frames: int = 6,
+    width: int = 64,
+    height: int = 36,
+    start: int = 1001,
+    ext: str = "png",
+    alpha: Literal["straight"] | None = "straight",
+    bit_depth: int = 8,
+    pattern: str = "gradient",
+    padding: int = 4,
+) -> list[str]:
+    """Write ``folder/name.<frame>.<ext>`` for a procedural pattern.
+
+    Args:
+        folder: created if missing.
+        name: the file name prefix (``name.1001.png``).
+        frames: number of frames.
+        width: width in pixels.
+        height: height in pixels.
+        start: first frame number.
+        ext: ``png``, ``tif``, ``jpg`` (8-bit, no alpha) or ``exr`` (half float,
+            pixels scaled to 0..1 and premultiplied as EXR requires).
+        alpha: ``"straight"`` or None (opaque).
+        bit_depth: 8 or 16 (ignored for jpg and exr).
+        pattern: one of :data:`PATTERNS`.
+        padding: digits in the frame number.
+
+    Returns:
+        The written paths in frame order.
+
+    Raises:
+        OptionError: an unsupported extension/alpha combination.
+        OutputError: a file cannot be written.
+    """
+    ext = ext.lower().lstrip(".")
+    if ext not in ("png", "tif", "tiff", "jpg", "jpeg", "exr"):
+        raise OptionError("ext", ext, ("png", "tif", "jpg", "exr"))
+    if ext in ("jpg", "jpeg") and (alpha is not None or bit_depth != 8):
+        raise OptionError("alpha/bit_depth", (alpha, bit_depth), "jpg is 8-bit opaque")
+    os.makedirs(folder, exist_ok=True)
+    paths = []
+    for i in range(frames):
+        path = os.path.join(os.fspath(folder), f"{name}.{start + i:0{padding}d}.{ext}")
+        pixels = frame_pixels(
+            i, width, height, pattern=pattern, alpha=alpha, bit_depth=bit_depth
+        )
+        if ext == "exr":
+            top = 255.0 if bit_depth == 8 else 65535.0
+            values = pixels.astype(np.float32) / top
+            if alpha is not None:
+                values[..., :3] *= values[..., 3:4]
+            _write_image(path, values.astype(np.float16), straight=False)
+        else:
+            _write_image(path, pixels, straight=alpha is not None)
+        paths.append(path)
+    return paths
+
+
+def write_png_sequence(
+    folder: str | os.PathLike[str],
+    name: str,
+    *,
+    frames: int = 6,
+    width: int = 64,
+    height: int = 36,
+    start: int = 1001,
+    alpha: Literal["straight"] | None = "straight",
+    bit_depth: int = 8,
+    pattern: str = "gradient",
+) -> list[str]:
+    """Write a PNG sequence ``folder/name.####.png`` (see :func:`write_image_sequence`).
+
+    Args:
+        folder: created if missing.
+        name: the file name prefix.
+        frames: number of frames.
+        width: width in pixels.
+        height: height in pixels.
+        start: first frame number.
+        alpha: ``"straight"`` (RGBA, colour kept under alpha 0) or None (RGB).
+        bit_depth: 8 or 16.
+        pattern: one of :data:`PATTERNS`.
+
+    Returns:
+        The written paths in frame order.
+
+    Raises:
+        OptionError: unknown pattern, alpha or bit depth.
+        OutputError: a file cannot be written.
+    """
+    return write_image_sequence(
+        folder, name, frames=frames, width=width, height=height, start=start,
+        ext="png", alpha=alpha, bit_depth=bit_depth, pattern=pattern,
+    )
+
+
+def write_matte_sequence(
+    folder: str | os.PathLike[str],
+    name: str,
+    *,
+    frames: int = 6,
+    width: int = 64,
+    height: int = 36,
+    start: int = 1001,
+    bit_depth: int = 8,
+) -> list[str]:
+    """Write a single-channel grey PNG matte: the disc's alpha of :func:`frame_pixels`.
+
+    Args:
+        folder: created if missing.
+        name: the file name prefix.
+        frames: number of frames.
+        width: width in pixels.
+        height: height in pixels.
+        start: first frame number.
+        bit_depth: 8 or 16.
+
+    Returns:
+        The written paths in frame order.
+
+    Raises:
+        OptionError: unknown bit depth.
+        OutputError: a file cannot be written.
+    """
+    os.makedirs(folder, exist_ok=True)
+    paths = []
+    for i in range(frames):
+        rgba = frame_pixels(i, width, height, pattern="disc", bit_depth=bit_depth)
+        path = os.path.join(os.fspath(folder), f"{name}.{start + i:04d}.png")
+        _write_image(path, np.ascontiguousarray(rgba[..., 3:4]), straight=False)
+        paths.append(path)
+    return paths
+
+
+def write_movie(
+    path: str | os.PathLike[str],
+    *,
+    codec: str = "h264",
+    frames: int = 8,
+    width: int = 64,
+    height: int = 36,
+    rate: Fraction = Fraction(24),
+    alpha: bool = False,
+    pattern: str = "gradient",
+    matrix: str | None = "bt709",
+    transfer: str | None = "bt709",
+    primaries: str | None = "bt709",
+    color_range: str = "tv",
+    encode_matrix: str | None = None,
+    vfr: bool = False,
+    gop: int | None = None,
+) -> str:
+    """Encode a procedural movie with PyAV.
+
+    Args:
+        path: ``.mp4`` (h264, hevc), ``.mov`` (any codec), ``.webm`` (vp9), ``.mkv``.
+        codec: one of :data:`CODECS`.
+        frames: number of frames.
+        width: width in pixels (even for 4:2:0 codecs).
+        height: height in pixels (even for 4:2:0 codecs).
+        rate: the exact frame rate (24000/1001 stays exact).
+        alpha: encode alpha (prores4444 and vp9 only).
+        pattern: one of :data:`PATTERNS`.
+        matrix: YUV matrix tag (``bt709``, ``bt601``, ``bt2020``) or None for untagged.
+        transfer: transfer tag (``bt709``, ``iec61966-2-1``, ``smpte2084``, ...) or None.
+        primaries: primaries tag (``bt709``, ``bt601``, ``bt2020``) or None.
+        color_range: ``tv`` (limited) or ``pc`` (full).
+        encode_matrix: the matrix actually used to make YUV; defaults to ``matrix``, or
+            when untagged to BT.709 for height >= 720 and BT.601 below (the usual
+            convention a decoder must follow).
+        vfr: make the timestamps irregular, a variable-rate movie: frame durations
+            repeat 2, 1, 2 ticks of ``1 / (2 * rate)``.
+        gop: keyframe interval (None: the encoder's default).
+
+    Returns:
+        ``path`` as a string.
+
+    Raises:
+        OptionError: unknown codec, container/codec or alpha combination, tag.
+        OutputError: the movie cannot be written.
+    """
+    import av
+
+    target = os.fspath(path)
+    if codec not in CODECS:
+        raise OptionError("codec", codec, CODECS)
+    ext = os.path.splitext(target)[1].lower()
+    if ext not in _CONTAINERS or codec not in _CONTAINERS[ext]:
+        allowed = sorted(f"{e} ({', '.join(c)})" for e, c in _CONTAINERS.items())
+        raise OptionError("path", target, allowed)
+    encoder, pix_fmt, alpha_fmt = CODECS[codec]
+    if alpha:
+        if alpha_fmt is None:
+            raise OptionError("alpha", alpha, "only prores4444 and vp9 carry alpha")
+        pix_fmt = alpha_fmt
+    for option, value, table in (
+        ("matrix", matrix, _MATRIX_TAGS),
+        ("transfer", transfer, _TRANSFER_TAGS),
+        ("primaries", primaries, _PRIMARY_TAGS),
+        ("encode_matrix", encode_matrix, _MATRIX_TAGS),
+    ):
+        if value is not None and value not in table:
+            raise OptionError(option, value, sorted(table))
+    if color_range not in _RANGE_TAGS:
+        raise OptionError("color_range", color_range, sorted(_RANGE_TAGS))
+    used = encode_matrix or matrix or ("bt709" if height >= 720 else "bt601")
+    deep = "10le" in pix_fmt
+    try:
+        container = av.open(target, "w")
+    except (OSError, av.FFmpegError) as exc:
+        raise OutputError(f"cannot create the movie: {exc}", path=target) from exc
+    try:
+        stream = container.add_stream(encoder, rate=rate)
+        stream.width = width
+        stream.height = height
+        stream.pix_fmt = pix_fmt
+        ctx = stream.codec_context
+        options: dict[str, str] = {}
+        if codec == "prores4444":
+            options["profile"] = "4444"
+        elif codec == "hevc":
+            options["x265-params"] = "log-level=error"
+        elif codec == "vp9":
+            options.update({"crf": "10", "b": "0", "deadline": "realtime"})
+        if gop is not None:
+            ctx.gop_size = gop
+            if codec == "h264":
+                options["x264-params"] = f"keyint={gop}:min-keyint={gop}:scenecut=0"
+            elif codec == "hevc":
+                options["x265-params"] = (
+                    f"log-level=error:keyint={gop}:min-keyint={gop}:scenecut=0"
+                )
+        stream.options = options
+        if vfr:
+            ctx.time_base = Fraction(1, 1) / (2 * rate)
+        if matrix is not None:
+            ctx.colorspace = _MATRIX_TAGS[matrix]
+        if transfer is not None:
+            ctx.color_trc = _TRANSFER_TAGS[transfer]
+        if primaries is not None:
+            ctx.color_primaries = _PRIMARY_TAGS[primaries]
+        ctx.color_range = _RANGE_TAGS[color_range]
+        pts = 0
+        for i in range(frames):
+            pixels = frame_pixels(
+                i, width, height, pattern=pattern,
+                alpha="straight" if alpha else None, bit_depth=16 if deep else 8,
+            )
+            src = ("rgba64le" if alpha else "rgb48le") if deep else (
+                "rgba" if alpha else "rgb24")
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format=src)
+            # Convert to YUV explicitly: FFmpeg's default matrix is BT.601 whatever
+            # the tags say, which would make the file disagree with its own tags.
+            frame = frame.reformat(
+                format=pix_fmt,
+                dst_colorspace=_SWS_MATRIX[used],
+                dst_color_range="JPEG" if color_range == "pc" else "MPEG",
+            )
+            frame.pts = pts
+            if vfr:
+                frame.time_base = ctx.time_base
+                pts += 2 if i % 3 == 2 else (1 if i % 3 == 1 else 2)
+            else:
+                pts += 1
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    except av.FFmpegError as exc:
+        raise OutputError(f"cannot encode the movie: {exc}", path=target) from exc
+    finally:
+        container.close()
+    return target
