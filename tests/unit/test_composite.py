@@ -272,3 +272,93 @@ def test_camera_roll_turns_the_image_the_other_way() -> None:
 def test_camera_on_its_point_of_interest_is_refused() -> None:
     with pytest.raises(OptionError, match="camera"):
         camera_view((1, 2, 3), (1, 2, 3))
+
+
+# --- keyframes and easing -------------------------------------------------------------
+
+from aebridge.preview.keyframes import Ease, Interpolation, Key, evaluate  # noqa: E402
+
+BEZ = Interpolation.BEZIER
+EASY = (Ease(speed=0.0, influence=100 / 3),)
+
+
+def two_keys(
+    out_type: Interpolation, in_type: Interpolation, **eases: object
+) -> list[Key]:
+    return [
+        Key(frame=0, value=(0.0,), out_type=out_type, **eases),  # type: ignore[arg-type]
+        Key(frame=24, value=(1.0,), in_type=in_type, ease_in=EASY),
+    ]
+
+
+def test_linear_keys_interpolate_linearly() -> None:
+    keys = two_keys(Interpolation.LINEAR, Interpolation.LINEAR)
+    assert evaluate(keys, 6, 24.0) == pytest.approx((0.25,))
+
+
+def test_hold_keeps_the_value_until_the_next_key() -> None:
+    keys = two_keys(Interpolation.HOLD, Interpolation.LINEAR)
+    assert evaluate(keys, 23.99, 24.0) == (0.0,)
+    assert evaluate(keys, 24, 24.0) == (1.0,)
+
+
+def test_easy_ease_both_sides_is_smoothstep_in_time() -> None:
+    # speed 0, influence 1/3 both sides: x(s) = dt s and y(s) = 3s^2 - 2s^3, so at a
+    # quarter of the way y = 3/16 - 2/64 = 0.15625.
+    keys = two_keys(BEZ, BEZ, ease_out=EASY)
+    assert evaluate(keys, 6, 24.0)[0] == pytest.approx(0.15625, abs=1e-9)
+    assert evaluate(keys, 12, 24.0)[0] == pytest.approx(0.5, abs=1e-9)
+
+
+def test_ease_in_only_starts_linear_and_lands_at_rest() -> None:
+    # out side linear (handle at (dt/3, 1/3)), in side speed 0 influence 1/3:
+    # x(s) = dt s, y(s) = s(1-s)^2 + 3s^2(1-s) + s^3 = s + s^2 - s^3; at s = 1/2: 0.625
+    keys = two_keys(Interpolation.LINEAR, BEZ)
+    assert evaluate(keys, 12, 24.0)[0] == pytest.approx(0.625, abs=1e-9)
+
+
+def test_full_influence_ease_is_symmetric_and_slow_at_the_ends() -> None:
+    full = (Ease(speed=0.0, influence=100.0),)
+    keys = [
+        Key(frame=0, value=(0.0,), out_type=BEZ, ease_out=full),
+        Key(frame=24, value=(1.0,), in_type=BEZ, ease_in=full),
+    ]
+    # x'(1/2) = 0 here, so time -> s is ill-conditioned at mid-segment: float64
+    # rounding of x leaves ~1e-6 in s; far below a visible difference.
+    assert evaluate(keys, 12, 24.0)[0] == pytest.approx(0.5, abs=1e-5)
+    # x(s) = dt(3s - 6s^2 + 4s^3), y(s) = 3s^2 - 2s^3; s = 1/4 -> t = 0.4375 dt
+    # -> y = 0.15625
+    assert evaluate(keys, 0.4375 * 24, 24.0)[0] == pytest.approx(0.15625, abs=1e-9)
+
+
+def test_speed_is_in_units_per_second() -> None:
+    # Value 0 -> 10 over 1 s with out speed 30/s at 100 % influence and a linear in side.
+    keys = [
+        Key(
+            frame=0,
+            value=(0.0,),
+            out_type=BEZ,
+            ease_out=(Ease(speed=30, influence=100),),
+        ),
+        Key(frame=24, value=(10.0,)),
+    ]
+    # Control points x: 0, 1, 2/3, 1 ; y: 0, 30, 20/3, 10 (linear side: 1/3 along).
+    s = 0.5
+    x = 3 * 0.25 * 0.5 * 1 + 3 * 0.5 * 0.25 * (2 / 3) + 0.125
+    y = 3 * 0.25 * 0.5 * 30 + 3 * 0.5 * 0.25 * (20 / 3) + 0.125 * 10
+    assert s and evaluate(keys, x * 24, 24.0)[0] == pytest.approx(y, abs=1e-7)
+
+
+def test_spatial_keys_move_along_the_straight_path() -> None:
+    keys = [
+        Key(frame=0, value=(0.0, 0.0), out_type=BEZ, ease_out=EASY),
+        Key(frame=24, value=(30.0, 40.0), in_type=BEZ, ease_in=EASY),
+    ]
+    x, y = evaluate(keys, 6, 24.0, spatial=True)
+    assert (x, y) == pytest.approx((30 * 0.15625, 40 * 0.15625), abs=1e-7)
+
+
+def test_values_clamp_outside_the_keys() -> None:
+    keys = two_keys(Interpolation.LINEAR, Interpolation.LINEAR)
+    assert evaluate(keys, -5, 24.0) == (0.0,)
+    assert evaluate(keys, 99, 24.0) == (1.0,)
