@@ -12,10 +12,10 @@ which is AE's ``KeyframeEase(speed, influence)`` model: speed in value units per
 influence the fraction of the segment's duration the handle reaches. A linear side is
 the handle one third of the way along the straight line (speed (v1 - v0)/dt, influence
 1/3): two linear sides give exactly linear interpolation. A hold out-side keeps v0 up to
-(not including) t1; so does a hold in-side on k1. Spatial properties (position, anchor) move along the straight line
-between keys, the ease acting on the distance travelled (speed in pixels per second
-along the path), as AE does for a linear spatial path. Multi-dimensional non-spatial
-properties (scale) ease each dimension on its own.
+(not including) t1; so does a hold in-side on k1. Spatial properties (position, anchor)
+move along the straight line between keys, the ease acting on the distance travelled
+(speed in pixels per second along the path), as AE does for a linear spatial path.
+Multi-dimensional non-spatial properties (scale) ease each dimension on its own.
 """
 
 from __future__ import annotations

@@ -332,7 +332,7 @@ def test_full_influence_ease_is_symmetric_and_slow_at_the_ends() -> None:
 
 
 def test_speed_is_in_units_per_second() -> None:
-    # Value 0 -> 10 over 1 s with out speed 30/s at 100 % influence and a linear in side.
+    # Value 0 -> 10 over 1 s, out speed 30/s at 100 % influence, a linear in side.
     keys = [
         Key(
             frame=0,
