@@ -393,7 +393,7 @@ class Layer:
         return self.name if self.name else self.id
 
     def opacity_value(self) -> AnimatableValue:
-        """Opacity as one animatable value: ``transform.opacity``, else the static one."""
+        """Opacity as one animatable value (``transform.opacity`` wins)."""
         if self.transform.opacity is not None:
             return self.transform.opacity
         return AnimatableValue(value=self.opacity)
