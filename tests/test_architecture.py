@@ -1,0 +1,45 @@
+"""The architecture holds: import contracts, typing, documented commands."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_import_contracts_hold() -> None:
+    exe = shutil.which("lint-imports")
+    if exe is None:
+        pytest.skip("import-linter is not installed (pip install -e '.[dev]')")
+    run = subprocess.run([exe], cwd=ROOT, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_every_command_has_help_and_examples() -> None:
+    from aebridge.cli import main
+
+    ctx = click.Context(main)
+    missing = []
+    for name, command in main.commands.items():
+        text = command.get_help(click.Context(command, info_name=name, parent=ctx))
+        if "Examples:" not in text or not (command.help or "").strip():
+            missing.append(name)
+    assert not missing, f"commands without help and examples: {missing}"
+
+
+def test_version_and_short_help_flag() -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "aebridge", "-V"], capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr
+    assert "aebridge" in run.stdout
+    run = subprocess.run(
+        [sys.executable, "-m", "aebridge", "-h"], capture_output=True, text=True
+    )
+    assert run.returncode == 0 and "convert" in run.stdout
