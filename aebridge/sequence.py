@@ -1,4 +1,4 @@
-"""Frame-sequence naming and discovery: patterns and folders to an ordered list of files.
+"""Frame-sequence naming and discovery: patterns and folders to ordered frame files.
 
 A sequence is written as a pattern whose frame-number field is one of
 
@@ -20,7 +20,9 @@ import os
 import re
 from dataclasses import dataclass
 
-import fileseq
+from fileseq.constants import PAD_STYLE_HASH1
+from fileseq.exceptions import FileSeqException, ParseException
+from fileseq.filesequence import FileSequence
 
 from .errors import SourceError
 
@@ -73,7 +75,7 @@ class FrameSequence:
 
 
 def is_sequence_pattern(path: str) -> bool:
-    """Whether ``path``'s file name contains a frame-number field (``#``, ``@``, ``%d``).
+    """Whether the file name in ``path`` has a frame field (``#``, ``@``, ``%d``).
 
     Args:
         path: a path as the user typed it.
@@ -112,7 +114,7 @@ def _padding_width(pad: str) -> int:
         return 4
     if set(pad) <= {"#", "@"}:
         return len(pad)
-    return int(fileseq.FileSequence.getPaddingNum(pad, pad_style=fileseq.PAD_STYLE_HASH1))
+    return int(FileSequence.getPaddingNum(pad, pad_style=PAD_STYLE_HASH1))
 
 
 def _number_re(padding: int) -> str:
@@ -154,10 +156,11 @@ def _list_frames(
 def _from_pattern(path: str) -> FrameSequence:
     directory, base = os.path.split(path)
     try:
-        parsed = fileseq.FileSequence(base, pad_style=fileseq.PAD_STYLE_HASH1)
-    except fileseq.ParseException as exc:
+        parsed = FileSequence(base, pad_style=PAD_STYLE_HASH1)
+    except ParseException as exc:
         raise SourceError(
-            f"cannot read the frame pattern ({exc}); allowed: {_PATTERN_HELP}", path=path
+            f"cannot read the frame pattern ({exc}); allowed: {_PATTERN_HELP}",
+            path=path,
         ) from exc
     pad = parsed.padding()
     if not pad:
@@ -172,9 +175,7 @@ def _from_pattern(path: str) -> FrameSequence:
         numbers = [int(n) for n in wanted]
         missing = [n for n in numbers if n not in found]
         if missing and len(missing) == len(numbers):
-            raise SourceError(
-                f"no frame of the range {wanted} exists", path=path
-            )
+            raise SourceError(f"no frame of the range {wanted} exists", path=path)
         if missing:
             raise SourceError(
                 f"missing frame(s) {format_frame_ranges(missing)} in the range "
@@ -183,9 +184,7 @@ def _from_pattern(path: str) -> FrameSequence:
                 frame=missing[0],
             )
         if numbers != sorted(numbers):
-            raise SourceError(
-                f"the frame range {wanted} is not ascending", path=path
-            )
+            raise SourceError(f"the frame range {wanted} is not ascending", path=path)
     else:
         if not found:
             raise SourceError(
@@ -214,8 +213,8 @@ def _from_pattern(path: str) -> FrameSequence:
 
 def _from_folder(folder: str) -> FrameSequence:
     try:
-        candidates = fileseq.findSequencesOnDisk(folder)
-    except (OSError, fileseq.FileSeqException) as exc:
+        candidates = FileSequence.findSequencesOnDisk(folder)
+    except (OSError, FileSeqException) as exc:
         raise SourceError(f"cannot list the folder: {exc}", path=folder) from exc
     sequences = [
         s

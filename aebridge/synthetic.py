@@ -1,4 +1,4 @@
-"""Deterministic procedural media (image sequences, mattes, movies) for tests and samples.
+"""Deterministic procedural media (sequences, mattes, movies) for tests and samples.
 
 Everything here is computed, never downloaded, and is the same on every run. The
 foreground patterns put a soft-edged moving disc over alpha 0 *with colour still present
@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import os
 from fractions import Fraction
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from .errors import OptionError, OutputError
+
+if TYPE_CHECKING:
+    from av.video.stream import VideoStream
 
 __all__ = [
     "CODECS",
@@ -40,15 +43,25 @@ CODECS: dict[str, tuple[str, str, str | None]] = {
     "vp9": ("libvpx-vp9", "yuv420p", "yuva420p"),
 }
 
-_CONTAINERS = {".mp4": ("h264", "hevc"), ".mov": tuple(CODECS), ".mkv": tuple(CODECS),
-               ".webm": ("vp9",)}
+_CONTAINERS = {
+    ".mp4": ("h264", "hevc"),
+    ".mov": tuple(CODECS),
+    ".mkv": tuple(CODECS),
+    ".webm": ("vp9",),
+}
 
 # FFmpeg enum values (AVColorSpace, AVColorRange, AVColorTransferCharacteristic,
 # AVColorPrimaries) for the tags write_movie can set.
 _MATRIX_TAGS = {"bt709": 1, "bt601": 6, "bt2020": 9}
 _SWS_MATRIX = {"bt709": "itu709", "bt601": "itu601", "bt2020": "bt2020"}
-_TRANSFER_TAGS = {"bt709": 1, "iec61966-2-1": 13, "linear": 8, "smpte2084": 16,
-                  "arib-std-b67": 18, "gamma22": 4}
+_TRANSFER_TAGS = {
+    "bt709": 1,
+    "iec61966-2-1": 13,
+    "linear": 8,
+    "smpte2084": 16,
+    "arib-std-b67": 18,
+    "gamma22": 4,
+}
 _PRIMARY_TAGS = {"bt709": 1, "bt601": 6, "bt2020": 9}
 _RANGE_TAGS = {"tv": 1, "pc": 2}
 
@@ -65,7 +78,8 @@ def _disc_alpha(index: int, width: int, height: int) -> npt.NDArray[np.float64]:
     radius = 0.3 * min(width, height)
     soft = max(0.15 * min(width, height), 1.0)
     dist = np.hypot(x + 0.5 - cx, y + 0.5 - cy)
-    return np.clip((radius - dist) / soft + 0.5, 0.0, 1.0)
+    alpha: npt.NDArray[np.float64] = np.clip((radius - dist) / soft + 0.5, 0.0, 1.0)
+    return alpha
 
 
 def frame_pixels(
@@ -111,7 +125,8 @@ def frame_pixels(
         rgb[..., 2] = 1.0 - 0.5 * (x[None, :] + y[:, None])
     elif pattern == "disc":
         inside = (a > 0)[..., None]
-        rgb[...] = np.where(inside, np.array(SOLID_RGB) / 255, np.array(_FIELD_RGB) / 255)
+        disc, field = np.array(SOLID_RGB) / 255, np.array(_FIELD_RGB) / 255
+        rgb[...] = np.where(inside, disc, field)
     else:
         rgb[...] = np.array(SOLID_RGB) / 255
         a = np.ones_like(a)
@@ -241,8 +256,16 @@ def write_png_sequence(
         OutputError: a file cannot be written.
     """
     return write_image_sequence(
-        folder, name, frames=frames, width=width, height=height, start=start,
-        ext="png", alpha=alpha, bit_depth=bit_depth, pattern=pattern,
+        folder,
+        name,
+        frames=frames,
+        width=width,
+        height=height,
+        start=start,
+        ext="png",
+        alpha=alpha,
+        bit_depth=bit_depth,
+        pattern=pattern,
     )
 
 
@@ -314,7 +337,8 @@ def write_movie(
         alpha: encode alpha (prores4444 and vp9 only).
         pattern: one of :data:`PATTERNS`.
         matrix: YUV matrix tag (``bt709``, ``bt601``, ``bt2020``) or None for untagged.
-        transfer: transfer tag (``bt709``, ``iec61966-2-1``, ``smpte2084``, ...) or None.
+        transfer: transfer tag (``bt709``, ``iec61966-2-1``, ``smpte2084``, ...) or
+            None.
         primaries: primaries tag (``bt709``, ``bt601``, ``bt2020``) or None.
         color_range: ``tv`` (limited) or ``pc`` (full).
         encode_matrix: the matrix actually used to make YUV; defaults to ``matrix``, or
@@ -362,12 +386,12 @@ def write_movie(
     except (OSError, av.FFmpegError) as exc:
         raise OutputError(f"cannot create the movie: {exc}", path=target) from exc
     try:
-        stream = container.add_stream(encoder, rate=rate)
+        stream: VideoStream = container.add_stream(encoder, rate=rate)  # type: ignore[assignment]
         stream.width = width
         stream.height = height
         stream.pix_fmt = pix_fmt
         ctx = stream.codec_context
-        options: dict[str, str] = {}
+        options: dict[str, object] = {}
         if codec == "prores4444":
             options["profile"] = "4444"
         elif codec == "hevc":
@@ -395,12 +419,22 @@ def write_movie(
         pts = 0
         for i in range(frames):
             pixels = frame_pixels(
-                i, width, height, pattern=pattern,
-                alpha="straight" if alpha else None, bit_depth=16 if deep else 8,
+                i,
+                width,
+                height,
+                pattern=pattern,
+                alpha="straight" if alpha else None,
+                bit_depth=16 if deep else 8,
             )
-            src = ("rgba64le" if alpha else "rgb48le") if deep else (
-                "rgba" if alpha else "rgb24")
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format=src)
+            src = (
+                ("rgba64le" if alpha else "rgb48le")
+                if deep
+                else ("rgba" if alpha else "rgb24")
+            )
+            frame = av.VideoFrame.from_ndarray(
+                np.ascontiguousarray(pixels),  # type: ignore[arg-type]
+                format=src,
+            )
             # Convert to YUV explicitly: FFmpeg's default matrix is BT.601 whatever
             # the tags say, which would make the file disagree with its own tags.
             frame = frame.reformat(

@@ -1,4 +1,4 @@
-"""Frame sources behind one interface: probe a sequence or movie, then stream its frames.
+"""Frame sources behind one interface: probe a sequence or movie, stream its frames.
 
 ``probe`` looks at a source once (in the parent process) and returns a picklable
 :class:`SourceInfo`; ``read_frames(info, start, stop)`` streams any chunk of it, so a
@@ -66,7 +66,7 @@ class SourceInfo:
     colorspace: str
     """Default input colour space, an OCIO name of OpenImageIO's built-in config."""
     colour_decision: str
-    """One sentence recording how ``colorspace`` (and a movie's YUV matrix) was chosen."""
+    """One sentence: how ``colorspace`` (and a movie's YUV matrix) was chosen."""
     colour_tags: Mapping[str, str]
     """Movies: matrix, range, transfer, primaries as probed; images: empty."""
     variable_rate: bool
@@ -85,7 +85,7 @@ class SourceInfo:
     time_base: Fraction | None = None
     """Movies: the stream's time base, the unit of ``frame_pts``."""
     frame_pts: tuple[int, ...] = ()
-    """Movies: the source timestamp shown at each frame index (repeats when resampled)."""
+    """Movies: the source timestamp shown at each index (repeats when resampled)."""
     keyframe_pts: tuple[int, ...] = ()
     """Movies: timestamps of keyframes, ascending: where a chunk can start decoding."""
     pixel_format: str = ""

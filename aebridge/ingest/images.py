@@ -12,20 +12,29 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from ..errors import SourceError
-from ..sequence import IMAGE_EXTENSIONS, FrameSequence, find_sequence, is_sequence_pattern
+from ..sequence import (
+    IMAGE_EXTENSIONS,
+    FrameSequence,
+    find_sequence,
+    is_sequence_pattern,
+)
 from . import SourceInfo
+
+if TYPE_CHECKING:
+    import OpenImageIO as oiio
 
 __all__ = ["probe_images", "read_image_frames"]
 
 # OpenImageIO pixel type -> the numpy dtype name yielded. Anything else (int8, uint32,
 # double, ...) is read converted to float32.
 _DTYPES = {"uint8": "uint8", "uint16": "uint16", "half": "float16", "float": "float32"}
-_OIIO_TYPE = {"uint8": "uint8", "uint16": "uint16", "float16": "half", "float32": "float"}
+_OIIO_TYPE = {v: k for k, v in _DTYPES.items()}
 
 _SRGB = "sRGB Encoded Rec.709 (sRGB)"
 _LINEAR = "Linear Rec.709 (sRGB)"
@@ -43,7 +52,7 @@ class _Header:
     file_format: str
 
 
-def _config() -> object:
+def _config() -> oiio.ImageSpec:
     import OpenImageIO as oiio
 
     config = oiio.ImageSpec()
@@ -51,7 +60,7 @@ def _config() -> object:
     return config
 
 
-def _open(path: str, number: int) -> object:
+def _open(path: str, number: int) -> oiio.ImageInput:
     import OpenImageIO as oiio
 
     if not os.path.isfile(path):
@@ -67,8 +76,8 @@ def _open(path: str, number: int) -> object:
     return inp
 
 
-def _header(inp: object, path: str, number: int) -> _Header:
-    spec = inp.spec()  # type: ignore[attr-defined]
+def _header(inp: oiio.ImageInput, path: str, number: int) -> _Header:
+    spec = inp.spec()
     nch = int(spec.nchannels)
     if nch < 1:
         raise SourceError("the image has no channels", path=path, frame=number)
@@ -87,7 +96,7 @@ def _header(inp: object, path: str, number: int) -> _Header:
         has_alpha=has_alpha,
         pixel_aspect=Fraction(aspect).limit_denominator(1000),
         file_colorspace=str(spec.get_string_attribute("oiio:ColorSpace", "")),
-        file_format=str(inp.format_name()),  # type: ignore[attr-defined]
+        file_format=str(inp.format_name()),
     )
 
 
@@ -135,7 +144,8 @@ def _mismatch(first: _Header, other: _Header) -> str | None:
         )
     if other.dtype != first.dtype:
         return (
-            f"the pixel type changes to {other.dtype} (the first frame is {first.dtype})"
+            f"the pixel type changes to {other.dtype} "
+            f"(the first frame is {first.dtype})"
         )
     return None
 
@@ -161,7 +171,7 @@ def probe_images(path: str, *, colorspace: str | None = None) -> SourceInfo:
         try:
             header = _header(inp, file, number)
         finally:
-            inp.close()  # type: ignore[attr-defined]
+            inp.close()
         if first is None:
             first = header
             continue
@@ -215,16 +225,14 @@ def probe_images(path: str, *, colorspace: str | None = None) -> SourceInfo:
 
 
 def _read_pixels(
-    inp: object, info: SourceInfo, path: str, number: int
+    inp: oiio.ImageInput, info: SourceInfo, path: str, number: int
 ) -> npt.NDArray[np.generic]:
     import OpenImageIO as oiio
 
-    spec = inp.spec()  # type: ignore[attr-defined]
-    data = inp.read_image(  # type: ignore[attr-defined]
-        0, 0, 0, info.channels, _OIIO_TYPE[info.dtype]
-    )
+    spec = inp.spec()
+    data = inp.read_image(0, 0, 0, info.channels, _OIIO_TYPE[info.dtype])
     if data is None:
-        reason = inp.geterror() or oiio.geterror() or "unknown reason"  # type: ignore[attr-defined]
+        reason = inp.geterror() or oiio.geterror() or "unknown reason"
         raise SourceError(
             f"cannot read the pixels (truncated or corrupt?): {reason}",
             path=path,
@@ -283,5 +291,5 @@ def read_image_frames(
                 raise SourceError(problem, path=path, frame=number)
             pixels = _read_pixels(inp, info, path, number)
         finally:
-            inp.close()  # type: ignore[attr-defined]
+            inp.close()
         yield index, pixels

@@ -17,6 +17,7 @@ word, so VP9 is always decoded with ``libvpx-vp9``.
 from __future__ import annotations
 
 import bisect
+import itertools
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,32 +34,81 @@ from . import SourceInfo
 __all__ = ["probe_movie", "read_movie_frames"]
 
 # FFmpeg enum values -> names (libavutil/pixfmt.h), for tags and messages.
-_MATRIX_NAMES = {0: "rgb", 1: "bt709", 2: "unspecified", 4: "fcc", 5: "bt470bg",
-                 6: "smpte170m", 7: "smpte240m", 8: "ycgco", 9: "bt2020nc",
-                 10: "bt2020c", 11: "smpte2085", 14: "ictcp"}
+_MATRIX_NAMES = {
+    0: "rgb",
+    1: "bt709",
+    2: "unspecified",
+    4: "fcc",
+    5: "bt470bg",
+    6: "smpte170m",
+    7: "smpte240m",
+    8: "ycgco",
+    9: "bt2020nc",
+    10: "bt2020c",
+    11: "smpte2085",
+    14: "ictcp",
+}
 _RANGE_NAMES = {0: "unspecified", 1: "tv", 2: "pc"}
-_TRANSFER_NAMES = {1: "bt709", 2: "unspecified", 4: "gamma22", 5: "gamma28",
-                   6: "smpte170m", 7: "smpte240m", 8: "linear", 9: "log100",
-                   10: "log316", 11: "iec61966-2-4", 12: "bt1361e",
-                   13: "iec61966-2-1", 14: "bt2020-10", 15: "bt2020-12",
-                   16: "smpte2084", 17: "smpte428", 18: "arib-std-b67"}
-_PRIMARY_NAMES = {1: "bt709", 2: "unspecified", 4: "bt470m", 5: "bt470bg",
-                  6: "smpte170m", 7: "smpte240m", 8: "film", 9: "bt2020",
-                  10: "smpte428", 11: "smpte431", 12: "smpte432", 22: "ebu3213"}
+_TRANSFER_NAMES = {
+    1: "bt709",
+    2: "unspecified",
+    4: "gamma22",
+    5: "gamma28",
+    6: "smpte170m",
+    7: "smpte240m",
+    8: "linear",
+    9: "log100",
+    10: "log316",
+    11: "iec61966-2-4",
+    12: "bt1361e",
+    13: "iec61966-2-1",
+    14: "bt2020-10",
+    15: "bt2020-12",
+    16: "smpte2084",
+    17: "smpte428",
+    18: "arib-std-b67",
+}
+_PRIMARY_NAMES = {
+    1: "bt709",
+    2: "unspecified",
+    4: "bt470m",
+    5: "bt470bg",
+    6: "smpte170m",
+    7: "smpte240m",
+    8: "film",
+    9: "bt2020",
+    10: "smpte428",
+    11: "smpte431",
+    12: "smpte432",
+    22: "ebu3213",
+}
 
 # Matrix tag -> swscale colourspace. smpte170m and bt470bg share BT.601 coefficients.
-_SWS_MATRIX = {"bt709": "itu709", "bt470bg": "itu601", "smpte170m": "itu601",
-               "smpte240m": "smpte240m", "fcc": "fcc", "bt2020nc": "bt2020"}
+_SWS_MATRIX = {
+    "bt709": "itu709",
+    "bt470bg": "itu601",
+    "smpte170m": "itu601",
+    "smpte240m": "smpte240m",
+    "fcc": "fcc",
+    "bt2020nc": "bt2020",
+}
 
 _GAMMA24 = "Gamma 2.4 Encoded Rec.709"
 _SRGB = "sRGB Encoded Rec.709 (sRGB)"
 # Transfer tag -> default input colour space. BT.709, BT.601 (smpte170m) and BT.2020
 # share one camera OETF; their display (BT.1886) is a 2.4 gamma, which is how these
 # pictures were viewed when they were made.
-_TRANSFER_SPACES = {"bt709": _GAMMA24, "unspecified": _GAMMA24, "smpte170m": _GAMMA24,
-                    "bt2020-10": _GAMMA24, "bt2020-12": _GAMMA24, "bt1361e": _GAMMA24,
-                    "iec61966-2-1": _SRGB, "gamma22": "Gamma 2.2 Encoded Rec.709",
-                    "linear": "Linear Rec.709 (sRGB)"}
+_TRANSFER_SPACES = {
+    "bt709": _GAMMA24,
+    "unspecified": _GAMMA24,
+    "smpte170m": _GAMMA24,
+    "bt2020-10": _GAMMA24,
+    "bt2020-12": _GAMMA24,
+    "bt1361e": _GAMMA24,
+    "iec61966-2-1": _SRGB,
+    "gamma22": "Gamma 2.2 Encoded Rec.709",
+    "linear": "Linear Rec.709 (sRGB)",
+}
 # Primaries read as Rec.709 without comment (SD primaries are close to and usually
 # treated as Rec.709 in compositing).
 _REC709_LIKE = {"bt709", "unspecified", "bt470bg", "smpte170m"}
@@ -170,8 +220,10 @@ def _scan(container: Any, stream: Any, path: str) -> _Timing:
 
 def _snap(rate: Fraction) -> Fraction:
     """Snap a measured rate to the standard integer or NTSC rate it is meant to be."""
-    for candidate in (Fraction(round(rate)), Fraction(round(rate * 1001 / 1000) * 1000,
-                                                      1001)):
+    for candidate in (
+        Fraction(round(rate)),
+        Fraction(round(rate * 1001 / 1000) * 1000, 1001),
+    ):
         if candidate > 0 and abs(rate / candidate - 1) <= _SNAP:
             return candidate
     return rate.limit_denominator(1001)
@@ -190,7 +242,7 @@ def _stream_rate(stream: Any, measured: Fraction | None) -> Fraction | None:
 def _is_variable(pts: tuple[int, ...], time_base: Fraction) -> tuple[bool, str]:
     if len(pts) < 3:
         return False, ""
-    deltas = [b - a for a, b in zip(pts, pts[1:], strict=False)]
+    deltas = [b - a for a, b in itertools.pairwise(pts)]
     low, high = min(deltas), max(deltas)
     mean = Fraction(pts[-1] - pts[0], len(deltas))
     if high - low <= 1 or high - low <= mean * _JITTER:
@@ -203,7 +255,7 @@ def _resample(
     pts: tuple[int, ...], time_base: Fraction, rate: Fraction
 ) -> tuple[int, ...]:
     """Source timestamp shown at each output frame: the latest frame at or before it."""
-    deltas = sorted(b - a for a, b in zip(pts, pts[1:], strict=False))
+    deltas = sorted(b - a for a, b in itertools.pairwise(pts))
     last_duration = deltas[len(deltas) // 2] if deltas else 1
     span = (pts[-1] - pts[0] + last_duration) * time_base
     count = max(1, round(span * rate))
@@ -267,7 +319,8 @@ def _decide_colour(
             + ", ".join(sorted(_SWS_MATRIX)),
             path=path,
         )
-    if range_tag == "pc" or (range_tag == "unspecified" and fmt.name.startswith("yuvj")):
+    jpeg_format = fmt.name.startswith("yuvj")
+    if range_tag == "pc" or (range_tag == "unspecified" and jpeg_format):
         sws_range = "JPEG"
         parts.append("full range" + (" as tagged" if range_tag == "pc" else " (yuvj)"))
     else:
@@ -282,7 +335,8 @@ def _decide_colour(
     if transfer not in _TRANSFER_SPACES:
         raise SourceError(
             f"the transfer {transfer!r} (HDR or otherwise unusual) is not supported "
-            "yet; supported: " + ", ".join(sorted(_TRANSFER_SPACES))
+            "yet; supported: "
+            + ", ".join(sorted(_TRANSFER_SPACES))
             + "; give the input colour space explicitly to read it anyway",
             path=path,
         )
@@ -310,8 +364,9 @@ def _first_frame(container: Any, stream: Any, decoder: Any, path: str) -> Any:
             for frame in decoder.decode(packet):
                 return frame
     except av.FFmpegError as exc:
-        raise SourceError(f"cannot decode the first frame: {exc}", path=path,
-                          frame=0) from exc
+        raise SourceError(
+            f"cannot decode the first frame: {exc}", path=path, frame=0
+        ) from exc
     raise SourceError("no frame of the video stream can be decoded", path=path, frame=0)
 
 
@@ -389,12 +444,16 @@ def probe_movie(
             "matrix": _tag(ctx.colorspace, first.colorspace, _MATRIX_NAMES),
             "range": _tag(ctx.color_range, first.color_range, _RANGE_NAMES),
             "transfer": _tag(ctx.color_trc, first.color_trc, _TRANSFER_NAMES),
-            "primaries": _tag(ctx.color_primaries, first.color_primaries,
-                              _PRIMARY_NAMES),
+            "primaries": _tag(
+                ctx.color_primaries, first.color_primaries, _PRIMARY_NAMES
+            ),
         }
         out_fmt, channels, has_alpha, bits = _output_format(first.format)
         space, sws_matrix, sws_range, decision = _decide_colour(
-            path=path, tags=tags, fmt=first.format, height=first.height,
+            path=path,
+            tags=tags,
+            fmt=first.format,
+            height=first.height,
             colorspace=colorspace,
         )
         sar = stream.sample_aspect_ratio or ctx.sample_aspect_ratio
@@ -451,7 +510,7 @@ def _to_array(frame: Any, info: SourceInfo) -> npt.NDArray[np.generic]:
         pixels[:, :, 3] = _alpha16(frame)
     if pixels.shape != (info.height, info.width, info.channels):
         raise ValueError(f"decoded shape {pixels.shape}")
-    return pixels
+    return np.asarray(pixels)
 
 
 def _alpha16(frame: Any) -> npt.NDArray[np.uint16]:
@@ -468,7 +527,10 @@ def _alpha16(frame: Any) -> npt.NDArray[np.uint16]:
     stride = plane.line_size // raw.itemsize
     alpha = raw.reshape(-1, stride)[: frame.height, : frame.width].astype(np.uint32)
     top = (1 << bits) - 1
-    return ((alpha * 65535 + top // 2) // top).astype(np.uint16)
+    scaled: npt.NDArray[np.uint16] = ((alpha * 65535 + top // 2) // top).astype(
+        np.uint16
+    )
+    return scaled
 
 
 def _decoded(container: Any, stream: Any, decoder: Any) -> Iterator[Any]:
@@ -479,7 +541,7 @@ def _decoded(container: Any, stream: Any, decoder: Any) -> Iterator[Any]:
 def read_movie_frames(
     info: SourceInfo, start: int, stop: int
 ) -> Iterator[tuple[int, npt.NDArray[np.generic]]]:
-    """Decode frames ``start`` .. ``stop - 1``, seeking to the keyframe before ``start``.
+    """Decode frames ``start`` .. ``stop - 1`` from the keyframe before ``start``.
 
     Args:
         info: from :func:`probe_movie` (possibly in another process).
@@ -522,7 +584,8 @@ def read_movie_frames(
                     if stamp is None:
                         raise SourceError(
                             "a decoded frame has no timestamp",
-                            path=path, frame=start + position,
+                            path=path,
+                            frame=start + position,
                         )
                     if stamp > wanted[position]:
                         if not seen and attempt == "keyframe":
@@ -531,7 +594,8 @@ def read_movie_frames(
                         raise SourceError(
                             "the frame cannot be decoded (the decoder skipped it; the "
                             "movie may be damaged)",
-                            path=path, frame=start + position,
+                            path=path,
+                            frame=start + position,
                         )
                     seen = True
                     if stamp < wanted[position]:
@@ -539,9 +603,13 @@ def read_movie_frames(
                     pixels = _to_array(frame, info)
                     while position < len(wanted) and wanted[position] == stamp:
                         # A resampled movie repeats frames: give each its own array.
-                        yield start + position, (
-                            pixels if position == 0 or wanted[position - 1] != stamp
-                            else pixels.copy()
+                        yield (
+                            start + position,
+                            (
+                                pixels
+                                if position == 0 or wanted[position - 1] != stamp
+                                else pixels.copy()
+                            ),
                         )
                         position += 1
                     if position == len(wanted):
