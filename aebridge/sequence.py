@@ -117,6 +117,11 @@ def _padding_width(pad: str) -> int:
     return int(FileSequence.getPaddingNum(pad, pad_style=PAD_STYLE_HASH1))
 
 
+def _pad_field(padding: int) -> str:
+    """The ``#`` spelling of a padding width; one digit is ``@`` (a lone ``#`` is 4)."""
+    return "@" if padding == 1 else "#" * padding
+
+
 def _number_re(padding: int) -> str:
     # Exactly `padding` digits, or more digits without a leading zero (frame 10000 of
     # a four-digit pattern); negative frames keep the sign outside the padding.
@@ -189,7 +194,7 @@ def _from_pattern(path: str) -> FrameSequence:
         if not found:
             raise SourceError(
                 f"no file matches the pattern (looked for {prefix}"
-                f"{'#' * padding}{suffix} in {directory or '.'!r})",
+                f"{_pad_field(padding)}{suffix} in {directory or '.'!r})",
                 path=path,
             )
         numbers = sorted(found)
@@ -202,7 +207,7 @@ def _from_pattern(path: str) -> FrameSequence:
                 frame=missing[0],
             )
     return FrameSequence(
-        pattern=os.path.join(directory, f"{prefix}{'#' * padding}{suffix}"),
+        pattern=os.path.join(directory, f"{prefix}{_pad_field(padding)}{suffix}"),
         prefix=os.path.join(directory, prefix),
         suffix=suffix,
         padding=padding,
@@ -239,7 +244,8 @@ def _from_folder(folder: str) -> FrameSequence:
         )
     seq = sequences[0]
     padding = max(seq.zfill(), 1)
-    pattern = os.path.join(folder, f"{seq.basename()}{'#' * padding}{seq.extension()}")
+    name = f"{seq.basename()}{_pad_field(padding)}{seq.extension()}"
+    pattern = os.path.join(folder, name)
     return _from_pattern(pattern)
 
 

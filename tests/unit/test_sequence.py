@@ -1,0 +1,153 @@
+"""Frame-sequence naming: every pattern spelling, folders, gaps and padding."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from aebridge.errors import SourceError
+from aebridge.sequence import find_sequence, format_frame_ranges, is_sequence_pattern
+
+
+def touch(folder: Path, *names: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        (folder / name).write_bytes(b"")
+
+
+@pytest.fixture
+def seq(tmp_path: Path) -> Path:
+    """A scenario folder: fg.1001-1004 (4 digits), bg.1-3 (unpadded), a stray file."""
+    touch(tmp_path, *(f"fg.{n:04d}.png" for n in range(1001, 1005)))
+    touch(tmp_path / "bg", *(f"bg.{n}.exr" for n in range(1, 4)))
+    touch(tmp_path, "notes.txt")
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("pattern", "numbers"),
+    [
+        ("fg.####.png", (1001, 1002, 1003, 1004)),
+        ("fg.%04d.png", (1001, 1002, 1003, 1004)),
+        ("fg.@@@@.png", (1001, 1002, 1003, 1004)),
+        ("fg.1001-1004#.png", (1001, 1002, 1003, 1004)),
+        ("fg.1002-1003#.png", (1002, 1003)),
+        ("fg.1002-1003####.png", (1002, 1003)),
+    ],
+)
+def test_every_pattern_spelling_finds_the_frames(
+    seq: Path, pattern: str, numbers: tuple[int, ...]
+) -> None:
+    found = find_sequence(str(seq / pattern))
+    assert found.frame_numbers == numbers
+    assert found.frame_files == tuple(str(seq / f"fg.{n}.png") for n in numbers)
+    assert found.padding == 4
+    assert found.pattern == str(seq / "fg.####.png")
+    assert (found.first, found.last) == (numbers[0], numbers[-1])
+
+
+def test_an_unpadded_sequence_reads_with_a_one_digit_pattern(seq: Path) -> None:
+    assert find_sequence(str(seq / "bg" / "bg.@.exr")).frame_numbers == (1, 2, 3)
+    with pytest.raises(SourceError, match="no file matches"):
+        find_sequence(str(seq / "bg" / "bg.#.exr"))  # a lone '#' is four digits
+
+
+def test_a_lone_hash_means_four_digits(seq: Path) -> None:
+    assert find_sequence(str(seq / "fg.#.png")).frame_numbers == (
+        1001,
+        1002,
+        1003,
+        1004,
+    )
+
+
+def test_numbers_with_the_wrong_padding_are_not_frames(tmp_path: Path) -> None:
+    touch(tmp_path, "a.0001.png", "a.0002.png", "a.03.png", "a.00003.png")
+    assert find_sequence(str(tmp_path / "a.####.png")).frame_numbers == (1, 2)
+
+
+def test_frames_past_the_padding_width_are_found(tmp_path: Path) -> None:
+    touch(tmp_path, "a.9999.png", "a.10000.png")
+    assert find_sequence(str(tmp_path / "a.####.png")).frame_numbers == (9999, 10000)
+
+
+def test_a_folder_with_one_sequence_is_that_sequence(seq: Path) -> None:
+    found = find_sequence(str(seq / "bg"))
+    assert found.frame_numbers == (1, 2, 3)
+    assert found.frame_files[0] == str(seq / "bg" / "bg.1.exr")
+
+
+def test_a_folder_with_several_sequences_lists_them(seq: Path) -> None:
+    touch(seq, "mask.0001.png", "mask.0002.png")
+    with pytest.raises(SourceError) as caught:
+        find_sequence(str(seq))
+    message = str(caught.value)
+    assert "2 image sequences" in message
+    assert "fg.1001-1004#.png" in message and "mask.1-2#.png" in message
+    assert caught.value.path == str(seq)
+
+
+def test_a_folder_without_images_says_what_it_looked_for(tmp_path: Path) -> None:
+    touch(tmp_path, "readme.txt", "data.0001.json")
+    with pytest.raises(SourceError, match=r"no numbered image sequence.*\.png"):
+        find_sequence(str(tmp_path))
+
+
+def test_a_gap_names_the_missing_frames(tmp_path: Path) -> None:
+    touch(tmp_path, *(f"g.{n:04d}.png" for n in (1, 2, 5, 6, 9)))
+    with pytest.raises(SourceError) as caught:
+        find_sequence(str(tmp_path / "g.####.png"))
+    assert "missing frame(s) 3-4, 7-8 between 1 and 9" in str(caught.value)
+    assert caught.value.frame == 3
+    assert caught.value.path == str(tmp_path / "g.####.png")
+
+
+def test_a_range_beyond_the_files_names_the_missing_frames(seq: Path) -> None:
+    with pytest.raises(SourceError, match=r"missing frame\(s\) 1005-1006 in the range"):
+        find_sequence(str(seq / "fg.1001-1006#.png"))
+
+
+def test_a_range_with_no_files_says_so(seq: Path) -> None:
+    with pytest.raises(SourceError, match="no frame of the range 1-3 exists"):
+        find_sequence(str(seq / "fg.1-3#.png"))
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("nothing.####.png", "no file matches the pattern"),
+        ("missing_dir/a.####.png", "does not exist"),
+        ("plain.png", "not a sequence pattern or folder"),
+    ],
+)
+def test_bad_paths_name_the_path(tmp_path: Path, path: str, message: str) -> None:
+    full = os.path.join(str(tmp_path), path)
+    with pytest.raises(SourceError, match=message) as caught:
+        find_sequence(full)
+    assert str(caught.value).startswith(full)
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("a/fg.####.png", True),
+        ("fg.%04d.exr", True),
+        ("fg.1-9#.png", True),
+        ("fg.@@.png", True),
+        ("a#b/fg.0001.png", False),
+        ("fg.0001.png", False),
+        ("folder", False),
+    ],
+)
+def test_pattern_detection_looks_at_the_file_name(path: str, expected: bool) -> None:
+    assert is_sequence_pattern(path) is expected
+
+
+@pytest.mark.parametrize(
+    ("numbers", "text"),
+    [([], ""), ([7], "7"), ([3, 4, 5, 9], "3-5, 9"), ([9, 3, 4, 3], "3-4, 9")],
+)
+def test_frame_ranges_are_spelled_compactly(numbers: list[int], text: str) -> None:
+    assert format_frame_ranges(numbers) == text
