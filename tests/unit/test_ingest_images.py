@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import pickle
+import re
 from fractions import Fraction
 from pathlib import Path
 
