@@ -1,0 +1,681 @@
+"""Render a built comp without After Effects: frame by frame, to PNG, MP4 or a sheet.
+
+:func:`render_frame` composites one comp frame (premultiplied scene-linear float32);
+:func:`render_preview` streams a range of frames through a display transform into
+PNG frames, an H.264 MP4 and/or a contact sheet, holding one frame at a time (plus the
+last-read frame of each layer), so memory stays flat over long comps.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import OptionError, Problem, SourceError, SpecError
+from . import composite
+from .display import DEFAULT_DISPLAY, DisplayTransform
+from .keyframes import Ease, Interpolation, Key
+from .plan import Animated, CameraPlan, CameraState, CompPlan, LayerPlan, SequencePlan
+from .writers import ContactSheet, FrameSink, open_sink
+
+if TYPE_CHECKING:
+    from ..model import AnimatableValue, CompSpec, Easing
+
+__all__ = [
+    "PreviewProgress",
+    "Renderer",
+    "load_build",
+    "parse_frames",
+    "plan_from_spec",
+    "render_frame",
+    "render_preview",
+]
+
+Image = npt.NDArray[np.float32]
+Matrix = npt.NDArray[np.float64]
+
+# AE's "Easy Ease": speed 0, influence 33.33 % (model.Ease documents the same).
+_EASY = Ease(speed=0.0, influence=100.0 / 3.0)
+# The default comp camera AE uses for 3D layers when a comp has no camera layer: a
+# 50 mm lens on 36 mm film.
+_DEFAULT_FOCAL_MM, _DEFAULT_FILM_MM = 50.0, 36.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PreviewProgress:
+    """Progress of :func:`render_preview`: frames done of total, the frame just done."""
+
+    frames_done: int
+    frames_total: int
+    frame: int
+
+
+# --- the spec, read into a plan ------------------------------------------------------
+
+
+def _sides(
+    easing: Easing,
+) -> tuple[Interpolation, Interpolation, Ease | None, Ease | None]:
+    """(in type, out type, in ease, out ease) of one model keyframe."""
+    from ..model import CustomEase
+    from ..model import Ease as Named
+
+    if isinstance(easing, CustomEase):
+        ein = easing.ease_in
+        eout = easing.ease_out
+        return (
+            Interpolation.BEZIER if ein else Interpolation.LINEAR,
+            Interpolation.BEZIER if eout else Interpolation.LINEAR,
+            Ease(speed=ein.speed, influence=ein.influence) if ein else None,
+            Ease(speed=eout.speed, influence=eout.influence) if eout else None,
+        )
+    named = Named(easing)
+    eased_in = named in (Named.EASE_IN, Named.EASE_IN_OUT)
+    eased_out = named in (Named.EASE_OUT, Named.EASE_IN_OUT)
+    out_type = (
+        Interpolation.HOLD
+        if named is Named.HOLD
+        else Interpolation.BEZIER
+        if eased_out
+        else Interpolation.LINEAR
+    )
+    return (
+        Interpolation.BEZIER if eased_in else Interpolation.LINEAR,
+        out_type,
+        _EASY if eased_in else None,
+        _EASY if eased_out else None,
+    )
+
+
+def _vec(value: object) -> tuple[float, ...]:
+    if isinstance(value, (int, float)):
+        return (float(value),)
+    return tuple(float(v) for v in value)  # type: ignore[attr-defined]
+
+
+def _animated(
+    prop: AnimatableValue | None, default: tuple[float, ...], *, spatial: bool = False
+) -> Animated:
+    if prop is None:
+        return Animated(value=default)
+    if not prop.keyframes:
+        return Animated(value=_vec(prop.value) if prop.value is not None else default)
+    keys = []
+    for kf in prop.keyframes:
+        in_type, out_type, ein, eout = _sides(kf.easing)
+        keys.append(
+            Key(
+                frame=float(kf.frame),
+                value=_vec(kf.value),
+                in_type=in_type,
+                out_type=out_type,
+                ease_in=(ein,) if ein else (),
+                ease_out=(eout,) if eout else (),
+            )
+        )
+    return Animated(keys=tuple(keys), spatial=spatial)
+
+
+def _camera_plan(spec: CompSpec) -> CameraPlan | None:
+    """The spec's camera, evaluated by :mod:`aebridge.camera` (the same keys and eases
+    the script gives After Effects), or None when the comp has no camera."""
+    if spec.camera is None:
+        return None
+    from ..camera import camera_keys, camera_state_at
+
+    keys = camera_keys(spec)
+
+    def state(frame: float) -> CameraState:
+        st = camera_state_at(keys, frame)
+        pos, poi, zoom = st.position, st.point_of_interest, st.zoom
+        roll = float(getattr(st, "roll", 0.0))
+        return (
+            (float(pos[0]), float(pos[1]), float(pos[2])),
+            (float(poi[0]), float(poi[1]), float(poi[2])),
+            float(zoom),
+            roll,
+        )
+
+    return CameraPlan(state=state)
+
+
+def plan_from_spec(spec: CompSpec, base_dir: str | os.PathLike[str]) -> CompPlan:
+    """Reduce a comp spec whose layers are EXR sequences to a render plan.
+
+    Args:
+        spec: a validated spec (``build.json`` gives one with every source converted).
+        base_dir: the folder the sequences' ``folder`` fields are relative to.
+
+    Returns:
+        The plan.
+
+    Raises:
+        SpecError: a layer still has an unconverted source, or uses a blend mode or
+            matte the preview cannot render; every such problem at once, with its
+            spec path and what is allowed.
+    """
+    from ..model import ExrSequence
+
+    base = Path(base_dir)
+    comp = spec.comp
+    problems: list[Problem] = []
+    ids = {layer.id: i for i, layer in enumerate(spec.layers)}
+    mattes = {
+        ids[layer.track_matte.layer]
+        for layer in spec.layers
+        if layer.track_matte is not None and layer.track_matte.layer in ids
+    }
+    layers: list[LayerPlan] = []
+    for i, layer in enumerate(spec.layers):
+        path = f"layers[{i}]"
+        src = layer.source
+        if not isinstance(src, ExrSequence):
+            problems.append(
+                Problem(
+                    path=f"{path}.source",
+                    message="the preview needs converted EXR sequences; render the "
+                    "build.json that `aebridge build` writes",
+                )
+            )
+            continue
+        try:
+            composite.check_blend_mode(layer.blend, option=f"{path}.blend")
+        except OptionError as exc:
+            problems.append(Problem(path=f"{path}.blend", message=str(exc.allowed)))
+        start = spec.layer_start(layer)
+        stretch = Fraction(str(layer.stretch))
+        length = math.ceil(abs(Fraction(src.frame_count) * stretch / 100))
+        in_frame = start if layer.in_frame is None else layer.in_frame
+        if stretch < 0 and layer.in_frame is None:
+            in_frame = start - length
+        out_frame = layer.out_frame
+        if out_frame is None:
+            out_frame = start if stretch < 0 else start + length
+        depth = 3 if layer.three_d else 2
+        centre = (src.width / 2, src.height / 2, 0.0)[:depth]
+        comp_centre = (comp.width / 2, comp.height / 2, 0.0)[:depth]
+        t = layer.transform
+        matte = None
+        if layer.track_matte is not None:
+            matte = (ids.get(layer.track_matte.layer, -1), layer.track_matte.type.value)
+        layers.append(
+            LayerPlan(
+                id=layer.id,
+                spec_path=path,
+                source=SequencePlan(
+                    folder=base / src.folder,
+                    name=src.name,
+                    first=src.first,
+                    last=src.last,
+                    padding=src.padding,
+                    width=src.width,
+                    height=src.height,
+                    colorspace=src.colorspace,
+                ),
+                blend=str(layer.blend.value),
+                visible=layer.enabled
+                and not layer.guide
+                and layer.role.value != "guide",
+                three_d=layer.three_d,
+                start=start,
+                in_frame=in_frame,
+                out_frame=out_frame,
+                stretch=stretch,
+                matte=matte,
+                is_matte=i in mattes,
+                anchor=_animated(t.anchor, centre, spatial=True),
+                position=_animated(t.position, comp_centre, spatial=True),
+                scale=_animated(t.scale, (100.0, 100.0, 100.0)),
+                rotation=_animated(t.rotation, (0.0,)),
+                opacity=_animated(layer.opacity_value(), (100.0,)),
+            )
+        )
+    if problems:
+        raise SpecError(problems)
+    # Matte indices point into spec.layers; every layer made it into the plan here, so
+    # the indices are the same.
+    spaces = [lp.source.colorspace for lp in layers if lp.visible]
+    return CompPlan(
+        name=comp.name,
+        width=comp.width,
+        height=comp.height,
+        rate=comp.rate,
+        start_frame=comp.start_frame,
+        duration=comp.duration,
+        layers=tuple(layers),
+        background=comp.background,
+        working_space=spaces[0] if spaces else "lin_rec709",
+        camera=_camera_plan(spec),
+    )
+
+
+# --- rendering ---------------------------------------------------------------------
+
+
+def _read_exr(path: Path, *, frame: int, layer: LayerPlan) -> Image:
+    """One EXR frame as display-window float32 RGBA (premultiplied, as written)."""
+    import OpenImageIO as oiio
+
+    where = f"{layer.spec_path} ({layer.id}), comp frame {frame}"
+    if not path.is_file():
+        raise SourceError(f"{where}: the frame file is missing", path=str(path))
+    buf = oiio.ImageBuf(str(path))
+    spec = buf.spec()
+    if buf.has_error or spec.width <= 0:
+        raise SourceError(f"{where}: cannot read EXR: {buf.geterror()}", path=str(path))
+    # The display window is the frame AE shows; a smaller or larger data window is
+    # placed inside it (transparent where there is no data).
+    roi = oiio.ROI(
+        spec.full_x,
+        spec.full_x + spec.full_width,
+        spec.full_y,
+        spec.full_y + spec.full_height,
+    )
+    pixels = np.asarray(buf.get_pixels(oiio.FLOAT, roi), dtype=np.float32)
+    if buf.has_error:
+        raise SourceError(f"{where}: cannot read EXR: {buf.geterror()}", path=str(path))
+    pixels = pixels.reshape(spec.full_height, spec.full_width, -1)
+    channels = spec.channelnames
+    out = np.zeros((spec.full_height, spec.full_width, 4), dtype=np.float32)
+    if "A" in channels:
+        out[..., 3] = pixels[..., channels.index("A")]
+    else:
+        out[..., 3] = 1.0
+    for i, name in enumerate(("R", "G", "B")):
+        if name in channels:
+            out[..., i] = pixels[..., channels.index(name)]
+        elif "Y" in channels:
+            out[..., i] = pixels[..., channels.index("Y")]
+    return out
+
+
+class Renderer:
+    """Composites comp frames from a plan, one at a time.
+
+    Keeps only the most recently read source frame of each layer, so a held frame (a
+    still, a stretched layer) is read once while memory stays flat.
+
+    Args:
+        plan: what to render.
+    """
+
+    def __init__(self, plan: CompPlan) -> None:
+        self.plan = plan
+        self._cache: dict[int, tuple[int, Image]] = {}
+        default_zoom = plan.width * _DEFAULT_FOCAL_MM / _DEFAULT_FILM_MM
+        self._camera = plan.camera or CameraPlan.static(
+            (plan.width / 2, plan.height / 2, -default_zoom),
+            (plan.width / 2, plan.height / 2, 0.0),
+            default_zoom,
+        )
+
+    def _source(self, index: int, frame: int) -> Image | None:
+        layer = self.plan.layers[index]
+        if not layer.active(frame):
+            return None
+        src_index = layer.source_index(frame)
+        if src_index is None:
+            return None
+        cached = self._cache.get(index)
+        if cached is not None and cached[0] == src_index:
+            return cached[1]
+        pixels = _read_exr(layer.source.path(src_index), frame=frame, layer=layer)
+        if layer.source.colorspace != self.plan.working_space:
+            pixels = _convert_space(
+                pixels, layer.source.colorspace, self.plan.working_space
+            )
+        self._cache[index] = (src_index, pixels)
+        return pixels
+
+    def _matrix(self, layer: LayerPlan, frame: int, image: Image) -> Matrix:
+        rate = float(self.plan.rate)
+        h, w = image.shape[:2]
+        depth = 3 if layer.three_d else 2
+        anchor = layer.anchor.at(frame, rate) if layer.anchor else (w / 2, h / 2, 0.0)
+        position = (
+            layer.position.at(frame, rate)
+            if layer.position
+            else (self.plan.width / 2, self.plan.height / 2, 0.0)
+        )
+        scale = layer.scale.at(frame, rate)
+        scale = (*scale, *scale[-1:] * (3 - len(scale)))
+        rotation = layer.rotation.at(frame, rate)[0]
+        if depth == 2:
+            return composite.layer_to_comp_2d(anchor, position, scale, rotation)
+        cam_pos, poi, zoom, roll = self._camera.state(frame)
+        view = composite.camera_view(cam_pos, poi, roll=roll)
+        return composite.layer_to_screen_3d(
+            anchor=anchor,
+            position=position,
+            scale=scale,
+            rotation=rotation,
+            view=view,
+            zoom=zoom,
+            width=self.plan.width,
+            height=self.plan.height,
+        )
+
+    def _layer_pixels(self, index: int, frame: int) -> Image | None:
+        """The layer in comp space with its opacity, or None when it shows nothing."""
+        layer = self.plan.layers[index]
+        image = self._source(index, frame)
+        if image is None:
+            return None
+        opacity = min(
+            max(layer.opacity.at(frame, float(self.plan.rate))[0], 0.0), 100.0
+        )
+        if opacity == 0.0:
+            return None
+        warped = composite.warp(
+            image, self._matrix(layer, frame, image), self.plan.height, self.plan.width
+        )
+        if opacity != 100.0:
+            warped = warped * np.float32(opacity / 100.0)
+        return warped
+
+    def _depth(self, index: int, frame: int) -> float:
+        """Camera-space depth of a 3D layer's position (for AE's back-to-front sort)."""
+        layer = self.plan.layers[index]
+        rate = float(self.plan.rate)
+        pos = layer.position.at(frame, rate) if layer.position else ()
+        point = np.array([*[*pos, 0.0, 0.0, 0.0][:3], 1.0])
+        if not pos:
+            point[:2] = (self.plan.width / 2, self.plan.height / 2)
+        cam_pos, poi, _zoom, roll = self._camera.state(frame)
+        return float((composite.camera_view(cam_pos, poi, roll=roll) @ point)[2])
+
+    def _draw_order(self, frame: int) -> list[int]:
+        order = [
+            i
+            for i, layer in enumerate(self.plan.layers)
+            if layer.visible and not layer.is_matte and layer.active(frame)
+        ]
+        # AE sorts each run of adjacent 3D layers back to front by distance from the
+        # camera; 2D layers keep their stacking order and split the runs.
+        result: list[int] = []
+        run: list[int] = []
+        for i in [*order, -1]:
+            if i >= 0 and self.plan.layers[i].three_d:
+                run.append(i)
+                continue
+            if run:
+                result.extend(sorted(run, key=lambda j: -self._depth(j, frame)))
+                run = []
+            if i >= 0:
+                result.append(i)
+        return result
+
+    def render(self, frame: int) -> Image:
+        """Composite one comp frame.
+
+        Args:
+            frame: a comp frame number (the comp runs from its ``start_frame``).
+
+        Returns:
+            H x W x 4 premultiplied scene-linear float32 (transparent where no layer
+            covers; the background colour is added by the display transform).
+
+        Raises:
+            SourceError: a layer's EXR frame is missing or unreadable.
+        """
+        plan = self.plan
+        canvas = np.zeros((plan.height, plan.width, 4), dtype=np.float32)
+        for index in self._draw_order(frame):
+            layer = plan.layers[index]
+            pixels = self._layer_pixels(index, frame)
+            if pixels is None:
+                continue
+            if layer.matte is not None:
+                matte = self._layer_pixels(layer.matte[0], frame)
+                if matte is None:
+                    matte = np.zeros_like(pixels)
+                pixels = composite.apply_matte(pixels, matte, layer.matte[1])
+            canvas = composite.blend(canvas, pixels, layer.blend)
+        return canvas
+
+
+def _convert_space(pixels: Image, src: str, dst: str) -> Image:
+    """Convert a layer's linear RGB between colour spaces (alpha untouched)."""
+    import OpenImageIO as oiio
+
+    buf = oiio.ImageBuf(np.ascontiguousarray(pixels))
+    out = oiio.ImageBufAlgo.colorconvert(buf, src, dst, unpremult=False)
+    if out.has_error:
+        raise OptionError("colorspace", src, f"an OCIO colour space ({out.geterror()})")
+    converted = np.asarray(out.get_pixels(oiio.FLOAT), dtype=np.float32)
+    return converted.reshape(pixels.shape)
+
+
+# --- build.json --------------------------------------------------------------------
+
+# build.json keys that are about the build, not the comp spec.
+_BUILD_ONLY_KEYS = (
+    "build",
+    "build_id",
+    "spec_hash",
+    "aebridge_version",
+    "sources",
+    "source_hashes",
+    "warnings",
+    "generator",
+)
+
+
+def load_build(path: str | os.PathLike[str]) -> tuple[CompSpec, Path]:
+    """Read a ``build.json`` into its spec and the folder its paths are relative to.
+
+    Args:
+        path: ``out/<comp>/build.json`` as written by ``aebridge build``.
+
+    Returns:
+        (spec, comp folder).
+
+    Raises:
+        SourceError: the file is missing or not JSON.
+        SpecError: the spec inside is invalid.
+    """
+    from ..spec_io import load_spec
+
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise SourceError("build.json not found", path=str(p)) from exc
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SourceError(f"cannot read build.json: {exc}", path=str(p)) from exc
+    if not isinstance(data, dict):
+        raise SourceError("build.json must hold a JSON object", path=str(p))
+    spec_data: Mapping[str, Any]
+    if isinstance(data.get("spec"), dict):
+        spec_data = data["spec"]
+    else:
+        spec_data = {k: v for k, v in data.items() if k not in _BUILD_ONLY_KEYS}
+    spec = load_spec(spec_data, base_dir=p.parent)
+    return spec, p.parent
+
+
+def _as_plan(source: CompPlan | CompSpec | str | os.PathLike[str]) -> CompPlan:
+    if isinstance(source, CompPlan):
+        return source
+    if isinstance(source, (str, os.PathLike)):
+        spec, base = load_build(source)
+        return plan_from_spec(spec, base)
+    raise OptionError(
+        "build",
+        type(source).__name__,
+        "a build.json path or a CompPlan (use "
+        "plan_from_spec(spec, base_dir) for a spec in memory)",
+    )
+
+
+def render_frame(build: CompPlan | str | os.PathLike[str], frame: int) -> Image:
+    """Composite one comp frame of a build.
+
+    Args:
+        build: a ``build.json`` path, or a plan from :func:`plan_from_spec`.
+        frame: the comp frame number.
+
+    Returns:
+        H x W x 4 premultiplied scene-linear float32.
+
+    Raises:
+        OptionError: the frame is outside the comp.
+        SpecError: the build cannot be previewed (see :func:`plan_from_spec`).
+        SourceError: a frame file is missing or unreadable.
+    """
+    plan = _as_plan(build)
+    _check_frames([frame], plan, "--frame")
+    return Renderer(plan).render(frame)
+
+
+def parse_frames(text: str, plan: CompPlan) -> tuple[int, ...]:
+    """Parse ``--frames``: ``1001-1048``, ``1010``, ``1001-1048x4`` (every 4th), or a
+    comma-separated list of those, in comp frame numbers.
+
+    Raises:
+        OptionError: not a range, or frames outside the comp.
+    """
+    allowed = (
+        f"comp frames {plan.start_frame}-{plan.start_frame + plan.duration - 1} "
+        "as A-B, A-BxSTEP or N, comma separated"
+    )
+    frames: list[int] = []
+    for part in text.split(","):
+        item = part.strip()
+        step = 1
+        if "x" in item:
+            item, _, step_text = item.partition("x")
+            if not step_text.isdigit() or int(step_text) < 1:
+                raise OptionError("--frames", text, allowed)
+            step = int(step_text)
+        a, sep, b = item.partition("-") if not item.startswith("-") else ("", "", "")
+        try:
+            first = int(a)
+            last = int(b) if sep else first
+        except ValueError as exc:
+            raise OptionError("--frames", text, allowed) from exc
+        if last < first:
+            raise OptionError("--frames", text, allowed)
+        frames.extend(range(first, last + 1, step))
+    _check_frames(frames, plan, "--frames", text=text)
+    return tuple(frames)
+
+
+def _check_frames(
+    frames: Iterable[int], plan: CompPlan, option: str, *, text: str | None = None
+) -> None:
+    lo, hi = plan.start_frame, plan.start_frame + plan.duration - 1
+    for f in frames:
+        if not lo <= f <= hi:
+            raise OptionError(
+                option, text if text is not None else f, f"comp frames {lo}-{hi}"
+            )
+
+
+def _sheet_frames(frames: tuple[int, ...], count: int = 16) -> tuple[int, ...]:
+    """At most ``count`` frames spread evenly over ``frames``, first and last kept."""
+    if len(frames) <= count:
+        return frames
+    step = (len(frames) - 1) / (count - 1)
+    return tuple(frames[round(i * step)] for i in range(count))
+
+
+def render_preview(
+    build_json_path: str | os.PathLike[str] | CompPlan,
+    out: str | os.PathLike[str] | None,
+    *,
+    frames: str | Iterable[int] | None = None,
+    frame: int | None = None,
+    contact_sheet: str | os.PathLike[str] | None = None,
+    display: str = DEFAULT_DISPLAY,
+    progress: Callable[[PreviewProgress], None] | None = None,
+) -> Path:
+    """Render a build's preview, one frame at a time.
+
+    Args:
+        build_json_path: ``out/<comp>/build.json`` (or a plan).
+        out: ``preview.mp4`` (H.264, yuv420p, the comp's exact rate),
+            ``preview.####.png`` (one PNG per frame, numbered by comp frame) or, with
+            ``frame``, ``still.png``; None to write only a contact sheet.
+        frames: comp frames to render (``"1001-1048"``, ``"1001-1048x4"`` or numbers);
+            default the whole comp.
+        frame: render only this comp frame.
+        contact_sheet: also write a labelled grid of (up to 16 of) the frames here.
+        display: OCIO colour space or display the frames are shown through.
+        progress: called after every frame.
+
+    Returns:
+        The path of ``out``, or of the contact sheet when ``out`` is None.
+
+    Raises:
+        OptionError: bad frames, display, output name or extension.
+        SpecError: the build cannot be previewed.
+        SourceError: a frame file is missing or unreadable.
+        OutputError: an output cannot be written.
+    """
+    if out is None and contact_sheet is None:
+        raise OptionError(
+            "-o/--output", None, "an output file, a contact sheet, or both"
+        )
+    if frame is not None and frames is not None:
+        raise OptionError("--frame", frame, "either --frame or --frames, not both")
+    plan = _as_plan(build_json_path)
+    transform = DisplayTransform(
+        display, working_space=plan.working_space, background=plan.background
+    )
+    if frame is not None:
+        _check_frames([frame], plan, "--frame")
+        todo: tuple[int, ...] = (frame,)
+    elif frames is None:
+        todo = tuple(plan.frames)
+    elif isinstance(frames, str):
+        todo = parse_frames(frames, plan)
+    else:
+        todo = tuple(frames)
+        _check_frames(todo, plan, "--frames")
+    sinks: list[FrameSink] = []
+    sheet: ContactSheet | None = None
+    if out is not None:
+        sinks.append(
+            open_sink(
+                out,
+                rate=plan.rate,
+                frame_count=len(todo),
+                display_space=transform.target,
+            )
+        )
+    if contact_sheet is not None:
+        sheet = ContactSheet(
+            Path(contact_sheet),
+            frames=_sheet_frames(todo),
+            width=plan.width,
+            height=plan.height,
+        )
+    renderer = Renderer(plan)
+    for done, number in enumerate(todo, start=1):
+        shown = transform(renderer.render(number))
+        for sink in sinks:
+            sink.write(number, shown)
+        if sheet is not None and sheet.wants(number):
+            sheet.write(number, shown)
+        if progress is not None:
+            progress(
+                PreviewProgress(frames_done=done, frames_total=len(todo), frame=number)
+            )
+    for sink in sinks:
+        sink.close()
+    if sheet is not None:
+        sheet.close()
+    target = out if out is not None else contact_sheet
+    if target is None:  # refused at the top; keeps the type checker informed
+        raise OptionError("-o/--output", None, "an output file or a contact sheet")
+    return Path(target)
