@@ -53,5 +53,9 @@ def _register() -> None:
     main.add_command(_convert.convert_cmd)
     main.add_command(_convert.inspect_cmd)
 
+    from . import preview as _preview
+
+    main.add_command(_preview.preview_cmd)
+
 
 _register()
