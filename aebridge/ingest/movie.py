@@ -268,9 +268,16 @@ def _resample(
     return tuple(chosen)
 
 
-def _tag(ctx_value: int | None, frame_value: int | None, names: dict[int, str]) -> str:
-    value = ctx_value if ctx_value not in (None, 0, 2) else frame_value
-    if value in (None, 2):
+def _tag(
+    ctx_value: int | None,
+    frame_value: int | None,
+    names: dict[int, str],
+    unspecified: int = 2,
+) -> str:
+    """A tag's name: the stream's value, else the first frame's (ProRes keeps its
+    tags in the frames), ``unspecified`` when neither says."""
+    value = ctx_value if ctx_value not in (None, unspecified) else frame_value
+    if value is None or value == unspecified:
         return "unspecified"
     return names.get(int(value), f"unknown({value})")
 
@@ -442,7 +449,7 @@ def probe_movie(
         ctx = stream.codec_context
         tags = {
             "matrix": _tag(ctx.colorspace, first.colorspace, _MATRIX_NAMES),
-            "range": _tag(ctx.color_range, first.color_range, _RANGE_NAMES),
+            "range": _tag(ctx.color_range, first.color_range, _RANGE_NAMES, 0),
             "transfer": _tag(ctx.color_trc, first.color_trc, _TRANSFER_NAMES),
             "primaries": _tag(
                 ctx.color_primaries, first.color_primaries, _PRIMARY_NAMES
