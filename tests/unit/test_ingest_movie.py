@@ -1,4 +1,4 @@
-"""Movie sources: codecs, exact rates, real frame counts, colour decisions, alpha, VFR."""
+"""Movie sources: codecs, exact rates, frame counts, colour decisions, alpha, VFR."""
 
 from __future__ import annotations
 
