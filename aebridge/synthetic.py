@@ -381,6 +381,9 @@ def write_movie(
         raise OptionError("color_range", color_range, sorted(_RANGE_TAGS))
     used = encode_matrix or matrix or ("bt709" if height >= 720 else "bt601")
     deep = "10le" in pix_fmt
+    folder = os.path.dirname(os.path.abspath(target))
+    if not os.path.isdir(folder):
+        raise OutputError(f"the folder {folder!r} does not exist", path=target)
     try:
         container = av.open(target, "w")
     except (OSError, av.FFmpegError) as exc:
