@@ -1,0 +1,55 @@
+"""The convert command's help and option parsing."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from click.testing import CliRunner
+
+from aebridge.cli import main
+from aebridge.cli.convert import _default_name, _parse_frames, _parse_meta
+from aebridge.errors import OptionError
+from aebridge.exr import COMPRESSIONS
+
+
+def test_help_lists_every_compression_and_flags_the_lossy_ones() -> None:
+    text = " ".join(CliRunner().invoke(main, ["convert", "-h"]).output.split())
+    lossless, lossy = re.search(r"Lossless: (.*?)\(default", text).group(1), re.search(
+        r"Lossy: (.*?)htj2k", text
+    ).group(1)
+    for name, info in COMPRESSIONS.items():
+        if name == "htj2k":
+            assert "htj2k" in text and "may not open it" in text
+        elif info.lossy or info.lossy_float:
+            assert name in lossy, name
+        else:
+            assert name in lossless, name
+
+
+@pytest.mark.parametrize(
+    ("text", "frames"),
+    [("1001-1004", [1001, 1002, 1003, 1004]), ("1001,1005", [1001, 1005]),
+     ("1001-1009x4", [1001, 1005, 1009])],
+)
+def test_frame_ranges_parse(text: str, frames: list[int]) -> None:
+    assert _parse_frames(text) == frames
+
+
+def test_bad_frame_range_names_the_option() -> None:
+    with pytest.raises(OptionError, match="--frames"):
+        _parse_frames("soon")
+
+
+def test_meta_pairs_parse_and_bad_ones_are_refused() -> None:
+    assert _parse_meta(("prompt=a=b", "seed=7")) == {"prompt": "a=b", "seed": "7"}
+    with pytest.raises(OptionError, match="--meta"):
+        _parse_meta(("novalue",))
+
+
+@pytest.mark.parametrize(
+    ("source", "name"),
+    [("runs/fg.####.png", "fg"), ("runs/bg_plate.mp4", "bg_plate"), ("runs/plates/", "plates")],
+)
+def test_default_layer_name_comes_from_the_source(source: str, name: str) -> None:
+    assert _default_name(source) == name
