@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -12,9 +13,11 @@ import OpenImageIO as oiio
 import pytest
 
 from aebridge.errors import OptionError, SourceError
+from aebridge.preview.keyframes import Key
 from aebridge.preview.plan import (
     Animated,
     CameraPlan,
+    CameraState,
     CompPlan,
     LayerPlan,
     SequencePlan,
@@ -45,6 +48,10 @@ def disc(frame: int, colour: tuple[float, float, float]) -> np.ndarray:
     img[..., :3] = np.array(colour, np.float32) * alpha[..., None]
     img[..., 3] = alpha
     return img
+
+
+def solid(*rgba: float) -> np.ndarray:
+    return np.tile(np.array(rgba, np.float32), (H, W, 1))
 
 
 def plate(frame: int) -> np.ndarray:
@@ -168,3 +175,226 @@ def test_track_matte_hides_the_matte_and_cuts_the_layer(tmp_path: Path) -> None:
     np.testing.assert_array_equal(
         out[:, W // 2 :], np.broadcast_to([1, 0, 0, 1], (H, W // 2, 4))
     )
+
+
+# --- 3D layers through the camera -----------------------------------------------------
+
+ZOOM = 80.0
+
+
+def test_3d_layer_at_z0_with_the_default_camera_renders_one_to_one(
+    two_layers: CompPlan,
+) -> None:
+    flat = render_frame(two_layers, FIRST)
+    bg, fg = two_layers.layers
+    cam = CameraPlan.static((W / 2, H / 2, -ZOOM), (W / 2, H / 2, 0.0), ZOOM)
+    three_d = replace(
+        two_layers,
+        layers=(bg, replace(fg, three_d=True)),
+        camera=cam,
+    )
+    np.testing.assert_allclose(render_frame(three_d, FIRST), flat, atol=1e-5)
+
+
+def test_a_dolly_in_enlarges_the_layer_by_zoom_over_distance(tmp_path: Path) -> None:
+    square = np.zeros((H, W, 4), np.float32)
+    square[14:22, 28:36] = 1.0  # 8x8, centred on the comp
+    seq = sequence(tmp_path, "sq", [square] * 5)
+    # Camera dollies from -ZOOM to -ZOOM/2 over frames 1001..1005, linearly.
+    keys = (
+        Key(frame=1001, value=(W / 2, H / 2, -ZOOM)),
+        Key(frame=1005, value=(W / 2, H / 2, -ZOOM / 2)),
+    )
+    position = Animated(keys=keys, spatial=True)
+
+    def state(frame: float) -> CameraState:
+        x, y, z = position.at(frame, 24.0)
+        return ((x, y, z), (W / 2, H / 2, 0.0), ZOOM, 0.0)
+
+    plan = comp(
+        layer(seq, three_d=True, start=FIRST, in_frame=FIRST, out_frame=FIRST + 5),
+        duration=5,
+        camera=CameraPlan(state=state),
+    )
+    renderer = Renderer(plan)
+    for frame, distance in ((1001, ZOOM), (1003, 0.75 * ZOOM), (1005, ZOOM / 2)):
+        coverage = float(renderer.render(frame)[..., 3].sum())
+        # Size scales by zoom / distance, area by its square.
+        assert coverage == pytest.approx(64 * (ZOOM / distance) ** 2, rel=0.02), frame
+
+
+def test_3d_layers_draw_back_to_front_whatever_their_stacking(tmp_path: Path) -> None:
+    red = sequence(tmp_path, "red", [solid(1, 0, 0, 1)])
+    blue = sequence(tmp_path, "blue", [solid(0, 0, 1, 1)])
+    near = Animated.const(W / 2, H / 2, -10.0)
+    far = Animated.const(W / 2, H / 2, 10.0)
+    cam = CameraPlan.static((W / 2, H / 2, -ZOOM), (W / 2, H / 2, 0.0), ZOOM)
+    # Red is nearer but lower in the stack: AE sorts 3D layers by depth, so red wins.
+    plan = comp(
+        layer(red, three_d=True, position=near),
+        layer(blue, three_d=True, position=far),
+        duration=1,
+        camera=cam,
+    )
+    np.testing.assert_allclose(render_frame(plan, FIRST)[H // 2, W // 2], [1, 0, 0, 1])
+
+
+# --- blend, opacity, transforms through the renderer ----------------------------------
+
+
+def test_screen_layer_with_opacity_over_a_plate(tmp_path: Path) -> None:
+    grey = sequence(tmp_path, "g", [solid(0.25, 0.25, 0.25, 1.0)])
+    top = sequence(tmp_path, "t", [solid(0.5, 0.5, 0.5, 1.0)])
+    plan = comp(
+        layer(grey),
+        layer(top, blend="screen", opacity=Animated.const(50.0)),
+        duration=1,
+    )
+    # screen(0.25, 0.5) = 0.625; at 50 %: 0.25 * 0.5 + 0.5 * 0.625 (general formula
+    # with as = 0.5, ab = 1) = 0.125 + 0.3125 = 0.4375
+    np.testing.assert_allclose(render_frame(plan, FIRST)[0, 0], [0.4375] * 3 + [1.0])
+
+
+def test_keyframed_position_moves_the_layer(tmp_path: Path) -> None:
+    dot = np.zeros((4, 4, 4), np.float32)
+    dot[...] = 1.0
+    seq = sequence(tmp_path, "dot", [dot] * 3)
+    keys = (Key(frame=1001, value=(2.0, 2.0)), Key(frame=1003, value=(12.0, 2.0)))
+    plan = comp(
+        layer(seq, out_frame=1004, position=Animated(keys=keys, spatial=True)),
+        duration=3,
+    )
+    renderer = Renderer(plan)
+    for frame, left in ((1001, 0), (1002, 5), (1003, 10)):
+        xs = np.nonzero(renderer.render(frame)[0, :, 3] > 0.5)[0]
+        assert (xs.min(), xs.max()) == (left, left + 3), frame
+
+
+# --- outputs --------------------------------------------------------------------------
+
+
+def test_png_sequence_is_numbered_by_comp_frame_and_srgb_encoded(
+    two_layers: CompPlan, tmp_path: Path
+) -> None:
+    out = tmp_path / "png" / "sh.####.png"
+    render_preview(two_layers, out)
+    names = sorted(p.name for p in out.parent.iterdir())
+    assert names == ["sh.1001.png", "sh.1002.png", "sh.1003.png"]
+    buf = oiio.ImageBuf(str(out.parent / "sh.1001.png"))
+    assert buf.spec().format == oiio.UINT8 and buf.spec().nchannels == 3
+    # Row 0, column 20 is plate only (the disc does not reach it): linear red
+    # 2 * 20/63, green 0.1 * frame 0, blue 0; sRGB encoded, 8 bits.
+    lin = 2.0 * 20 / 63
+    srgb = 1.055 * lin ** (1 / 2.4) - 0.055
+    px = buf.get_pixels(oiio.UINT8)
+    assert [int(v) for v in px[0, 20]] == [round(srgb * 255), 0, 0]
+
+
+def test_mp4_has_the_exact_rate_even_size_and_every_frame(tmp_path: Path) -> None:
+    import av
+
+    odd_w, odd_h = 63, 35
+    seq = sequence(
+        tmp_path,
+        "o",
+        [np.full((odd_h, odd_w, 4), v, np.float32) for v in (0.2, 0.5, 1.0)],
+    )
+    plan = replace(
+        comp(layer(seq), duration=3),
+        width=odd_w,
+        height=odd_h,
+        rate=Fraction(24000, 1001),
+    )
+    out = render_preview(plan, tmp_path / "p.mp4")
+    with av.open(str(out)) as movie:
+        stream = movie.streams.video[0]
+        assert stream.average_rate == Fraction(24000, 1001)
+        assert (stream.width, stream.height) == (64, 36)
+        assert stream.codec_context.pix_fmt == "yuv420p"
+        decoded = [f.to_ndarray(format="rgb24") for f in movie.decode(video=0)]
+    assert len(decoded) == 3
+    last = decoded[-1][10, 10].astype(int)
+    assert np.all(np.abs(last - 255) <= 3)
+
+
+def test_contact_sheet_has_one_labelled_cell_per_frame(
+    two_layers: CompPlan, tmp_path: Path
+) -> None:
+    sheet = render_preview(two_layers, None, contact_sheet=tmp_path / "sheet.png")
+    px = oiio.ImageBuf(str(sheet)).get_pixels(oiio.UINT8)
+    # 3 frames -> 2 columns x 2 rows of 64x36 thumbnails with 12 px labels, 4 px gaps
+    assert px.shape == (4 + 2 * (36 + 12 + 4), 4 + 2 * (64 + 4), 3)
+    label = px[4 + 36 : 4 + 36 + 12, 4 : 4 + 64]
+    assert label.max() > 128  # the frame number is drawn
+    empty_cell = px[4 + 52 : 4 + 52 + 36, 4 + 68 : 4 + 68 + 64]
+    assert empty_cell.max() == 24  # the fourth cell stays background
+
+
+def test_flat_memory_over_long_comps(tmp_path: Path) -> None:
+    import tracemalloc
+
+    seq = sequence(tmp_path, "bg", [plate(i) for i in range(24)])
+
+    def peak(frames: int) -> int:
+        plan = comp(layer(seq), duration=frames)
+        tracemalloc.start()
+        render_preview(plan, tmp_path / f"m{frames}.mp4")
+        size = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return size
+
+    short, long = peak(3), peak(24)
+    frame_bytes = W * H * 4 * 4
+    assert long - short < 4 * frame_bytes
+
+
+# --- errors ---------------------------------------------------------------------------
+
+
+def test_unknown_display_lists_the_choices(
+    two_layers: CompPlan, tmp_path: Path
+) -> None:
+    with pytest.raises(OptionError) as info:
+        render_preview(two_layers, tmp_path / "x.mp4", display="Rec.9999")
+    text = str(info.value)
+    assert "--display: 'Rec.9999'" in text
+    assert "sRGB - Display" in text and "ACEScg" in text
+
+
+def test_a_display_name_renders_through_its_default_view(
+    two_layers: CompPlan, tmp_path: Path
+) -> None:
+    out = render_preview(
+        two_layers, tmp_path / "d.png", frame=1002, display="sRGB - Display"
+    )
+    assert out.is_file()
+
+
+def test_frames_option_forms_and_bounds(two_layers: CompPlan) -> None:
+    assert parse_frames("1001-1003", two_layers) == (1001, 1002, 1003)
+    assert parse_frames("1001-1003x2", two_layers) == (1001, 1003)
+    assert parse_frames("1003,1001", two_layers) == (1003, 1001)
+    with pytest.raises(
+        OptionError, match=r"--frames: '1000-1002'.*comp frames 1001-1003"
+    ):
+        parse_frames("1000-1002", two_layers)
+    with pytest.raises(OptionError, match="--frames: 'abc'"):
+        parse_frames("abc", two_layers)
+
+
+def test_several_frames_to_one_png_name_is_refused(
+    two_layers: CompPlan, tmp_path: Path
+) -> None:
+    with pytest.raises(OptionError, match=r"out\.####\.png"):
+        render_preview(two_layers, tmp_path / "one.png")
+
+
+def test_a_missing_frame_names_the_layer_and_file(two_layers: CompPlan) -> None:
+    fg = two_layers.layers[1].source
+    fg.path(1).unlink()
+    with pytest.raises(SourceError) as info:
+        render_frame(two_layers, 1002)
+    assert "layers[fg] (fg), comp frame 1002: the frame file is missing" in str(
+        info.value
+    )
+    assert str(fg.path(1)) in str(info.value)
