@@ -263,39 +263,15 @@ def plan_from_spec(spec: CompSpec, base_dir: str | os.PathLike[str]) -> CompPlan
 
 def _read_exr(path: Path, *, frame: int, layer: LayerPlan) -> Image:
     """One EXR frame as display-window float32 RGBA (premultiplied, as written)."""
-    import OpenImageIO as oiio
+    from ..exr import read_pixels
 
     where = f"{layer.spec_path} ({layer.id}), comp frame {frame}"
     if not path.is_file():
         raise SourceError(f"{where}: the frame file is missing", path=str(path))
-    buf = oiio.ImageBuf(str(path))
-    spec = buf.spec()
-    if buf.has_error or spec.width <= 0:
-        raise SourceError(f"{where}: cannot read EXR: {buf.geterror()}", path=str(path))
-    # The display window is the frame AE shows; a smaller or larger data window is
-    # placed inside it (transparent where there is no data).
-    roi = oiio.ROI(
-        spec.full_x,
-        spec.full_x + spec.full_width,
-        spec.full_y,
-        spec.full_y + spec.full_height,
-    )
-    pixels = np.asarray(buf.get_pixels(oiio.FLOAT, roi), dtype=np.float32)
-    if buf.has_error:
-        raise SourceError(f"{where}: cannot read EXR: {buf.geterror()}", path=str(path))
-    pixels = pixels.reshape(spec.full_height, spec.full_width, -1)
-    channels = spec.channelnames
-    out = np.zeros((spec.full_height, spec.full_width, 4), dtype=np.float32)
-    if "A" in channels:
-        out[..., 3] = pixels[..., channels.index("A")]
-    else:
-        out[..., 3] = 1.0
-    for i, name in enumerate(("R", "G", "B")):
-        if name in channels:
-            out[..., i] = pixels[..., channels.index(name)]
-        elif "Y" in channels:
-            out[..., i] = pixels[..., channels.index("Y")]
-    return out
+    try:
+        return read_pixels(path)
+    except SourceError as exc:
+        raise SourceError(f"{where}: {exc.message}", path=str(path)) from exc
 
 
 class Renderer:
