@@ -24,6 +24,7 @@ __all__ = [
     "MOVIE_EXTENSIONS",
     "VFR_MODES",
     "SourceInfo",
+    "Tags",
     "file_sha256",
     "probe",
     "read_frames",
@@ -38,6 +39,37 @@ MOVIE_EXTENSIONS: frozenset[str] = frozenset(
 VFR_MODES: tuple[str, ...] = ("refuse", "resample")
 
 _HASH_CHUNK = 1 << 20
+
+
+class Tags(Mapping[str, str]):
+    """An immutable, hashable, picklable ``str -> str`` mapping (a movie's colour tags).
+
+    A plain dict would make :class:`SourceInfo` unhashable, so it could not be a cache
+    key or a set member.
+    """
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Mapping[str, str] | None = None) -> None:
+        self._items: dict[str, str] = dict(items or {})
+
+    def __getitem__(self, key: str) -> str:
+        return self._items[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __hash__(self) -> int:
+        return hash(frozenset(self._items.items()))
+
+    def __repr__(self) -> str:
+        return f"Tags({self._items!r})"
+
+    def __reduce__(self) -> tuple[type[Tags], tuple[dict[str, str]]]:
+        return (Tags, (self._items,))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,7 +100,8 @@ class SourceInfo:
     colour_decision: str
     """One sentence: how ``colorspace`` (and a movie's YUV matrix) was chosen."""
     colour_tags: Mapping[str, str]
-    """Movies: matrix, range, transfer, primaries as probed; images: empty."""
+    """Movies: matrix, range, transfer, primaries as probed; images: empty.
+    Probing stores a hashable :class:`Tags`, so SourceInfo can be hashed."""
     variable_rate: bool
     """True when a movie's timestamps are irregular (it is then resampled)."""
     frame_files: tuple[str, ...]

@@ -24,7 +24,7 @@ from ..sequence import (
     find_sequence,
     is_sequence_pattern,
 )
-from . import SourceInfo
+from . import SourceInfo, Tags
 
 if TYPE_CHECKING:
     import OpenImageIO as oiio
@@ -216,7 +216,7 @@ def probe_images(path: str, *, colorspace: str | None = None) -> SourceInfo:
         rate=None,
         colorspace=chosen,
         colour_decision=decision,
-        colour_tags={},
+        colour_tags=Tags(),
         variable_rate=False,
         frame_files=seq.frame_files,
         frame_numbers=seq.frame_numbers,

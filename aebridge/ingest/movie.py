@@ -29,7 +29,7 @@ import numpy.typing as npt
 
 from ..errors import SourceError
 from ..timing import format_rate
-from . import SourceInfo
+from . import SourceInfo, Tags
 
 __all__ = ["probe_movie", "read_movie_frames"]
 
@@ -477,7 +477,7 @@ def probe_movie(
             rate=out_rate,
             colorspace=space,
             colour_decision=decision,
-            colour_tags=tags,
+            colour_tags=Tags(tags),
             variable_rate=variable,
             frame_files=(),
             frame_numbers=(),

@@ -172,6 +172,7 @@ def test_source_info_survives_pickling(tmp_path: Path) -> None:
     info = probe(str(tmp_path / "p.####.png"))
     copy = pickle.loads(pickle.dumps(info))
     assert copy == info
+    assert hash(copy) == hash(info)  # usable as a cache key
     np.testing.assert_array_equal(read_all(copy)[1], read_all(info)[1])
 
 

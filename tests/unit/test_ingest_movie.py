@@ -100,7 +100,8 @@ def test_each_codec_round_trips(
 def test_source_info_of_a_movie_survives_pickling(movies: dict[str, str]) -> None:
     info = probe(movies["vp9"])
     copy = pickle.loads(pickle.dumps(info))
-    assert copy == info
+    assert copy == info and copy.colour_tags == info.colour_tags
+    assert hash(copy) == hash(info)
     np.testing.assert_array_equal(
         next(read_frames(copy, 2, 3))[1], next(read_frames(info, 2, 3))[1]
     )
