@@ -90,7 +90,8 @@ def normalise(pixels: npt.NDArray[Any]) -> npt.NDArray[np.float32]:
     scale = dtype_max(str(pixels.dtype))
     out = pixels.astype(np.float32)
     if scale != 1.0:
-        out *= np.float32(1.0 / scale)
+        # A true division: k / 255 correctly rounded (a multiply by 1/255 is not).
+        out /= np.float32(scale)
     return out
 
 
@@ -105,7 +106,8 @@ def premultiply(rgb: FloatArray, alpha: FloatArray) -> npt.NDArray[np.float32]:
         H x W x 3 float32. Colour under alpha 0 (NaN and Inf included) becomes 0.
     """
     a = np.asarray(alpha, dtype=np.float32)[..., None]
-    out = np.asarray(rgb, dtype=np.float32) * a
+    with np.errstate(invalid="ignore"):
+        out = np.asarray(rgb, dtype=np.float32) * a
     # 0 * Inf and 0 * NaN are NaN; colour hidden under alpha 0 must not survive.
     np.copyto(out, np.float32(0.0), where=(a == 0))
     return out
@@ -329,8 +331,9 @@ class _Plan:
     curve: npt.NDArray[np.float32] | None = None
     # Middle space -> output space, None when they are the same.
     matrix: npt.NDArray[np.float32] | None = None
-    # code -> alpha in the output dtype.
+    # code -> alpha in the output dtype, and in float32 for multiplying.
     alpha_lut: npt.NDArray[Any] | None = None
+    alpha32: npt.NDArray[np.float32] | None = None
 
 
 _PLANS: dict[tuple[object, ...], _Plan] = {}
@@ -493,6 +496,7 @@ class PixelPipeline:
             curve=curve32,
             matrix=matrix,
             alpha_lut=codes.astype(odt),
+            alpha32=codes.astype(np.float32),
         )
 
     def _tables_2d(
@@ -636,7 +640,7 @@ class PixelPipeline:
         alpha_codes: npt.NDArray[Any] | None,
         alpha_float: npt.NDArray[np.float32] | None,
     ) -> npt.NDArray[Any]:
-        assert plan.curve is not None and plan.alpha_lut is not None
+        assert plan.curve is not None and plan.alpha32 is not None
         colour = self._colour_channels(pixels)
         if colour.shape[2] == 1:
             colour = np.repeat(colour, 3, axis=2)
@@ -646,8 +650,7 @@ class PixelPipeline:
         if alpha_float is not None:
             alpha = alpha_float
         elif alpha_codes is not None:
-            scale = np.float32(1.0 / dtype_max(self.dtype))
-            alpha = alpha_codes.astype(np.float32) * scale
+            alpha = plan.alpha32[alpha_codes]
         else:
             alpha = None
         if alpha is not None:
@@ -699,11 +702,9 @@ class PixelPipeline:
             # einsum hands this to BLAS; a (N, 3) @ (3, 3) matmul on a strided
             # view is an order of magnitude slower here.
             rgb = np.einsum("hwc,dc->hwd", rgb, matrix, optimize=True)
-        out[..., :3] = rgb
-        if alpha is None:
-            out[..., 3] = 1.0
-        else:
-            out[..., 3] = alpha
+        with np.errstate(over="ignore"):  # overflow to Inf is reported just below
+            out[..., :3] = rgb
+            out[..., 3] = 1.0 if alpha is None else alpha
         if check and not np.all(np.isfinite(out)):
             bad = np.argwhere(~np.isfinite(out))[0]
             y, x, c = (int(i) for i in bad)
