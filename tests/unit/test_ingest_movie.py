@@ -377,3 +377,21 @@ def test_a_file_without_video_is_named(tmp_path: Path) -> None:
         match=r"audio\.mkv: the file has no video stream \(streams found: audio\)",
     ):
         probe(str(path))
+
+
+def _decode_chunk(info: SourceInfo, start: int, stop: int) -> list[np.ndarray]:
+    return [pixels for _, pixels in read_frames(info, start, stop)]
+
+
+def test_worker_processes_decode_their_own_chunks(movies: dict[str, str]) -> None:
+    from concurrent.futures import ProcessPoolExecutor
+
+    info = probe(movies["vp9"])
+    full = read_all(info)
+    bounds = [(0, 4), (4, 8), (8, 12)]
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        chunks = list(pool.map(_decode_chunk, [info] * 3, *zip(*bounds, strict=True)))
+    decoded = [pixels for chunk in chunks for pixels in chunk]
+    assert len(decoded) == 12
+    for index, pixels in enumerate(decoded):
+        np.testing.assert_array_equal(pixels, full[index])

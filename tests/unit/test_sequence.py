@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aebridge.errors import SourceError
 from aebridge.sequence import find_sequence, format_frame_ranges, is_sequence_pattern
@@ -151,3 +153,33 @@ def test_pattern_detection_looks_at_the_file_name(path: str, expected: bool) -> 
 )
 def test_frame_ranges_are_spelled_compactly(numbers: list[int], text: str) -> None:
     assert format_frame_ranges(numbers) == text
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    first=st.integers(min_value=0, max_value=99990),
+    count=st.integers(min_value=1, max_value=6),
+    padding=st.integers(min_value=1, max_value=6),
+    spelling=st.sampled_from(["hash", "printf", "at"]),
+)
+def test_any_contiguous_run_is_found_in_order(
+    tmp_path_factory: pytest.TempPathFactory,
+    first: int,
+    count: int,
+    padding: int,
+    spelling: str,
+) -> None:
+    folder = tmp_path_factory.mktemp("prop")
+    numbers = list(range(first, first + count))
+    touch(folder, *(f"p.{n:0{padding}d}.tif" for n in numbers))
+    field = {
+        "hash": "@" if padding == 1 else "#" * padding,
+        "printf": f"%0{padding}d",
+        "at": "@" * padding,
+    }[spelling]
+    found = find_sequence(str(folder / f"p.{field}.tif"))
+    assert found.frame_numbers == tuple(numbers)
+    assert found.frame_files == tuple(
+        str(folder / f"p.{n:0{padding}d}.tif") for n in numbers
+    )
+    assert find_sequence(str(folder)).frame_numbers == tuple(numbers)
