@@ -1,0 +1,656 @@
+"""Camera moves to After Effects camera keyframes, and the curves those keys describe.
+
+The spec's camera is a two-node After Effects camera: a position, a point of interest,
+a zoom, and a Z rotation for rolls. :func:`camera_keys` turns its moves (dolly, truck,
+pedestal, pan, tilt, roll, zoom, orbit) into keys for those four properties, with the
+temporal ease AE wants (``KeyframeEase(speed, influence)`` and an interpolation type
+per side). :func:`camera_state_at` evaluates the same keys at any frame, so the
+preview renderer sees exactly what After Effects will.
+
+Coordinates are AE comp pixels: x right, y down, z into the screen; the camera looks
+from its position towards its point of interest.
+
+**What a move means.** Moves are applied in order of their start frame (ties in spec
+order), each to the camera as the earlier moves left it at that frame. A move's
+progress runs from 0 at ``start`` to 1 at ``end`` along its easing curve. Translations
+(dolly, truck, pedestal) move camera and point of interest together along the camera's
+own axes; pan and tilt swing the point of interest around the camera (pan about the
+world vertical, tilt about the camera's horizontal axis, like a tripod head); orbit
+swings the camera around the point of interest about the world vertical; roll adds to
+the Z rotation; zoom multiplies the zoom, interpolated linearly in zoom pixels.
+
+**The ease model (After Effects').** Between two keys ``t0 < t1`` (duration ``T``
+seconds) with values ``v0``, ``v1`` a property travels a distance ``D`` (the straight
+line length for position and point of interest, which are given linear spatial paths;
+the signed change for zoom and roll). Travel ``s`` over time follows the cubic Bezier
+through ``(0, 0)``, ``(a*T, a*T*speed_out)``, ``(T - b*T, D - b*T*speed_in)``,
+``(T, D)``, where ``a`` and ``b`` are the out influence of the first key and the in
+influence of the second (as fractions) and the speeds are in property units per
+second. AE's Easy Ease is speed 0, influence 33.33 %; a linear side has the segment's
+average speed and influence 16.67 % (what AE reports for linear keys), which keeps the
+segment exactly linear. A ``hold`` side keeps ``v0`` until ``t1``.
+
+**How moves become keys.** The move frames split the timeline into segments. A segment
+in which exactly one move runs, from its start to its end, and that move is a
+translation, zoom or roll (or holds), gets keys at its two ends carrying the move's
+ease: AE reproduces it exactly. Anything else (a pan, tilt or orbit, whose paths are
+arcs, or moves that overlap) is sampled with a linear key on every frame, which AE
+reproduces exactly at every frame. Consecutive moves share a key whose in side belongs
+to the first move and whose out side to the second.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from fractions import Fraction
+
+from .model import Camera, CameraMove, CompSpec, CustomEase, Ease, EaseHandle, MoveKind
+
+__all__ = [
+    "EASY_INFLUENCE",
+    "LINEAR_INFLUENCE",
+    "CameraKey",
+    "CameraKeys",
+    "CameraState",
+    "Interpolation",
+    "PropertyKeys",
+    "camera_keys",
+    "camera_state_at",
+    "evaluate_property",
+]
+
+#: Influence (percent) of AE's Easy Ease handles.
+EASY_INFLUENCE = 100.0 / 3.0
+#: Influence (percent) After Effects reports for a linear key's sides.
+LINEAR_INFLUENCE = 100.0 / 6.0
+
+Vec3 = tuple[float, float, float]
+
+# Moves whose property changes are an eased straight line (exact with two keys).
+_AFFINE = frozenset({MoveKind.DOLLY, MoveKind.TRUCK, MoveKind.PEDESTAL})
+# Which properties each move changes.
+_TOUCHES: dict[MoveKind, frozenset[str]] = {
+    MoveKind.DOLLY: frozenset({"position", "point_of_interest"}),
+    MoveKind.TRUCK: frozenset({"position", "point_of_interest"}),
+    MoveKind.PEDESTAL: frozenset({"position", "point_of_interest"}),
+    MoveKind.PAN: frozenset({"point_of_interest"}),
+    MoveKind.TILT: frozenset({"point_of_interest"}),
+    MoveKind.ORBIT: frozenset({"position"}),
+    MoveKind.ROLL: frozenset({"roll"}),
+    MoveKind.ZOOM: frozenset({"zoom"}),
+}
+_PROPERTIES = ("position", "point_of_interest", "zoom", "roll")
+
+
+class Interpolation(StrEnum):
+    """AE's ``KeyframeInterpolationType`` for one side of a key."""
+
+    LINEAR = "linear"
+    BEZIER = "bezier"
+    HOLD = "hold"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CameraKey:
+    """One key: comp frame, value, and the in/out interpolation and temporal ease.
+
+    ``in_ease``/``out_ease`` speeds are property units per second: for position and
+    point of interest the speed along the (straight) path, never negative; for zoom and
+    roll the signed rate of change. Influences are percent (0.1..100).
+    """
+
+    frame: int
+    value: tuple[float, ...]
+    in_type: Interpolation
+    out_type: Interpolation
+    in_ease: EaseHandle
+    out_ease: EaseHandle
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PropertyKeys:
+    """One camera property: its value before any key, and its keys in frame order.
+
+    ``match_name`` is the AE property to set; ``spatial`` properties (position, point
+    of interest) need linear spatial tangents so AE's path is the straight line between
+    keys (``setSpatialTangentsAtKey(k, [0, 0, 0], [0, 0, 0])``); their ease arrays
+    have one element, as for every camera property.
+    """
+
+    name: str
+    match_name: str
+    value: tuple[float, ...]
+    keys: tuple[CameraKey, ...]
+    spatial: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CameraKeys:
+    """Everything the script needs to build the camera, at comp frames and ``rate``.
+
+    Zoom and roll values are one-element tuples; roll is AE's Z rotation in degrees.
+    """
+
+    name: str
+    rate: Fraction
+    focal_length_mm: float
+    film_width_mm: float
+    position: PropertyKeys
+    point_of_interest: PropertyKeys
+    zoom: PropertyKeys
+    roll: PropertyKeys
+
+    def properties(self) -> tuple[PropertyKeys, ...]:
+        """The four properties in a fixed order."""
+        return (self.position, self.point_of_interest, self.zoom, self.roll)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CameraState:
+    """The camera at one instant: position, point of interest, zoom (px), roll (deg)."""
+
+    position: Vec3
+    point_of_interest: Vec3
+    zoom: float
+    roll: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _State:
+    position: Vec3
+    poi: Vec3
+    zoom: float
+    roll: float
+
+    def get(self, name: str) -> tuple[float, ...]:
+        if name == "position":
+            return self.position
+        if name == "point_of_interest":
+            return self.poi
+        if name == "zoom":
+            return (self.zoom,)
+        return (self.roll,)
+
+
+# -- small vector helpers (no numpy: this module stays importable without it) ---------
+
+
+def _add(a: Vec3, b: Vec3) -> Vec3:
+    return (a[0] + b[0], a[1] + b[1], a[2] + b[2])
+
+
+def _sub(a: Vec3, b: Vec3) -> Vec3:
+    return (a[0] - b[0], a[1] - b[1], a[2] - b[2])
+
+
+def _scale(a: Vec3, k: float) -> Vec3:
+    return (a[0] * k, a[1] * k, a[2] * k)
+
+
+def _cross(a: Vec3, b: Vec3) -> Vec3:
+    return (
+        a[1] * b[2] - a[2] * b[1],
+        a[2] * b[0] - a[0] * b[2],
+        a[0] * b[1] - a[1] * b[0],
+    )
+
+
+def _dot(a: Sequence[float], b: Sequence[float]) -> float:
+    return sum(x * y for x, y in zip(a, b, strict=True))
+
+
+def _norm(a: Sequence[float]) -> float:
+    return math.sqrt(_dot(a, a))
+
+
+def _unit(a: Vec3) -> Vec3:
+    length = _norm(a)
+    return _scale(a, 1.0 / length) if length > 0 else (0.0, 0.0, 0.0)
+
+
+def _rotate(v: Vec3, axis: Vec3, degrees: float) -> Vec3:
+    """Rodrigues' rotation of ``v`` about the unit ``axis`` (right-handed)."""
+    theta = math.radians(degrees)
+    c, s = math.cos(theta), math.sin(theta)
+    k = axis
+    term1 = _scale(v, c)
+    term2 = _scale(_cross(k, v), s)
+    term3 = _scale(k, _dot(k, v) * (1 - c))
+    return _add(_add(term1, term2), term3)
+
+
+_DOWN: Vec3 = (0.0, 1.0, 0.0)  # world vertical in AE (y grows downwards)
+
+
+def _axes(state: _State) -> tuple[Vec3, Vec3, Vec3]:
+    """(forward, right, up) unit vectors of the camera, ignoring roll."""
+    forward = _unit(_sub(state.poi, state.position))
+    right = _unit(_cross(_DOWN, forward))
+    if _norm(right) == 0:
+        # Looking straight up or down: the horizontal axis is undefined; use +x.
+        right = (1.0, 0.0, 0.0)
+    down = _cross(forward, right)
+    return forward, right, _scale(down, -1.0)
+
+
+def _apply(state: _State, move: CameraMove, p: float) -> _State:
+    """The camera after ``move`` has progressed by ``p`` (0..1, eased)."""
+    if p == 0.0:
+        return state
+    kind = move.kind
+    amount = move.amount
+    if kind in _AFFINE:
+        forward, right, up = _axes(state)
+        axis = {MoveKind.DOLLY: forward, MoveKind.TRUCK: right}.get(kind, up)
+        offset = _scale(axis, amount * p)
+        return _State(
+            position=_add(state.position, offset),
+            poi=_add(state.poi, offset),
+            zoom=state.zoom,
+            roll=state.roll,
+        )
+    if kind is MoveKind.PAN:
+        # A positive pan turns the view to the right: about +y (down) in AE's
+        # right-handed x-right, y-down, z-forward space.
+        rel = _rotate(_sub(state.poi, state.position), _DOWN, amount * p)
+        return _State(
+            position=state.position,
+            poi=_add(state.position, rel),
+            zoom=state.zoom,
+            roll=state.roll,
+        )
+    if kind is MoveKind.TILT:
+        # Positive tilts up: about the camera's right axis, which lifts +z towards -y.
+        _forward, right, _up = _axes(state)
+        rel = _rotate(_sub(state.poi, state.position), right, amount * p)
+        return _State(
+            position=state.position,
+            poi=_add(state.position, rel),
+            zoom=state.zoom,
+            roll=state.roll,
+        )
+    if kind is MoveKind.ORBIT:
+        # The camera travels to its right around the point of interest: about -y.
+        rel = _rotate(_sub(state.position, state.poi), _DOWN, -amount * p)
+        return _State(
+            position=_add(state.poi, rel),
+            poi=state.poi,
+            zoom=state.zoom,
+            roll=state.roll,
+        )
+    if kind is MoveKind.ROLL:
+        return _State(
+            position=state.position,
+            poi=state.poi,
+            zoom=state.zoom,
+            roll=state.roll + amount * p,
+        )
+    # zoom: a factor on the zoom, interpolated linearly in zoom pixels.
+    return _State(
+        position=state.position,
+        poi=state.poi,
+        zoom=state.zoom * (1.0 + (amount - 1.0) * p),
+        roll=state.roll,
+    )
+
+
+# -- easing ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Side:
+    """One side of a segment's ease: type, speed (units/s), influence (percent)."""
+
+    type: Interpolation
+    speed: float
+    influence: float
+
+
+def _bezier_progress(x: float, a: float, va: float, b: float, vb: float) -> float:
+    """Eased progress at normalised time ``x`` of the unit Bezier.
+
+    Control points (0, 0), (a, a*va), (1 - b, 1 - b*vb), (1, 1): ``a``/``b`` are
+    influences as fractions, ``va``/``vb`` the speeds normalised by the average speed.
+    """
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    x1, y1, x2, y2 = a, a * va, 1.0 - b, 1.0 - b * vb
+    lo, hi = 0.0, 1.0
+    # x(u) is increasing when a + b <= 1 (validation guarantees it): bisection is
+    # robust and 60 halvings reach double precision.
+    for _ in range(60):
+        u = (lo + hi) / 2
+        xu = 3 * (1 - u) ** 2 * u * x1 + 3 * (1 - u) * u**2 * x2 + u**3
+        if xu < x:
+            lo = u
+        else:
+            hi = u
+    u = (lo + hi) / 2
+    return 3 * (1 - u) ** 2 * u * y1 + 3 * (1 - u) * u**2 * y2 + u**3
+
+
+def _move_sides(
+    move: CameraMove, distance: float, seconds: float
+) -> tuple[_Side, _Side]:
+    """(out side at the move's start, in side at its end) for a property that moves
+    ``distance`` (>= 0, property units) over ``seconds``."""
+    average = distance / seconds if seconds > 0 else 0.0
+    linear = _Side(type=Interpolation.LINEAR, speed=average, influence=LINEAR_INFLUENCE)
+    easy = _Side(type=Interpolation.BEZIER, speed=0.0, influence=EASY_INFLUENCE)
+    easing = move.easing
+    if isinstance(easing, CustomEase):
+
+        def side(handle: EaseHandle | None) -> _Side:
+            if handle is None:
+                return linear
+            return _Side(
+                type=Interpolation.BEZIER,
+                speed=handle.speed,
+                influence=handle.influence,
+            )
+
+        return side(easing.ease_out), side(easing.ease_in)
+    if easing is Ease.HOLD:
+        hold = _Side(type=Interpolation.HOLD, speed=0.0, influence=LINEAR_INFLUENCE)
+        return hold, hold
+    out_side = easy if easing in (Ease.EASE_OUT, Ease.EASE_IN_OUT) else linear
+    in_side = easy if easing in (Ease.EASE_IN, Ease.EASE_IN_OUT) else linear
+    return out_side, in_side
+
+
+def _move_magnitude(move: CameraMove, zoom_at_start: float) -> float:
+    """How far the move goes in the units its custom ease speeds are given in."""
+    if move.kind is MoveKind.ZOOM:
+        return abs(zoom_at_start * (move.amount - 1.0))
+    return abs(move.amount)
+
+
+def _progress(move: CameraMove, frame: float, rate: Fraction, zoom0: float) -> float:
+    """Eased progress 0..1 of ``move`` at ``frame`` (the curve AE draws for it).
+
+    ``zoom0`` is the zoom when the move starts; only a zoom move with explicit speeds
+    needs it (its speeds are zoom pixels per second).
+    """
+    if frame <= move.start:
+        return 0.0
+    if frame >= move.end:
+        return 1.0
+    x = (frame - move.start) / (move.end - move.start)
+    seconds = (move.end - move.start) / float(rate)
+    magnitude = _move_magnitude(move, zoom0)
+    out_side, in_side = _move_sides(move, magnitude, seconds)
+    if out_side.type is Interpolation.HOLD:
+        return 0.0
+    average = magnitude / seconds
+
+    def normalised(side: _Side) -> float:
+        return side.speed / average if average > 0 else 0.0
+
+    return _bezier_progress(
+        x,
+        out_side.influence / 100.0,
+        normalised(out_side),
+        in_side.influence / 100.0,
+        normalised(in_side),
+    )
+
+
+def _ordered(moves: Sequence[CameraMove]) -> list[CameraMove]:
+    order = sorted(enumerate(moves), key=lambda item: (item[1].start, item[0]))
+    return [move for _index, move in order]
+
+
+def _state_at(
+    base: _State, moves: Sequence[CameraMove], frame: float, rate: Fraction
+) -> _State:
+    """The camera at ``frame``: every started move applied, in order, to the last."""
+    state = base
+    for move in moves:
+        if frame <= move.start:
+            continue
+        zoom0 = state.zoom
+        if move.kind is MoveKind.ZOOM and isinstance(move.easing, CustomEase):
+            zoom0 = _state_at(base, moves, move.start, rate).zoom
+        state = _apply(state, move, _progress(move, frame, rate, zoom0))
+    return state
+
+
+# -- building keys --------------------------------------------------------------------
+
+
+def _distance(a: tuple[float, ...], b: tuple[float, ...], spatial: bool) -> float:
+    """Path length for spatial properties; signed change for one-dimensional ones."""
+    if spatial:
+        return _norm([y - x for x, y in zip(a, b, strict=True)])
+    return b[0] - a[0]
+
+
+@dataclass(slots=True)
+class _KeyDraft:
+    frame: int
+    value: tuple[float, ...]
+    in_side: _Side | None = None
+    out_side: _Side | None = None
+
+
+def _linear_side(distance: float, seconds: float) -> _Side:
+    speed = distance / seconds if seconds > 0 else 0.0
+    return _Side(type=Interpolation.LINEAR, speed=speed, influence=LINEAR_INFLUENCE)
+
+
+def _signed(side: _Side, distance: float, spatial: bool) -> _Side:
+    """Spatial speeds are magnitudes; a 1-D property's speed carries its direction."""
+    if spatial or distance >= 0 or side.speed == 0:
+        return side
+    return _Side(type=side.type, speed=-side.speed, influence=side.influence)
+
+
+def _finish(draft: _KeyDraft) -> CameraKey:
+    still = _Side(type=Interpolation.LINEAR, speed=0.0, influence=LINEAR_INFLUENCE)
+    # A side no move drives (before the first move, after the last, or next to a
+    # still stretch between moves) is linear with speed 0: the value stays put.
+    in_side = draft.in_side or still
+    out_side = draft.out_side or still
+    return CameraKey(
+        frame=draft.frame,
+        value=tuple(draft.value),
+        in_type=in_side.type,
+        out_type=out_side.type,
+        in_ease=EaseHandle(speed=in_side.speed, influence=in_side.influence),
+        out_ease=EaseHandle(speed=out_side.speed, influence=out_side.influence),
+    )
+
+
+def camera_keys(spec: CompSpec) -> CameraKeys:
+    """Keyframes for the spec's camera: position, point of interest, zoom, roll.
+
+    Args:
+        spec: a validated spec with a camera.
+
+    Returns:
+        Per-property keys at comp frames with AE interpolation types and temporal
+        eases; a property no move touches has no keys, only its value.
+
+    Raises:
+        ValueError: the spec has no camera.
+    """
+    camera: Camera | None = spec.camera
+    if camera is None:
+        raise ValueError("the spec has no camera")
+    comp = spec.comp
+    rate = comp.rate
+    base = _State(
+        position=camera.start_position(comp),
+        poi=camera.start_point_of_interest(comp),
+        zoom=camera.zoom(comp),
+        roll=0.0,
+    )
+    moves = _ordered(camera.moves)
+    bounds = sorted({m.start for m in moves} | {m.end for m in moves})
+
+    drafts: dict[str, dict[int, _KeyDraft]] = {name: {} for name in _PROPERTIES}
+    spatial = {
+        "position": True,
+        "point_of_interest": True,
+        "zoom": False,
+        "roll": False,
+    }
+    touched: dict[str, list[tuple[int, int]]] = {name: [] for name in _PROPERTIES}
+
+    def value(name: str, frame: int) -> tuple[float, ...]:
+        return _state_at(base, moves, frame, rate).get(name)
+
+    def draft(name: str, frame: int) -> _KeyDraft:
+        table = drafts[name]
+        if frame not in table:
+            table[frame] = _KeyDraft(frame=frame, value=value(name, frame))
+        return table[frame]
+
+    for b0, b1 in itertools.pairwise(bounds):
+        active = [m for m in moves if m.start <= b0 and m.end >= b1]
+        changed: set[str] = set()
+        for m in active:
+            changed |= _TOUCHES[m.kind]
+        single = active[0] if len(active) == 1 else None
+        exact = (
+            single is not None
+            and single.start == b0
+            and single.end == b1
+            and (
+                single.kind in _AFFINE
+                or single.kind in (MoveKind.ZOOM, MoveKind.ROLL)
+                or single.easing is Ease.HOLD
+            )
+        )
+        for name in changed:
+            touched[name].append((b0, b1))
+            is_spatial = spatial[name]
+            if exact and single is not None:
+                k0, k1 = draft(name, b0), draft(name, b1)
+                seconds = (b1 - b0) / float(rate)
+                dist = _distance(k0.value, k1.value, is_spatial)
+                magnitude = abs(dist)
+                out_side, in_side = _move_sides(single, magnitude, seconds)
+                k0.out_side = _signed(out_side, dist, is_spatial)
+                k1.in_side = _signed(in_side, dist, is_spatial)
+                continue
+            seconds = 1.0 / float(rate)
+            for frame in range(b0, b1):
+                k0, k1 = draft(name, frame), draft(name, frame + 1)
+                dist = _distance(k0.value, k1.value, is_spatial)
+                side = _linear_side(abs(dist) if is_spatial else dist, seconds)
+                k0.out_side = side
+                k1.in_side = side
+
+    properties: dict[str, PropertyKeys] = {}
+    match_names = {
+        "position": "ADBE Position",
+        "point_of_interest": "ADBE Anchor Point",
+        "zoom": "ADBE Camera Zoom",
+        "roll": "ADBE Rotate Z",
+    }
+    for name in _PROPERTIES:
+        spans = touched[name]
+        keys: list[CameraKey] = []
+        if spans:
+            first, last = spans[0][0], spans[-1][1]
+            # Keys at the ends of a still stretch between two moves keep the value
+            # still there (equal values, linear, speed 0).
+            for b in bounds:
+                if first <= b <= last:
+                    draft(name, b)
+            keys = [_finish(drafts[name][f]) for f in sorted(drafts[name])]
+        properties[name] = PropertyKeys(
+            name=name,
+            match_name=match_names[name],
+            value=base.get(name),
+            keys=tuple(keys),
+            spatial=spatial[name],
+        )
+    return CameraKeys(
+        name=camera.name,
+        rate=rate,
+        focal_length_mm=camera.focal_length_mm,
+        film_width_mm=camera.film_width_mm,
+        position=properties["position"],
+        point_of_interest=properties["point_of_interest"],
+        zoom=properties["zoom"],
+        roll=properties["roll"],
+    )
+
+
+# -- evaluating keys ------------------------------------------------------------------
+
+
+def evaluate_property(
+    prop: PropertyKeys, frame: float, rate: Fraction
+) -> tuple[float, ...]:
+    """The value of one property at a (fractional) comp frame, as AE computes it.
+
+    Args:
+        prop: the property's keys.
+        frame: comp frame; before the first key the first value holds, after the last
+            key the last.
+        rate: the comp rate (speeds are per second).
+
+    Returns:
+        The value (a one-element tuple for zoom and roll).
+    """
+    keys = prop.keys
+    if not keys:
+        return prop.value
+    if frame <= keys[0].frame:
+        return keys[0].value
+    if frame >= keys[-1].frame:
+        return keys[-1].value
+    lo, hi = 0, len(keys) - 1
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if keys[mid].frame <= frame:
+            lo = mid
+        else:
+            hi = mid
+    k0, k1 = keys[lo], keys[hi]
+    if k0.out_type is Interpolation.HOLD:
+        return k0.value
+    seconds = (k1.frame - k0.frame) / float(rate)
+    distance = _distance(k0.value, k1.value, prop.spatial)
+    if distance == 0:
+        return k0.value
+    x = (frame - k0.frame) / (k1.frame - k0.frame)
+    average = distance / seconds
+    # Normalise speeds by the average speed so the curve runs 0..1 in both axes.
+    va = k0.out_ease.speed / average
+    vb = k1.in_ease.speed / average
+    s = _bezier_progress(
+        x, k0.out_ease.influence / 100.0, va, k1.in_ease.influence / 100.0, vb
+    )
+    return tuple(v0 + (v1 - v0) * s for v0, v1 in zip(k0.value, k1.value, strict=True))
+
+
+def camera_state_at(keys: CameraKeys, frame: float) -> CameraState:
+    """The camera at a (fractional) comp frame, evaluated from its keys.
+
+    Args:
+        keys: what :func:`camera_keys` returned.
+        frame: comp frame.
+
+    Returns:
+        Position, point of interest, zoom and roll at that instant.
+    """
+    pos = evaluate_property(keys.position, frame, keys.rate)
+    poi = evaluate_property(keys.point_of_interest, frame, keys.rate)
+    zoom = evaluate_property(keys.zoom, frame, keys.rate)
+    roll = evaluate_property(keys.roll, frame, keys.rate)
+    return CameraState(
+        position=(pos[0], pos[1], pos[2]),
+        point_of_interest=(poi[0], poi[1], poi[2]),
+        zoom=zoom[0],
+        roll=roll[0],
+    )
