@@ -373,6 +373,9 @@ def layer_to_screen_3d(
     return result
 
 
+_BAND_ROWS = 16
+
+
 def _integer_offset(m: Matrix) -> tuple[int, int] | None:
     """The (dx, dy) of a pure integer translation, else None."""
     if not np.allclose(m[:2, :2], np.eye(2), atol=1e-9) or not np.allclose(
@@ -425,34 +428,70 @@ def warp(image: Image, layer_to_comp: Matrix, height: int, width: int) -> Image:
     except np.linalg.LinAlgError:
         # A zero scale collapses the layer: AE draws nothing.
         return np.zeros((height, width, 4), dtype=np.float32)
-    xs = np.arange(width, dtype=np.float64) + 0.5
-    ys = np.arange(height, dtype=np.float64)[:, None] + 0.5
-    hu = inv[0, 0] * xs + inv[0, 1] * ys + inv[0, 2]
-    hv = inv[1, 0] * xs + inv[1, 1] * ys + inv[1, 2]
-    hq = inv[2, 0] * xs + inv[2, 1] * ys + inv[2, 2]
-    # (u, v, 1) * d = M (sx, sy, 1) gives M^-1 (sx, sy, 1) = (u, v, 1) / d: hq is one
-    # over the camera-space depth (1 for an affine matrix), so hq <= 0 is behind.
-    front = hq > 1e-12
-    hq = np.where(front, hq, 1.0)
-    # Sample positions in index space: pixel i covers [i, i + 1), its centre is i + 0.5.
-    px = hu / hq - 0.5
-    py = hv / hq - 0.5
+    out = np.zeros((height, width, 4), dtype=np.float32)
     h, w = image.shape[:2]
-    px = np.where(front, np.clip(px, -2.0, w + 1.0), -2.0)
-    py = np.where(front, np.clip(py, -2.0, h + 1.0), -2.0)
-    x0f = np.floor(px)
-    y0f = np.floor(py)
-    fx = (px - x0f).astype(np.float32)[..., None]
-    fy = (py - y0f).astype(np.float32)[..., None]
-    # Pad with one ring of transparent black; indices outside land on it.
-    padded = np.zeros((h + 2, w + 2, 4), dtype=np.float32)
-    padded[1:-1, 1:-1] = image
-    x0 = np.clip(x0f.astype(np.int64) + 1, 0, w + 1)
-    y0 = np.clip(y0f.astype(np.int64) + 1, 0, h + 1)
-    x1 = np.clip(x0f.astype(np.int64) + 2, 0, w + 1)
-    y1 = np.clip(y0f.astype(np.int64) + 2, 0, h + 1)
-    top = padded[y0, x0] * (1.0 - fx) + padded[y0, x1] * fx
-    bottom = padded[y1, x0] * (1.0 - fx) + padded[y1, x1] * fx
-    out = _f32(top * (1.0 - fy) + bottom * fy)
-    out[~np.broadcast_to(front, out.shape[:2])] = 0.0
+    box = _footprint(layer_to_comp, w, h, width, height)
+    if box is None:
+        return out
+    bx0, by0, bx1, by1 = box
+    flat = np.ascontiguousarray(image).reshape(-1, 4)
+    xs = np.arange(bx0, bx1, dtype=np.float64) + 0.5
+    # Bands of rows keep the temporaries in cache: about 3x faster at 1080p than
+    # whole-frame arrays.
+    for r0 in range(by0, by1, _BAND_ROWS):
+        r1 = min(r0 + _BAND_ROWS, by1)
+        ys = np.arange(r0, r1, dtype=np.float64)[:, None] + 0.5
+        # (u, v, 1) * d = M (sx, sy, 1) gives M^-1 (sx, sy, 1) = (u, v, 1) / d: hq is
+        # one over the camera-space depth (1 for an affine matrix), so hq <= 0 is
+        # behind the camera and draws nothing.
+        hq = inv[2, 0] * xs + inv[2, 1] * ys + inv[2, 2]
+        front = hq > 1e-12
+        hq = np.where(front, hq, 1.0)
+        # Index space: pixel i covers [i, i + 1), its centre is at i + 0.5.
+        px = (inv[0, 0] * xs + inv[0, 1] * ys + inv[0, 2]) / hq - 0.5
+        py = (inv[1, 0] * xs + inv[1, 1] * ys + inv[1, 2]) / hq - 0.5
+        px = np.clip(px, -2.0, w + 1.0)
+        py = np.clip(py, -2.0, h + 1.0)
+        x0f = np.floor(px)
+        y0f = np.floor(py)
+        fx = (px - x0f).astype(np.float32)
+        fy = (py - y0f).astype(np.float32)
+        xi = x0f.astype(np.intp)
+        yi = y0f.astype(np.intp)
+        acc = np.zeros((r1 - r0, bx1 - bx0, 4), dtype=np.float32)
+        # Four taps; a tap off the layer has weight 0 (transparent black beyond the
+        # edges, so premultiplied edges fade out cleanly).
+        for dy, wy in ((0, 1.0 - fy), (1, fy)):
+            yy = yi + dy
+            ok_y = (yy >= 0) & (yy < h) & front
+            for dx, wx in ((0, 1.0 - fx), (1, fx)):
+                xx = xi + dx
+                ok = ok_y & (xx >= 0) & (xx < w)
+                index = np.where(ok, yy * w + xx, 0)
+                weight = np.where(ok, wy * wx, np.float32(0.0))
+                acc += np.take(flat, index, axis=0) * weight[..., None]
+        out[r0:r1, bx0:bx1] = acc
     return out
+
+
+def _footprint(
+    m: Matrix, w: int, h: int, width: int, height: int
+) -> tuple[int, int, int, int] | None:
+    """Comp-pixel box (x0, y0, x1, y1) that can receive the layer, None if empty.
+
+    The layer's corners, one pixel out for the bilinear fringe, mapped through ``m``.
+    When a corner is behind the camera the projected outline is unbounded, so the whole
+    frame is used.
+    """
+    corners = np.array([[-1, -1, 1], [w + 1, -1, 1], [-1, h + 1, 1], [w + 1, h + 1, 1]])
+    mapped = corners @ m.T
+    if np.any(mapped[:, 2] <= 1e-12):
+        return 0, 0, width, height
+    xy = mapped[:, :2] / mapped[:, 2:3]
+    x0 = max(math.floor(xy[:, 0].min()) - 1, 0)
+    y0 = max(math.floor(xy[:, 1].min()) - 1, 0)
+    x1 = min(math.ceil(xy[:, 0].max()) + 1, width)
+    y1 = min(math.ceil(xy[:, 1].max()) + 1, height)
+    if x0 >= x1 or y0 >= y1:
+        return None
+    return x0, y0, x1, y1
