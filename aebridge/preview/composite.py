@@ -37,6 +37,9 @@ Image = npt.NDArray[np.float32]
 Matrix = npt.NDArray[np.float64]
 BlendFunction = Callable[[Image, Image], Image]
 
+# Rows per band when processing a frame in slices (see warp and blend).
+_BAND_ROWS = 16
+
 # Rec. ITU-R BT.709 luma coefficients, applied to linear light: AE's luma matte reads
 # the matte layer's luminance and our working space has Rec.709 primaries.
 REC709_LUMA: Final = (0.2126, 0.7152, 0.0722)
@@ -188,13 +191,26 @@ def blend(
         out = src + backdrop
         out[..., 3:4] = a_s + a_b - a_s * a_b
         return out.astype(np.float32, copy=False)
+    out = np.empty_like(backdrop, dtype=np.float32)
+    func = BLEND_FUNCTIONS[name]
+    rows = int(backdrop.shape[0])
+    # Bands of rows keep the dozen temporaries of the general formula in cache.
+    for r0 in range(0, rows, _BAND_ROWS * 4):
+        band = slice(r0, r0 + _BAND_ROWS * 4)
+        out[band] = _blend_general(backdrop[band], src[band], func)
+    return out
+
+
+def _blend_general(backdrop: Image, src: Image, func: BlendFunction) -> Image:
+    a_s = src[..., 3:4]
+    a_b = backdrop[..., 3:4]
     cs = src[..., :3]
     cb = backdrop[..., :3]
     # Unpremultiply; where alpha is 0 the as*ab factor is 0 anyway, so any finite value
     # will do and 0 keeps NaN out.
     cs_u = np.divide(cs, a_s, out=np.zeros_like(cs), where=a_s > 0)
     cb_u = np.divide(cb, a_b, out=np.zeros_like(cb), where=a_b > 0)
-    mixed = BLEND_FUNCTIONS[name](cb_u, cs_u)
+    mixed = func(cb_u, cs_u)
     out = np.empty_like(backdrop, dtype=np.float32)
     out[..., :3] = cs * (1.0 - a_b) + cb * (1.0 - a_s) + a_s * a_b * mixed
     out[..., 3:4] = a_s + a_b - a_s * a_b
@@ -371,9 +387,6 @@ def layer_to_screen_3d(
     k = np.array([[zoom, 0.0, width / 2.0], [0.0, zoom, height / 2.0], [0, 0, 1.0]])
     result: Matrix = k @ view @ world
     return result
-
-
-_BAND_ROWS = 16
 
 
 def _integer_offset(m: Matrix) -> tuple[int, int] | None:

@@ -404,7 +404,7 @@ class Renderer:
             SourceError: a layer's EXR frame is missing or unreadable.
         """
         plan = self.plan
-        canvas = np.zeros((plan.height, plan.width, 4), dtype=np.float32)
+        canvas: Image | None = None
         for index in self._draw_order(frame):
             layer = plan.layers[index]
             pixels = self._layer_pixels(index, frame)
@@ -415,7 +415,18 @@ class Renderer:
                 if matte is None:
                     matte = np.zeros_like(pixels)
                 pixels = composite.apply_matte(pixels, matte, layer.matte[1])
-            canvas = composite.blend(canvas, pixels, layer.blend)
+            # Any mode over nothing is the layer itself (the general formula with
+            # ab = 0), so the bottom layer costs no blend.
+            canvas = (
+                pixels
+                if canvas is None
+                else composite.blend(canvas, pixels, layer.blend)
+            )
+        if canvas is None:
+            return np.zeros((plan.height, plan.width, 4), dtype=np.float32)
+        if any(canvas is cached for _, cached in self._cache.values()):
+            # An untransformed bottom layer alone: hand out a copy, never the cache.
+            return canvas.copy()
         return canvas
 
 
