@@ -1,0 +1,538 @@
+"""build(): the one function that runs the whole chain for a comp spec.
+
+It validates the spec, converts every layer to an EXR sequence under
+``out/<comp>/layers/<layer id>/``, writes the After Effects script
+``out/<comp>/<comp>.jsx`` and ``out/<comp>/build.json`` (the spec as built: every layer
+source replaced by its EXR sequence, paths relative to the comp folder, plus the build
+id, spec hash, aebridge version, per-layer source hashes and warnings), and optionally
+renders a preview movie. Everything it writes is deterministic, so a re-run on the same
+inputs rewrites the same bytes (and convert skips the frames that are up to date).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .errors import CanceledError, OptionError, OutputError, Problem, SpecError
+from .model import (
+    CompSpec,
+    ExrSequence,
+    Layer,
+    LayerSource,
+    Provenance,
+    expand_conditioning,
+)
+from .sequence import find_sequence, is_sequence_pattern
+from .spec_io import RATE_POLICIES, load_spec, resolve_paths, spec_hash, spec_to_dict
+from .timing import format_rate
+
+__all__ = [
+    "BUILD_SCHEMA",
+    "STAGES",
+    "BuildProgress",
+    "BuildResult",
+    "BuiltLayer",
+    "build",
+    "build_id_for",
+]
+
+#: Label of the ``build.json`` document.
+BUILD_SCHEMA = "aebridge.build/1"
+#: The stages :class:`BuildProgress` reports, in order.
+STAGES = ("validate", "convert", "script", "build_json", "preview", "done")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BuildProgress:
+    """Where a build is: the stage, the layer being converted, frames done of total.
+
+    ``frames_done``/``frames_total`` count the current layer's frames during
+    ``convert`` and are 0 in the other stages; ``layer`` is None outside ``convert``.
+    """
+
+    stage: str
+    layer: str | None
+    frames_done: int
+    frames_total: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BuiltLayer:
+    """One converted layer: its id, EXR sequence (absolute folder) and what happened."""
+
+    id: str
+    sequence: ExrSequence
+    source_sha256: str | None
+    frames_written: int
+    frames_skipped: int
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BuildResult:
+    """What :func:`build` wrote.
+
+    Attributes:
+        comp_dir: ``out_dir/<comp name>``.
+        script: the After Effects script.
+        build_json: the build description.
+        preview: the preview movie, or None without ``preview=True``.
+        layers: every layer's sequence, bottom to top.
+        warnings: every warning, each prefixed with its spec path.
+    """
+
+    comp_dir: Path
+    script: Path
+    build_json: Path
+    preview: Path | None
+    layers: tuple[BuiltLayer, ...]
+    warnings: tuple[str, ...]
+
+
+def build_id_for(spec: CompSpec) -> str:
+    """The stable id of a comp's build.
+
+    It depends only on the comp name, so rebuilding a changed spec gives the same id
+    and the script finds and updates what an earlier run made in After Effects.
+
+    Args:
+        spec: the spec.
+
+    Returns:
+        ``aeb-`` and 12 hexadecimal digits.
+    """
+    digest = hashlib.sha256(f"aebridge.build:{spec.comp.name}".encode()).hexdigest()
+    return f"aeb-{digest[:12]}"
+
+
+def _hash_source(path: str) -> str | None:
+    """SHA-256 over the bytes of a source (every frame of a sequence, in order)."""
+    digest = hashlib.sha256()
+    files: tuple[str, ...]
+    if is_sequence_pattern(path) or os.path.isdir(path):
+        files = find_sequence(path).frame_files
+    elif os.path.isfile(path):
+        files = (path,)
+    else:
+        return None
+    for name in files:
+        with open(name, "rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _provenance_dict(spec: CompSpec, layer: Layer) -> dict[str, Any]:
+    """The provenance convert writes into EXR headers: the layer's over the comp's."""
+    merged: dict[str, Any] = {}
+    sources: list[Provenance] = [
+        p for p in (spec.provenance, layer.provenance) if p is not None
+    ]
+    for prov in sources:
+        for key in (
+            "generator",
+            "model",
+            "prompt",
+            "negative_prompt",
+            "seed",
+            "camera_move",
+        ):
+            value = getattr(prov, key)
+            if value is not None:
+                merged[key] = value
+        if prov.keyframes:
+            merged["keyframes"] = [
+                {
+                    k: v
+                    for k, v in (
+                        ("frame", key.frame),
+                        ("image", key.image),
+                        ("prompt", key.prompt),
+                        ("strength", key.strength),
+                    )
+                    if v is not None
+                }
+                for key in prov.keyframes
+            ]
+        for key, value in prov.extra:
+            merged[key] = value
+    if spec.style is not None:
+        merged["style_id"] = spec.style.id
+    return merged
+
+
+def _is_image_source(path: str) -> bool:
+    return (
+        is_sequence_pattern(path)
+        or os.path.isdir(path)
+        or (
+            os.path.splitext(path)[1].lower()
+            in {".png", ".tif", ".tiff", ".jpg", ".jpeg", ".exr"}
+        )
+    )
+
+
+def _relative(path: Path, start: Path) -> str:
+    return Path(os.path.relpath(path, start)).as_posix()
+
+
+def _write_json_atomic(path: Path, data: Mapping[str, Any]) -> None:
+    text = json.dumps(
+        data, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False
+    )
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(text + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path.name}: {exc}", path=str(path)) from exc
+
+
+def build(
+    spec: CompSpec | str | os.PathLike[str] | Mapping[str, Any],
+    out_dir: str | os.PathLike[str],
+    *,
+    base_dir: str | os.PathLike[str] | None = None,
+    preview: bool = False,
+    engine: str = "local",
+    jobs: int | None = None,
+    force: bool = False,
+    aep: str | os.PathLike[str] | None = None,
+    progress: Callable[[BuildProgress], None] | None = None,
+    cancel: threading.Event | None = None,
+    rate_policy: str = "conform",
+) -> BuildResult:
+    """Convert every layer of a comp spec and write its After Effects script.
+
+    Args:
+        spec: a spec file, a spec mapping, or a loaded :class:`CompSpec`.
+        out_dir: the output root; the comp goes to ``out_dir/<comp name>/``.
+        base_dir: the folder relative paths in the spec are relative to; default the
+            spec file's folder (the current folder for a mapping or a CompSpec).
+        preview: also render ``<comp>/preview.mp4``.
+        engine: ``local`` or ``dask://host:port`` for the conversions.
+        jobs: parallel processes for the local engine (default all cores).
+        force: rewrite frames even when they are up to date.
+        aep: make the script save the After Effects project at this path.
+        progress: called with a :class:`BuildProgress` at every stage and as frames
+            are converted.
+        cancel: set it to stop between chunks of frames (CanceledError is raised;
+            finished frames are kept and a re-run resumes).
+        rate_policy: ``conform`` (a layer whose rate differs from the comp's is
+            conformed, with a warning) or ``refuse`` (that is an error).
+
+    Returns:
+        What was written.
+
+    Raises:
+        SpecError: the spec has problems (every one, with its spec path), including
+            problems found once the sources are read (rates, lengths).
+        SourceError: a source cannot be read.
+        OutputError: the output cannot be written.
+        OptionError: an option is not allowed.
+        CanceledError: ``cancel`` was set.
+    """
+    from .convert import convert
+
+    if rate_policy not in RATE_POLICIES:
+        raise OptionError("rate_policy", rate_policy, RATE_POLICIES)
+
+    def report(
+        stage: str, layer: str | None = None, done: int = 0, total: int = 0
+    ) -> None:
+        if progress is not None:
+            progress(
+                BuildProgress(
+                    stage=stage, layer=layer, frames_done=done, frames_total=total
+                )
+            )
+
+    report("validate")
+    warnings: list[str] = []
+
+    def collect(problem: Problem) -> None:
+        warnings.append(str(problem))
+
+    if isinstance(spec, CompSpec):
+        base = Path(base_dir) if base_dir is not None else Path.cwd()
+        loaded = spec
+    else:
+        if base_dir is not None:
+            base = Path(base_dir)
+        elif isinstance(spec, Mapping):
+            base = Path.cwd()
+        else:
+            base = Path(spec).resolve().parent
+        loaded = load_spec(spec, base_dir=base, rate_policy=rate_policy, warn=collect)
+    hash_of_spec = spec_hash(loaded)
+    expanded = expand_conditioning(loaded)
+    resolved = resolve_paths(expanded, base)
+    comp = resolved.comp
+
+    comp_dir = Path(out_dir).resolve() / comp.name
+    layers_dir = comp_dir / "layers"
+    try:
+        layers_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"cannot create the output folder: {exc}", path=str(layers_dir)
+        ) from exc
+
+    built: list[BuiltLayer] = []
+    problems: list[Problem] = []
+    for index, layer in enumerate(resolved.layers):
+        if cancel is not None and cancel.is_set():
+            raise CanceledError(f"canceled before converting layer '{layer.id}'")
+        path = f"layers[{index}]"
+        if isinstance(layer.source, ExrSequence):
+            built.append(
+                BuiltLayer(
+                    id=layer.id,
+                    sequence=layer.source,
+                    source_sha256=None,
+                    frames_written=0,
+                    frames_skipped=layer.source.frame_count,
+                )
+            )
+            continue
+        built.append(
+            _convert_layer(
+                convert,
+                resolved,
+                layer,
+                layers_dir,
+                engine=engine,
+                jobs=jobs,
+                force=force,
+                cancel=cancel,
+                report=report,
+            )
+        )
+        sequence = built[-1].sequence
+        problems.extend(_check_built(resolved, layer, sequence, path, rate_policy))
+        warnings.extend(f"{path}.source: {text}" for text in built[-1].warnings)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise SpecError(problems, source=comp.name)
+    warnings.extend(str(p) for p in problems)
+
+    # The spec as built: sources replaced by sequences relative to the comp folder.
+    layer_map: dict[str, ExrSequence] = {}
+    built_layers: list[Layer] = []
+    for layer, item in zip(resolved.layers, built, strict=True):
+        relative = replace(
+            item.sequence, folder=_relative(Path(item.sequence.folder), comp_dir)
+        )
+        layer_map[layer.id] = relative
+        built_layers.append(replace(layer, source=relative))
+    as_built = replace(resolved, layers=tuple(built_layers))
+    # Provenance keyframe images stay absolute; relative ones read better in build.json
+    # and keep the folder portable.
+    as_built = _relative_keyframe_images(as_built, comp_dir)
+
+    report("script")
+    from .emit import write_script
+
+    build_id = build_id_for(loaded)
+    script_path = comp_dir / f"{comp.name}.jsx"
+    aep_path = None if aep is None else Path(aep).resolve()
+    write_script(as_built, layer_map, script_path, aep=aep_path, build_id=build_id)
+
+    report("build_json")
+    build_json = comp_dir / "build.json"
+    originals = {layer.id: layer.source for layer in expanded.layers}
+    document = {
+        "schema": BUILD_SCHEMA,
+        "build_id": build_id,
+        "spec_hash": hash_of_spec,
+        "aebridge_version": __version__,
+        "script": script_path.name,
+        "spec": spec_to_dict(as_built),
+        "layers": {
+            item.id: {
+                "source": _source_text(originals[item.id]),
+                "source_sha256": item.source_sha256,
+                "frames": item.sequence.frame_count,
+                "rate": format_rate(item.sequence.rate),
+                "warnings": list(item.warnings),
+            }
+            for item in built
+        },
+        "warnings": warnings,
+    }
+    _write_json_atomic(build_json, document)
+
+    preview_path: Path | None = None
+    if preview:
+        report("preview")
+        from .preview.render import render_preview
+
+        preview_path = Path(render_preview(build_json, comp_dir / "preview.mp4"))
+    report("done")
+    return BuildResult(
+        comp_dir=comp_dir,
+        script=script_path,
+        build_json=build_json,
+        preview=preview_path,
+        layers=tuple(built),
+        warnings=tuple(warnings),
+    )
+
+
+def _source_text(source: LayerSource | ExrSequence) -> str:
+    if isinstance(source, LayerSource):
+        return source.path
+    return f"{source.folder}/{source.name}.{'#' * source.padding}.exr"
+
+
+def _relative_keyframe_images(spec: CompSpec, comp_dir: Path) -> CompSpec:
+    def fix(prov: Provenance | None) -> Provenance | None:
+        if prov is None:
+            return None
+        keys = tuple(
+            replace(
+                k, image=None if k.image is None else _relative(Path(k.image), comp_dir)
+            )
+            for k in prov.keyframes
+        )
+        return replace(prov, keyframes=keys)
+
+    layers = tuple(
+        replace(layer, provenance=fix(layer.provenance)) for layer in spec.layers
+    )
+    return replace(spec, layers=layers, provenance=fix(spec.provenance))
+
+
+def _convert_layer(
+    convert: Callable[..., Any],
+    spec: CompSpec,
+    layer: Layer,
+    layers_dir: Path,
+    *,
+    engine: str,
+    jobs: int | None,
+    force: bool,
+    cancel: threading.Event | None,
+    report: Callable[[str, str | None, int, int], None],
+) -> BuiltLayer:
+    source = layer.source
+    assert isinstance(source, LayerSource)
+    layer_warnings: list[str] = []
+    # Image sequences carry no rate: without an explicit one they play at the comp's.
+    fps: Fraction | None = source.rate
+    if fps is None and _is_image_source(source.path):
+        fps = spec.comp.rate
+
+    def on_progress(done: int, total: int) -> None:
+        report("convert", layer.id, done, total)
+
+    report("convert", layer.id, 0, 0)
+    result = convert(
+        source.path,
+        layers_dir,
+        name=layer.id,
+        alpha=source.alpha.value,
+        matte=source.matte,
+        colorspace=source.colorspace,
+        fps=fps,
+        start_frame=spec.comp.start_frame,
+        role=layer.role.value,
+        vfr=source.vfr.value,
+        provenance=_provenance_dict(spec, layer),
+        comments=layer.comment or None,
+        pixel_aspect=source.pixel_aspect,
+        engine=engine,
+        jobs=jobs,
+        force=force,
+        progress=on_progress,
+        cancel=cancel,
+        warn=layer_warnings.append,
+    )
+    sequence = ExrSequence(
+        folder=Path(result.folder).as_posix(),
+        name=result.name,
+        first=result.first,
+        last=result.last,
+        padding=result.padding,
+        rate=result.rate,
+        width=result.width,
+        height=result.height,
+        pixel_aspect=Fraction(result.pixel_aspect),
+        colorspace=result.colorspace,
+    )
+    for text in result.warnings:
+        if text not in layer_warnings:
+            layer_warnings.append(text)
+    return BuiltLayer(
+        id=layer.id,
+        sequence=sequence,
+        source_sha256=_hash_source(source.path),
+        frames_written=result.frames_written,
+        frames_skipped=result.frames_skipped,
+        warnings=tuple(layer_warnings),
+    )
+
+
+def _check_built(
+    spec: CompSpec, layer: Layer, sequence: ExrSequence, path: str, rate_policy: str
+) -> list[Problem]:
+    """What can only be checked once a source is read: rate, size, length."""
+    comp = spec.comp
+    problems: list[Problem] = []
+    declared = isinstance(layer.source, LayerSource) and layer.source.rate is not None
+    # A declared rate was already checked when the spec was loaded.
+    if sequence.rate != comp.rate and not declared:
+        message = (
+            f"the source runs at {format_rate(sequence.rate)} fps, the comp at "
+            f"{format_rate(comp.rate)} fps"
+        )
+        if rate_policy == "refuse":
+            problems.append(
+                Problem(
+                    path=f"{path}.source",
+                    message=f"{message}; allowed with rate_policy 'conform' or a "
+                    "source rate equal to the comp's",
+                )
+            )
+        else:
+            problems.append(
+                Problem(
+                    path=f"{path}.source",
+                    message=f"{message}; After Effects conforms it to "
+                    f"{format_rate(comp.rate)} fps (frame for frame)",
+                    severity="warning",
+                )
+            )
+    if (sequence.width, sequence.height) != (comp.width, comp.height):
+        problems.append(
+            Problem(
+                path=f"{path}.source",
+                message=f"{sequence.width}x{sequence.height} differs from the comp's "
+                f"{comp.width}x{comp.height}; the layer is placed by its transform "
+                "(centred by default)",
+                severity="warning",
+            )
+        )
+    start = spec.layer_start(layer)
+    if layer.out_frame is not None and layer.stretch > 0:
+        # The source's last frame covers stretch/100 comp frames.
+        end = start + -(-sequence.frame_count * Fraction(layer.stretch) // 100)
+        if layer.out_frame > end:
+            problems.append(
+                Problem(
+                    path=f"{path}.out_frame",
+                    message=f"{layer.out_frame} is past the end of the source "
+                    f"({sequence.frame_count} frames from frame {start}); allowed: up "
+                    f"to {end}",
+                )
+            )
+    return problems
