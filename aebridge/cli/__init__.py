@@ -57,5 +57,10 @@ def _register() -> None:
 
     main.add_command(_preview.preview_cmd)
 
+    from . import build as _build
+
+    main.add_command(_build.validate_cmd)
+    main.add_command(_build.build_cmd)
+
 
 _register()
