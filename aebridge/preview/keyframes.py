@@ -9,9 +9,11 @@ Bezier in (time, value) with control points
     P3 = (t1, v1)
 
 which is AE's ``KeyframeEase(speed, influence)`` model: speed in value units per second,
-influence the fraction of the segment's duration the handle reaches. A linear side is
-the handle one third of the way along the straight line (speed (v1 - v0)/dt, influence
-1/3): two linear sides give exactly linear interpolation. A hold out-side keeps v0 up to
+influence the fraction of the segment's duration the handle reaches. A linear side has
+the segment's average speed (v1 - v0)/dt and influence 16.67 %, what AE reports for a
+linear key and the convention :mod:`aebridge.camera` uses too: two linear sides give
+exactly linear interpolation, and a linear side next to an eased one bends the same
+way for layers as for the camera. A hold out-side keeps v0 up to
 (not including) t1; so does a hold in-side on k1. Spatial properties (position, anchor)
 move along the straight line between keys, the ease acting on the distance travelled
 (speed in pixels per second along the path), as AE does for a linear spatial path.
@@ -25,7 +27,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["Ease", "Interpolation", "Key", "bezier_progress", "evaluate"]
+__all__ = [
+    "LINEAR_INFLUENCE",
+    "Ease",
+    "Interpolation",
+    "Key",
+    "bezier_progress",
+    "evaluate",
+]
+
+#: Influence (as a fraction) of a linear side's handle: AE reports 16.67 %.
+LINEAR_INFLUENCE = 1.0 / 6.0
 
 
 class Interpolation(StrEnum):
@@ -82,8 +94,12 @@ def bezier_progress(
         The change from the first key's value at time ``t``.
     """
     lin = delta / dt
-    s0, i0 = (lin, 1 / 3) if out is None else (out.speed, out.influence / 100.0)
-    s1, i1 = (lin, 1 / 3) if into is None else (into.speed, into.influence / 100.0)
+    s0, i0 = (
+        (lin, LINEAR_INFLUENCE) if out is None else (out.speed, out.influence / 100)
+    )
+    s1, i1 = (
+        (lin, LINEAR_INFLUENCE) if into is None else (into.speed, into.influence / 100)
+    )
     x1, x2 = i0 * dt, dt - i1 * dt
     y1, y2 = s0 * i0 * dt, delta - s1 * i1 * dt
     # x(s) is non-decreasing for influences in 0..1: bisection finds s with x(s) = t.

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
+
 import numpy as np
 import pytest
 
 from aebridge.errors import OptionError
+from aebridge.preview.keyframes import Ease, Interpolation, Key, evaluate
 from aebridge.preview.composite import (
     SUPPORTED_BLEND_MODES,
     apply_matte,
@@ -276,7 +280,6 @@ def test_camera_on_its_point_of_interest_is_refused() -> None:
 
 # --- keyframes and easing -------------------------------------------------------------
 
-from aebridge.preview.keyframes import Ease, Interpolation, Key, evaluate  # noqa: E402
 
 BEZ = Interpolation.BEZIER
 EASY = (Ease(speed=0.0, influence=100 / 3),)
@@ -311,10 +314,11 @@ def test_easy_ease_both_sides_is_smoothstep_in_time() -> None:
 
 
 def test_ease_in_only_starts_linear_and_lands_at_rest() -> None:
-    # out side linear (handle at (dt/3, 1/3)), in side speed 0 influence 1/3:
-    # x(s) = dt s, y(s) = s(1-s)^2 + 3s^2(1-s) + s^3 = s + s^2 - s^3; at s = 1/2: 0.625
+    # Normalised (dt = 1, change 1): out side linear -> handle (1/6, 1/6); in side speed
+    # 0 influence 1/3 -> handle (2/3, 1). At s = 1/2:
+    # x = 3/8 * 1/6 + 3/8 * 2/3 + 1/8 = 0.4375, y = 3/8 * 1/6 + 3/8 * 1 + 1/8 = 0.5625
     keys = two_keys(Interpolation.LINEAR, BEZ)
-    assert evaluate(keys, 12, 24.0)[0] == pytest.approx(0.625, abs=1e-9)
+    assert evaluate(keys, 0.4375 * 24, 24.0)[0] == pytest.approx(0.5625, abs=1e-9)
 
 
 def test_full_influence_ease_is_symmetric_and_slow_at_the_ends() -> None:
@@ -342,11 +346,11 @@ def test_speed_is_in_units_per_second() -> None:
         ),
         Key(frame=24, value=(10.0,)),
     ]
-    # Control points x: 0, 1, 2/3, 1 ; y: 0, 30, 20/3, 10 (linear side: 1/3 along).
-    s = 0.5
-    x = 3 * 0.25 * 0.5 * 1 + 3 * 0.5 * 0.25 * (2 / 3) + 0.125
-    y = 3 * 0.25 * 0.5 * 30 + 3 * 0.5 * 0.25 * (20 / 3) + 0.125 * 10
-    assert s and evaluate(keys, x * 24, 24.0)[0] == pytest.approx(y, abs=1e-7)
+    # Control points x: 0, 1, 5/6, 1; y: 0, 30, 25/3, 10 (linear side: average speed
+    # 10/s over a sixth of the segment). At s = 1/2:
+    x = 3 / 8 * 1 + 3 / 8 * (5 / 6) + 1 / 8
+    y = 3 / 8 * 30 + 3 / 8 * (25 / 3) + 1 / 8 * 10
+    assert evaluate(keys, x * 24, 24.0)[0] == pytest.approx(y, abs=1e-7)
 
 
 def test_spatial_keys_move_along_the_straight_path() -> None:
@@ -362,3 +366,81 @@ def test_values_clamp_outside_the_keys() -> None:
     keys = two_keys(Interpolation.LINEAR, Interpolation.LINEAR)
     assert evaluate(keys, -5, 24.0) == (0.0,)
     assert evaluate(keys, 99, 24.0) == (1.0,)
+
+
+@pytest.mark.parametrize(
+    ("out_ease", "in_ease"),
+    [
+        (None, None),
+        (Ease(speed=0.0, influence=100 / 3), Ease(speed=0.0, influence=100 / 3)),
+        (None, Ease(speed=0.0, influence=100 / 3)),
+        (Ease(speed=120.0, influence=60.0), None),
+    ],
+)
+@pytest.mark.parametrize("spatial", [False, True])
+def test_layer_keys_evaluate_like_the_camera_keys(
+    out_ease: Ease | None, in_ease: Ease | None, spatial: bool
+) -> None:
+    from aebridge import camera
+    from aebridge.model import EaseHandle
+
+    start, end = (10.0, 20.0, -5.0), (70.0, -40.0, 25.0)
+    if not spatial:
+        start, end = start[:1], end[:1]
+    # The camera module spells a linear side out: average speed, influence 16.67 %.
+    seconds = 30 / 24
+    distance = math.dist(start, end) if spatial else end[0] - start[0]
+    linear = EaseHandle(speed=distance / seconds, influence=100 / 6)
+
+    def handle(e: Ease | None) -> EaseHandle:
+        return linear if e is None else EaseHandle(speed=e.speed, influence=e.influence)
+
+    def itype(e: Ease | None) -> camera.Interpolation:
+        return camera.Interpolation.LINEAR if e is None else camera.Interpolation.BEZIER
+
+    cam = camera.PropertyKeys(
+        name="p",
+        match_name="ADBE Position",
+        value=start,
+        spatial=spatial,
+        keys=(
+            camera.CameraKey(
+                frame=1001,
+                value=start,
+                in_type=camera.Interpolation.LINEAR,
+                out_type=itype(out_ease),
+                in_ease=linear,
+                out_ease=handle(out_ease),
+            ),
+            camera.CameraKey(
+                frame=1031,
+                value=end,
+                in_type=itype(in_ease),
+                out_type=camera.Interpolation.LINEAR,
+                in_ease=handle(in_ease),
+                out_ease=linear,
+            ),
+        ),
+    )
+    ours = [
+        Key(
+            frame=1001,
+            value=start,
+            out_type=itype_ours(out_ease),
+            ease_out=() if out_ease is None else (out_ease,),
+        ),
+        Key(
+            frame=1031,
+            value=end,
+            in_type=itype_ours(in_ease),
+            ease_in=() if in_ease is None else (in_ease,),
+        ),
+    ]
+    for frame in (1001, 1004.5, 1010, 1016, 1023.25, 1030, 1031):
+        expected = camera.evaluate_property(cam, frame, Fraction(24))
+        got = evaluate(ours, frame, 24.0, spatial=spatial)
+        assert got == pytest.approx(expected, abs=1e-7), frame
+
+
+def itype_ours(e: Ease | None) -> Interpolation:
+    return Interpolation.LINEAR if e is None else Interpolation.BEZIER
