@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from aebridge.errors import OptionError
-from aebridge.preview.keyframes import Ease, Interpolation, Key, evaluate
 from aebridge.preview.composite import (
     SUPPORTED_BLEND_MODES,
     apply_matte,
@@ -21,6 +20,7 @@ from aebridge.preview.composite import (
     over,
     warp,
 )
+from aebridge.preview.keyframes import Ease, Interpolation, Key, evaluate
 
 
 def px(*rgba: float) -> np.ndarray:
