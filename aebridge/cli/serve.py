@@ -1,0 +1,212 @@
+"""``aebridge serve`` and ``aebridge watch``: the service and the hot folder."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..service.config import DEFAULT_HOST, DEFAULT_PORT, ServiceConfig
+
+__all__ = ["serve_cmd", "watch_cmd"]
+
+
+def _shared_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Options both commands take (data folder, roots, workers, leases, build)."""
+    options = [
+        click.option(
+            "--data",
+            "data_dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=Path("aebridge-data"),
+            show_default=True,
+            help="Folder for the job database (SQLite) and, by default, the outputs.",
+        ),
+        click.option(
+            "--input-root",
+            "input_roots",
+            multiple=True,
+            type=click.Path(exists=True, file_okay=False, path_type=Path),
+            help="Jobs may read sources only under this folder (repeatable; default: "
+            "the current folder).",
+        ),
+        click.option(
+            "--output-root",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=None,
+            help="Jobs write to OUTPUT_ROOT/<job id> (default: DATA/output).",
+        ),
+        click.option(
+            "--workers",
+            type=click.IntRange(min=1),
+            default=1,
+            show_default=True,
+            help="Jobs built at the same time.",
+        ),
+        click.option(
+            "--build-jobs",
+            type=click.IntRange(min=1),
+            default=None,
+            help="Conversion processes per job (default: all cores).",
+        ),
+        click.option(
+            "--lease-seconds",
+            type=click.FloatRange(min=0.5),
+            default=30.0,
+            show_default=True,
+            help="A running job whose server stops answering for this long is "
+            "queued again and resumes.",
+        ),
+        click.option(
+            "--webhook-secret",
+            envvar="AEBRIDGE_WEBHOOK_SECRET",
+            default=None,
+            help="Sign every webhook with this whsec_... secret (env "
+            "AEBRIDGE_WEBHOOK_SECRET; default: a new secret per job, returned once).",
+        ),
+        click.option(
+            "--build",
+            "build",
+            default=None,
+            metavar="MODULE:FUNCTION",
+            help="The build function to run (default aebridge.api:build).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+@click.command("serve")
+@click.option(
+    "--host", default=DEFAULT_HOST, show_default=True, help="Address to bind."
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=DEFAULT_PORT,
+    show_default=True,
+    help="Port to listen on.",
+)
+@click.option(
+    "--token",
+    envvar="AEBRIDGE_TOKEN",
+    default=None,
+    help="Bearer token every request must carry (env AEBRIDGE_TOKEN); required "
+    "to bind anywhere but loopback.",
+)
+@click.option(
+    "--watch",
+    "watch_dirs",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Also turn every spec dropped into this folder into a job (repeatable).",
+)
+@click.option(
+    "--poll",
+    is_flag=True,
+    help="Hot folders are network shares: take a file once its size is stable.",
+)
+@_shared_options
+def serve_cmd(
+    host: str,
+    port: int,
+    token: str | None,
+    watch_dirs: tuple[Path, ...],
+    poll: bool,
+    **shared: Any,
+) -> None:
+    """Run the HTTP service: jobs in SQLite, progress, webhooks, hot folders.
+
+    Jobs are submitted with POST /v1/jobs (a comp spec, or {"spec", "webhook",
+    "options"}); the API is described at /docs and /openapi.json. Stopping the
+    server (Ctrl-C) puts running jobs back in the queue; they resume on the next
+    start, skipping frames already written.
+
+    \b
+    Examples:
+      aebridge serve
+      aebridge serve --input-root shots --output-root builds --workers 2
+      AEBRIDGE_TOKEN=s3cret aebridge serve --host 0.0.0.0 --watch dropbox
+      curl -X POST localhost:8765/v1/jobs -H 'Idempotency-Key: k1' -d @shot/comp.json
+    """
+    import uvicorn
+
+    from ..service.app import create_app
+    from ..service.runtime import Service
+
+    config = ServiceConfig(
+        host=host,
+        port=port,
+        token=token or None,
+        watch_dirs=watch_dirs,
+        poll=poll,
+        **shared,
+    )
+    _logging()
+    service = Service(config)
+    click.echo(
+        f"aebridge service on http://{host}:{port} (data {service.config.data_dir})",
+        err=True,
+    )
+    uvicorn.run(create_app(service), host=host, port=port, log_level="warning")
+
+
+@click.command("watch")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--poll",
+    is_flag=True,
+    help="The folder is a network share: take a file once its size is stable.",
+)
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.05),
+    default=0.5,
+    show_default=True,
+    help="Seconds between scans of the folder.",
+)
+@_shared_options
+def watch_cmd(folder: Path, poll: bool, interval: float, **shared: Any) -> None:
+    """Turn every comp spec dropped into FOLDER into a job, without an HTTP server.
+
+    Write a spec under a temporary name (or starting with '.') and rename it to
+    NAME.json when complete. The outcome appears beside it: NAME.result.json when the
+    build succeeded, NAME.error.json when the spec was refused or the build failed.
+    Relative paths in a spec start at FOLDER. Runs until Ctrl-C.
+
+    \b
+    Examples:
+      aebridge watch dropbox
+      aebridge watch /mnt/share/specs --poll --input-root /mnt/share/renders
+    """
+    from ..service.runtime import Service
+
+    config = ServiceConfig(
+        watch_dirs=(folder,), poll=poll, watch_interval=interval, **shared
+    )
+    _logging()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with Service(config) as service:
+        click.echo(
+            f"watching {service.config.watch_dirs[0]} (data "
+            f"{service.config.data_dir}); Ctrl-C stops",
+            err=True,
+        )
+        try:
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass

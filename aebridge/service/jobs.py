@@ -1,0 +1,349 @@
+"""Submitting a job: the request envelope, validation, path rules and idempotency.
+
+A request body is either a comp spec itself (what ``curl -d @comp.json`` sends) or an
+envelope::
+
+    {
+      "spec": { ...comp spec... },
+      "webhook": {"url": "https://...", "events": ["job.succeeded"],
+                  "secret": "whsec_..."},
+      "options": {"preview": false},
+      "base_dir": "shots/sh010"
+    }
+
+``base_dir`` (default: the first input root) is where the spec's relative paths start;
+it must lie inside an input root. The hot folder and the HTTP API share this code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import AebridgeError, OptionError, Problem, SpecError
+from .config import ServiceConfig
+from .security import PathNotAllowedError, resolve_input
+from .store import DEFAULT_EVENTS, EVENTS, Job, Store, WebhookTarget
+from .webhooks import check_url, decode_secret, new_secret
+
+__all__ = [
+    "ENVELOPE_KEYS",
+    "InvalidRequestError",
+    "MalformedBodyError",
+    "Submission",
+    "Submitter",
+    "parse_body",
+]
+
+ENVELOPE_KEYS = ("base_dir", "options", "spec", "webhook")
+OPTION_KEYS = ("preview",)
+WEBHOOK_KEYS = ("events", "secret", "url")
+
+
+class MalformedBodyError(AebridgeError):
+    """The request body is not a JSON object."""
+
+    code = "malformed_body"
+
+
+class InvalidRequestError(SpecError):
+    """The request envelope (webhook, options, base_dir) has problems."""
+
+    code = "invalid_request"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Submission:
+    """The outcome of a submission.
+
+    Attributes:
+        job: the job (new, or the one an identical earlier request made).
+        created: True when the job was created by this request.
+        secret: the webhook secret, returned only when it was generated now.
+        warnings: the spec's warnings (conformed rates and the like).
+    """
+
+    job: Job
+    created: bool
+    secret: str | None
+    warnings: tuple[Problem, ...]
+
+
+def parse_body(raw: bytes) -> dict[str, Any]:
+    """Parse a request body as a JSON object.
+
+    Raises:
+        MalformedBodyError: it is not UTF-8 JSON, or not an object.
+    """
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MalformedBodyError(f"the request body is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise MalformedBodyError(
+            "the request body must be a JSON object: a comp spec, or "
+            '{"spec": {...}, "webhook": {...}, "options": {...}}'
+        )
+    return data
+
+
+def canonical(data: Any) -> str:
+    """JSON with sorted keys and no spaces: equal bodies give equal text."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+class Submitter:
+    """Validates requests and queues jobs.
+
+    Args:
+        store: the job store.
+        config: the resolved service configuration.
+        load_spec: ``aebridge.spec_io.load_spec`` (or a stand-in in tests).
+        on_queued: called after a job is queued (wakes a worker).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        config: ServiceConfig,
+        *,
+        load_spec: Callable[..., Any],
+        on_queued: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._store = store
+        self._config = config
+        self._load_spec = load_spec
+        self._on_queued = on_queued
+
+    def submit(
+        self,
+        body: Mapping[str, Any],
+        *,
+        idempotency_key: str | None = None,
+        base_dir: Path | None = None,
+    ) -> Submission:
+        """Validate a request and queue its job.
+
+        Args:
+            body: the parsed request body (a spec or an envelope).
+            idempotency_key: the client's key: the same key and body give the same job.
+            base_dir: where relative paths start when the body does not say
+                (the hot folder passes the spec file's folder).
+
+        Returns:
+            The submission.
+
+        Raises:
+            InvalidRequestError: the envelope has problems (each with its path).
+            SpecError: the spec has problems (same paths as ``aebridge validate``).
+            PathNotAllowedError: a path leaves the input roots.
+            IdempotencyConflictError: the key was used with another body.
+        """
+        if idempotency_key is not None and not 1 <= len(idempotency_key) <= 255:
+            raise OptionError("Idempotency-Key", idempotency_key, "1 to 255 characters")
+        envelope = "spec" in body
+        spec_data: Any = body["spec"] if envelope else body
+        problems: list[Problem] = []
+        if envelope:
+            problems.extend(
+                Problem(
+                    path=key,
+                    message=f"unknown field; allowed: {', '.join(ENVELOPE_KEYS)}",
+                )
+                for key in sorted(set(body) - set(ENVELOPE_KEYS))
+            )
+        webhook = self._webhook(body.get("webhook") if envelope else None, problems)
+        options = self._options(body.get("options", {}) if envelope else {}, problems)
+        base = self._base_dir(
+            body.get("base_dir") if envelope else None, base_dir, problems
+        )
+        if not isinstance(spec_data, dict):
+            problems.append(Problem(path="spec", message="must be a JSON object"))
+        if problems:
+            raise InvalidRequestError(problems)
+        assert base is not None
+        layers = spec_data.get("layers")
+        if isinstance(layers, list) and len(layers) > self._config.max_layers:
+            raise InvalidRequestError(
+                [
+                    Problem(
+                        path="layers",
+                        message=f"{len(layers)} layers; at most "
+                        f"{self._config.max_layers} are accepted by this service",
+                    )
+                ]
+            )
+        # Structure first, without touching files: a spec naming a file outside the
+        # roots must be refused for that, not answered "file missing" (which would
+        # tell a caller what exists on the server).
+        spec = self._load_spec(spec_data, base_dir=base, check_files=False)
+        self._check_paths(spec, base)
+        warnings: list[Problem] = []
+        self._load_spec(
+            spec_data, base_dir=base, check_files=True, warn=warnings.append
+        )
+        secret_given = webhook is not None and webhook.secret != ""
+        if webhook is not None and not secret_given:
+            webhook = WebhookTarget(
+                url=webhook.url,
+                events=webhook.events,
+                secret=self._config.webhook_secret or new_secret(),
+            )
+        request = {"spec": spec_data, "options": options}
+        job, created = self._store.create(
+            request=canonical(request),
+            body_hash=hashlib.sha256(canonical(body).encode()).hexdigest(),
+            idempotency_key=idempotency_key,
+            base_dir=base,
+            output_root=self._config.outputs,
+            webhook=webhook,
+        )
+        if created:
+            self._on_queued()
+        show_secret = (
+            created
+            and webhook is not None
+            and not secret_given
+            and self._config.webhook_secret is None
+        )
+        return Submission(
+            job=job,
+            created=created,
+            secret=webhook.secret if show_secret and webhook else None,
+            warnings=tuple(warnings),
+        )
+
+    # -- envelope parts ------------------------------------------------------------
+
+    def _webhook(self, data: Any, problems: list[Problem]) -> WebhookTarget | None:
+        if data is None:
+            return None
+        if not isinstance(data, dict):
+            problems.append(
+                Problem(path="webhook", message='must be {"url": ..., "events": [...]}')
+            )
+            return None
+        for key in sorted(set(data) - set(WEBHOOK_KEYS)):
+            problems.append(
+                Problem(
+                    path=f"webhook.{key}",
+                    message=f"unknown field; allowed: {', '.join(WEBHOOK_KEYS)}",
+                )
+            )
+        url = data.get("url")
+        try:
+            if not isinstance(url, str):
+                raise OptionError(
+                    "webhook.url", url, "an absolute http:// or https:// URL"
+                )
+            check_url(url)
+        except OptionError as exc:
+            problems.append(Problem(path="webhook.url", message=str(exc)))
+        events = data.get("events", list(DEFAULT_EVENTS))
+        if not isinstance(events, list) or not events:
+            problems.append(
+                Problem(
+                    path="webhook.events",
+                    message=f"must be a non-empty list of: {', '.join(EVENTS)}",
+                )
+            )
+            events = []
+        for i, event in enumerate(events):
+            if event not in EVENTS:
+                problems.append(
+                    Problem(
+                        path=f"webhook.events[{i}]",
+                        message=f"{event!r} is not an event; events are: "
+                        + ", ".join(EVENTS),
+                    )
+                )
+        secret = data.get("secret", "")
+        if secret != "":
+            try:
+                if not isinstance(secret, str):
+                    raise OptionError("webhook.secret", "<hidden>", "a whsec_ string")
+                decode_secret(secret)
+            except OptionError as exc:
+                problems.append(Problem(path="webhook.secret", message=str(exc)))
+        if problems:
+            return None
+        return WebhookTarget(
+            url=str(url), events=tuple(dict.fromkeys(events)), secret=str(secret)
+        )
+
+    @staticmethod
+    def _options(data: Any, problems: list[Problem]) -> dict[str, Any]:
+        if not isinstance(data, dict):
+            problems.append(Problem(path="options", message="must be a JSON object"))
+            return {}
+        for key in sorted(set(data) - set(OPTION_KEYS)):
+            problems.append(
+                Problem(
+                    path=f"options.{key}",
+                    message=f"unknown option; allowed: {', '.join(OPTION_KEYS)}",
+                )
+            )
+        preview = data.get("preview", False)
+        if not isinstance(preview, bool):
+            problems.append(
+                Problem(path="options.preview", message="must be true or false")
+            )
+        return {"preview": preview is True}
+
+    def _base_dir(
+        self, text: Any, default: Path | None, problems: list[Problem]
+    ) -> Path | None:
+        roots = self._config.input_roots
+        if text is None:
+            return default if default is not None else roots[0]
+        if not isinstance(text, str) or not text:
+            problems.append(
+                Problem(path="base_dir", message="must be a folder path (text)")
+            )
+            return None
+        try:
+            base = resolve_input(
+                text, base_dir=roots[0], roots=roots, spec_path="base_dir"
+            )
+        except PathNotAllowedError as exc:
+            problems.extend(exc.problems)
+            return None
+        if not base.is_dir():
+            problems.append(
+                Problem(path="base_dir", message=f"{text!r} is not a folder")
+            )
+            return None
+        return base
+
+    def _check_paths(self, spec: Any, base: Path) -> None:
+        """Every file a spec reads must lie inside the input roots."""
+        roots = self._config.input_roots
+        problems: list[Problem] = []
+
+        def check(text: str | None, spec_path: str) -> None:
+            if text is None:
+                return
+            try:
+                resolve_input(text, base_dir=base, roots=roots, spec_path=spec_path)
+            except PathNotAllowedError as exc:
+                problems.extend(exc.problems)
+
+        for i, layer in enumerate(spec.layers):
+            source = layer.source
+            if hasattr(source, "folder"):
+                check(source.folder, f"layers[{i}].source.folder")
+            else:
+                check(source.path, f"layers[{i}].source.path")
+                check(source.matte, f"layers[{i}].source.matte")
+            if layer.provenance is not None:
+                for k, key in enumerate(layer.provenance.keyframes):
+                    check(key.image, f"layers[{i}].provenance.keyframes[{k}].image")
+        if spec.provenance is not None:
+            for k, key in enumerate(spec.provenance.keyframes):
+                check(key.image, f"provenance.keyframes[{k}].image")
+        if problems:
+            raise PathNotAllowedError(problems)

@@ -1,0 +1,217 @@
+"""The hot folder: every comp spec dropped into a folder becomes a job.
+
+Writers put a spec in place by writing it under another name and renaming it, so a
+``*.json`` file that appears is complete; names that are temporary or partial
+(``.tmp``, ``.part``, ``.partial``, ``.crdownload``, ``.swp``, or starting with ``.``
+or ``~``) are ignored. On a network share (``poll=True``) renames are not always
+atomic for readers, so a file is taken only after its size and modification time have
+stayed the same for ``settle`` seconds.
+
+For ``comp.json`` the outcome is written beside it, atomically (temporary name, then
+rename): ``comp.result.json`` when the job succeeded, ``comp.error.json`` when the spec
+was refused or the job failed or was canceled. A spec with either file is done. The job
+is submitted with an idempotency key made from the file's path, modification time and
+content, so a restart finds the same job again instead of building it twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import AebridgeError, SpecError
+from .jobs import Submitter, parse_body
+from .store import JobStatus, Store
+
+__all__ = ["HotFolder", "outcome_paths"]
+
+_log = logging.getLogger("aebridge.service.watch")
+
+_IGNORED_SUFFIXES = (
+    ".tmp",
+    ".part",
+    ".partial",
+    ".crdownload",
+    ".swp",
+    ".result.json",
+    ".error.json",
+)
+
+
+def outcome_paths(spec: Path) -> tuple[Path, Path]:
+    """``(comp.result.json, comp.error.json)`` beside ``comp.json``."""
+    stem = spec.name[: -len(".json")] if spec.name.endswith(".json") else spec.name
+    return spec.with_name(f"{stem}.result.json"), spec.with_name(f"{stem}.error.json")
+
+
+def _write_atomic(path: Path, data: Any) -> None:
+    # The temporary name starts with "." so this watcher (and most others) skip it.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Seen:
+    size: int
+    mtime_ns: int
+    since: float
+
+
+class HotFolder:
+    """Scans one folder and turns the specs dropped into it into jobs.
+
+    Args:
+        folder: the hot folder (also an input root; relative paths in a spec start
+            here).
+        submitter: queues the jobs.
+        store: reads their outcome.
+        poll: network-share mode: wait for a stable size before taking a file.
+        interval: seconds between scans.
+        settle: seconds a file's size must stay the same in ``poll`` mode.
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        submitter: Submitter,
+        store: Store,
+        poll: bool = False,
+        interval: float = 0.5,
+        settle: float = 2.0,
+    ) -> None:
+        self.folder = folder
+        self._submitter = submitter
+        self._store = store
+        self._poll = poll
+        self._interval = interval
+        self._settle = settle
+        self._seen: dict[str, _Seen] = {}
+        self._pending: dict[str, str] = {}  # spec file name -> job id
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name=f"aebridge-watch-{folder.name}", daemon=True
+        )
+
+    def start(self) -> None:
+        """Start scanning in a thread."""
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop scanning."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.scan_once()
+            except Exception:  # a vanished share must not end the watcher
+                _log.exception("scanning %s failed", self.folder)
+            self._stop.wait(self._interval)
+
+    def _candidates(self) -> list[os.DirEntry[str]]:
+        found = []
+        for entry in os.scandir(self.folder):
+            name = entry.name
+            if (
+                not name.endswith(".json")
+                or name.startswith((".", "~"))
+                or name.endswith(_IGNORED_SUFFIXES)
+                or not entry.is_file()
+            ):
+                continue
+            found.append(entry)
+        return sorted(found, key=lambda e: e.name)
+
+    def _settled(self, entry: os.DirEntry[str]) -> bool:
+        stat = entry.stat()
+        now = time.monotonic()
+        seen = self._seen.get(entry.name)
+        if seen is None or (seen.size, seen.mtime_ns) != (
+            stat.st_size,
+            stat.st_mtime_ns,
+        ):
+            self._seen[entry.name] = _Seen(
+                size=stat.st_size, mtime_ns=stat.st_mtime_ns, since=now
+            )
+            return False
+        return now - seen.since >= self._settle
+
+    def scan_once(self) -> None:
+        """Look at the folder once: submit new specs, write finished outcomes."""
+        present = set()
+        for entry in self._candidates():
+            present.add(entry.name)
+            spec = Path(entry.path)
+            result_path, error_path = outcome_paths(spec)
+            if result_path.exists() or error_path.exists():
+                self._pending.pop(entry.name, None)
+                continue
+            job_id = self._pending.get(entry.name)
+            if job_id is None:
+                if self._poll and not self._settled(entry):
+                    continue
+                job_id = self._submit(spec, error_path)
+                if job_id is None:
+                    continue
+                self._pending[entry.name] = job_id
+            self._write_outcome(job_id, spec, result_path, error_path)
+        for name in list(self._seen):
+            if name not in present:
+                del self._seen[name]
+
+    def _submit(self, spec: Path, error_path: Path) -> str | None:
+        raw = spec.read_bytes()
+        stat = spec.stat()
+        digest = hashlib.sha256(
+            f"{spec}\0{stat.st_mtime_ns}\0".encode() + raw
+        ).hexdigest()
+        try:
+            body = parse_body(raw)
+            submission = self._submitter.submit(
+                body, idempotency_key=f"hotfolder:{digest}", base_dir=self.folder
+            )
+        except AebridgeError as exc:
+            refusal: dict[str, Any] = {
+                "spec": spec.name,
+                "status": "refused",
+                "failure": {
+                    "code": exc.code,
+                    "message": str(exc),
+                    "retryable": exc.retryable,
+                },
+            }
+            if isinstance(exc, SpecError):
+                refusal["problems"] = [
+                    {"path": p.path, "message": p.message, "severity": p.severity}
+                    for p in exc.problems
+                ]
+            _write_atomic(error_path, refusal)
+            _log.info("hot folder: %s refused: %s", spec.name, exc)
+            return None
+        _log.info("hot folder: %s is job %s", spec.name, submission.job.id)
+        return submission.job.id
+
+    def _write_outcome(
+        self, job_id: str, spec: Path, result_path: Path, error_path: Path
+    ) -> None:
+        job = self._store.get(job_id)
+        if not job.status.terminal:
+            return
+        outcome = job.public()
+        outcome["spec"] = spec.name
+        outcome["output_dir"] = job.out_dir
+        _write_atomic(
+            result_path if job.status is JobStatus.SUCCEEDED else error_path, outcome
+        )
+        self._pending.pop(spec.name, None)

@@ -1,0 +1,276 @@
+"""Webhooks signed as Standard Webhooks do, delivered from the outbox with retries.
+
+Every message carries three headers: ``webhook-id`` (the outbox id, the same on every
+attempt, so receivers can drop duplicates), ``webhook-timestamp`` (seconds since the
+epoch of this attempt) and ``webhook-signature`` (``v1,<base64 HMAC-SHA256>`` of
+``"{id}.{timestamp}.{body}"`` keyed with the secret's bytes; the secret is written
+``whsec_<base64>``). Delivery is at least once: a message leaves the outbox only after
+a 2xx answer, failed attempts are retried with exponential backoff and full jitter, and
+the outbox lives in the job database, so a restart loses nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import logging
+import random
+import secrets
+import threading
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from ..errors import AebridgeError, OptionError
+from .store import OutboxMessage, Store
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = [
+    "Dispatcher",
+    "WebhookVerificationError",
+    "check_url",
+    "decode_secret",
+    "new_secret",
+    "retry_delay",
+    "sign",
+    "verify",
+]
+
+_log = logging.getLogger("aebridge.service.webhooks")
+
+#: Receivers reject messages whose timestamp is further than this from their clock.
+TOLERANCE_SECONDS = 300
+
+
+class WebhookVerificationError(AebridgeError):
+    """A webhook message's signature or timestamp does not check out."""
+
+    code = "webhook_verification_failed"
+
+
+def new_secret() -> str:
+    """A fresh ``whsec_<base64>`` secret (24 random bytes)."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def decode_secret(secret: str, *, option: str = "webhook.secret") -> bytes:
+    """The key bytes of a ``whsec_<base64>`` secret.
+
+    Args:
+        secret: the secret text.
+        option: the option or request field it came from, for the error message.
+
+    Raises:
+        OptionError: it is not ``whsec_`` followed by base64 of 16 to 64 bytes.
+    """
+    allowed = "'whsec_' followed by base64 of 16 to 64 random bytes"
+    if not secret.startswith("whsec_"):
+        raise OptionError(option, "<hidden>", allowed)
+    try:
+        key = base64.b64decode(secret[len("whsec_") :], validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise OptionError(option, "<hidden>", allowed) from exc
+    if not 16 <= len(key) <= 64:
+        raise OptionError(option, "<hidden>", allowed)
+    return key
+
+
+def check_url(url: str, *, option: str = "webhook.url") -> str:
+    """Check that a webhook URL is an absolute http(s) URL.
+
+    Raises:
+        OptionError: another scheme, no host, or credentials in the URL.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise OptionError(option, url, "an absolute http:// or https:// URL")
+    if parts.username or parts.password:
+        raise OptionError(option, url, "a URL without user name or password")
+    return url
+
+
+def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
+    """The ``webhook-signature`` header value for one attempt.
+
+    Args:
+        secret: the endpoint's ``whsec_...`` secret.
+        message_id: the ``webhook-id``.
+        timestamp: the ``webhook-timestamp`` (integer seconds).
+        body: the exact request body.
+
+    Returns:
+        ``v1,<base64 HMAC-SHA256>``.
+    """
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    digest = hmac.new(decode_secret(secret), signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def verify(
+    secret: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    now: float | None = None,
+    tolerance: float = TOLERANCE_SECONDS,
+) -> str:
+    """Check a received webhook (what a receiver does; the tests use it too).
+
+    Args:
+        secret: the endpoint's ``whsec_...`` secret.
+        headers: the request headers (names in lower case).
+        body: the exact request body.
+        now: the receiver's clock (default: now).
+        tolerance: largest accepted clock difference in seconds.
+
+    Returns:
+        The message id, to drop duplicates with.
+
+    Raises:
+        WebhookVerificationError: a header is missing, the timestamp is too old or too
+            new, or no signature matches.
+    """
+    try:
+        message_id = headers["webhook-id"]
+        stamp_text = headers["webhook-timestamp"]
+        signatures = headers["webhook-signature"]
+    except KeyError as exc:
+        raise WebhookVerificationError(f"missing header {exc.args[0]}") from exc
+    try:
+        stamp = int(stamp_text)
+    except ValueError as exc:
+        raise WebhookVerificationError(
+            f"webhook-timestamp {stamp_text!r} is not an integer"
+        ) from exc
+    current = time.time() if now is None else now
+    if abs(current - stamp) > tolerance:
+        raise WebhookVerificationError(
+            f"webhook-timestamp {stamp} is more than {tolerance:g} s from now"
+        )
+    expected = sign(secret, message_id, stamp, body)
+    # The header may hold several space-separated signatures (key rotation).
+    if not any(hmac.compare_digest(expected, s) for s in signatures.split()):
+        raise WebhookVerificationError("no webhook-signature matches the secret")
+    return message_id
+
+
+def retry_delay(
+    attempt: int, *, base: float, cap: float, rand: random.Random | None = None
+) -> float:
+    """Seconds to wait before retry number ``attempt`` (1 = the first retry).
+
+    Exponential backoff with full jitter: uniform in ``[d/2, d]`` with
+    ``d = min(cap, base * 2 ** (attempt - 1))``, so retries of many messages failing
+    together spread out instead of arriving in waves, yet never come sooner than half
+    the backoff.
+    """
+    delay = min(cap, base * 2 ** max(0, attempt - 1))
+    return (rand or random).uniform(delay / 2, delay)
+
+
+class Dispatcher:
+    """A thread that delivers due outbox messages until stopped.
+
+    Args:
+        store: the job store holding the outbox.
+        timeout: seconds to wait for a receiver.
+        max_attempts: attempts before a message is given up.
+        backoff: the first retry delay in seconds.
+        backoff_cap: the longest retry delay.
+        interval: seconds between looks at the outbox when it is empty.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        timeout: float,
+        max_attempts: int,
+        backoff: float,
+        backoff_cap: float,
+        interval: float = 0.2,
+    ) -> None:
+        self._store = store
+        self._timeout = timeout
+        self._max_attempts = max_attempts
+        self._backoff = backoff
+        self._cap = backoff_cap
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name="aebridge-webhooks", daemon=True
+        )
+
+    def start(self) -> None:
+        """Start delivering."""
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop after the attempt under way; undelivered messages stay queued."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        import httpx
+
+        with httpx.Client(timeout=self._timeout, follow_redirects=False) as http:
+            while not self._stop.is_set():
+                try:
+                    batch = self._store.claim_messages(
+                        limit=20, claim_seconds=self._timeout + 30
+                    )
+                except Exception:  # the database is busy or gone: try again later
+                    _log.exception("reading the webhook outbox failed")
+                    batch = []
+                for message in batch:
+                    if self._stop.is_set():
+                        break
+                    self._deliver(http, message)
+                if not batch:
+                    self._stop.wait(self._interval)
+
+    def _deliver(self, http: httpx.Client, message: OutboxMessage) -> None:
+        import httpx
+
+        body = message.payload.encode()
+        stamp = int(time.time())
+        headers = {
+            "content-type": "application/json",
+            "user-agent": "aebridge-webhooks",
+            "webhook-id": message.id,
+            "webhook-timestamp": str(stamp),
+            "webhook-signature": sign(message.secret, message.id, stamp, body),
+        }
+        try:
+            response = http.post(message.url, content=body, headers=headers)
+            error = (
+                None
+                if 200 <= response.status_code < 300
+                else f"HTTP {response.status_code}"
+            )
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        if error is None:
+            self._store.delivered(message.id)
+            return
+        attempt = message.attempts + 1
+        retry_at = None
+        if attempt < self._max_attempts:
+            retry_at = time.time() + retry_delay(
+                attempt, base=self._backoff, cap=self._cap
+            )
+        _log.warning(
+            "webhook %s to %s failed (attempt %d): %s%s",
+            message.id,
+            message.url,
+            attempt,
+            error,
+            "" if retry_at else "; giving up",
+        )
+        self._store.delivery_failed(message.id, error=error, retry_at=retry_at)

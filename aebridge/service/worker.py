@@ -1,0 +1,333 @@
+"""Worker threads: lease a queued job, run the build, record progress and the outcome.
+
+The build is a dependency (``module:function``, default :func:`aebridge.api.build`) so
+tests can run the service with a slowed-down or scripted build. A heartbeat thread
+renews the lease while the build runs and passes a cancel request on to the build
+through its ``cancel`` event; the build stops between frames and leaves no partial
+frame. A worker that loses its lease (the server was suspended for longer than the
+lease) cancels its build and records nothing, because the job now belongs to another
+worker.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import json
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from fractions import Fraction
+from pathlib import Path, PurePath
+from typing import Any
+
+from ..errors import AebridgeError, CanceledError, OptionError
+from .store import Failure, Job, JobStatus, Store
+
+__all__ = ["BuildFn", "SpecLoader", "WorkerPool", "describe_result", "load_callable"]
+
+_log = logging.getLogger("aebridge.service.worker")
+
+#: ``build(spec, out_dir, *, base_dir, preview, engine, jobs, force, progress, cancel)``
+BuildFn = Callable[..., Any]
+#: ``load_spec(mapping, *, base_dir) -> CompSpec``
+SpecLoader = Callable[..., Any]
+
+DEFAULT_BUILD = "aebridge.api:build"
+DEFAULT_SPEC_LOADER = "aebridge.spec_io:load_spec"
+
+# Progress is written at most this often (plus on every stage or layer change), so a
+# build reporting every frame does not turn into a stream of database writes.
+PROGRESS_INTERVAL = 0.25
+
+
+def load_callable(path: str, *, option: str) -> Callable[..., Any]:
+    """Import ``module:function``.
+
+    Args:
+        path: e.g. ``aebridge.api:build``.
+        option: the option it came from, for the error message.
+
+    Raises:
+        OptionError: the text is not ``module:function`` or it cannot be imported.
+    """
+    module_name, _, attr = path.partition(":")
+    if not module_name or not attr:
+        raise OptionError(option, path, "module:function, e.g. aebridge.api:build")
+    try:
+        target = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise OptionError(
+            option, path, f"an importable module:function ({exc})"
+        ) from exc
+    if not callable(target):
+        raise OptionError(option, path, "a callable")
+    return target  # type: ignore[no-any-return]
+
+
+def _jsonable(value: Any, out_dir: Path) -> Any:
+    """A build result as JSON: paths relative to the job folder, rates as text."""
+    if isinstance(value, PurePath):
+        path = Path(value)
+        try:
+            return path.resolve().relative_to(out_dir.resolve()).as_posix()
+        except ValueError:
+            return path.as_posix()
+    if isinstance(value, Fraction):
+        return str(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            f.name: _jsonable(getattr(value, f.name), out_dir)
+            for f in dataclasses.fields(value)
+        }
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v, out_dir) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_jsonable(v, out_dir) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def describe_result(result: Any, out_dir: Path) -> dict[str, Any]:
+    """What a build produced, as stored with the job and shown by the API.
+
+    Args:
+        result: the ``BuildResult`` (comp_dir, script, build_json, preview, layers,
+            warnings).
+        out_dir: the job's output folder; paths become relative to it.
+
+    Returns:
+        A JSON-ready mapping with the same fields.
+    """
+    fields = ("comp_dir", "script", "build_json", "preview", "layers", "warnings")
+    return {name: _jsonable(getattr(result, name, None), out_dir) for name in fields}
+
+
+class _Run:
+    """One job being built: its cancel event, lease state and progress throttle."""
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
+        self.cancel = threading.Event()
+        self.lost_lease = threading.Event()
+        self.shutting_down = threading.Event()
+        self.done = threading.Event()
+        self.last_write = 0.0
+        self.last_key: tuple[Any, Any] = (None, None)
+
+
+class WorkerPool:
+    """``count`` worker threads sharing one store.
+
+    Args:
+        store: the job store.
+        build: the build function.
+        load_spec: turns the stored spec back into a ``CompSpec``.
+        count: jobs run at the same time.
+        lease_seconds: lease length; the heartbeat renews it every third of that.
+        max_attempts: starts after which a job that keeps dying fails.
+        build_jobs: conversion processes per build (``None``: all cores).
+        interval: seconds between looks at the queue when it is empty.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        build: BuildFn,
+        load_spec: SpecLoader,
+        count: int = 1,
+        lease_seconds: float = 30.0,
+        max_attempts: int = 5,
+        build_jobs: int | None = None,
+        interval: float = 0.2,
+    ) -> None:
+        self._store = store
+        self._build = build
+        self._load_spec = load_spec
+        self._lease = lease_seconds
+        self._max_attempts = max_attempts
+        self._build_jobs = build_jobs
+        self._interval = interval
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._runs: dict[str, _Run] = {}
+        self._runs_lock = threading.Lock()
+        self._last_sweep = 0.0
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._threads = [
+            threading.Thread(
+                target=self._loop, name=f"aebridge-worker-{i}", daemon=True
+            )
+            for i in range(count)
+        ]
+        self._heart = threading.Thread(
+            target=self._heartbeat, name="aebridge-heartbeat", daemon=True
+        )
+
+    def start(self) -> None:
+        """Requeue jobs whose server died, then start the workers and the heartbeat."""
+        self._store.requeue_expired(self._max_attempts)
+        self._heart.start()
+        for thread in self._threads:
+            thread.start()
+
+    def wake(self) -> None:
+        """A job was queued: look at the queue now instead of at the next interval."""
+        self._wake.set()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop taking jobs; cancel running builds between frames and queue them again.
+
+        A job interrupted by a shutdown is not canceled for its client: it goes back
+        to the queue and resumes (skipping finished frames) on the next start.
+        """
+        self._stop.set()
+        self._wake.set()
+        with self._runs_lock:
+            for run in self._runs.values():
+                run.shutting_down.set()
+                run.cancel.set()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self._heart.join(max(0.0, deadline - time.monotonic()))
+
+    # -- threads -------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                job = self._store.claim(self.owner, self._lease)
+            except Exception:  # a locked or vanished database: retry, never die
+                _log.exception("claiming a job failed")
+                job = None
+            if job is None:
+                self._wake.wait(self._interval)
+                self._wake.clear()
+                continue
+            self._run(job)
+
+    def _heartbeat(self) -> None:
+        period = self._lease / 3
+        while not self._stop.wait(min(period, 1.0)):
+            now = time.monotonic()
+            with self._runs_lock:
+                runs = list(self._runs.values())
+            for run in runs:
+                try:
+                    held, cancel = self._store.heartbeat(
+                        run.job.id, self.owner, self._lease
+                    )
+                except Exception:
+                    _log.exception("renewing the lease of %s failed", run.job.id)
+                    continue
+                self._react(run, held=held, cancel=cancel)
+            if now - self._last_sweep >= period:
+                self._last_sweep = now
+                try:
+                    if self._store.requeue_expired(self._max_attempts):
+                        self._wake.set()
+                except Exception:
+                    _log.exception("requeueing expired jobs failed")
+
+    @staticmethod
+    def _react(run: _Run, *, held: bool, cancel: bool) -> None:
+        if not held:
+            run.lost_lease.set()
+            run.cancel.set()
+        elif cancel:
+            run.cancel.set()
+
+    # -- one job -------------------------------------------------------------------
+
+    def _progress(self, run: _Run, update: Any) -> None:
+        stage = getattr(update, "stage", None)
+        layer = getattr(update, "layer", None)
+        now = time.monotonic()
+        key = (stage, layer)
+        if key == run.last_key and now - run.last_write < PROGRESS_INTERVAL:
+            done, total = update.frames_done, update.frames_total
+            if done != total:
+                return
+        run.last_key = key
+        run.last_write = now
+        held, cancel = self._store.progress(
+            run.job.id,
+            self.owner,
+            stage=None if stage is None else str(stage),
+            layer=layer,
+            frames_done=int(update.frames_done),
+            frames_total=int(update.frames_total),
+        )
+        self._react(run, held=held, cancel=cancel)
+
+    def _run(self, job: Job) -> None:
+        run = _Run(job)
+        with self._runs_lock:
+            self._runs[job.id] = run
+        try:
+            status, failure, result = self._execute(run)
+        finally:
+            with self._runs_lock:
+                del self._runs[job.id]
+        if run.lost_lease.is_set():
+            _log.warning("lost the lease of %s; another worker has it", job.id)
+            return
+        if run.shutting_down.is_set() and status is JobStatus.CANCELED:
+            self._store.release(job.id, self.owner)
+            return
+        self._store.finish(
+            job.id, self.owner, status=status, failure=failure, result=result
+        )
+
+    def _execute(
+        self, run: _Run
+    ) -> tuple[JobStatus, Failure | None, dict[str, Any] | None]:
+        job = run.job
+        out_dir = Path(job.out_dir)
+        request = json.loads(job.request)
+        options = request.get("options", {})
+        try:
+            spec = self._load_spec(request["spec"], base_dir=Path(job.base_dir))
+            result = self._build(
+                spec,
+                out_dir,
+                base_dir=Path(job.base_dir),
+                preview=bool(options.get("preview", False)),
+                engine="local",
+                jobs=self._build_jobs,
+                force=False,
+                progress=lambda update: self._progress(run, update),
+                cancel=run.cancel,
+            )
+        except CanceledError as exc:
+            return (
+                JobStatus.CANCELED,
+                Failure(code=exc.code, message=str(exc), retryable=False),
+                None,
+            )
+        except AebridgeError as exc:
+            return (
+                JobStatus.FAILED,
+                Failure(code=exc.code, message=str(exc), retryable=exc.retryable),
+                None,
+            )
+        except Exception:
+            reference = uuid.uuid4().hex[:12]
+            _log.exception("job %s failed (reference %s)", job.id, reference)
+            message = (
+                "an internal error stopped the build; the server log has the details "
+                f"under reference {reference}"
+            )
+            return (
+                JobStatus.FAILED,
+                Failure(code="internal_error", message=message, retryable=True),
+                None,
+            )
+        return JobStatus.SUCCEEDED, None, describe_result(result, out_dir)
