@@ -62,5 +62,10 @@ def _register() -> None:
     main.add_command(_build.validate_cmd)
     main.add_command(_build.build_cmd)
 
+    from . import serve as _serve
+
+    main.add_command(_serve.serve_cmd)
+    main.add_command(_serve.watch_cmd)
+
 
 _register()
