@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -187,10 +187,15 @@ def plan_from_spec(spec: CompSpec, base_dir: str | os.PathLike[str]) -> CompPlan
                 )
             )
             continue
-        try:
-            composite.check_blend_mode(layer.blend, option=f"{path}.blend")
-        except OptionError as exc:
-            problems.append(Problem(path=f"{path}.blend", message=str(exc.allowed)))
+        if layer.blend.value not in composite.SUPPORTED_BLEND_MODES:
+            problems.append(
+                Problem(
+                    path=f"{path}.blend",
+                    message=f"'{layer.blend.value}' is not a blend mode the preview "
+                    "renders; it renders: "
+                    + ", ".join(composite.SUPPORTED_BLEND_MODES),
+                )
+            )
         start = spec.layer_start(layer)
         stretch = Fraction(str(layer.stretch))
         length = math.ceil(abs(Fraction(src.frame_count) * stretch / 100))
@@ -444,18 +449,6 @@ def _convert_space(pixels: Image, src: str, dst: str) -> Image:
 
 # --- build.json --------------------------------------------------------------------
 
-# build.json keys that are about the build, not the comp spec.
-_BUILD_ONLY_KEYS = (
-    "build",
-    "build_id",
-    "spec_hash",
-    "aebridge_version",
-    "sources",
-    "source_hashes",
-    "warnings",
-    "generator",
-)
-
 
 def load_build(path: str | os.PathLike[str]) -> tuple[CompSpec, Path]:
     """Read a ``build.json`` into its spec and the folder its paths are relative to.
@@ -481,11 +474,14 @@ def load_build(path: str | os.PathLike[str]) -> tuple[CompSpec, Path]:
         raise SourceError(f"cannot read build.json: {exc}", path=str(p)) from exc
     if not isinstance(data, dict):
         raise SourceError("build.json must hold a JSON object", path=str(p))
-    spec_data: Mapping[str, Any]
-    if isinstance(data.get("spec"), dict):
-        spec_data = data["spec"]
-    else:
-        spec_data = {k: v for k, v in data.items() if k not in _BUILD_ONLY_KEYS}
+    spec_data = data.get("spec")
+    if not isinstance(spec_data, dict):
+        raise SourceError(
+            "not a build.json written by `aebridge build` (it has no 'spec' object); "
+            "preview the build.json in the comp's output folder",
+            path=str(p),
+        )
+    # Sequence folders in build.json are relative to the comp folder it sits in.
     spec = load_spec(spec_data, base_dir=p.parent)
     return spec, p.parent
 

@@ -2,17 +2,36 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
+import sys
 from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import OpenImageIO as oiio
 import pytest
 
-from aebridge.errors import OptionError, SourceError
+from aebridge.errors import OptionError, SourceError, SpecError
+from aebridge.model import (
+    AnimatableValue,
+    BlendMode,
+    Camera,
+    CameraMove,
+    Comp,
+    CompSpec,
+    ExrSequence,
+    Keyframe,
+    Layer,
+    MatteType,
+    MoveKind,
+    TrackMatte,
+    Transform,
+)
+from aebridge.model import Ease as ModelEase
 from aebridge.preview.keyframes import Key
 from aebridge.preview.plan import (
     Animated,
@@ -23,6 +42,7 @@ from aebridge.preview.plan import (
     SequencePlan,
 )
 from aebridge.preview.render import Renderer, parse_frames, render_frame, render_preview
+from aebridge.spec_io import spec_to_dict
 
 W, H = 64, 36
 FIRST = 1001
@@ -398,3 +418,174 @@ def test_a_missing_frame_names_the_layer_and_file(two_layers: CompPlan) -> None:
         info.value
     )
     assert str(fg.path(1)) in str(info.value)
+
+
+# --- from build.json, through the comp spec ----------------------------------------
+
+
+def write_build(comp_dir: Path, spec: CompSpec) -> Path:
+    """A build.json as `aebridge build` writes it: the spec as built, under "spec"."""
+    path = comp_dir / "build.json"
+    path.write_text(
+        json.dumps({"schema": "aebridge.build/1", "spec": spec_to_dict(spec)})
+    )
+    return path
+
+
+def exr_layer(comp_dir: Path, name: str, frames: list[np.ndarray], **kw: Any) -> Layer:
+    for i, img in enumerate(frames):
+        write_exr(comp_dir / "layers" / name / f"{name}.{FIRST + i:04d}.exr", img)
+    source = ExrSequence(
+        folder=f"layers/{name}",
+        name=name,
+        first=FIRST,
+        last=FIRST + len(frames) - 1,
+        rate=Fraction(24),
+        width=frames[0].shape[1],
+        height=frames[0].shape[0],
+    )
+    return Layer(id=name, source=source, **kw)
+
+
+def spec_of(*layers: Layer, duration: int = 5, **kw: Any) -> CompSpec:
+    comp_settings = Comp(
+        name="sh", width=W, height=H, rate=Fraction(24), duration=duration
+    )
+    return CompSpec(comp=comp_settings, layers=layers, **kw)
+
+
+def centred_square(size: int) -> np.ndarray:
+    img = np.zeros((H, W, 4), np.float32)
+    y0, x0 = (H - size) // 2, (W - size) // 2
+    img[y0 : y0 + size, x0 : x0 + size] = 1.0
+    return img
+
+
+def test_a_spec_camera_dolly_enlarges_the_layer_at_the_expected_frames(
+    tmp_path: Path,
+) -> None:
+    # Default camera: zoom = 64 * 50 / 36; a dolly of half that distance with ease
+    # in-out over 1001..1005 is half done at 1003 (the ease is symmetric).
+    zoom = W * 50 / 36
+    layer_spec = exr_layer(tmp_path, "sq", [centred_square(8)] * 5, three_d=True)
+    dolly = CameraMove(
+        kind=MoveKind.DOLLY,
+        start=1001,
+        end=1005,
+        amount=zoom / 2,
+        easing=ModelEase.EASE_IN_OUT,
+    )
+    build = write_build(tmp_path, spec_of(layer_spec, camera=Camera(moves=(dolly,))))
+    for frame, distance in ((1001, zoom), (1003, 0.75 * zoom), (1005, 0.5 * zoom)):
+        coverage = float(render_frame(build, frame)[..., 3].sum())
+        assert coverage == pytest.approx(64 * (zoom / distance) ** 2, rel=0.02), frame
+
+
+def test_a_spec_with_keys_blend_and_luma_matte_renders_to_movie_and_sheet(
+    tmp_path: Path,
+) -> None:
+    moving = AnimatableValue(
+        keyframes=(
+            Keyframe(frame=1001, value=(24.0, 18.0), easing=ModelEase.EASE_OUT),
+            Keyframe(frame=1005, value=(40.0, 18.0), easing=ModelEase.EASE_IN),
+        )
+    )
+    spec = spec_of(
+        exr_layer(tmp_path, "bg", [plate(i) for i in range(5)]),
+        exr_layer(tmp_path, "m", [solid(0.5, 0.5, 0.5, 1.0)] * 5),
+        exr_layer(
+            tmp_path,
+            "fg",
+            [disc(i, (1.0, 0.5, 0.25)) for i in range(5)],
+            blend=BlendMode.SCREEN,
+            opacity=75.0,
+            track_matte=TrackMatte(layer="m", type=MatteType.LUMA),
+            transform=Transform(position=moving),
+        ),
+    )
+    build = write_build(tmp_path, spec)
+    movie = tmp_path / "out" / "preview.mp4"
+    sheet = tmp_path / "out" / "sheet.png"
+    assert render_preview(build, movie, contact_sheet=sheet) == movie
+    import av
+
+    with av.open(str(movie)) as container:
+        assert sum(1 for _ in container.decode(video=0)) == 5
+    assert oiio.ImageBuf(str(sheet)).spec().width == 4 + 3 * (64 + 4)
+    # The matte is not drawn, and luma 0.5 halves the screened layer's weight.
+    plan_frame = render_frame(build, 1001)
+    bg_only = render_frame(write_build(tmp_path, spec_of(spec.layers[0])), 1001)
+    np.testing.assert_allclose(plan_frame[0, 63], bg_only[0, 63], atol=1e-6)
+    # The disc (centre x 20 in its layer) sits at x 20 - 32 + 24 = 12 at frame 1001.
+    # There: source (1, .5, .25) opaque, times opacity .75 and luma matte .5 -> as =
+    # .375; screen over the opaque plate: cb (1 - as) + as (cb + cs - cb cs).
+    cb = bg_only[18, 12, :3].astype(np.float64)
+    cs = np.array([1.0, 0.5, 0.25])
+    a_s = 0.75 * 0.5
+    expected = cb * (1 - a_s) + a_s * (cb + cs - cb * cs)
+    np.testing.assert_allclose(plan_frame[18, 12, :3], expected, atol=2e-3)
+
+
+def test_unsupported_blend_modes_are_refused_with_their_spec_path(
+    tmp_path: Path,
+) -> None:
+    spec = spec_of(
+        exr_layer(tmp_path, "bg", [plate(0)]),
+        exr_layer(tmp_path, "fx", [plate(0)], blend=BlendMode.COLOR_DODGE),
+        exr_layer(tmp_path, "fy", [plate(0)], blend=BlendMode.HUE),
+    )
+    with pytest.raises(SpecError) as info:
+        render_frame(write_build(tmp_path, spec), FIRST)
+    text = str(info.value)
+    assert "2 problems" in text
+    assert "layers[1].blend: 'color_dodge'" in text
+    assert "layers[2].blend: 'hue'" in text
+    assert "normal, add, screen, multiply, overlay, soft_light" in text
+
+
+def test_a_file_that_is_not_a_build_json_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "comp.json"
+    path.write_text('{"schema": "aebridge.comp/1", "comp": {}}')
+    with pytest.raises(SourceError, match="no 'spec' object"):
+        render_frame(path, FIRST)
+    with pytest.raises(SourceError, match=r"build\.json not found"):
+        render_frame(tmp_path / "nope" / "build.json", FIRST)
+
+
+# --- the command line ---------------------------------------------------------------
+
+
+def test_cli_renders_a_still_in_process(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from aebridge.cli import main
+
+    build = write_build(tmp_path, spec_of(exr_layer(tmp_path, "bg", [plate(0)] * 5)))
+    out = tmp_path / "still.png"
+    result = CliRunner().invoke(
+        main, ["preview", str(build), "-o", str(out), "--frame", "1003"]
+    )
+    assert result.exit_code == 0, result.output
+    assert out.is_file()
+
+
+def test_cli_reports_a_bad_display_without_a_traceback(tmp_path: Path) -> None:
+    build = write_build(tmp_path, spec_of(exr_layer(tmp_path, "bg", [plate(0)] * 5)))
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "aebridge",
+            "preview",
+            str(build),
+            "-o",
+            str(tmp_path / "p.mp4"),
+            "--display",
+            "nope",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 1
+    assert run.stderr.startswith("error: --display: 'nope' is not allowed")
+    assert "Traceback" not in run.stderr
