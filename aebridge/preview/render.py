@@ -486,26 +486,40 @@ def load_build(path: str | os.PathLike[str]) -> tuple[CompSpec, Path]:
     return spec, p.parent
 
 
-def _as_plan(source: CompPlan | CompSpec | str | os.PathLike[str]) -> CompPlan:
+def _as_plan(
+    source: CompPlan | CompSpec | str | os.PathLike[str],
+    base_dir: str | os.PathLike[str] | None = None,
+) -> CompPlan:
+    from ..model import CompSpec
+
     if isinstance(source, CompPlan):
         return source
+    if isinstance(source, CompSpec):
+        return plan_from_spec(source, Path.cwd() if base_dir is None else base_dir)
     if isinstance(source, (str, os.PathLike)):
         spec, base = load_build(source)
         return plan_from_spec(spec, base)
     raise OptionError(
         "build",
         type(source).__name__,
-        "a build.json path or a CompPlan (use "
-        "plan_from_spec(spec, base_dir) for a spec in memory)",
+        "a build.json path, a CompSpec whose layers are EXR sequences, or a CompPlan",
     )
 
 
-def render_frame(build: CompPlan | str | os.PathLike[str], frame: int) -> Image:
+def render_frame(
+    build: CompPlan | CompSpec | str | os.PathLike[str],
+    frame: int,
+    *,
+    base_dir: str | os.PathLike[str] | None = None,
+) -> Image:
     """Composite one comp frame of a build.
 
     Args:
-        build: a ``build.json`` path, or a plan from :func:`plan_from_spec`.
+        build: a ``build.json`` path, a spec whose layers are EXR sequences, or a plan
+            from :func:`plan_from_spec`.
         frame: the comp frame number.
+        base_dir: for a spec, the folder its sequence folders are relative to
+            (default: the current folder).
 
     Returns:
         H x W x 4 premultiplied scene-linear float32.
@@ -515,7 +529,7 @@ def render_frame(build: CompPlan | str | os.PathLike[str], frame: int) -> Image:
         SpecError: the build cannot be previewed (see :func:`plan_from_spec`).
         SourceError: a frame file is missing or unreadable.
     """
-    plan = _as_plan(build)
+    plan = _as_plan(build, base_dir)
     _check_frames([frame], plan, "--frame")
     return Renderer(plan).render(frame)
 
@@ -573,7 +587,7 @@ def _sheet_frames(frames: tuple[int, ...], count: int = 16) -> tuple[int, ...]:
 
 
 def render_preview(
-    build_json_path: str | os.PathLike[str] | CompPlan,
+    build_json_path: str | os.PathLike[str] | CompPlan | CompSpec,
     out: str | os.PathLike[str] | None,
     *,
     frames: str | Iterable[int] | None = None,
@@ -585,7 +599,8 @@ def render_preview(
     """Render a build's preview, one frame at a time.
 
     Args:
-        build_json_path: ``out/<comp>/build.json`` (or a plan).
+        build_json_path: ``out/<comp>/build.json`` (or a spec whose layers are EXR
+            sequences with paths relative to the current folder, or a plan).
         out: ``preview.mp4`` (H.264, yuv420p, the comp's exact rate),
             ``preview.####.png`` (one PNG per frame, numbered by comp frame) or, with
             ``frame``, ``still.png``; None to write only a contact sheet.

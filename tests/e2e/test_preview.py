@@ -589,3 +589,11 @@ def test_cli_reports_a_bad_display_without_a_traceback(tmp_path: Path) -> None:
     assert run.returncode == 1
     assert run.stderr.startswith("error: --display: 'nope' is not allowed")
     assert "Traceback" not in run.stderr
+
+
+def test_a_spec_in_memory_renders_like_its_build_json(tmp_path: Path) -> None:
+    spec = spec_of(exr_layer(tmp_path, "bg", [plate(i) for i in range(5)]))
+    from_json = render_frame(write_build(tmp_path, spec), 1004)
+    in_memory = render_frame(spec, 1004, base_dir=tmp_path)
+    np.testing.assert_array_equal(in_memory, from_json)
+    assert in_memory[0, 0, 1] == pytest.approx(0.3, abs=1e-3)  # source frame 3
