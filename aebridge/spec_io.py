@@ -159,6 +159,9 @@ class _Reader:
         self.check_files = check_files
         self.rate_policy = rate_policy
         self.problems: list[Problem] = []
+        # The comp's frames, known as soon as start_frame and duration are valid, so
+        # frames elsewhere are checked even when another comp field is wrong.
+        self.frames: tuple[int, int] | None = None
 
     # -- reporting -------------------------------------------------------------------
 
@@ -486,13 +489,14 @@ class _Reader:
 
     def frame(self, value: object, path: str, comp: Comp | None) -> int | None:
         frame = self.integer(value, path, what="a frame number")
-        if frame is None or comp is None:
+        frames = (comp.start_frame, comp.last_frame) if comp else self.frames
+        if frame is None or frames is None:
             return frame
-        if not comp.start_frame <= frame <= comp.last_frame:
+        if not frames[0] <= frame <= frames[1]:
             self.error(
                 path,
-                f"frame {frame} is outside the comp; allowed: {comp.start_frame} to "
-                f"{comp.last_frame}",
+                f"frame {frame} is outside the comp; allowed: {frames[0]} to "
+                f"{frames[1]}",
             )
             return None
         return frame
@@ -568,6 +572,8 @@ class _Reader:
         rate = self.rate(data["rate"], f"{path}.rate") if "rate" in data else None
         duration = self._get_int(data, "duration", path, lo=1, hi=10_000_000)
         start = self.integer(data.get("start_frame", 1001), f"{path}.start_frame", lo=0)
+        if start is not None and duration is not None:
+            self.frames = (start, start + duration - 1)
         pixel_aspect = self.fraction(
             data.get("pixel_aspect", 1), f"{path}.pixel_aspect"
         )
@@ -790,7 +796,7 @@ class _Reader:
         if (
             transform is not None
             and transform.opacity is not None
-            and "opacity" in data
+            and data.get("opacity", 100) != 100
         ):
             self.error(
                 f"{path}.opacity",

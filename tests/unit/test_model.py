@@ -1,0 +1,203 @@
+"""The comp spec model: defaults, derived camera values, conditioning keyframes."""
+
+from __future__ import annotations
+
+import dataclasses
+from fractions import Fraction
+
+import pytest
+
+from aebridge.model import (
+    SCHEMA,
+    AnimatableValue,
+    BlendMode,
+    Camera,
+    Comp,
+    CompSpec,
+    ConditioningKeyframe,
+    ExrSequence,
+    Keyframe,
+    Layer,
+    LayerSource,
+    Marker,
+    MarkerKind,
+    Provenance,
+    Role,
+    Transform,
+    expand_conditioning,
+)
+
+# After Effects' BlendingMode constants (AE spells SILHOUETE_ALPHA with one T).
+AE_BLENDING_MODES = """NORMAL DISSOLVE DANCING_DISSOLVE DARKEN MULTIPLY COLOR_BURN
+CLASSIC_COLOR_BURN LINEAR_BURN DARKER_COLOR ADD LIGHTEN SCREEN COLOR_DODGE
+CLASSIC_COLOR_DODGE LINEAR_DODGE LIGHTER_COLOR OVERLAY SOFT_LIGHT HARD_LIGHT
+LINEAR_LIGHT VIVID_LIGHT PIN_LIGHT HARD_MIX DIFFERENCE CLASSIC_DIFFERENCE EXCLUSION
+SUBTRACT DIVIDE HUE SATURATION COLOR LUMINOSITY STENCIL_ALPHA STENCIL_LUMA
+SILHOUETE_ALPHA SILHOUETTE_LUMA ALPHA_ADD LUMINESCENT_PREMUL""".split()
+
+
+def _comp(**changes: object) -> Comp:
+    base = Comp(name="sh010", width=320, height=180, rate=Fraction(24), duration=48)
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+def test_blend_modes_cover_every_after_effects_mode_in_order() -> None:
+    ours = [m.value.upper() for m in BlendMode]
+    theirs = [n.replace("SILHOUETE_", "SILHOUETTE_") for n in AE_BLENDING_MODES]
+    assert ours == theirs
+    assert len(BlendMode) == 38
+
+
+def test_models_are_frozen_slotted_and_keyword_only() -> None:
+    layer = Layer(id="bg", source=LayerSource(path="bg.####.png"))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        layer.id = "fg"  # type: ignore[misc]
+    assert not hasattr(layer, "__dict__")
+    with pytest.raises(TypeError):
+        Layer("bg", None, LayerSource(path="x"))  # type: ignore[misc]
+
+
+def test_comp_frame_range_is_start_to_start_plus_duration() -> None:
+    comp = _comp(start_frame=1001, duration=48)
+    assert (comp.last_frame, comp.end_frame) == (1048, 1049)
+
+
+def test_spec_defaults() -> None:
+    spec = CompSpec(comp=_comp())
+    assert spec.schema == SCHEMA == "aebridge.comp/1"
+    assert spec.layers == () and spec.markers == () and spec.camera is None
+    assert spec.comp.bpc == 32 and spec.comp.linear_blending is True
+
+
+def test_camera_frames_the_comp_one_to_one_by_default() -> None:
+    comp = _comp(width=1920, height=1080)
+    camera = Camera(focal_length_mm=50.0, film_width_mm=36.0)
+    zoom = 1920 * 50.0 / 36.0
+    assert camera.zoom(comp) == pytest.approx(2666.6666666667)
+    assert camera.start_position(comp) == (960.0, 540.0, -zoom)
+    assert camera.start_point_of_interest(comp) == (960.0, 540.0, 0.0)
+    moved = Camera(position=(0.0, 0.0, -100.0), point_of_interest=(1.0, 2.0, 3.0))
+    assert moved.start_position(comp) == (0.0, 0.0, -100.0)
+    assert moved.start_point_of_interest(comp) == (1.0, 2.0, 3.0)
+
+
+def test_layer_name_defaults_to_its_id() -> None:
+    assert Layer(id="fg", source=LayerSource(path="x")).display_name == "fg"
+    named = Layer(id="fg", name="Hero", source=LayerSource(path="x"))
+    assert named.display_name == "Hero"
+
+
+def test_opacity_value_prefers_animated_transform_opacity() -> None:
+    static = Layer(id="a", source=LayerSource(path="x"), opacity=40.0)
+    assert static.opacity_value() == AnimatableValue(value=40.0)
+    keys = (Keyframe(frame=1001, value=0.0), Keyframe(frame=1010, value=100.0))
+    animated = Layer(
+        id="a",
+        source=LayerSource(path="x"),
+        transform=Transform(opacity=AnimatableValue(keyframes=keys)),
+    )
+    assert animated.opacity_value().animated
+    assert animated.opacity_value().first_value() == 0.0
+
+
+def test_animatable_without_value_or_keys_has_no_first_value() -> None:
+    with pytest.raises(ValueError, match="needs a value or keyframes"):
+        AnimatableValue().first_value()
+
+
+def test_exr_sequence_frame_names_and_count() -> None:
+    seq = ExrSequence(
+        folder="layers/fg",
+        name="fg",
+        first=1001,
+        last=1048,
+        rate=Fraction(24),
+        width=320,
+        height=180,
+    )
+    assert seq.frame_count == 48
+    assert seq.frame_name(1001) == "fg.1001.exr"
+    assert dataclasses.replace(seq, padding=6).frame_name(7) == "fg.000007.exr"
+
+
+def test_layer_start_defaults_to_the_comp_start() -> None:
+    spec = CompSpec(
+        comp=_comp(start_frame=1001),
+        layers=(
+            Layer(id="a", source=LayerSource(path="x")),
+            Layer(id="b", source=LayerSource(path="x"), start=1010),
+        ),
+    )
+    assert spec.layer_start(spec.layer("a")) == 1001
+    assert spec.layer_start(spec.layer("b")) == 1010
+    with pytest.raises(KeyError):
+        spec.layer("missing")
+
+
+def _conditioned(**comp_changes: object) -> CompSpec:
+    return CompSpec(
+        comp=_comp(**comp_changes),
+        layers=(
+            Layer(
+                id="fg",
+                source=LayerSource(path="fg.####.png"),
+                start=1005,
+                provenance=Provenance(
+                    keyframes=(ConditioningKeyframe(frame=10, image="kf/fg10.png"),)
+                ),
+            ),
+        ),
+        provenance=Provenance(
+            keyframes=(
+                ConditioningKeyframe(frame=0, image="kf/a.png", prompt="dawn"),
+                ConditioningKeyframe(frame=24, prompt="dusk", strength=0.5),
+            )
+        ),
+    )
+
+
+def test_conditioning_keyframes_become_keyframe_markers_at_comp_frames() -> None:
+    spec = expand_conditioning(_conditioned())
+    assert [(m.frame, m.name, m.comment) for m in spec.markers] == [
+        (1001, "keyframe 1", "dawn"),
+        (1015, "fg keyframe 1", ""),
+        (1025, "keyframe 2", "dusk"),
+    ]
+    assert all(m.kind is MarkerKind.KEYFRAME for m in spec.markers)
+    assert dict(spec.markers[0].parameters) == {
+        "image": "kf/a.png",
+        "source_frame": "0",
+    }
+    assert dict(spec.markers[1].parameters) == {
+        "image": "kf/fg10.png",
+        "layer": "fg",
+        "source_frame": "10",
+    }
+    assert dict(spec.markers[2].parameters) == {"source_frame": "24", "strength": "0.5"}
+    assert len(spec.layers) == 1  # no guides unless asked
+
+
+def test_keyframe_images_become_one_frame_guide_layers_on_request() -> None:
+    spec = expand_conditioning(_conditioned(keyframe_guides=True))
+    guides = [layer for layer in spec.layers if layer.role is Role.GUIDE]
+    assert [(g.id, g.start, g.in_frame, g.out_frame, g.guide) for g in guides] == [
+        ("kf_comp_1", 1001, 1001, 1002, True),
+        ("kf_fg_1", 1015, 1015, 1016, True),
+    ]
+    assert isinstance(guides[0].source, LayerSource)
+    assert guides[0].source.path == "kf/a.png"
+
+
+def test_expanding_twice_adds_nothing_and_markers_can_be_switched_off() -> None:
+    once = expand_conditioning(_conditioned(keyframe_guides=True))
+    assert expand_conditioning(once) == once
+    off = expand_conditioning(_conditioned(keyframe_markers=False))
+    assert off.markers == ()
+
+
+def test_existing_markers_are_kept_in_frame_order() -> None:
+    spec = dataclasses.replace(
+        _conditioned(), markers=(Marker(frame=1040, name="end"),)
+    )
+    frames = [m.frame for m in expand_conditioning(spec).markers]
+    assert frames == [1001, 1015, 1025, 1040]

@@ -1,0 +1,692 @@
+"""Comp spec JSON: every validation problem with its spec path, round trips, upgrades."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aebridge import spec_io
+from aebridge.errors import OptionError, Problem, SpecError
+from aebridge.model import (
+    BlendMode,
+    CustomEase,
+    Ease,
+    EaseHandle,
+    ExrSequence,
+    LayerSource,
+    MatteType,
+    MoveKind,
+)
+from aebridge.spec_io import dump_spec, load_spec, resolve_paths, spec_hash, validate
+
+Spec = dict[str, Any]
+
+
+def base() -> Spec:
+    """A small valid spec that touches every section."""
+    return {
+        "schema": "aebridge.comp/1",
+        "comp": {
+            "name": "sh010",
+            "width": 320,
+            "height": 180,
+            "rate": "24000/1001",
+            "duration": 48,
+        },
+        "layers": [
+            {"id": "bg", "source": {"path": "media/bg.####.png"}, "role": "background"},
+            {
+                "id": "fg",
+                "source": {"path": "media/fg.mov", "alpha": "straight"},
+                "blend": "screen",
+                "three_d": True,
+                "track_matte": {"layer": "matte", "type": "luma"},
+                "transform": {
+                    "position": {
+                        "keyframes": [
+                            {
+                                "frame": 1001,
+                                "value": [160, 90, 0],
+                                "easing": "ease_out",
+                            },
+                            {
+                                "frame": 1048,
+                                "value": [200, 90, 0],
+                                "easing": {"in": {"speed": 0, "influence": 75}},
+                            },
+                        ]
+                    },
+                    "opacity": 80,
+                },
+            },
+            {"id": "matte", "source": "media/matte.mp4", "role": "matte"},
+        ],
+        "camera": {
+            "focal_length_mm": 35,
+            "moves": [
+                {
+                    "kind": "dolly",
+                    "start": 1001,
+                    "end": 1024,
+                    "amount": 120,
+                    "easing": "ease_in_out",
+                },
+            ],
+        },
+        "markers": [{"frame": 1010, "name": "hit", "parameters": {"take": "3"}}],
+        "style": {"id": "noir-01", "name": "Noir"},
+        "provenance": {
+            "generator": "gen",
+            "seed": 7,
+            "keyframes": [{"frame": 0, "prompt": "start"}],
+            "extra": {"steps": 30},
+        },
+    }
+
+
+def problems_of(data: Spec, **kwargs: Any) -> list[tuple[str, str, str]]:
+    kwargs.setdefault("check_files", False)
+    return [(p.severity, p.path, p.message) for p in validate(data, **kwargs)]
+
+
+def test_the_base_spec_is_valid() -> None:
+    assert problems_of(base()) == []
+    spec = load_spec(base(), check_files=False)
+    assert spec.comp.rate == Fraction(24000, 1001)
+    assert spec.layers[1].blend is BlendMode.SCREEN
+    assert spec.layers[1].track_matte is not None
+    assert spec.layers[1].track_matte.type is MatteType.LUMA
+    assert spec.layers[2].source == LayerSource(path="media/matte.mp4")
+    keys = spec.layers[1].transform.position
+    assert keys is not None and keys.keyframes[1].easing == CustomEase(
+        ease_in=EaseHandle(speed=0.0, influence=75.0)
+    )
+    assert spec.camera is not None and spec.camera.moves[0].kind is MoveKind.DOLLY
+    assert spec.camera.moves[0].easing is Ease.EASE_IN_OUT
+    assert spec.provenance is not None and spec.provenance.extra == (("steps", "30"),)
+
+
+Mutation = Callable[[Spec], None]
+
+
+def _set(path: str, value: Any) -> Mutation:
+    def mutate(data: Spec) -> None:
+        target: Any = data
+        parts = path.replace("[", ".").replace("]", "").split(".")
+        for part in parts[:-1]:
+            target = target[int(part)] if part.isdigit() else target[part]
+        last = parts[-1]
+        if last.isdigit():
+            target[int(last)] = value
+        else:
+            target[last] = value
+
+    return mutate
+
+
+def _delete(path: str) -> Mutation:
+    def mutate(data: Spec) -> None:
+        parts = path.split(".")
+        target: Any = data
+        for part in parts[:-1]:
+            target = target[part]
+        del target[parts[-1]]
+
+    return mutate
+
+
+BLENDS = ", ".join(m.value for m in BlendMode)
+
+CASES: list[tuple[str, Mutation, list[tuple[str, str, str]]]] = [
+    (
+        "unknown field with a suggestion",
+        _set("layers[0].blnd", "add"),
+        [("error", "layers[0].blnd", "unknown field; did you mean 'blend'?")],
+    ),
+    (
+        "unknown top-level field lists what is allowed",
+        _set("zzz", 1),
+        [
+            (
+                "error",
+                "zzz",
+                "unknown field; allowed: schema, comp, layers, camera, markers, "
+                "style, provenance",
+            )
+        ],
+    ),
+    (
+        "unknown blend mode lists every mode",
+        _set("layers[1].blend", "mutliply"),
+        [
+            (
+                "error",
+                "layers[1].blend",
+                f"'mutliply' is not allowed; did you mean 'multiply'? allowed: {BLENDS}",
+            )
+        ],
+    ),
+    (
+        "track matte naming an unknown layer",
+        _set("layers[1].track_matte.layer", "fg2"),
+        [
+            (
+                "error",
+                "layers[1].track_matte.layer",
+                "no layer with id 'fg2'; ids are: bg, fg, matte",
+            )
+        ],
+    ),
+    (
+        "track matte naming the layer itself",
+        _set("layers[1].track_matte.layer", "fg"),
+        [
+            (
+                "error",
+                "layers[1].track_matte.layer",
+                "a layer cannot be its own track matte",
+            )
+        ],
+    ),
+    (
+        "track mattes forming a cycle",
+        _set("layers[2].track_matte", {"layer": "fg"}),
+        [
+            (
+                "error",
+                "layers[1].track_matte.layer",
+                "track mattes form a cycle: fg -> matte -> fg",
+            )
+        ],
+    ),
+    (
+        "duplicate layer ids",
+        _set("layers[2].id", "bg"),
+        [
+            (
+                "error",
+                "layers[2].id",
+                "'bg' is already the id of layers[0]; layer ids must be unique",
+            ),
+            (
+                "error",
+                "layers[1].track_matte.layer",
+                "no layer with id 'matte'; ids are: bg, fg",
+            ),
+        ],
+    ),
+    (
+        "layer id that cannot be a folder name",
+        _set("layers[0].id", "../bg"),
+        [
+            (
+                "error",
+                "layers[0].id",
+                "'../bg' is not allowed; allowed: 1 to 128 letters, digits, '_', '-', "
+                "'.', starting with a letter or digit",
+            )
+        ],
+    ),
+    (
+        "wrong type",
+        _set("comp.width", "320"),
+        [("error", "comp.width", "expected a whole number, got string '320'")],
+    ),
+    (
+        "out of range",
+        _set("layers[0].opacity", 150),
+        [("error", "layers[0].opacity", "150 is out of range; allowed: 0 to 100")],
+    ),
+    (
+        "missing required field",
+        _delete("comp.duration"),
+        [("error", "comp.duration", "missing; this field is required")],
+    ),
+    (
+        "bad rate",
+        _set("comp.rate", "fast"),
+        [
+            (
+                "error",
+                "comp.rate",
+                "'fast' is not allowed; allowed: a positive number or ratio such as "
+                "24, 25, 23.976, 29.97, 24000/1001",
+            )
+        ],
+    ),
+    (
+        "marker outside the comp",
+        _set("markers[0].frame", 1049),
+        [
+            (
+                "error",
+                "markers[0].frame",
+                "frame 1049 is outside the comp; allowed: 1001 to 1048",
+            )
+        ],
+    ),
+    (
+        "keyframe outside the comp",
+        _set("layers[1].transform.position.keyframes[1].frame", 2000),
+        [
+            (
+                "error",
+                "layers[1].transform.position.keyframes[1].frame",
+                "frame 2000 is outside the comp; allowed: 1001 to 1048",
+            )
+        ],
+    ),
+    (
+        "keyframes out of order",
+        _set("layers[1].transform.position.keyframes[1].frame", 1001),
+        [
+            (
+                "error",
+                "layers[1].transform.position.keyframes[1].frame",
+                "1001 is not after the previous key's frame 1001; keys must be in "
+                "increasing frame order",
+            )
+        ],
+    ),
+    (
+        "vector of the wrong size on a 2D layer",
+        _set("layers[0].transform", {"anchor": [1, 2, 3]}),
+        [
+            (
+                "error",
+                "layers[0].transform.anchor",
+                "expected a list of 2 numbers, got list [1, 2, 3]",
+            )
+        ],
+    ),
+    (
+        "influence out of range",
+        _set(
+            "layers[1].transform.position.keyframes[1].easing",
+            {"in": {"speed": 0, "influence": 0}},
+        ),
+        [
+            (
+                "error",
+                "layers[1].transform.position.keyframes[1].easing.in.influence",
+                "0 is out of range; allowed: 0.1 to 100",
+            )
+        ],
+    ),
+    (
+        "camera move ending before it starts",
+        _set("camera.moves[0].end", 1001),
+        [
+            (
+                "error",
+                "camera.moves[0].end",
+                "1001 is not after start 1001; allowed: 1002 or later",
+            )
+        ],
+    ),
+    (
+        "unknown camera move with a suggestion",
+        _set("camera.moves[0].kind", "dolley"),
+        [
+            (
+                "error",
+                "camera.moves[0].kind",
+                "'dolley' is not allowed; did you mean 'dolly'? allowed: dolly, truck, "
+                "pedestal, pan, tilt, roll, zoom, orbit",
+            )
+        ],
+    ),
+    (
+        "zoom factor must be positive",
+        _set(
+            "camera.moves[0]", {"kind": "zoom", "start": 1001, "end": 1010, "amount": 0}
+        ),
+        [
+            (
+                "error",
+                "camera.moves[0].amount",
+                "0 is out of range; allowed: more than 0 up to 100",
+            )
+        ],
+    ),
+    (
+        "explicit ease influences over 100 in one move",
+        _set(
+            "camera.moves[0].easing",
+            {"in": {"speed": 0, "influence": 60}, "out": {"speed": 0, "influence": 60}},
+        ),
+        [
+            (
+                "error",
+                "camera.moves[0].easing",
+                "in influence plus out influence is 120; allowed: at most 100",
+            )
+        ],
+    ),
+    (
+        "a camera with no 3D layer is a warning",
+        _set("layers[1]", {"id": "fg", "source": "media/fg.mov"}),
+        [
+            (
+                "warning",
+                "camera",
+                "no layer has three_d: true, so the camera changes nothing; set "
+                "three_d on the layers that should follow it",
+            ),
+        ],
+    ),
+    (
+        "opacity given twice",
+        _set("layers[1].opacity", 50),
+        [
+            (
+                "error",
+                "layers[1].opacity",
+                "set either opacity or transform.opacity, not both",
+            )
+        ],
+    ),
+    (
+        "layer rate that differs from the comp is conformed with a warning",
+        _set("layers[0].source.rate", 30),
+        [
+            (
+                "warning",
+                "layers[0].source.rate",
+                "30 fps differs from the comp's 24000/1001 fps; After Effects conforms "
+                "it to 24000/1001 fps (frame for frame, so its duration changes)",
+            )
+        ],
+    ),
+    (
+        "out frame not after in frame",
+        _set("layers[0].out_frame", 1001),
+        [
+            (
+                "error",
+                "layers[0].out_frame",
+                "1001 is not after the in frame 1001; allowed: 1002 or later "
+                "(out_frame is exclusive)",
+            )
+        ],
+    ),
+    (
+        "in frame before the source starts",
+        _set("layers[0].in_frame", 990),
+        [
+            (
+                "error",
+                "layers[0].in_frame",
+                "990 is before the layer's start 1001 (its source frame 0); allowed: "
+                "1001 or later",
+            )
+        ],
+    ),
+    (
+        "layer that starts after the comp",
+        _set("layers[0].start", 1100),
+        [
+            (
+                "error",
+                "layers[0].start",
+                "frame 1100 is after the comp's last frame 1048; the layer would never "
+                "be seen",
+            )
+        ],
+    ),
+    (
+        "conditioning keyframe landing outside the comp",
+        _set("provenance.keyframes[0].frame", 48),
+        [
+            (
+                "error",
+                "provenance.keyframes[0].frame",
+                "source frame 48 lands on comp frame 1049, outside the comp (1001 to "
+                "1048)",
+            )
+        ],
+    ),
+    (
+        "bad alpha mode",
+        _set("layers[1].source.alpha", "straigth"),
+        [
+            (
+                "error",
+                "layers[1].source.alpha",
+                "'straigth' is not allowed; did you mean 'straight'? allowed: auto, "
+                "straight, premultiplied, none",
+            )
+        ],
+    ),
+    (
+        "non-linear 8 bpc project is a warning",
+        _set("comp.bpc", 8),
+        [
+            (
+                "warning",
+                "comp.bpc",
+                "8 bpc clips the scene-linear EXR values above 1; 32 keeps them",
+            )
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_validation_problem(
+    mutate: Mutation, expected: list[tuple[str, str, str]]
+) -> None:
+    data = copy.deepcopy(base())
+    mutate(data)
+    assert problems_of(data) == expected
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    data = base()
+    data["comp"]["width"] = 0
+    data["layers"][0]["blend"] = "nope"
+    data["markers"][0]["frame"] = 5
+    with pytest.raises(SpecError) as info:
+        load_spec(data, check_files=False)
+    paths = [p.path for p in info.value.problems]
+    assert paths == ["comp.width", "layers[0].blend", "markers[0].frame"]
+    assert "3 problems in the comp spec" in str(info.value)
+    assert "  comp.width: 0 is out of range; allowed: 1 to 30000" in str(info.value)
+
+
+def test_rate_policy_refuse_makes_a_rate_mismatch_an_error() -> None:
+    data = base()
+    data["layers"][0]["source"]["rate"] = 30
+    assert problems_of(data, rate_policy="refuse") == [
+        (
+            "error",
+            "layers[0].source.rate",
+            "30 fps differs from the comp's 24000/1001 fps; conform it or build with "
+            "rate_policy 'conform'",
+        )
+    ]
+    with pytest.raises(OptionError, match="rate_policy: 'sometimes' is not allowed"):
+        validate(data, rate_policy="sometimes")
+
+
+def test_warnings_reach_the_callback_and_do_not_fail_loading() -> None:
+    data = base()
+    data["comp"]["bpc"] = 16
+    seen: list[Problem] = []
+    load_spec(data, check_files=False, warn=seen.append)
+    assert [(p.severity, p.path) for p in seen] == [("warning", "comp.bpc")]
+
+
+def test_missing_sources_are_reported_relative_to_the_spec_folder(
+    tmp_path: Path,
+) -> None:
+    media = tmp_path / "media"
+    media.mkdir()
+    for frame in (1001, 1002):
+        (media / f"bg.{frame}.png").write_bytes(b"png")
+    (media / "fg.mov").write_bytes(b"mov")
+    path = tmp_path / "comp.json"
+    path.write_text(json.dumps(base()))
+    problems = [(p.path, p.message) for p in validate(path)]
+    assert problems == [
+        (
+            "layers[2].source.path",
+            f"source not found: 'media/matte.mp4' (looked for "
+            f"{(tmp_path / 'media/matte.mp4').as_posix()})",
+        )
+    ]
+
+
+def test_exr_sequence_sources_report_missing_frames_and_other_sizes(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "layers" / "bg"
+    folder.mkdir(parents=True)
+    for frame in (1001, 1003):
+        (folder / f"bg.{frame}.exr").write_bytes(b"exr")
+    data = base()
+    data["layers"] = [
+        {
+            "id": "bg",
+            "source": {
+                "folder": "layers/bg",
+                "name": "bg",
+                "first": 1001,
+                "last": 1004,
+                "rate": "24000/1001",
+                "width": 64,
+                "height": 36,
+            },
+        }
+    ]
+    data.pop("camera")
+    problems = [
+        (p.severity, p.path, p.message) for p in validate(data, base_dir=tmp_path)
+    ]
+    assert problems == [
+        (
+            "error",
+            "layers[0].source.folder",
+            f"frames 1002, 1004 of bg.####.exr are missing in {folder.as_posix()}",
+        ),
+        (
+            "warning",
+            "layers[0].source",
+            "64x36 differs from the comp's 320x180; the layer is placed by its "
+            "transform (centred by default)",
+        ),
+    ]
+
+
+def test_json_syntax_errors_give_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "comp.json"
+    path.write_text('{\n  "schema": "aebridge.comp/1",\n  "comp": }\n')
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    assert [str(p) for p in info.value.problems] == [
+        "not valid JSON: line 3, column 11: Expecting value"
+    ]
+    assert str(info.value).startswith(f"{path.as_posix()}: 1 problem")
+
+
+def test_duplicate_json_keys_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "comp.json"
+    path.write_text('{"schema": "aebridge.comp/1", "comp": {}, "comp": {}}')
+    assert [p.message for p in validate(path)] == [
+        "the key 'comp' appears twice in one object"
+    ]
+
+
+def test_a_missing_spec_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match="spec file not found"):
+        load_spec(tmp_path / "nope.json")
+
+
+def test_unknown_schema_label_names_the_known_ones() -> None:
+    data = base()
+    data["schema"] = "aebridge.comp/9"
+    assert problems_of(data) == [
+        (
+            "error",
+            "schema",
+            "'aebridge.comp/9' is not a comp spec label this version of aebridge "
+            "reads; known labels: aebridge.comp/1",
+        )
+    ]
+    del data["schema"]
+    assert problems_of(data) == [
+        ("error", "schema", "missing; expected 'aebridge.comp/1'")
+    ]
+
+
+def test_old_labels_load_through_registered_upgrades(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def upgrade_0_to_1(data: dict[str, Any]) -> dict[str, Any]:
+        data = dict(data)
+        data["comp"] = dict(data["comp"], name=data["comp"].pop("title"))
+        data["schema"] = "aebridge.comp/1"
+        return data
+
+    monkeypatch.setitem(spec_io.UPGRADES, "aebridge.comp/0", upgrade_0_to_1)
+    old = base()
+    old["schema"] = "aebridge.comp/0"
+    old["comp"]["title"] = old["comp"].pop("name")
+    spec = load_spec(old, check_files=False)
+    assert spec.schema == "aebridge.comp/1"
+    assert spec == load_spec(base(), check_files=False)
+
+
+def test_dump_round_trips_exactly_and_is_deterministic() -> None:
+    spec = load_spec(base(), check_files=False)
+    text = dump_spec(spec)
+    again = load_spec(json.loads(text), check_files=False)
+    assert again == spec
+    assert dump_spec(again) == text
+    data = json.loads(text)
+    assert data["comp"]["rate"] == "24000/1001"
+    assert list(data) == sorted(data)
+    assert data["layers"][1]["transform"]["opacity"] == 80
+    assert text.endswith("}\n")
+
+
+def test_spec_hash_changes_with_content() -> None:
+    one = load_spec(base(), check_files=False)
+    data = base()
+    data["layers"][0]["opacity"] = 50
+    two = load_spec(data, check_files=False)
+    assert spec_hash(one) == spec_hash(load_spec(base(), check_files=False))
+    assert spec_hash(one) != spec_hash(two)
+    assert len(spec_hash(one)) == 64
+
+
+def test_resolve_paths_makes_sources_absolute(tmp_path: Path) -> None:
+    spec = resolve_paths(load_spec(base(), check_files=False), tmp_path)
+    source = spec.layers[0].source
+    assert isinstance(source, LayerSource)
+    assert source.path == (tmp_path / "media/bg.####.png").as_posix()
+    exr = ExrSequence(
+        folder="../done/bg",
+        name="bg",
+        first=1,
+        last=2,
+        rate=Fraction(24),
+        width=2,
+        height=2,
+    )
+    import dataclasses
+
+    with_exr = dataclasses.replace(
+        spec, layers=(dataclasses.replace(spec.layers[0], source=exr),)
+    )
+    resolved = resolve_paths(with_exr, tmp_path / "shot")
+    assert isinstance(resolved.layers[0].source, ExrSequence)
+    assert resolved.layers[0].source.folder == (tmp_path / "done/bg").as_posix()
