@@ -1,4 +1,4 @@
-"""Comp spec JSON: every validation problem with its spec path, round trips, upgrades."""
+"""Comp spec JSON: every validation problem with its spec path, round trips."""
 
 from __future__ import annotations
 
@@ -168,7 +168,8 @@ CASES: list[tuple[str, Mutation, list[tuple[str, str, str]]]] = [
             (
                 "error",
                 "layers[1].blend",
-                f"'mutliply' is not allowed; did you mean 'multiply'? allowed: {BLENDS}",
+                "'mutliply' is not allowed; did you mean 'multiply'? "
+                f"allowed: {BLENDS}",
             )
         ],
     ),
