@@ -1,0 +1,688 @@
+// aebridge.jsx - the hand-written ExtendScript library that holds every After Effects
+// call aebridge makes. Generated scripts inline this file verbatim, then call
+// aebridge_build(plan) with one data literal whose schema is jsx/PLAN.md.
+//
+// ECMAScript 3 only (ExtendScript): none of the ES5 members (JSON, the Array iteration
+// and search methods, the Object reflection functions, string trimming, function
+// binding), no let/const, no trailing commas, no reserved words as unquoted property
+// names; tests/js/check_es3.js lists exactly what is refused. tests/js checks this
+// with acorn (ecmaVersion 3) and runs the library against a model of the AE DOM.
+//
+// Minimum After Effects version: 23.0 (setTrackMatte).
+
+var AEB_PLAN_SCHEMA = "aebridge.plan/1";
+
+// Blend names (aebridge.model.BlendMode values) to BlendingMode constants, written out in
+// full: never BlendingMode[name] and never numbers. AE spells SILHOUETE_ALPHA with one T.
+function aeb_blendTable() {
+    return {
+        "normal": BlendingMode.NORMAL,
+        "dissolve": BlendingMode.DISSOLVE,
+        "dancing_dissolve": BlendingMode.DANCING_DISSOLVE,
+        "darken": BlendingMode.DARKEN,
+        "multiply": BlendingMode.MULTIPLY,
+        "color_burn": BlendingMode.COLOR_BURN,
+        "classic_color_burn": BlendingMode.CLASSIC_COLOR_BURN,
+        "linear_burn": BlendingMode.LINEAR_BURN,
+        "darker_color": BlendingMode.DARKER_COLOR,
+        "add": BlendingMode.ADD,
+        "lighten": BlendingMode.LIGHTEN,
+        "screen": BlendingMode.SCREEN,
+        "color_dodge": BlendingMode.COLOR_DODGE,
+        "classic_color_dodge": BlendingMode.CLASSIC_COLOR_DODGE,
+        "linear_dodge": BlendingMode.LINEAR_DODGE,
+        "lighter_color": BlendingMode.LIGHTER_COLOR,
+        "overlay": BlendingMode.OVERLAY,
+        "soft_light": BlendingMode.SOFT_LIGHT,
+        "hard_light": BlendingMode.HARD_LIGHT,
+        "linear_light": BlendingMode.LINEAR_LIGHT,
+        "vivid_light": BlendingMode.VIVID_LIGHT,
+        "pin_light": BlendingMode.PIN_LIGHT,
+        "hard_mix": BlendingMode.HARD_MIX,
+        "difference": BlendingMode.DIFFERENCE,
+        "classic_difference": BlendingMode.CLASSIC_DIFFERENCE,
+        "exclusion": BlendingMode.EXCLUSION,
+        "subtract": BlendingMode.SUBTRACT,
+        "divide": BlendingMode.DIVIDE,
+        "hue": BlendingMode.HUE,
+        "saturation": BlendingMode.SATURATION,
+        "color": BlendingMode.COLOR,
+        "luminosity": BlendingMode.LUMINOSITY,
+        "stencil_alpha": BlendingMode.STENCIL_ALPHA,
+        "stencil_luma": BlendingMode.STENCIL_LUMA,
+        "silhouette_alpha": BlendingMode.SILHOUETE_ALPHA,
+        "silhouette_luma": BlendingMode.SILHOUETTE_LUMA,
+        "alpha_add": BlendingMode.ALPHA_ADD,
+        "luminescent_premul": BlendingMode.LUMINESCENT_PREMUL
+    };
+}
+
+function aeb_matteTable() {
+    return {
+        "alpha": TrackMatteType.ALPHA,
+        "alpha_inverted": TrackMatteType.ALPHA_INVERTED,
+        "luma": TrackMatteType.LUMA,
+        "luma_inverted": TrackMatteType.LUMA_INVERTED
+    };
+}
+
+function aeb_interpolationTable() {
+    return {
+        "linear": KeyframeInterpolationType.LINEAR,
+        "bezier": KeyframeInterpolationType.BEZIER,
+        "hold": KeyframeInterpolationType.HOLD
+    };
+}
+
+// Looks a name up in one of the tables above; an unknown name names the plan path and
+// lists what the library knows (a plan from a newer aebridge, or a hand-edited script).
+function aeb_lookup(table, name, where) {
+    var key = String(name);
+    if (table.hasOwnProperty(key)) {
+        return table[key];
+    }
+    var known = [];
+    var k;
+    for (k in table) {
+        if (table.hasOwnProperty(k)) {
+            known.push(k);
+        }
+    }
+    throw new Error(where + ": unknown value '" + key + "'; allowed: " + known.join(", "));
+}
+
+// ---------------------------------------------------------------------------------
+// Small helpers
+
+function aeb_errorText(e) {
+    if (e && e.message) {
+        return String(e.message);
+    }
+    return String(e);
+}
+
+// Comp seconds of a comp frame: comp time 0 is the comp's first frame whatever number
+// displayStartFrame shows; dividing by the integer rate keeps 24000/1001 exact enough.
+function aeb_time(plan, frame) {
+    return (frame - plan.comp.start_frame) * plan.comp.rate_den / plan.comp.rate_num;
+}
+
+function aeb_tag(plan, kind, id) {
+    return "[aebridge " + plan.build_id + " " + kind + " " + id + "]";
+}
+
+// True when the comment's first line is exactly the tag (compared by substr so the
+// library passes the simple textual scan for ES5 search methods).
+function aeb_hasTag(comment, tag) {
+    var text = String(comment);
+    if (text.length < tag.length || text.substr(0, tag.length) !== tag) {
+        return false;
+    }
+    return text.length === tag.length || text.charAt(tag.length) === "\n";
+}
+
+function aeb_comment(tag, text) {
+    if (text === null || text === undefined || text === "") {
+        return tag;
+    }
+    return tag + "\n" + text;
+}
+
+// A file relative to the running script's folder. ExtendScript decodes URI escapes in
+// path strings, so each segment is encoded and appended to the folder's absoluteURI:
+// a file literally named "50%25.exr" stays that name.
+function aeb_resolve(base, relative) {
+    var parts = String(relative).split("/");
+    var uri = base.absoluteURI;
+    var i;
+    for (i = 0; i < parts.length; i++) {
+        uri += "/" + File.encode(parts[i]);
+    }
+    return new File(uri);
+}
+
+function aeb_scriptFolder() {
+    return new File($.fileName).parent;
+}
+
+// ---------------------------------------------------------------------------------
+// Finding what an earlier run made
+
+function aeb_findItem(kindCheck, tag) {
+    var items = app.project.items;
+    var i;
+    var item;
+    for (i = 1; i <= items.length; i++) {
+        item = items[i];
+        if (kindCheck(item) && aeb_hasTag(item.comment, tag)) {
+            return item;
+        }
+    }
+    return null;
+}
+
+function aeb_isFolder(item) {
+    return item instanceof FolderItem;
+}
+
+function aeb_isFootage(item) {
+    return item instanceof FootageItem;
+}
+
+function aeb_isComp(item) {
+    return item instanceof CompItem;
+}
+
+// ---------------------------------------------------------------------------------
+// Project, folder, footage
+
+function aeb_checkFootageFiles(plan, base) {
+    var missing = [];
+    var i;
+    var file;
+    for (i = 0; i < plan.footage.length; i++) {
+        file = aeb_resolve(base, plan.footage[i].path);
+        if (!file.exists) {
+            missing.push(file.fsName);
+        }
+    }
+    if (missing.length > 0) {
+        throw new Error("missing footage file(s): " + missing.join(", ") +
+            " (paths are relative to the script's folder " + base.fsName + ")");
+    }
+}
+
+function aeb_setProject(plan) {
+    var project = app.project;
+    project.bitsPerChannel = plan.project.bpc;
+    project.linearBlending = plan.project.linear_blending;
+    if (plan.project.working_space !== null) {
+        // workingSpace exists from 16.0; guarded so an older host reports clearly.
+        if (typeof project.workingSpace === "undefined") {
+            throw new Error("project.working_space: this After Effects has no " +
+                "scriptable working space (16.0 or later is needed)");
+        }
+        try {
+            project.workingSpace = plan.project.working_space;
+        } catch (e) {
+            throw new Error("project.working_space: '" + plan.project.working_space +
+                "' is not a colour profile After Effects lists (" + aeb_errorText(e) + ")");
+        }
+    }
+}
+
+function aeb_folder(plan) {
+    var tag = aeb_tag(plan, "folder", plan.comp.name);
+    var folder = aeb_findItem(aeb_isFolder, tag);
+    if (folder === null) {
+        folder = app.project.items.addFolder(plan.folder);
+    }
+    folder.name = plan.folder;
+    folder.comment = aeb_comment(tag, "aebridge build " + plan.build_id);
+    return folder;
+}
+
+function aeb_interpret(item, spec) {
+    var source = item.mainSource;
+    // premulColor is only accepted once the alpha mode is PREMULTIPLIED; the frames are
+    // premultiplied over black, so never guessAlphaMode().
+    source.alphaMode = AlphaMode.PREMULTIPLIED;
+    source.premulColor = [0, 0, 0];
+    // AE reads no rate from EXR files: without this the import preference decides.
+    source.conformFrameRate = spec.rate_num / spec.rate_den;
+    source.fieldSeparationType = FieldSeparationType.OFF;
+    item.pixelAspect = spec.pixel_aspect;
+}
+
+function aeb_footage(plan, base, folder, spec) {
+    var tag = aeb_tag(plan, "footage", spec.id);
+    var file = aeb_resolve(base, spec.path);
+    var item = aeb_findItem(aeb_isFootage, tag);
+    var options;
+    if (item !== null) {
+        // replace() would collapse the sequence to one frame; this keeps the sequence.
+        item.replaceWithSequence(file, false);
+    } else {
+        options = new ImportOptions(file);
+        options.sequence = true;
+        // true would silently close gaps in the numbering and shift timing.
+        options.forceAlphabetical = false;
+        if (options.canImportAs(ImportAsType.FOOTAGE)) {
+            options.importAs = ImportAsType.FOOTAGE;
+        }
+        item = app.project.importFile(options);
+        if (!(item instanceof FootageItem)) {
+            throw new Error("footage '" + spec.id + "': importing " + file.fsName +
+                " did not give a footage item");
+        }
+    }
+    item.name = spec.name;
+    item.parentFolder = folder;
+    item.comment = aeb_comment(tag, spec.comment);
+    aeb_interpret(item, spec);
+    return item;
+}
+
+// ---------------------------------------------------------------------------------
+// Comp
+
+function aeb_comp(plan, folder) {
+    var c = plan.comp;
+    var tag = aeb_tag(plan, "comp", c.name);
+    var rate = c.rate_num / c.rate_den;
+    var seconds = c.duration * c.rate_den / c.rate_num;
+    var comp = aeb_findItem(aeb_isComp, tag);
+    if (comp === null) {
+        comp = app.project.items.addComp(c.name, c.width, c.height, c.pixel_aspect,
+            seconds, rate);
+    } else {
+        comp.width = c.width;
+        comp.height = c.height;
+        comp.pixelAspect = c.pixel_aspect;
+        comp.frameRate = rate;
+        comp.duration = seconds;
+    }
+    comp.name = c.name;
+    comp.displayStartFrame = c.start_frame;
+    comp.bgColor = [c.bg[0], c.bg[1], c.bg[2]];
+    comp.parentFolder = folder;
+    comp.comment = aeb_comment(tag, c.comment);
+    return comp;
+}
+
+// ---------------------------------------------------------------------------------
+// Properties and keyframes
+
+function aeb_transform(layer, matchName) {
+    var p = layer.property("ADBE Transform Group").property(matchName);
+    if (p === null) {
+        throw new Error("layer '" + layer.name + "' has no property " + matchName);
+    }
+    return p;
+}
+
+function aeb_clearKeys(prop) {
+    var k;
+    for (k = prop.numKeys; k >= 1; k--) {
+        prop.removeKey(k);
+    }
+}
+
+// KeyframeEase arrays must be as long as the property's value type asks: 3 for ThreeD
+// (scale), 2 for TwoD, 1 for everything else, spatial properties included.
+function aeb_easeCount(prop) {
+    if (prop.propertyValueType === PropertyValueType.ThreeD) {
+        return 3;
+    }
+    if (prop.propertyValueType === PropertyValueType.TwoD) {
+        return 2;
+    }
+    return 1;
+}
+
+function aeb_eases(prop, ease, existing) {
+    var n = aeb_easeCount(prop);
+    var out = [];
+    var i;
+    var speed;
+    if (ease === null) {
+        return existing;
+    }
+    for (i = 0; i < n; i++) {
+        if (ease.speed instanceof Array) {
+            speed = i < ease.speed.length ? ease.speed[i] : 0;
+        } else {
+            speed = ease.speed;
+        }
+        out.push(new KeyframeEase(speed, ease.influence));
+    }
+    return out;
+}
+
+function aeb_zeros(value) {
+    var out = [];
+    var i;
+    for (i = 0; i < value.length; i++) {
+        out.push(0);
+    }
+    return out;
+}
+
+function aeb_setProperty(plan, prop, spec, where) {
+    var interp = aeb_interpolationTable();
+    var times = [];
+    var values = [];
+    var keys;
+    var key;
+    var i;
+    var k;
+    var inType;
+    var outType;
+    aeb_clearKeys(prop);
+    if (!spec.hasOwnProperty("keys")) {
+        // setValue throws on a property with keys: they were removed above.
+        prop.setValue(spec.value);
+        return;
+    }
+    keys = spec.keys;
+    for (i = 0; i < keys.length; i++) {
+        times.push(aeb_time(plan, keys[i].frame));
+        values.push(keys[i].value);
+    }
+    prop.setValuesAtTimes(times, values);
+    for (i = 0; i < keys.length; i++) {
+        key = keys[i];
+        k = prop.nearestKeyIndex(times[i]);
+        inType = aeb_lookup(interp, key.in_type, where + ".keys[" + i + "].in_type");
+        outType = aeb_lookup(interp, key.out_type, where + ".keys[" + i + "].out_type");
+        // The interpolation type goes first: setting an ease on a LINEAR side would
+        // otherwise be overridden.
+        prop.setInterpolationTypeAtKey(k, inType, outType);
+        if ((key.in_type === "bezier" || key.out_type === "bezier") &&
+                (key.ease_in !== null || key.ease_out !== null)) {
+            prop.setTemporalEaseAtKey(k,
+                aeb_eases(prop, key.ease_in, prop.keyInTemporalEase(k)),
+                aeb_eases(prop, key.ease_out, prop.keyOutTemporalEase(k)));
+        }
+        if (prop.isSpatial && key.value instanceof Array) {
+            // Straight segments between position keys: AE's default auto-bezier paths
+            // overshoot and would not match the preview renderer.
+            prop.setSpatialAutoBezierAtKey(k, false);
+            prop.setSpatialContinuousAtKey(k, false);
+            prop.setSpatialTangentsAtKey(k, aeb_zeros(key.value), aeb_zeros(key.value));
+        }
+    }
+}
+
+var AEB_TRANSFORM = [
+    ["anchor", "ADBE Anchor Point"],
+    ["position", "ADBE Position"],
+    ["scale", "ADBE Scale"],
+    ["rotation", "ADBE Rotate Z"],
+    ["opacity", "ADBE Opacity"]
+];
+
+function aeb_setTransform(plan, layer, transform, where) {
+    var i;
+    var name;
+    for (i = 0; i < AEB_TRANSFORM.length; i++) {
+        name = AEB_TRANSFORM[i][0];
+        if (transform.hasOwnProperty(name)) {
+            aeb_setProperty(plan, aeb_transform(layer, AEB_TRANSFORM[i][1]),
+                transform[name], where + ".transform." + name);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Layers
+
+function aeb_taggedLayers(plan, comp, kind) {
+    var found = {};
+    var prefix = "[aebridge " + plan.build_id + " " + kind + " ";
+    var i;
+    var layer;
+    var text;
+    for (i = 1; i <= comp.numLayers; i++) {
+        layer = comp.layer(i);
+        text = String(layer.comment);
+        if (text.substr(0, prefix.length) === prefix) {
+            text = text.split("\n")[0];
+            if (text.charAt(text.length - 1) === "]") {
+                found["k_" + text.substring(prefix.length, text.length - 1)] = layer;
+            }
+        }
+    }
+    return found;
+}
+
+function aeb_removeStale(plan, comp) {
+    var keep = {};
+    var i;
+    var layer;
+    var text;
+    var prefix = "[aebridge " + plan.build_id + " ";
+    for (i = 0; i < plan.layers.length; i++) {
+        keep[aeb_tag(plan, "layer", plan.layers[i].id)] = true;
+    }
+    if (plan.camera !== null) {
+        keep[aeb_tag(plan, "camera", plan.camera.name)] = true;
+    }
+    // Backwards so removal does not shift the layers still to visit.
+    for (i = comp.numLayers; i >= 1; i--) {
+        layer = comp.layer(i);
+        text = String(layer.comment);
+        if (text.substr(0, prefix.length) === prefix) {
+            text = text.split("\n")[0];
+            if (!keep.hasOwnProperty(text)) {
+                layer.remove();
+            }
+        }
+    }
+}
+
+function aeb_layer(plan, comp, existing, footage, spec, index) {
+    var where = "layers[" + index + "]";
+    var item = footage["k_" + spec.footage];
+    var layer;
+    if (!item) {
+        throw new Error(where + ".footage: no footage with id '" + spec.footage + "'");
+    }
+    if (existing.hasOwnProperty("k_" + spec.id)) {
+        layer = existing["k_" + spec.id];
+        if (layer.source !== item) {
+            layer.replaceSource(item, false);
+        }
+    } else {
+        layer = comp.layers.add(item);
+    }
+    layer.name = spec.name;
+    layer.comment = aeb_comment(aeb_tag(plan, "layer", spec.id), spec.comment);
+    layer.enabled = spec.enabled;
+    layer.guideLayer = spec.guide;
+    // 3D before the transform: position and scale gain a Z component.
+    layer.threeDLayer = spec.three_d;
+    layer.blendingMode = aeb_lookup(aeb_blendTable(), spec.blend, where + ".blend");
+    // Stretch first: it rescales the in and out points AE already holds.
+    layer.stretch = spec.stretch;
+    layer.startTime = aeb_time(plan, spec.start);
+    layer.inPoint = aeb_time(plan, spec.in_frame);
+    layer.outPoint = aeb_time(plan, spec.out_frame);
+    aeb_setTransform(plan, layer, spec.transform, where);
+    return layer;
+}
+
+function aeb_camera(plan, comp) {
+    var spec = plan.camera;
+    var tag = aeb_tag(plan, "camera", spec.name);
+    var found = aeb_taggedLayers(plan, comp, "camera");
+    var camera;
+    var options;
+    if (found.hasOwnProperty("k_" + spec.name)) {
+        camera = found["k_" + spec.name];
+    } else {
+        camera = comp.layers.addCamera(spec.name, [comp.width / 2, comp.height / 2]);
+    }
+    camera.name = spec.name;
+    camera.comment = aeb_comment(tag, spec.comment);
+    camera.autoOrient = spec.auto_orient ? AutoOrientType.CAMERA_OR_POINT_OF_INTEREST :
+        AutoOrientType.NO_AUTO_ORIENT;
+    // On a camera, the anchor point property is the point of interest.
+    aeb_setProperty(plan, aeb_transform(camera, "ADBE Position"), spec.position,
+        "camera.position");
+    aeb_setProperty(plan, aeb_transform(camera, "ADBE Anchor Point"),
+        spec.point_of_interest, "camera.point_of_interest");
+    options = camera.property("ADBE Camera Options Group");
+    aeb_setProperty(plan, options.property("ADBE Camera Zoom"), spec.zoom, "camera.zoom");
+    return camera;
+}
+
+function aeb_order(plan, layers, camera) {
+    var i;
+    // Bottom first: each moveToBeginning puts the next one above it. Layers someone
+    // added by hand end up below ours; AE's add order is never trusted.
+    for (i = 0; i < layers.length; i++) {
+        layers[i].moveToBeginning();
+    }
+    if (camera !== null) {
+        camera.moveToBeginning();
+    }
+}
+
+function aeb_mattes(plan, layers, byId) {
+    var table = aeb_matteTable();
+    var i;
+    var spec;
+    var matte;
+    for (i = 0; i < plan.layers.length; i++) {
+        spec = plan.layers[i];
+        if (spec.matte !== null) {
+            matte = byId["k_" + spec.matte.layer];
+            if (!matte) {
+                throw new Error("layers[" + i + "].matte.layer: no layer with id '" +
+                    spec.matte.layer + "'");
+            }
+            // 23.0+: the matte layer need not sit directly above.
+            layers[i].setTrackMatte(matte, aeb_lookup(table, spec.matte.type,
+                "layers[" + i + "].matte.type"));
+        } else if (layers[i].hasTrackMatte) {
+            layers[i].removeTrackMatte();
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Markers
+
+function aeb_markers(plan, comp) {
+    var prop = comp.markerProperty;
+    var k;
+    var i;
+    var spec;
+    var marker;
+    var params;
+    var text;
+    for (k = prop.numKeys; k >= 1; k--) {
+        params = prop.keyValue(k).getParameters();
+        if (params.hasOwnProperty("aebridge_build") &&
+                params.aebridge_build === plan.build_id) {
+            prop.removeKey(k);
+        }
+    }
+    for (i = 0; i < plan.markers.length; i++) {
+        spec = plan.markers[i];
+        text = spec.name;
+        if (spec.comment !== "") {
+            text = text === "" ? spec.comment : text + "\n" + spec.comment;
+        }
+        marker = new MarkerValue(text);
+        marker.duration = spec.duration * plan.comp.rate_den / plan.comp.rate_num;
+        if (spec.label !== null) {
+            marker.label = spec.label;
+        }
+        params = {};
+        for (k = 0; k < spec.params.length; k++) {
+            params[spec.params[k][0]] = spec.params[k][1];
+        }
+        params.aebridge_build = plan.build_id;
+        marker.setParameters(params);
+        prop.setValueAtTime(aeb_time(plan, spec.frame), marker);
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Saving and reporting
+
+function aeb_save(plan, base) {
+    var file = aeb_resolve(base, plan.aep);
+    try {
+        app.project.save(file);
+    } catch (e) {
+        throw new Error("could not save the project to " + file.fsName + ": " +
+            aeb_errorText(e) + " (is 'Allow Scripts to Write Files and Access Network' " +
+            "on in Preferences > Scripting & Expressions?)");
+    }
+}
+
+// One message for the user. From the command line (AfterFX -r) a dialog would block a
+// render farm, so AEBRIDGE_NO_ALERT=1 in the environment turns the alert off; the exit
+// code is set wherever the host has one.
+function aeb_report(text) {
+    var quiet = false;
+    try {
+        quiet = $.getenv("AEBRIDGE_NO_ALERT") === "1";
+    } catch (ignored) {
+        quiet = false;
+    }
+    if (typeof app.exitCode !== "undefined") {
+        app.exitCode = 1;
+    }
+    if (quiet) {
+        $.writeln(text);
+    } else {
+        alert(text);
+    }
+}
+
+function aeb_run(plan) {
+    var base;
+    var folder;
+    var comp;
+    var footage = {};
+    var existing;
+    var layers = [];
+    var byId = {};
+    var camera = null;
+    var i;
+    if (plan.schema !== AEB_PLAN_SCHEMA) {
+        throw new Error("this library reads plans '" + AEB_PLAN_SCHEMA + "', not '" +
+            plan.schema + "': regenerate the script with the same aebridge version");
+    }
+    base = aeb_scriptFolder();
+    // Every file is checked before anything changes in the project.
+    aeb_checkFootageFiles(plan, base);
+    aeb_setProject(plan);
+    folder = aeb_folder(plan);
+    for (i = 0; i < plan.footage.length; i++) {
+        footage["k_" + plan.footage[i].id] = aeb_footage(plan, base, folder,
+            plan.footage[i]);
+    }
+    comp = aeb_comp(plan, folder);
+    aeb_removeStale(plan, comp);
+    existing = aeb_taggedLayers(plan, comp, "layer");
+    for (i = 0; i < plan.layers.length; i++) {
+        layers.push(aeb_layer(plan, comp, existing, footage, plan.layers[i], i));
+        byId["k_" + plan.layers[i].id] = layers[i];
+    }
+    if (plan.camera !== null) {
+        camera = aeb_camera(plan, comp);
+    }
+    aeb_order(plan, layers, camera);
+    aeb_mattes(plan, layers, byId);
+    aeb_markers(plan, comp);
+    if (plan.aep !== null) {
+        aeb_save(plan, base);
+    }
+    return comp;
+}
+
+// Builds (or updates) the comp the plan describes inside one undo group. Returns true
+// on success; on failure shows one message naming what failed and returns false.
+function aebridge_build(plan) {
+    var ok = false;
+    var message = "";
+    app.beginUndoGroup("aebridge: build " + plan.comp.name);
+    try {
+        aeb_run(plan);
+        ok = true;
+    } catch (e) {
+        message = aeb_errorText(e);
+    } finally {
+        // Closed whatever happened: an open group would swallow the user's next undo.
+        app.endUndoGroup();
+    }
+    if (!ok) {
+        aeb_report("aebridge could not build comp '" + plan.comp.name + "': " + message);
+    }
+    return ok;
+}

@@ -1,0 +1,1158 @@
+// A model of the After Effects scripting DOM, enough to run aebridge scripts under node.
+//
+// It follows /work/shared/AE_SCRIPTING.md (the official scripting guide's facts) and is
+// strict where After Effects is strict or where a mistake would be silent in AE:
+// - every DOM object rejects writes to attributes it does not have or that are
+//   read-only (a Proxy set trap), so a typo in the library fails the tests;
+// - enums throw on unknown members (BlendingMode.SILHOUETTE_ALPHA is a bug: AE spells
+//   it SILHOUETE_ALPHA), values are opaque numbers;
+// - setValue throws on a property with keys, premulColor needs a premultiplied alpha
+//   mode, conformFrameRate throws on a still, KeyframeEase arrays must be as long as the
+//   property's value type asks, influence is 0.1..100;
+// - undo groups are counted, and DOM writes outside an open group are recorded.
+// The model lives in node's realm; scripts run in a vm context whose ES5+ built-ins
+// are removed (see makeSandbox), and arrays handed to scripts are made in that realm.
+"use strict";
+
+const fs = require("fs");
+const path = require("path");
+const vm = require("vm");
+
+// ---------------------------------------------------------------------------------
+// Enums
+
+let enumCounter = 4000;
+const ENUM_NAMES = new Map(); // value -> "Enum.MEMBER"
+
+function makeEnum(enumName, members) {
+  const values = {};
+  for (const m of members) {
+    enumCounter += 1;
+    values[m] = enumCounter;
+    ENUM_NAMES.set(enumCounter, `${enumName}.${m}`);
+  }
+  return new Proxy(values, {
+    get(target, prop) {
+      if (typeof prop === "string" && !(prop in target) && !(prop in Object.prototype)) {
+        throw new TypeError(`${enumName}.${prop} does not exist`);
+      }
+      return target[prop];
+    },
+    set(_t, prop) {
+      throw new TypeError(`${enumName}.${String(prop)} is read-only`);
+    },
+  });
+}
+
+function enumName(value) {
+  return ENUM_NAMES.has(value) ? ENUM_NAMES.get(value) : null;
+}
+
+function isEnumOf(value, enumObj, enumLabel) {
+  return typeof value === "number" && enumName(value) !== null &&
+    enumName(value).startsWith(enumLabel + ".") && enumObj !== null;
+}
+
+const BLEND_MEMBERS = [
+  "NORMAL", "DISSOLVE", "DANCING_DISSOLVE", "DARKEN", "MULTIPLY", "COLOR_BURN",
+  "CLASSIC_COLOR_BURN", "LINEAR_BURN", "DARKER_COLOR", "ADD", "LIGHTEN", "SCREEN",
+  "COLOR_DODGE", "CLASSIC_COLOR_DODGE", "LINEAR_DODGE", "LIGHTER_COLOR", "OVERLAY",
+  "SOFT_LIGHT", "HARD_LIGHT", "LINEAR_LIGHT", "VIVID_LIGHT", "PIN_LIGHT", "HARD_MIX",
+  "DIFFERENCE", "CLASSIC_DIFFERENCE", "EXCLUSION", "SUBTRACT", "DIVIDE", "HUE",
+  "SATURATION", "COLOR", "LUMINOSITY", "STENCIL_ALPHA", "STENCIL_LUMA",
+  "SILHOUETE_ALPHA", "SILHOUETTE_LUMA", "ALPHA_ADD", "LUMINESCENT_PREMUL",
+];
+
+const ENUMS = {
+  BlendingMode: makeEnum("BlendingMode", BLEND_MEMBERS),
+  TrackMatteType: makeEnum("TrackMatteType",
+    ["NO_TRACK_MATTE", "ALPHA", "ALPHA_INVERTED", "LUMA", "LUMA_INVERTED"]),
+  AlphaMode: makeEnum("AlphaMode", ["IGNORE", "STRAIGHT", "PREMULTIPLIED"]),
+  KeyframeInterpolationType: makeEnum("KeyframeInterpolationType",
+    ["LINEAR", "BEZIER", "HOLD"]),
+  ImportAsType: makeEnum("ImportAsType", ["COMP_CROPPED_LAYERS", "FOOTAGE", "COMP", "PROJECT"]),
+  FieldSeparationType: makeEnum("FieldSeparationType", ["OFF", "UPPER_FIELD_FIRST",
+    "LOWER_FIELD_FIRST"]),
+  AutoOrientType: makeEnum("AutoOrientType", ["ALONG_PATH", "CAMERA_OR_POINT_OF_INTEREST",
+    "CHARACTERS_TOWARD_CAMERA", "NO_AUTO_ORIENT"]),
+  PropertyValueType: makeEnum("PropertyValueType", ["NO_VALUE", "ThreeD_SPATIAL", "ThreeD",
+    "TwoD_SPATIAL", "TwoD", "OneD", "COLOR", "CUSTOM_VALUE", "MARKER", "LAYER_INDEX",
+    "MASK_INDEX", "SHAPE", "TEXT_DOCUMENT"]),
+};
+
+// ---------------------------------------------------------------------------------
+// Strict objects: a Proxy that rejects unknown or read-only writes
+
+class Model {
+  constructor() {
+    this.log = [];
+    this.undoDepth = 0;
+    this.undoBegun = 0;
+    this.undoEnded = 0;
+    this.undoErrors = [];
+    this.writesOutsideUndo = [];
+    this.alerts = [];
+    this.written = [];
+    this.exitCode = 0;
+    this.nextId = 1;
+    this.saved = [];
+    this.imports = 0;
+    this.guessCalls = 0;
+    this.env = {};
+    this.toScript = null; // converts node arrays/objects into the sandbox realm
+  }
+
+  touch(what) {
+    if (this.undoDepth === 0) {
+      this.writesOutsideUndo.push(what);
+    }
+  }
+}
+
+const DOM_OBJECTS = new WeakSet();
+
+// Every DOM class declares WRITABLE: attribute names with setters. Anything else throws.
+// The model's own state lives in "_" fields created in the constructors; methods may
+// update those, but no new field can appear.
+function strict(obj, className, writable, model) {
+  const proxy = new Proxy(obj, {
+    set(target, prop, value) {
+      if (typeof prop === "string" && writable.has(prop)) {
+        model.touch(`${className}.${prop}`);
+        return Reflect.set(target, prop, value, target);
+      }
+      if (typeof prop === "string" && prop.startsWith("_") &&
+          Object.prototype.hasOwnProperty.call(target, prop)) {
+        target[prop] = value;
+        return true;
+      }
+      throw new TypeError(`${className}.${String(prop)} is read-only or does not exist`);
+    },
+    deleteProperty(_t, prop) {
+      throw new TypeError(`cannot delete ${className}.${String(prop)}`);
+    },
+    defineProperty(_t, prop) {
+      throw new TypeError(`cannot define ${className}.${String(prop)}`);
+    },
+  });
+  DOM_OBJECTS.add(proxy);
+  return proxy;
+}
+
+function checkNumber(value, what, lo, hi) {
+  if (typeof value !== "number" || !isFinite(value)) {
+    throw new TypeError(`${what}: expected a number, got ${String(value)}`);
+  }
+  if ((lo !== undefined && value < lo) || (hi !== undefined && value > hi)) {
+    throw new RangeError(`${what}: ${value} is outside ${lo}..${hi}`);
+  }
+  return value;
+}
+
+function checkBool(value, what) {
+  if (typeof value !== "boolean") {
+    throw new TypeError(`${what}: expected true or false, got ${String(value)}`);
+  }
+  return value;
+}
+
+function checkString(value, what) {
+  if (typeof value !== "string") {
+    throw new TypeError(`${what}: expected a string, got ${String(value)}`);
+  }
+  return value;
+}
+
+function checkEnum(value, enumLabel, what) {
+  if (!isEnumOf(value, ENUMS[enumLabel], enumLabel)) {
+    throw new TypeError(`${what}: expected a ${enumLabel} value, got ${String(value)}`);
+  }
+  return value;
+}
+
+function numberArray(value, what, lengths) {
+  if (value === null || typeof value !== "object" || typeof value.length !== "number") {
+    throw new TypeError(`${what}: expected an array, got ${String(value)}`);
+  }
+  const out = Array.from(value);
+  if (lengths && !lengths.includes(out.length)) {
+    throw new RangeError(`${what}: expected ${lengths.join(" or ")} values, got ${out.length}`);
+  }
+  out.forEach((v, i) => checkNumber(v, `${what}[${i}]`));
+  return out;
+}
+
+// ---------------------------------------------------------------------------------
+// File and Folder (ExtendScript decodes URI escapes in path strings)
+
+function decodePath(p) {
+  try {
+    return decodeURI(String(p));
+  } catch (_e) {
+    return String(p);
+  }
+}
+
+function makeFileClasses(model) {
+  class FsEntry {
+    constructor(p) {
+      this._path = path.resolve(decodePath(p));
+    }
+    get fsName() { return this._path; }
+    get fullName() { return this._path; }
+    get absoluteURI() {
+      return this._path.split("/").map((s) => encodeURIComponent(s)).join("/");
+    }
+    get name() { return path.basename(this._path); }
+    get parent() { return new Folder(path.dirname(this._path)); }
+    toString() { return this._path; }
+  }
+  class File extends FsEntry {
+    constructor(p) {
+      super(p);
+      return strict(this, "File", new Set(["encoding"]), { touch() {} });
+    }
+    get exists() { return fs.existsSync(this._path) && fs.statSync(this._path).isFile(); }
+    set encoding(_v) { /* accepted, no effect in the model */ }
+    get encoding() { return "UTF-8"; }
+  }
+  class Folder extends FsEntry {
+    constructor(p) {
+      super(p);
+      return strict(this, "Folder", new Set(), { touch() {} });
+    }
+    get exists() {
+      return fs.existsSync(this._path) && fs.statSync(this._path).isDirectory();
+    }
+  }
+  // Both `new File(p)` and `File(p)` work in ExtendScript.
+  function FileCtor(p) { return new File(p); }
+  FileCtor.prototype = File.prototype;
+  FileCtor.encode = (s) => encodeURIComponent(String(s));
+  FileCtor.decode = (s) => decodeURIComponent(String(s));
+  function FolderCtor(p) { return new Folder(p); }
+  FolderCtor.prototype = Folder.prototype;
+  return { File: FileCtor, Folder: FolderCtor, FileClass: File };
+}
+
+// ---------------------------------------------------------------------------------
+// Keyframes, properties
+
+function makeDom(model, scriptPath) {
+  const { File: FileCtor, Folder: FolderCtor, FileClass } = makeFileClasses(model);
+  const E = ENUMS;
+  const PVT = E.PropertyValueType;
+
+  class KeyframeEase {
+    constructor(speed, influence) {
+      this._speed = checkNumber(speed, "KeyframeEase speed");
+      this._influence = checkNumber(influence, "KeyframeEase influence", 0.1, 100);
+      return strict(this, "KeyframeEase", new Set(["speed", "influence"]), { touch() {} });
+    }
+    get speed() { return this._speed; }
+    set speed(v) { this._speed = checkNumber(v, "KeyframeEase.speed"); }
+    get influence() { return this._influence; }
+    set influence(v) { this._influence = checkNumber(v, "KeyframeEase.influence", 0.1, 100); }
+  }
+
+  class MarkerValue {
+    constructor(comment) {
+      this._comment = checkString(comment, "MarkerValue comment");
+      this._duration = 0;
+      this._label = 0;
+      this._params = {};
+      return strict(this, "MarkerValue", new Set(["comment", "duration", "label"]),
+        { touch() {} });
+    }
+    get comment() { return this._comment; }
+    set comment(v) { this._comment = checkString(v, "MarkerValue.comment"); }
+    get duration() { return this._duration; }
+    set duration(v) { this._duration = checkNumber(v, "MarkerValue.duration", 0); }
+    get label() { return this._label; }
+    set label(v) {
+      checkNumber(v, "MarkerValue.label", 0, 16);
+      if (Math.floor(v) !== v) { throw new TypeError("MarkerValue.label: an integer"); }
+      this._label = v;
+    }
+    setParameters(obj) {
+      const params = {};
+      for (const k of Object.keys(obj)) {
+        params[k] = checkString(obj[k], `MarkerValue.setParameters ${k}`);
+      }
+      this._params = params;
+    }
+    getParameters() { return model.toScript(this._params); }
+  }
+
+  function defaultEase(dims) {
+    const out = [];
+    for (let i = 0; i < dims; i++) { out.push({ speed: 0, influence: 16.666667 }); }
+    return out;
+  }
+
+  class Property {
+    constructor(matchName, valueType, value, opts) {
+      this._matchName = matchName;
+      this._type = valueType;
+      this._value = value;
+      this._keys = [];
+      this._spatial = !!(opts && opts.spatial);
+      this._dims = (opts && opts.dims) || [1];
+      return strict(this, "Property", new Set(), model);
+    }
+    get matchName() { return this._matchName; }
+    get propertyValueType() { return this._type; }
+    get isSpatial() { return this._spatial; }
+    get numKeys() { return this._keys.length; }
+    get value() { return model.toScript(this._value); }
+    _checkValue(v, what) {
+      if (this._type === PVT.MARKER) {
+        if (!(v instanceof MarkerValue)) { throw new TypeError(`${what}: a MarkerValue`); }
+        return v;
+      }
+      if (this._type === PVT.OneD) { return checkNumber(v, what); }
+      return numberArray(v, what, this._dims);
+    }
+    _key(k, what) {
+      if (typeof k !== "number" || k < 1 || k > this._keys.length || Math.floor(k) !== k) {
+        throw new RangeError(`${this._matchName}.${what}: key index ${k} outside 1..${this._keys.length}`);
+      }
+      return this._keys[k - 1];
+    }
+    _dimsForEase() {
+      if (this._type === PVT.ThreeD) { return 3; }
+      if (this._type === PVT.TwoD) { return 2; }
+      return 1;
+    }
+    setValue(v) {
+      model.touch(`${this._matchName}.setValue`);
+      if (this._keys.length > 0) {
+        throw new Error(`${this._matchName}: setValue on a property with keyframes`);
+      }
+      this._value = this._checkValue(v, `${this._matchName}.setValue`);
+    }
+    setValueAtTime(t, v) {
+      model.touch(`${this._matchName}.setValueAtTime`);
+      checkNumber(t, `${this._matchName}.setValueAtTime time`);
+      const value = this._checkValue(v, `${this._matchName}.setValueAtTime`);
+      const existing = this._keys.find((key) => Math.abs(key.time - t) < 1e-9);
+      if (existing) {
+        existing.value = value;
+      } else {
+        const dims = this._dimsForEase();
+        this._keys.push({
+          time: t, value, inType: E.KeyframeInterpolationType.LINEAR,
+          outType: E.KeyframeInterpolationType.LINEAR,
+          inEase: defaultEase(dims), outEase: defaultEase(dims),
+          spatialAuto: this._spatial, spatialContinuous: this._spatial,
+          inTangent: null, outTangent: null,
+        });
+        this._keys.sort((a, b) => a.time - b.time);
+      }
+    }
+    setValuesAtTimes(times, values) {
+      const ts = numberArray(times, `${this._matchName}.setValuesAtTimes times`);
+      if (!values || values.length !== ts.length) {
+        throw new RangeError(`${this._matchName}.setValuesAtTimes: times and values differ in length`);
+      }
+      for (let i = 0; i < ts.length; i++) { this.setValueAtTime(ts[i], values[i]); }
+    }
+    removeKey(k) {
+      model.touch(`${this._matchName}.removeKey`);
+      this._key(k, "removeKey");
+      this._keys.splice(k - 1, 1);
+    }
+    nearestKeyIndex(t) {
+      checkNumber(t, `${this._matchName}.nearestKeyIndex`);
+      if (this._keys.length === 0) { throw new Error(`${this._matchName}: no keys`); }
+      let best = 0;
+      this._keys.forEach((key, i) => {
+        if (Math.abs(key.time - t) < Math.abs(this._keys[best].time - t)) { best = i; }
+      });
+      return best + 1;
+    }
+    keyTime(k) { return this._key(k, "keyTime").time; }
+    keyValue(k) {
+      const v = this._key(k, "keyValue").value;
+      return v instanceof MarkerValue ? v : model.toScript(v);
+    }
+    setInterpolationTypeAtKey(k, inType, outType) {
+      model.touch(`${this._matchName}.setInterpolationTypeAtKey`);
+      const key = this._key(k, "setInterpolationTypeAtKey");
+      key.inType = checkEnum(inType, "KeyframeInterpolationType", "inType");
+      key.outType = checkEnum(outType === undefined ? inType : outType,
+        "KeyframeInterpolationType", "outType");
+    }
+    keyInInterpolationType(k) { return this._key(k, "keyInInterpolationType").inType; }
+    keyOutInterpolationType(k) { return this._key(k, "keyOutInterpolationType").outType; }
+    _eases(arr, what) {
+      const dims = this._dimsForEase();
+      if (!arr || arr.length !== dims) {
+        throw new RangeError(`${this._matchName}.${what}: ${dims} KeyframeEase expected for ` +
+          `${enumName(this._type)}, got ${arr ? arr.length : arr}`);
+      }
+      return Array.from(arr).map((e) => {
+        if (!(e instanceof KeyframeEase)) { throw new TypeError(`${what}: not a KeyframeEase`); }
+        return { speed: e.speed, influence: e.influence };
+      });
+    }
+    setTemporalEaseAtKey(k, inEases, outEases) {
+      model.touch(`${this._matchName}.setTemporalEaseAtKey`);
+      const key = this._key(k, "setTemporalEaseAtKey");
+      key.inEase = this._eases(inEases, "setTemporalEaseAtKey in");
+      key.outEase = this._eases(outEases === undefined ? inEases : outEases,
+        "setTemporalEaseAtKey out");
+    }
+    _easeOut(list) {
+      return model.toScript(list.map((e) => new KeyframeEase(e.speed, e.influence)));
+    }
+    keyInTemporalEase(k) { return this._easeOut(this._key(k, "keyInTemporalEase").inEase); }
+    keyOutTemporalEase(k) { return this._easeOut(this._key(k, "keyOutTemporalEase").outEase); }
+    _spatialOnly(what) {
+      if (!this._spatial) { throw new Error(`${this._matchName}.${what}: not a spatial property`); }
+    }
+    setSpatialAutoBezierAtKey(k, v) {
+      this._spatialOnly("setSpatialAutoBezierAtKey");
+      this._key(k, "setSpatialAutoBezierAtKey").spatialAuto = checkBool(v, "autoBezier");
+    }
+    setSpatialContinuousAtKey(k, v) {
+      this._spatialOnly("setSpatialContinuousAtKey");
+      this._key(k, "setSpatialContinuousAtKey").spatialContinuous = checkBool(v, "continuous");
+    }
+    setSpatialTangentsAtKey(k, inT, outT) {
+      this._spatialOnly("setSpatialTangentsAtKey");
+      const key = this._key(k, "setSpatialTangentsAtKey");
+      const n = Array.isArray(key.value) ? key.value.length : 1;
+      key.inTangent = numberArray(inT, "inTangent", [n]);
+      key.outTangent = numberArray(outT === undefined ? inT : outT, "outTangent", [n]);
+    }
+    snapshot() {
+      if (this._keys.length === 0) {
+        return { value: this._value instanceof MarkerValue ? null : this._value };
+      }
+      return {
+        keys: this._keys.map((key) => ({
+          time: key.time,
+          value: key.value instanceof MarkerValue ? markerSnapshot(key.value) : key.value,
+          in_type: enumName(key.inType),
+          out_type: enumName(key.outType),
+          in_ease: key.inEase,
+          out_ease: key.outEase,
+          spatial_auto_bezier: key.spatialAuto,
+          in_tangent: key.inTangent,
+          out_tangent: key.outTangent,
+        })),
+      };
+    }
+  }
+
+  function markerSnapshot(m) {
+    return { comment: m._comment, duration: m._duration, label: m._label, params: m._params };
+  }
+
+  class PropertyGroup {
+    constructor(matchName, children) {
+      this._matchName = matchName;
+      this._children = children;
+      return strict(this, "PropertyGroup", new Set(), model);
+    }
+    get matchName() { return this._matchName; }
+    get numProperties() { return this._children.length; }
+    property(name) {
+      const found = this._children.find((c) => c.matchName === name);
+      return found === undefined ? null : found;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Items
+
+  const ITEM_WRITABLE = ["name", "comment", "parentFolder", "label"];
+
+  class Item {
+    _initItem(name) {
+      this._id = model.nextId++;
+      this._name = name;
+      this._comment = "";
+      this._label = 0;
+      this._parent = null; // set to the root folder after construction
+    }
+    get id() { return this._id; }
+    get name() { return this._name; }
+    set name(v) { this._name = checkString(v, `${this.typeName}.name`); }
+    get comment() { return this._comment; }
+    set comment(v) { this._comment = checkString(v, `${this.typeName}.comment`); }
+    get label() { return this._label; }
+    set label(v) { this._label = checkNumber(v, "label", 0, 16); }
+    get parentFolder() { return this._parent; }
+    set parentFolder(f) {
+      if (!(f instanceof FolderItem)) { throw new TypeError("parentFolder: a FolderItem"); }
+      this._parent = f;
+    }
+    remove() {
+      model.touch(`${this.typeName}.remove`);
+      project._items = project._items.filter((i) => i !== this);
+    }
+  }
+
+  class FolderItem extends Item {
+    constructor(name) {
+      super();
+      this._initItem(checkString(name, "addFolder name"));
+      return strict(this, "FolderItem", new Set(ITEM_WRITABLE), model);
+    }
+    get typeName() { return "Folder"; }
+  }
+
+  class FileSource {
+    constructor(isStill) {
+      this._isStill = isStill;
+      this._alphaMode = E.AlphaMode.STRAIGHT;
+      this._premul = [0, 0, 0];
+      this._conform = 0;
+      this._fields = E.FieldSeparationType.OFF;
+      return strict(this, "FileSource", new Set(["alphaMode", "premulColor",
+        "conformFrameRate", "fieldSeparationType"]), model);
+    }
+    get isStill() { return this._isStill; }
+    get hasAlpha() { return true; }
+    get alphaMode() { return this._alphaMode; }
+    set alphaMode(v) { this._alphaMode = checkEnum(v, "AlphaMode", "alphaMode"); }
+    get premulColor() { return model.toScript(this._premul); }
+    set premulColor(v) {
+      if (this._alphaMode !== E.AlphaMode.PREMULTIPLIED) {
+        throw new Error("premulColor: only valid when alphaMode is PREMULTIPLIED");
+      }
+      this._premul = numberArray(v, "premulColor", [3]);
+    }
+    get conformFrameRate() { return this._conform; }
+    set conformFrameRate(v) {
+      if (this._isStill) { throw new Error("conformFrameRate: a still has no frame rate"); }
+      this._conform = checkNumber(v, "conformFrameRate", 0, 999);
+    }
+    get fieldSeparationType() { return this._fields; }
+    set fieldSeparationType(v) {
+      this._fields = checkEnum(v, "FieldSeparationType", "fieldSeparationType");
+    }
+    guessAlphaMode() { model.guessCalls += 1; }
+  }
+
+  // The footage files of a sequence from its first frame: name.<digits>.ext siblings,
+  // contiguous from the given number (gaps would be placeholders in AE).
+  function scanSequence(filePath) {
+    const dir = path.dirname(filePath);
+    const base = path.basename(filePath);
+    const m = /^(.*?)(\d+)(\.[^.]+)$/.exec(base);
+    if (!m) { return { frames: 1, first: null }; }
+    const [, prefix, digits, ext] = m;
+    const first = parseInt(digits, 10);
+    let count = 0;
+    while (fs.existsSync(path.join(dir, prefix + String(first + count).padStart(digits.length, "0") + ext))) {
+      count += 1;
+    }
+    return { frames: count, first };
+  }
+
+  const IMPORT_PREFERENCE_RATE = 30; // AE's "Sequence Footage" preference default
+
+  class FootageItem extends Item {
+    constructor(file, sequence) {
+      super();
+      this._initItem(file.name);
+      this._setFile(file, sequence);
+      this._pixelAspect = 1;
+      this._source = new FileSource(!sequence);
+      this._replaced = 0;
+      this._forceAlphabetical = false;
+      return strict(this, "FootageItem", new Set(ITEM_WRITABLE.concat(["pixelAspect"])), model);
+    }
+    _setFile(file, sequence) {
+      if (!file.exists) { throw new Error(`File not found: ${file.fsName}`); }
+      this._file = file.fsName;
+      this._sequence = sequence;
+      this._frames = sequence ? scanSequence(file.fsName).frames : 1;
+    }
+    get typeName() { return "Footage"; }
+    get mainSource() { return this._source; }
+    get file() { return new FileCtor(this._file); }
+    get frameRate() {
+      return this._sequence ? (this._source._conform || IMPORT_PREFERENCE_RATE) : 0;
+    }
+    set frameRate(_v) { throw new Error("frameRate is read-only"); }
+    get duration() { return this._sequence ? this._frames / this.frameRate : 0; }
+    get pixelAspect() { return this._pixelAspect; }
+    set pixelAspect(v) { this._pixelAspect = checkNumber(v, "pixelAspect", 0.01, 100); }
+    get width() { return 64; }
+    get height() { return 36; }
+    replaceWithSequence(file, forceAlphabetical) {
+      model.touch("FootageItem.replaceWithSequence");
+      checkBool(forceAlphabetical, "replaceWithSequence forceAlphabetical");
+      this._setFile(file, true);
+      this._replaced = (this._replaced || 0) + 1;
+    }
+    replace(file) {
+      // AE's replace() makes the item a single still: the bug this model exposes.
+      model.touch("FootageItem.replace");
+      this._setFile(file, false);
+    }
+  }
+
+  class ImportOptions {
+    constructor(file) {
+      if (!(file instanceof FileClass)) { throw new TypeError("ImportOptions: a File"); }
+      this._file = file;
+      this._sequence = false;
+      this._forceAlphabetical = false;
+      this._importAs = E.ImportAsType.FOOTAGE;
+      return strict(this, "ImportOptions", new Set(["sequence", "forceAlphabetical",
+        "importAs", "file"]), { touch() {} });
+    }
+    get file() { return this._file; }
+    set file(f) { this._file = f; }
+    get sequence() { return this._sequence; }
+    set sequence(v) { this._sequence = checkBool(v, "ImportOptions.sequence"); }
+    get forceAlphabetical() { return this._forceAlphabetical; }
+    set forceAlphabetical(v) {
+      this._forceAlphabetical = checkBool(v, "ImportOptions.forceAlphabetical");
+    }
+    get importAs() { return this._importAs; }
+    set importAs(v) { this._importAs = checkEnum(v, "ImportAsType", "importAs"); }
+    canImportAs(t) {
+      checkEnum(t, "ImportAsType", "canImportAs");
+      return t === E.ImportAsType.FOOTAGE;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Layers
+
+  function transformGroup(anchor, position, spatialDims) {
+    return new PropertyGroup("ADBE Transform Group", [
+      new Property("ADBE Anchor Point", PVT.ThreeD_SPATIAL, anchor,
+        { spatial: true, dims: spatialDims }),
+      new Property("ADBE Position", PVT.ThreeD_SPATIAL, position,
+        { spatial: true, dims: spatialDims }),
+      new Property("ADBE Scale", PVT.ThreeD, [100, 100, 100], { dims: [2, 3] }),
+      new Property("ADBE Orientation", PVT.ThreeD, [0, 0, 0], { dims: [3] }),
+      new Property("ADBE Rotate X", PVT.OneD, 0),
+      new Property("ADBE Rotate Y", PVT.OneD, 0),
+      new Property("ADBE Rotate Z", PVT.OneD, 0),
+      new Property("ADBE Opacity", PVT.OneD, 100),
+    ]);
+  }
+
+  const LAYER_WRITABLE = ["name", "comment", "enabled", "locked", "shy", "label",
+    "startTime", "inPoint", "outPoint", "stretch", "threeDLayer"];
+
+  class Layer {
+    _initLayer(comp, name) {
+      this._comp = comp;
+      this._name = name;
+      this._comment = "";
+      this._enabled = true;
+      this._locked = false;
+      this._shy = false;
+      this._label = 0;
+      this._start = 0;
+      this._in = 0;
+      this._out = comp._duration;
+      this._stretch = 100;
+      this._threeD = false;
+    }
+    get index() { return this._comp._layers.indexOf(this._self) + 1; }
+    get containingComp() { return this._comp; }
+    get name() { return this._name; }
+    set name(v) { this._name = checkString(v, "layer.name"); }
+    get comment() { return this._comment; }
+    set comment(v) { this._comment = checkString(v, "layer.comment"); }
+    get enabled() { return this._enabled; }
+    set enabled(v) { this._enabled = checkBool(v, "layer.enabled"); }
+    get locked() { return this._locked; }
+    set locked(v) { this._locked = checkBool(v, "layer.locked"); }
+    get shy() { return this._shy; }
+    set shy(v) { this._shy = checkBool(v, "layer.shy"); }
+    get label() { return this._label; }
+    set label(v) { this._label = checkNumber(v, "layer.label", 0, 16); }
+    get threeDLayer() { return this._threeD; }
+    set threeDLayer(v) { this._threeD = checkBool(v, "layer.threeDLayer"); }
+    get startTime() { return this._start; }
+    // Moving the start moves the whole layer, in and out points included, as in AE.
+    set startTime(v) {
+      checkNumber(v, "layer.startTime", -10800, 10800);
+      const delta = v - this._start;
+      this._start = v;
+      this._in += delta;
+      this._out += delta;
+    }
+    get inPoint() { return this._in; }
+    set inPoint(v) {
+      checkNumber(v, "layer.inPoint", -10800, 10800);
+      if (v >= this._out) { throw new RangeError(`layer.inPoint ${v} is not before outPoint ${this._out}`); }
+      this._in = v;
+    }
+    get outPoint() { return this._out; }
+    set outPoint(v) {
+      checkNumber(v, "layer.outPoint", -10800, 10800);
+      if (v <= this._in) { throw new RangeError(`layer.outPoint ${v} is not after inPoint ${this._in}`); }
+      this._out = v;
+    }
+    get stretch() { return this._stretch; }
+    // Stretch rescales the in and out points about the start time.
+    set stretch(v) {
+      checkNumber(v, "layer.stretch", -9900, 9900);
+      if (v === 0) { throw new RangeError("layer.stretch: 0 is not allowed"); }
+      const k = v / this._stretch;
+      this._in = this._start + (this._in - this._start) * k;
+      this._out = this._start + (this._out - this._start) * k;
+      this._stretch = v;
+    }
+    property(name) { return this._group.property(name); }
+    get transform() { return this._group.property("ADBE Transform Group"); }
+    _move(to) {
+      model.touch("layer.move");
+      const list = this._comp._layers;
+      list.splice(list.indexOf(this._self), 1);
+      list.splice(to, 0, this._self);
+    }
+    moveToBeginning() { this._move(0); }
+    moveToEnd() { this._move(this._comp._layers.length - 1); }
+    moveBefore(other) {
+      this._move(0);
+      const list = this._comp._layers;
+      list.splice(list.indexOf(this._self), 1);
+      list.splice(list.indexOf(other), 0, this._self);
+    }
+    moveAfter(other) {
+      this._move(0);
+      const list = this._comp._layers;
+      list.splice(list.indexOf(this._self), 1);
+      list.splice(list.indexOf(other) + 1, 0, this._self);
+    }
+    remove() {
+      model.touch("layer.remove");
+      const list = this._comp._layers;
+      list.splice(list.indexOf(this._self), 1);
+      for (const l of list) {
+        if (l._matte === this._self) { l._matte = null; l._matteType = E.TrackMatteType.NO_TRACK_MATTE; }
+      }
+    }
+  }
+
+  class AVLayer extends Layer {
+    constructor(comp, item) {
+      super();
+      this._initLayer(comp, item.name);
+      this._source = item;
+      this._out = item.duration > 0 ? item.duration : comp._duration;
+      this._guide = false;
+      this._blend = E.BlendingMode.NORMAL;
+      this._matte = null;
+      this._matteType = E.TrackMatteType.NO_TRACK_MATTE;
+      const w = item.width || comp._width;
+      const h = item.height || comp._height;
+      this._group = new PropertyGroup("ADBE Root Vectors Group", [
+        transformGroup([w / 2, h / 2, 0], [comp._width / 2, comp._height / 2, 0], [2, 3]),
+        new PropertyGroup("ADBE Effect Parade", []),
+        new PropertyGroup("ADBE Marker", []),
+      ]);
+      this._self = strict(this, "AVLayer", new Set(LAYER_WRITABLE.concat(
+        ["guideLayer", "blendingMode"])), model);
+      return this._self;
+    }
+    get source() { return this._source; }
+    get guideLayer() { return this._guide; }
+    set guideLayer(v) { this._guide = checkBool(v, "layer.guideLayer"); }
+    get blendingMode() { return this._blend; }
+    set blendingMode(v) { this._blend = checkEnum(v, "BlendingMode", "layer.blendingMode"); }
+    get hasTrackMatte() { return this._matte !== null; }
+    get trackMatteLayer() { return this._matte; }
+    get trackMatteType() { return this._matteType; }
+    get isTrackMatte() { return this._comp._layers.some((l) => l._matte === this._self); }
+    replaceSource(item, fixExpressions) {
+      model.touch("layer.replaceSource");
+      checkBool(fixExpressions, "replaceSource fixExpressions");
+      if (!(item instanceof FootageItem || item instanceof CompItem)) {
+        throw new TypeError("replaceSource: an AVItem");
+      }
+      this._source = item;
+    }
+    setTrackMatte(layer, type) {
+      model.touch("layer.setTrackMatte");
+      if (!(layer instanceof AVLayer) || layer._comp !== this._comp) {
+        throw new TypeError("setTrackMatte: a layer of the same comp");
+      }
+      if (layer === this._self) { throw new Error("setTrackMatte: a layer cannot matte itself"); }
+      checkEnum(type, "TrackMatteType", "setTrackMatte type");
+      this._matte = layer;
+      this._matteType = type;
+    }
+    removeTrackMatte() {
+      model.touch("layer.removeTrackMatte");
+      this._matte = null;
+      this._matteType = E.TrackMatteType.NO_TRACK_MATTE;
+    }
+  }
+
+  class CameraLayer extends Layer {
+    constructor(comp, name, center) {
+      super();
+      this._initLayer(comp, name);
+      const zoom = comp._width * 50 / 36; // any default; the library must set its own
+      this._autoOrient = E.AutoOrientType.CAMERA_OR_POINT_OF_INTEREST;
+      this._group = new PropertyGroup("ADBE Root Vectors Group", [
+        transformGroup([center[0], center[1], 0], [center[0], center[1], -zoom], [3]),
+        new PropertyGroup("ADBE Camera Options Group", [
+          new Property("ADBE Camera Zoom", PVT.OneD, zoom),
+          new Property("ADBE Camera Depth of Field", PVT.OneD, 0),
+          new Property("ADBE Camera Focus Distance", PVT.OneD, zoom),
+          new Property("ADBE Camera Aperture", PVT.OneD, 25),
+        ]),
+        new PropertyGroup("ADBE Marker", []),
+      ]);
+      this._self = strict(this, "CameraLayer", new Set(LAYER_WRITABLE.concat(["autoOrient"])),
+        model);
+      return this._self;
+    }
+    get autoOrient() { return this._autoOrient; }
+    set autoOrient(v) { this._autoOrient = checkEnum(v, "AutoOrientType", "autoOrient"); }
+  }
+
+  // A collection indexed 1..length like AE's (items[1], layers[1]).
+  function collection(getList, methods, className) {
+    const target = Object.assign({}, methods);
+    return new Proxy(target, {
+      get(t, prop) {
+        if (prop === "length") { return getList().length; }
+        if (typeof prop === "string" && /^\d+$/.test(prop)) {
+          const i = parseInt(prop, 10);
+          const list = getList();
+          if (i < 1 || i > list.length) { throw new RangeError(`${className}[${i}]: outside 1..${list.length}`); }
+          return list[i - 1];
+        }
+        return t[prop];
+      },
+      set(_t, prop) { throw new TypeError(`${className}.${String(prop)} is read-only`); },
+    });
+  }
+
+  class CompItem extends Item {
+    constructor(name, width, height, par, duration, rate) {
+      super();
+      this._initItem(checkString(name, "addComp name"));
+      this._width = checkNumber(width, "addComp width", 4, 30000);
+      this._height = checkNumber(height, "addComp height", 4, 30000);
+      this._pixelAspect = checkNumber(par, "addComp pixelAspect", 0.01, 100);
+      this._duration = checkNumber(duration, "addComp duration", 0, 10800);
+      this._frameRate = checkNumber(rate, "addComp frameRate", 1, 99);
+      this._displayStartFrame = 0;
+      this._bgColor = [0, 0, 0];
+      this._layers = [];
+      const comp = this;
+      this._markers = new Property("ADBE Marker", PVT.MARKER, null);
+      this._layerCollection = collection(() => comp._layers, {
+        add(item) {
+          model.touch("layers.add");
+          if (!(item instanceof FootageItem || item instanceof CompItem)) {
+            throw new TypeError("layers.add: an AVItem");
+          }
+          const layer = new AVLayer(comp._self, item);
+          comp._layers.unshift(layer); // new layers appear on top
+          return layer;
+        },
+        addCamera(cname, center) {
+          model.touch("layers.addCamera");
+          checkString(cname, "addCamera name");
+          const c = numberArray(center, "addCamera centerPoint", [2]);
+          const layer = new CameraLayer(comp._self, cname, c);
+          comp._layers.unshift(layer);
+          return layer;
+        },
+      }, "LayerCollection");
+      this._self = strict(this, "CompItem", new Set(ITEM_WRITABLE.concat(["width", "height",
+        "pixelAspect", "frameRate", "duration", "displayStartFrame", "bgColor"])), model);
+      return this._self;
+    }
+    get typeName() { return "Composition"; }
+    get width() { return this._width; }
+    set width(v) { this._width = checkNumber(v, "comp.width", 4, 30000); }
+    get height() { return this._height; }
+    set height(v) { this._height = checkNumber(v, "comp.height", 4, 30000); }
+    get pixelAspect() { return this._pixelAspect; }
+    set pixelAspect(v) { this._pixelAspect = checkNumber(v, "comp.pixelAspect", 0.01, 100); }
+    get frameRate() { return this._frameRate; }
+    set frameRate(v) { this._frameRate = checkNumber(v, "comp.frameRate", 1, 99); }
+    get frameDuration() { return 1 / this._frameRate; }
+    get duration() { return this._duration; }
+    set duration(v) { this._duration = checkNumber(v, "comp.duration", 0, 10800); }
+    get displayStartFrame() { return this._displayStartFrame; }
+    set displayStartFrame(v) {
+      checkNumber(v, "comp.displayStartFrame");
+      if (Math.floor(v) !== v) { throw new TypeError("comp.displayStartFrame: an integer"); }
+      this._displayStartFrame = v;
+    }
+    get bgColor() { return model.toScript(this._bgColor); }
+    set bgColor(v) {
+      const c = numberArray(v, "comp.bgColor", [3]);
+      c.forEach((x, i) => checkNumber(x, `comp.bgColor[${i}]`, 0, 1));
+      this._bgColor = c;
+    }
+    get layers() { return this._layerCollection; }
+    get numLayers() { return this._layers.length; }
+    layer(i) {
+      if (typeof i !== "number" || i < 1 || i > this._layers.length) {
+        throw new RangeError(`comp.layer(${i}): outside 1..${this._layers.length}`);
+      }
+      return this._layers[i - 1];
+    }
+    get markerProperty() { return this._markers; }
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Project and app
+
+  const PROFILES = ["sRGB IEC61966-2.1", "HDTV (Rec. 709)", "ACEScg ACES Working Space AMPAS S-2014-004"];
+
+  const root = new FolderItem("Root");
+  const project = {
+    _items: [],
+    _bpc: 8,
+    _linear: false,
+    _workingSpace: "None",
+  };
+  function addItem(item) {
+    item._parent = root;
+    project._items.push(item);
+    return item;
+  }
+  const items = collection(() => project._items, {
+    addFolder(name) { model.touch("items.addFolder"); return addItem(new FolderItem(name)); },
+    addComp(name, w, h, par, dur, rate) {
+      model.touch("items.addComp");
+      if (arguments.length !== 6) { throw new Error("addComp: all six arguments are required"); }
+      return addItem(new CompItem(name, w, h, par, dur, rate));
+    },
+  }, "ItemCollection");
+
+  class Project {
+    constructor() {
+      return strict(this, "Project", new Set(["bitsPerChannel", "linearBlending",
+        "workingSpace"]), model);
+    }
+    get items() { return items; }
+    get numItems() { return project._items.length; }
+    get rootFolder() { return root; }
+    item(i) { return items[i]; }
+    get bitsPerChannel() { return project._bpc; }
+    set bitsPerChannel(v) {
+      if (![8, 16, 32].includes(v)) { throw new RangeError(`bitsPerChannel: ${v} is not 8, 16 or 32`); }
+      project._bpc = v;
+    }
+    get linearBlending() { return project._linear; }
+    set linearBlending(v) { project._linear = checkBool(v, "linearBlending"); }
+    get workingSpace() { return project._workingSpace; }
+    set workingSpace(v) {
+      if (!PROFILES.includes(v)) { throw new Error(`workingSpace: unknown profile ${v}`); }
+      project._workingSpace = v;
+    }
+    listColorProfiles() { return model.toScript(PROFILES); }
+    importFile(options) {
+      model.touch("project.importFile");
+      if (!(options instanceof ImportOptions)) { throw new TypeError("importFile: ImportOptions"); }
+      model.imports += 1;
+      const item = new FootageItem(options.file, options.sequence);
+      item._forceAlphabetical = options.forceAlphabetical;
+      return addItem(item);
+    }
+    save(file) {
+      if (!(file instanceof FileClass)) { throw new TypeError("project.save: a File"); }
+      model.saved.push(file.fsName);
+    }
+  }
+
+  class App {
+    constructor() {
+      this._project = new Project();
+      return strict(this, "App", new Set(["exitCode"]), { touch() {} });
+    }
+    get project() { return this._project; }
+    get version() { return "23.0x53"; }
+    get exitCode() { return model.exitCode; }
+    set exitCode(v) { model.exitCode = checkNumber(v, "app.exitCode"); }
+    beginUndoGroup(name) {
+      checkString(name, "beginUndoGroup name");
+      model.undoDepth += 1;
+      model.undoBegun += 1;
+    }
+    endUndoGroup() {
+      if (model.undoDepth === 0) { model.undoErrors.push("endUndoGroup without a group"); return; }
+      model.undoDepth -= 1;
+      model.undoEnded += 1;
+    }
+  }
+
+  const dollar = strict({
+    fileName: scriptPath,
+    writeln(s) { model.written.push(String(s)); },
+    getenv(name) { return Object.prototype.hasOwnProperty.call(model.env, name) ? model.env[name] : null; },
+  }, "$", new Set(), { touch() {} });
+
+  const globals = Object.assign({}, ENUMS, {
+    app: new App(),
+    File: FileCtor,
+    Folder: FolderCtor,
+    ImportOptions,
+    KeyframeEase,
+    MarkerValue,
+    FolderItem,
+    FootageItem,
+    CompItem,
+    AVLayer,
+    CameraLayer,
+    Property,
+    PropertyGroup,
+    $: dollar,
+    alert(msg) { model.alerts.push(String(msg)); },
+  });
+
+  function snapshotItem(item) {
+    const base = {
+      id: item._id, type: item.typeName, name: item._name, comment: item._comment,
+      parent: item._parent === root ? null : item._parent._name,
+    };
+    if (item instanceof FootageItem) {
+      const s = item._source;
+      Object.assign(base, {
+        file: item._file, sequence: item._sequence, frames: item._frames,
+        force_alphabetical: !!item._forceAlphabetical, replaced: item._replaced || 0,
+        pixel_aspect: item._pixelAspect, frame_rate: item.frameRate, duration: item.duration,
+        main_source: {
+          alpha_mode: enumName(s._alphaMode), premul_color: s._premul,
+          conform_frame_rate: s._conform, field_separation: enumName(s._fields),
+        },
+      });
+    }
+    if (item instanceof CompItem) {
+      Object.assign(base, {
+        width: item._width, height: item._height, pixel_aspect: item._pixelAspect,
+        frame_rate: item._frameRate, duration: item._duration,
+        display_start_frame: item._displayStartFrame, bg_color: item._bgColor,
+        markers: item._markers.snapshot(),
+        layers: item._layers.map((l) => snapshotLayer(l)),
+      });
+    }
+    return base;
+  }
+
+  function snapshotGroup(group, out) {
+    for (const child of group._children) {
+      if (child instanceof PropertyGroup) { snapshotGroup(child, out); } else { out[child._matchName] = child.snapshot(); }
+    }
+    return out;
+  }
+
+  function snapshotLayer(l) {
+    const out = {
+      index: l.index, name: l._name, comment: l._comment, enabled: l._enabled,
+      start_time: l._start, in_point: l._in, out_point: l._out, stretch: l._stretch,
+      three_d: l._threeD, properties: snapshotGroup(l._group, {}),
+    };
+    if (l instanceof AVLayer) {
+      Object.assign(out, {
+        type: "AVLayer", source: l._source._name, source_id: l._source._id,
+        guide: l._guide, blend: enumName(l._blend),
+        track_matte: l._matte === null ? null : { layer: l._matte._name, type: enumName(l._matteType) },
+      });
+    } else {
+      Object.assign(out, { type: "CameraLayer", auto_orient: enumName(l._autoOrient) });
+    }
+    return out;
+  }
+
+  function snapshot() {
+    return {
+      project: {
+        bits_per_channel: project._bpc, linear_blending: project._linear,
+        working_space: project._workingSpace,
+      },
+      items: project._items.map(snapshotItem),
+      undo: {
+        begun: model.undoBegun, ended: model.undoEnded, open: model.undoDepth,
+        errors: model.undoErrors.slice(),
+      },
+      writes_outside_undo: model.writesOutsideUndo.slice(),
+      alerts: model.alerts.slice(),
+      written: model.written.slice(),
+      exit_code: model.exitCode,
+      saved: model.saved.slice(),
+      imports: model.imports,
+      guess_alpha_calls: model.guessCalls,
+    };
+  }
+
+  return { globals, snapshot };
+}
+
+// ---------------------------------------------------------------------------------
+// The sandbox: a vm context without the ES5+ built-ins ExtendScript lacks
+
+const REMOVE = `
+(function (g) {
+  var gone = ["JSON", "Map", "Set", "WeakMap", "WeakSet", "Promise", "Symbol", "Proxy",
+    "Reflect", "globalThis", "queueMicrotask", "structuredClone", "Intl", "BigInt",
+    "WebAssembly", "SharedArrayBuffer", "Atomics", "WeakRef", "FinalizationRegistry"];
+  var i;
+  for (i = 0; i < gone.length; i++) { delete g[gone[i]]; }
+  var arr = ["forEach", "map", "filter", "reduce", "reduceRight", "some", "every",
+    "indexOf", "lastIndexOf", "find", "findIndex", "findLast", "findLastIndex", "includes",
+    "fill", "flat", "flatMap", "keys", "values", "entries", "at", "copyWithin", "toSorted",
+    "toReversed", "toSpliced", "with"];
+  for (i = 0; i < arr.length; i++) { delete Array.prototype[arr[i]]; }
+  delete Array.isArray; delete Array.from; delete Array.of;
+  var obj = ["keys", "create", "defineProperty", "defineProperties", "freeze", "seal",
+    "isFrozen", "isSealed", "preventExtensions", "isExtensible", "getPrototypeOf",
+    "setPrototypeOf", "getOwnPropertyNames", "getOwnPropertyDescriptor",
+    "getOwnPropertyDescriptors", "assign", "entries", "values", "fromEntries", "is",
+    "getOwnPropertySymbols", "groupBy", "hasOwn"];
+  for (i = 0; i < obj.length; i++) { delete Object[obj[i]]; }
+  var str = ["trim", "trimStart", "trimEnd", "trimLeft", "trimRight", "startsWith",
+    "endsWith", "includes", "repeat", "padStart", "padEnd", "codePointAt", "normalize",
+    "at", "replaceAll", "matchAll"];
+  for (i = 0; i < str.length; i++) { delete String.prototype[str[i]]; }
+  delete String.fromCodePoint; delete String.raw;
+  delete Function.prototype.bind;
+  delete Date.now;
+  delete Date.prototype.toISOString;
+  delete Date.prototype.toJSON;
+})(this);
+`;
+
+function makeSandbox(scriptPath, env) {
+  const model = new Model();
+  model.env = env || {};
+  const context = vm.createContext({});
+  // Arrays and objects handed to the script are made in the sandbox's own realm, so
+  // `x instanceof Array` works and no node-realm ES5 method leaks in through them;
+  // DOM objects (KeyframeEase, MarkerValue) pass through unchanged.
+  const toScriptRealm = vm.runInContext(`(function (isDom) {
+    function c(v) {
+      var i, out, k;
+      if (v === null || typeof v !== "object" || isDom(v)) { return v; }
+      if (typeof v.length === "number") {
+        out = [];
+        for (i = 0; i < v.length; i++) { out.push(c(v[i])); }
+        return out;
+      }
+      out = {};
+      for (k in v) { if (v.hasOwnProperty(k)) { out[k] = c(v[k]); } }
+      return out;
+    }
+    return c;
+  })`, context)((v) => DOM_OBJECTS.has(v));
+  model.toScript = toScriptRealm;
+  const dom = makeDom(model, scriptPath);
+  for (const [k, v] of Object.entries(dom.globals)) { context[k] = v; }
+  vm.runInContext(REMOVE, context);
+  return { context, model, snapshot: dom.snapshot };
+}
+
+module.exports = { makeSandbox, ENUMS, enumName };
