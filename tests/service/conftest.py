@@ -1,0 +1,162 @@
+"""Fixtures for the service tests: tiny inputs, a real uvicorn server, a webhook
+receiver. Every socket is on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("fastapi")
+pytest.importorskip("uvicorn")
+pytest.importorskip("httpx")
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import fakebuild
+
+from aebridge.client import Client
+from aebridge.service.app import ServerThread
+from aebridge.service.config import ServiceConfig
+from aebridge.service.runtime import Service
+from aebridge.synthetic import write_png_sequence
+
+
+def spec_for(name: str = "shot", *, frames: int = 3, layers: int = 1) -> dict[str, Any]:
+    """A tiny valid comp spec over the PNG sequence the ``inputs`` fixture writes."""
+    return {
+        "schema": "aebridge.comp/1",
+        "comp": {
+            "name": name,
+            "width": 64,
+            "height": 36,
+            "rate": "24",
+            "duration": frames,
+        },
+        "layers": [
+            {"id": f"fg{i}", "source": {"path": "fg/fg.####.png", "alpha": "straight"}}
+            for i in range(layers)
+        ],
+    }
+
+
+@pytest.fixture(scope="session")
+def png_frames(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("pngs")
+    write_png_sequence(folder / "fg", "fg", frames=4)
+    return folder
+
+
+@pytest.fixture
+def inputs(tmp_path: Path, png_frames: Path) -> Path:
+    """An input root holding ``fg/fg.1001-1004.png`` (64x36, straight alpha)."""
+    import shutil
+
+    root = tmp_path / "inputs"
+    shutil.copytree(png_frames, root)
+    return root
+
+
+class Running:
+    """A service behind a real uvicorn server in this process."""
+
+    def __init__(self, service: Service, server: ServerThread) -> None:
+        self.service = service
+        self.server = server
+        self.url = server.url
+        self.client = Client(server.url, token=service.config.token)
+
+    def stop(self) -> None:
+        self.client.close()
+        self.server.stop()
+        self.service.store.close()
+
+
+@pytest.fixture
+def start_server(tmp_path: Path, inputs: Path) -> Iterator[Callable[..., Running]]:
+    started: list[Running] = []
+
+    def start(build: Callable[..., Any] = fakebuild.build, **options: Any) -> Running:
+        options.setdefault("data_dir", tmp_path / "data")
+        options.setdefault("input_roots", (inputs,))
+        options.setdefault("webhook_backoff", 0.2)
+        options.setdefault("webhook_timeout", 2.0)
+        service = Service(ServiceConfig(**options), build=build)
+        running = Running(service, ServerThread(service).start())
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        running.stop()
+
+
+@pytest.fixture
+def server(start_server: Callable[..., Running]) -> Running:
+    return start_server()
+
+
+class Receiver:
+    """A webhook receiver on 127.0.0.1: records every request; can fail at first."""
+
+    def __init__(self, fail_first: int = 0) -> None:
+        self.fail_first = fail_first
+        self.requests: list[tuple[dict[str, str], bytes]] = []
+        self.lock = threading.Lock()
+        self.arrived = threading.Condition(self.lock)
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                with receiver.arrived:
+                    receiver.requests.append((headers, body))
+                    status = (
+                        503 if len(receiver.requests) <= receiver.fail_first else 204
+                    )
+                    receiver.arrived.notify_all()
+                self.send_response(status)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.http.server_address[1]}/hook"
+        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+
+    def wait_for(
+        self, count: int, timeout: float = 15.0
+    ) -> list[tuple[dict[str, str], bytes]]:
+        with self.arrived:
+            self.arrived.wait_for(lambda: len(self.requests) >= count, timeout)
+            return list(self.requests)
+
+    def events(self) -> list[str]:
+        with self.lock:
+            return [json.loads(body)["type"] for _h, body in self.requests]
+
+    def close(self) -> None:
+        self.http.shutdown()
+        self.http.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Callable[..., Receiver]]:
+    made: list[Receiver] = []
+
+    def make(fail_first: int = 0) -> Receiver:
+        r = Receiver(fail_first)
+        made.append(r)
+        return r
+
+    yield make
+    for r in made:
+        r.close()

@@ -1,0 +1,466 @@
+"""The service's parts without HTTP: job store, leases, outbox, signing, path rules."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from aebridge.errors import OptionError
+from aebridge.service.security import (
+    PathNotAllowedError,
+    check_bind,
+    is_loopback,
+    resolve_input,
+    token_matches,
+)
+from aebridge.service.store import (
+    Failure,
+    IdempotencyConflictError,
+    JobConflictError,
+    JobNotFoundError,
+    JobStatus,
+    Store,
+    WebhookTarget,
+)
+from aebridge.service.watch import outcome_paths
+from aebridge.service.webhooks import (
+    WebhookVerificationError,
+    decode_secret,
+    new_secret,
+    retry_delay,
+    sign,
+    verify,
+)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_700_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def store(tmp_path: Path, clock: Clock) -> Store:
+    return Store(tmp_path / "db" / "aebridge.db", clock=clock)
+
+
+HOOK = WebhookTarget(
+    url="http://127.0.0.1:9/hook",
+    events=("job.started", "job.succeeded", "job.failed", "job.canceled"),
+    secret=new_secret(),
+)
+
+
+def create(
+    store: Store,
+    tmp_path: Path,
+    key: str | None = None,
+    body: str = "b1",
+    webhook: WebhookTarget | None = HOOK,
+):
+    return store.create(
+        request=json.dumps({"spec": {}, "options": {}}),
+        body_hash=body,
+        idempotency_key=key,
+        base_dir=tmp_path,
+        output_root=tmp_path / "out",
+        webhook=webhook,
+    )
+
+
+def outbox_events(store: Store, job_id: str) -> list[str]:
+    return [m["event"] for m in store.messages(job_id)]
+
+
+# -- store ---------------------------------------------------------------------------
+
+
+def test_database_is_in_wal_mode(store: Store, tmp_path: Path) -> None:
+    db = sqlite3.connect(tmp_path / "db" / "aebridge.db")
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_new_job_is_queued_with_its_own_output_folder(
+    store: Store, tmp_path: Path
+) -> None:
+    job, created = create(store, tmp_path)
+    assert created and job.status is JobStatus.QUEUED
+    assert job.id.startswith("job_") and job.out_dir == str(tmp_path / "out" / job.id)
+    assert store.get(job.id).public()["progress"] == {
+        "frames_done": 0,
+        "frames_total": 0,
+    }
+
+
+def test_same_idempotency_key_and_body_give_the_same_job(
+    store: Store, tmp_path: Path
+) -> None:
+    first, created1 = create(store, tmp_path, key="k1")
+    again, created2 = create(store, tmp_path, key="k1")
+    assert (created1, created2) == (True, False) and again.id == first.id
+    assert store.counts()["queued"] == 1
+
+
+def test_same_idempotency_key_with_another_body_is_refused(
+    store: Store, tmp_path: Path
+) -> None:
+    first, _ = create(store, tmp_path, key="k1")
+    with pytest.raises(
+        IdempotencyConflictError, match="different request body"
+    ) as info:
+        create(store, tmp_path, key="k1", body="other")
+    assert info.value.job_id == first.id and info.value.code == "idempotency_key_reused"
+
+
+def test_unknown_job_is_not_found(store: Store) -> None:
+    with pytest.raises(JobNotFoundError, match="no job with id 'job_x'"):
+        store.get("job_x")
+
+
+def test_list_filters_by_status_and_pages_with_a_cursor(
+    store: Store, tmp_path: Path
+) -> None:
+    ids = [create(store, tmp_path, webhook=None)[0].id for _ in range(5)]
+    store.cancel(ids[1])
+    page1, cursor = store.list_jobs(limit=2)
+    page2, cursor2 = store.list_jobs(limit=2, cursor=cursor)
+    page3, cursor3 = store.list_jobs(limit=2, cursor=cursor2)
+    assert [j.id for j in page1 + page2 + page3] == ids[::-1]
+    assert cursor3 is None
+    queued, _ = store.list_jobs(statuses=[JobStatus.QUEUED])
+    assert [j.id for j in queued] == [ids[4], ids[3], ids[2], ids[0]]
+
+
+def test_a_cursor_that_we_did_not_make_is_refused(store: Store) -> None:
+    with pytest.raises(OptionError, match="cursor: 'nonsense!' is not allowed"):
+        store.list_jobs(cursor="nonsense!")
+    with pytest.raises(
+        OptionError, match=r"limit: 0 is not allowed; allowed: 1\.\.500"
+    ):
+        store.list_jobs(limit=0)
+
+
+def test_claim_leases_the_oldest_job_and_emits_started(
+    store: Store, tmp_path: Path
+) -> None:
+    first, _ = create(store, tmp_path)
+    create(store, tmp_path)
+    job = store.claim("w1", 10)
+    assert job is not None and job.id == first.id
+    assert (
+        job.status is JobStatus.RUNNING
+        and job.lease_owner == "w1"
+        and job.attempts == 1
+    )
+    assert outbox_events(store, first.id) == ["job.started"]
+
+
+def test_only_the_lease_holder_records_progress_or_finishes(
+    store: Store, tmp_path: Path, clock: Clock
+) -> None:
+    create(store, tmp_path)
+    job = store.claim("w1", 10)
+    assert job is not None
+    assert store.progress(
+        job.id, "w2", stage="convert", layer="fg", frames_done=1, frames_total=3
+    ) == (False, False)
+    assert store.finish(job.id, "w2", status=JobStatus.SUCCEEDED, result={}) is False
+    assert store.progress(
+        job.id, "w1", stage="convert", layer="fg", frames_done=2, frames_total=3
+    ) == (True, False)
+    assert store.get(job.id).frames_done == 2
+
+
+def test_expired_lease_is_requeued_and_the_old_worker_cannot_finish(
+    store: Store, tmp_path: Path, clock: Clock
+) -> None:
+    create(store, tmp_path)
+    job = store.claim("dead-worker", 10)
+    assert job is not None
+    clock.now += 5
+    assert store.requeue_expired(max_attempts=5) == []  # lease still valid
+    clock.now += 6
+    assert store.requeue_expired(max_attempts=5) == [job.id]
+    assert store.get(job.id).status is JobStatus.QUEUED
+    again = store.claim("new-worker", 10)
+    assert again is not None and again.id == job.id and again.attempts == 2
+    assert store.finish(job.id, "dead-worker", status=JobStatus.SUCCEEDED) is False
+    assert store.finish(
+        job.id, "new-worker", status=JobStatus.SUCCEEDED, result={"a": 1}
+    )
+    assert store.finish(job.id, "new-worker", status=JobStatus.SUCCEEDED) is False
+    done = store.get(job.id)
+    assert done.status is JobStatus.SUCCEEDED and done.completions == 1
+    # started is sent once (first attempt), the outcome once.
+    assert outbox_events(store, job.id) == ["job.started", "job.succeeded"]
+
+
+def test_heartbeat_keeps_the_lease_alive(
+    store: Store, tmp_path: Path, clock: Clock
+) -> None:
+    create(store, tmp_path)
+    job = store.claim("w1", 10)
+    assert job is not None
+    for _ in range(5):
+        clock.now += 8
+        assert store.heartbeat(job.id, "w1", 10) == (True, False)
+        assert store.requeue_expired(max_attempts=5) == []
+
+
+def test_a_job_that_keeps_killing_its_server_fails(
+    store: Store, tmp_path: Path, clock: Clock
+) -> None:
+    create(store, tmp_path)
+    for attempt in range(3):
+        job = store.claim(f"w{attempt}", 1)
+        assert job is not None
+        clock.now += 2
+        store.requeue_expired(max_attempts=3)
+    failed = store.get(job.id)
+    assert failed.status is JobStatus.FAILED
+    assert failed.failure is not None and failed.failure.code == "too_many_attempts"
+    assert "started 3 times" in failed.failure.message
+    assert outbox_events(store, job.id)[-1] == "job.failed"
+
+
+def test_cancel_queued_is_immediate_running_is_requested_finished_is_refused(
+    store: Store, tmp_path: Path
+) -> None:
+    queued, _ = create(store, tmp_path)
+    running, _ = create(store, tmp_path)
+    done, _ = create(store, tmp_path)
+    store.cancel(queued.id)
+    assert store.get(queued.id).status is JobStatus.CANCELED
+    assert outbox_events(store, queued.id) == ["job.canceled"]
+    assert store.claim("w", 10).id == running.id  # type: ignore[union-attr]
+    after = store.cancel(running.id)
+    assert after.status is JobStatus.RUNNING and after.cancel_requested
+    assert store.heartbeat(running.id, "w", 10) == (True, True)
+    assert store.claim("w", 10).id == done.id  # type: ignore[union-attr]
+    store.finish(done.id, "w", status=JobStatus.SUCCEEDED, result={})
+    with pytest.raises(JobConflictError, match="already succeeded"):
+        store.cancel(done.id)
+    assert store.cancel(queued.id).status is JobStatus.CANCELED  # again: no change
+
+
+def test_failure_fields_are_kept(store: Store, tmp_path: Path) -> None:
+    create(store, tmp_path)
+    job = store.claim("w", 10)
+    assert job is not None
+    store.finish(
+        job.id,
+        "w",
+        status=JobStatus.FAILED,
+        failure=Failure(
+            code="bad_source", message="fg.1002.png: truncated", retryable=False
+        ),
+    )
+    public = store.get(job.id).public()
+    assert public["failure"] == {
+        "code": "bad_source",
+        "message": "fg.1002.png: truncated",
+        "retryable": False,
+    }
+
+
+def test_outbox_row_is_written_in_the_same_transaction_as_the_change(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    create(store, tmp_path)
+    job = store.claim("w", 10)
+    assert job is not None
+
+    def broken_emit(*_args: object) -> None:
+        raise RuntimeError("disk full while writing the outbox")
+
+    monkeypatch.setattr(store, "_emit", broken_emit)
+    with pytest.raises(RuntimeError):
+        store.finish(job.id, "w", status=JobStatus.SUCCEEDED, result={})
+    # The state change rolled back with the outbox row: no silent success.
+    assert store.get(job.id).status is JobStatus.RUNNING
+
+
+def test_webhook_payload_shows_the_job_as_the_event_left_it(
+    store: Store, tmp_path: Path
+) -> None:
+    create(store, tmp_path)
+    job = store.claim("w", 10)
+    assert job is not None
+    store.finish(job.id, "w", status=JobStatus.SUCCEEDED, result={"script": "a.jsx"})
+    messages = store.claim_messages(limit=10, claim_seconds=30)
+    payloads = {m.event: json.loads(m.payload) for m in messages}
+    assert payloads["job.succeeded"]["data"]["status"] == "succeeded"
+    assert payloads["job.succeeded"]["data"]["result"] == {"script": "a.jsx"}
+    assert payloads["job.started"]["data"]["status"] == "running"
+    assert all(m.secret == HOOK.secret for m in messages)
+    # Claimed messages are not handed out twice while the claim lasts.
+    assert store.claim_messages(limit=10, claim_seconds=30) == []
+
+
+def test_failed_delivery_is_retried_later_then_given_up(
+    store: Store, tmp_path: Path, clock: Clock
+) -> None:
+    queued, _ = create(store, tmp_path)
+    store.cancel(queued.id)
+    (message,) = store.claim_messages(limit=10, claim_seconds=30)
+    store.delivery_failed(message.id, error="HTTP 503", retry_at=clock.now + 60)
+    assert store.claim_messages(limit=10, claim_seconds=30) == []
+    clock.now += 61
+    (again,) = store.claim_messages(limit=10, claim_seconds=30)
+    assert again.id == message.id and again.attempts == 1
+    store.delivery_failed(message.id, error="HTTP 503", retry_at=None)
+    clock.now += 10_000
+    assert store.claim_messages(limit=10, claim_seconds=30) == []
+    (state,) = store.messages(queued.id)
+    assert (
+        state["given_up"]
+        and state["attempts"] == 2
+        and state["last_error"] == "HTTP 503"
+    )
+
+
+# -- webhooks --------------------------------------------------------------------------
+
+
+def test_signature_matches_the_standard_webhooks_reference_vector() -> None:
+    # The example from the Standard Webhooks specification.
+    secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    body = b'{"test": 2432232314}'
+    assert sign(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body) == (
+        "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+    )
+
+
+def test_verify_accepts_a_good_message_and_refuses_tampering() -> None:
+    secret = new_secret()
+    headers = {
+        "webhook-id": "msg_1",
+        "webhook-timestamp": "1000",
+        "webhook-signature": "v1,bogus " + sign(secret, "msg_1", 1000, b"{}"),
+    }
+    assert verify(secret, headers, b"{}", now=1010) == "msg_1"
+    with pytest.raises(WebhookVerificationError, match="no webhook-signature matches"):
+        verify(secret, headers, b'{"x":1}', now=1010)
+    with pytest.raises(WebhookVerificationError, match="more than 300 s from now"):
+        verify(secret, headers, b"{}", now=2000)
+    with pytest.raises(WebhookVerificationError, match="missing header webhook-id"):
+        verify(secret, {}, b"{}", now=1000)
+
+
+def test_secrets_are_whsec_base64_of_random_bytes() -> None:
+    secret = new_secret()
+    assert secret.startswith("whsec_") and len(decode_secret(secret)) == 24
+    assert new_secret() != secret
+    with pytest.raises(OptionError, match="'whsec_' followed by base64"):
+        decode_secret("plain-text")
+
+
+def test_retry_delay_doubles_with_jitter_and_a_cap() -> None:
+    rand = random.Random(1)
+    for attempt, full in [(1, 2.0), (2, 4.0), (3, 8.0), (10, 60.0)]:
+        delays = [
+            retry_delay(attempt, base=2.0, cap=60.0, rand=rand) for _ in range(200)
+        ]
+        assert min(delays) >= full / 2 and max(delays) <= full
+        assert max(delays) - min(delays) > full / 4  # jittered, not constant
+
+
+# -- security --------------------------------------------------------------------------
+
+
+def test_loopback_addresses() -> None:
+    assert all(is_loopback(h) for h in ("127.0.0.1", "::1", "localhost", "127.1.2.3"))
+    assert not any(is_loopback(h) for h in ("0.0.0.0", "192.168.1.2", "example.com"))
+
+
+def test_binding_beyond_loopback_needs_a_token() -> None:
+    check_bind("127.0.0.1", None)
+    check_bind("0.0.0.0", "s3cret")
+    with pytest.raises(
+        OptionError, match=r"--host: '0\.0\.0\.0' is not allowed.*bearer token"
+    ):
+        check_bind("0.0.0.0", None)
+
+
+def test_token_is_checked_as_a_bearer_header() -> None:
+    assert token_matches("Bearer s3cret", "s3cret")
+    assert token_matches("bearer s3cret", "s3cret")
+    assert not token_matches("Bearer wrong", "s3cret")
+    assert not token_matches("Basic s3cret", "s3cret")
+    assert not token_matches(None, "s3cret")
+
+
+@pytest.fixture
+def roots(tmp_path: Path) -> tuple[Path, Path]:
+    root = (tmp_path / "root").resolve()
+    (root / "shot").mkdir(parents=True)
+    (root / "shot" / "fg.1001.png").write_bytes(b"x")
+    outside = (tmp_path / "outside").resolve()
+    outside.mkdir()
+    (outside / "secret.png").write_bytes(b"x")
+    return root, outside
+
+
+def test_paths_inside_the_roots_resolve(roots: tuple[Path, Path]) -> None:
+    root, _ = roots
+    got = resolve_input("shot/fg.####.png", base_dir=root, roots=[root], spec_path="p")
+    assert got == root / "shot" / "fg.####.png"
+    absolute = str(root / "shot" / "fg.1001.png")
+    assert resolve_input(absolute, base_dir=root, roots=[root], spec_path="p") == Path(
+        absolute
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("../outside/secret.png", "contains '..'"),
+        ("shot/../../outside/secret.png", "contains '..'"),
+        ("shot\\..\\..\\outside\\secret.png", "contains '..'"),
+        ("/etc/passwd", "is outside the input roots"),
+    ],
+)
+def test_climbing_out_of_the_roots_is_refused(
+    roots: tuple[Path, Path], text: str, why: str
+) -> None:
+    root, _ = roots
+    with pytest.raises(PathNotAllowedError) as info:
+        resolve_input(
+            text, base_dir=root, roots=[root], spec_path="layers[0].source.path"
+        )
+    (problem,) = info.value.problems
+    assert problem.path == "layers[0].source.path" and why in problem.message
+    assert info.value.code == "path_not_allowed"
+
+
+def test_symlink_escapes_are_refused(roots: tuple[Path, Path]) -> None:
+    root, outside = roots
+    os.symlink(outside, root / "link_dir")
+    os.symlink(outside / "secret.png", root / "shot" / "fg.1002.png")
+    with pytest.raises(PathNotAllowedError, match="is outside the input roots"):
+        resolve_input("link_dir/secret.png", base_dir=root, roots=[root], spec_path="p")
+    with pytest.raises(
+        PathNotAllowedError, match=r"'fg\.1002\.png', a symlink leading"
+    ):
+        resolve_input("shot/fg.####.png", base_dir=root, roots=[root], spec_path="p")
+    with pytest.raises(PathNotAllowedError, match="a symlink leading outside"):
+        resolve_input("shot", base_dir=root, roots=[root], spec_path="p")
+
+
+def test_hot_folder_outcome_files_sit_beside_the_spec() -> None:
+    assert outcome_paths(Path("/drop/sh010.json")) == (
+        Path("/drop/sh010.result.json"),
+        Path("/drop/sh010.error.json"),
+    )
