@@ -102,12 +102,15 @@ class LayerPlan:
         ``(frame - start) * 100 / stretch`` frames into the source, rounded down: AE
         shows the source frame whose duration covers that time (no frame blending).
         Exact rational arithmetic, so 24000/1001 or 33.3 % stretch never drifts. A
-        negative stretch reads the source backwards from ``start`` towards earlier comp
-        frames, as AE's reversed layers do.
+        negative stretch plays the source backwards and ends at ``start``: the comp
+        frame just before ``start`` shows source frame 0, the one before it frame 1 (the
+        source frame covering the reversed interval, hence ceil - 1), as AE's reversed
+        layers do.
         """
         if self.stretch == 0:
             return None
-        index = math.floor(Fraction(frame - self.start) * 100 / self.stretch)
+        offset = Fraction(frame - self.start) * 100 / self.stretch
+        index = math.floor(offset) if self.stretch > 0 else math.ceil(offset) - 1
         if 0 <= index < self.source.frame_count:
             return index
         return None

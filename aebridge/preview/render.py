@@ -211,7 +211,16 @@ def plan_from_spec(spec: CompSpec, base_dir: str | os.PathLike[str]) -> CompPlan
         t = layer.transform
         matte = None
         if layer.track_matte is not None:
-            matte = (ids.get(layer.track_matte.layer, -1), layer.track_matte.type.value)
+            matte_id = layer.track_matte.layer
+            if matte_id not in ids or matte_id == layer.id:
+                problems.append(
+                    Problem(
+                        path=f"{path}.track_matte.layer",
+                        message=f"no other layer with id {matte_id!r}; ids are: "
+                        + ", ".join(ids),
+                    )
+                )
+            matte = (ids.get(matte_id, -1), layer.track_matte.type.value)
         layers.append(
             LayerPlan(
                 id=layer.id,

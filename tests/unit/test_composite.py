@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,6 +22,7 @@ from aebridge.preview.composite import (
     warp,
 )
 from aebridge.preview.keyframes import Ease, Interpolation, Key, evaluate
+from aebridge.preview.plan import LayerPlan, SequencePlan
 
 
 def px(*rgba: float) -> np.ndarray:
@@ -444,3 +446,67 @@ def test_layer_keys_evaluate_like_the_camera_keys(
 
 def itype_ours(e: Ease | None) -> Interpolation:
     return Interpolation.LINEAR if e is None else Interpolation.BEZIER
+
+
+# --- layer timing ---------------------------------------------------------------------
+
+
+def timed(stretch: int, start: int = 1010) -> LayerPlan:
+    seq = SequencePlan(folder=Path("x"), name="x", first=1001, last=1004)
+    return LayerPlan(
+        id="x",
+        spec_path="layers[0]",
+        source=seq,
+        start=start,
+        in_frame=990,
+        out_frame=1030,
+        stretch=Fraction(stretch),
+    )
+
+
+def test_source_frames_follow_start_and_stretch() -> None:
+    normal = timed(100)
+    assert [normal.source_index(f) for f in range(1009, 1015)] == [
+        None,
+        0,
+        1,
+        2,
+        3,
+        None,
+    ]
+    slow = timed(200)
+    assert [slow.source_index(f) for f in range(1010, 1019)] == [
+        0,
+        0,
+        1,
+        1,
+        2,
+        2,
+        3,
+        3,
+        None,
+    ]
+    fast = timed(50)
+    assert [fast.source_index(f) for f in range(1010, 1013)] == [0, 2, None]
+
+
+def test_a_reversed_layer_ends_on_source_frame_zero_at_its_start() -> None:
+    reverse = timed(-100)
+    assert [reverse.source_index(f) for f in range(1005, 1011)] == [
+        None,
+        3,
+        2,
+        1,
+        0,
+        None,
+    ]
+
+
+def test_in_point_is_inclusive_and_out_point_exclusive() -> None:
+    lp = timed(100)
+    assert (lp.active(989), lp.active(990), lp.active(1029), lp.active(1030)) == (
+        False,
+        True,
+        True,
+        False,
+    )
