@@ -331,6 +331,7 @@ def test_mp4_has_the_exact_rate_even_size_and_every_frame(tmp_path: Path) -> Non
         assert stream.average_rate == Fraction(24000, 1001)
         assert (stream.width, stream.height) == (64, 36)
         assert stream.codec_context.pix_fmt == "yuv420p"
+        assert stream.codec_context.color_trc == 13  # tagged as sRGB (H.273)
         decoded = [f.to_ndarray(format="rgb24") for f in movie.decode(video=0)]
     assert len(decoded) == 3
     last = decoded[-1][10, 10].astype(int)
@@ -597,3 +598,32 @@ def test_a_spec_in_memory_renders_like_its_build_json(tmp_path: Path) -> None:
     in_memory = render_frame(spec, 1004, base_dir=tmp_path)
     np.testing.assert_array_equal(in_memory, from_json)
     assert in_memory[0, 0, 1] == pytest.approx(0.3, abs=1e-3)  # source frame 3
+
+
+def test_output_names_expand_hashes_and_printf_padding() -> None:
+    from aebridge.preview.writers import frame_path
+
+    assert frame_path("out/sh.####.png", 1001).name == "sh.1001.png"
+    assert frame_path("out/sh.%06d.png", 1001).name == "sh.001001.png"
+    assert frame_path("still.png", 1001).name == "still.png"
+
+
+def test_an_unknown_output_extension_is_refused(
+    two_layers: CompPlan, tmp_path: Path
+) -> None:
+    with pytest.raises(OptionError, match=r"'.*\.mov'.*a \.mp4 movie or \.png frames"):
+        render_preview(two_layers, tmp_path / "p.mov")
+
+
+def test_contact_sheet_labels_without_a_font(
+    two_layers: CompPlan, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # OpenImageIO returns False from render_text when it finds no font.
+    monkeypatch.setattr(oiio.ImageBufAlgo, "render_text", lambda *a, **k: False)
+    sheet = render_preview(two_layers, None, contact_sheet=tmp_path / "s.png")
+    px = oiio.ImageBuf(str(sheet)).get_pixels(oiio.UINT8)
+    label = px[4 + 36 : 4 + 36 + 12, 4 : 4 + 64]
+    # "1001" in the 3x5 digit font at 1 px per dot: 4 glyphs, 2 px apart.
+    assert label.max() == 255
+    lit_columns = np.nonzero(label.max(axis=(0, 2)) == 255)[0]
+    assert lit_columns.min() == 2 and lit_columns.max() == 2 + 4 * 4 - 2
