@@ -1,0 +1,358 @@
+"""The HTTP API, over a real uvicorn server on 127.0.0.1 (builds are scripted)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import fakebuild
+import httpx
+import pytest
+from conftest import Running, spec_for
+
+from aebridge.client import (
+    AuthError,
+    ConflictError,
+    InvalidRequestError,
+    JobNotFoundError,
+    PayloadTooLargeError,
+    WaitTimeoutError,
+)
+
+
+def test_health_answers(server: Running) -> None:
+    assert server.client.health()["status"] == "ok"
+
+
+def test_a_submitted_spec_is_queued_then_built(server: Running) -> None:
+    job = server.client.submit(spec_for(frames=3))
+    assert job["status"] in ("queued", "running") and job["id"].startswith("job_")
+    done = server.client.wait(job["id"], timeout=20, poll=0.05)
+    assert done["status"] == "succeeded" and done["failure"] is None
+    assert done["progress"] == {"frames_done": 3, "frames_total": 3}
+    assert done["result"]["script"] == "shot/shot.jsx"
+    assert done["result"]["build_json"] == "shot/build.json"
+    assert done["attempts"] == 1 and done["finished_at"] is not None
+
+
+def test_a_bare_spec_body_is_accepted_as_curl_sends_it(server: Running) -> None:
+    response = httpx.post(
+        f"{server.url}/v1/jobs",
+        content=json.dumps(spec_for()),
+        headers={"Idempotency-Key": "k1", "content-type": "application/json"},
+    )
+    assert response.status_code == 202
+    assert response.headers["location"] == f"/v1/jobs/{response.json()['id']}"
+
+
+def test_same_idempotency_key_and_body_return_the_same_job(server: Running) -> None:
+    body = json.dumps({"spec": spec_for()})
+    first = httpx.post(
+        f"{server.url}/v1/jobs", content=body, headers={"Idempotency-Key": "same"}
+    )
+    again = httpx.post(
+        f"{server.url}/v1/jobs", content=body, headers={"Idempotency-Key": "same"}
+    )
+    assert (first.status_code, again.status_code) == (202, 200)
+    assert again.json()["id"] == first.json()["id"]
+    assert again.headers["idempotent-replayed"] == "true"
+
+
+def test_same_idempotency_key_with_another_body_is_refused(server: Running) -> None:
+    server.client.submit(spec_for("a"), idempotency_key="k")
+    with pytest.raises(ConflictError, match="already used for job") as info:
+        server.client.submit(spec_for("b"), idempotency_key="k")
+    assert info.value.status == 409 and info.value.code == "idempotency_key_reused"
+
+
+def test_an_invalid_spec_gives_422_with_the_spec_paths(server: Running) -> None:
+    spec = spec_for(layers=2)
+    spec["layers"][0]["blend"] = "glow"
+    spec["layers"][1]["opacity"] = 250
+    response = httpx.post(f"{server.url}/v1/jobs", json=spec)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["code"] == "invalid_spec" and body["retryable"] is False
+    paths = {p["path"] for p in body["problems"] if p["severity"] == "error"}
+    assert {"layers[0].blend", "layers[1].opacity"} <= paths
+    assert server.service.store.counts()["queued"] == 0
+
+
+def test_a_missing_source_gives_422_at_its_path(server: Running) -> None:
+    spec = spec_for()
+    spec["layers"][0]["source"]["path"] = "fg/missing.####.png"
+    with pytest.raises(InvalidRequestError) as info:
+        server.client.submit(spec)
+    assert [p.path for p in info.value.problems if p.severity == "error"] == [
+        "layers[0].source.path"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("path", "why"),
+    [
+        ("../outside/fg.####.png", "contains '..'"),
+        ("/etc/passwd", "is outside the input roots"),
+    ],
+)
+def test_paths_outside_the_input_roots_are_refused(
+    server: Running, path: str, why: str
+) -> None:
+    spec = spec_for()
+    spec["layers"][0]["source"]["matte"] = path
+    with pytest.raises(InvalidRequestError) as info:
+        server.client.submit(spec)
+    assert info.value.code == "path_not_allowed"
+    (problem,) = info.value.problems
+    assert problem.path == "layers[0].source.matte" and why in problem.message
+
+
+def test_a_symlink_out_of_the_roots_is_refused(
+    server: Running, inputs: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "elsewhere").mkdir()
+    (inputs / "escape").symlink_to(tmp_path / "elsewhere")
+    spec = spec_for()
+    spec["layers"][0]["source"]["path"] = "escape/fg.####.png"
+    with pytest.raises(InvalidRequestError, match="outside the input roots"):
+        server.client.submit(spec)
+
+
+def test_base_dir_must_stay_inside_the_roots(server: Running) -> None:
+    response = httpx.post(
+        f"{server.url}/v1/jobs", json={"spec": spec_for(), "base_dir": "/tmp"}
+    )
+    assert response.status_code == 422
+    assert response.json()["problems"][0]["path"] == "base_dir"
+
+
+def test_envelope_mistakes_are_reported_with_their_paths(server: Running) -> None:
+    body = {
+        "spec": spec_for(),
+        "webhook": {"url": "ftp://x/y", "events": ["job.done"]},
+        "options": {"preview": "yes", "fast": True},
+        "priority": 1,
+    }
+    response = httpx.post(f"{server.url}/v1/jobs", json=body)
+    assert response.status_code == 422
+    problems = {p["path"]: p["message"] for p in response.json()["problems"]}
+    assert set(problems) == {
+        "priority",
+        "webhook.url",
+        "webhook.events[0]",
+        "options.fast",
+        "options.preview",
+    }
+    assert "job.succeeded" in problems["webhook.events[0]"]
+
+
+def test_bodies_over_the_limit_get_413(start_server: Callable[..., Running]) -> None:
+    running = start_server(max_body_bytes=2048)
+    spec = spec_for()
+    spec["comp"]["name"] = "x" * 4000
+    with pytest.raises(PayloadTooLargeError, match="at most 2048"):
+        running.client.submit(spec)
+    chunked = httpx.post(
+        f"{running.url}/v1/jobs", content=iter([b"{" + b" " * 3000, b"}"])
+    )
+    assert chunked.status_code == 413 and chunked.json()["code"] == "body_too_large"
+
+
+def test_malformed_json_gives_400(server: Running) -> None:
+    response = httpx.post(f"{server.url}/v1/jobs", content=b"{not json")
+    assert response.status_code == 400 and response.json()["code"] == "malformed_body"
+    response = httpx.post(f"{server.url}/v1/jobs", content=b"[1, 2]")
+    assert response.status_code == 400 and "JSON object" in response.json()["detail"]
+
+
+def test_unknown_jobs_and_routes_are_problem_documents(server: Running) -> None:
+    with pytest.raises(JobNotFoundError, match="no job with id 'job_nope'"):
+        server.client.get("job_nope")
+    response = httpx.get(f"{server.url}/v1/nothing-here")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_a_user_error_in_the_build_is_a_failure_with_code_and_message(
+    start_server: Callable[..., Running],
+) -> None:
+    running = start_server(build=fakebuild.failing_build)
+    job = running.client.wait(running.client.submit(spec_for())["id"], 20, 0.05)
+    assert job["status"] == "failed"
+    assert job["failure"] == {
+        "code": "bad_source",
+        "message": "fg/fg.1002.png, frame 1002: frame is truncated",
+        "retryable": False,
+    }
+
+
+def test_a_bug_in_the_build_never_leaks_its_traceback(
+    start_server: Callable[..., Running],
+) -> None:
+    running = start_server(build=fakebuild.crashing_build)
+    job = running.client.wait(running.client.submit(spec_for())["id"], 20, 0.05)
+    assert job["failure"]["code"] == "internal_error"
+    assert job["failure"]["retryable"] is True
+    text = json.dumps(job)
+    assert "ZeroDivisionError" not in text and "secret internal detail" not in text
+    assert "Traceback" not in text
+
+
+def test_list_filters_by_status_and_pages(server: Running) -> None:
+    ids = [server.client.submit(spec_for(f"s{i}"))["id"] for i in range(5)]
+    for job_id in ids:
+        server.client.wait(job_id, 20, 0.05)
+    jobs, cursor = server.client.list(limit=2)
+    assert len(jobs) == 2 and cursor is not None
+    assert [j["id"] for j in server.client.iter_jobs(page_size=2)] == ids[::-1]
+    assert server.client.list("failed")[0] == []
+    response = httpx.get(f"{server.url}/v1/jobs", params={"status": "done"})
+    assert response.status_code == 422
+    assert "allowed: queued, running, succeeded, failed, canceled" in response.text
+
+
+def test_a_token_is_required_when_configured(
+    start_server: Callable[..., Running],
+) -> None:
+    running = start_server(token="s3cret")
+    assert httpx.get(f"{running.url}/v1/health").status_code == 200
+    response = httpx.get(f"{running.url}/v1/jobs")
+    assert (
+        response.status_code == 401 and response.headers["www-authenticate"] == "Bearer"
+    )
+    wrong = httpx.get(f"{running.url}/v1/jobs", headers={"authorization": "Bearer no"})
+    assert wrong.status_code == 401
+    assert running.client.list()[0] == []  # the client sends the token
+    from aebridge.client import Client
+
+    with Client(running.url, token="bad") as anonymous, pytest.raises(AuthError):
+        anonymous.submit(spec_for())
+
+
+def slow(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
+    monkeypatch.setenv(fakebuild.FRAME_DELAY_ENV, str(seconds))
+
+
+def wait_for_frames(running: Running, job_id: str, frames: int) -> None:
+    import time
+
+    deadline = time.monotonic() + 20
+    while running.client.get(job_id)["progress"]["frames_done"] < frames:
+        assert time.monotonic() < deadline, "the job made no progress"
+        time.sleep(0.05)
+
+
+def test_cancel_stops_a_running_job_between_frames(
+    server: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slow(monkeypatch, 0.15)
+    job_id = server.client.submit(spec_for(frames=40))["id"]
+    wait_for_frames(server, job_id, 2)
+    asked = server.client.cancel(job_id)
+    assert asked["cancel_requested"] is True
+    done = server.client.wait(job_id, 20, 0.05)
+    assert done["status"] == "canceled" and done["failure"]["code"] == "canceled"
+    folder = Path(server.service.config.outputs) / job_id / "shot" / "layers" / "fg0"
+    frames = sorted(folder.iterdir())
+    assert 2 <= len(frames) < 40
+    assert all(f.suffix == ".frame" and fakebuild.frame_is_whole(f) for f in frames)
+
+
+def test_cancel_of_a_queued_job_is_immediate_and_of_a_finished_one_refused(
+    server: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slow(monkeypatch, 0.1)
+    first = server.client.submit(spec_for("a", frames=20))["id"]
+    second = server.client.submit(spec_for("b"))["id"]
+    assert server.client.cancel(second)["status"] == "canceled"
+    server.client.cancel(first)
+    server.client.wait(first, 20, 0.05)
+    monkeypatch.setenv(fakebuild.FRAME_DELAY_ENV, "0")
+    third = server.client.submit(spec_for("c"))["id"]
+    server.client.wait(third, 20, 0.05)
+    with pytest.raises(ConflictError, match="already succeeded"):
+        server.client.cancel(third)
+
+
+def read_events(url: str) -> list[tuple[str, str, dict[str, Any]]]:
+    events = []
+    with httpx.stream("GET", url, timeout=20) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        fields: dict[str, str] = {}
+        for line in response.iter_lines():
+            if not line:
+                if "data" in fields:
+                    events.append(
+                        (fields["id"], fields["event"], json.loads(fields["data"]))
+                    )
+                fields = {}
+            elif not line.startswith(":"):
+                key, _, value = line.partition(": ")
+                fields[key] = value
+    return events
+
+
+def test_events_stream_progress_until_the_job_ends(
+    server: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slow(monkeypatch, 0.1)
+    job_id = server.client.submit(spec_for(frames=8))["id"]
+    events = read_events(f"{server.url}/v1/jobs/{job_id}/events")
+    names = [name for _id, name, _data in events]
+    assert names[-1] == "succeeded" and events[-1][2]["status"] == "succeeded"
+    assert "progress" in names
+    ids = [int(i) for i, _name, _data in events]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    done = [data["progress"]["frames_done"] for _i, _n, data in events]
+    assert done == sorted(done) and done[-1] == 8
+
+
+def test_events_of_a_finished_job_end_at_once(server: Running) -> None:
+    job_id = server.client.submit(spec_for())["id"]
+    server.client.wait(job_id, 20, 0.05)
+    events = read_events(f"{server.url}/v1/jobs/{job_id}/events")
+    assert [name for _i, name, _d in events] == ["succeeded"]
+
+
+def test_artifacts_are_listed_and_served(server: Running) -> None:
+    job = server.client.submit(spec_for(), preview=True)
+    server.client.wait(job["id"], 20, 0.05)
+    listing = server.client.artifacts(job["id"])
+    assert [(a["name"], a["kind"]) for a in listing] == [
+        ("shot/shot.jsx", "script"),
+        ("shot/build.json", "build_json"),
+        ("shot/preview/shot.png", "preview"),
+    ]
+    assert server.client.download(job["id"], "shot/shot.jsx") == (
+        b"// generated for shot\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../../aebridge.db",
+        "..%2F..%2Faebridge.db",
+        "shot/layers/fg0/fg0.1001.frame",
+        "%2Fetc%2Fpasswd",
+    ],
+)
+def test_artifact_downloads_cannot_escape(server: Running, name: str) -> None:
+    job_id = server.client.submit(spec_for())["id"]
+    server.client.wait(job_id, 20, 0.05)
+    response = httpx.get(f"{server.url}/v1/jobs/{job_id}/artifacts/{name}")
+    assert response.status_code == 404
+    assert b"SQLite" not in response.content
+
+
+def test_wait_gives_up_after_its_timeout(
+    server: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slow(monkeypatch, 0.2)
+    job_id = server.client.submit(spec_for(frames=30))["id"]
+    with pytest.raises(WaitTimeoutError, match=r"still (queued|running) after 0\.3 s"):
+        server.client.wait(job_id, timeout=0.3, poll=0.05)
+    server.client.cancel(job_id)
