@@ -61,6 +61,7 @@ __all__ = [
     "camera_keys",
     "camera_state_at",
     "evaluate_property",
+    "moves_state_at",
 ]
 
 #: Influence (percent) of AE's Easy Ease handles.
@@ -72,17 +73,8 @@ Vec3 = tuple[float, float, float]
 
 # Moves whose property changes are an eased straight line (exact with two keys).
 _AFFINE = frozenset({MoveKind.DOLLY, MoveKind.TRUCK, MoveKind.PEDESTAL})
-# Which properties each move changes.
-_TOUCHES: dict[MoveKind, frozenset[str]] = {
-    MoveKind.DOLLY: frozenset({"position", "point_of_interest"}),
-    MoveKind.TRUCK: frozenset({"position", "point_of_interest"}),
-    MoveKind.PEDESTAL: frozenset({"position", "point_of_interest"}),
-    MoveKind.PAN: frozenset({"point_of_interest"}),
-    MoveKind.TILT: frozenset({"point_of_interest"}),
-    MoveKind.ORBIT: frozenset({"position"}),
-    MoveKind.ROLL: frozenset({"roll"}),
-    MoveKind.ZOOM: frozenset({"zoom"}),
-}
+# Moves that two eased keys reproduce exactly when they run alone.
+_TWO_KEY_KINDS = _AFFINE | {MoveKind.ZOOM, MoveKind.ROLL}
 _PROPERTIES = ("position", "point_of_interest", "zoom", "roll")
 
 
@@ -237,14 +229,18 @@ def _axes(state: _State) -> tuple[Vec3, Vec3, Vec3]:
     return forward, right, _scale(down, -1.0)
 
 
-def _apply(state: _State, move: CameraMove, p: float) -> _State:
-    """The camera after ``move`` has progressed by ``p`` (0..1, eased)."""
+def _apply(state: _State, move: CameraMove, p: float, origin: _State) -> _State:
+    """The camera after ``move`` has progressed by ``p`` (0..1, eased).
+
+    ``origin`` is the camera when the move started: translations and tilts use its
+    axes, so a finished move's effect never changes while other moves run.
+    """
     if p == 0.0:
         return state
     kind = move.kind
     amount = move.amount
     if kind in _AFFINE:
-        forward, right, up = _axes(state)
+        forward, right, up = _axes(origin)
         axis = {MoveKind.DOLLY: forward, MoveKind.TRUCK: right}.get(kind, up)
         offset = _scale(axis, amount * p)
         return _State(
@@ -265,7 +261,7 @@ def _apply(state: _State, move: CameraMove, p: float) -> _State:
         )
     if kind is MoveKind.TILT:
         # Positive tilts up: about the camera's right axis, which lifts +z towards -y.
-        _forward, right, _up = _axes(state)
+        _forward, right, _up = _axes(origin)
         rel = _rotate(_sub(state.poi, state.position), right, amount * p)
         return _State(
             position=state.position,
@@ -406,22 +402,46 @@ def _ordered(moves: Sequence[CameraMove]) -> list[CameraMove]:
     return [move for _index, move in order]
 
 
-def _state_at(
-    base: _State, moves: Sequence[CameraMove], frame: float, rate: Fraction
-) -> _State:
-    """The camera at ``frame``: every started move applied, in order, to the last."""
-    state = base
-    for move in moves:
-        if frame <= move.start:
-            continue
-        zoom0 = state.zoom
-        if move.kind is MoveKind.ZOOM and isinstance(move.easing, CustomEase):
-            zoom0 = _state_at(base, moves, move.start, rate).zoom
-        state = _apply(state, move, _progress(move, frame, rate, zoom0))
-    return state
+class _Rig:
+    """Evaluates the move language: the camera at any frame, moves in start order.
+
+    The camera at each move's start is cached, so evaluation is quadratic in the
+    number of moves at worst.
+    """
+
+    def __init__(
+        self, base: _State, moves: Sequence[CameraMove], rate: Fraction
+    ) -> None:
+        self.base = base
+        self.moves = list(moves)
+        self.rate = rate
+        self._origins: dict[int, _State] = {}
+
+    def origin(self, index: int) -> _State:
+        """The camera when move ``index`` starts."""
+        if index not in self._origins:
+            self._origins[index] = self.state(self.moves[index].start)
+        return self._origins[index]
+
+    def state(self, frame: float) -> _State:
+        """The camera at ``frame``: every started move applied, in order."""
+        state = self.base
+        for index, move in enumerate(self.moves):
+            if frame <= move.start:
+                continue
+            origin = self.origin(index)
+            progress = _progress(move, frame, self.rate, origin.zoom)
+            state = _apply(state, move, progress, origin)
+        return state
 
 
 # -- building keys --------------------------------------------------------------------
+
+
+def _same(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    """Equal up to floating-point noise from rotations (1e-9 of the magnitude)."""
+    scale = max(1.0, *(abs(x) for x in a))
+    return all(abs(x - y) <= 1e-9 * scale for x, y in zip(a, b, strict=True))
 
 
 def _distance(a: tuple[float, ...], b: tuple[float, ...], spatial: bool) -> float:
@@ -480,17 +500,8 @@ def camera_keys(spec: CompSpec) -> CameraKeys:
     Raises:
         ValueError: the spec has no camera.
     """
-    camera: Camera | None = spec.camera
-    if camera is None:
-        raise ValueError("the spec has no camera")
-    comp = spec.comp
-    rate = comp.rate
-    base = _State(
-        position=camera.start_position(comp),
-        poi=camera.start_point_of_interest(comp),
-        zoom=camera.zoom(comp),
-        roll=0.0,
-    )
+    camera, base = _base_state(spec)
+    rate = spec.comp.rate
     moves = _ordered(camera.moves)
     bounds = sorted({m.start for m in moves} | {m.end for m in moves})
 
@@ -502,41 +513,42 @@ def camera_keys(spec: CompSpec) -> CameraKeys:
         "roll": False,
     }
     touched: dict[str, list[tuple[int, int]]] = {name: [] for name in _PROPERTIES}
-
-    def value(name: str, frame: int) -> tuple[float, ...]:
-        return _state_at(base, moves, frame, rate).get(name)
+    rig = _Rig(base, moves, rate)
+    states = (
+        {f: rig.state(f) for f in range(bounds[0], bounds[-1] + 1)} if bounds else {}
+    )
 
     def draft(name: str, frame: int) -> _KeyDraft:
         table = drafts[name]
         if frame not in table:
-            table[frame] = _KeyDraft(frame=frame, value=value(name, frame))
+            table[frame] = _KeyDraft(frame=frame, value=states[frame].get(name))
         return table[frame]
+
+    def still(name: str, b0: int, b1: int) -> bool:
+        first = states[b0].get(name)
+        return all(_same(states[f].get(name), first) for f in range(b0 + 1, b1 + 1))
 
     for b0, b1 in itertools.pairwise(bounds):
         active = [m for m in moves if m.start <= b0 and m.end >= b1]
-        changed: set[str] = set()
-        for m in active:
-            changed |= _TOUCHES[m.kind]
         single = active[0] if len(active) == 1 else None
+        # Two eased keys reproduce a lone move exactly when its path is a straight
+        # line (or a number) or when it holds; arcs and overlaps are sampled.
         exact = (
             single is not None
             and single.start == b0
             and single.end == b1
-            and (
-                single.kind in _AFFINE
-                or single.kind in (MoveKind.ZOOM, MoveKind.ROLL)
-                or single.easing is Ease.HOLD
-            )
+            and (single.kind in _TWO_KEY_KINDS or single.easing is Ease.HOLD)
         )
-        for name in changed:
+        for name in _PROPERTIES:
+            if not active or still(name, b0, b1):
+                continue
             touched[name].append((b0, b1))
             is_spatial = spatial[name]
             if exact and single is not None:
                 k0, k1 = draft(name, b0), draft(name, b1)
                 seconds = (b1 - b0) / float(rate)
                 dist = _distance(k0.value, k1.value, is_spatial)
-                magnitude = abs(dist)
-                out_side, in_side = _move_sides(single, magnitude, seconds)
+                out_side, in_side = _move_sides(single, abs(dist), seconds)
                 k0.out_side = _signed(out_side, dist, is_spatial)
                 k1.in_side = _signed(in_side, dist, is_spatial)
                 continue
@@ -582,6 +594,45 @@ def camera_keys(spec: CompSpec) -> CameraKeys:
         point_of_interest=properties["point_of_interest"],
         zoom=properties["zoom"],
         roll=properties["roll"],
+    )
+
+
+def _base_state(spec: CompSpec) -> tuple[Camera, _State]:
+    camera = spec.camera
+    if camera is None:
+        raise ValueError("the spec has no camera")
+    comp = spec.comp
+    return camera, _State(
+        position=camera.start_position(comp),
+        poi=camera.start_point_of_interest(comp),
+        zoom=camera.zoom(comp),
+        roll=0.0,
+    )
+
+
+def moves_state_at(spec: CompSpec, frame: float) -> CameraState:
+    """The camera at a (fractional) frame straight from the move language.
+
+    This is the definition the keys of :func:`camera_keys` reproduce: equal at every
+    whole frame, and at every instant of a segment with two eased keys.
+
+    Args:
+        spec: a validated spec with a camera.
+        frame: comp frame.
+
+    Returns:
+        Position, point of interest, zoom and roll.
+
+    Raises:
+        ValueError: the spec has no camera.
+    """
+    camera, base = _base_state(spec)
+    state = _Rig(base, _ordered(camera.moves), spec.comp.rate).state(frame)
+    return CameraState(
+        position=state.position,
+        point_of_interest=state.poi,
+        zoom=state.zoom,
+        roll=state.roll,
     )
 
 
