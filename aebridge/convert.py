@@ -573,12 +573,20 @@ def convert(
             warn(text)
 
     user_rate = parse_rate(fps, option="--fps") if fps is not None else None
-    info = ingest.probe(source, vfr=vfr, rate=user_rate)
+    colorspace_given = (
+        colour.validate_colorspace(colorspace, option="--colorspace")
+        if colorspace is not None
+        else None
+    )
+    info = ingest.probe(source, vfr=vfr, rate=user_rate, colorspace=colorspace_given)
     decisions: list[str] = [str(info.colour_decision)] if info.colour_decision else []
+    decisions.extend(str(n) for n in getattr(info, "notes", ()))
 
     matte_info = None
     if matte is not None:
-        matte_info = ingest.probe(matte, vfr=vfr, rate=user_rate)
+        # The matte's colour space does not matter (its values become alpha), so its
+        # transfer is never a reason to refuse it.
+        matte_info = ingest.probe(matte, vfr=vfr, rate=user_rate, colorspace="Raw")
         if (matte_info.width, matte_info.height) != (info.width, info.height):
             raise SourceError(
                 f"the matte is {matte_info.width}x{matte_info.height} but the source is "
@@ -612,8 +620,8 @@ def convert(
             )
         decisions.append(f"alpha: {alpha} (given)")
 
-    if colorspace is not None:
-        colorspace_in = colour.validate_colorspace(colorspace, option="--colorspace")
+    if colorspace_given is not None:
+        colorspace_in = colorspace_given
         decisions.append(f"input colour space: {colorspace_in} (given)")
     else:
         colorspace_in = str(info.colorspace)

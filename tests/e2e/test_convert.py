@@ -217,8 +217,10 @@ def test_a_corrupt_frame_names_file_and_frame_and_leaves_no_partial_frame(
     (tmp_path / "src" / "fg.1004.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
     with pytest.raises(SourceError, match=r"fg\.1004\.png"):
         convert(fg_png, tmp_path / "out", name="fg", fps=24, jobs=1)
-    assert "fg.1004.exr" not in _frames(tmp_path / "out" / "fg")
-    assert not [p for p in (tmp_path / "out" / "fg").iterdir() if ".tmp" in p.name]
+    folder = tmp_path / "out" / "fg"
+    if folder.exists():  # the probe may catch it before anything is written
+        assert "fg.1004.exr" not in _frames(folder)
+        assert not [p for p in folder.iterdir() if ".tmp" in p.name]
 
 
 def test_a_size_change_names_the_frame(fg_png: Path, tmp_path: Path) -> None:
