@@ -112,6 +112,68 @@ _PROBLEM_SCHEMA: dict[str, Any] = {
     },
 }
 
+_NULLABLE_TEXT: dict[str, Any] = {"anyOf": [{"type": "string"}, {"type": "null"}]}
+
+_JOB_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "status", "progress", "created_at"],
+    "properties": {
+        "id": {"type": "string", "examples": ["job_0f3c..."]},
+        "status": {"type": "string", "enum": [s.value for s in JobStatus]},
+        "stage": _NULLABLE_TEXT,
+        "layer": _NULLABLE_TEXT,
+        "progress": {
+            "type": "object",
+            "properties": {
+                "frames_done": {"type": "integer"},
+                "frames_total": {"type": "integer"},
+            },
+        },
+        "failure": {
+            "anyOf": [
+                {
+                    "type": "object",
+                    "properties": {
+                        "code": {"type": "string"},
+                        "message": {"type": "string"},
+                        "retryable": {"type": "boolean"},
+                    },
+                },
+                {"type": "null"},
+            ]
+        },
+        "result": {
+            "description": "comp_dir, script, build_json, preview, layers, warnings; "
+            "paths relative to the job's output folder",
+            "anyOf": [{"type": "object"}, {"type": "null"}],
+        },
+        "cancel_requested": {"type": "boolean"},
+        "attempts": {"type": "integer"},
+        "webhook": {"anyOf": [{"type": "object"}, {"type": "null"}]},
+        "created_at": {"type": "string", "format": "date-time"},
+        "updated_at": {"type": "string", "format": "date-time"},
+        "started_at": _NULLABLE_TEXT,
+        "finished_at": _NULLABLE_TEXT,
+        "warnings": {
+            "description": "only in the answer to POST /v1/jobs",
+            "type": "array",
+            "items": {"type": "object"},
+        },
+        "webhook_secret": {
+            "description": "only in the answer that created the job, when the "
+            "secret was generated",
+            "type": "string",
+        },
+    },
+}
+
+
+def _json(ref: str) -> dict[str, Any]:
+    return {"content": {"application/json": {"schema": {"$ref": ref}}}}
+
+
+_JOB = "#/components/schemas/Job"
+
 _JOB_REQUEST_SCHEMA: dict[str, Any] = {
     "description": (
         "A comp spec (aebridge.comp/1) as the whole body, or an envelope with the spec "
@@ -257,8 +319,9 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
                 "to aebridge serve with --token or AEBRIDGE_TOKEN)"
             )
 
+    problem_ref = {"$ref": "#/components/schemas/Problem"}
     responses: dict[int | str, dict[str, Any]] = {
-        code: {"content": {"application/problem+json": {"schema": _PROBLEM_SCHEMA}}}
+        code: {"content": {"application/problem+json": {"schema": problem_ref}}}
         for code in (400, 401, 404, 409, 413, 422)
     }
     app = FastAPI(
@@ -268,6 +331,25 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
         lifespan=lifespan,
         responses=responses,
     )
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            from fastapi.openapi.utils import get_openapi
+
+            document = get_openapi(
+                title=app.title,
+                version=app.version,
+                summary=app.summary,
+                description=__doc__,
+                routes=app.routes,
+            )
+            schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            schemas["Problem"] = _PROBLEM_SCHEMA
+            schemas["Job"] = _JOB_SCHEMA
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.exception_handler(AebridgeError)
     async def _aebridge_error(_request: Request, exc: AebridgeError) -> Response:
@@ -367,6 +449,11 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
         status_code=202,
         dependencies=auth,
         tags=["jobs"],
+        response_model=None,
+        responses={
+            202: {"description": "the job was queued", **_json(_JOB)},
+            200: {"description": "an identical earlier request made it", **_json(_JOB)},
+        },
         openapi_extra={
             "requestBody": {
                 "required": True,
@@ -415,7 +502,27 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
             },
         )
 
-    @app.get("/v1/jobs", dependencies=auth, tags=["jobs"])
+    @app.get(
+        "/v1/jobs",
+        dependencies=auth,
+        tags=["jobs"],
+        response_model=None,
+        responses={
+            200: {
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "jobs": {"type": "array", "items": {"$ref": _JOB}},
+                                "next_cursor": _NULLABLE_TEXT,
+                            },
+                        }
+                    }
+                }
+            }
+        },
+    )
     def list_jobs(
         status: Sequence[str] = Query(
             default=(), description="keep jobs in these states"
@@ -435,13 +542,24 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
         jobs, next_cursor = store.list_jobs(statuses=wanted, limit=limit, cursor=cursor)
         return {"jobs": [j.public() for j in jobs], "next_cursor": next_cursor}
 
-    @app.get("/v1/jobs/{job_id}", dependencies=auth, tags=["jobs"])
+    @app.get(
+        "/v1/jobs/{job_id}",
+        dependencies=auth,
+        tags=["jobs"],
+        response_model=None,
+        responses={200: _json(_JOB)},
+    )
     def get_job(job_id: str) -> dict[str, Any]:
         """One job: status, stage, progress, failure, result."""
         return store.get(job_id).public()
 
     @app.post(
-        "/v1/jobs/{job_id}/cancel", status_code=202, dependencies=auth, tags=["jobs"]
+        "/v1/jobs/{job_id}/cancel",
+        status_code=202,
+        dependencies=auth,
+        tags=["jobs"],
+        response_model=None,
+        responses={202: _json(_JOB)},
     )
     def cancel_job(job_id: str) -> dict[str, Any]:
         """Cancel a job; a running job stops between frames (no partial frame)."""
