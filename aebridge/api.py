@@ -42,7 +42,6 @@ __all__ = [
     "BuildResult",
     "BuiltLayer",
     "build",
-    "build_id_for",
 ]
 
 #: Label of the ``build.json`` document.
@@ -96,22 +95,6 @@ class BuildResult:
     preview: Path | None
     layers: tuple[BuiltLayer, ...]
     warnings: tuple[str, ...]
-
-
-def build_id_for(spec: CompSpec) -> str:
-    """The stable id of a comp's build.
-
-    It depends only on the comp name, so rebuilding a changed spec gives the same id
-    and the script finds and updates what an earlier run made in After Effects.
-
-    Args:
-        spec: the spec.
-
-    Returns:
-        ``aeb-`` and 12 hexadecimal digits.
-    """
-    digest = hashlib.sha256(f"aebridge.build:{spec.comp.name}".encode()).hexdigest()
-    return f"aeb-{digest[:12]}"
 
 
 def _hash_source(path: str) -> str | None:
@@ -340,9 +323,9 @@ def build(
     as_built = _relative_keyframe_images(as_built, comp_dir)
 
     report("script")
-    from .emit import write_script
+    from .emit import default_build_id, write_script
 
-    build_id = build_id_for(loaded)
+    build_id = default_build_id(as_built)
     script_path = comp_dir / f"{comp.name}.jsx"
     aep_path = None if aep is None else Path(aep).resolve()
     write_script(as_built, layer_map, script_path, aep=aep_path, build_id=build_id)
@@ -353,7 +336,10 @@ def build(
     document = {
         "schema": BUILD_SCHEMA,
         "build_id": build_id,
-        "spec_hash": hash_of_spec,
+        # The hash of the spec below (the script header carries the same one); the
+        # user's spec as written hashes to source_spec_hash.
+        "spec_hash": spec_hash(as_built),
+        "source_spec_hash": hash_of_spec,
         "aebridge_version": __version__,
         "script": script_path.name,
         "spec": spec_to_dict(as_built),
