@@ -351,7 +351,13 @@ def write_frame(
         # An empty frame still needs a data window: one pixel at the origin.
         window = alpha_bounds(rgba[..., 3]) or (0, 0, 0, 0)
     x0, y0, x1, y1 = window
-    pixels = np.ascontiguousarray(rgba[y0 : y1 + 1, x0 : x1 + 1])
+    crop = rgba[y0 : y1 + 1, x0 : x1 + 1]
+    # EXR stores each channel as its own plane: hand the binding planes (free when
+    # the array is a view over planes, as PixelPipeline returns) rather than an
+    # interleaved array it would have to split.
+    channels = {
+        name: np.ascontiguousarray(crop[..., c]) for c, name in enumerate("RGBA")
+    }
 
     header: dict[str, object] = {
         name: _header_value(name, value) for name, value in attributes.items()
@@ -371,7 +377,7 @@ def write_frame(
     try:
         # One thread: aebridge runs one frame per worker process, and the binding's
         # encoder threads would only compete with the other workers.
-        OpenEXR.File(header, {"RGBA": pixels}, num_threads=1).write(tmp)
+        OpenEXR.File(header, channels, num_threads=1).write(tmp)
         check = OpenEXR.File(tmp, header_only=True).header()
         written = _compression_name(check.get("compression"))
         if written != compression:

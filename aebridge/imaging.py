@@ -540,7 +540,9 @@ class PixelPipeline:
 
         Returns:
             H x W x 4 RGBA, premultiplied, scene-linear, float16 if ``half`` else
-            float32, C-contiguous.
+            float32. The array is a view over four contiguous channel planes
+            (``out[..., c]`` is C-contiguous): EXR stores channels as planes, so the
+            writer takes them without a copy.
 
         Raises:
             ValueError: the frame does not match the pipeline (dtype, channels, size
@@ -565,7 +567,6 @@ class PixelPipeline:
             )
         alpha_codes: npt.NDArray[Any] | None = None
         alpha_float: npt.NDArray[np.float32] | None = None
-        own_alpha = False
         if matte is not None:
             if matte.shape[:2] != pixels.shape[:2]:
                 raise ValueError(
@@ -583,55 +584,50 @@ class PixelPipeline:
                 alpha_float = matte_to_alpha(matte)
         elif self.effective_alpha in ("straight", "premultiplied"):
             alpha_codes = pixels[..., self.channels - 1]
-            own_alpha = True
 
         plan = self._plan()
+        h, w = pixels.shape[:2]
+        if plan.kind == "lut" and plan.table2d and alpha_codes is not None:
+            if plan.matrix is None:
+                # Final values straight from the tables (checked finite when built).
+                planes = np.empty((4, h, w), dtype=self.out_dtype)
+                self._run_table2d(plan, pixels, alpha_codes, planes)
+                return planes.transpose(1, 2, 0)
+            middle = np.empty((4, h, w), dtype=np.float32)
+            self._run_table2d(plan, pixels, alpha_codes, middle)
+            return self._finish(middle[:3], middle[3], plan.matrix, check=False)
         if plan.kind == "lut":
-            if plan.table2d and alpha_codes is not None:
-                out = self._run_table2d(plan, pixels, alpha_codes, own_alpha)
-                if plan.matrix is None:
-                    return out  # the tables were checked finite when built
-                return self._finish(out[..., :3], out[..., 3], plan.matrix, check=False)
             return self._run_curve(plan, pixels, alpha_codes, alpha_float)
         return self._run_float(pixels, alpha_codes, alpha_float)
 
-    def _colour_channels(self, pixels: npt.NDArray[Any]) -> npt.NDArray[Any]:
-        return pixels[..., :3] if self.channels >= 3 else pixels[..., :1]
+    def _colour_planes(self, pixels: npt.NDArray[Any]) -> list[npt.NDArray[Any]]:
+        """The R, G, B source channels (grey repeated), as H x W views."""
+        if self.channels >= 3:
+            return [pixels[..., c] for c in range(3)]
+        return [pixels[..., 0]] * 3
 
     def _run_table2d(
         self,
         plan: _Plan,
         pixels: npt.NDArray[Any],
         alpha_codes: npt.NDArray[Any],
-        own_alpha: bool,
-    ) -> npt.NDArray[Any]:
+        planes: npt.NDArray[Any],
+    ) -> None:
+        """8-bit: one gather per channel from the (value << 8 | alpha) table."""
         assert plan.alpha_lut is not None
         tables = plan.table2d
-        a16 = alpha_codes.astype(np.uint16)
-        if own_alpha and self.channels == 4 and len(tables) == 1:
-            # The hot path (8-bit RGBA): one gather over all four channels of one
-            # contiguous index array; the alpha lane gathers a value that is
-            # overwritten next, which is cheaper than three strided gathers.
-            index = pixels.astype(np.uint16)
-            index <<= 8
-            index |= a16[..., None]
-            out = np.take(tables[0], index)
-            out[..., 3] = plan.alpha_lut[alpha_codes]
-            return out
-        h, w = pixels.shape[:2]
-        out = np.empty((h, w, 4), dtype=tables[0].dtype)
-        index = self._colour_channels(pixels).astype(np.uint16)
-        index <<= 8
-        index |= a16[..., None]
-        if index.shape[2] == 1:
-            index = np.repeat(index, 3, axis=2)
-        if len(tables) == 1:
-            out[..., :3] = np.take(tables[0], index)
-        else:
-            for c in range(3):
-                out[..., c] = np.take(tables[c], index[..., c])
-        out[..., 3] = plan.alpha_lut[alpha_codes]
-        return out
+        index = np.empty(pixels.shape[:2], dtype=np.uint16)
+        grey = self.channels < 3
+        for c, values in enumerate(self._colour_planes(pixels)):
+            if grey and c > 0:
+                planes[c] = planes[0]  # one grey channel spread to RGB
+                continue
+            # index = value << 8 | alpha, built in place in one uint16 buffer
+            np.left_shift(values, 8, out=index, dtype=np.uint16)
+            np.bitwise_or(index, alpha_codes, out=index)
+            np.take(tables[c if len(tables) == 3 else 0], index, out=planes[c])
+        np.take(plan.alpha_lut.astype(planes.dtype, copy=False), alpha_codes,
+                out=planes[3])  # fmt: skip
 
     def _run_curve(
         self,
@@ -640,24 +636,23 @@ class PixelPipeline:
         alpha_codes: npt.NDArray[Any] | None,
         alpha_float: npt.NDArray[np.float32] | None,
     ) -> npt.NDArray[Any]:
+        """Per-channel curve table, then a float32 multiply by alpha."""
         assert plan.curve is not None and plan.alpha32 is not None
-        colour = self._colour_channels(pixels)
-        if colour.shape[2] == 1:
-            colour = np.repeat(colour, 3, axis=2)
-        rgb = np.empty(colour.shape, dtype=np.float32)
-        for c in range(3):
-            np.take(plan.curve[:, c], colour[..., c], out=rgb[..., c])
+        h, w = pixels.shape[:2]
+        rgb = np.empty((3, h, w), dtype=np.float32)
+        for c, values in enumerate(self._colour_planes(pixels)):
+            np.take(plan.curve[:, c], values, out=rgb[c])
+        alpha: npt.NDArray[np.float32] | None = None
         if alpha_float is not None:
             alpha = alpha_float
         elif alpha_codes is not None:
             alpha = plan.alpha32[alpha_codes]
-        else:
-            alpha = None
         if alpha is not None:
-            rgb *= alpha[..., None]
+            rgb *= alpha
             if alpha_float is not None:
-                np.copyto(rgb, np.float32(0.0), where=(alpha[..., None] == 0))
-        # A float matte can hold NaN; integer codes cannot.
+                np.copyto(rgb, np.float32(0.0), where=(alpha == 0))
+        # A float matte can hold NaN (integer codes cannot), and a matrix can
+        # overflow half where the curve alone did not.
         return self._finish(
             rgb,
             alpha,
@@ -671,22 +666,19 @@ class PixelPipeline:
         alpha_codes: npt.NDArray[Any] | None,
         alpha_float: npt.NDArray[np.float32] | None,
     ) -> npt.NDArray[Any]:
-        colour = normalise(self._colour_channels(pixels))
-        if colour.shape[2] == 1:
-            colour = np.repeat(colour, 3, axis=2)
-        alpha: npt.NDArray[np.float32] | None
+        """OCIO on floats: float input, and conversions that no table reproduces."""
+        colour = normalise(np.stack(self._colour_planes(pixels), axis=-1))
+        alpha: npt.NDArray[np.float32] | None = None
         if alpha_float is not None:
             alpha = alpha_float
         elif alpha_codes is not None:
             alpha = normalise(alpha_codes)
-        else:
-            alpha = None
         if alpha is not None and self.effective_alpha == "premultiplied":
             colour = unpremultiply(colour, alpha)
         rgb = ocio_convert(colour, self.colorspace_in, self.colorspace_out)
         if alpha is not None:
             rgb = premultiply(rgb, alpha)
-        return self._finish(rgb, alpha, None, check=True)
+        return self._finish(rgb.transpose(2, 0, 1), alpha, None, check=True)
 
     def _finish(
         self,
@@ -696,16 +688,17 @@ class PixelPipeline:
         *,
         check: bool,
     ) -> npt.NDArray[Any]:
-        h, w = rgb.shape[:2]
-        out = np.empty((h, w, 4), dtype=self.out_dtype)
+        """3 x H x W colour planes and H x W alpha -> the H x W x 4 output view."""
+        h, w = rgb.shape[1:]
+        planes = np.empty((4, h, w), dtype=self.out_dtype)
         if matrix is not None:
-            # einsum hands this to BLAS; a (N, 3) @ (3, 3) matmul on a strided
-            # view is an order of magnitude slower here.
-            rgb = np.einsum("hwc,dc->hwd", rgb, matrix, optimize=True)
+            # BLAS through einsum: output plane d = sum over c of M[d, c] * plane c.
+            rgb = np.einsum("dc,chw->dhw", matrix, rgb, optimize=True)
         with np.errstate(over="ignore"):  # overflow to Inf is reported just below
-            out[..., :3] = rgb
-            out[..., 3] = 1.0 if alpha is None else alpha
-        if check and not np.all(np.isfinite(out)):
+            planes[:3] = rgb
+            planes[3] = 1.0 if alpha is None else alpha
+        out = planes.transpose(1, 2, 0)
+        if check and not np.all(np.isfinite(planes)):
             bad = np.argwhere(~np.isfinite(out))[0]
             y, x, c = (int(i) for i in bad)
             raise ValueError(

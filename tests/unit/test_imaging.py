@@ -359,13 +359,22 @@ def test_the_pipeline_pickles_as_its_settings_and_converts_the_same() -> None:
     assert np.array_equal(q(frame), p(frame))
 
 
-def test_output_is_contiguous_rgba_in_the_requested_precision() -> None:
-    frame = np.zeros((36, 64, 4), np.uint8)
-    for half, dtype in ((True, np.float16), (False, np.float32)):
-        out = pipe(half=half)(frame)
-        assert out.dtype == dtype
+@pytest.mark.parametrize(
+    "kw",
+    [{}, {"colorspace_out": "acescg"}, {"dtype": "uint16"}, {"dtype": "float32"},
+     {"channels": 1}],
+)  # fmt: skip
+def test_output_is_rgba_over_contiguous_planes_in_the_requested_precision(
+    kw: dict[str, Any],
+) -> None:
+    dtype = kw.get("dtype", "uint8")
+    frame = np.zeros((36, 64, kw.get("channels", 4)), dtype)
+    for half, out_dtype in ((True, np.float16), (False, np.float32)):
+        out = pipe(half=half, **kw)(frame)
+        assert out.dtype == out_dtype
         assert out.shape == (36, 64, 4)
-        assert out.flags["C_CONTIGUOUS"]
+        # the EXR writer takes each channel plane without a copy
+        assert all(out[..., c].flags["C_CONTIGUOUS"] for c in range(4))
 
 
 @pytest.mark.parametrize(

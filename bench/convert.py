@@ -1,0 +1,391 @@
+"""Benchmark: aebridge against oiiotool's sequence mode on a 1080p straight-alpha PNG run.
+
+Both sides do the same job: straight-alpha 8-bit sRGB PNG -> linearise -> premultiply
+-> half-float, zip-compressed, full-frame EXR. The script generates the sequence,
+converts it with ``aebridge.convert.convert`` (all cores) and with oiiotool (plain
+sequence mode and ``--parallel-frames``; the faster is the reference), and prints
+frames per second, the ratio, and the peak resident memory of each process.
+
+    python bench/convert.py                  # 48 frames at 1920x1080
+    python bench/convert.py --frames 96 --stages
+    python bench/convert.py --memory         # peak memory at 100 and at 1000 frames
+    python bench/convert.py --engine direct  # the stages in a plain process pool
+
+``--stages`` times each stage of one frame on one core: PNG decode, the pixel
+pipeline (fused table lookup, and the plain float path for comparison), EXR encode.
+Only a few distinct frames are generated; the rest of the sequence are hard links to
+them, which costs no disk and changes nothing for either converter.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+SRGB = "sRGB Encoded Rec.709 (sRGB)"
+LIN = "Linear Rec.709 (sRGB)"
+FIRST = 1001
+UNIQUE = 8
+
+
+# --------------------------------------------------------------------------- input
+
+
+def synthetic_frame(i: int, width: int, height: int) -> npt.NDArray[np.uint8]:
+    """A generated-looking layer: smooth colour fields, grain, a soft moving matte.
+
+    The colour outside the matte is kept (straight PNGs carry it under alpha 0),
+    and the grain keeps the PNG and EXR encoders honest (flat images compress
+    unrealistically well).
+    """
+    rng = np.random.default_rng(i)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    t = i * 0.05
+    rgb = np.stack(
+        [
+            0.5 + 0.5 * np.sin(x / width * 6 + t),
+            0.5 + 0.5 * np.cos(y / height * 5 - t),
+            0.5 + 0.5 * np.sin((x + y) / (width + height) * 8 + 2 * t),
+        ],
+        axis=-1,
+    )
+    rgb = rgb * 255 + rng.normal(0, 4, size=rgb.shape).astype(np.float32)
+    d = np.hypot(
+        (x - width / 2 - width * 0.05 * np.sin(t)) / (width * 0.3),
+        (y - height / 2) / (height * 0.35),
+    )
+    alpha = np.clip((1.15 - d) * 4, 0, 1) * 255
+    px = np.concatenate([rgb, alpha[..., None]], axis=-1)
+    return np.clip(px + 0.5, 0, 255).astype(np.uint8)
+
+
+def write_png(path: Path, px: npt.NDArray[np.uint8]) -> None:
+    import OpenImageIO as oiio
+
+    h, w, c = px.shape
+    spec = oiio.ImageSpec(w, h, c, oiio.UINT8)
+    # Store the values as given: OpenImageIO would otherwise un-premultiply them.
+    spec.attribute("oiio:UnassociatedAlpha", 1)
+    out = oiio.ImageOutput.create(str(path))
+    if out is None or not out.open(str(path), spec) or not out.write_image(px):
+        raise RuntimeError(f"cannot write {path}: {oiio.geterror()}")
+    out.close()
+
+
+def make_sequence(folder: Path, frames: int, width: int, height: int) -> Path:
+    """``folder/in.####.png`` from FIRST; UNIQUE distinct frames, the rest hard links."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for k in range(frames):
+        path = folder / f"in.{FIRST + k:04d}.png"
+        if path.exists():
+            continue
+        if k < UNIQUE:
+            write_png(path, synthetic_frame(k, width, height))
+        else:
+            os.link(folder / f"in.{FIRST + k % UNIQUE:04d}.png", path)
+    return folder / "in.####.png"
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Run:
+    label: str
+    seconds: float
+    frames: int
+    peak_rss_mb: float  # the largest peak of any one process of the run
+    processes: int  # how many processes the run had over its life
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds
+
+
+def measure(label: str, cmd: Sequence[str], frames: int, env: dict[str, str]) -> Run:
+    """Run a command; sample the RSS of it and its children every 20 ms."""
+    import psutil
+
+    peaks: dict[int, int] = {}
+    start = time.perf_counter()
+    proc = subprocess.Popen(list(cmd), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    root = psutil.Process(proc.pid)
+    while proc.poll() is None:
+        try:
+            family = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            break
+        for p in family:
+            try:
+                rss = p.memory_info().rss
+            except psutil.Error:
+                continue
+            peaks[p.pid] = max(peaks.get(p.pid, 0), rss)
+        time.sleep(0.02)
+    out, err = proc.communicate()
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(
+            f"{label} failed ({proc.returncode}):\n{err.decode(errors='replace')[-3000:]}"
+        )
+    return Run(
+        label=label,
+        seconds=seconds,
+        frames=frames,
+        peak_rss_mb=max(peaks.values(), default=0) / 2**20,
+        processes=len(peaks),
+    )
+
+
+def oiiotool_cmd(src: Path, out: Path, frames: int, parallel: bool) -> list[str]:
+    exe = shutil.which("oiiotool")
+    if exe is None:
+        raise SystemExit("oiiotool is not on PATH (it comes with the OpenImageIO wheel)")
+    cmd = [exe]
+    if parallel:
+        cmd.append("--parallel-frames")
+    cmd += [
+        "--frames", f"{FIRST}-{FIRST + frames - 1}",
+        "--no-autopremult", str(src / "in.#.png"),
+        "--colorconvert", SRGB, LIN,
+        "--premult", "-d", "half", "--compression", "zip",
+        "-o", str(out / "out.#.exr"),
+    ]  # fmt: skip
+    return cmd
+
+
+def aebridge_cmd(src: Path, out: Path, jobs: int, engine: str) -> list[str]:
+    return [
+        sys.executable, os.path.abspath(__file__), "--child", engine,
+        "--src", str(src), "--out", str(out), "--jobs", str(jobs),
+    ]  # fmt: skip
+
+
+# --------------------------------------------------------------------------- children
+
+
+def _direct_frame(task: tuple[str, str]) -> None:
+    """One frame in a worker: exactly what convert's workers do, minus bookkeeping."""
+    import OpenImageIO as oiio
+
+    from aebridge import exr
+    from aebridge.imaging import PixelPipeline
+
+    src, dst = task
+    config = oiio.ImageSpec()
+    config.attribute("oiio:UnassociatedAlpha", 1)
+    inp = oiio.ImageInput.open(src, config)
+    px = inp.read_image(0, 0, 0, 4, oiio.UINT8)
+    inp.close()
+    pipeline = PixelPipeline(
+        dtype="uint8", channels=4, colorspace_in=SRGB, colorspace_out=LIN,
+        alpha_mode="straight", half=True,
+    )  # fmt: skip
+    exr.write_frame(dst, pipeline(px), settings=exr.ExrSettings(compression="zip"),
+                    attributes={})  # fmt: skip
+
+
+def child(engine: str, src: Path, out: Path, jobs: int) -> None:
+    if engine == "convert":
+        from aebridge.convert import convert
+
+        convert(
+            str(src / "in.####.png"), out, name="out", alpha="straight",
+            compression="zip", autocrop=False, jobs=jobs, force=True,
+        )  # fmt: skip
+        return
+    import multiprocessing as mp
+
+    files = sorted(src.glob("in.*.png"))
+    tasks = [(str(f), str(out / f.name.replace("in.", "out.").replace(".png", ".exr")))
+             for f in files]  # fmt: skip
+    out.mkdir(parents=True, exist_ok=True)
+    with mp.get_context("spawn").Pool(jobs) as pool:
+        for _ in pool.imap_unordered(_direct_frame, tasks, chunksize=4):
+            pass
+
+
+# --------------------------------------------------------------------------- stages
+
+
+def _timeit(fn: Callable[[], Any], repeat: int) -> float:
+    fn()  # warm up (tables, caches)
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best * 1000
+
+
+def stages(src: Path, tmp: Path, repeat: int) -> None:
+    """Per-stage milliseconds for one frame on one thread (best of ``repeat``)."""
+    import OpenEXR
+    import OpenImageIO as oiio
+
+    from aebridge import exr
+    from aebridge.imaging import PixelPipeline, ocio_convert
+
+    oiio.attribute("threads", 1)
+    oiio.attribute("exr_threads", 1)
+    png = src / f"in.{FIRST:04d}.png"
+    config = oiio.ImageSpec()
+    config.attribute("oiio:UnassociatedAlpha", 1)
+
+    def decode_oiio() -> Any:
+        inp = oiio.ImageInput.open(str(png), config)
+        data = inp.read_image(0, 0, 0, 4, oiio.UINT8)
+        inp.close()
+        return data
+
+    rows: list[tuple[str, float]] = [("decode PNG, OpenImageIO", _timeit(decode_oiio, repeat))]
+    for module, call in (("pyspng", "load"), ("imagecodecs", "png_decode")):
+        try:
+            lib = __import__(module)
+        except ImportError:
+            rows.append((f"decode PNG, {module} (not installed)", float("nan")))
+            continue
+        fn = getattr(lib, call)
+        rows.append(
+            (f"decode PNG, {module}", _timeit(lambda fn=fn: fn(png.read_bytes()), repeat))
+        )
+    px = decode_oiio()
+    pipe = PixelPipeline(
+        dtype="uint8", channels=4, colorspace_in=SRGB, colorspace_out=LIN,
+        alpha_mode="straight", half=True,
+    )  # fmt: skip
+    rows.append(("pipeline: fused 256x256 table -> half", _timeit(lambda: pipe(px), repeat)))
+    lin = ocio_convert(np.repeat((np.arange(256) / 255).astype(np.float32)[:, None], 3, 1),
+                       SRGB, LIN)[:, 0]  # fmt: skip
+
+    def plain() -> Any:
+        a = px[..., 3].astype(np.float32) / 255
+        rgb = lin[px[..., :3]] * a[..., None]
+        out = np.empty(px.shape, np.float16)
+        out[..., :3] = rgb
+        out[..., 3] = a
+        return out
+
+    rows.append(("pipeline: 1-D LUT, float32 multiply, half cast", _timeit(plain, repeat)))
+    rows.append(("pipeline: OCIO on float32 (no table)",
+                 _timeit(lambda: ocio_convert(px[..., :3].astype(np.float32) / 255, SRGB, LIN),
+                         max(1, repeat // 2))))  # fmt: skip
+    rgba = pipe(px)
+    for comp in ("zip", "piz"):
+        settings = exr.ExrSettings(compression=comp)
+        rows.append((f"EXR encode {comp}, aebridge (OpenEXR binding)",
+                     _timeit(lambda s=settings: exr.write_frame(tmp / "s.exr", rgba,
+                             settings=s, attributes={}), repeat)))  # fmt: skip
+
+        def via_oiio(comp: str = comp) -> None:
+            spec = oiio.ImageSpec(rgba.shape[1], rgba.shape[0], 4, oiio.HALF)
+            spec.attribute("compression", comp)
+            o = oiio.ImageOutput.create(str(tmp / "o.exr"))
+            o.open(str(tmp / "o.exr"), spec)
+            o.write_image(rgba)
+            o.close()
+
+        rows.append((f"EXR encode {comp}, OpenImageIO plug-in", _timeit(via_oiio, repeat)))
+    rows.append((
+        "EXR encode none, OpenEXR binding",
+        _timeit(lambda: OpenEXR.File({"compression": OpenEXR.NO_COMPRESSION},
+                {"RGBA": rgba}, num_threads=1).write(str(tmp / "n.exr")), repeat),
+    ))  # fmt: skip
+    print(f"\nstages, one {px.shape[1]}x{px.shape[0]} frame, one thread, best of {repeat}:")
+    for label, ms in rows:
+        print(f"  {label:<50} {ms:8.1f} ms")
+
+
+# --------------------------------------------------------------------------- main
+
+
+def report(runs: Sequence[Run]) -> None:
+    print(f"\n{'run':<34}{'frames':>7}{'seconds':>9}{'fps':>8}{'peak RSS/process':>18}"
+          f"{'procs':>7}")  # fmt: skip
+    for r in runs:
+        print(f"{r.label:<34}{r.frames:>7}{r.seconds:>9.2f}{r.fps:>8.2f}"
+              f"{r.peak_rss_mb:>15.0f} MB{r.processes:>7}")  # fmt: skip
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--frames", type=int, default=48, help="frames in the sequence (48)")
+    ap.add_argument("--size", default="1920x1080", help="WIDTHxHEIGHT (1920x1080)")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                    help="aebridge worker processes (all cores)")  # fmt: skip
+    ap.add_argument("--engine", choices=("convert", "direct"), default="convert",
+                    help="aebridge.convert.convert, or the stages in a plain pool")  # fmt: skip
+    ap.add_argument("--stages", action="store_true", help="also time each stage")
+    ap.add_argument("--memory", action="store_true",
+                    help="aebridge only, at 100 and at 1000 frames: peak memory")  # fmt: skip
+    ap.add_argument("--workdir", type=Path, help="keep inputs here (default: temporary)")
+    ap.add_argument("--child", choices=("convert", "direct"), help=argparse.SUPPRESS)
+    ap.add_argument("--src", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+
+    if args.child:
+        child(args.child, args.src, args.out, args.jobs)
+        return 0
+
+    width, height = (int(v) for v in args.size.lower().split("x"))
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="aebridge-bench-"))
+    env = dict(os.environ)
+    try:
+        runs: list[Run] = []
+        if args.memory:
+            for n in (100, 1000):
+                src = work / f"png{n}"
+                t = time.perf_counter()
+                make_sequence(src, n, width, height)
+                print(f"{n} frames ready in {time.perf_counter() - t:.1f} s", flush=True)
+                out = work / f"exr{n}"
+                runs.append(measure(f"aebridge {args.engine}, {n} frames",
+                                    aebridge_cmd(src, out, args.jobs, args.engine), n, env))
+                shutil.rmtree(out, ignore_errors=True)
+            report(runs)
+            return 0
+
+        src = work / f"png{args.frames}"
+        t = time.perf_counter()
+        make_sequence(src, args.frames, width, height)
+        print(f"{args.frames} frames of {width}x{height} ready in "
+              f"{time.perf_counter() - t:.1f} s", flush=True)  # fmt: skip
+        if args.stages:
+            stages(src, work, repeat=5)
+        ref: list[Run] = []
+        for parallel in (False, True):
+            out = work / ("oiio_par" if parallel else "oiio_seq")
+            out.mkdir(exist_ok=True)
+            label = "oiiotool --parallel-frames" if parallel else "oiiotool sequence mode"
+            ref.append(measure(label, oiiotool_cmd(src, out, args.frames, parallel),
+                               args.frames, env))  # fmt: skip
+            shutil.rmtree(out, ignore_errors=True)
+        out = work / "aebridge"
+        ours = measure(f"aebridge {args.engine} (jobs={args.jobs})",
+                       aebridge_cmd(src, out, args.jobs, args.engine), args.frames, env)
+        best = max(ref, key=lambda r: r.fps)
+        runs = [*ref, ours]
+        report(runs)
+        print(f"\nratio aebridge / {best.label}: {ours.fps / best.fps:.2f}x "
+              f"(target 3.0x)")  # fmt: skip
+        return 0
+    finally:
+        if args.workdir is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
