@@ -96,10 +96,10 @@ def _sides(
     )
 
 
-def _vec(value: object) -> tuple[float, ...]:
-    if isinstance(value, (int, float)):
-        return (float(value),)
-    return tuple(float(v) for v in value)  # type: ignore[attr-defined]
+def _vec(value: float | tuple[float, ...]) -> tuple[float, ...]:
+    if isinstance(value, tuple):
+        return tuple(float(v) for v in value)
+    return (float(value),)
 
 
 def _animated(
@@ -137,12 +137,11 @@ def _camera_plan(spec: CompSpec) -> CameraPlan | None:
     def state(frame: float) -> CameraState:
         st = camera_state_at(keys, frame)
         pos, poi, zoom = st.position, st.point_of_interest, st.zoom
-        roll = float(getattr(st, "roll", 0.0))
         return (
             (float(pos[0]), float(pos[1]), float(pos[2])),
             (float(poi[0]), float(poi[1]), float(poi[2])),
             float(zoom),
-            roll,
+            float(st.roll),
         )
 
     return CameraPlan(state=state)
