@@ -512,6 +512,9 @@ function aeb_camera(plan, comp) {
         "camera.position");
     aeb_setProperty(plan, aeb_transform(camera, "ADBE Anchor Point"),
         spec.point_of_interest, "camera.point_of_interest");
+    // Roll is the camera's Z rotation (a one-node rotation on top of the two nodes).
+    aeb_setProperty(plan, aeb_transform(camera, "ADBE Rotate Z"), spec.roll,
+        "camera.roll");
     options = camera.property("ADBE Camera Options Group");
     aeb_setProperty(plan, options.property("ADBE Camera Zoom"), spec.zoom, "camera.zoom");
     return camera;
