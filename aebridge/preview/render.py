@@ -650,6 +650,14 @@ def render_preview(
         _check_frames(todo, plan, "--frames")
     sinks: list[FrameSink] = []
     sheet: ContactSheet | None = None
+    # The sheet first: it only checks its name, so a bad one leaves no movie file open.
+    if contact_sheet is not None:
+        sheet = ContactSheet(
+            Path(contact_sheet),
+            frames=_sheet_frames(todo),
+            width=plan.width,
+            height=plan.height,
+        )
     if out is not None:
         sinks.append(
             open_sink(
@@ -659,28 +667,28 @@ def render_preview(
                 display_space=transform.target,
             )
         )
-    if contact_sheet is not None:
-        sheet = ContactSheet(
-            Path(contact_sheet),
-            frames=_sheet_frames(todo),
-            width=plan.width,
-            height=plan.height,
-        )
+    outputs: list[FrameSink] = [*sinks, *([sheet] if sheet is not None else [])]
     renderer = Renderer(plan)
-    for done, number in enumerate(todo, start=1):
-        shown = transform(renderer.render(number))
-        for sink in sinks:
-            sink.write(number, shown)
-        if sheet is not None and sheet.wants(number):
-            sheet.write(number, shown)
-        if progress is not None:
-            progress(
-                PreviewProgress(frames_done=done, frames_total=len(todo), frame=number)
-            )
-    for sink in sinks:
-        sink.close()
-    if sheet is not None:
-        sheet.close()
+    try:
+        for done, number in enumerate(todo, start=1):
+            shown = transform(renderer.render(number))
+            for sink in sinks:
+                sink.write(number, shown)
+            if sheet is not None and sheet.wants(number):
+                sheet.write(number, shown)
+            if progress is not None:
+                progress(
+                    PreviewProgress(
+                        frames_done=done, frames_total=len(todo), frame=number
+                    )
+                )
+        for output in outputs:
+            output.close()
+    except BaseException:
+        # Interrupted or failed: leave no half-written movie behind.
+        for output in outputs:
+            output.abort()
+        raise
     target = out if out is not None else contact_sheet
     if target is None:  # refused at the top; keeps the type checker informed
         raise OptionError("-o/--output", None, "an output file or a contact sheet")

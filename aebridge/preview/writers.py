@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
@@ -46,6 +47,20 @@ class FrameSink(Protocol):
     def close(self) -> None:
         """Finish the output; after this the file(s) are complete."""
 
+    def abort(self) -> None:
+        """Stop after a failure or an interrupt, leaving no half-written file."""
+
+
+def make_folder(folder: Path, option: str = "-o/--output") -> None:
+    """Create an output folder, as an OutputError when that is impossible."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"cannot create the folder for {option}: {exc.strerror or exc}",
+            path=str(folder),
+        ) from exc
+
 
 def write_png(path: Path, rgb: RGB8) -> None:
     """Write an 8-bit RGB PNG atomically (temporary name beside it, then rename).
@@ -59,7 +74,10 @@ def write_png(path: Path, rgb: RGB8) -> None:
     buf = oiio.ImageBuf(np.ascontiguousarray(rgb))
     if not buf.write(str(tmp), oiio.UINT8):
         raise OutputError(f"cannot write PNG: {buf.geterror()}", path=str(path))
-    os.replace(tmp, path)
+    try:
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise OutputError(f"cannot write PNG: {exc}", path=str(path)) from exc
 
 
 def frame_path(pattern: str, frame: int) -> Path:
@@ -90,12 +108,16 @@ class PngSink:
                 "rendered (or --frame N for one picture)",
             )
         self.pattern = pattern
-        Path(pattern).parent.mkdir(parents=True, exist_ok=True)
+        make_folder(Path(pattern).parent)
 
     def write(self, frame: int, rgb: RGB8) -> None:
         write_png(frame_path(self.pattern, frame), rgb)
 
     def close(self) -> None:
+        return None
+
+    def abort(self) -> None:
+        # Every PNG is written atomically: the finished frames are whole; keep them.
         return None
 
 
@@ -109,7 +131,7 @@ class Mp4Sink:
     def __init__(self, path: Path, *, rate: Fraction, display_space: str = "") -> None:
         import av
 
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(path.parent)
         self.path = path
         self._tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
         try:
@@ -144,7 +166,19 @@ class Mp4Sink:
         for packet in self._stream.encode():
             self._container.mux(packet)
         self._container.close()
-        os.replace(self._tmp, self.path)
+        try:
+            os.replace(self._tmp, self.path)
+        except OSError as exc:
+            raise OutputError(
+                f"cannot write the movie: {exc}", path=str(self.path)
+            ) from exc
+
+    def abort(self) -> None:
+        # A movie cut short is not a preview: drop the temporary file.
+        # Closing may fail again for the reason we are aborting: the unlink matters.
+        with contextlib.suppress(Exception):
+            self._container.close()
+        self._tmp.unlink(missing_ok=True)
 
 
 def open_sink(
@@ -269,5 +303,9 @@ class ContactSheet:
                 _bitmap_text(label, 2, 2, str(frame), max(1, (self.label_h - 4) // 5))
             lab8 = (np.clip(label, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
             sheet[y + self.th : y + self.th + self.label_h, x : x + self.tw] = lab8
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(self.path.parent, "--contact-sheet")
         write_png(self.path, sheet)
+
+    def abort(self) -> None:
+        # The sheet is only written by close(): nothing to remove.
+        self._thumbs.clear()

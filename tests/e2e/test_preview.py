@@ -627,3 +627,13 @@ def test_contact_sheet_labels_without_a_font(
     assert label.max() == 255
     lit_columns = np.nonzero(label.max(axis=(0, 2)) == 255)[0]
     assert lit_columns.min() == 2 and lit_columns.max() == 2 + 4 * 4 - 2
+
+
+def test_a_failure_mid_movie_leaves_no_movie_file(
+    two_layers: CompPlan, tmp_path: Path
+) -> None:
+    two_layers.layers[0].source.path(2).unlink()  # frame 1003 of the plate
+    out = tmp_path / "m" / "p.mp4"
+    with pytest.raises(SourceError, match="comp frame 1003"):
+        render_preview(two_layers, out)
+    assert list(out.parent.iterdir()) == []
