@@ -1,0 +1,316 @@
+"""aebridge build end to end: samples, rebuilds, rates, progress, cancel, the CLI."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from aebridge import synthetic
+from aebridge.api import STAGES, BuildProgress, BuildResult, build
+from aebridge.cli import main
+from aebridge.errors import CanceledError, SpecError
+from aebridge.model import ExrSequence, MarkerKind, Role
+from aebridge.spec_io import load_spec, spec_hash
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLES = REPO / "samples"
+
+
+def _make_media(shot: str) -> None:
+    """Make a sample's media with samples/make_samples.py (a no-op when present)."""
+    spec = importlib.util.spec_from_file_location(
+        "make_samples", SAMPLES / "make_samples.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.SHOTS[shot](False)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, BuildResult]]:
+    out = tmp_path_factory.mktemp("out")
+    results: dict[str, BuildResult] = {}
+    for shot in ("sh010", "sh020", "sh030"):
+        _make_media(shot)
+        results[shot] = build(SAMPLES / shot / "comp.json", out, jobs=2)
+    yield results
+
+
+def _exr_count(folder: Path) -> int:
+    return len(list(folder.glob("*.exr")))
+
+
+@pytest.mark.parametrize(
+    ("shot", "layers", "rate"),
+    [
+        ("sh010", ["bg_plate", "fg"], Fraction(24)),
+        ("sh020", ["bg_plate", "fg_alpha", "fx_alpha"], Fraction(24000, 1001)),
+        (
+            "sh030",
+            ["bg", "fg", "glow", "glow_matte", "kf_comp_1", "kf_comp_3"],
+            Fraction(24),
+        ),
+    ],
+)
+def test_every_sample_builds_its_layers_script_and_build_json(
+    built: dict[str, BuildResult], shot: str, layers: list[str], rate: Fraction
+) -> None:
+    result = built[shot]
+    assert result.comp_dir.name == shot
+    assert result.script == result.comp_dir / f"{shot}.jsx"
+    assert result.build_json == result.comp_dir / "build.json"
+    assert [layer.id for layer in result.layers] == layers
+    for layer in result.layers:
+        folder = result.comp_dir / "layers" / layer.id
+        expected = 1 if layer.id.startswith("kf_") else 48
+        assert _exr_count(folder) == expected, layer.id
+        assert layer.sequence.rate == rate
+        assert (layer.sequence.width, layer.sequence.height) == (320, 180)
+        assert layer.source_sha256 is not None and len(layer.source_sha256) == 64
+    document = json.loads(result.build_json.read_text())
+    assert document["schema"] == "aebridge.build/1"
+    assert document["script"] == f"{shot}.jsx"
+    assert sorted(document["layers"]) == sorted(layers)
+    script = result.script.read_text()
+    assert document["spec_hash"] in script
+    assert document["build_id"] in script
+
+
+def test_build_json_holds_the_spec_as_built_relative_to_the_comp_folder(
+    built: dict[str, BuildResult],
+) -> None:
+    result = built["sh010"]
+    document = json.loads(result.build_json.read_text())
+    spec = load_spec(document["spec"], base_dir=result.comp_dir)
+    assert spec_hash(spec) == document["spec_hash"]
+    for layer in spec.layers:
+        assert isinstance(layer.source, ExrSequence)
+        assert layer.source.folder == f"layers/{layer.id}"
+        assert (layer.source.first, layer.source.last) == (1001, 1048)
+    original = load_spec(SAMPLES / "sh010" / "comp.json")
+    assert document["source_spec_hash"] == spec_hash(original)
+    assert document["layers"]["fg"]["source"].endswith("media/sh010/fg.####.png")
+
+
+def test_conditioning_keyframes_become_markers_and_guide_layers(
+    built: dict[str, BuildResult],
+) -> None:
+    document = json.loads(built["sh030"].build_json.read_text())
+    spec = load_spec(document["spec"], base_dir=built["sh030"].comp_dir)
+    keyframe_markers = [m for m in spec.markers if m.kind is MarkerKind.KEYFRAME]
+    assert [(m.frame, m.name, m.comment) for m in keyframe_markers] == [
+        (1001, "keyframe 1", "wide"),
+        (1025, "keyframe 2", "halfway"),
+        (1048, "keyframe 3", "close"),
+    ]
+    guides = [layer for layer in spec.layers if layer.role is Role.GUIDE]
+    assert [(g.id, g.in_frame, g.out_frame, g.guide) for g in guides] == [
+        ("kf_comp_1", 1001, 1002, True),
+        ("kf_comp_3", 1048, 1049, True),
+    ]
+
+
+def test_rebuilding_skips_every_frame_and_rewrites_the_same_bytes(
+    built: dict[str, BuildResult],
+) -> None:
+    first = built["sh010"]
+    before = (first.build_json.read_bytes(), first.script.read_bytes())
+    again = build(SAMPLES / "sh010" / "comp.json", first.comp_dir.parent, jobs=2)
+    assert (again.build_json.read_bytes(), again.script.read_bytes()) == before
+    assert sum(layer.frames_written for layer in again.layers) == 0
+    assert sum(layer.frames_skipped for layer in again.layers) == 96
+
+
+# -- small specs of our own ---------------------------------------------------------
+
+
+def _tiny_spec(folder: Path, **layer: Any) -> dict[str, Any]:
+    synthetic.write_png_sequence(folder / "media", "fg", frames=4, width=64, height=36)
+    return {
+        "schema": "aebridge.comp/1",
+        "comp": {"name": "tiny", "width": 64, "height": 36, "rate": 24, "duration": 4},
+        "layers": [{"id": "fg", "source": "media/fg.####.png", **layer}],
+    }
+
+
+def test_progress_reports_every_stage_in_order(tmp_path: Path) -> None:
+    events: list[BuildProgress] = []
+    build(
+        _tiny_spec(tmp_path),
+        tmp_path / "out",
+        base_dir=tmp_path,
+        jobs=1,
+        progress=events.append,
+    )
+    stages = list(dict.fromkeys(e.stage for e in events))
+    assert stages == ["validate", "convert", "script", "build_json", "done"]
+    assert set(stages) <= set(STAGES)
+    converting = [e for e in events if e.stage == "convert"]
+    assert all(e.layer == "fg" for e in converting)
+    assert (converting[-1].frames_done, converting[-1].frames_total) == (4, 4)
+
+
+def test_a_set_cancel_event_stops_before_converting(tmp_path: Path) -> None:
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(CanceledError, match="layer 'fg'"):
+        build(_tiny_spec(tmp_path), tmp_path / "out", base_dir=tmp_path, cancel=cancel)
+    assert not (tmp_path / "out" / "tiny" / "build.json").exists()
+
+
+def _movie_spec(folder: Path, comp_rate: object) -> dict[str, Any]:
+    synthetic.write_movie(
+        folder / "clip.mp4",
+        codec="h264",
+        frames=4,
+        width=64,
+        height=36,
+        rate=Fraction(30000, 1001),
+    )
+    return {
+        "schema": "aebridge.comp/1",
+        "comp": {
+            "name": "rates",
+            "width": 32,
+            "height": 18,
+            "rate": comp_rate,
+            "duration": 4,
+        },
+        "layers": [{"id": "clip", "source": "clip.mp4"}],
+    }
+
+
+def test_a_movie_rate_that_differs_is_conformed_with_a_warning(tmp_path: Path) -> None:
+    result = build(
+        _movie_spec(tmp_path, 24), tmp_path / "out", base_dir=tmp_path, jobs=1
+    )
+    assert result.warnings == (
+        "layers[0].source: the source runs at 30000/1001 fps, the comp at 24 fps; "
+        "After Effects conforms it to 24 fps (frame for frame)",
+        "layers[0].source: 64x36 differs from the comp's 32x18; the layer is placed "
+        "by its transform (centred by default)",
+    )
+    document = json.loads(result.build_json.read_text())
+    assert document["warnings"] == list(result.warnings)
+
+
+def test_rate_policy_refuse_fails_the_build_with_the_layer_path(tmp_path: Path) -> None:
+    with pytest.raises(SpecError) as info:
+        build(
+            _movie_spec(tmp_path, 24),
+            tmp_path / "out",
+            base_dir=tmp_path,
+            jobs=1,
+            rate_policy="refuse",
+        )
+    assert [(p.path, p.severity) for p in info.value.problems] == [
+        ("layers[0].source", "error"),
+        ("layers[0].source", "warning"),
+    ]
+    assert "runs at 30000/1001 fps, the comp at 24 fps" in str(info.value)
+
+
+def test_an_out_frame_past_the_source_end_is_reported(tmp_path: Path) -> None:
+    spec = _tiny_spec(tmp_path, out_frame=1006)
+    spec["comp"]["duration"] = 10
+    with pytest.raises(SpecError) as info:
+        build(spec, tmp_path / "out", base_dir=tmp_path, jobs=1)
+    assert [str(p) for p in info.value.problems] == [
+        "layers[0].out_frame: 1006 is past the end of the source (4 frames from "
+        "frame 1001); allowed: up to 1005"
+    ]
+
+
+def test_preview_renders_beside_the_script(tmp_path: Path) -> None:
+    result = build(
+        _tiny_spec(tmp_path), tmp_path / "out", base_dir=tmp_path, jobs=1, preview=True
+    )
+    assert result.preview == result.comp_dir / "preview.mp4"
+    assert result.preview.stat().st_size > 0
+
+
+# -- the command line ------------------------------------------------------------------
+
+
+def test_validate_reports_a_valid_sample() -> None:
+    _make_media("sh010")
+    outcome = CliRunner().invoke(
+        main, ["validate", str(SAMPLES / "sh010" / "comp.json")]
+    )
+    assert outcome.exit_code == 0, outcome.output
+    assert outcome.output.strip().endswith("comp.json: valid")
+
+
+def test_validate_lists_every_problem_and_exits_1(tmp_path: Path) -> None:
+    spec = _tiny_spec(tmp_path, blend="mutliply", track_matte={"layer": "nope"})
+    path = tmp_path / "comp.json"
+    path.write_text(json.dumps(spec))
+    outcome = CliRunner().invoke(main, ["validate", str(path)])
+    assert outcome.exit_code == 1
+    assert (
+        "error: layers[0].blend: 'mutliply' is not allowed; did you mean"
+        in outcome.output
+    )
+    assert (
+        "error: layers[0].track_matte.layer: no layer with id 'nope'; ids are: fg"
+        in (outcome.output)
+    )
+    assert "comp.json: 2 errors" in outcome.output
+    as_json = CliRunner().invoke(main, ["validate", str(path), "--json"])
+    document = json.loads(as_json.stdout)
+    assert document["valid"] is False
+    assert [p["path"] for p in document["problems"]] == [
+        "layers[0].blend",
+        "layers[0].track_matte.layer",
+    ]
+
+
+def test_validate_runs_as_a_real_command(tmp_path: Path) -> None:
+    path = tmp_path / "comp.json"
+    path.write_text('{"schema": "aebridge.comp/1", "comp": {"name": "x"}}')
+    proc = subprocess.run(
+        [sys.executable, "-m", "aebridge", "validate", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 1
+    assert "error: comp.width: missing; this field is required" in proc.stderr
+
+
+def test_build_command_prints_what_it_wrote(tmp_path: Path) -> None:
+    spec = _tiny_spec(tmp_path)
+    path = tmp_path / "comp.json"
+    path.write_text(json.dumps(spec))
+    out = tmp_path / "out"
+    outcome = CliRunner().invoke(
+        main, ["build", str(path), "-o", str(out), "--jobs", "1"]
+    )
+    assert outcome.exit_code == 0, outcome.output
+    assert (
+        f"script:     {(out / 'tiny' / 'tiny.jsx').resolve().as_posix()}"
+        in outcome.output
+    )
+    assert "1 layers, 4 frames written, 0 up to date" in outcome.output
+    broken = CliRunner().invoke(
+        main, ["build", str(tmp_path / "none.json"), "-o", str(out)]
+    )
+    assert broken.exit_code == 1
+    assert "spec file not found" in broken.output
+
+
+def test_every_command_has_help_with_examples() -> None:
+    for command in ("validate", "build"):
+        text = CliRunner().invoke(main, [command, "-h"]).output
+        assert "Examples:" in text and f"aebridge {command} " in text
