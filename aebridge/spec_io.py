@@ -704,8 +704,10 @@ class _Reader:
                 )
             elif target == ids[i]:
                 self.error(mpath, "a layer cannot be its own track matte")
-            elif ids[i] is not None:
-                targets[ids[i]] = target  # type: ignore[index]
+            else:
+                owner = ids[i]
+                if owner is not None:
+                    targets[owner] = target
         reported: set[str] = set()
         for i, layer_id in enumerate(ids):
             if layer_id is None or layer_id in reported:
