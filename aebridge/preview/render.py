@@ -12,6 +12,7 @@ import json
 import math
 import os
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -291,7 +292,11 @@ class Renderer:
     """Composites comp frames from a plan, one at a time.
 
     Keeps only the most recently read source frame of each layer, so a held frame (a
-    still, a stretched layer) is read once while memory stays flat.
+    still, a stretched layer) is read once while memory stays flat. With
+    :meth:`prefetch`, the next frame's EXRs are read by two background threads while
+    the current one is composited (EXR decoding releases the GIL), at the cost of at
+    most one more source frame per layer in memory. Use it as a context manager, or
+    call :meth:`close`, to stop the threads.
 
     Args:
         plan: what to render.
@@ -300,12 +305,73 @@ class Renderer:
     def __init__(self, plan: CompPlan) -> None:
         self.plan = plan
         self._cache: dict[int, tuple[int, Image]] = {}
+        self._pending: dict[tuple[int, int], Future[Image]] = {}
+        self._pool: ThreadPoolExecutor | None = None
+        self._ahead: set[tuple[int, int]] = set()
         default_zoom = plan.width * _DEFAULT_FOCAL_MM / _DEFAULT_FILM_MM
         self._camera = plan.camera or CameraPlan.static(
             (plan.width / 2, plan.height / 2, -default_zoom),
             (plan.width / 2, plan.height / 2, 0.0),
             default_zoom,
         )
+
+    def __enter__(self) -> Renderer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the prefetch threads and drop frames read ahead."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        self._pending.clear()
+
+    def _load(self, index: int, src_index: int, frame: int) -> Image:
+        layer = self.plan.layers[index]
+        pixels = _read_exr(layer.source.path(src_index), frame=frame, layer=layer)
+        if layer.source.colorspace != self.plan.working_space:
+            pixels = _convert_space(
+                pixels, layer.source.colorspace, self.plan.working_space
+            )
+        return pixels
+
+    def _wanted(self, frame: int) -> list[tuple[int, int]]:
+        """(layer index, source frame) of every layer and matte a frame may draw."""
+        wanted: list[tuple[int, int]] = []
+        for index, layer in enumerate(self.plan.layers):
+            if not (layer.visible or layer.is_matte) or not layer.active(frame):
+                continue
+            src_index = layer.source_index(frame)
+            if src_index is not None:
+                wanted.append((index, src_index))
+        return wanted
+
+    def prefetch(self, frame: int) -> None:
+        """Start reading the source frames ``frame`` needs, in the background.
+
+        Args:
+            frame: a comp frame that :meth:`render` will be asked for next.
+        """
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(2, thread_name_prefix="aebridge-preview")
+        wanted = self._wanted(frame)
+        # Keep memory bounded: drop reads that neither this frame nor the one
+        # prefetched before it (usually the frame being rendered now) will use.
+        keep = set(wanted) | self._ahead
+        for key in set(self._pending) - keep:
+            self._pending.pop(key).cancel()
+        self._ahead = set(wanted)
+        for index, src_index in wanted:
+            cached = self._cache.get(index)
+            if (cached is not None and cached[0] == src_index) or (
+                (index, src_index) in self._pending
+            ):
+                continue
+            self._pending[(index, src_index)] = self._pool.submit(
+                self._load, index, src_index, frame
+            )
 
     def _source(self, index: int, frame: int) -> Image | None:
         layer = self.plan.layers[index]
@@ -317,11 +383,12 @@ class Renderer:
         cached = self._cache.get(index)
         if cached is not None and cached[0] == src_index:
             return cached[1]
-        pixels = _read_exr(layer.source.path(src_index), frame=frame, layer=layer)
-        if layer.source.colorspace != self.plan.working_space:
-            pixels = _convert_space(
-                pixels, layer.source.colorspace, self.plan.working_space
-            )
+        future = self._pending.pop((index, src_index), None)
+        pixels = (
+            future.result()
+            if future is not None
+            else self._load(index, src_index, frame)
+        )
         self._cache[index] = (src_index, pixels)
         return pixels
 
@@ -668,20 +735,9 @@ def render_preview(
             )
         )
     outputs: list[FrameSink] = [*sinks, *([sheet] if sheet is not None else [])]
-    renderer = Renderer(plan)
     try:
-        for done, number in enumerate(todo, start=1):
-            shown = transform(renderer.render(number))
-            for sink in sinks:
-                sink.write(number, shown)
-            if sheet is not None and sheet.wants(number):
-                sheet.write(number, shown)
-            if progress is not None:
-                progress(
-                    PreviewProgress(
-                        frames_done=done, frames_total=len(todo), frame=number
-                    )
-                )
+        with Renderer(plan) as renderer:
+            _render_all(renderer, todo, transform, sinks, sheet, progress)
         for output in outputs:
             output.close()
     except BaseException:
@@ -693,3 +749,26 @@ def render_preview(
     if target is None:  # refused at the top; keeps the type checker informed
         raise OptionError("-o/--output", None, "an output file or a contact sheet")
     return Path(target)
+
+
+def _render_all(
+    renderer: Renderer,
+    todo: tuple[int, ...],
+    transform: DisplayTransform,
+    sinks: list[FrameSink],
+    sheet: ContactSheet | None,
+    progress: Callable[[PreviewProgress], None] | None,
+) -> None:
+    """Render, display and write every frame, reading one frame ahead."""
+    for done, number in enumerate(todo, start=1):
+        if done < len(todo):
+            renderer.prefetch(todo[done])
+        shown = transform(renderer.render(number))
+        for sink in sinks:
+            sink.write(number, shown)
+        if sheet is not None and sheet.wants(number):
+            sheet.write(number, shown)
+        if progress is not None:
+            progress(
+                PreviewProgress(frames_done=done, frames_total=len(todo), frame=number)
+            )

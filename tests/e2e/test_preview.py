@@ -637,3 +637,21 @@ def test_a_failure_mid_movie_leaves_no_movie_file(
     with pytest.raises(SourceError, match="comp frame 1003"):
         render_preview(two_layers, out)
     assert list(out.parent.iterdir()) == []
+
+
+def test_reading_ahead_gives_the_same_frames_and_stops_its_threads(
+    two_layers: CompPlan,
+) -> None:
+    import threading
+
+    plain = [Renderer(two_layers).render(f) for f in two_layers.frames]
+    with Renderer(two_layers) as renderer:
+        ahead = []
+        for f in two_layers.frames:
+            if f + 1 in two_layers.frames:
+                renderer.prefetch(f + 1)
+            ahead.append(renderer.render(f))
+    for a, b in zip(plain, ahead, strict=True):
+        np.testing.assert_array_equal(a, b)
+    names = [t.name for t in threading.enumerate()]
+    assert not any(n.startswith("aebridge-preview") for n in names)
