@@ -43,6 +43,7 @@ class ServerProcess:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.write_log = tmp_path / "writes.log"
+        self.build = "fakebuild:build"
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -56,7 +57,7 @@ class ServerProcess:
             "--data", str(self.tmp_path / "data"),
             "--input-root", str(self.inputs),
             "--lease-seconds", "1.5",
-            "--build", "fakebuild:build",
+            "--build", self.build,
         ]  # fmt: skip
         log = open(self.tmp_path / "server.log", "ab")  # noqa: SIM115 (lives with proc)
         self.proc = subprocess.Popen(command, env=env, stdout=log, stderr=log)
