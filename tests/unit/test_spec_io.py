@@ -691,3 +691,59 @@ def test_resolve_paths_makes_sources_absolute(tmp_path: Path) -> None:
     resolved = resolve_paths(with_exr, tmp_path / "shot")
     assert isinstance(resolved.layers[0].source, ExrSequence)
     assert resolved.layers[0].source.folder == (tmp_path / "done/bg").as_posix()
+
+
+SCHEMA_FILE = Path(spec_io.__file__).parent / "schema" / "comp-1.schema.json"
+
+
+@pytest.mark.parametrize(
+    ("definition", "model"),
+    [
+        ("comp", "Comp"),
+        ("layer", "Layer"),
+        ("layer_source", "LayerSource"),
+        ("exr_sequence", "ExrSequence"),
+        ("transform", "Transform"),
+        ("camera", "Camera"),
+        ("camera_move", "CameraMove"),
+        ("marker", "Marker"),
+        ("style", "Style"),
+        ("provenance", "Provenance"),
+        ("conditioning_keyframe", "ConditioningKeyframe"),
+    ],
+)
+def test_json_schema_fields_follow_the_model(definition: str, model: str) -> None:
+    import dataclasses
+
+    from aebridge import model as model_module
+
+    schema = json.loads(SCHEMA_FILE.read_text())
+    fields = [f.name for f in dataclasses.fields(getattr(model_module, model))]
+    assert sorted(schema["$defs"][definition]["properties"]) == sorted(fields)
+
+
+def test_json_schema_enums_follow_the_model() -> None:
+    schema = json.loads(SCHEMA_FILE.read_text())
+    layer = schema["$defs"]["layer"]["properties"]
+    assert layer["blend"]["enum"] == [m.value for m in BlendMode]
+    kinds = schema["$defs"]["camera_move"]["properties"]["kind"]["enum"]
+    assert kinds == [m.value for m in MoveKind]
+
+
+def test_specs_aebridge_writes_satisfy_the_json_schema() -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads(SCHEMA_FILE.read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    jsonschema.validate(base(), schema)
+    jsonschema.validate(
+        json.loads(dump_spec(load_spec(base(), check_files=False))), schema
+    )
+    samples = Path(__file__).resolve().parents[2] / "samples"
+    for shot in ("sh010", "sh020", "sh030"):
+        jsonschema.validate(
+            json.loads((samples / shot / "comp.json").read_text()), schema
+        )
+    bad = base()
+    bad["layers"][0]["blend"] = "mutliply"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, schema)
