@@ -270,7 +270,10 @@ def artifacts(job: Job) -> list[dict[str, Any]]:
                 else [path]
             )
             for file in files:
-                if file.is_file() and not file.is_symlink():
+                # Only regular files inside the job's folder, whatever the result
+                # says: a symlink or an absolute path never becomes a download.
+                inside = file.resolve().is_relative_to(out_dir.resolve())
+                if inside and file.is_file() and not file.is_symlink():
                     found.append(
                         {
                             "name": file.relative_to(out_dir).as_posix(),
