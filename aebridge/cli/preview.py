@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..preview.display import DEFAULT_DISPLAY, display_choices
+from ..preview.display import DEFAULT_DISPLAY, display_choices, display_views
 from ..preview.render import PreviewProgress, render_preview
 from .convert import progress_reporter
 
@@ -34,8 +34,9 @@ from .convert import progress_reporter
     "--display",
     default=DEFAULT_DISPLAY,
     show_default=True,
-    help="OCIO colour space (sRGB, g24_rec709, ...) or display ('sRGB - Display', ...) "
-    "to view the linear comp through. --list-displays shows them all.",
+    help="View the linear comp through an OCIO colour space (sRGB, g24_rec709, ...), a "
+    "display with its default view ('sRGB - Display') or DISPLAY/VIEW "
+    "('sRGB - Display/Un-tone-mapped'). --list-displays shows them all.",
 )
 @click.option(
     "--list-displays",
@@ -69,7 +70,9 @@ def preview_cmd(
     if list_displays:
         spaces, displays = display_choices()
         click.echo("colour spaces:\n  " + "\n  ".join(spaces))
-        click.echo("displays (default view):\n  " + "\n  ".join(displays))
+        click.echo("displays (use DISPLAY or DISPLAY/VIEW; default view first):")
+        for display in displays:
+            click.echo(f"  {display}: " + ", ".join(display_views(display)))
         return
     if out is None and contact_sheet is None:
         raise click.UsageError("give -o/--out, --contact-sheet, or both")

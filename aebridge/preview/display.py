@@ -15,6 +15,7 @@ __all__ = [
     "DEFAULT_WORKING_SPACE",
     "DisplayTransform",
     "display_choices",
+    "display_views",
 ]
 
 DEFAULT_DISPLAY = "sRGB"
@@ -37,14 +38,28 @@ def display_choices() -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(cfg.getColorSpaceNames()), tuple(cfg.getDisplayNames())
 
 
+def display_views(display: str) -> tuple[str, ...]:
+    """The views of an OCIO display, its default view first."""
+    cfg = _config()
+    default = cfg.getDefaultViewName(display)
+    views = [v for v in cfg.getViewNames(display) if v != default]
+    return (default, *views)
+
+
 class DisplayTransform:
     """Turns premultiplied linear RGBA into 8-bit display RGB.
 
-    ``name`` is either an OCIO colour space (or alias) to convert to, e.g. ``sRGB``
-    (the plain sRGB encoding, AE's view of a linear sRGB project) or ``g24_rec709``,
-    or an OCIO display name, rendered through that display's default view (e.g.
-    ``sRGB - Display`` with the config's tone-mapping view). Colour-space names win when
-    a name is both.
+    ``name`` is one of:
+
+    - an OCIO display, rendered through its default view: ``sRGB - Display`` (with the
+      built-in config, the ACES 2.0 tone-mapping view);
+    - ``DISPLAY/VIEW`` for another view: ``sRGB - Display/Un-tone-mapped``;
+    - an OCIO colour space or alias to convert to: ``sRGB`` (the plain sRGB encoding,
+      what AE shows for a linear sRGB project; the default), ``g24_rec709``.
+
+    Display names win over colour spaces of the same name (the built-in config has
+    both an ``sRGB - Display`` display and colour space): asking for a display means
+    its view.
 
     Args:
         name: the target colour space or display.
@@ -72,24 +87,30 @@ class DisplayTransform:
         self.name = name
         self.working_space = working
         self.background = np.asarray(background, dtype=np.float32)
-        resolved = cfg.resolve(name)
-        if cfg.getColorSpaceIndex(resolved) >= 0:
-            self.kind = "colorspace"
-            self.target = resolved
-            self.view = ""
-        elif name in displays:
+        display, _, view = name.partition("/")
+        if display in displays and (not view or view in cfg.getViewNames(display)):
             self.kind = "display"
-            self.target = name
-            self.view = cfg.getDefaultViewName(name)
+            self.target = display
+            self.view = view or cfg.getDefaultViewName(display)
+        elif cfg.getColorSpaceIndex(cfg.resolve(name)) >= 0:
+            self.kind = "colorspace"
+            self.target = cfg.resolve(name)
+            self.view = ""
         else:
+            views = (
+                "; views of " + display + ": " + ", ".join(cfg.getViewNames(display))
+                if display in displays
+                else ""
+            )
             raise OptionError(
                 "--display",
                 name,
                 "an OCIO colour space ("
                 + ", ".join(spaces)
-                + ") or display ("
+                + "), a display ("
                 + ", ".join(displays)
-                + ")",
+                + ") or DISPLAY/VIEW"
+                + views,
             )
 
     def __repr__(self) -> str:

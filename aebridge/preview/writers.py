@@ -33,6 +33,7 @@ _PRINTF = re.compile(r"%0?(\d*)d")
 # anything else is left "unspecified" rather than mislabelled.
 _TRC_TAGS = {
     "sRGB Encoded Rec.709 (sRGB)": 13,  # IEC 61966-2-1
+    "sRGB - Display": 13,
     "Gamma 2.4 Encoded Rec.709": 1,  # BT.709 / BT.1886 family
     "Rec.1886 Rec.709 - Display": 1,
 }

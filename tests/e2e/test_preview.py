@@ -385,10 +385,28 @@ def test_unknown_display_lists_the_choices(
 def test_a_display_name_renders_through_its_default_view(
     two_layers: CompPlan, tmp_path: Path
 ) -> None:
+    from aebridge.preview.display import DisplayTransform
+
+    grey = np.array([[[0.18, 0.18, 0.18, 1.0], [0.5, 0.25, 0.1, 1.0]]], np.float32)
+    plain = DisplayTransform("sRGB")(grey)
+    # 0.18 linear is sRGB 0.4614 -> 118
+    assert plain[0, 0].tolist() == [118, 118, 118]
+    # The display's default view tone-maps (ACES 2.0 in the built-in config) ...
+    assert DisplayTransform("sRGB - Display")(grey).tolist() != plain.tolist()
+    # ... and DISPLAY/VIEW picks another view: untone-mapped is the plain encoding.
+    untouched = DisplayTransform("sRGB - Display/Un-tone-mapped")(grey)
+    assert np.abs(untouched.astype(int) - plain.astype(int)).max() <= 1
     out = render_preview(
         two_layers, tmp_path / "d.png", frame=1002, display="sRGB - Display"
     )
     assert out.is_file()
+
+
+def test_an_unknown_view_lists_the_displays_views() -> None:
+    from aebridge.preview.display import DisplayTransform
+
+    with pytest.raises(OptionError, match=r"views of sRGB - Display: ACES 2\.0"):
+        DisplayTransform("sRGB - Display/Filmic")
 
 
 def test_frames_option_forms_and_bounds(two_layers: CompPlan) -> None:
