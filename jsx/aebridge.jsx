@@ -141,8 +141,26 @@ function aeb_resolve(base, relative) {
     return new File(uri);
 }
 
+// A path string with every "/"-separated segment URI-encoded, so File() decodes it
+// back to exactly these characters.
+function aeb_encodePath(text) {
+    var parts = String(text).split("/");
+    var i;
+    for (i = 0; i < parts.length; i++) {
+        parts[i] = File.encode(parts[i]);
+    }
+    return parts.join("/");
+}
+
+// Whether $.fileName comes URI-encoded is not documented (unverified): a folder named
+// "50%41" would otherwise resolve to "50A". Take it as given when that file exists,
+// else encoded.
 function aeb_scriptFolder() {
-    return new File($.fileName).parent;
+    var file = new File($.fileName);
+    if (!file.exists) {
+        file = new File(aeb_encodePath($.fileName));
+    }
+    return file.parent;
 }
 
 // ---------------------------------------------------------------------------------

@@ -100,6 +100,7 @@ class Model {
     this.guessCalls = 0;
     this.env = {};
     this.toScript = null; // converts node arrays/objects into the sandbox realm
+    this.scriptPath = "";
   }
 
   touch(what) {
@@ -194,9 +195,12 @@ function decodePath(p) {
 }
 
 function makeFileClasses(model) {
+  // RAW marks a path that is already decoded (File.parent, FootageItem.file): only
+  // strings a script passes are URI-decoded, as ExtendScript does.
+  const RAW = Symbol("raw");
   class FsEntry {
     constructor(p) {
-      this._path = path.resolve(decodePath(p));
+      this._path = (p && p[RAW]) ? p.path : path.resolve(decodePath(p));
     }
     get fsName() { return this._path; }
     get fullName() { return this._path; }
@@ -204,7 +208,7 @@ function makeFileClasses(model) {
       return this._path.split("/").map((s) => encodeURIComponent(s)).join("/");
     }
     get name() { return path.basename(this._path); }
-    get parent() { return new Folder(path.dirname(this._path)); }
+    get parent() { return new Folder({ [RAW]: true, path: path.dirname(this._path) }); }
     toString() { return this._path; }
   }
   class File extends FsEntry {
@@ -232,6 +236,7 @@ function makeFileClasses(model) {
   FileCtor.decode = (s) => decodeURIComponent(String(s));
   function FolderCtor(p) { return new Folder(p); }
   FolderCtor.prototype = Folder.prototype;
+  FileCtor.raw = (p) => new File({ [RAW]: true, path: p });
   return { File: FileCtor, Folder: FolderCtor, FileClass: File };
 }
 
@@ -574,7 +579,7 @@ function makeDom(model, scriptPath) {
     }
     get typeName() { return "Footage"; }
     get mainSource() { return this._source; }
-    get file() { return new FileCtor(this._file); }
+    get file() { return FileCtor.raw(this._file); }
     get frameRate() {
       return this._sequence ? (this._source._conform || IMPORT_PREFERENCE_RATE) : 0;
     }
@@ -991,7 +996,7 @@ function makeDom(model, scriptPath) {
   }
 
   const dollar = strict({
-    fileName: scriptPath,
+    get fileName() { return model.scriptPath; },
     writeln(s) { model.written.push(String(s)); },
     getenv(name) { return Object.prototype.hasOwnProperty.call(model.env, name) ? model.env[name] : null; },
   }, "$", new Set(), { touch() {} });
@@ -1129,6 +1134,7 @@ const REMOVE = `
 function makeSandbox(scriptPath, env) {
   const model = new Model();
   model.env = env || {};
+  model.scriptPath = scriptPath;
   const context = vm.createContext({});
   // Arrays and objects handed to the script are made in the sandbox's own realm, so
   // `x instanceof Array` works and no node-realm ES5 method leaks in through them;
@@ -1152,7 +1158,9 @@ function makeSandbox(scriptPath, env) {
   const dom = makeDom(model, scriptPath);
   for (const [k, v] of Object.entries(dom.globals)) { context[k] = v; }
   vm.runInContext(REMOVE, context);
-  return { context, model, snapshot: dom.snapshot };
+  // The runner points $.fileName at each script it runs.
+  const setScript = (p) => { model.scriptPath = p; };
+  return { context, model, snapshot: dom.snapshot, setScript };
 }
 
 module.exports = { makeSandbox, ENUMS, enumName };

@@ -56,11 +56,15 @@ def es3_problems(*paths: Path) -> list[str]:
 
 
 def run_in_model(
-    script: Path, *, runs: int = 1, env: dict[str, str] | None = None
+    *scripts: Path, runs: int = 1, env: dict[str, str] | None = None
 ) -> list[dict[str, Any]]:
-    """Run a script ``runs`` times against one modelled project; a snapshot per run."""
+    """Run each script ``runs`` times, in order, against one modelled project.
+
+    Returns:
+        One project snapshot per run (see tests/js/ae_dom.js ``snapshot``).
+    """
     node = node_ready()
-    cmd = [node, str(JS_DIR / "run.js"), str(script), "--runs", str(runs)]
+    cmd = [node, str(JS_DIR / "run.js"), *map(str, scripts), "--runs", str(runs)]
     for key, value in (env or {}).items():
         cmd += ["--env", f"{key}={value}"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
@@ -275,7 +279,7 @@ def hostile_data(base: dict[str, Any]) -> dict[str, Any]:
         layer["name"] = f"{i} {long}"
         layer["comment"] = HOSTILE
         layer["provenance"] = {"prompt": long, "model": HOSTILE}
-        layer["source"]["name"] = f"{layer['id']} it's \"{i}\" caf\u00e9 %41"
+        layer["source"]["name"] = f'{layer["id"]} it\'s "{i}" caf\u00e9 %41'
     data["markers"] = [
         {
             "frame": data["comp"].get("start_frame", 1001),

@@ -1,8 +1,9 @@
 // Runs a generated aebridge script against the After Effects DOM model and prints the
 // project after each run as JSON on stdout (one object: {"runs": [snapshot, ...]}).
 //
-// Usage: node run.js SCRIPT.jsx [--runs N] [--env NAME=VALUE ...]
-// The script's $.fileName is its absolute path, so its relative footage paths resolve
+// Usage: node run.js SCRIPT.jsx [SCRIPT.jsx ...] [--runs N] [--env NAME=VALUE ...]
+// Every script runs N times, in the order given, against one project (a snapshot after
+// each run). The script's $.fileName is its absolute path, so its relative footage paths resolve
 // against its folder as in After Effects. An exception escaping the script is recorded
 // in the snapshot as "uncaught" (the library itself should never let one escape).
 "use strict";
@@ -13,7 +14,7 @@ const vm = require("vm");
 const { makeSandbox } = require("./ae_dom");
 
 function parseArgs(argv) {
-  const args = { script: null, runs: 1, env: {} };
+  const args = { scripts: [], runs: 1, env: {} };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--runs") {
       args.runs = parseInt(argv[++i], 10);
@@ -21,31 +22,36 @@ function parseArgs(argv) {
       const [k, ...rest] = argv[++i].split("=");
       args.env[k] = rest.join("=");
     } else {
-      args.script = argv[i];
+      args.scripts.push(argv[i]);
     }
   }
-  if (!args.script || !(args.runs >= 1)) {
-    throw new Error("usage: node run.js SCRIPT.jsx [--runs N] [--env NAME=VALUE]");
+  if (args.scripts.length === 0 || !(args.runs >= 1)) {
+    throw new Error("usage: node run.js SCRIPT.jsx [SCRIPT.jsx ...] [--runs N] [--env NAME=VALUE]");
   }
   return args;
 }
 
 function main() {
   const args = parseArgs(process.argv.slice(2));
-  const scriptPath = path.resolve(args.script);
-  const source = fs.readFileSync(scriptPath, "utf8");
-  const { context, snapshot } = makeSandbox(scriptPath, args.env);
+  const first = path.resolve(args.scripts[0]);
+  const { context, snapshot, setScript } = makeSandbox(first, args.env);
   const runs = [];
-  for (let i = 0; i < args.runs; i++) {
-    let uncaught = null;
-    try {
-      vm.runInContext(source, context, { filename: scriptPath, timeout: 20000 });
-    } catch (err) {
-      uncaught = String(err && err.stack ? err.stack : err);
+  for (const script of args.scripts) {
+    const scriptPath = path.resolve(script);
+    const source = fs.readFileSync(scriptPath, "utf8");
+    setScript(scriptPath);
+    for (let i = 0; i < args.runs; i++) {
+      let uncaught = null;
+      try {
+        vm.runInContext(source, context, { filename: scriptPath, timeout: 20000 });
+      } catch (err) {
+        uncaught = String(err && err.stack ? err.stack : err);
+      }
+      const snap = snapshot();
+      snap.script = scriptPath;
+      snap.uncaught = uncaught;
+      runs.push(snap);
     }
-    const snap = snapshot();
-    snap.uncaught = uncaught;
-    runs.push(snap);
   }
   process.stdout.write(JSON.stringify({ runs }));
 }

@@ -1,0 +1,492 @@
+"""Generated scripts run against the After Effects DOM model (tests/js/ae_dom.js).
+
+The model runs under node in a sandbox without ES5+ built-ins and rejects writes to
+attributes AE does not have; these tests assert the project the scripts build.
+"""
+
+from __future__ import annotations
+
+import sys
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "js"))
+
+import aejsx
+
+from aebridge.camera import camera_keys
+from aebridge.emit import build_plan, render_script, write_script
+from aebridge.model import CompSpec
+
+Snapshot = dict[str, Any]
+
+
+def build(spec: CompSpec, folder: Path, name: str = "", **kwargs: Any) -> Path:
+    script = folder / f"{name or spec.comp.name}.jsx"
+    write_script(spec, {}, script, **kwargs)
+    aejsx.touch_sequences(spec, folder)
+    return script
+
+
+def items(snap: Snapshot, kind: str) -> list[dict[str, Any]]:
+    return [i for i in snap["items"] if i["type"] == kind]
+
+
+def the_comp(snap: Snapshot) -> dict[str, Any]:
+    comps = items(snap, "Composition")
+    assert len(comps) == 1
+    return comps[0]
+
+
+def layer(snap: Snapshot, name: str) -> dict[str, Any]:
+    found = [lay for lay in the_comp(snap)["layers"] if lay["name"] == name]
+    assert len(found) == 1, name
+    return found[0]
+
+
+def clean(snap: Snapshot) -> None:
+    assert snap["uncaught"] is None
+    assert snap["alerts"] == []
+    assert snap["undo"]["open"] == 0 and snap["undo"]["errors"] == []
+    assert snap["undo"]["begun"] == snap["undo"]["ended"]
+    assert snap["writes_outside_undo"] == []
+    assert snap["guess_alpha_calls"] == 0
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Snapshot]]:
+    """Each sample built once and run twice in one project."""
+    out: dict[str, list[Snapshot]] = {}
+    for name, data in aejsx.sample_data().items():
+        folder = tmp_path_factory.mktemp(name)
+        out[name] = aejsx.run_in_model(build(aejsx.load(data), folder), runs=2)
+    return out
+
+
+# ---------------------------------------------------------------------------------
+# Language checks
+
+
+def test_every_jsx_in_the_library_folder_is_es3() -> None:
+    files = sorted((aejsx.REPO / "jsx").glob("*.jsx"))
+    assert files
+    assert aejsx.es3_problems(*files) == []
+
+
+def test_every_generated_sample_script_is_es3(tmp_path: Path) -> None:
+    scripts = []
+    for name, data in aejsx.sample_data().items():
+        scripts.append(build(aejsx.load(data), tmp_path / name))
+        scripts.append(build(aejsx.hostile_spec(data), tmp_path / (name + "h")))
+    assert aejsx.es3_problems(*scripts) == []
+
+
+def test_the_es3_check_refuses_es5_syntax_and_members(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsx"
+    bad.write_text("var a = [1, 2];\na.forEach(function (x) { return x; });\n")
+    syntax = tmp_path / "syntax.jsx"
+    syntax.write_text("let b = 1;\n")
+    trailing = tmp_path / "trailing.jsx"
+    trailing.write_text("var c = {d: 1,};\n")
+    reserved = tmp_path / "reserved.jsx"
+    reserved.write_text("var e = {}; e.default = 1;\n")
+    problems = aejsx.es3_problems(bad, syntax, trailing, reserved)
+    assert any("bad.jsx:2:2: forbidden '.forEach'" in p for p in problems)
+    assert any(
+        p.startswith(f"{syntax}:1:") and "not ECMAScript 3" in p for p in problems
+    )
+    assert any(p.startswith(f"{trailing}:1:") for p in problems)
+    assert any(p.startswith(f"{reserved}:1:") for p in problems)
+
+
+def test_the_sandbox_has_no_es5_built_ins(tmp_path: Path) -> None:
+    probes = {
+        "json": "JSON.stringify({});",
+        "foreach": "[1].forEach(function () {});",
+        "keys": "Object.keys({});",
+        "trim": "' a '.trim();",
+        "bind": "(function () {}).bind(null);",
+        "now": "Date.now();",
+    }
+    for name, code in probes.items():
+        script = tmp_path / f"{name}.jsx"
+        script.write_text(code)
+        (snap,) = aejsx.run_in_model(script)
+        assert snap["uncaught"] is not None, name
+
+
+def test_the_model_rejects_unknown_and_read_only_attributes(tmp_path: Path) -> None:
+    typo = tmp_path / "typo.jsx"
+    typo.write_text("app.project.bitsPerChanel = 32;")
+    read_only = tmp_path / "ro.jsx"
+    read_only.write_text(
+        "app.project.items.addComp('c', 64, 36, 1, 1, 24).frameDuration = 1;"
+    )
+    enum = tmp_path / "enum.jsx"
+    enum.write_text("var x = BlendingMode.SILHOUETTE_ALPHA;")
+    first, second, third = aejsx.run_in_model(typo, read_only, enum)
+    assert "bitsPerChanel is read-only or does not exist" in first["uncaught"]
+    assert "frameDuration is read-only or does not exist" in second["uncaught"]
+    assert "BlendingMode.SILHOUETTE_ALPHA does not exist" in third["uncaught"]
+
+
+# ---------------------------------------------------------------------------------
+# What the scripts build
+
+
+def test_project_is_32_bpc_with_linear_blending(
+    runs: dict[str, list[Snapshot]],
+) -> None:
+    for snaps in runs.values():
+        clean(snaps[0])
+        assert snaps[0]["project"]["bits_per_channel"] == 32
+        assert snaps[0]["project"]["linear_blending"] is True
+
+
+def test_footage_is_a_premultiplied_sequence_conformed_to_the_comp_rate(
+    runs: dict[str, list[Snapshot]],
+) -> None:
+    snap = runs["sh020"][0]
+    footage = items(snap, "Footage")
+    assert [f["name"] for f in footage] == ["plate", "fx", "fg"]
+    for item in footage:
+        assert item["sequence"] is True and item["force_alphabetical"] is False
+        assert item["parent"] == "sh020"
+        assert item["main_source"] == {
+            "alpha_mode": "AlphaMode.PREMULTIPLIED",
+            "premul_color": [0, 0, 0],
+            "conform_frame_rate": pytest.approx(24000 / 1001, abs=0),
+            "field_separation": "FieldSeparationType.OFF",
+        }
+        assert item["pixel_aspect"] == 1
+        assert item["comment"].startswith("[aebridge ab")
+    assert [f["frames"] for f in footage] == [8, 4, 8]
+    assert footage[0]["file"].endswith("/layers/plate/plate.1001.exr")
+    assert "colour space: Linear Rec.709 (sRGB)" in footage[0]["comment"]
+
+
+def test_comp_settings_are_exact(runs: dict[str, list[Snapshot]]) -> None:
+    comp = the_comp(runs["sh020"][0])
+    assert comp["name"] == "sh020" and comp["parent"] == "sh020"
+    assert (comp["width"], comp["height"], comp["pixel_aspect"]) == (64, 36, 1)
+    assert comp["frame_rate"] == 24000 / 1001
+    assert comp["duration"] == 8 * 1001 / 24000
+    assert comp["display_start_frame"] == 1001
+    assert comp["bg_color"] == [0.1, 0.2, 0.3]
+    assert the_comp(runs["sh030"][0])["display_start_frame"] == 1
+
+
+def test_layers_stack_bottom_to_top_with_the_camera_on_top(
+    runs: dict[str, list[Snapshot]],
+) -> None:
+    comp = the_comp(runs["sh030"][0])
+    assert [(lay["index"], lay["name"]) for lay in comp["layers"]] == [
+        (1, "Camera"),
+        (2, "ref"),
+        (3, "fg"),
+        (4, "matte"),
+        (5, "bg"),
+    ]
+    assert [lay["name"] for lay in the_comp(runs["sh020"][0])["layers"]] == [
+        "fg",
+        "fx",
+        "plate",
+    ]
+
+
+def test_blend_modes_switches_and_track_mattes(runs: dict[str, list[Snapshot]]) -> None:
+    snap = runs["sh020"][0]
+    assert layer(snap, "fx")["blend"] == "BlendingMode.SCREEN"
+    # AE's own spelling, one T.
+    assert layer(snap, "fg")["blend"] == "BlendingMode.SILHOUETE_ALPHA"
+    snap = runs["sh030"][0]
+    fg = layer(snap, "fg")
+    assert fg["blend"] == "BlendingMode.MULTIPLY" and fg["three_d"] is True
+    assert fg["track_matte"] == {
+        "layer": "matte",
+        "type": "TrackMatteType.LUMA_INVERTED",
+    }
+    assert layer(snap, "matte")["enabled"] is False
+    assert layer(snap, "ref")["guide"] is True
+    assert layer(snap, "bg")["track_matte"] is None
+
+
+def test_layer_timing_in_comp_seconds(runs: dict[str, list[Snapshot]]) -> None:
+    snap = runs["sh020"][0]
+    frame = 1001 / 24000
+    fx = layer(snap, "fx")
+    assert fx["start_time"] == pytest.approx(2 * frame, abs=1e-12)
+    assert fx["in_point"] == pytest.approx(2 * frame, abs=1e-12)
+    assert fx["out_point"] == pytest.approx(6 * frame, abs=1e-12)
+    fg = layer(snap, "fg")
+    assert fg["stretch"] == 200
+    assert (fg["start_time"], fg["in_point"]) == (0, 0)
+    assert fg["out_point"] == pytest.approx(8 * frame, abs=1e-12)
+
+
+def test_static_transforms_and_opacity(runs: dict[str, list[Snapshot]]) -> None:
+    props = layer(runs["sh020"][0], "fx")["properties"]
+    assert props["ADBE Scale"] == {"value": [50, 50]}
+    assert props["ADBE Rotate Z"] == {"value": 15}
+    assert props["ADBE Opacity"] == {"value": 80}
+    # Untouched properties keep AE's defaults.
+    assert props["ADBE Anchor Point"] == {"value": [32, 18, 0]}
+
+
+def test_position_keys_with_ease_out_and_hold(runs: dict[str, list[Snapshot]]) -> None:
+    keys = layer(runs["sh020"][0], "fx")["properties"]["ADBE Position"]["keys"]
+    frame = 1001 / 24000
+    assert [k["time"] for k in keys] == pytest.approx([2 * frame, 5 * frame, 6 * frame])
+    assert [k["value"] for k in keys] == [[32, 18], [40, 12], [44, 12]]
+    first, second, third = keys
+    assert (first["in_type"], first["out_type"]) == (
+        "KeyframeInterpolationType.LINEAR",
+        "KeyframeInterpolationType.BEZIER",
+    )
+    # Spatial: one KeyframeEase per side, Easy Ease is speed 0, influence 33.33 %.
+    assert first["out_ease"] == [
+        {"speed": 0, "influence": pytest.approx(100 / 3, abs=1e-6)}
+    ]
+    # A key with no bezier side keeps AE's own ease: no setTemporalEaseAtKey.
+    assert (second["in_type"], second["out_type"]) == (
+        "KeyframeInterpolationType.LINEAR",
+        "KeyframeInterpolationType.HOLD",
+    )
+    assert third["in_type"] == "KeyframeInterpolationType.HOLD"
+    # Straight spatial segments: zero tangents, no auto-bezier.
+    assert first["in_tangent"] == [0, 0] and first["spatial_auto_bezier"] is False
+
+
+def test_scale_eases_have_three_dimensions(runs: dict[str, list[Snapshot]]) -> None:
+    keys = layer(runs["sh030"][0], "fg")["properties"]["ADBE Scale"]["keys"]
+    assert [k["value"] for k in keys] == [[100, 100, 100], [120, 110, 100]]
+    assert keys[0]["out_ease"] == [{"speed": 10, "influence": 50}] * 3
+    assert (
+        keys[1]["in_ease"]
+        == [{"speed": 0, "influence": pytest.approx(100 / 3, abs=1e-6)}] * 3
+    )
+    assert keys[1]["in_type"] == "KeyframeInterpolationType.BEZIER"
+    opacity = layer(runs["sh030"][0], "fg")["properties"]["ADBE Opacity"]["keys"]
+    assert [(k["time"], k["value"]) for k in opacity] == [(0, 0), (0.16, 100)]
+    assert opacity[0]["out_ease"] == [
+        {"speed": 0, "influence": pytest.approx(100 / 3, abs=1e-6)}
+    ]
+
+
+def test_camera_matches_camera_keys(runs: dict[str, list[Snapshot]]) -> None:
+    for name in ("sh010", "sh030"):
+        spec = aejsx.load(aejsx.sample_data()[name])
+        expected = camera_keys(spec)
+        cam = layer(runs[name][0], "Camera")
+        assert cam["type"] == "CameraLayer"
+        assert cam["auto_orient"] == "AutoOrientType.NO_AUTO_ORIENT"
+        props = cam["properties"]
+        rate = spec.comp.rate
+        for prop, match in (
+            (expected.position, "ADBE Position"),
+            (expected.point_of_interest, "ADBE Anchor Point"),
+            (expected.zoom, "ADBE Camera Zoom"),
+            (expected.roll, "ADBE Rotate Z"),
+        ):
+            got = props[match]
+            if not prop.keys:
+                value = prop.value[0] if len(prop.value) == 1 else list(prop.value)
+                assert got == {"value": pytest.approx(value, abs=1e-6)}, match
+                continue
+            assert len(got["keys"]) == len(prop.keys), match
+            for want, have in zip(prop.keys, got["keys"], strict=True):
+                seconds = float(Fraction(want.frame - spec.comp.start_frame) / rate)
+                assert have["time"] == pytest.approx(seconds, abs=1e-12)
+                value = want.value[0] if len(want.value) == 1 else list(want.value)
+                assert have["value"] == pytest.approx(value, abs=1e-6)
+                assert have["in_type"].endswith(want.in_type.value.upper())
+                assert have["out_type"].endswith(want.out_type.value.upper())
+                if "BEZIER" in have["in_type"] + have["out_type"]:
+                    assert have["in_ease"] == [
+                        {
+                            "speed": pytest.approx(want.in_ease.speed, abs=1e-6),
+                            "influence": pytest.approx(
+                                want.in_ease.influence, abs=1e-6
+                            ),
+                        }
+                    ]
+    zoom = layer(runs["sh030"][0], "Camera")["properties"]["ADBE Camera Zoom"]
+    assert zoom == {"value": pytest.approx(64 * 35 / 36, abs=1e-6)}
+
+
+def test_comp_markers_with_parameters(runs: dict[str, list[Snapshot]]) -> None:
+    keys = the_comp(runs["sh030"][0])["markers"]["keys"]
+    assert [k["time"] for k in keys] == [0.08, 0.2]
+    first, second = (k["value"] for k in keys)
+    assert first["comment"] == "keyframe 1\nstart"
+    assert first["params"]["aebridge_kind"] == "keyframe"
+    assert second["duration"] == pytest.approx(0.08) and second["label"] == 3
+    hit = the_comp(runs["sh020"][0])["markers"]["keys"][0]["value"]
+    assert hit["params"]["take"] == "3"
+
+
+def test_comments_carry_the_build_id_and_provenance(
+    runs: dict[str, list[Snapshot]],
+) -> None:
+    snap = runs["sh010"][0]
+    hero = layer(snap, "hero")
+    assert hero["comment"].startswith("[aebridge ab")
+    assert "layer fg]" in hero["comment"].split("\n")[0]
+    assert "prompt: a hero walks" in hero["comment"]
+    assert "seed: 7" in hero["comment"]
+    assert "prompt: a street at night" in the_comp(snap)["comment"]
+
+
+# ---------------------------------------------------------------------------------
+# Idempotence and updates
+
+
+def _without_undo(snap: Snapshot) -> Snapshot:
+    return {k: v for k, v in snap.items() if k not in ("undo",)}
+
+
+def test_a_second_run_changes_nothing(runs: dict[str, list[Snapshot]]) -> None:
+    for name, (first, second) in runs.items():
+        clean(second)
+        assert second["imports"] == first["imports"], name
+        assert second["undo"]["begun"] == 2
+        first_items = first["items"]
+        second_items = [
+            {**i, "replaced": 0} if i["type"] == "Footage" else i
+            for i in second["items"]
+        ]
+        assert second_items == first_items, name
+        # The second run swapped the frames in with replaceWithSequence.
+        assert all(i["replaced"] == 1 for i in items(second, "Footage"))
+
+
+def test_a_changed_spec_updates_the_comp_in_place(tmp_path: Path) -> None:
+    data = aejsx.sample_data()["sh020"]
+    first = build(aejsx.load(data), tmp_path, "v1")
+    data["layers"] = [data["layers"][0], data["layers"][2]]
+    data["layers"][1]["blend"] = "add"
+    data["markers"] = []
+    second = build(aejsx.load(data), tmp_path, "v2")
+    before, after = aejsx.run_in_model(first, second)
+    clean(after)
+    assert [lay["name"] for lay in the_comp(after)["layers"]] == ["fg", "plate"]
+    assert layer(after, "fg")["blend"] == "BlendingMode.ADD"
+    assert the_comp(after)["markers"] == {"value": None}
+    assert len(items(after, "Composition")) == 1
+    assert after["imports"] == before["imports"] == 3
+
+
+def test_a_layer_added_by_hand_stays_below_ours(tmp_path: Path) -> None:
+    script = build(aejsx.load(aejsx.sample_data()["sh010"]), tmp_path)
+    user = tmp_path / "user.jsx"
+    user.write_text(
+        "(function () { var i; for (i = 1; i <= app.project.numItems; i++) {"
+        " if (app.project.item(i) instanceof CompItem) {"
+        " app.beginUndoGroup('u');"
+        " app.project.item(i).layers.add(app.project.item(2)).name = 'mine';"
+        " app.endUndoGroup(); } } }());"
+    )
+    _, _, again = aejsx.run_in_model(script, user, script)
+    clean(again)
+    assert [lay["name"] for lay in the_comp(again)["layers"]] == [
+        "Camera",
+        "hero",
+        "bg",
+        "mine",
+    ]
+
+
+# ---------------------------------------------------------------------------------
+# Hostile text, failures, saving
+
+
+def _strip_text(snap: Snapshot) -> Any:
+    """The tree without free text (names, comments, files) and comp markers.
+
+    The hostile variant replaces the markers with one hostile marker, checked apart.
+    """
+    text_keys = {"name", "comment", "file", "source", "parent", "markers", "layer"}
+
+    def walk(v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: walk(x) for k, x in v.items() if k not in text_keys}
+        if isinstance(v, list):
+            return [walk(x) for x in v]
+        return v
+
+    return walk(snap["items"])
+
+
+def test_hostile_text_builds_the_same_tree(tmp_path: Path) -> None:
+    for name, data in aejsx.sample_data().items():
+        plain = build(aejsx.load(data), tmp_path / name)
+        spec = aejsx.hostile_spec(data)
+        hostile = build(spec, tmp_path / f'{name} it\'s "q" %41 caf\u00e9', name="x")
+        (a,) = aejsx.run_in_model(plain)
+        (b,) = aejsx.run_in_model(hostile, runs=1)
+        clean(b)
+        assert _strip_text(b) == _strip_text(a), name
+        comp = the_comp(b)
+        assert comp["name"] == spec.comp.name
+        assert [lay["name"] for lay in comp["layers"] if lay["type"] == "AVLayer"] == [
+            lay.display_name for lay in reversed(spec.layers)
+        ]
+        assert comp["markers"]["keys"][0]["value"]["params"][aejsx.HOSTILE] == (
+            aejsx.HOSTILE + "x" * 2000
+        )
+        assert all(" it's \"" in f["file"] for f in items(b, "Footage"))
+        (again,) = aejsx.run_in_model(hostile, runs=2)[1:]
+        assert len(again["items"]) == len(b["items"])
+
+
+def test_missing_footage_is_reported_by_path_and_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    script = build(aejsx.load(aejsx.sample_data()["sh010"]), tmp_path)
+    missing = tmp_path / "layers" / "fg" / "fg.1001.exr"
+    missing.unlink()
+    (snap,) = aejsx.run_in_model(script)
+    assert snap["uncaught"] is None
+    assert snap["alerts"] == [
+        "aebridge could not build comp 'sh010': missing footage file(s): "
+        f"{missing} (paths are relative to the script's folder {tmp_path})"
+    ]
+    assert snap["exit_code"] == 1
+    assert snap["undo"] == {"begun": 1, "ended": 1, "open": 0, "errors": []}
+    assert snap["items"] == []
+
+
+def test_no_alert_when_asked_from_the_command_line(tmp_path: Path) -> None:
+    script = build(aejsx.load(aejsx.sample_data()["sh010"]), tmp_path)
+    (tmp_path / "layers" / "bg" / "bg.1001.exr").unlink()
+    (snap,) = aejsx.run_in_model(script, env={"AEBRIDGE_NO_ALERT": "1"})
+    assert snap["alerts"] == []
+    assert snap["exit_code"] == 1
+    assert len(snap["written"]) == 1 and "bg.1001.exr" in snap["written"][0]
+
+
+def test_a_failure_mid_build_still_closes_the_undo_group(tmp_path: Path) -> None:
+    spec = aejsx.load(aejsx.sample_data()["sh010"])
+    plan = build_plan(spec, {}, script_dir=tmp_path, build_id="b1")
+    plan["layers"][1]["blend"] = "sparkle"
+    script = tmp_path / "bad.jsx"
+    script.write_text(render_script(plan, spec_hash="h", version="t"))
+    aejsx.touch_sequences(spec, tmp_path)
+    (snap,) = aejsx.run_in_model(script)
+    assert snap["undo"] == {"begun": 1, "ended": 1, "open": 0, "errors": []}
+    assert len(snap["alerts"]) == 1
+    assert (
+        "layers[1].blend: unknown value 'sparkle'; allowed: normal, dissolve"
+        in (snap["alerts"][0])
+    )
+
+
+def test_the_project_is_saved_when_asked(tmp_path: Path) -> None:
+    spec = aejsx.load(aejsx.sample_data()["sh010"])
+    script = build(spec, tmp_path, aep=tmp_path / "aep" / "sh010.aep")
+    (snap,) = aejsx.run_in_model(script)
+    clean(snap)
+    assert snap["saved"] == [str(tmp_path / "aep" / "sh010.aep")]
