@@ -962,6 +962,17 @@ class _Reader:
             if data.get("pixel_aspect") is None
             else self.fraction(data["pixel_aspect"], f"{path}.pixel_aspect")
         )
+        if matte is not None and alpha not in (
+            None,
+            AlphaMode.AUTO,
+            AlphaMode.STRAIGHT,
+        ):
+            self.error(
+                f"{path}.alpha",
+                f"'{alpha}' is not allowed with a matte; allowed: auto, straight (the "
+                "matte becomes the alpha and the colour is treated as straight)",
+            )
+            return None
         if src is None or alpha is None or vfr is None:
             return None
         if data.get("rate") is not None and rate is None:

@@ -466,6 +466,21 @@ CASES: list[tuple[str, Mutation, list[tuple[str, str, str]]]] = [
         ],
     ),
     (
+        "a matte with premultiplied alpha",
+        _set(
+            "layers[0].source",
+            {"path": "a.mov", "matte": "m.mov", "alpha": "premultiplied"},
+        ),
+        [
+            (
+                "error",
+                "layers[0].source.alpha",
+                "'premultiplied' is not allowed with a matte; allowed: auto, straight "
+                "(the matte becomes the alpha and the colour is treated as straight)",
+            )
+        ],
+    ),
+    (
         "non-linear 8 bpc project is a warning",
         _set("comp.bpc", 8),
         [
