@@ -16,6 +16,7 @@ __all__ = [
     "DisplayTransform",
     "display_choices",
     "display_views",
+    "is_colour_space",
 ]
 
 DEFAULT_DISPLAY = "sRGB"
@@ -36,6 +37,12 @@ def display_choices() -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The colour-space names and the display names the OCIO config offers."""
     cfg = _config()
     return tuple(cfg.getColorSpaceNames()), tuple(cfg.getDisplayNames())
+
+
+def is_colour_space(name: str) -> bool:
+    """Whether the OCIO config knows a colour space by this name or alias."""
+    cfg = _config()
+    return bool(cfg.getColorSpaceIndex(cfg.resolve(name)) >= 0)
 
 
 def display_views(display: str) -> tuple[str, ...]:

@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from ..errors import OptionError, Problem, SourceError, SpecError
 from . import composite
-from .display import DEFAULT_DISPLAY, DisplayTransform
+from .display import DEFAULT_DISPLAY, DisplayTransform, is_colour_space
 from .keyframes import Ease, Interpolation, Key
 from .plan import Animated, CameraPlan, CameraState, CompPlan, LayerPlan, SequencePlan
 from .writers import ContactSheet, FrameSink, open_sink
@@ -194,6 +194,14 @@ def plan_from_spec(spec: CompSpec, base_dir: str | os.PathLike[str]) -> CompPlan
                     message=f"'{layer.blend.value}' is not a blend mode the preview "
                     "renders; it renders: "
                     + ", ".join(composite.SUPPORTED_BLEND_MODES),
+                )
+            )
+        if not is_colour_space(src.colorspace):
+            problems.append(
+                Problem(
+                    path=f"{path}.source.colorspace",
+                    message=f"{src.colorspace!r} is not a colour space of the OCIO "
+                    "config; see `aebridge preview --list-displays`",
                 )
             )
         start = spec.layer_start(layer)

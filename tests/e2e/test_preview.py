@@ -545,7 +545,7 @@ def test_a_spec_with_keys_blend_and_luma_matte_renders_to_movie_and_sheet(
     np.testing.assert_allclose(plan_frame[18, 12, :3], expected, atol=2e-3)
 
 
-def test_unsupported_blend_modes_are_refused_with_their_spec_path(
+def test_unsupported_blend_modes_and_colour_spaces_are_refused_with_spec_paths(
     tmp_path: Path,
 ) -> None:
     spec = spec_of(
@@ -553,10 +553,13 @@ def test_unsupported_blend_modes_are_refused_with_their_spec_path(
         exr_layer(tmp_path, "fx", [plate(0)], blend=BlendMode.COLOR_DODGE),
         exr_layer(tmp_path, "fy", [plate(0)], blend=BlendMode.HUE),
     )
+    odd = replace(spec.layers[0].source, colorspace="Kodak 2383")  # type: ignore[type-var]
+    spec = replace(spec, layers=(replace(spec.layers[0], source=odd), *spec.layers[1:]))
     with pytest.raises(SpecError) as info:
         render_frame(write_build(tmp_path, spec), FIRST)
     text = str(info.value)
-    assert "2 problems" in text
+    assert "3 problems" in text
+    assert "layers[0].source.colorspace: 'Kodak 2383' is not a colour space" in text
     assert "layers[1].blend: 'color_dodge'" in text
     assert "layers[2].blend: 'hue'" in text
     assert "normal, add, screen, multiply, overlay, soft_light" in text
