@@ -762,3 +762,25 @@ def test_specs_aebridge_writes_satisfy_the_json_schema() -> None:
     bad["layers"][0]["blend"] = "mutliply"
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(bad, schema)
+
+
+def test_a_layer_conditioning_keyframe_lands_relative_to_the_layer_start() -> None:
+    data = base()
+    data["layers"][0]["start"] = 1040
+    data["layers"][0]["provenance"] = {"keyframes": [{"frame": 10, "prompt": "late"}]}
+    assert problems_of(data) == [
+        (
+            "error",
+            "layers[0].provenance.keyframes[0].frame",
+            "source frame 10 lands on comp frame 1050, outside the comp (1001 to 1048)",
+        )
+    ]
+    data["layers"][0]["provenance"]["keyframes"][0]["frame"] = 8
+    assert problems_of(data) == []
+
+
+@pytest.mark.parametrize("shot", ["sh010", "sh020", "sh030"])
+def test_samples_round_trip_through_dump(shot: str) -> None:
+    samples = Path(__file__).resolve().parents[2] / "samples"
+    spec = load_spec(samples / shot / "comp.json", check_files=False)
+    assert load_spec(json.loads(dump_spec(spec)), check_files=False) == spec
