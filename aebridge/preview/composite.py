@@ -429,8 +429,16 @@ def warp(image: Image, layer_to_comp: Matrix, height: int, width: int) -> Image:
         width: output width.
 
     Returns:
-        height x width x 4 float32.
+        height x width x 4 float32; the input array itself when the transform is the
+        identity (treat the result as read-only).
     """
+    if abs(layer_to_comp[2, 0]) < 1e-12 and abs(layer_to_comp[2, 1]) < 1e-12:
+        # A 3D layer facing the camera squarely is affine up to the scale of its depth:
+        # normalising lets the exact paths below apply (a z = 0 layer seen by the
+        # default camera is copied, not resampled).
+        if layer_to_comp[2, 2] <= 0:
+            return np.zeros((height, width, 4), dtype=np.float32)
+        layer_to_comp = layer_to_comp / layer_to_comp[2, 2]
     offset = _integer_offset(layer_to_comp)
     if offset is not None:
         if offset == (0, 0) and image.shape[:2] == (height, width):

@@ -246,7 +246,26 @@ def project(
 
 def test_default_camera_renders_a_z0_layer_one_to_one() -> None:
     img = ramp(H, W)
-    np.testing.assert_allclose(project(img, -ZOOM), img, atol=1e-5)
+    assert np.array_equal(project(img, -ZOOM), img)
+
+
+def test_an_off_axis_camera_resamples_through_the_homography() -> None:
+    # Camera moved right by 2 px and looking parallel: the layer shifts left by 2.
+    img = ramp(H, W)
+    view = camera_view((W / 2 + 2, H / 2, -ZOOM), (W / 2 + 2, H / 2, 0.0))
+    m = layer_to_screen_3d(
+        anchor=(W / 2, H / 2, 0),
+        position=(W / 2, H / 2, 0),
+        scale=(100, 100, 100),
+        rotation=0.0,
+        view=view,
+        zoom=ZOOM,
+        width=W,
+        height=H,
+    )
+    out = warp(img, m, H, W)
+    np.testing.assert_array_equal(out[:, : W - 2], img[:, 2:])
+    assert out[:, W - 2 :].sum() == 0
 
 
 def test_dolly_in_to_half_the_distance_doubles_the_size() -> None:
