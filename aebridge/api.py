@@ -22,7 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .errors import CanceledError, OptionError, OutputError, Problem, SpecError
+from .errors import (
+    CanceledError,
+    OptionError,
+    OutputError,
+    Problem,
+    SourceError,
+    SpecError,
+)
 from .model import (
     CompSpec,
     ExrSequence,
@@ -108,9 +115,14 @@ def _hash_source(path: str) -> str | None:
     else:
         return None
     for name in files:
-        with open(name, "rb") as handle:
-            while chunk := handle.read(1 << 20):
-                digest.update(chunk)
+        try:
+            with open(name, "rb") as handle:
+                while chunk := handle.read(1 << 20):
+                    digest.update(chunk)
+        except OSError as exc:
+            raise SourceError(
+                f"cannot read the source to hash it: {exc}", path=name
+            ) from exc
     return digest.hexdigest()
 
 
@@ -137,19 +149,21 @@ def _provenance_dict(spec: CompSpec, layer: Layer) -> dict[str, Any]:
                 {
                     k: v
                     for k, v in (
-                        ("frame", key.frame),
-                        ("image", key.image),
-                        ("prompt", key.prompt),
-                        ("strength", key.strength),
+                        ("frame", kf.frame),
+                        ("image", kf.image),
+                        ("prompt", kf.prompt),
+                        ("strength", kf.strength),
                     )
                     if v is not None
                 }
-                for key in prov.keyframes
+                for kf in prov.keyframes
             ]
         for key, value in prov.extra:
             merged[key] = value
     if spec.style is not None:
         merged["style_id"] = spec.style.id
+        if spec.style.name:
+            merged["style_name"] = spec.style.name
     return merged
 
 
