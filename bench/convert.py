@@ -1,4 +1,4 @@
-"""Benchmark: aebridge against oiiotool's sequence mode on a 1080p straight-alpha PNG run.
+"""Benchmark: aebridge against oiiotool's sequence mode on 1080p straight-alpha PNGs.
 
 Both sides do the same job: straight-alpha 8-bit sRGB PNG -> linearise -> premultiply
 -> half-float, zip-compressed, full-frame EXR. The script generates the sequence,
@@ -85,7 +85,7 @@ def write_png(path: Path, px: npt.NDArray[np.uint8]) -> None:
 
 
 def make_sequence(folder: Path, frames: int, width: int, height: int) -> Path:
-    """``folder/in.####.png`` from FIRST; UNIQUE distinct frames, the rest hard links."""
+    """``folder/in.####.png`` from FIRST: UNIQUE distinct frames, then hard links."""
     folder.mkdir(parents=True, exist_ok=True)
     for k in range(frames):
         path = folder / f"in.{FIRST + k:04d}.png"
@@ -108,6 +108,11 @@ class Run:
     frames: int
     peak_rss_mb: float  # the largest peak of any one process of the run
     processes: int  # how many processes the run had over its life
+    cpu_seconds: float  # user + system time of the run's processes
+
+    @property
+    def cpu_ms_per_frame(self) -> float:
+        return self.cpu_seconds / self.frames * 1000
 
     @property
     def fps(self) -> float:
@@ -116,11 +121,16 @@ class Run:
 
 def measure(label: str, cmd: Sequence[str], frames: int, env: dict[str, str]) -> Run:
     """Run a command; sample the RSS of it and its children every 20 ms."""
+    import resource
+
     import psutil
 
     peaks: dict[int, int] = {}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    proc = subprocess.Popen(list(cmd), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        list(cmd), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     root = psutil.Process(proc.pid)
     while proc.poll() is None:
         try:
@@ -134,11 +144,14 @@ def measure(label: str, cmd: Sequence[str], frames: int, env: dict[str, str]) ->
                 continue
             peaks[p.pid] = max(peaks.get(p.pid, 0), rss)
         time.sleep(0.02)
-    out, err = proc.communicate()
+    _, err = proc.communicate()
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if proc.returncode != 0:
         raise RuntimeError(
-            f"{label} failed ({proc.returncode}):\n{err.decode(errors='replace')[-3000:]}"
+            f"{label} failed ({proc.returncode}):\n"
+            + err.decode(errors="replace")[-3000:]
         )
     return Run(
         label=label,
@@ -146,31 +159,51 @@ def measure(label: str, cmd: Sequence[str], frames: int, env: dict[str, str]) ->
         frames=frames,
         peak_rss_mb=max(peaks.values(), default=0) / 2**20,
         processes=len(peaks),
+        cpu_seconds=cpu,
     )
 
 
 def oiiotool_cmd(src: Path, out: Path, frames: int, parallel: bool) -> list[str]:
     exe = shutil.which("oiiotool")
     if exe is None:
-        raise SystemExit("oiiotool is not on PATH (it comes with the OpenImageIO wheel)")
+        raise SystemExit(
+            "oiiotool is not on PATH (it comes with the OpenImageIO wheel)"
+        )
     cmd = [exe]
     if parallel:
         cmd.append("--parallel-frames")
     cmd += [
-        "--frames", f"{FIRST}-{FIRST + frames - 1}",
-        "--no-autopremult", str(src / "in.#.png"),
-        "--colorconvert", SRGB, LIN,
-        "--premult", "-d", "half", "--compression", "zip",
-        "-o", str(out / "out.#.exr"),
-    ]  # fmt: skip
+        "--frames",
+        f"{FIRST}-{FIRST + frames - 1}",
+        "--no-autopremult",
+        str(src / "in.#.png"),
+        "--colorconvert",
+        SRGB,
+        LIN,
+        "--premult",
+        "-d",
+        "half",
+        "--compression",
+        "zip",
+        "-o",
+        str(out / "out.#.exr"),
+    ]
     return cmd
 
 
 def aebridge_cmd(src: Path, out: Path, jobs: int, engine: str) -> list[str]:
     return [
-        sys.executable, os.path.abspath(__file__), "--child", engine,
-        "--src", str(src), "--out", str(out), "--jobs", str(jobs),
-    ]  # fmt: skip
+        sys.executable,
+        os.path.abspath(__file__),
+        "--child",
+        engine,
+        "--src",
+        str(src),
+        "--out",
+        str(out),
+        "--jobs",
+        str(jobs),
+    ]
 
 
 # --------------------------------------------------------------------------- children
@@ -190,11 +223,16 @@ def _direct_frame(task: tuple[str, str]) -> None:
     px = inp.read_image(0, 0, 0, 4, oiio.UINT8)
     inp.close()
     pipeline = PixelPipeline(
-        dtype="uint8", channels=4, colorspace_in=SRGB, colorspace_out=LIN,
-        alpha_mode="straight", half=True,
-    )  # fmt: skip
-    exr.write_frame(dst, pipeline(px), settings=exr.ExrSettings(compression="zip"),
-                    attributes={})  # fmt: skip
+        dtype="uint8",
+        channels=4,
+        colorspace_in=SRGB,
+        colorspace_out=LIN,
+        alpha_mode="straight",
+        half=True,
+    )
+    exr.write_frame(
+        dst, pipeline(px), settings=exr.ExrSettings(compression="zip"), attributes={}
+    )
 
 
 def child(engine: str, src: Path, out: Path, jobs: int) -> None:
@@ -202,15 +240,23 @@ def child(engine: str, src: Path, out: Path, jobs: int) -> None:
         from aebridge.convert import convert
 
         convert(
-            str(src / "in.####.png"), out, name="out", alpha="straight",
-            compression="zip", autocrop=False, jobs=jobs, force=True,
-        )  # fmt: skip
+            str(src / "in.####.png"),
+            out,
+            name="out",
+            alpha="straight",
+            compression="zip",
+            autocrop=False,
+            jobs=jobs,
+            force=True,
+        )
         return
     import multiprocessing as mp
 
     files = sorted(src.glob("in.*.png"))
-    tasks = [(str(f), str(out / f.name.replace("in.", "out.").replace(".png", ".exr")))
-             for f in files]  # fmt: skip
+    tasks = [
+        (str(f), str(out / f.name.replace("in.", "out.").replace(".png", ".exr")))
+        for f in files
+    ]
     out.mkdir(parents=True, exist_ok=True)
     with mp.get_context("spawn").Pool(jobs) as pool:
         for _ in pool.imap_unordered(_direct_frame, tasks, chunksize=4):
@@ -250,7 +296,9 @@ def stages(src: Path, tmp: Path, repeat: int) -> None:
         inp.close()
         return data
 
-    rows: list[tuple[str, float]] = [("decode PNG, OpenImageIO", _timeit(decode_oiio, repeat))]
+    rows: list[tuple[str, float]] = [
+        ("decode PNG, OpenImageIO", _timeit(decode_oiio, repeat))
+    ]
     for module, call in (("pyspng", "load"), ("imagecodecs", "png_decode")):
         try:
             lib = __import__(module)
@@ -259,16 +307,26 @@ def stages(src: Path, tmp: Path, repeat: int) -> None:
             continue
         fn = getattr(lib, call)
         rows.append(
-            (f"decode PNG, {module}", _timeit(lambda fn=fn: fn(png.read_bytes()), repeat))
+            (
+                f"decode PNG, {module}",
+                _timeit(lambda fn=fn: fn(png.read_bytes()), repeat),
+            )
         )
     px = decode_oiio()
     pipe = PixelPipeline(
-        dtype="uint8", channels=4, colorspace_in=SRGB, colorspace_out=LIN,
-        alpha_mode="straight", half=True,
-    )  # fmt: skip
-    rows.append(("pipeline: fused 256x256 table -> half", _timeit(lambda: pipe(px), repeat)))
-    lin = ocio_convert(np.repeat((np.arange(256) / 255).astype(np.float32)[:, None], 3, 1),
-                       SRGB, LIN)[:, 0]  # fmt: skip
+        dtype="uint8",
+        channels=4,
+        colorspace_in=SRGB,
+        colorspace_out=LIN,
+        alpha_mode="straight",
+        half=True,
+    )
+    rows.append(
+        ("pipeline: fused 256x256 table -> half", _timeit(lambda: pipe(px), repeat))
+    )
+    lin = ocio_convert(
+        np.repeat((np.arange(256) / 255).astype(np.float32)[:, None], 3, 1), SRGB, LIN
+    )[:, 0]
 
     def plain() -> Any:
         a = px[..., 3].astype(np.float32) / 255
@@ -278,16 +336,32 @@ def stages(src: Path, tmp: Path, repeat: int) -> None:
         out[..., 3] = a
         return out
 
-    rows.append(("pipeline: 1-D LUT, float32 multiply, half cast", _timeit(plain, repeat)))
-    rows.append(("pipeline: OCIO on float32 (no table)",
-                 _timeit(lambda: ocio_convert(px[..., :3].astype(np.float32) / 255, SRGB, LIN),
-                         max(1, repeat // 2))))  # fmt: skip
+    rows.append(
+        ("pipeline: 1-D LUT, float32 multiply, half cast", _timeit(plain, repeat))
+    )
+    rows.append(
+        (
+            "pipeline: OCIO on float32 (no table)",
+            _timeit(
+                lambda: ocio_convert(px[..., :3].astype(np.float32) / 255, SRGB, LIN),
+                max(1, repeat // 2),
+            ),
+        )
+    )
     rgba = pipe(px)
     for comp in ("zip", "piz"):
         settings = exr.ExrSettings(compression=comp)
-        rows.append((f"EXR encode {comp}, aebridge (OpenEXR binding)",
-                     _timeit(lambda s=settings: exr.write_frame(tmp / "s.exr", rgba,
-                             settings=s, attributes={}), repeat)))  # fmt: skip
+        rows.append(
+            (
+                f"EXR encode {comp}, aebridge (OpenEXR binding)",
+                _timeit(
+                    lambda s=settings: exr.write_frame(
+                        tmp / "s.exr", rgba, settings=s, attributes={}
+                    ),
+                    repeat,
+                ),
+            )
+        )
 
         def via_oiio(comp: str = comp) -> None:
             spec = oiio.ImageSpec(rgba.shape[1], rgba.shape[0], 4, oiio.HALF)
@@ -297,13 +371,26 @@ def stages(src: Path, tmp: Path, repeat: int) -> None:
             o.write_image(rgba)
             o.close()
 
-        rows.append((f"EXR encode {comp}, OpenImageIO plug-in", _timeit(via_oiio, repeat)))
-    rows.append((
-        "EXR encode none, OpenEXR binding",
-        _timeit(lambda: OpenEXR.File({"compression": OpenEXR.NO_COMPRESSION},
-                {"RGBA": rgba}, num_threads=1).write(str(tmp / "n.exr")), repeat),
-    ))  # fmt: skip
-    print(f"\nstages, one {px.shape[1]}x{px.shape[0]} frame, one thread, best of {repeat}:")
+        rows.append(
+            (f"EXR encode {comp}, OpenImageIO plug-in", _timeit(via_oiio, repeat))
+        )
+    rows.append(
+        (
+            "EXR encode none, OpenEXR binding",
+            _timeit(
+                lambda: OpenEXR.File(
+                    {"compression": OpenEXR.NO_COMPRESSION},
+                    {"RGBA": rgba},
+                    num_threads=1,
+                ).write(str(tmp / "n.exr")),
+                repeat,
+            ),
+        )
+    )
+    print(
+        f"\nstages, one {px.shape[1]}x{px.shape[0]} frame, one thread, "
+        f"best of {repeat}:"
+    )
     for label, ms in rows:
         print(f"  {label:<50} {ms:8.1f} ms")
 
@@ -312,25 +399,44 @@ def stages(src: Path, tmp: Path, repeat: int) -> None:
 
 
 def report(runs: Sequence[Run]) -> None:
-    print(f"\n{'run':<34}{'frames':>7}{'seconds':>9}{'fps':>8}{'peak RSS/process':>18}"
-          f"{'procs':>7}")  # fmt: skip
+    print(
+        f"\n{'run':<34}{'frames':>7}{'seconds':>9}{'fps':>8}{'CPU ms/frame':>14}"
+        f"{'peak RSS/process':>18}{'procs':>7}"
+    )
     for r in runs:
-        print(f"{r.label:<34}{r.frames:>7}{r.seconds:>9.2f}{r.fps:>8.2f}"
-              f"{r.peak_rss_mb:>15.0f} MB{r.processes:>7}")  # fmt: skip
+        print(
+            f"{r.label:<34}{r.frames:>7}{r.seconds:>9.2f}{r.fps:>8.2f}"
+            f"{r.cpu_ms_per_frame:>14.0f}{r.peak_rss_mb:>15.0f} MB{r.processes:>7}"
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--frames", type=int, default=48, help="frames in the sequence (48)")
+    ap.add_argument(
+        "--frames", type=int, default=48, help="frames in the sequence (48)"
+    )
     ap.add_argument("--size", default="1920x1080", help="WIDTHxHEIGHT (1920x1080)")
-    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                    help="aebridge worker processes (all cores)")  # fmt: skip
-    ap.add_argument("--engine", choices=("convert", "direct"), default="convert",
-                    help="aebridge.convert.convert, or the stages in a plain pool")  # fmt: skip
+    ap.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="aebridge worker processes (all cores)",
+    )
+    ap.add_argument(
+        "--engine",
+        choices=("convert", "direct"),
+        default="convert",
+        help="aebridge.convert.convert, or the stages in a plain pool",
+    )
     ap.add_argument("--stages", action="store_true", help="also time each stage")
-    ap.add_argument("--memory", action="store_true",
-                    help="aebridge only, at 100 and at 1000 frames: peak memory")  # fmt: skip
-    ap.add_argument("--workdir", type=Path, help="keep inputs here (default: temporary)")
+    ap.add_argument(
+        "--memory",
+        action="store_true",
+        help="aebridge only, at 100 and at 1000 frames: peak memory",
+    )
+    ap.add_argument(
+        "--workdir", type=Path, help="keep inputs here (default: temporary)"
+    )
     ap.add_argument("--child", choices=("convert", "direct"), help=argparse.SUPPRESS)
     ap.add_argument("--src", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -350,10 +456,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                 src = work / f"png{n}"
                 t = time.perf_counter()
                 make_sequence(src, n, width, height)
-                print(f"{n} frames ready in {time.perf_counter() - t:.1f} s", flush=True)
+                print(
+                    f"{n} frames ready in {time.perf_counter() - t:.1f} s", flush=True
+                )
                 out = work / f"exr{n}"
-                runs.append(measure(f"aebridge {args.engine}, {n} frames",
-                                    aebridge_cmd(src, out, args.jobs, args.engine), n, env))
+                runs.append(
+                    measure(
+                        f"aebridge {args.engine}, {n} frames",
+                        aebridge_cmd(src, out, args.jobs, args.engine),
+                        n,
+                        env,
+                    )
+                )
                 shutil.rmtree(out, ignore_errors=True)
             report(runs)
             return 0
@@ -361,26 +475,53 @@ def main(argv: Sequence[str] | None = None) -> int:
         src = work / f"png{args.frames}"
         t = time.perf_counter()
         make_sequence(src, args.frames, width, height)
-        print(f"{args.frames} frames of {width}x{height} ready in "
-              f"{time.perf_counter() - t:.1f} s", flush=True)  # fmt: skip
+        print(
+            f"{args.frames} frames of {width}x{height} ready in "
+            f"{time.perf_counter() - t:.1f} s",
+            flush=True,
+        )
         if args.stages:
             stages(src, work, repeat=5)
         ref: list[Run] = []
         for parallel in (False, True):
             out = work / ("oiio_par" if parallel else "oiio_seq")
             out.mkdir(exist_ok=True)
-            label = "oiiotool --parallel-frames" if parallel else "oiiotool sequence mode"
-            ref.append(measure(label, oiiotool_cmd(src, out, args.frames, parallel),
-                               args.frames, env))  # fmt: skip
+            label = (
+                "oiiotool --parallel-frames" if parallel else "oiiotool sequence mode"
+            )
+            ref.append(
+                measure(
+                    label,
+                    oiiotool_cmd(src, out, args.frames, parallel),
+                    args.frames,
+                    env,
+                )
+            )
             shutil.rmtree(out, ignore_errors=True)
         out = work / "aebridge"
-        ours = measure(f"aebridge {args.engine} (jobs={args.jobs})",
-                       aebridge_cmd(src, out, args.jobs, args.engine), args.frames, env)
+        ours = measure(
+            f"aebridge {args.engine} (jobs={args.jobs})",
+            aebridge_cmd(src, out, args.jobs, args.engine),
+            args.frames,
+            env,
+        )
         best = max(ref, key=lambda r: r.fps)
         runs = [*ref, ours]
         report(runs)
-        print(f"\nratio aebridge / {best.label}: {ours.fps / best.fps:.2f}x "
-              f"(target 3.0x)")  # fmt: skip
+        print(
+            f"\nratio aebridge / {best.label}: {ours.fps / best.fps:.2f}x "
+            f"throughput (target 3.0x)"
+        )
+        leanest = min(ref, key=lambda r: r.cpu_ms_per_frame)
+        print(
+            f"CPU per frame, {leanest.label} / aebridge: "
+            f"{leanest.cpu_ms_per_frame / ours.cpu_ms_per_frame:.2f}x "
+            "(steadier than wall time when the machine is shared)"
+        )
+        print(
+            f"machine load average at the end: {os.getloadavg()[0]:.2f} on "
+            f"{os.cpu_count()} cores"
+        )
         return 0
     finally:
         if args.workdir is None:
