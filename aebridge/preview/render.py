@@ -29,7 +29,7 @@ from .plan import Animated, CameraPlan, CameraState, CompPlan, LayerPlan, Sequen
 from .writers import ContactSheet, FrameSink, open_sink
 
 if TYPE_CHECKING:
-    from ..model import AnimatableValue, CompSpec, Easing
+    from ..model import AnimatableValue, CompSpec, Easing, Layer
 
 __all__ = [
     "PreviewProgress",
@@ -148,6 +148,12 @@ def _camera_plan(spec: CompSpec) -> CameraPlan | None:
     return CameraPlan(state=state)
 
 
+def _draws(layer: Layer) -> bool:
+    """Whether a layer shows in a render: enabled and not a guide (AE never renders
+    guide layers)."""
+    return layer.enabled and not layer.guide and layer.role.value != "guide"
+
+
 def plan_from_spec(spec: CompSpec, base_dir: str | os.PathLike[str]) -> CompPlan:
     """Reduce a comp spec whose layers are EXR sequences to a render plan.
 
@@ -175,7 +181,12 @@ def plan_from_spec(spec: CompSpec, base_dir: str | os.PathLike[str]) -> CompPlan
         if layer.track_matte is not None and layer.track_matte.layer in ids
     }
     layers: list[LayerPlan] = []
-    for i, layer in enumerate(spec.layers):
+    # Layers that never draw (disabled or guides, and no one's matte) are left out of
+    # the plan, so they may even keep an unconverted source (keyframe guide images).
+    drawn = [i for i, layer in enumerate(spec.layers) if i in mattes or _draws(layer)]
+    plan_index = {spec_index: n for n, spec_index in enumerate(drawn)}
+    for i in drawn:
+        layer = spec.layers[i]
         path = f"layers[{i}]"
         src = layer.source
         if not isinstance(src, ExrSequence):
@@ -228,7 +239,10 @@ def plan_from_spec(spec: CompSpec, base_dir: str | os.PathLike[str]) -> CompPlan
                         + ", ".join(ids),
                     )
                 )
-            matte = (ids.get(matte_id, -1), layer.track_matte.type.value)
+            matte = (
+                plan_index.get(ids.get(matte_id, -1), -1),
+                layer.track_matte.type.value,
+            )
         layers.append(
             LayerPlan(
                 id=layer.id,
@@ -244,9 +258,7 @@ def plan_from_spec(spec: CompSpec, base_dir: str | os.PathLike[str]) -> CompPlan
                     colorspace=src.colorspace,
                 ),
                 blend=str(layer.blend.value),
-                visible=layer.enabled
-                and not layer.guide
-                and layer.role.value != "guide",
+                visible=_draws(layer),
                 three_d=layer.three_d,
                 start=start,
                 in_frame=in_frame,
@@ -263,8 +275,6 @@ def plan_from_spec(spec: CompSpec, base_dir: str | os.PathLike[str]) -> CompPlan
         )
     if problems:
         raise SpecError(problems)
-    # Matte indices point into spec.layers; every layer made it into the plan here, so
-    # the indices are the same.
     spaces = [lp.source.colorspace for lp in layers if lp.visible]
     return CompPlan(
         name=comp.name,

@@ -676,3 +676,28 @@ def test_reading_ahead_gives_the_same_frames_and_stops_its_threads(
         np.testing.assert_array_equal(a, b)
     names = [t.name for t in threading.enumerate()]
     assert not any(n.startswith("aebridge-preview") for n in names)
+
+
+def test_guides_and_disabled_layers_are_skipped_and_mattes_still_found(
+    tmp_path: Path,
+) -> None:
+    from aebridge.model import LayerSource, Role
+
+    left = np.zeros((H, W, 4), np.float32)
+    left[:, : W // 2] = 1.0
+    spec = spec_of(
+        Layer(id="kf", source=LayerSource(path="kf.png"), guide=True, role=Role.GUIDE),
+        exr_layer(tmp_path, "off", [solid(0, 1, 0, 1)] * 5, enabled=False),
+        exr_layer(tmp_path, "m", [left] * 5, enabled=False),
+        exr_layer(
+            tmp_path,
+            "fg",
+            [solid(1, 0, 0, 1)] * 5,
+            track_matte=TrackMatte(layer="m", type=MatteType.ALPHA),
+        ),
+    )
+    out = render_frame(spec, 1001, base_dir=tmp_path)
+    np.testing.assert_array_equal(
+        out[:, : W // 2], np.broadcast_to([1, 0, 0, 1], (H, W // 2, 4))
+    )
+    assert out[:, W // 2 :].sum() == 0  # the matte cuts; the disabled green never shows
