@@ -354,3 +354,98 @@ def test_reading_an_rgb_file_gives_alpha_one(tmp_path: Path) -> None:
     assert back.shape == (4, 6, 4)
     assert np.all(back[..., :3] == 0.5)
     assert np.all(back[..., 3] == 1.0)
+
+
+# ------------------------------------------------------------------ the fast zip writer
+
+
+def _binding_and_own(
+    tmp_path: Path, rgba: npt.NDArray[Any], compression: str, autocrop: bool,
+    attrs: dict[str, object], deflate: Any,
+) -> tuple[Path, Path]:  # fmt: skip
+    """The same frame written by the OpenEXR binding and by aebridge's own writer."""
+    settings = ExrSettings(
+        half=rgba.dtype == np.float16, compression=compression, autocrop=autocrop
+    )
+    ours, theirs = tmp_path / "ours.exr", tmp_path / "theirs.exr"
+    saved = exr._FAST_DEFLATE
+    try:
+        exr._FAST_DEFLATE = None  # the binding
+        exr.write_frame(theirs, rgba, settings=settings, attributes=attrs)
+    finally:
+        exr._FAST_DEFLATE = saved
+    window = exr.read_header(theirs)["dataWindow"]
+    x0, y0, x1, y1 = window  # type: ignore[misc]
+    crop = rgba[y0 : y1 + 1, x0 : x1 + 1]
+    exr._write_scanlines(
+        str(ours),
+        planes={n: np.ascontiguousarray(crop[..., c]) for c, n in enumerate("RGBA")},
+        compression=compression,
+        window=window,  # type: ignore[arg-type]
+        display=(0, 0, W - 1, H - 1),
+        attributes={k: exr._attribute(k, v) for k, v in attrs.items()},
+        deflate=deflate,
+    )
+    return ours, theirs
+
+
+@pytest.mark.parametrize("autocrop", [False, True], ids=["full", "autocrop"])
+@pytest.mark.parametrize("dtype", [np.float16, np.float32], ids=["half", "float"])
+def test_own_zip_files_read_back_like_the_bindings(
+    tmp_path: Path, dtype: Any, autocrop: bool
+) -> None:
+    import zlib
+
+    attrs = attributes()
+    attrs["aebridge/provenance/negative_prompt"] = "blurry, läggy ✓"  # long, UTF-8
+    attrs["aebridge/count"] = 3
+    attrs["aebridge/gain"] = 0.5
+    rgba = frame(dtype)
+    ours, theirs = _binding_and_own(
+        tmp_path, rgba, "zip", autocrop, attrs, lambda d: zlib.compress(d, 1)
+    )
+    assert exr.read_header(ours) == exr.read_header(theirs)
+    assert np.array_equal(exr.read_pixels(ours), exr.read_pixels(theirs))
+    assert np.array_equal(exr.read_pixels(ours), rgba.astype(np.float32))
+    # OpenImageIO agrees on pixels, windows and attribute types
+    a, b = oiio.ImageBuf(str(ours)), oiio.ImageBuf(str(theirs))
+    assert np.array_equal(a.get_pixels(oiio.FLOAT), b.get_pixels(oiio.FLOAT))
+    assert str(a.roi) == str(b.roi) and str(a.roi_full) == str(b.roi_full)
+    types_a = {x.name: (str(x.type), x.value) for x in a.spec().extra_attribs}
+    types_b = {x.name: (str(x.type), x.value) for x in b.spec().extra_attribs}
+    assert types_a.pop("oiio:SourcePath") != types_b.pop("oiio:SourcePath")
+    assert types_a == types_b
+
+
+def test_own_writer_stores_blocks_that_do_not_shrink_raw(tmp_path: Path) -> None:
+    import zlib
+
+    noise = np.random.default_rng(0).random((H, W, 4)).astype(np.float32)
+    ours, _ = _binding_and_own(
+        tmp_path, noise, "zip", False, {}, lambda d: zlib.compress(d, 0)
+    )
+    assert np.array_equal(exr.read_pixels(ours), noise)
+
+
+def test_own_writer_without_compression(tmp_path: Path) -> None:
+    ours, theirs = _binding_and_own(tmp_path, frame(), "none", False, {}, None)
+    assert exr.read_header(ours)["compression"] == "none"
+    assert np.array_equal(exr.read_pixels(ours), exr.read_pixels(theirs))
+
+
+def test_isal_deflates_zip_frames_when_installed(tmp_path: Path) -> None:
+    pytest.importorskip("isal")
+    assert exr._FAST_DEFLATE is not None
+    ours, theirs = _binding_and_own(
+        tmp_path, frame(), "zip", False, attributes(), exr._FAST_DEFLATE
+    )
+    assert exr.read_header(ours) == exr.read_header(theirs)
+    assert np.array_equal(exr.read_pixels(ours), exr.read_pixels(theirs))
+
+
+def test_ints_beyond_32_bits_are_refused_not_truncated(tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match="does not fit an EXR int"):
+        exr.write_frame(
+            tmp_path / "a.exr", frame(), settings=ExrSettings(),
+            attributes={"aebridge/big": 2**40},
+        )  # fmt: skip
