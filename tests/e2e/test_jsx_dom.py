@@ -257,7 +257,7 @@ def test_position_keys_with_ease_out_and_hold(runs: dict[str, list[Snapshot]]) -
     )
     assert third["in_type"] == "KeyframeInterpolationType.HOLD"
     # Straight spatial segments: zero tangents, no auto-bezier.
-    assert first["in_tangent"] == [0, 0] and first["spatial_auto_bezier"] is False
+    assert first["in_tangent"] == [0, 0, 0] and first["spatial_auto_bezier"] is False
 
 
 def test_scale_eases_have_three_dimensions(runs: dict[str, list[Snapshot]]) -> None:

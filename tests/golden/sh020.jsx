@@ -174,11 +174,11 @@ function aeb_scriptFolder() {
 // Finding what an earlier run made
 
 function aeb_findItem(kindCheck, tag) {
-    var items = app.project.items;
+    var project = app.project;
     var i;
     var item;
-    for (i = 1; i <= items.length; i++) {
-        item = items[i];
+    for (i = 1; i <= project.numItems; i++) {
+        item = project.item(i);
         if (kindCheck(item) && aeb_hasTag(item.comment, tag)) {
             return item;
         }
@@ -364,13 +364,13 @@ function aeb_eases(prop, ease, existing) {
     return out;
 }
 
-function aeb_zeros(value) {
-    var out = [];
-    var i;
-    for (i = 0; i < value.length; i++) {
-        out.push(0);
+// Zero spatial tangents, as long as the property's value type asks: a 2D layer's
+// position is still ThreeD_SPATIAL, only TwoD_SPATIAL takes two.
+function aeb_zeroTangent(prop) {
+    if (prop.propertyValueType === PropertyValueType.TwoD_SPATIAL) {
+        return [0, 0];
     }
-    return out;
+    return [0, 0, 0];
 }
 
 function aeb_setProperty(plan, prop, spec, where) {
@@ -409,12 +409,12 @@ function aeb_setProperty(plan, prop, spec, where) {
                 aeb_eases(prop, key.ease_in, prop.keyInTemporalEase(k)),
                 aeb_eases(prop, key.ease_out, prop.keyOutTemporalEase(k)));
         }
-        if (prop.isSpatial && key.value instanceof Array) {
+        if (prop.isSpatial) {
             // Straight segments between position keys: AE's default auto-bezier paths
             // overshoot and would not match the preview renderer.
             prop.setSpatialAutoBezierAtKey(k, false);
             prop.setSpatialContinuousAtKey(k, false);
-            prop.setSpatialTangentsAtKey(k, aeb_zeros(key.value), aeb_zeros(key.value));
+            prop.setSpatialTangentsAtKey(k, aeb_zeroTangent(prop), aeb_zeroTangent(prop));
         }
     }
 }
@@ -495,7 +495,8 @@ function aeb_layer(plan, comp, existing, footage, spec, index) {
     }
     if (existing.hasOwnProperty("k_" + spec.id)) {
         layer = existing["k_" + spec.id];
-        if (layer.source !== item) {
+        // Compared by id: the DOM may hand out a new wrapper object on every access.
+        if (layer.source.id !== item.id) {
             layer.replaceSource(item, false);
         }
     } else {

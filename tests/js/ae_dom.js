@@ -427,7 +427,8 @@ function makeDom(model, scriptPath) {
     setSpatialTangentsAtKey(k, inT, outT) {
       this._spatialOnly("setSpatialTangentsAtKey");
       const key = this._key(k, "setSpatialTangentsAtKey");
-      const n = Array.isArray(key.value) ? key.value.length : 1;
+      // The tangent length follows the value type, not the value given.
+      const n = this._type === PVT.TwoD_SPATIAL ? 2 : 3;
       key.inTangent = numberArray(inT, "inTangent", [n]);
       key.outTangent = numberArray(outT === undefined ? inT : outT, "outTangent", [n]);
     }
