@@ -42,7 +42,9 @@ def the_comp(snap: Snapshot) -> dict[str, Any]:
 
 
 def layer(snap: Snapshot, name: str) -> dict[str, Any]:
-    found = [lay for lay in the_comp(snap)["layers"] if lay["name"] == name]
+    found: list[dict[str, Any]] = [
+        lay for lay in the_comp(snap)["layers"] if lay["name"] == name
+    ]
     assert len(found) == 1, name
     return found[0]
 
