@@ -109,6 +109,20 @@ def render_script(plan: Mapping[str, Any], *, spec_hash: str, version: str) -> s
     return "\n".join(lines)
 
 
+def _version() -> str:
+    """aebridge's version from the installed metadata.
+
+    Read this way rather than from ``aebridge.__version__`` so the emitter does not
+    import the package's front door (and with it the pixel pipeline).
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("aebridge")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
 def write_script(
     spec: CompSpec,
     layers: Mapping[str, ExrSequence],
@@ -136,8 +150,9 @@ def write_script(
         OptionError, SpecError: see :func:`aebridge.emit.build_plan`.
         OutputError: the file cannot be written.
     """
-    from .. import __version__
     from ..spec_io import spec_hash as hash_spec
+
+    version = _version()
 
     out = Path(out_path)
     digest = hash_spec(spec)
@@ -148,9 +163,9 @@ def write_script(
         build_id=build_id if build_id is not None else default_build_id(spec),
         aep=aep,
         spec_hash=digest,
-        generator=f"aebridge {__version__}",
+        generator=f"aebridge {version}",
     )
-    text = render_script(plan, spec_hash=digest, version=__version__)
+    text = render_script(plan, spec_hash=digest, version=version)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
