@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import threading
 from collections.abc import Callable, Mapping
@@ -49,6 +50,7 @@ __all__ = [
     "BuildResult",
     "BuiltLayer",
     "build",
+    "check_sources",
 ]
 
 #: Label of the ``build.json`` document.
@@ -259,21 +261,17 @@ def build(
     def collect(problem: Problem) -> None:
         warnings.append(str(problem))
 
-    if isinstance(spec, CompSpec):
-        base = Path(base_dir) if base_dir is not None else Path.cwd()
-        loaded = spec
-    else:
-        if base_dir is not None:
-            base = Path(base_dir)
-        elif isinstance(spec, Mapping):
-            base = Path.cwd()
-        else:
-            base = Path(spec).resolve().parent
-        loaded = load_spec(spec, base_dir=base, rate_policy=rate_policy, warn=collect)
+    loaded, base = _load(spec, base_dir, rate_policy, collect)
     hash_of_spec = spec_hash(loaded)
     expanded = expand_conditioning(loaded)
     resolved = resolve_paths(expanded, base)
     comp = resolved.comp
+    # Open every source before converting any, so a bad rate or length fails fast
+    # and every such problem is reported at once.
+    preflight = _source_problems(resolved, rate_policy)
+    if any(p.severity == "error" for p in preflight):
+        raise SpecError(preflight, source=comp.name)
+    warnings.extend(str(p) for p in preflight)
 
     comp_dir = Path(out_dir).resolve() / comp.name
     layers_dir = comp_dir / "layers"
@@ -285,7 +283,6 @@ def build(
         ) from exc
 
     built: list[BuiltLayer] = []
-    problems: list[Problem] = []
     for index, layer in enumerate(resolved.layers):
         if cancel is not None and cancel.is_set():
             raise CanceledError(f"canceled before converting layer '{layer.id}'")
@@ -314,13 +311,7 @@ def build(
                 report=report,
             )
         )
-        sequence = built[-1].sequence
-        problems.extend(_check_built(resolved, layer, sequence, path, rate_policy))
         warnings.extend(f"{path}.source: {text}" for text in built[-1].warnings)
-    errors = [p for p in problems if p.severity == "error"]
-    if errors:
-        raise SpecError(problems, source=comp.name)
-    warnings.extend(str(p) for p in problems)
 
     # The spec as built: sources replaced by sequences relative to the comp folder.
     layer_map: dict[str, ExrSequence] = {}
@@ -482,57 +473,119 @@ def _convert_layer(
     )
 
 
-def _check_built(
-    spec: CompSpec, layer: Layer, sequence: ExrSequence, path: str, rate_policy: str
-) -> list[Problem]:
-    """What can only be checked once a source is read: rate, size, length."""
+def _load(
+    spec: CompSpec | str | os.PathLike[str] | Mapping[str, Any],
+    base_dir: str | os.PathLike[str] | None,
+    rate_policy: str,
+    warn: Callable[[Problem], None],
+) -> tuple[CompSpec, Path]:
+    """The validated spec and the folder its relative paths are relative to."""
+    if isinstance(spec, CompSpec):
+        return spec, Path(base_dir) if base_dir is not None else Path.cwd()
+    if base_dir is not None:
+        base = Path(base_dir)
+    elif isinstance(spec, Mapping):
+        base = Path.cwd()
+    else:
+        base = Path(spec).resolve().parent
+    return load_spec(spec, base_dir=base, rate_policy=rate_policy, warn=warn), base
+
+
+def check_sources(
+    spec: CompSpec | str | os.PathLike[str] | Mapping[str, Any],
+    *,
+    base_dir: str | os.PathLike[str] | None = None,
+    rate_policy: str = "conform",
+) -> tuple[Problem, ...]:
+    """Open every layer source, without converting, and check it against the comp.
+
+    What only the media can tell: a movie that cannot be read, a rate that differs
+    from the comp's (a warning, or an error under ``refuse``), a size that differs
+    (a warning), an ``out_frame`` past the end of the source (an error).
+
+    Args:
+        spec: a spec file, a spec mapping, or a loaded spec.
+        base_dir: see :func:`build`.
+        rate_policy: ``conform`` or ``refuse``.
+
+    Returns:
+        The problems, errors and warnings, each with its spec path.
+
+    Raises:
+        SpecError: the spec itself has errors (see :func:`aebridge.spec_io.load_spec`).
+        OptionError: ``rate_policy`` is not allowed.
+    """
+    if rate_policy not in RATE_POLICIES:
+        raise OptionError("rate_policy", rate_policy, RATE_POLICIES)
+    loaded, base = _load(spec, base_dir, rate_policy, lambda _problem: None)
+    resolved = resolve_paths(expand_conditioning(loaded), base)
+    return tuple(_source_problems(resolved, rate_policy))
+
+
+def _source_problems(spec: CompSpec, rate_policy: str) -> list[Problem]:
+    """Probe every source to convert and compare rate, size and length with the comp."""
+    from . import ingest
+
     comp = spec.comp
     problems: list[Problem] = []
-    declared = isinstance(layer.source, LayerSource) and layer.source.rate is not None
-    # A declared rate was already checked when the spec was loaded.
-    if sequence.rate != comp.rate and not declared:
-        message = (
-            f"the source runs at {format_rate(sequence.rate)} fps, the comp at "
-            f"{format_rate(comp.rate)} fps"
-        )
-        if rate_policy == "refuse":
-            problems.append(
-                Problem(
-                    path=f"{path}.source",
-                    message=f"{message}; allowed with rate_policy 'conform' or a "
-                    "source rate equal to the comp's",
-                )
+    for index, layer in enumerate(spec.layers):
+        source = layer.source
+        if not isinstance(source, LayerSource):
+            continue
+        path = f"layers[{index}].source"
+        try:
+            info = ingest.probe(source.path, vfr=source.vfr.value, rate=source.rate)
+        except SourceError as exc:
+            problems.append(Problem(path=f"{path}.path", message=str(exc)))
+            continue
+        # Image sequences carry no rate and play at the comp's unless one is given.
+        rate = source.rate or info.rate or comp.rate
+        if rate != comp.rate and source.rate is None:
+            # A declared rate was already checked when the spec was loaded.
+            message = (
+                f"the source runs at {format_rate(rate)} fps, the comp at "
+                f"{format_rate(comp.rate)} fps"
             )
-        else:
+            if rate_policy == "refuse":
+                problems.append(
+                    Problem(
+                        path=path,
+                        message=f"{message}; allowed with rate_policy 'conform' or a "
+                        "source rate equal to the comp's",
+                    )
+                )
+            else:
+                problems.append(
+                    Problem(
+                        path=path,
+                        message=f"{message}; After Effects conforms it to "
+                        f"{format_rate(comp.rate)} fps (frame for frame)",
+                        severity="warning",
+                    )
+                )
+        if (info.width, info.height) != (comp.width, comp.height):
             problems.append(
                 Problem(
-                    path=f"{path}.source",
-                    message=f"{message}; After Effects conforms it to "
-                    f"{format_rate(comp.rate)} fps (frame for frame)",
+                    path=path,
+                    message=f"{info.width}x{info.height} differs from the comp's "
+                    f"{comp.width}x{comp.height}; the layer is placed by its "
+                    "transform (centred by default)",
                     severity="warning",
                 )
             )
-    if (sequence.width, sequence.height) != (comp.width, comp.height):
-        problems.append(
-            Problem(
-                path=f"{path}.source",
-                message=f"{sequence.width}x{sequence.height} differs from the comp's "
-                f"{comp.width}x{comp.height}; the layer is placed by its transform "
-                "(centred by default)",
-                severity="warning",
+        start = spec.layer_start(layer)
+        if layer.out_frame is not None and layer.stretch > 0:
+            # The source's last frame covers stretch/100 comp frames.
+            end = start + math.ceil(
+                Fraction(info.frame_count) * Fraction(layer.stretch) / 100
             )
-        )
-    start = spec.layer_start(layer)
-    if layer.out_frame is not None and layer.stretch > 0:
-        # The source's last frame covers stretch/100 comp frames.
-        end = start + -(-sequence.frame_count * Fraction(layer.stretch) // 100)
-        if layer.out_frame > end:
-            problems.append(
-                Problem(
-                    path=f"{path}.out_frame",
-                    message=f"{layer.out_frame} is past the end of the source "
-                    f"({sequence.frame_count} frames from frame {start}); allowed: up "
-                    f"to {end}",
+            if layer.out_frame > end:
+                problems.append(
+                    Problem(
+                        path=f"layers[{index}].out_frame",
+                        message=f"{layer.out_frame} is past the end of the source "
+                        f"({info.frame_count} frames from frame {start}); allowed: "
+                        f"up to {end}",
+                    )
                 )
-            )
     return problems

@@ -32,7 +32,13 @@ def _problem_dict(problem: Problem) -> dict[str, str]:
     help="A layer rate that differs from the comp's: conform it (a warning) or "
     "refuse it (an error).",
 )
-def validate_cmd(spec: Path, as_json: bool, rate_policy: str) -> None:
+@click.option(
+    "--sources",
+    is_flag=True,
+    help="Also open every source (without converting) to check its rate, size and "
+    "length against the comp.",
+)
+def validate_cmd(spec: Path, as_json: bool, rate_policy: str, sources: bool) -> None:
     """Check a comp spec and report every problem at once, with its spec path.
 
     Exits 1 when there is at least one error; warnings alone exit 0.
@@ -41,10 +47,15 @@ def validate_cmd(spec: Path, as_json: bool, rate_policy: str) -> None:
     Examples:
       aebridge validate shots/sh010/comp.json
       aebridge validate shots/sh010/comp.json --json
+      aebridge validate shots/sh020/comp.json --sources --rate-policy refuse
     """
     from ..spec_io import validate
 
     problems = validate(spec, rate_policy=rate_policy)
+    if sources and not any(p.severity == "error" for p in problems):
+        from ..api import check_sources
+
+        problems = problems + check_sources(spec, rate_policy=rate_policy)
     errors = [p for p in problems if p.severity == "error"]
     if as_json:
         document = {

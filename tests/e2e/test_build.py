@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from aebridge import synthetic
-from aebridge.api import STAGES, BuildProgress, BuildResult, build
+from aebridge.api import STAGES, BuildProgress, BuildResult, build, check_sources
 from aebridge.cli import main
 from aebridge.errors import CanceledError, SpecError
 from aebridge.model import ExrSequence, MarkerKind, Role
@@ -219,6 +219,44 @@ def test_rate_policy_refuse_fails_the_build_with_the_layer_path(tmp_path: Path) 
         ("layers[0].source", "warning"),
     ]
     assert "runs at 30000/1001 fps, the comp at 24 fps" in str(info.value)
+    # Sources are checked before anything is converted.
+    assert not list((tmp_path / "out").rglob("*.exr"))
+
+
+def test_check_sources_reports_what_only_the_media_can_tell(tmp_path: Path) -> None:
+    spec = _movie_spec(tmp_path, 24)
+    spec["layers"][0]["out_frame"] = 1010
+    spec["comp"]["duration"] = 12
+    problems = check_sources(spec, base_dir=tmp_path, rate_policy="refuse")
+    assert [(p.severity, str(p)) for p in problems] == [
+        (
+            "error",
+            "layers[0].source: the source runs at 30000/1001 fps, the comp at 24 fps; "
+            "allowed with rate_policy 'conform' or a source rate equal to the comp's",
+        ),
+        (
+            "warning",
+            "layers[0].source: 64x36 differs from the comp's 32x18; the layer is "
+            "placed by its transform (centred by default)",
+        ),
+        (
+            "error",
+            "layers[0].out_frame: 1010 is past the end of the source (4 frames from "
+            "frame 1001); allowed: up to 1005",
+        ),
+    ]
+
+
+def test_validate_sources_flag_opens_the_media(tmp_path: Path) -> None:
+    path = tmp_path / "comp.json"
+    path.write_text(json.dumps(_movie_spec(tmp_path, 24)))
+    plain = CliRunner().invoke(main, ["validate", str(path), "--rate-policy", "refuse"])
+    assert plain.exit_code == 0, plain.output
+    probed = CliRunner().invoke(
+        main, ["validate", str(path), "--rate-policy", "refuse", "--sources"]
+    )
+    assert probed.exit_code == 1
+    assert "error: layers[0].source: the source runs at 30000/1001 fps" in probed.output
 
 
 def test_an_out_frame_past_the_source_end_is_reported(tmp_path: Path) -> None:
