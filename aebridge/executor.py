@@ -166,6 +166,11 @@ def chunk_ranges(
     target = -(-total // (workers * _CHUNKS_PER_WORKER))  # ceil division
     size = min(max(target, min_chunk), max_chunk)
     count = -(-total // size)
+    # Even spreading must keep every chunk within the bounds: no more chunks than
+    # ``min_chunk`` allows, and never fewer than ``max_chunk`` needs (max_chunk wins
+    # when both cannot hold, e.g. 5 items with chunks of 3 to 4: it bounds memory).
+    count = min(count, max(1, total // min_chunk))
+    count = max(count, -(-total // max_chunk))
     # Spread the items evenly over ``count`` chunks rather than leaving a short tail.
     base, extra = divmod(total, count)
     ranges: list[range] = []
@@ -203,21 +208,24 @@ def parse_frame_range(
         OptionError: the text is not a frame range, or names frames outside
             ``first``-``last``.
     """
-    from fileseq.exceptions import ParseException
+    from fileseq.exceptions import MaxSizeException
     from fileseq.frameset import FrameSet
 
     syntax = "frame ranges like 1001-1016, 1001,1005-1010 or 1001-1100x4"
+    allowed = f"frames of the sequence, {first}-{last}"
     cleaned = text.strip() if isinstance(text, str) else ""
     if not cleaned:
         raise OptionError(option, text, syntax)
     try:
         frame_set = FrameSet(cleaned)
-    except (ParseException, ValueError, TypeError) as exc:
+    except MaxSizeException as exc:
+        # fileseq refuses ranges of more than ten million frames (a typo such as
+        # 1-1000000000); no sequence is that long.
+        raise OptionError(option, text, allowed) from exc
+    except (ValueError, TypeError) as exc:  # fileseq.ParseException is a ValueError
         raise OptionError(option, text, syntax) from exc
     if len(frame_set) == 0:
         raise OptionError(option, text, syntax)
-    allowed = f"frames of the sequence, {first}-{last}"
-    # Check the bounds before expanding, so a typo like 1-1000000000 fails at once.
     if frame_set.start() < first or frame_set.end() > last:
         raise OptionError(option, text, allowed)
     return sorted({int(f) for f in frame_set})
