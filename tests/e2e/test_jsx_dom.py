@@ -492,3 +492,40 @@ def test_the_project_is_saved_when_asked(tmp_path: Path) -> None:
     (snap,) = aejsx.run_in_model(script)
     clean(snap)
     assert snap["saved"] == [str(tmp_path / "aep" / "sh010.aep")]
+
+
+# ---------------------------------------------------------------------------------
+# A real build
+
+
+def test_a_built_sample_folder_runs_anywhere(tmp_path: Path) -> None:
+    """``aebridge build`` of samples/sh010, its comp folder moved, then the script."""
+    import json
+    import shutil
+
+    sample = aejsx.REPO / "samples" / "sh010" / "comp.json"
+    media = aejsx.REPO / "samples" / "media" / "sh010"
+    if not sample.exists() or not media.exists():
+        pytest.skip("samples/sh010 media missing: run python samples/make_samples.py")
+    from aebridge.api import build as api_build
+
+    result = api_build(sample, tmp_path / "out")
+    moved = tmp_path / "elsewhere" / "copy of sh010"
+    shutil.copytree(result.comp_dir, moved)
+    shutil.rmtree(result.comp_dir)
+    document = json.loads((moved / "build.json").read_text())
+    first, second = aejsx.run_in_model(moved / result.script.name, runs=2)
+    clean(first)
+    clean(second)
+    footage = items(first, "Footage")
+    assert len(footage) == len(document["spec"]["layers"])
+    for item, built in zip(footage, document["spec"]["layers"], strict=True):
+        seq = built["source"]
+        assert item["file"] == str(
+            moved / seq["folder"] / f"{seq['name']}.{seq['first']:04d}.exr"
+        )
+        assert item["frames"] == seq["last"] - seq["first"] + 1
+    assert the_comp(first)["comment"].startswith(f"[aebridge {document['build_id']} ")
+    assert second["items"] == [
+        {**i, "replaced": 1} if i["type"] == "Footage" else i for i in first["items"]
+    ]
