@@ -784,3 +784,134 @@ def test_samples_round_trip_through_dump(shot: str) -> None:
     samples = Path(__file__).resolve().parents[2] / "samples"
     spec = load_spec(samples / shot / "comp.json", check_files=False)
     assert load_spec(json.loads(dump_spec(spec)), check_files=False) == spec
+
+
+# -- round trip of generated specs ---------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from aebridge import model as m  # noqa: E402
+
+_finite = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
+_text = st.text(max_size=12)
+
+
+@st.composite
+def _easing(draw: st.DrawFn, move: bool = False) -> m.Easing:
+    if draw(st.booleans()):
+        return draw(st.sampled_from(list(Ease)))
+    speed = st.floats(0, 1e4) if move else _finite
+    handle = st.builds(m.EaseHandle, speed=speed, influence=st.floats(0.1, 50))
+    return m.CustomEase(ease_in=draw(st.none() | handle), ease_out=draw(handle))
+
+
+@st.composite
+def _animatable(draw: st.DrawFn, size: int | None, lo: float = -1e6, hi: float = 1e6):
+    value = (
+        st.floats(lo, hi) if size is None else st.tuples(*[st.floats(lo, hi)] * size)
+    )
+    if draw(st.booleans()):
+        return m.AnimatableValue(value=draw(value))
+    frames = sorted(draw(st.sets(st.integers(1001, 1024), min_size=1, max_size=3)))
+    keys = tuple(
+        m.Keyframe(
+            frame=f,
+            value=draw(value),
+            easing=draw(st.sampled_from([Ease.LINEAR, Ease.HOLD, Ease.EASE_IN_OUT])),
+        )
+        for f in frames
+    )
+    return m.AnimatableValue(keyframes=keys)
+
+
+@st.composite
+def _specs(draw: st.DrawFn) -> m.CompSpec:
+    comp = m.Comp(
+        name=draw(st.from_regex(r"[A-Za-z0-9][A-Za-z0-9 _.-]{0,8}", fullmatch=True)),
+        width=draw(st.integers(1, 4000)),
+        height=draw(st.integers(1, 4000)),
+        rate=draw(st.sampled_from([Fraction(24), Fraction(24000, 1001), Fraction(50)])),
+        duration=24,
+        background=draw(st.tuples(*[st.floats(0, 1)] * 3)),
+    )
+    ids = draw(
+        st.lists(
+            st.from_regex(r"[a-z][a-z0-9_]{0,6}", fullmatch=True),
+            unique=True,
+            max_size=3,
+        )
+    )
+    layers = []
+    for i, layer_id in enumerate(ids):
+        three_d = draw(st.booleans())
+        size = 3 if three_d else 2
+        layers.append(
+            m.Layer(
+                id=layer_id,
+                name=draw(st.none() | _text),
+                source=m.LayerSource(
+                    path=f"media/{layer_id}.####.png",
+                    alpha=draw(st.sampled_from(list(m.AlphaMode))),
+                    rate=draw(st.none() | st.just(comp.rate)),
+                ),
+                role=draw(st.sampled_from(list(m.Role))),
+                blend=draw(st.sampled_from(list(BlendMode))),
+                enabled=draw(st.booleans()),
+                guide=draw(st.booleans()),
+                three_d=three_d,
+                stretch=draw(st.sampled_from([100.0, 50.0, 250.0])),
+                track_matte=(
+                    m.TrackMatte(
+                        layer=ids[i - 1], type=draw(st.sampled_from(list(MatteType)))
+                    )
+                    if i > 0 and draw(st.booleans())
+                    else None
+                ),
+                transform=m.Transform(
+                    position=draw(st.none() | _animatable(size)),
+                    scale=draw(st.none() | _animatable(size)),
+                    rotation=draw(st.none() | _animatable(None)),
+                    opacity=draw(st.none() | _animatable(None, 0, 100)),
+                ),
+                comment=draw(_text),
+            )
+        )
+    moves = tuple(
+        m.CameraMove(
+            kind=draw(st.sampled_from(list(MoveKind))),
+            start=1001 + k,
+            end=1010 + k,
+            amount=draw(st.floats(0.5, 3)),
+            easing=draw(_easing(move=True)),
+        )
+        for k in range(draw(st.integers(0, 2)))
+    )
+    camera = m.Camera(moves=moves) if draw(st.booleans()) else None
+    markers = tuple(
+        m.Marker(
+            frame=draw(st.integers(1001, 1024)),
+            name=draw(_text),
+            parameters=tuple(
+                sorted(draw(st.dictionaries(_text, _text, max_size=2)).items())
+            ),
+        )
+        for _ in range(draw(st.integers(0, 2)))
+    )
+    return m.CompSpec(
+        comp=comp,
+        layers=tuple(layers),
+        camera=camera,
+        markers=markers,
+        style=draw(st.none() | st.builds(m.Style, id=st.just("s1"), name=_text)),
+    )
+
+
+@settings(max_examples=80, deadline=None)
+@given(_specs())
+def test_any_spec_round_trips_through_dump_and_load(spec: m.CompSpec) -> None:
+    text = dump_spec(spec)
+    again = load_spec(json.loads(text), check_files=False)
+    assert again == spec
+    assert dump_spec(again) == text
+    assert spec_hash(again) == spec_hash(spec)
