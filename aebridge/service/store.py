@@ -290,17 +290,47 @@ class Store:
         )
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        # FULL, not WAL's usual NORMAL: a 202 promises the job exists, and NORMAL may
+        # lose the last commits on a power cut (a killed process loses nothing).
+        self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA busy_timeout=30000")
+        self._path = path
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
         # executescript commits on its own; every statement is IF NOT EXISTS, so
         # two processes creating the schema at once is harmless.
         with self._lock:
             self._db.executescript(_SCHEMA)
 
     def close(self) -> None:
-        """Close the database connection."""
+        """Close the database connections."""
         with self._lock:
             self._db.close()
+            for reader in self._readers:
+                reader.close()
+            self._readers.clear()
+
+    def _reader(self) -> sqlite3.Connection:
+        """This thread's read connection.
+
+        Writes go through one connection under a lock (SQLite has one writer anyway);
+        reads use a connection per thread so that, in WAL mode, an API call never
+        waits for a worker's commit and its fsync.
+        """
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(
+                str(self._path),
+                isolation_level=None,
+                check_same_thread=False,
+                timeout=30.0,
+            )
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA busy_timeout=30000")
+            self._local.conn = conn
+            with self._lock:
+                self._readers.append(conn)
+        return conn
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -362,10 +392,11 @@ class Store:
         Raises:
             JobNotFoundError: no job has this id.
         """
-        with self._lock:
-            row = self._db.execute(
-                "SELECT * FROM jobs WHERE id = ?", (job_id,)
-            ).fetchone()
+        row = (
+            self._reader()
+            .execute("SELECT * FROM jobs WHERE id = ?", (job_id,))
+            .fetchone()
+        )
         if row is None:
             raise JobNotFoundError(job_id)
         return self._row_to_job(row)
@@ -405,21 +436,24 @@ class Store:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY seq DESC LIMIT ?"
         params.append(limit + 1)
-        with self._lock:
-            rows = self._db.execute(sql, params).fetchall()
+        rows = self._reader().execute(sql, params).fetchall()
         jobs = [self._row_to_job(r) for r in rows[:limit]]
         next_cursor = _encode_cursor(jobs[-1].seq) if len(rows) > limit else None
         return jobs, next_cursor
 
     def counts(self) -> dict[str, int]:
         """Number of jobs in each state, and of webhook messages still to deliver."""
-        with self._lock:
-            rows = self._db.execute(
+        db = self._reader()
+        db.execute("BEGIN")  # one snapshot for both counts
+        try:
+            rows = db.execute(
                 "SELECT status, COUNT(*) FROM jobs GROUP BY status"
             ).fetchall()
-            pending = self._db.execute(
+            pending = db.execute(
                 "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL AND dead = 0"
             ).fetchone()[0]
+        finally:
+            db.execute("COMMIT")
         counts = {s.value: 0 for s in JobStatus}
         counts.update({row[0]: row[1] for row in rows})
         counts["webhooks_pending"] = pending
@@ -826,12 +860,15 @@ class Store:
 
     def messages(self, job_id: str) -> list[dict[str, Any]]:
         """Every webhook message of a job with its delivery state (for people)."""
-        with self._lock:
-            rows = self._db.execute(
+        rows = (
+            self._reader()
+            .execute(
                 "SELECT id, event, attempts, delivered_at, dead, last_error, "
                 "next_attempt_at FROM outbox WHERE job_id = ? ORDER BY created_at",
                 (job_id,),
-            ).fetchall()
+            )
+            .fetchall()
+        )
         return [
             {
                 "id": row["id"],

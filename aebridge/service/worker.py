@@ -119,6 +119,18 @@ class _Run:
         self.done = threading.Event()
         self.last_write = 0.0
         self.last_key: tuple[Any, Any] = (None, None)
+        # The build reports frames per layer; the job shows the sum over the layers
+        # started so far (a layer's frame count is known once its source is probed).
+        self.layers: dict[str, tuple[int, int]] = {}
+
+    def totals(self, layer: str | None, done: int, total: int) -> tuple[int, int]:
+        """Fold one per-layer report into the job's frames done and total."""
+        if layer is not None and total > 0:
+            self.layers[layer] = (done, total)
+        return (
+            sum(d for d, _t in self.layers.values()),
+            sum(t for _d, t in self.layers.values()),
+        )
 
 
 class WorkerPool:
@@ -249,12 +261,17 @@ class WorkerPool:
     def _progress(self, run: _Run, update: Any) -> None:
         stage = getattr(update, "stage", None)
         layer = getattr(update, "layer", None)
+        done, total = run.totals(
+            layer, int(update.frames_done), int(update.frames_total)
+        )
         now = time.monotonic()
         key = (stage, layer)
-        if key == run.last_key and now - run.last_write < PROGRESS_INTERVAL:
-            done, total = update.frames_done, update.frames_total
-            if done != total:
-                return
+        if (
+            key == run.last_key
+            and now - run.last_write < PROGRESS_INTERVAL
+            and update.frames_done != update.frames_total
+        ):
+            return
         run.last_key = key
         run.last_write = now
         held, cancel = self._store.progress(
@@ -262,8 +279,8 @@ class WorkerPool:
             self.owner,
             stage=None if stage is None else str(stage),
             layer=layer,
-            frames_done=int(update.frames_done),
-            frames_total=int(update.frames_total),
+            frames_done=done,
+            frames_total=total,
         )
         self._react(run, held=held, cancel=cancel)
 

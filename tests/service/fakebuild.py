@@ -74,8 +74,7 @@ def build(
     log = os.environ.get(WRITE_LOG_ENV)
     comp = spec.comp
     comp_dir = Path(out_dir) / comp.name
-    total = comp.duration * len(spec.layers)
-    done = 0
+    # Progress is per layer, as aebridge.api.build reports it.
     for layer in spec.layers:
         folder = comp_dir / "layers" / layer.id
         folder.mkdir(parents=True, exist_ok=True)
@@ -92,14 +91,13 @@ def build(
                 if log:
                     with open(log, "a", encoding="utf-8") as handle:
                         handle.write(f"{layer.id} {frame}\n")
-            done += 1
             if progress is not None:
                 progress(
                     Progress(
                         stage="convert",
                         layer=layer.id,
-                        frames_done=done,
-                        frames_total=total,
+                        frames_done=index + 1,
+                        frames_total=comp.duration,
                     )
                 )
     script = comp_dir / f"{comp.name}.jsx"
@@ -112,9 +110,7 @@ def build(
         preview_path.mkdir(exist_ok=True)
         (preview_path / f"{comp.name}.png").write_bytes(b"\x89PNG fake")
     if progress is not None:
-        progress(
-            Progress(stage="script", layer=None, frames_done=done, frames_total=total)
-        )
+        progress(Progress(stage="script", layer=None, frames_done=0, frames_total=0))
     return Result(
         comp_dir=comp_dir,
         script=script,

@@ -85,21 +85,9 @@ def test_watch_turns_a_dropped_spec_into_a_result_file(
     folder.mkdir()
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(HERE), env.get("PYTHONPATH", "")])
-    command = [
-            sys.executable,
-            "-m",
-            "aebridge",
-            "watch",
-            str(folder),
-            "--data",
-            str(tmp_path / "data"),
-            "--input-root",
-            str(inputs),
-            "--interval",
-            "0.1",
-            "--build",
-            "fakebuild:build",
-        ]  # fmt: skip
+    command = [sys.executable, "-m", "aebridge", "watch", str(folder)]
+    command += ["--data", str(tmp_path / "data"), "--input-root", str(inputs)]
+    command += ["--interval", "0.1", "--build", "fakebuild:build"]
     proc = subprocess.Popen(
         command,
         env=env,

@@ -176,6 +176,22 @@ def test_unknown_jobs_and_routes_are_problem_documents(server: Running) -> None:
     assert response.headers["content-type"] == "application/problem+json"
 
 
+def test_an_unexpected_error_in_the_api_is_a_500_problem_without_traceback(
+    server: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(job_id: str) -> None:
+        raise RuntimeError("secret internal detail")
+
+    monkeypatch.setattr(server.service.store, "get", broken)
+    response = httpx.get(f"{server.url}/v1/jobs/job_x")
+    assert response.status_code == 500
+    body = response.json()
+    assert body["code"] == "internal_error" and body["retryable"] is True
+    assert "reference" in body["detail"]
+    assert "secret internal detail" not in response.text
+    assert "Traceback" not in response.text
+
+
 def test_a_user_error_in_the_build_is_a_failure_with_code_and_message(
     start_server: Callable[..., Running],
 ) -> None:

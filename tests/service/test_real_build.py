@@ -29,10 +29,10 @@ def test_a_real_build_through_the_service(
 
     hook = receiver()
     running = start_server(build=build, build_jobs=1)
-    job = running.client.submit(spec_for(frames=3), webhook={"url": hook.url})
+    job = running.client.submit(spec_for(frames=4), webhook={"url": hook.url})
     done = running.client.wait(job["id"], timeout=60, poll=0.1)
     assert done["status"] == "succeeded", done["failure"]
-    assert done["progress"]["frames_done"] == done["progress"]["frames_total"] == 3
+    assert done["progress"]["frames_done"] == done["progress"]["frames_total"] == 4
     names = {a["name"]: a["kind"] for a in running.client.artifacts(job["id"])}
     assert (
         names["shot/shot.jsx"] == "script" and names["shot/build.json"] == "build_json"
@@ -40,7 +40,7 @@ def test_a_real_build_through_the_service(
     script = running.client.download(job["id"], "shot/shot.jsx").decode()
     assert "shot" in script
     frames = sorted((Path(running.service.config.outputs) / job["id"]).rglob("*.exr"))
-    assert len(frames) == 3
+    assert len(frames) == 4  # the whole 4-frame source
     (headers, body), *_ = hook.wait_for(1)
     assert verify(job["webhook_secret"], headers, body).startswith("msg_")
 
