@@ -10,7 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from aebridge import model as m
 from aebridge import spec_io
 from aebridge.errors import OptionError, Problem, SpecError
 from aebridge.model import (
@@ -788,10 +791,6 @@ def test_samples_round_trip_through_dump(shot: str) -> None:
 
 # -- round trip of generated specs ---------------------------------------------------
 
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from aebridge import model as m  # noqa: E402
 
 _finite = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
 _text = st.text(max_size=12)
