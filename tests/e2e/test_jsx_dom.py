@@ -381,6 +381,16 @@ def test_a_changed_spec_updates_the_comp_in_place(tmp_path: Path) -> None:
     assert after["imports"] == before["imports"] == 3
 
 
+def test_a_camera_dropped_from_the_spec_is_removed(tmp_path: Path) -> None:
+    data = aejsx.sample_data()["sh010"]
+    first = build(aejsx.load(data), tmp_path, "v1")
+    del data["camera"]
+    second = build(aejsx.load(data), tmp_path, "v2")
+    _, after = aejsx.run_in_model(first, second)
+    clean(after)
+    assert [lay["name"] for lay in the_comp(after)["layers"]] == ["hero", "bg"]
+
+
 def test_a_layer_added_by_hand_stays_below_ours(tmp_path: Path) -> None:
     script = build(aejsx.load(aejsx.sample_data()["sh010"]), tmp_path)
     user = tmp_path / "user.jsx"
@@ -442,6 +452,7 @@ def test_hostile_text_builds_the_same_tree(tmp_path: Path) -> None:
         assert all(" it's \"" in f["file"] for f in items(b, "Footage"))
         (again,) = aejsx.run_in_model(hostile, runs=2)[1:]
         assert len(again["items"]) == len(b["items"])
+        assert the_comp(again)["layers"] == the_comp(b)["layers"], name
 
 
 def test_missing_footage_is_reported_by_path_and_changes_nothing(

@@ -471,7 +471,7 @@ function aeb_removeStale(plan, comp) {
         keep[aeb_tag(plan, "layer", plan.layers[i].id)] = true;
     }
     if (plan.camera !== null) {
-        keep[aeb_tag(plan, "camera", plan.camera.name)] = true;
+        keep[aeb_tag(plan, "camera", "camera")] = true;
     }
     // Backwards so removal does not shift the layers still to visit.
     for (i = comp.numLayers; i >= 1; i--) {
@@ -520,12 +520,14 @@ function aeb_layer(plan, comp, existing, footage, spec, index) {
 
 function aeb_camera(plan, comp) {
     var spec = plan.camera;
-    var tag = aeb_tag(plan, "camera", spec.name);
+    // Tagged by a fixed id, not by its name: one camera per build, and a name may hold
+    // any character.
+    var tag = aeb_tag(plan, "camera", "camera");
     var found = aeb_taggedLayers(plan, comp, "camera");
     var camera;
     var options;
-    if (found.hasOwnProperty("k_" + spec.name)) {
-        camera = found["k_" + spec.name];
+    if (found.hasOwnProperty("k_camera")) {
+        camera = found.k_camera;
     } else {
         camera = comp.layers.addCamera(spec.name, [comp.width / 2, comp.height / 2]);
     }

@@ -280,6 +280,8 @@ def hostile_data(base: dict[str, Any]) -> dict[str, Any]:
         layer["comment"] = HOSTILE
         layer["provenance"] = {"prompt": long, "model": HOSTILE}
         layer["source"]["name"] = f'{layer["id"]} it\'s "{i}" caf\u00e9 %41'
+    if "camera" in data:
+        data["camera"]["name"] = "cam " + HOSTILE
     data["markers"] = [
         {
             "frame": data["comp"].get("start_frame", 1001),
