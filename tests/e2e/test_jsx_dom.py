@@ -381,6 +381,23 @@ def test_a_changed_spec_updates_the_comp_in_place(tmp_path: Path) -> None:
     assert after["imports"] == before["imports"] == 3
 
 
+def test_a_layer_trimmed_later_than_before_updates(tmp_path: Path) -> None:
+    data = aejsx.sample_data()["sh010"]
+    data["layers"][1].update({"in_frame": 1002, "out_frame": 1004})
+    first = build(aejsx.load(data), tmp_path, "v1")
+    data["layers"][1].update({"in_frame": 1006, "out_frame": 1008})
+    second = build(aejsx.load(data), tmp_path, "v2")
+    data["layers"][1].update({"in_frame": 1002, "out_frame": 1004})
+    third = build(aejsx.load(data), tmp_path, "v3")
+    _, later, earlier = aejsx.run_in_model(first, second, third)
+    clean(later)
+    clean(earlier)
+    hero = layer(later, "hero")
+    assert (hero["in_point"], hero["out_point"]) == (5 / 24, 7 / 24)
+    hero = layer(earlier, "hero")
+    assert (hero["in_point"], hero["out_point"]) == (1 / 24, 3 / 24)
+
+
 def test_a_camera_dropped_from_the_spec_is_removed(tmp_path: Path) -> None:
     data = aejsx.sample_data()["sh010"]
     first = build(aejsx.load(data), tmp_path, "v1")

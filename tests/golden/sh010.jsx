@@ -490,6 +490,8 @@ function aeb_layer(plan, comp, existing, footage, spec, index) {
     var where = "layers[" + index + "]";
     var item = footage["k_" + spec.footage];
     var layer;
+    var inTime;
+    var outTime;
     if (!item) {
         throw new Error(where + ".footage: no footage with id '" + spec.footage + "'");
     }
@@ -512,8 +514,17 @@ function aeb_layer(plan, comp, existing, footage, spec, index) {
     // Stretch first: it rescales the in and out points AE already holds.
     layer.stretch = spec.stretch;
     layer.startTime = aeb_time(plan, spec.start);
-    layer.inPoint = aeb_time(plan, spec.in_frame);
-    layer.outPoint = aeb_time(plan, spec.out_frame);
+    // In before out, unless the new in point lies past the current out point (a layer
+    // from an earlier run trimmed later): AE keeps inPoint before outPoint at all times.
+    inTime = aeb_time(plan, spec.in_frame);
+    outTime = aeb_time(plan, spec.out_frame);
+    if (inTime >= layer.outPoint) {
+        layer.outPoint = outTime;
+        layer.inPoint = inTime;
+    } else {
+        layer.inPoint = inTime;
+        layer.outPoint = outTime;
+    }
     aeb_setTransform(plan, layer, spec.transform, where);
     return layer;
 }
