@@ -649,6 +649,11 @@ class DaskEngine:
         """The ``distributed.Client`` (for tests and diagnostics)."""
         return self._client
 
+    @property
+    def scheduler_address(self) -> str:
+        """The scheduler's address, e.g. ``tcp://127.0.0.1:8786``."""
+        return str(self._client.scheduler.address)
+
     def map_chunks(
         self,
         fn: Callable[[T], R],
@@ -678,7 +683,7 @@ class DaskEngine:
         limit = 2 * self.workers
         run_id = uuid.uuid4().hex[:12]
         pending: dict[Any, int] = {}
-        completed = distributed.as_completed()
+        completed = distributed.as_completed(loop=self._client.loop)
         next_index = 0
         canceled = False
         try:
