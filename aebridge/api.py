@@ -263,8 +263,9 @@ def build(
 
     loaded, base = _load(spec, base_dir, rate_policy, collect)
     hash_of_spec = spec_hash(loaded)
-    expanded = expand_conditioning(loaded)
-    resolved = resolve_paths(expanded, base)
+    # Paths are made absolute first, so that keyframe images in the markers and
+    # guide layers added from the provenance are absolute too.
+    resolved = expand_conditioning(resolve_paths(loaded, base))
     comp = resolved.comp
     # Open every source before converting any, so a bad rate or length fails fast
     # and every such problem is reported at once.
@@ -337,7 +338,7 @@ def build(
 
     report("build_json")
     build_json = comp_dir / "build.json"
-    originals = {layer.id: layer.source for layer in expanded.layers}
+    originals = {layer.id: layer.source for layer in expand_conditioning(loaded).layers}
     document = {
         "schema": BUILD_SCHEMA,
         "build_id": build_id,
@@ -386,6 +387,8 @@ def _source_text(source: LayerSource | ExrSequence) -> str:
 
 
 def _relative_keyframe_images(spec: CompSpec, comp_dir: Path) -> CompSpec:
+    """Keyframe images (in provenance and marker parameters) relative to the comp."""
+
     def fix(prov: Provenance | None) -> Provenance | None:
         if prov is None:
             return None
@@ -397,10 +400,24 @@ def _relative_keyframe_images(spec: CompSpec, comp_dir: Path) -> CompSpec:
         )
         return replace(prov, keyframes=keys)
 
+    def fix_params(params: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+        return tuple(
+            (key, _relative(Path(value), comp_dir))
+            if key == "image" and os.path.isabs(value)
+            else (key, value)
+            for key, value in params
+        )
+
     layers = tuple(
         replace(layer, provenance=fix(layer.provenance)) for layer in spec.layers
     )
-    return replace(spec, layers=layers, provenance=fix(spec.provenance))
+    markers = tuple(
+        replace(marker, parameters=fix_params(marker.parameters))
+        for marker in spec.markers
+    )
+    return replace(
+        spec, layers=layers, markers=markers, provenance=fix(spec.provenance)
+    )
 
 
 def _convert_layer(

@@ -114,6 +114,13 @@ def test_conditioning_keyframes_become_markers_and_guide_layers(
         (1025, "keyframe 2", "halfway"),
         (1048, "keyframe 3", "close"),
     ]
+    # Keyframe images in markers and provenance are relative to the comp folder.
+    image = dict(keyframe_markers[0].parameters)["image"]
+    assert (built["sh030"].comp_dir / image).resolve() == (
+        SAMPLES / "media" / "sh030" / "bg.1001.png"
+    )
+    assert spec.provenance is not None
+    assert spec.provenance.keyframes[0].image == image
     guides = [layer for layer in spec.layers if layer.role is Role.GUIDE]
     assert [(g.id, g.in_frame, g.out_frame, g.guide) for g in guides] == [
         ("kf_comp_1", 1001, 1002, True),
