@@ -359,3 +359,11 @@ def test_every_command_has_help_with_examples() -> None:
     for command in ("validate", "build"):
         text = CliRunner().invoke(main, [command, "-h"]).output
         assert "Examples:" in text and f"aebridge {command} " in text
+
+
+def test_aep_path_reaches_the_script_relative_to_it(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = build(
+        _tiny_spec(tmp_path), out, base_dir=tmp_path, jobs=1, aep=out / "shot.aep"
+    )
+    assert '"aep": "../shot.aep"' in result.script.read_text()
