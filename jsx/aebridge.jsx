@@ -194,18 +194,44 @@ function aeb_isComp(item) {
 // ---------------------------------------------------------------------------------
 // Project, folder, footage
 
+function aeb_pad(frame, width) {
+    var text = String(frame);
+    while (text.length < width) {
+        text = "0" + text;
+    }
+    return text;
+}
+
+// Every frame of every sequence must exist: AE would silently put placeholders in the
+// gaps (and refuse a missing first frame). Reports up to five paths and the count.
 function aeb_checkFootageFiles(plan, base) {
     var missing = [];
+    var count = 0;
     var i;
+    var f;
+    var spec;
+    var prefix;
     var file;
+    var more;
     for (i = 0; i < plan.footage.length; i++) {
-        file = aeb_resolve(base, plan.footage[i].path);
-        if (!file.exists) {
-            missing.push(file.fsName);
+        spec = plan.footage[i];
+        // The path ends with the padded first frame and ".exr" (the emitter writes it
+        // so); the other frames differ only in the number.
+        prefix = spec.path.substr(0,
+            spec.path.length - (aeb_pad(spec.first, spec.padding) + ".exr").length);
+        for (f = spec.first; f <= spec.last; f++) {
+            file = aeb_resolve(base, prefix + aeb_pad(f, spec.padding) + ".exr");
+            if (!file.exists) {
+                count++;
+                if (missing.length < 5) {
+                    missing.push(file.fsName);
+                }
+            }
         }
     }
-    if (missing.length > 0) {
-        throw new Error("missing footage file(s): " + missing.join(", ") +
+    if (count > 0) {
+        more = count > missing.length ? " and " + (count - missing.length) + " more" : "";
+        throw new Error("missing footage file(s): " + missing.join(", ") + more +
             " (paths are relative to the script's folder " + base.fsName + ")");
     }
 }

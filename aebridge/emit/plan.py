@@ -353,6 +353,7 @@ def _footage_json(
         "path": first_frame,
         "first": seq.first,
         "last": seq.last,
+        "padding": seq.padding,
         # The comp rate, not the sequence's: the spec conformed mismatches already and
         # a layer must play one EXR frame per comp frame.
         "rate_num": spec.comp.rate.numerator,

@@ -489,6 +489,20 @@ def test_missing_footage_is_reported_by_path_and_changes_nothing(
     assert snap["items"] == []
 
 
+def test_missing_frames_inside_a_sequence_are_counted(tmp_path: Path) -> None:
+    script = build(aejsx.load(aejsx.sample_data()["sh010"]), tmp_path)
+    gone = [tmp_path / "layers" / "bg" / f"bg.{f}.exr" for f in range(1002, 1009)]
+    for path in gone:
+        path.unlink()
+    (snap,) = aejsx.run_in_model(script)
+    assert snap["alerts"] == [
+        "aebridge could not build comp 'sh010': missing footage file(s): "
+        + ", ".join(str(p) for p in gone[:5])
+        + f" and 2 more (paths are relative to the script's folder {tmp_path})"
+    ]
+    assert snap["items"] == []
+
+
 def test_no_alert_when_asked_from_the_command_line(tmp_path: Path) -> None:
     script = build(aejsx.load(aejsx.sample_data()["sh010"]), tmp_path)
     (tmp_path / "layers" / "bg" / "bg.1001.exr").unlink()

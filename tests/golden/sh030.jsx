@@ -201,18 +201,44 @@ function aeb_isComp(item) {
 // ---------------------------------------------------------------------------------
 // Project, folder, footage
 
+function aeb_pad(frame, width) {
+    var text = String(frame);
+    while (text.length < width) {
+        text = "0" + text;
+    }
+    return text;
+}
+
+// Every frame of every sequence must exist: AE would silently put placeholders in the
+// gaps (and refuse a missing first frame). Reports up to five paths and the count.
 function aeb_checkFootageFiles(plan, base) {
     var missing = [];
+    var count = 0;
     var i;
+    var f;
+    var spec;
+    var prefix;
     var file;
+    var more;
     for (i = 0; i < plan.footage.length; i++) {
-        file = aeb_resolve(base, plan.footage[i].path);
-        if (!file.exists) {
-            missing.push(file.fsName);
+        spec = plan.footage[i];
+        // The path ends with the padded first frame and ".exr" (the emitter writes it
+        // so); the other frames differ only in the number.
+        prefix = spec.path.substr(0,
+            spec.path.length - (aeb_pad(spec.first, spec.padding) + ".exr").length);
+        for (f = spec.first; f <= spec.last; f++) {
+            file = aeb_resolve(base, prefix + aeb_pad(f, spec.padding) + ".exr");
+            if (!file.exists) {
+                count++;
+                if (missing.length < 5) {
+                    missing.push(file.fsName);
+                }
+            }
         }
     }
-    if (missing.length > 0) {
-        throw new Error("missing footage file(s): " + missing.join(", ") +
+    if (count > 0) {
+        more = count > missing.length ? " and " + (count - missing.length) + " more" : "";
+        throw new Error("missing footage file(s): " + missing.join(", ") + more +
             " (paths are relative to the script's folder " + base.fsName + ")");
     }
 }
@@ -1134,6 +1160,7 @@ var plan = {
    "id": "bg",
    "last": 8,
    "name": "bg",
+   "padding": 4,
    "path": "layers/bg/bg.0001.exr",
    "pixel_aspect": 1,
    "rate_den": 1,
@@ -1145,6 +1172,7 @@ var plan = {
    "id": "matte",
    "last": 8,
    "name": "matte",
+   "padding": 4,
    "path": "layers/matte/matte.0001.exr",
    "pixel_aspect": 1,
    "rate_den": 1,
@@ -1156,6 +1184,7 @@ var plan = {
    "id": "fg",
    "last": 8,
    "name": "fg",
+   "padding": 4,
    "path": "layers/fg/fg.0001.exr",
    "pixel_aspect": 1,
    "rate_den": 1,
@@ -1167,6 +1196,7 @@ var plan = {
    "id": "ref",
    "last": 8,
    "name": "ref",
+   "padding": 4,
    "path": "layers/ref/ref.0001.exr",
    "pixel_aspect": 1,
    "rate_den": 1,

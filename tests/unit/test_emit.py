@@ -142,13 +142,13 @@ def test_footage_entries_use_relative_first_frames_and_the_comp_rate() -> None:
         "layers/fg/fg.1001.exr",
     ]
     fg = plan["footage"][1]
-    assert {
-        k: fg[k] for k in ("id", "name", "first", "last", "rate_num", "rate_den")
-    } == {
+    keys = ("id", "name", "first", "last", "padding", "rate_num", "rate_den")
+    assert {k: fg[k] for k in keys} == {
         "id": "fg",
         "name": "fg",
         "first": 1001,
         "last": 1004,
+        "padding": 4,
         "rate_num": 24000,
         "rate_den": 1001,
     }
