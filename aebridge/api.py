@@ -541,7 +541,7 @@ def check_sources(
 
 def _source_problems(spec: CompSpec, rate_policy: str) -> list[Problem]:
     """Probe every source to convert and compare rate, size and length with the comp."""
-    from . import ingest
+    from . import colour, ingest
 
     comp = spec.comp
     problems: list[Problem] = []
@@ -551,7 +551,26 @@ def _source_problems(spec: CompSpec, rate_policy: str) -> list[Problem]:
             continue
         path = f"layers[{index}].source"
         try:
-            info = ingest.probe(source.path, vfr=source.vfr.value, rate=source.rate)
+            # Short aliases (srgb, linear) become the config's names, as in convert.
+            colorspace = (
+                None
+                if source.colorspace is None
+                else colour.validate_colorspace(source.colorspace, option="colorspace")
+            )
+            info = ingest.probe(
+                source.path,
+                vfr=source.vfr.value,
+                rate=source.rate,
+                colorspace=colorspace,
+            )
+        except OptionError as exc:
+            problems.append(
+                Problem(
+                    path=f"{path}.colorspace",
+                    message=f"{exc.value!r} is not allowed; allowed: {exc.allowed}",
+                )
+            )
+            continue
         except SourceError as exc:
             problems.append(Problem(path=f"{path}.path", message=str(exc)))
             continue

@@ -367,3 +367,16 @@ def test_aep_path_reaches_the_script_relative_to_it(tmp_path: Path) -> None:
         _tiny_spec(tmp_path), out, base_dir=tmp_path, jobs=1, aep=out / "shot.aep"
     )
     assert '"aep": "../shot.aep"' in result.script.read_text()
+
+
+def test_an_unknown_colour_space_is_reported_before_converting(tmp_path: Path) -> None:
+    spec = _tiny_spec(tmp_path)
+    spec["layers"][0]["source"] = {"path": "media/fg.####.png", "colorspace": "bogus"}
+    with pytest.raises(SpecError) as info:
+        build(spec, tmp_path / "out", base_dir=tmp_path, jobs=1)
+    (problem,) = info.value.problems
+    assert problem.path == "layers[0].source.colorspace"
+    assert problem.message.startswith("'bogus' is not allowed; allowed: ")
+    assert "Linear Rec.709 (sRGB)" in problem.message
+    spec["layers"][0]["source"]["colorspace"] = "srgb"
+    assert check_sources(spec, base_dir=tmp_path) == ()
