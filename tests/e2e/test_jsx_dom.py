@@ -528,6 +528,22 @@ def test_a_failure_mid_build_still_closes_the_undo_group(tmp_path: Path) -> None
     )
 
 
+def test_the_working_space_is_set_when_given(tmp_path: Path) -> None:
+    aces = "ACEScg ACES Working Space AMPAS S-2014-004"
+    data = aejsx.sample_data()["sh010"]
+    data["comp"]["working_space"] = aces
+    good = build(aejsx.load(data), tmp_path / "good")
+    data["comp"]["working_space"] = "No Such Profile"
+    bad = build(aejsx.load(data), tmp_path / "bad")
+    ok, refused = aejsx.run_in_model(good, bad)
+    clean(ok)
+    assert ok["project"]["working_space"] == aces
+    assert refused["alerts"][0].startswith(
+        "aebridge could not build comp 'sh010': project.working_space: "
+        "'No Such Profile' is not a colour profile After Effects lists"
+    )
+
+
 def test_the_project_is_saved_when_asked(tmp_path: Path) -> None:
     spec = aejsx.load(aejsx.sample_data()["sh010"])
     script = build(spec, tmp_path, aep=tmp_path / "aep" / "sh010.aep")
