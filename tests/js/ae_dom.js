@@ -48,9 +48,9 @@ function enumName(value) {
   return ENUM_NAMES.has(value) ? ENUM_NAMES.get(value) : null;
 }
 
-function isEnumOf(value, enumObj, enumLabel) {
+function isEnumOf(value, enumLabel) {
   return typeof value === "number" && enumName(value) !== null &&
-    enumName(value).startsWith(enumLabel + ".") && enumObj !== null;
+    enumName(value).startsWith(enumLabel + ".");
 }
 
 const BLEND_MEMBERS = [
@@ -165,7 +165,7 @@ function checkString(value, what) {
 }
 
 function checkEnum(value, enumLabel, what) {
-  if (!isEnumOf(value, ENUMS[enumLabel], enumLabel)) {
+  if (!isEnumOf(value, enumLabel)) {
     throw new TypeError(`${what}: expected a ${enumLabel} value, got ${String(value)}`);
   }
   return value;
