@@ -21,6 +21,7 @@ import secrets
 import threading
 import time
 from collections.abc import Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -183,6 +184,7 @@ class Dispatcher:
         backoff: the first retry delay in seconds.
         backoff_cap: the longest retry delay.
         interval: seconds between looks at the outbox when it is empty.
+        parallel: deliveries under way at once.
     """
 
     def __init__(
@@ -194,6 +196,7 @@ class Dispatcher:
         backoff: float,
         backoff_cap: float,
         interval: float = 0.2,
+        parallel: int = 4,
     ) -> None:
         self._store = store
         self._timeout = timeout
@@ -201,6 +204,7 @@ class Dispatcher:
         self._backoff = backoff
         self._cap = backoff_cap
         self._interval = interval
+        self._parallel = parallel
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._run, name="aebridge-webhooks", daemon=True
@@ -219,23 +223,41 @@ class Dispatcher:
     def _run(self) -> None:
         import httpx
 
-        with httpx.Client(timeout=self._timeout, follow_redirects=False) as http:
+        # Several deliveries run at once, so one slow or unreachable receiver (up to
+        # ``timeout`` per attempt) does not hold up every other job's webhooks.
+        in_flight: set[Future[None]] = set()
+        with (
+            httpx.Client(timeout=self._timeout, follow_redirects=False) as http,
+            ThreadPoolExecutor(self._parallel, "aebridge-webhook") as pool,
+        ):
             while not self._stop.is_set():
-                try:
-                    batch = self._store.claim_messages(
-                        limit=20, claim_seconds=self._timeout + 30
-                    )
-                except Exception:  # the database is busy or gone: try again later
-                    _log.exception("reading the webhook outbox failed")
-                    batch = []
+                room = self._parallel - len(in_flight)
+                batch: list[OutboxMessage] = []
+                if room > 0:
+                    try:
+                        batch = self._store.claim_messages(
+                            limit=room, claim_seconds=self._timeout + 30
+                        )
+                    except Exception:  # the database is busy or gone: try later
+                        _log.exception("reading the webhook outbox failed")
                 for message in batch:
-                    if self._stop.is_set():
-                        break
-                    self._deliver(http, message)
-                if not batch:
+                    in_flight.add(pool.submit(self._deliver, http, message))
+                if in_flight:
+                    _done, pending = wait(
+                        in_flight, timeout=self._interval, return_when=FIRST_COMPLETED
+                    )
+                    in_flight = set(pending)
+                elif not batch:
                     self._stop.wait(self._interval)
+            wait(in_flight, timeout=self._timeout)
 
     def _deliver(self, http: httpx.Client, message: OutboxMessage) -> None:
+        try:
+            self._attempt(http, message)
+        except Exception:  # never let one message kill the dispatcher
+            _log.exception("delivering webhook %s failed", message.id)
+
+    def _attempt(self, http: httpx.Client, message: OutboxMessage) -> None:
         import httpx
 
         body = message.payload.encode()

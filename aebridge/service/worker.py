@@ -88,6 +88,10 @@ def _jsonable(value: Any, out_dir: Path) -> Any:
         return {str(k): _jsonable(v, out_dir) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         return [_jsonable(v, out_dir) for v in value]
+    if isinstance(value, str) and os.path.isabs(value):
+        # Paths the build reports as text (a sequence's folder) are shown relative
+        # to the job's folder too: clients need not know the server's layout.
+        return _jsonable(Path(value), out_dir)
     if value is None or isinstance(value, bool | int | float | str):
         return value
     return str(value)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -105,8 +106,9 @@ def server(start_server: Callable[..., Running]) -> Running:
 class Receiver:
     """A webhook receiver on 127.0.0.1: records every request; can fail at first."""
 
-    def __init__(self, fail_first: int = 0) -> None:
+    def __init__(self, fail_first: int = 0, delay: float = 0.0) -> None:
         self.fail_first = fail_first
+        self.delay = delay
         self.requests: list[tuple[dict[str, str], bytes]] = []
         self.lock = threading.Lock()
         self.arrived = threading.Condition(self.lock)
@@ -122,6 +124,7 @@ class Receiver:
                         503 if len(receiver.requests) <= receiver.fail_first else 204
                     )
                     receiver.arrived.notify_all()
+                time.sleep(receiver.delay)  # answer late: a slow receiver
                 self.send_response(status)
                 self.end_headers()
 
@@ -152,8 +155,8 @@ class Receiver:
 def receiver() -> Iterator[Callable[..., Receiver]]:
     made: list[Receiver] = []
 
-    def make(fail_first: int = 0) -> Receiver:
-        r = Receiver(fail_first)
+    def make(fail_first: int = 0, delay: float = 0.0) -> Receiver:
+        r = Receiver(fail_first, delay)
         made.append(r)
         return r
 

@@ -107,3 +107,18 @@ def test_a_configured_secret_signs_every_job_and_is_never_returned(
     running.client.wait(job["id"], 20, 0.05)
     ((headers, body),) = hook.wait_for(1)
     assert verify(secret, headers, body).startswith("msg_")
+
+
+def test_a_slow_receiver_does_not_hold_up_other_webhooks(
+    server: Running, receiver: Callable[..., Receiver]
+) -> None:
+    slow_hook = receiver(delay=2.5)
+    fast_hook = receiver()
+    slow_job = server.client.submit(spec_for("a"), webhook={"url": slow_hook.url})
+    server.client.wait(slow_job["id"], 20, 0.05)
+    slow_hook.wait_for(1, timeout=2)  # the slow receiver has the request now
+    started = time.monotonic()
+    fast_job = server.client.submit(spec_for("b"), webhook={"url": fast_hook.url})
+    server.client.wait(fast_job["id"], 20, 0.05)
+    assert fast_hook.wait_for(1, timeout=5)
+    assert time.monotonic() - started < 1.2
