@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aebridge.errors import OptionError
 from aebridge.preview.composite import (
@@ -529,3 +531,51 @@ def test_in_point_is_inclusive_and_out_point_exclusive() -> None:
         True,
         False,
     )
+
+
+# --- properties -----------------------------------------------------------------------
+
+
+unit = st.floats(min_value=0.0, max_value=1.0, allow_nan=False, width=32)
+
+
+@st.composite
+def premultiplied(draw: st.DrawFn) -> np.ndarray:
+    """A valid premultiplied pixel: every colour channel at most the alpha."""
+    alpha = draw(unit)
+    colour = [draw(unit) * alpha for _ in range(3)]
+    return px(*colour, alpha)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    backdrop=premultiplied(),
+    source=premultiplied(),
+    mode=st.sampled_from([m for m in SUPPORTED_BLEND_MODES if m != "add"]),
+    opacity=unit,
+)
+def test_blending_valid_pixels_gives_a_valid_pixel(
+    backdrop: np.ndarray, source: np.ndarray, mode: str, opacity: float
+) -> None:
+    out = blend(backdrop, source, mode, opacity=float(opacity))[0, 0]
+    a = float(out[3])
+    a_s, a_b = float(source[0, 0, 3]) * opacity, float(backdrop[0, 0, 3])
+    assert a == pytest.approx(a_s + a_b - a_s * a_b, abs=1e-6)
+    assert np.all(out[:3] >= -1e-6) and np.all(out[:3] <= a + 1e-6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    angle=st.floats(min_value=-180, max_value=180, allow_nan=False),
+    scale=st.floats(min_value=100, max_value=200, allow_nan=False),
+)
+def test_resampling_an_opaque_layer_keeps_its_area(angle: float, scale: float) -> None:
+    layer = np.ones((8, 8, 4), np.float32)
+    m = layer_to_comp_2d((4, 4), (20, 20), (scale, scale), angle)
+    out = warp(layer, m, 40, 40)
+    # Magnified, bilinear sampling spreads the box's edge but keeps its area to within
+    # the discretisation of the edge (under 3 % on an 8 px square over 600 random
+    # cases). Shrinking is point-sampled, without a prefilter, so it is left out.
+    expected = 64 * (scale / 100) ** 2
+    assert float(out[..., 3].sum()) == pytest.approx(expected, rel=0.04)
+    assert float(out[..., 3].max()) <= 1.0 + 1e-6
