@@ -145,6 +145,13 @@ class Submitter:
         """
         if idempotency_key is not None and not 1 <= len(idempotency_key) <= 255:
             raise OptionError("Idempotency-Key", idempotency_key, "1 to 255 characters")
+        body_hash = hashlib.sha256(canonical(body).encode()).hexdigest()
+        if idempotency_key is not None:
+            # A replay answers with the first request's job before validating again:
+            # the answer must not change because a source was moved since.
+            earlier = self._store.find_idempotent(idempotency_key, body_hash)
+            if earlier is not None:
+                return Submission(job=earlier, created=False, secret=None, warnings=())
         envelope = "spec" in body
         spec_data: Any = body["spec"] if envelope else body
         problems: list[Problem] = []
@@ -196,7 +203,7 @@ class Submitter:
         request = {"spec": spec_data, "options": options}
         job, created = self._store.create(
             request=canonical(request),
-            body_hash=hashlib.sha256(canonical(body).encode()).hexdigest(),
+            body_hash=body_hash,
             idempotency_key=idempotency_key,
             base_dir=base,
             output_root=self._config.outputs,

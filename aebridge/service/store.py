@@ -484,6 +484,23 @@ class Store:
             (message_id, job_id, event, job.webhook.url, payload, now, now),
         )
 
+    def find_idempotent(self, key: str, body_hash: str) -> Job | None:
+        """The job an earlier request with this Idempotency-Key made, if any.
+
+        Raises:
+            IdempotencyConflictError: the key was used with a different body.
+        """
+        row = (
+            self._reader()
+            .execute("SELECT * FROM jobs WHERE idempotency_key = ?", (key,))
+            .fetchone()
+        )
+        if row is None:
+            return None
+        if row["body_hash"] != body_hash:
+            raise IdempotencyConflictError(key, row["id"])
+        return self._row_to_job(row)
+
     def create(
         self,
         *,

@@ -60,6 +60,16 @@ def test_same_idempotency_key_and_body_return_the_same_job(server: Running) -> N
     assert again.headers["idempotent-replayed"] == "true"
 
 
+def test_a_replay_returns_the_job_even_after_its_sources_moved(
+    server: Running, inputs: Path
+) -> None:
+    first = server.client.submit(spec_for(), idempotency_key="moved")
+    server.client.wait(first["id"], 20, 0.05)
+    (inputs / "fg").rename(inputs / "fg_archived")
+    again = server.client.submit(spec_for(), idempotency_key="moved")
+    assert again["id"] == first["id"] and again["status"] == "succeeded"
+
+
 def test_same_idempotency_key_with_another_body_is_refused(server: Running) -> None:
     server.client.submit(spec_for("a"), idempotency_key="k")
     with pytest.raises(ConflictError, match="already used for job") as info:
