@@ -270,6 +270,8 @@ def _binding_timecode(tc: _TimeCode) -> Any:
 
 
 _INT32 = range(-(2**31), 2**31)
+# Standard attributes whose EXR type is float, whatever number type they arrive as.
+_FLOAT_ATTRIBUTES = frozenset({"pixelAspectRatio", "screenWindowWidth"})
 
 
 def _attribute(name: str, value: object) -> object:
@@ -305,6 +307,10 @@ def _attribute(name: str, value: object) -> object:
         if len(values) != 8:
             raise TypeError(f"chromaticities needs 8 floats, got {len(values)}")
         return values
+    if name in _FLOAT_ATTRIBUTES:
+        if isinstance(value, bool) or not isinstance(value, (int, float, Fraction)):
+            raise TypeError(f"{name} must be a number, not {value!r}")
+        return float(value)  # a Fraction here would be written as a rational
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, int):

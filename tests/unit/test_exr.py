@@ -449,3 +449,12 @@ def test_ints_beyond_32_bits_are_refused_not_truncated(tmp_path: Path) -> None:
             tmp_path / "a.exr", frame(), settings=ExrSettings(),
             attributes={"aebridge/big": 2**40},
         )  # fmt: skip
+
+
+def test_pixel_aspect_is_a_float_attribute_even_from_a_fraction(tmp_path: Path) -> None:
+    path = tmp_path / "a.exr"
+    attrs = {"pixelAspectRatio": Fraction(4, 3)}
+    exr.write_frame(path, frame(), settings=ExrSettings(), attributes=attrs)
+    types = {a.name: str(a.type) for a in oiio_spec(path).extra_attribs}
+    assert types["PixelAspectRatio"] == "float"
+    assert exr.read_header(path)["pixelAspectRatio"] == pytest.approx(4 / 3)
