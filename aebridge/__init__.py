@@ -1,4 +1,4 @@
-"""aebridge: generated video layers to premultiplied scene-linear EXR and an After Effects comp.
+"""aebridge: generated video layers to scene-linear EXR and an After Effects comp.
 
 The package imports in dependency order: errors and timing first, then the comp model,
 then the pixel pipeline, then the assembly and the front ends (CLI, service). Heavy

@@ -20,7 +20,7 @@ import os
 import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -197,7 +197,7 @@ def _decode(
                     raise SourceError(
                         f"the matte yielded frame index {m_index} where {index} was "
                         "expected",
-                        path=str(task.matte_info.path),
+                        path=str(getattr(task.matte_info, "path", "")),
                     )
             if index in wanted:
                 yield index, pixels, matte
@@ -266,7 +266,9 @@ def _convert_chunk(task: _ChunkTask) -> list[_FrameRecord]:
                 half=task.half,
                 matte_dtype=None if matte is None else str(matte.dtype),
                 matte_channels=(
-                    None if matte is None else (matte.shape[2] if matte.ndim == 3 else 1)
+                    None
+                    if matte is None
+                    else (matte.shape[2] if matte.ndim == 3 else 1)
                 ),
             )
         try:
@@ -276,14 +278,18 @@ def _convert_chunk(task: _ChunkTask) -> list[_FrameRecord]:
         src_sha, m_sha = todo[index]
         attrs = dict(static)
         attrs["timeCode"] = pack_timecode(task.timecode_start + index, rate)
-        attrs["aebridge/sourceSha256"] = src_sha if m_sha is None else f"{src_sha}+{m_sha}"
+        attrs["aebridge/sourceSha256"] = (
+            src_sha if m_sha is None else f"{src_sha}+{m_sha}"
+        )
         attrs["aebridge/sourceFile"] = str(src_file)
         attrs["aebridge/sourceFrame"] = str(
             info.frame_numbers[index] if info.frame_numbers else index
         )
         if task.matte_info is not None:
             m = task.matte_info
-            attrs["aebridge/matteFile"] = str(m.frame_files[index] if m.frame_files else m.path)
+            attrs["aebridge/matteFile"] = str(
+                m.frame_files[index] if m.frame_files else m.path
+            )
         attrs["aebridge/frame"] = str(frame)
         path = _frame_path(task.folder, task.name, frame, task.padding)
         exr.write_frame(path, rgba, settings=settings, attributes=attrs)
@@ -344,7 +350,9 @@ def load_provenance(
         except FileNotFoundError as exc:
             raise SourceError("provenance file not found", path=str(path)) from exc
         except (OSError, UnicodeDecodeError) as exc:
-            raise SourceError(f"cannot read provenance file: {exc}", path=str(path)) from exc
+            raise SourceError(
+                f"cannot read provenance file: {exc}", path=str(path)
+            ) from exc
         except json.JSONDecodeError as exc:
             raise SourceError(
                 f"provenance file is not valid JSON (line {exc.lineno}, column "
@@ -360,7 +368,9 @@ def load_provenance(
         merged.update(data)
     for key, value in (meta or {}).items():
         if not key or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key):
-            raise OptionError("--meta", f"{key}={value}", "KEY=VALUE with KEY like prompt")
+            raise OptionError(
+                "--meta", f"{key}={value}", "KEY=VALUE with KEY like prompt"
+            )
         merged[key] = value
     return dict(sorted(merged.items()))
 
@@ -368,8 +378,10 @@ def load_provenance(
 def _provenance_attributes(provenance: Mapping[str, Any]) -> dict[str, str]:
     attrs: dict[str, str] = {}
     for key, value in provenance.items():
-        text = value if isinstance(value, str) else json.dumps(
-            value, sort_keys=True, ensure_ascii=False, allow_nan=False
+        text = (
+            value
+            if isinstance(value, str)
+            else json.dumps(value, sort_keys=True, ensure_ascii=False, allow_nan=False)
         )
         attrs[f"aebridge/provenance/{key}"] = text
     return attrs
@@ -386,7 +398,10 @@ def _auto_alpha(info: Any) -> tuple[str, str]:
         return "none", "alpha auto: the source has no alpha channel, so it is opaque"
     suffix = Path(info.frame_files[0] if info.frame_files else info.path).suffix.lower()
     if suffix == ".exr":
-        return "premultiplied", "alpha auto: OpenEXR stores premultiplied (associated) alpha"
+        return (
+            "premultiplied",
+            "alpha auto: OpenEXR stores premultiplied (associated) alpha",
+        )
     if info.kind == "movie":
         return (
             "straight",
@@ -399,7 +414,9 @@ def _check_writable(folder: Path) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise OutputError(f"cannot create the output folder: {exc.strerror}", path=str(folder)) from exc
+        raise OutputError(
+            f"cannot create the output folder: {exc.strerror}", path=str(folder)
+        ) from exc
     probe = folder / f".aebridge-write-test-{os.getpid()}"
     try:
         probe.write_bytes(b"")
@@ -410,7 +427,9 @@ def _check_writable(folder: Path) -> None:
         ) from exc
 
 
-def _clean_folder(folder: Path, name: str, keep: range | None, frames: set[int]) -> list[str]:
+def _clean_folder(
+    folder: Path, name: str, keep: range | None, frames: set[int]
+) -> list[str]:
     """Remove temporary files of the frames about to be written and, on a full run,
     frames of this name outside the new range (so After Effects imports no stale tail).
     """
@@ -431,7 +450,9 @@ def _clean_folder(folder: Path, name: str, keep: range | None, frames: set[int])
 
 def _write_json_atomic(path: Path, data: Mapping[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
+    text = json.dumps(
+        data, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False
+    )
     try:
         tmp.write_text(text + "\n", encoding="utf-8")
         os.replace(tmp, path)
@@ -440,7 +461,9 @@ def _write_json_atomic(path: Path, data: Mapping[str, Any]) -> None:
         raise OutputError(f"cannot write: {exc.strerror}", path=str(path)) from exc
 
 
-def read_sidecar(folder: str | os.PathLike[str], name: str | None = None) -> dict[str, Any]:
+def read_sidecar(
+    folder: str | os.PathLike[str], name: str | None = None
+) -> dict[str, Any]:
     """Read the ``<name>.aebridge.json`` sidecar of a converted sequence folder.
 
     Raises:
@@ -461,7 +484,9 @@ def read_sidecar(folder: str | os.PathLike[str], name: str | None = None) -> dic
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise SourceError("no aebridge sidecar here (not converted?)", path=str(path)) from exc
+        raise SourceError(
+            "no aebridge sidecar here (not converted?)", path=str(path)
+        ) from exc
     except (OSError, ValueError) as exc:
         raise SourceError(f"unreadable sidecar: {exc}", path=str(path)) from exc
     if not isinstance(data, dict) or data.get("schema") != SIDECAR_SCHEMA:
@@ -551,9 +576,13 @@ def convert(
     _check_choice("--role", role, ROLES)
     _check_choice("--vfr", vfr, VFR_POLICIES)
     compression = exr.validate_compression(compression)
-    output_colorspace = colour.validate_colorspace(output_colorspace, option="--output-colorspace")
+    output_colorspace = colour.validate_colorspace(
+        output_colorspace, option="--output-colorspace"
+    )
     if output_colorspace not in colour.OUTPUT_COLORSPACES:
-        raise OptionError("--output-colorspace", output_colorspace, colour.OUTPUT_COLORSPACES)
+        raise OptionError(
+            "--output-colorspace", output_colorspace, colour.OUTPUT_COLORSPACES
+        )
     if not 1 <= padding <= 10:
         raise OptionError("--padding", padding, "1 to 10")
     if start_frame < 0:
@@ -589,8 +618,8 @@ def convert(
         matte_info = ingest.probe(matte, vfr=vfr, rate=user_rate, colorspace="Raw")
         if (matte_info.width, matte_info.height) != (info.width, info.height):
             raise SourceError(
-                f"the matte is {matte_info.width}x{matte_info.height} but the source is "
-                f"{info.width}x{info.height}; they must match",
+                f"the matte is {matte_info.width}x{matte_info.height} but the source "
+                f"is {info.width}x{info.height}; they must match",
                 path=str(matte),
             )
         if matte_info.frame_count < info.frame_count:
@@ -650,7 +679,9 @@ def convert(
         bad = [f for f in frames if not first <= f <= last]
         if bad:
             raise OptionError(
-                "--frames", bad[0], f"frames {first}-{last} (the source has {total} frames)"
+                "--frames",
+                bad[0],
+                f"frames {first}-{last} (the source has {total} frames)",
             )
         indices = sorted({f - first for f in frames})
         if not indices:
@@ -665,7 +696,11 @@ def convert(
         if matte_info is not None and matte_info.kind == "movie"
         else None
     )
-    par = Fraction(pixel_aspect) if pixel_aspect is not None else Fraction(info.pixel_aspect)
+    par = (
+        Fraction(pixel_aspect)
+        if pixel_aspect is not None
+        else Fraction(info.pixel_aspect)
+    )
     provenance = dict(provenance or {})
 
     settings: dict[str, Any] = {
@@ -715,12 +750,15 @@ def convert(
 
     frame_numbers = {first + i for i in indices}
     removed = _clean_folder(
-        out_folder, name, range(first, last + 1) if frames is None else None, frame_numbers
+        out_folder,
+        name,
+        range(first, last + 1) if frames is None else None,
+        frame_numbers,
     )
     if removed:
         _warn(
-            f"removed {len(removed)} frame(s) outside {first}-{last} left by an earlier "
-            f"run in {out_folder} (first: {removed[0]})"
+            f"removed {len(removed)} frame(s) outside {first}-{last} left by an "
+            f"earlier run in {out_folder} (first: {removed[0]})"
         )
 
     done = 0
@@ -788,7 +826,9 @@ def convert(
         decisions=tuple(decisions),
         warnings=tuple(warnings),
     )
-    _write_json_atomic(result.sidecar, _sidecar_data(result, info, matte_info, provenance, settings))
+    _write_json_atomic(
+        result.sidecar, _sidecar_data(result, info, matte_info, provenance, settings)
+    )
     return result
 
 
@@ -824,7 +864,9 @@ def _sidecar_data(
             "frame_count": info.frame_count,
             "rate": None if info.rate is None else format_rate(Fraction(info.rate)),
         },
-        "matte": None if matte_info is None else {"path": str(matte_info.path), "kind": matte_info.kind},
+        "matte": None
+        if matte_info is None
+        else {"path": str(matte_info.path), "kind": matte_info.kind},
         "settings": dict(settings),
         "settings_hash": _settings_hash(settings),
         "provenance": dict(provenance),

@@ -9,7 +9,7 @@ traceback. Anything else that escapes is a bug in aebridge.
     AebridgeError
      ├── OptionError          a bad option value (names the option and what is allowed)
      ├── SourceError          an input file or frame is missing, corrupt or inconsistent
-     ├── SpecError            a comp spec has one or more problems, each with its spec path
+     ├── SpecError            a comp spec has problems, each with its spec path
      ├── OutputError          the output cannot be written
      ├── MissingExtraError    an optional extra (service, dask, otio) is not installed
      ├── EngineError          the execution engine (process pool, Dask) failed
@@ -58,7 +58,9 @@ class OptionError(AebridgeError, ValueError):
 
     code = "invalid_option"
 
-    def __init__(self, option: str, value: object, allowed: str | Iterable[str]) -> None:
+    def __init__(
+        self, option: str, value: object, allowed: str | Iterable[str]
+    ) -> None:
         if not isinstance(allowed, str):
             allowed = ", ".join(str(a) for a in allowed)
         self.option = option
@@ -110,7 +112,9 @@ class SpecError(AebridgeError):
 
     code = "invalid_spec"
 
-    def __init__(self, problems: Iterable[Problem], *, source: str | None = None) -> None:
+    def __init__(
+        self, problems: Iterable[Problem], *, source: str | None = None
+    ) -> None:
         self.problems = tuple(problems)
         self.source = source
         head = f"{source}: " if source else ""

@@ -1,4 +1,4 @@
-"""Describe a converted EXR sequence: frame range, rate, windows and header attributes."""
+"""Describe an EXR sequence: frame range, rate, windows and header attributes."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def _window(value: Any) -> str:
 def _ranges(frames: list[int]) -> str:
     parts: list[str] = []
     start = prev = frames[0]
-    for f in frames[1:] + [None]:  # type: ignore[list-item]
+    for f in [*frames[1:], None]:
         if f is not None and f == prev + 1:
             prev = f
             continue
@@ -37,7 +37,9 @@ def _ranges(frames: list[int]) -> str:
     return ",".join(parts)
 
 
-def inspect_sequence(path: str | os.PathLike[str], *, frame: int | None = None) -> dict[str, Any]:
+def inspect_sequence(
+    path: str | os.PathLike[str], *, frame: int | None = None
+) -> dict[str, Any]:
     """Report on an EXR sequence folder (or the sequence a single EXR file belongs to).
 
     Args:
@@ -75,7 +77,9 @@ def inspect_sequence(path: str | os.PathLike[str], *, frame: int | None = None) 
         raise SourceError("no EXR sequence (name.####.exr) here", path=str(p))
     if len(by_name) > 1:
         raise SourceError(
-            "several sequences here: " + ", ".join(sorted(by_name)) + "; name one frame",
+            "several sequences here: "
+            + ", ".join(sorted(by_name))
+            + "; name one frame",
             path=str(p),
         )
     name, files = next(iter(by_name.items()))
@@ -110,5 +114,7 @@ def inspect_sequence(path: str | os.PathLike[str], *, frame: int | None = None) 
         "display_window": display,
         "data_windows": {w: _ranges(fs) for w, fs in windows.items()},
         "header_frame": shown,
-        "header": {k: (str(v) if isinstance(v, Fraction) else v) for k, v in header.items()},
+        "header": {
+            k: (str(v) if isinstance(v, Fraction) else v) for k, v in header.items()
+        },
     }

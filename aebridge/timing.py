@@ -98,7 +98,7 @@ def timecode_rate(rate: Fraction) -> tuple[int, bool]:
 
 
 def frame_to_timecode(frame: int, rate: Fraction) -> tuple[int, int, int, int, bool]:
-    """Convert a frame count since 00:00:00:00 to (hours, minutes, seconds, frames, drop).
+    """A frame count since 00:00:00:00 as (hours, minutes, seconds, frames, drop).
 
     Hours wrap at 24. Drop-frame counting skips frame numbers 0 and 1 (0-3 at 60) at the
     start of every minute except every tenth, as SMPTE 12M specifies.

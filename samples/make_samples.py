@@ -5,8 +5,8 @@
 
 Shots (320x180, small enough for CI):
 
-- sh010: an opaque background plate PNG sequence with a camera pan, plus a straight-alpha
-  foreground PNG sequence, 24 fps, 48 frames.
+- sh010: an opaque background plate PNG sequence with a camera pan, plus a
+  straight-alpha foreground PNG sequence, 24 fps, 48 frames.
 - sh020: movie inputs at 24000/1001: an H.264 MP4 background, a ProRes 4444 MOV
   foreground with alpha, and a VP9 WebM element with alpha.
 - sh030: an RGB foreground MP4 with a separate luma matte MP4, over a PNG background.
@@ -49,7 +49,9 @@ def _luma_matte_movie(path: Path, *, frames: int, rate: Fraction) -> None:
         for i in range(frames):
             rgba = synthetic.frame_pixels(i, W, H, pattern="disc", bit_depth=8)
             grey = np.repeat(rgba[..., 3:4], 3, axis=2)
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(grey), format="rgb24")
+            frame = av.VideoFrame.from_ndarray(
+                np.ascontiguousarray(grey), format="rgb24"
+            )
             frame = frame.reformat(format="yuv420p", dst_colorspace="itu709")
             frame.pts = i
             for packet in stream.encode(frame):
@@ -62,10 +64,18 @@ def _luma_matte_movie(path: Path, *, frames: int, rate: Fraction) -> None:
 def make_sh010(force: bool) -> None:
     d = MEDIA / "sh010"
     if not _exists(d / f"fg.{1000 + FRAMES}.png", force):
-        synthetic.write_png_sequence(d, "bg_plate", frames=FRAMES, width=W, height=H,
-                                     alpha=None, pattern="gradient")
-        synthetic.write_png_sequence(d, "fg", frames=FRAMES, width=W, height=H,
-                                     alpha="straight", pattern="disc")
+        synthetic.write_png_sequence(
+            d,
+            "bg_plate",
+            frames=FRAMES,
+            width=W,
+            height=H,
+            alpha=None,
+            pattern="gradient",
+        )
+        synthetic.write_png_sequence(
+            d, "fg", frames=FRAMES, width=W, height=H, alpha="straight", pattern="disc"
+        )
 
 
 def make_sh020(force: bool) -> None:
@@ -73,14 +83,37 @@ def make_sh020(force: bool) -> None:
     d.mkdir(parents=True, exist_ok=True)
     rate = Fraction(24000, 1001)
     if not _exists(d / "bg_plate.mp4", force):
-        synthetic.write_movie(d / "bg_plate.mp4", codec="h264", frames=FRAMES, width=W,
-                              height=H, rate=rate, pattern="gradient")
+        synthetic.write_movie(
+            d / "bg_plate.mp4",
+            codec="h264",
+            frames=FRAMES,
+            width=W,
+            height=H,
+            rate=rate,
+            pattern="gradient",
+        )
     if not _exists(d / "fg_alpha.mov", force):
-        synthetic.write_movie(d / "fg_alpha.mov", codec="prores4444", frames=FRAMES,
-                              width=W, height=H, rate=rate, alpha=True, pattern="disc")
+        synthetic.write_movie(
+            d / "fg_alpha.mov",
+            codec="prores4444",
+            frames=FRAMES,
+            width=W,
+            height=H,
+            rate=rate,
+            alpha=True,
+            pattern="disc",
+        )
     if not _exists(d / "fx_alpha.webm", force):
-        synthetic.write_movie(d / "fx_alpha.webm", codec="vp9", frames=FRAMES, width=W,
-                              height=H, rate=rate, alpha=True, pattern="disc")
+        synthetic.write_movie(
+            d / "fx_alpha.webm",
+            codec="vp9",
+            frames=FRAMES,
+            width=W,
+            height=H,
+            rate=rate,
+            alpha=True,
+            pattern="disc",
+        )
 
 
 def make_sh030(force: bool) -> None:
@@ -88,11 +121,19 @@ def make_sh030(force: bool) -> None:
     d.mkdir(parents=True, exist_ok=True)
     rate = Fraction(24)
     if not _exists(d / f"bg.{1000 + FRAMES}.png", force):
-        synthetic.write_png_sequence(d, "bg", frames=FRAMES, width=W, height=H,
-                                     alpha=None, pattern="gradient")
+        synthetic.write_png_sequence(
+            d, "bg", frames=FRAMES, width=W, height=H, alpha=None, pattern="gradient"
+        )
     if not _exists(d / "fg_rgb.mp4", force):
-        synthetic.write_movie(d / "fg_rgb.mp4", codec="h264", frames=FRAMES, width=W,
-                              height=H, rate=rate, pattern="disc")
+        synthetic.write_movie(
+            d / "fg_rgb.mp4",
+            codec="h264",
+            frames=FRAMES,
+            width=W,
+            height=H,
+            rate=rate,
+            pattern="disc",
+        )
     if not _exists(d / "fg_matte.mp4", force):
         _luma_matte_movie(d / "fg_matte.mp4", frames=FRAMES, rate=rate)
 
@@ -102,8 +143,13 @@ SHOTS = {"sh010": make_sh010, "sh020": make_sh020, "sh030": make_sh030}
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("shots", nargs="*", choices=[[], *SHOTS], default=[],
-                        help="shots to make (default: all)")
+    parser.add_argument(
+        "shots",
+        nargs="*",
+        choices=[[], *SHOTS],
+        default=[],
+        help="shots to make (default: all)",
+    )
     parser.add_argument("--force", action="store_true", help="remake existing media")
     args = parser.parse_args(argv)
     for shot in args.shots or list(SHOTS):

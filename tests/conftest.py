@@ -1,4 +1,4 @@
-"""Options shared by the whole suite (registered here so they work from the repo root)."""
+"""Options shared by the whole suite, registered here so they work from the root."""
 
 from __future__ import annotations
 

@@ -30,7 +30,9 @@ class _Group(click.Group):
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)
         except KeyboardInterrupt:
-            click.echo("interrupted; finished frames are kept, re-run to resume", err=True)
+            click.echo(
+                "interrupted; finished frames are kept, re-run to resume", err=True
+            )
             sys.exit(130)
 
 

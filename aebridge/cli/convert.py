@@ -20,7 +20,9 @@ def _parse_meta(values: tuple[str, ...]) -> dict[str, str]:
     for item in values:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise OptionError("--meta", item, "KEY=VALUE, e.g. --meta prompt='a red fox'")
+            raise OptionError(
+                "--meta", item, "KEY=VALUE, e.g. --meta prompt='a red fox'"
+            )
         meta[key.strip()] = value
     return meta
 
@@ -28,13 +30,15 @@ def _parse_meta(values: tuple[str, ...]) -> dict[str, str]:
 def _parse_frames(text: str | None) -> list[int] | None:
     if text is None:
         return None
-    import fileseq
+    from fileseq import FrameSet, ParseException  # type: ignore[attr-defined]
 
     try:
-        return [int(f) for f in fileseq.FrameSet(text)]
-    except (fileseq.ParseException, ValueError) as exc:
+        return [int(f) for f in FrameSet(text)]
+    except (ParseException, ValueError) as exc:
         raise OptionError(
-            "--frames", text, "a frame range such as 1001-1016, 1001-1100x4 or 1001,1005"
+            "--frames",
+            text,
+            "a frame range such as 1001-1016, 1001-1100x4 or 1001,1005",
         ) from exc
 
 
@@ -77,56 +81,140 @@ def _default_name(source: str) -> str:
 
 @click.command("convert")
 @click.argument("source")
-@click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False),
-              help="Output folder; frames go to OUT/NAME/NAME.####.exr.")
+@click.option(
+    "-o",
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Output folder; frames go to OUT/NAME/NAME.####.exr.",
+)
 @click.option("--name", help="Layer name (default: the source's base name).")
-@click.option("--alpha", type=click.Choice(["auto", "straight", "premultiplied", "none"]),
-              default="auto", show_default=True,
-              help="How the source stores alpha. auto: PNG/TIFF/movie alpha is straight, "
-              "EXR alpha premultiplied, no alpha channel means opaque.")
-@click.option("--matte", help="A separate matte sequence or movie (its alpha, else its luma).")
-@click.option("--colorspace", help="Input colour space (OCIO name). Default: sRGB for "
-              "stills, the probed Rec.709 transfer for movies.")
-@click.option("--output-colorspace", default="Linear Rec.709 (sRGB)", show_default=True,
-              help="Scene-linear output space: 'Linear Rec.709 (sRGB)' or ACEScg.")
-@click.option("--fps", help="Frame rate: 24, 25, 23.976 (= 24000/1001), 24000/1001. "
-              "Default: the movie's own rate, 24 for image sequences.")
-@click.option("--start-frame", type=int, default=1001, show_default=True,
-              help="Number of the first output frame.")
-@click.option("--frames", help="Convert only these output frames (a farm chunk), "
-              "e.g. 1001-1016.")
-@click.option("--float", "full_float", is_flag=True, help="Write 32-bit float (default half).")
-@click.option("--compression", default="piz", show_default=True, help="EXR compression. Lossless: none, rle, zips, zip, piz "
-              "(default: smaller and faster than zip on 8-bit-sourced plates). Lossy: "
-              "pxr24 (lossy on 32-bit float only), b44, b44a, dwaa, dwab. htj2k: lossless, "
-              "but After Effects and older readers may not open it (warns).")
-@click.option("--autocrop", is_flag=True, help="Crop the data window to the alpha bounds "
-              "(display window stays full frame). Off by default: After Effects' handling "
-              "of small data windows is not established.")
-@click.option("--role", type=click.Choice(["background", "foreground", "element", "matte",
-                                           "guide"]), default="element", show_default=True)
-@click.option("--vfr", type=click.Choice(["refuse", "resample"]), default="refuse",
-              show_default=True, help="Variable-rate movies: refuse, or resample to a "
-              "constant rate by timestamp.")
-@click.option("--provenance", "provenance_file", type=click.Path(dir_okay=False),
-              help="JSON file with generator, model, prompt, seed, keyframes, camera_move, "
-              "style_id.")
-@click.option("--meta", multiple=True, metavar="KEY=VALUE",
-              help="Provenance pair (repeatable); overrides --provenance.")
+@click.option(
+    "--alpha",
+    type=click.Choice(["auto", "straight", "premultiplied", "none"]),
+    default="auto",
+    show_default=True,
+    help="How the source stores alpha. auto: PNG/TIFF/movie alpha is straight, "
+    "EXR alpha premultiplied, no alpha channel means opaque.",
+)
+@click.option(
+    "--matte", help="A separate matte sequence or movie (its alpha, else its luma)."
+)
+@click.option(
+    "--colorspace",
+    help="Input colour space (OCIO name). Default: sRGB for "
+    "stills, the probed Rec.709 transfer for movies.",
+)
+@click.option(
+    "--output-colorspace",
+    default="Linear Rec.709 (sRGB)",
+    show_default=True,
+    help="Scene-linear output space: 'Linear Rec.709 (sRGB)' or ACEScg.",
+)
+@click.option(
+    "--fps",
+    help="Frame rate: 24, 25, 23.976 (= 24000/1001), 24000/1001. "
+    "Default: the movie's own rate, 24 for image sequences.",
+)
+@click.option(
+    "--start-frame",
+    type=int,
+    default=1001,
+    show_default=True,
+    help="Number of the first output frame.",
+)
+@click.option(
+    "--frames", help="Convert only these output frames (a farm chunk), e.g. 1001-1016."
+)
+@click.option(
+    "--float", "full_float", is_flag=True, help="Write 32-bit float (default half)."
+)
+@click.option(
+    "--compression",
+    default="piz",
+    show_default=True,
+    help="EXR compression. Lossless: none, rle, zips, zip, piz "
+    "(default: smaller and faster than zip on 8-bit-sourced plates). Lossy: "
+    "pxr24 (lossy on 32-bit float only), b44, b44a, dwaa, dwab. htj2k: lossless, "
+    "but After Effects and older readers may not open it (warns).",
+)
+@click.option(
+    "--autocrop",
+    is_flag=True,
+    help="Crop the data window to the alpha bounds "
+    "(display window stays full frame). Off by default: After Effects' handling "
+    "of small data windows is not established.",
+)
+@click.option(
+    "--role",
+    type=click.Choice(["background", "foreground", "element", "matte", "guide"]),
+    default="element",
+    show_default=True,
+)
+@click.option(
+    "--vfr",
+    type=click.Choice(["refuse", "resample"]),
+    default="refuse",
+    show_default=True,
+    help="Variable-rate movies: refuse, or resample to a constant rate by timestamp.",
+)
+@click.option(
+    "--provenance",
+    "provenance_file",
+    type=click.Path(dir_okay=False),
+    help="JSON file with generator, model, prompt, seed, keyframes, camera_move, "
+    "style_id.",
+)
+@click.option(
+    "--meta",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Provenance pair (repeatable); overrides --provenance.",
+)
 @click.option("--owner", help="EXR owner attribute.")
 @click.option("--comments", help="EXR comments attribute.")
-@click.option("--engine", default="local", show_default=True,
-              help="local, or dask://HOST:PORT for a Dask cluster.")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes for the "
-              "local engine (default: all cores).")
-@click.option("--force", is_flag=True, help="Rewrite frames that are already up to date.")
+@click.option(
+    "--engine",
+    default="local",
+    show_default=True,
+    help="local, or dask://HOST:PORT for a Dask cluster.",
+)
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    help="Worker processes for the local engine (default: all cores).",
+)
+@click.option(
+    "--force", is_flag=True, help="Rewrite frames that are already up to date."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def convert_cmd(source: str, out_dir: str, name: str | None, alpha: str, matte: str | None,
-                colorspace: str | None, output_colorspace: str, fps: str | None,
-                start_frame: int, frames: str | None, full_float: bool, compression: str,
-                autocrop: bool, role: str, vfr: str, provenance_file: str | None,
-                meta: tuple[str, ...], owner: str | None, comments: str | None,
-                engine: str, jobs: int | None, force: bool, as_json: bool) -> None:
+def convert_cmd(
+    source: str,
+    out_dir: str,
+    name: str | None,
+    alpha: str,
+    matte: str | None,
+    colorspace: str | None,
+    output_colorspace: str,
+    fps: str | None,
+    start_frame: int,
+    frames: str | None,
+    full_float: bool,
+    compression: str,
+    autocrop: bool,
+    role: str,
+    vfr: str,
+    provenance_file: str | None,
+    meta: tuple[str, ...],
+    owner: str | None,
+    comments: str | None,
+    engine: str,
+    jobs: int | None,
+    force: bool,
+    as_json: bool,
+) -> None:
     """Convert a layer to a premultiplied, scene-linear, half-float EXR sequence.
 
     SOURCE is an image sequence (name.####.ext, name.%04d.ext, name.1001-1120#.ext,
@@ -146,28 +234,60 @@ def convert_cmd(source: str, out_dir: str, name: str | None, alpha: str, matte: 
     from ..exr import COMPRESSIONS
 
     if compression == "htj2k" and "htj2k" in COMPRESSIONS:
-        click.echo("warning: htj2k needs OpenEXR 3.4+; After Effects and older readers "
-                   "may not open it", err=True)
+        click.echo(
+            "warning: htj2k needs OpenEXR 3.4+; After Effects and older readers "
+            "may not open it",
+            err=True,
+        )
 
     def warn(text: str) -> None:
         click.echo(f"warning: {text}", err=True)
 
     with progress_reporter(f"converting {layer}") as progress:
         result = convert(
-            source, out_dir, name=layer, alpha=alpha, matte=matte, colorspace=colorspace,
-            output_colorspace=output_colorspace, fps=fps, start_frame=start_frame,
-            half=not full_float, compression=compression, autocrop=autocrop, role=role,
-            vfr=vfr, frames=_parse_frames(frames), provenance=provenance, owner=owner,
-            comments=comments, engine=engine, jobs=jobs, force=force, progress=progress,
+            source,
+            out_dir,
+            name=layer,
+            alpha=alpha,
+            matte=matte,
+            colorspace=colorspace,
+            output_colorspace=output_colorspace,
+            fps=fps,
+            start_frame=start_frame,
+            half=not full_float,
+            compression=compression,
+            autocrop=autocrop,
+            role=role,
+            vfr=vfr,
+            frames=_parse_frames(frames),
+            provenance=provenance,
+            owner=owner,
+            comments=comments,
+            engine=engine,
+            jobs=jobs,
+            force=force,
+            progress=progress,
             warn=warn,
         )
     if as_json:
-        click.echo(json.dumps({
-            "folder": str(result.folder), "pattern": result.pattern, "first": result.first,
-            "last": result.last, "rate": format_rate(result.rate), "width": result.width,
-            "height": result.height, "frames_written": result.frames_written,
-            "frames_skipped": result.frames_skipped, "warnings": list(result.warnings),
-        }, indent=2, sort_keys=True))
+        click.echo(
+            json.dumps(
+                {
+                    "folder": str(result.folder),
+                    "pattern": result.pattern,
+                    "first": result.first,
+                    "last": result.last,
+                    "rate": format_rate(result.rate),
+                    "width": result.width,
+                    "height": result.height,
+                    "frames_written": result.frames_written,
+                    "frames_skipped": result.frames_skipped,
+                    "warnings": list(result.warnings),
+                },
+                indent=2,
+                sort_keys=True,
+            )
+        )
     else:
         click.echo(
             f"{result.folder / result.pattern}: frames {result.first}-{result.last} "
@@ -178,7 +298,9 @@ def convert_cmd(source: str, out_dir: str, name: str | None, alpha: str, matte: 
 
 @click.command("inspect")
 @click.argument("path", type=click.Path(exists=True))
-@click.option("--frame", type=int, help="Show this frame's header (default: the first).")
+@click.option(
+    "--frame", type=int, help="Show this frame's header (default: the first)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def inspect_cmd(path: str, frame: int | None, as_json: bool) -> None:
     """Show an EXR sequence: frame range, rate, data windows, every header attribute.
@@ -197,8 +319,11 @@ def inspect_cmd(path: str, frame: int | None, as_json: bool) -> None:
         click.echo(json.dumps(report, indent=2, sort_keys=True, default=str))
         return
     click.echo(f"sequence:        {report['pattern']}")
-    click.echo(f"frames:          {report['first']}-{report['last']} ({report['count']} "
-               f"frames{', contiguous' if report['contiguous'] else ', GAPS: ' + report['gaps']})")
+    gaps = "contiguous" if report["contiguous"] else f"GAPS: {report['gaps']}"
+    click.echo(
+        f"frames:          {report['first']}-{report['last']} "
+        f"({report['count']} frames, {gaps})"
+    )
     click.echo(f"rate:            {report['rate']}")
     click.echo(f"display window:  {report['display_window']}")
     windows = report["data_windows"]

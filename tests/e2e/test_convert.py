@@ -1,4 +1,4 @@
-"""aebridge convert, end to end: sources in, premultiplied scene-linear EXR sequences out."""
+"""aebridge convert end to end: sources in, premultiplied scene-linear EXR out."""
 
 from __future__ import annotations
 
@@ -24,8 +24,15 @@ W, H = 48, 32
 
 @pytest.fixture()
 def fg_png(tmp_path: Path) -> Path:
-    synthetic.write_png_sequence(tmp_path / "src", "fg", frames=5, width=W, height=H,
-                                 alpha="straight", pattern="disc")
+    synthetic.write_png_sequence(
+        tmp_path / "src",
+        "fg",
+        frames=5,
+        width=W,
+        height=H,
+        alpha="straight",
+        pattern="disc",
+    )
     return tmp_path / "src" / "fg.####.png"
 
 
@@ -37,7 +44,9 @@ def test_png_sequence_becomes_a_contiguous_exr_sequence_from_1001(
     fg_png: Path, tmp_path: Path
 ) -> None:
     result = convert(fg_png, tmp_path / "out", name="fg", fps="24", jobs=1)
-    assert _frames(tmp_path / "out" / "fg") == [f"fg.{n}.exr" for n in range(1001, 1006)]
+    assert _frames(tmp_path / "out" / "fg") == [
+        f"fg.{n}.exr" for n in range(1001, 1006)
+    ]
     assert (result.first, result.last, result.padding) == (1001, 1005, 4)
     assert result.rate == Fraction(24)
     assert (result.width, result.height) == (W, H)
@@ -47,10 +56,22 @@ def test_png_sequence_becomes_a_contiguous_exr_sequence_from_1001(
 def test_headers_carry_rate_timecode_colour_and_provenance(
     fg_png: Path, tmp_path: Path
 ) -> None:
-    convert(fg_png, tmp_path / "out", name="fg", fps="23.976", role="foreground",
-            provenance={"generator": "gen-x", "prompt": "a fox's \"tail\"", "seed": 7,
-                        "keyframes": [{"frame": 1001, "image": "k1.png"}]},
-            owner="studio", comments="take 3", jobs=1)
+    convert(
+        fg_png,
+        tmp_path / "out",
+        name="fg",
+        fps="23.976",
+        role="foreground",
+        provenance={
+            "generator": "gen-x",
+            "prompt": 'a fox\'s "tail"',
+            "seed": 7,
+            "keyframes": [{"frame": 1001, "image": "k1.png"}],
+        },
+        owner="studio",
+        comments="take 3",
+        jobs=1,
+    )
     h = read_header(tmp_path / "out" / "fg" / "fg.1003.exr")
     assert h["framesPerSecond"] == Fraction(24000, 1001)
     assert h["aebridge/layer"] == "fg"
@@ -60,7 +81,7 @@ def test_headers_carry_rate_timecode_colour_and_provenance(
     assert h["aebridge/sourceAlpha"] == "straight"
     assert h["aebridge/inputColorspace"] == "sRGB Encoded Rec.709 (sRGB)"
     assert h["aebridge/outputColorspace"] == "Linear Rec.709 (sRGB)"
-    assert h["aebridge/provenance/prompt"] == "a fox's \"tail\""
+    assert h["aebridge/provenance/prompt"] == 'a fox\'s "tail"'
     assert h["aebridge/provenance/seed"] == "7"
     assert json.loads(str(h["aebridge/provenance/keyframes"])) == [
         {"frame": 1001, "image": "k1.png"}
@@ -91,12 +112,20 @@ def test_straight_alpha_is_premultiplied_in_linear_light_and_alpha_zero_is_black
     part = (alpha > 0) & (alpha < 1)
     enc = src[part][:, :3] / 255.0
     lin = np.where(enc <= 0.04045, enc / 12.92, ((enc + 0.055) / 1.055) ** 2.4)
-    assert np.allclose(px[part][:, :3], lin * alpha[part][:, None], rtol=2e-3, atol=1e-4)
+    assert np.allclose(
+        px[part][:, :3], lin * alpha[part][:, None], rtol=2e-3, atol=1e-4
+    )
 
 
 def test_sidecar_describes_the_sequence(fg_png: Path, tmp_path: Path) -> None:
-    convert(fg_png, tmp_path / "out", name="fg", fps="24000/1001", jobs=1,
-            provenance={"style_id": "s-42"})
+    convert(
+        fg_png,
+        tmp_path / "out",
+        name="fg",
+        fps="24000/1001",
+        jobs=1,
+        provenance={"style_id": "s-42"},
+    )
     data = read_sidecar(tmp_path / "out" / "fg")
     assert data["pattern"] == "fg.####.exr"
     assert (data["first"], data["last"], data["rate"]) == (1001, 1005, "24000/1001")
@@ -121,7 +150,9 @@ def test_rerun_skips_up_to_date_frames_and_redoes_changed_ones(
     assert (third.frames_written, third.frames_skipped) == (1, 4)
     # Other settings redo everything; --force too.
     assert convert(fg_png, out, name="fg", fps=25, jobs=1).frames_written == 5
-    assert convert(fg_png, out, name="fg", fps=25, jobs=1, force=True).frames_written == 5
+    assert (
+        convert(fg_png, out, name="fg", fps=25, jobs=1, force=True).frames_written == 5
+    )
 
 
 def test_a_truncated_frame_and_stale_temporaries_are_redone(
@@ -148,15 +179,18 @@ def test_a_shorter_rerun_removes_the_stale_tail(fg_png: Path, tmp_path: Path) ->
 
 
 def test_frames_converts_only_a_farm_chunk(fg_png: Path, tmp_path: Path) -> None:
-    result = convert(fg_png, tmp_path / "out", name="fg", fps=24, jobs=1,
-                     frames=[1002, 1003])
+    result = convert(
+        fg_png, tmp_path / "out", name="fg", fps=24, jobs=1, frames=[1002, 1003]
+    )
     assert _frames(tmp_path / "out" / "fg") == ["fg.1002.exr", "fg.1003.exr"]
     assert result.frames_written == 2
     with pytest.raises(OptionError, match=r"--frames: 1009 .*1001-1005"):
         convert(fg_png, tmp_path / "out", name="fg", fps=24, jobs=1, frames=[1009])
 
 
-def test_two_processes_write_the_same_bytes_as_one(fg_png: Path, tmp_path: Path) -> None:
+def test_two_processes_write_the_same_bytes_as_one(
+    fg_png: Path, tmp_path: Path
+) -> None:
     convert(fg_png, tmp_path / "a", name="fg", fps=24, jobs=1)
     convert(fg_png, tmp_path / "b", name="fg", fps=24, jobs=2)
     for name in _frames(tmp_path / "a" / "fg"):
@@ -166,8 +200,14 @@ def test_two_processes_write_the_same_bytes_as_one(fg_png: Path, tmp_path: Path)
 
 
 def test_movie_keeps_its_exact_rate(tmp_path: Path) -> None:
-    movie = synthetic.write_movie(tmp_path / "bg.mp4", codec="h264", frames=6, width=W,
-                                  height=H, rate=Fraction(24000, 1001))
+    movie = synthetic.write_movie(
+        tmp_path / "bg.mp4",
+        codec="h264",
+        frames=6,
+        width=W,
+        height=H,
+        rate=Fraction(24000, 1001),
+    )
     result = convert(movie, tmp_path / "out", name="bg", jobs=1)
     assert result.rate == Fraction(24000, 1001)
     assert result.frame_count == 6
@@ -179,8 +219,15 @@ def test_movie_keeps_its_exact_rate(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("codec", "ext"), [("prores4444", "mov"), ("vp9", "webm")])
 def test_movie_alpha_survives(codec: str, ext: str, tmp_path: Path) -> None:
-    movie = synthetic.write_movie(tmp_path / f"fg.{ext}", codec=codec, frames=4, width=W,
-                                  height=H, alpha=True, pattern="disc")
+    movie = synthetic.write_movie(
+        tmp_path / f"fg.{ext}",
+        codec=codec,
+        frames=4,
+        width=W,
+        height=H,
+        alpha=True,
+        pattern="disc",
+    )
     convert(movie, tmp_path / "out", name="fg", jobs=1)
     px = read_pixels(tmp_path / "out" / "fg" / "fg.1002.exr")
     expected = synthetic.frame_pixels(1, W, H, pattern="disc")[..., 3] / 255.0
@@ -189,11 +236,22 @@ def test_movie_alpha_survives(codec: str, ext: str, tmp_path: Path) -> None:
 
 
 def test_separate_matte_becomes_the_alpha(tmp_path: Path) -> None:
-    rgb = synthetic.write_movie(tmp_path / "fg_rgb.mp4", codec="h264", frames=4, width=W,
-                                height=H, pattern="disc")
+    rgb = synthetic.write_movie(
+        tmp_path / "fg_rgb.mp4",
+        codec="h264",
+        frames=4,
+        width=W,
+        height=H,
+        pattern="disc",
+    )
     synthetic.write_matte_sequence(tmp_path / "m", "matte", frames=4, width=W, height=H)
-    result = convert(rgb, tmp_path / "out", name="fg", matte=tmp_path / "m" / "matte.####.png",
-                     jobs=1)
+    result = convert(
+        rgb,
+        tmp_path / "out",
+        name="fg",
+        matte=tmp_path / "m" / "matte.####.png",
+        jobs=1,
+    )
     assert result.alpha_mode == "straight"
     px = read_pixels(tmp_path / "out" / "fg" / "fg.1001.exr")
     expected = synthetic.frame_pixels(0, W, H, pattern="disc")[..., 3] / 255.0
@@ -205,7 +263,9 @@ def test_separate_matte_becomes_the_alpha(tmp_path: Path) -> None:
 # ------------------------------------------------------------------ errors
 
 
-def test_a_gap_in_the_sequence_names_the_missing_frame(fg_png: Path, tmp_path: Path) -> None:
+def test_a_gap_in_the_sequence_names_the_missing_frame(
+    fg_png: Path, tmp_path: Path
+) -> None:
     (tmp_path / "src" / "fg.1003.png").unlink()
     with pytest.raises(SourceError, match="1003"):
         convert(fg_png, tmp_path / "out", name="fg", fps=24, jobs=1)
@@ -224,8 +284,9 @@ def test_a_corrupt_frame_names_file_and_frame_and_leaves_no_partial_frame(
 
 
 def test_a_size_change_names_the_frame(fg_png: Path, tmp_path: Path) -> None:
-    synthetic.write_png_sequence(tmp_path / "small", "fg", frames=1, width=W // 2,
-                                 height=H // 2, start=1002)
+    synthetic.write_png_sequence(
+        tmp_path / "small", "fg", frames=1, width=W // 2, height=H // 2, start=1002
+    )
     os.replace(tmp_path / "small" / "fg.1002.png", tmp_path / "src" / "fg.1002.png")
     with pytest.raises(SourceError, match="1002"):
         convert(fg_png, tmp_path / "out", name="fg", fps=24, jobs=1)
@@ -284,9 +345,25 @@ def test_bad_options_name_the_option(
 
 def test_cli_converts_and_inspects(fg_png: Path, tmp_path: Path) -> None:
     runner = CliRunner()
-    run = runner.invoke(main, ["convert", str(fg_png), "-o", str(tmp_path / "out"),
-                               "--name", "fg", "--alpha", "straight", "--fps", "24",
-                               "-j", "1", "--meta", "prompt=a fox"])
+    run = runner.invoke(
+        main,
+        [
+            "convert",
+            str(fg_png),
+            "-o",
+            str(tmp_path / "out"),
+            "--name",
+            "fg",
+            "--alpha",
+            "straight",
+            "--fps",
+            "24",
+            "-j",
+            "1",
+            "--meta",
+            "prompt=a fox",
+        ],
+    )
     assert run.exit_code == 0, run.output
     assert "frames 1001-1005" in run.output
     run = runner.invoke(main, ["inspect", str(tmp_path / "out" / "fg"), "--json"])
@@ -299,11 +376,21 @@ def test_cli_converts_and_inspects(fg_png: Path, tmp_path: Path) -> None:
     assert "display window" in run.output and "aebridge/layer: fg" in run.output
 
 
-def test_cli_user_error_is_one_line_and_exit_1_without_traceback(tmp_path: Path) -> None:
+def test_cli_user_error_is_one_line_and_exit_1_without_traceback(
+    tmp_path: Path,
+) -> None:
     run = subprocess.run(
-        [sys.executable, "-m", "aebridge", "convert", str(tmp_path / "none.####.png"),
-         "-o", str(tmp_path / "out")],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "aebridge",
+            "convert",
+            str(tmp_path / "none.####.png"),
+            "-o",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
     )
     assert run.returncode == 1
     assert run.stderr.startswith("error: ")

@@ -15,9 +15,10 @@ from aebridge.exr import COMPRESSIONS
 
 def test_help_lists_every_compression_and_flags_the_lossy_ones() -> None:
     text = " ".join(CliRunner().invoke(main, ["convert", "-h"]).output.split())
-    lossless, lossy = re.search(r"Lossless: (.*?)\(default", text).group(1), re.search(
-        r"Lossy: (.*?)htj2k", text
-    ).group(1)
+    lossless, lossy = (
+        re.search(r"Lossless: (.*?)\(default", text).group(1),
+        re.search(r"Lossy: (.*?)htj2k", text).group(1),
+    )
     for name, info in COMPRESSIONS.items():
         if name == "htj2k":
             assert "htj2k" in text and "may not open it" in text
@@ -29,8 +30,11 @@ def test_help_lists_every_compression_and_flags_the_lossy_ones() -> None:
 
 @pytest.mark.parametrize(
     ("text", "frames"),
-    [("1001-1004", [1001, 1002, 1003, 1004]), ("1001,1005", [1001, 1005]),
-     ("1001-1009x4", [1001, 1005, 1009])],
+    [
+        ("1001-1004", [1001, 1002, 1003, 1004]),
+        ("1001,1005", [1001, 1005]),
+        ("1001-1009x4", [1001, 1005, 1009]),
+    ],
 )
 def test_frame_ranges_parse(text: str, frames: list[int]) -> None:
     assert _parse_frames(text) == frames
@@ -49,7 +53,11 @@ def test_meta_pairs_parse_and_bad_ones_are_refused() -> None:
 
 @pytest.mark.parametrize(
     ("source", "name"),
-    [("runs/fg.####.png", "fg"), ("runs/bg_plate.mp4", "bg_plate"), ("runs/plates/", "plates")],
+    [
+        ("runs/fg.####.png", "fg"),
+        ("runs/bg_plate.mp4", "bg_plate"),
+        ("runs/plates/", "plates"),
+    ],
 )
 def test_default_layer_name_comes_from_the_source(source: str, name: str) -> None:
     assert _default_name(source) == name

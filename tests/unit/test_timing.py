@@ -31,7 +31,9 @@ def test_rates_parse_exactly(text: object, expected: Fraction) -> None:
     assert parse_rate(text) == expected
 
 
-@pytest.mark.parametrize("bad", ["", "abc", "0", "-24", "24/0", "2000", True, None, [1, 0]])
+@pytest.mark.parametrize(
+    "bad", ["", "abc", "0", "-24", "24/0", "2000", True, None, [1, 0]]
+)
 def test_bad_rates_name_the_option_and_what_is_allowed(bad: object) -> None:
     with pytest.raises(OptionError) as info:
         parse_rate(bad, option="--fps")
