@@ -67,6 +67,9 @@ def test_kill_9_during_a_real_conversion_then_restart(
             done = client.wait(job["id"], timeout=60, poll=0.1)
         assert done["status"] == "succeeded", done["failure"]
         assert done["attempts"] == 2
+        # The second run resumed: frames written before the kill were kept.
+        skipped = sum(layer["frames_skipped"] for layer in done["result"]["layers"])
+        assert 0 < skipped < 12
         frames = sorted((tmp_path / "data" / "output" / job["id"]).rglob("*.exr"))
         assert len(frames) == 12
         for frame in frames:
