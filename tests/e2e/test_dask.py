@@ -25,6 +25,7 @@ from aebridge import synthetic  # noqa: E402
 from aebridge.convert import convert  # noqa: E402
 from aebridge.errors import CanceledError, EngineError, SourceError  # noqa: E402
 from aebridge.executor import (  # noqa: E402
+    MALLOC_MMAP_THRESHOLD,
     MALLOC_TRIM_THRESHOLD,
     DaskEngine,
     open_engine,
@@ -112,16 +113,23 @@ def slow_down_frame_writes(delay: float) -> None:
 # --------------------------------------------------------------------------- tests
 
 
-def test_local_cluster_workers_get_the_malloc_trim_threshold() -> None:
+def test_local_cluster_workers_get_aebridges_malloc_thresholds() -> None:
     import dask
 
-    # Even when the configuration says otherwise, the cluster aebridge starts returns
-    # freed frame buffers to the OS.
+    # Dask's default (a 64 KiB trim threshold) costs frames dearly; the cluster
+    # aebridge starts overrides it even when the configuration says otherwise.
     key = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
-    with dask.config.set({key: 1048576}), open_engine("dask-local:1") as engine:
+    with dask.config.set({key: 65536}), open_engine("dask-local:1") as engine:
         assert isinstance(engine, DaskEngine)
-        values = engine.client.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_"))
-    assert list(values.values()) == [str(MALLOC_TRIM_THRESHOLD)]
+        values = engine.client.run(
+            lambda: (
+                os.environ.get("MALLOC_TRIM_THRESHOLD_"),
+                os.environ.get("MALLOC_MMAP_THRESHOLD_"),
+            )
+        )
+    assert list(values.values()) == [
+        (str(MALLOC_TRIM_THRESHOLD), str(MALLOC_MMAP_THRESHOLD))
+    ]
 
 
 def test_engine_counts_worker_threads(cluster: DaskEngine) -> None:
