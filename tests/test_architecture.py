@@ -43,3 +43,44 @@ def test_version_and_short_help_flag() -> None:
         [sys.executable, "-m", "aebridge", "-h"], capture_output=True, text=True
     )
     assert run.returncode == 0 and "convert" in run.stdout
+
+
+def test_every_subpackage_is_listed_for_the_wheel() -> None:
+    import tomllib
+
+    listed = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+            "packages"
+        ]
+    )
+    found = {
+        ".".join(p.parent.relative_to(ROOT).parts)
+        for p in (ROOT / "aebridge").rglob("__init__.py")
+    }
+    assert found | {"aebridge.jsx"} == listed
+
+
+def test_a_wheel_carries_the_extendscript_library(tmp_path: Path) -> None:
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    import zipfile
+
+    (wheel,) = tmp_path.glob("aebridge-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "aebridge/jsx/aebridge.jsx" in names
+    assert "aebridge/schema/comp-1.schema.json" in names

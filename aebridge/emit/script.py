@@ -27,8 +27,16 @@ _SAFE_HEADER = re.compile(r"^[A-Za-z0-9_.+-]{0,128}$")
 
 
 def library_path() -> Path:
-    """Where the ExtendScript library lives: ``jsx/aebridge.jsx`` at the repo's top."""
-    return Path(__file__).resolve().parents[2] / "jsx" / "aebridge.jsx"
+    """Where the ExtendScript library lives.
+
+    An installed wheel carries it as ``aebridge/jsx/aebridge.jsx``; a checkout (or an
+    editable install) has it at the repo's top, ``jsx/aebridge.jsx``.
+    """
+    package = Path(__file__).resolve().parents[1]
+    installed = package / "jsx" / "aebridge.jsx"
+    if installed.is_file():
+        return installed
+    return package.parent / "jsx" / "aebridge.jsx"
 
 
 def library_source() -> str:
