@@ -94,6 +94,13 @@ _STATUS: tuple[tuple[type[AebridgeError], int], ...] = (
     (OptionError, 422),
 )
 
+_DESCRIPTION = (
+    "Submit a comp spec (aebridge.comp/1) as a job; follow its status, progress and "
+    "events; download its After Effects script, build.json and preview. Errors are "
+    "RFC 9457 problem documents with a stable code. Webhooks are signed as Standard "
+    "Webhooks do. See docs/service.md."
+)
+
 _PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["type", "title", "status", "detail", "code", "retryable"],
@@ -349,7 +356,7 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
                 title=app.title,
                 version=app.version,
                 summary=app.summary,
-                description=__doc__,
+                description=_DESCRIPTION,
                 routes=app.routes,
             )
             schemas = document.setdefault("components", {}).setdefault("schemas", {})
