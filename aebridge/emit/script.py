@@ -180,6 +180,11 @@ def write_script(
         try:
             with os.fdopen(fd, "w", encoding="ascii", newline="\n") as handle:
                 handle.write(text)
+            # mkstemp makes the file private (0600); a script is meant to be copied and
+            # run by others, so give it the usual permissions under the umask.
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
             os.replace(tmp, out)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

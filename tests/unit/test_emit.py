@@ -395,6 +395,18 @@ def test_write_script_writes_atomically(tmp_path: Path) -> None:
     assert sorted(p.name for p in out.parent.iterdir()) == ["sh010.jsx"]
 
 
+def test_written_script_is_readable_by_others_under_the_umask(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        out = write_script(spec_of(), {}, tmp_path / "s.jsx", build_id="b1")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644
+
+
 def test_write_script_into_a_file_is_an_output_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
