@@ -34,6 +34,7 @@ from aebridge.executor import (
     chunk_ranges,
     open_engine,
     parse_frame_range,
+    shutdown_local_pools,
 )
 
 # --------------------------------------------------------------------------- workers
@@ -343,6 +344,25 @@ def test_results_are_delivered_in_the_calling_thread(engine: Engine) -> None:
         square, list(range(8)), on_result=lambda _: threads.add(threading.get_ident())
     )
     assert threads == {threading.get_ident()}
+
+
+def test_consecutive_runs_reuse_warm_workers() -> None:
+    with open_engine("local", jobs=2) as first:
+        before = set(_run(first, pid_of, list(range(8))))
+    with open_engine("local", jobs=2) as second:
+        after = set(_run(second, pid_of, list(range(8))))
+    assert after <= before
+
+
+def test_shutdown_stops_the_warm_workers() -> None:
+    with open_engine("local", jobs=2) as engine:
+        before = set(_run(engine, pid_of, list(range(8))))
+    shutdown_local_pools()
+    for pid in before:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    with open_engine("local", jobs=2) as engine:
+        assert not set(_run(engine, pid_of, list(range(8)))) & before
 
 
 def test_pool_workers_use_their_share_of_openimageio_threads(pool: Engine) -> None:
