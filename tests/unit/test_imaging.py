@@ -8,6 +8,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 from aebridge import imaging
 from aebridge.errors import OptionError
@@ -402,3 +405,26 @@ def test_a_frame_of_the_wrong_kind_is_refused() -> None:
         pipe()(px(1, 2, 3, 4, dtype="uint16"))
     with pytest.raises(ValueError, match="uint8 with 4 channel"):
         pipe()(px(1, 2, 3))
+
+
+# ------------------------------------------------------------------ properties
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    frame=arrays(np.uint8, st.tuples(st.integers(1, 6), st.integers(1, 6), st.just(4))),
+    mode=st.sampled_from(["straight", "premultiplied"]),
+    out=st.sampled_from(["linear", "acescg"]),
+)
+def test_any_8bit_frame_gives_premultiplied_output(
+    frame: npt.NDArray[np.uint8], mode: str, out: str
+) -> None:
+    rgba = pipe(alpha_mode=mode, colorspace_out=out, half=False)(frame)
+    alpha = rgba[..., 3]
+    assert np.array_equal(alpha, (frame[..., 3] / 255).astype(np.float32))
+    assert np.all(rgba[alpha == 0][:, :3] == 0)
+    assert np.all(np.isfinite(rgba))
+    if out == "linear" and mode == "straight":
+        # scene-linear straight colour never exceeds 1 for display-encoded input,
+        # so premultiplied colour never exceeds alpha (OCIO's 2.5e-5 aside)
+        assert np.all(rgba[..., :3] <= alpha[..., None] * (1 + 1e-4))
