@@ -335,7 +335,7 @@ _malloc_tuned = False
 def _run_chunk(
     fn: Callable[[T], R], chunk: T, oiio_threads: int | None
 ) -> R | _Failure:
-    """Call ``fn(chunk)`` in a worker; runs on every engine, inline ones included.
+    """Call ``fn(chunk)`` in a worker process (local pool or Dask worker).
 
     Returns ``fn``'s result, or a :class:`_Failure` for an AebridgeError (the user's
     input is wrong: not worth a retry). Other exceptions are raised as
@@ -370,12 +370,13 @@ def _run_chunk(
 
 def _rebuild(failure: _Failure) -> AebridgeError:
     """Rebuild the AebridgeError a worker raised: same type, message and attributes."""
-    cls: Any = importlib.import_module(failure.module)
+    cls: Any
     try:
+        cls = importlib.import_module(failure.module)
         for part in failure.qualname.split("."):
             cls = getattr(cls, part)
-    except AttributeError:
-        cls = None
+    except (ImportError, AttributeError):
+        cls = None  # a class this process cannot load: reported as an engine error
     if not (isinstance(cls, type) and issubclass(cls, AebridgeError)):
         return EngineError(failure.message)
     exc: AebridgeError = cls.__new__(cls)
@@ -450,7 +451,7 @@ class _Collector:
             return
         try:
             self.on_result(result)
-        except BaseException as exc:
+        except Exception as exc:  # KeyboardInterrupt and the like propagate at once
             self.fail(exc)
 
     def finish(self, canceled: bool) -> None:
@@ -638,9 +639,15 @@ class LocalEngine:
                 while (
                     not stopping and next_index < len(chunks) and len(pending) < limit
                 ):
-                    fut = pool.submit(
-                        _run_chunk, fn, chunks[next_index], self._oiio_threads
-                    )
+                    try:
+                        fut = pool.submit(
+                            _run_chunk, fn, chunks[next_index], self._oiio_threads
+                        )
+                    except BrokenProcessPool as broken:
+                        # Broken by a worker of a run on another thread sharing it.
+                        collector.fail(self._broken(next_index, chunks, broken))
+                        stopping = True
+                        break
                     pending[fut] = next_index
                     next_index += 1
                 if not pending:
