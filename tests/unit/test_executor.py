@@ -289,6 +289,7 @@ def test_bad_engine_options(spec: str, jobs: Any, message: str) -> None:
     assert str(info.value) == message
 
 
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="Linux affinity")
 def test_local_defaults_to_every_usable_cpu() -> None:
     with open_engine() as engine:
         assert engine.name == "local"
