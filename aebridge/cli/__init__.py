@@ -69,5 +69,9 @@ def _register() -> None:
     main.add_command(_serve.serve_cmd)
     main.add_command(_serve.watch_cmd)
 
+    from . import otio as _otio
+
+    main.add_command(_otio.otio_cmd)
+
 
 _register()
