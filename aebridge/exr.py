@@ -272,6 +272,7 @@ def _binding_timecode(tc: _TimeCode) -> Any:
 _INT32 = range(-(2**31), 2**31)
 # Standard attributes whose EXR type is float, whatever number type they arrive as.
 _FLOAT_ATTRIBUTES = frozenset({"pixelAspectRatio", "screenWindowWidth"})
+_FLOAT32_ATTRIBUTES = _FLOAT_ATTRIBUTES | {"chromaticities", "screenWindowCenter"}
 
 
 def _attribute(name: str, value: object) -> object:
@@ -626,6 +627,12 @@ def _plain(name: str, value: Any) -> object:
         return _box(value)
     if name == "compression":
         return _compression_name(value)
+    if name in _FLOAT32_ATTRIBUTES:
+        # Stored as float32: show the shortest decimal that is that float32 (0.64,
+        # not 0.6399999856948853).
+        values = np.atleast_1d(np.asarray(value, dtype=np.float32))
+        shown = tuple(float(np.format_float_positional(v)) for v in values)
+        return shown if name in ("chromaticities", "screenWindowCenter") else shown[0]
     if isinstance(value, OpenEXR.TimeCode):
         packed = (
             (value.hours // 10) << 28
