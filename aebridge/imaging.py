@@ -16,16 +16,20 @@ made by running OCIO itself on every possible code value:
 
 * 8-bit straight or premultiplied input: one 256 x 256 table indexed by (value, alpha)
   holding the final premultiplied output value, already in the output precision
-  (half or float). A frame is then one integer gather; linearise, premultiply and the
-  half conversion are fused.
-* 8-bit without alpha and 16-bit input: a per-channel curve table of 256 / 65536
-  entries, then a float32 multiply by alpha.
+  (half or float). A frame is then one integer gather per channel; linearise,
+  premultiply and the half conversion are fused. An 8-bit matte with the same depth
+  uses the same table.
+* 8-bit without alpha and 16-bit straight input: a per-channel curve table of 256 /
+  65536 entries, then a float32 multiply by alpha. 16-bit premultiplied input has no
+  exact table (``v / a`` is not an integer) and goes through OCIO on floats.
 * When the input and output spaces differ in primaries (sRGB -> ACEScg) the table
   linearises to the input space's own linear space and a 3x3 matrix, measured from OCIO
   and checked against OCIO on random values, finishes the conversion. A conversion
   that does not split this way (checked the same way) falls back to OCIO on floats.
 * Float input goes through OCIO directly.
 
+Output is written as four contiguous channel planes (returned as an H x W x 4 view),
+the layout EXR stores, so the writer takes them without splitting pixels.
 Everything here is pure numpy plus OCIO; no file I/O.
 """
 
