@@ -77,14 +77,14 @@ class _Placement:
     """Where a layer's clip sits in the comp and which media it starts on.
 
     ``in_frame``/``out_frame`` are comp frames (out exclusive) already clipped to the
-    comp and to the frames the source covers; ``media_offset`` is how many source
-    frames into the sequence the clip's first comp frame is (exact, may be fractional
-    when stretched); ``time_scalar`` is source frames consumed per comp frame.
+    comp and to the frames the source covers; ``first_index`` is the 0-based source
+    frame shown at ``in_frame``; ``time_scalar`` is source frames consumed per comp
+    frame (negative when reversed).
     """
 
     in_frame: int
     out_frame: int
-    media_offset: Fraction
+    first_index: int
     time_scalar: Fraction
 
     @property
@@ -111,10 +111,15 @@ def _placement(spec: CompSpec, layer: Layer, seq: ExrSequence) -> _Placement:
     out_frame = layer.out_frame if layer.out_frame is not None else covered[1]
     in_frame = max(in_frame, covered[0], comp.start_frame)
     out_frame = min(out_frame, covered[1], comp.end_frame)
+    # The source frame shown at in_frame, picked as AE and the preview pick it: the
+    # frame whose duration covers that time; reversed, the one covering the interval
+    # before it (so a reversed clip starts on a real frame, not one past the last).
+    offset = Fraction(in_frame - start) * 100 / stretch
+    first_index = math.floor(offset) if stretch > 0 else math.ceil(offset) - 1
     return _Placement(
         in_frame=in_frame,
         out_frame=max(out_frame, in_frame),
-        media_offset=Fraction(in_frame - start) * 100 / stretch,
+        first_index=first_index,
         time_scalar=100 / stretch,
     )
 
@@ -215,9 +220,7 @@ def _layer_track(
     # one source frame is one comp frame: the clip's duration is counted in comp
     # frames while its start is a frame number of the sequence.
     source_range = otio.opentime.TimeRange(
-        start_time=otio.opentime.RationalTime(
-            float(seq.first + place.media_offset), seq_rate
-        ),
+        start_time=otio.opentime.RationalTime(seq.first + place.first_index, seq_rate),
         duration=comp_frames(place.frames),
     )
     clip = otio.schema.Clip(
@@ -248,10 +251,15 @@ def _layer_track(
     )
     # Matte and guide layers are in the comp but never rendered themselves.
     clip.enabled = layer.enabled and not layer.guide
-    if place.time_scalar != 1:
+    # OTIO's time scalar is media seconds per timeline second: the stretch, times
+    # comp rate / sequence rate for a conformed sequence (a frame for every frame).
+    scalar = place.time_scalar * comp.rate / seq.rate
+    if scalar != 1:
         clip.effects.append(
             otio.schema.LinearTimeWarp(
-                name="stretch", time_scalar=float(place.time_scalar)
+                name="aebridge time",
+                time_scalar=float(scalar),
+                metadata={"aebridge": {"time_scalar": format_rate(scalar)}},
             )
         )
     track = otio.schema.Track(
@@ -373,7 +381,9 @@ def write_otio(
     writable = sorted(otio.adapters.suffixes_with_defined_adapters(write=True))
     if suffix not in writable:
         raise OptionError(
-            "--out", str(out), (f"a file ending in .{s}" for s in writable)
+            "-o/--out (out_path)",
+            str(out),
+            (f"a file ending in .{s}" for s in writable),
         )
     timeline = to_timeline(
         build_json_path, relative_to=out.parent.resolve() if relative else None
