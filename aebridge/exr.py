@@ -291,6 +291,8 @@ def _attribute(name: str, value: object) -> object:
             raise TypeError(
                 f"framesPerSecond must be a Fraction or (num, den), not {value!r}"
             )
+        if value.numerator not in _INT32 or value.denominator >= 2**32:
+            raise TypeError(f"framesPerSecond {value} does not fit an EXR rational")
         return value
     if name == "timeCode":
         if not (
