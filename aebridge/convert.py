@@ -134,6 +134,12 @@ class _ChunkTask:
     settings_hash: str
     force: bool
 
+    def describe(self) -> str:
+        """The chunk's output frames, for engine error messages."""
+        lo = self.start_frame + self.indices[0]
+        hi = self.start_frame + self.indices[-1]
+        return f"{self.name} frames {lo}-{hi}"
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _FrameRecord:

@@ -75,6 +75,7 @@ __all__ = [
     "chunk_ranges",
     "cpu_count",
     "open_engine",
+    "parse_engine",
     "parse_frame_range",
     "shutdown_local_pools",
     "start_local_cluster",
@@ -937,23 +938,28 @@ def start_local_cluster(workers: int) -> DaskEngine:
 # --------------------------------------------------------------------------- opening
 
 
-def _make_engine(spec: str, jobs: int | None, timeout: float) -> Engine:
+def parse_engine(spec: object) -> tuple[str, str | int | None]:
+    """Check an engine spec without connecting to anything.
+
+    Returns:
+        ``("local", None)``, ``("dask-local", workers)`` or ``("dask", address)`` with
+        the address in Dask's own scheme (``tcp://`` or ``tls://``).
+
+    Raises:
+        OptionError: the spec is not one of the allowed forms.
+    """
     if not isinstance(spec, str):
         raise OptionError("--engine", spec, _ENGINE_SPECS)
     text = spec.strip()
     if text == "local":
-        if jobs is None:
-            jobs = cpu_count()
-        if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
-            raise OptionError("--jobs", jobs, "a whole number, 1 or more")
-        return LocalEngine(jobs)
+        return "local", None
     if text.startswith("dask-local:"):
         count = text.removeprefix("dask-local:")
         if not count.isdigit() or int(count) < 1:
             raise OptionError(
                 "--engine", spec, "dask-local:N with N a whole number >= 1"
             )
-        return start_local_cluster(int(count))
+        return "dask-local", int(count)
     for scheme in ("dask://", "tcp://", "tls://"):
         if text.startswith(scheme):
             hostport = text.removeprefix(scheme)
@@ -963,9 +969,22 @@ def _make_engine(spec: str, jobs: int | None, timeout: float) -> Engine:
                     "--engine", spec, "dask://host:port, e.g. dask://farm:8786"
                 )
             # Dask speaks tcp:// (or tls://); dask:// is aebridge's name for plain tcp.
-            address = ("tcp://" if scheme == "dask://" else scheme) + hostport
-            return _connect(address, text, timeout)
+            return "dask", ("tcp://" if scheme == "dask://" else scheme) + hostport
     raise OptionError("--engine", spec, _ENGINE_SPECS)
+
+
+def _make_engine(spec: str, jobs: int | None, timeout: float) -> Engine:
+    kind, arg = parse_engine(spec)
+    if kind == "local":
+        if jobs is None:
+            jobs = cpu_count()
+        if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+            raise OptionError("--jobs", jobs, "a whole number, 1 or more")
+        return LocalEngine(jobs)
+    if kind == "dask-local":
+        assert isinstance(arg, int)
+        return start_local_cluster(arg)
+    return _connect(str(arg), spec.strip(), timeout)
 
 
 @contextlib.contextmanager

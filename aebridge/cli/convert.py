@@ -178,7 +178,8 @@ def _default_name(source: str) -> str:
     "--engine",
     default="local",
     show_default=True,
-    help="local, or dask://HOST:PORT for a Dask cluster.",
+    help="local (a process pool), dask://HOST:PORT (a Dask cluster), or "
+    "dask-local:N (a Dask cluster of N workers started here).",
 )
 @click.option(
     "-j",

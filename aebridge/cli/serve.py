@@ -55,6 +55,13 @@ def _shared_options(func: Callable[..., Any]) -> Callable[..., Any]:
             help="Conversion processes per job (default: all cores).",
         ),
         click.option(
+            "--engine",
+            default="local",
+            show_default=True,
+            help="Where builds convert frames: local (a process pool), "
+            "dask://HOST:PORT (a Dask cluster), or dask-local:N.",
+        ),
+        click.option(
             "--lease-seconds",
             type=click.FloatRange(min=0.5),
             default=30.0,

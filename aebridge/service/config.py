@@ -27,6 +27,7 @@ class ServiceConfig:
         token: the bearer token every request must carry (required off loopback).
         workers: jobs run at the same time.
         build_jobs: processes each build uses for conversion (``None``: all cores).
+        engine: where builds convert frames: ``local`` or ``dask://host:port``.
         lease_seconds: how long a running job's lease lasts without a heartbeat; a job
             whose lease expired (its server was killed) is queued again.
         max_attempts: a job started this many times (it keeps killing its server)
@@ -54,6 +55,7 @@ class ServiceConfig:
     token: str | None = None
     workers: int = 1
     build_jobs: int | None = None
+    engine: str = "local"
     lease_seconds: float = 30.0
     max_attempts: int = 5
     max_body_bytes: int = 1 << 20
@@ -99,6 +101,9 @@ class ServiceConfig:
             raise OptionError("--workers", self.workers, "1 or more")
         if self.lease_seconds <= 0:
             raise OptionError("lease_seconds", self.lease_seconds, "more than 0")
+        from ..executor import parse_engine
+
+        parse_engine(self.engine)
         if self.max_body_bytes < 1024:
             raise OptionError("max_body_bytes", self.max_body_bytes, "1024 or more")
         if self.webhook_secret is not None:

@@ -64,6 +64,7 @@ class Service:
             lease_seconds=self.config.lease_seconds,
             max_attempts=self.config.max_attempts,
             build_jobs=self.config.build_jobs,
+            engine=self.config.engine,
         )
         self.dispatcher = Dispatcher(
             self.store,

@@ -148,6 +148,7 @@ class WorkerPool:
         lease_seconds: lease length; the heartbeat renews it every third of that.
         max_attempts: starts after which a job that keeps dying fails.
         build_jobs: conversion processes per build (``None``: all cores).
+        engine: the conversion engine, ``local`` or ``dask://host:port``.
         interval: seconds between looks at the queue when it is empty.
     """
 
@@ -161,6 +162,7 @@ class WorkerPool:
         lease_seconds: float = 30.0,
         max_attempts: int = 5,
         build_jobs: int | None = None,
+        engine: str = "local",
         interval: float = 0.2,
     ) -> None:
         self._store = store
@@ -169,6 +171,7 @@ class WorkerPool:
         self._lease = lease_seconds
         self._max_attempts = max_attempts
         self._build_jobs = build_jobs
+        self._engine = engine
         self._interval = interval
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -321,7 +324,7 @@ class WorkerPool:
                 out_dir,
                 base_dir=Path(job.base_dir),
                 preview=bool(options.get("preview", False)),
-                engine="local",
+                engine=self._engine,
                 jobs=self._build_jobs,
                 force=False,
                 progress=lambda update: self._progress(run, update),

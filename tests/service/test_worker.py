@@ -50,6 +50,8 @@ def test_a_worker_that_loses_its_lease_stops_and_records_nothing(
         ({"port": 70000}, "--port: 70000 is not allowed"),
         ({"input_roots": (Path("/no/such/folder"),)}, "an existing folder"),
         ({"host": "10.0.0.1"}, "--host: '10.0.0.1' is not allowed"),
+        ({"engine": "cluster"}, "--engine: 'cluster' is not allowed"),
+        ({"engine": "dask://farm"}, "--engine: 'dask://farm' is not allowed"),
     ],
 )
 def test_configuration_mistakes_are_named(
@@ -69,3 +71,18 @@ def test_paths_are_made_absolute_and_watch_folders_become_input_roots(
     assert config.input_roots == (tmp_path.resolve(), (tmp_path / "drop").resolve())
     assert config.db_path == tmp_path.resolve() / "aebridge-data" / "aebridge.db"
     assert config.outputs == tmp_path.resolve() / "aebridge-data" / "output"
+
+
+def test_builds_run_on_the_configured_engine(
+    start_server: Callable[..., Running],
+) -> None:
+    engines: list[str] = []
+
+    def build(spec: object, out_dir: object, **kwargs: object) -> object:
+        engines.append(str(kwargs["engine"]))
+        return fakebuild.build(spec, out_dir, **kwargs)  # type: ignore[arg-type]
+
+    running = start_server(build=build, engine="dask://farm:8786")
+    job_id = running.client.submit(spec_for(frames=2))["id"]
+    assert running.client.wait(job_id, timeout=20)["status"] == "succeeded"
+    assert engines == ["dask://farm:8786"]

@@ -533,3 +533,29 @@ def test_cancel_finishes_running_chunks_and_starts_no_more(
     assert set(results) == started  # progress saw every finished chunk
     time.sleep(0.3)
     assert _markers(tmp_path, "start") == started
+
+
+@pytest.mark.parametrize(
+    ("spec", "parsed"),
+    [
+        ("local", ("local", None)),
+        (" local ", ("local", None)),
+        ("dask-local:2", ("dask-local", 2)),
+        ("dask://farm:8786", ("dask", "tcp://farm:8786")),
+        ("tls://farm:8786", ("dask", "tls://farm:8786")),
+    ],
+)
+def test_engine_specs_parse_without_connecting(
+    spec: str, parsed: tuple[str, object]
+) -> None:
+    from aebridge.executor import parse_engine
+
+    assert parse_engine(spec) == parsed
+
+
+@pytest.mark.parametrize("spec", ["", "dask", "dask://farm", "dask-local:0", "gpu"])
+def test_bad_engine_specs_name_the_option(spec: str) -> None:
+    from aebridge.executor import parse_engine
+
+    with pytest.raises(OptionError, match="--engine"):
+        parse_engine(spec)
