@@ -127,7 +127,8 @@ def pack_timecode(frame: int, rate: Fraction) -> tuple[int, int]:
 
     Returns ``(time_and_flags, user_data)`` as OpenEXR's ``TimeCode`` stores them.
     Above 30 fps SMPTE 12M counts frame pairs: the frames field holds ``frame // 2`` and
-    the field-mark bit (bit 7) marks the second frame of a pair.
+    the field-phase bit (bit 15 in OpenEXR's TV60 packing, ``TimeCode.fieldPhase``)
+    marks the second frame of a pair. Bit 7 is the colour-frame flag: never set here.
     """
     hh, mm, ss, ff, drop = frame_to_timecode(frame, rate)
     nominal, _ = timecode_rate(rate)
@@ -139,7 +140,7 @@ def pack_timecode(frame: int, rate: Fraction) -> tuple[int, int]:
     if drop:
         value |= 1 << 6
     if field_phase:
-        value |= 1 << 7
+        value |= 1 << 15
     value |= (_bcd(ss) & 0x7F) << 8
     value |= (_bcd(mm) & 0x7F) << 16
     value |= (_bcd(hh) & 0x3F) << 24

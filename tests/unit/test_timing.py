@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 from aebridge.errors import OptionError
@@ -83,7 +85,25 @@ def test_timecode_above_30fps_counts_frame_pairs() -> None:
     # 50 fps: frame 49 of a second is the second field of pair 24.
     value, _ = pack_timecode(49, Fraction(50))
     assert value & 0x3F == 0x24
-    assert value & (1 << 7)
+    assert value & (1 << 15)  # field phase: the second frame of the pair
+    assert not value & (1 << 7)  # colour frame stays clear
     value, _ = pack_timecode(48, Fraction(50))
     assert value & 0x3F == 0x24
-    assert not value & (1 << 7)
+    assert not value & (1 << 15)
+
+
+def test_frame_pairs_reach_openexr_as_field_phase(tmp_path: Path) -> None:
+    import OpenEXR
+
+    from aebridge.exr import ExrSettings, write_frame
+
+    path = tmp_path / "f.exr"
+    write_frame(
+        path,
+        np.zeros((2, 2, 4), np.float16),
+        settings=ExrSettings(),
+        attributes={"timeCode": pack_timecode(49, Fraction(50))},
+    )
+    with OpenEXR.File(str(path)) as f:
+        tc = f.header()["timeCode"]
+    assert (tc.seconds, tc.frame, tc.fieldPhase, tc.colorFrame) == (0, 24, True, False)
