@@ -26,7 +26,8 @@ RATE = float(Fraction(24000, 1001))
 
 #: A 6-frame comp at 23.976 over 4-frame layers: a background, a luma matte (off), a
 #: foreground starting a frame late with a track matte, a layer starting before the
-#: comp, one at half speed with in/out points, one reversed, one conformed from 24.
+#: comp, one at half speed with in/out points, one reversed, one conformed from 24,
+#: a guide layer running past the comp's end.
 SPEC: dict[str, Any] = {
     "schema": "aebridge.comp/1",
     "comp": {
@@ -66,6 +67,7 @@ SPEC: dict[str, Any] = {
         },
         {"id": "rev", "source": "media/bg.####.png", "stretch": -100, "start": 1006},
         {"id": "pal", "source": {"path": "media/bg.####.png", "rate": 24}},
+        {"id": "late", "source": "media/bg.####.png", "start": 1004, "role": "guide"},
     ],
     "markers": [
         {"frame": 1003, "name": "mid", "comment": "half way", "label": 3, "duration": 2}
@@ -109,6 +111,7 @@ def test_one_video_track_per_layer_bottom_to_top(timeline: Any) -> None:
         "slow",
         "rev",
         "pal",
+        "late",
     ]
     assert {t.kind for t in timeline.tracks} == {otio.schema.TrackKind.Video}
     assert [t.metadata["aebridge"]["layer"] for t in timeline.tracks][:3] == [
@@ -138,6 +141,7 @@ def test_timeline_starts_at_the_comp_first_frame_and_every_track_spans_the_comp(
         ("slow", 1, 4, 1001),  # 200 %: comp 1002 is half a frame into the source
         ("rev", 1, 4, 1004),  # reversed, ends at 1006: comp 1002 shows the last frame
         ("pal", 0, 4, 1001),
+        ("late", 3, 3, 1001),  # 1004-1007, cut at the comp's last frame 1006
     ],
 )
 def test_clips_sit_at_their_layer_frames_with_gaps_around_them(
@@ -249,6 +253,8 @@ def test_aebridge_metadata_keeps_what_otio_has_no_field_for(
     matte = _clip(timeline, "mt")
     assert matte.enabled is False and matte.metadata["aebridge"]["enabled"] is False
     assert _clip(timeline, "bg").enabled is True
+    guide = _clip(timeline, "late")  # shown in AE, never rendered
+    assert guide.enabled is False and guide.metadata["aebridge"]["guide"] is True
     # JSON-safe: the OTIO JSON text holds every value as plain JSON.
     text = otio.adapters.write_to_string(timeline, "otio_json")
     assert json.loads(text)["metadata"]["aebridge"]["build_id"] == document["build_id"]
@@ -316,7 +322,7 @@ def test_cli_writes_beside_the_build_json_by_default(build_json: Path) -> None:
     assert result.exit_code == 0, result.output
     written = build_json.parent / "tiny.otio"
     assert result.output.strip() == str(written)
-    assert len(otio.adapters.read_from_file(str(written)).tracks) == 7
+    assert len(otio.adapters.read_from_file(str(written)).tracks) == 8
 
 
 def test_cli_reports_a_bad_extension_without_a_traceback(
