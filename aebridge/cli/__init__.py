@@ -46,6 +46,10 @@ def main() -> None:
     Examples:
       aebridge convert runs/fg.####.png -o out --name fg --alpha straight --fps 24
       aebridge inspect out/fg
+      aebridge validate shot/comp.json
+      aebridge build shot/comp.json -o out --preview
+      aebridge preview out/sh010/build.json --contact-sheet sheet.png
+      aebridge serve
     """
 
 
