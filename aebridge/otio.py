@@ -223,31 +223,34 @@ def _layer_track(
         start_time=otio.opentime.RationalTime(seq.first + place.first_index, seq_rate),
         duration=comp_frames(place.frames),
     )
+    shown = place.frames > 0
+    # The layer's settings go on its track (always there, even for a layer that never
+    # shows in the comp) and on its clip (what editorial tools look at).
+    layer_meta: dict[str, Any] = {
+        "id": layer.id,
+        "role": layer.role.value,
+        "blend": layer.blend.value,
+        "opacity": layer_dict.get("transform", {}).get(
+            "opacity", layer_dict.get("opacity", 100)
+        ),
+        "enabled": layer.enabled,
+        "guide": layer.guide,
+        "three_d": layer.three_d,
+        "start": spec.layer_start(layer),
+        "shown": shown,
+        "in_frame": place.in_frame if shown else None,
+        "out_frame": place.out_frame if shown else None,
+        "stretch": layer_dict.get("stretch", 100),
+        "track_matte": layer_dict.get("track_matte"),
+        "transform": layer_dict.get("transform", {}),
+        "comment": layer.comment,
+        "provenance": layer_dict.get("provenance"),
+    }
     clip = otio.schema.Clip(
         name=layer.display_name,
         media_reference=reference,
         source_range=source_range,
-        metadata={
-            "aebridge": {
-                "id": layer.id,
-                "role": layer.role.value,
-                "blend": layer.blend.value,
-                "opacity": layer_dict.get("transform", {}).get(
-                    "opacity", layer_dict.get("opacity", 100)
-                ),
-                "enabled": layer.enabled,
-                "guide": layer.guide,
-                "three_d": layer.three_d,
-                "start": spec.layer_start(layer),
-                "in_frame": place.in_frame,
-                "out_frame": place.out_frame,
-                "stretch": layer_dict.get("stretch", 100),
-                "track_matte": layer_dict.get("track_matte"),
-                "transform": layer_dict.get("transform", {}),
-                "comment": layer.comment,
-                "provenance": layer_dict.get("provenance"),
-            }
-        },
+        metadata={"aebridge": layer_meta},
     )
     # Matte and guide layers are in the comp but never rendered themselves.
     clip.enabled = layer.enabled and not layer.guide
@@ -265,12 +268,12 @@ def _layer_track(
     track = otio.schema.Track(
         name=layer.display_name,
         kind=otio.schema.TrackKind.Video,
-        metadata={"aebridge": {"layer": layer.id}},
+        metadata={"aebridge": layer_meta},
     )
-    before = place.in_frame - comp.start_frame if place.frames else comp.duration
+    before = place.in_frame - comp.start_frame if shown else comp.duration
     if before:
         track.append(otio.schema.Gap(duration=comp_frames(before)))
-    if place.frames:
+    if shown:
         track.append(clip)
         after = comp.end_frame - place.out_frame
         if after:

@@ -27,7 +27,7 @@ RATE = float(Fraction(24000, 1001))
 #: A 6-frame comp at 23.976 over 4-frame layers: a background, a luma matte (off), a
 #: foreground starting a frame late with a track matte, a layer starting before the
 #: comp, one at half speed with in/out points, one reversed, one conformed from 24,
-#: a guide layer running past the comp's end.
+#: a guide layer running past the comp's end, one that ends before the comp begins.
 SPEC: dict[str, Any] = {
     "schema": "aebridge.comp/1",
     "comp": {
@@ -68,6 +68,7 @@ SPEC: dict[str, Any] = {
         {"id": "rev", "source": "media/bg.####.png", "stretch": -100, "start": 1006},
         {"id": "pal", "source": {"path": "media/bg.####.png", "rate": 24}},
         {"id": "late", "source": "media/bg.####.png", "start": 1004, "role": "guide"},
+        {"id": "gone", "source": "media/bg.####.png", "start": 995},
     ],
     "markers": [
         {"frame": 1003, "name": "mid", "comment": "half way", "label": 3, "duration": 2}
@@ -112,9 +113,10 @@ def test_one_video_track_per_layer_bottom_to_top(timeline: Any) -> None:
         "rev",
         "pal",
         "late",
+        "gone",
     ]
     assert {t.kind for t in timeline.tracks} == {otio.schema.TrackKind.Video}
-    assert [t.metadata["aebridge"]["layer"] for t in timeline.tracks][:3] == [
+    assert [t.metadata["aebridge"]["id"] for t in timeline.tracks][:3] == [
         "bg",
         "mt",
         "fg",
@@ -155,6 +157,19 @@ def test_clips_sit_at_their_layer_frames_with_gaps_around_them(
     kinds = [type(item).__name__ for item in clip.parent()]
     expected = ["Gap"] * bool(at) + ["Clip"] + ["Gap"] * bool(6 - at - frames)
     assert kinds == expected
+
+
+def test_a_layer_that_never_shows_keeps_its_track_as_one_gap(timeline: Any) -> None:
+    (track,) = [t for t in timeline.tracks if t.name == "gone"]
+    assert [type(item).__name__ for item in track] == ["Gap"]
+    assert track.duration() == otio.opentime.RationalTime(6, RATE)
+    meta = track.metadata["aebridge"]
+    assert (meta["id"], meta["shown"], meta["in_frame"], meta["start"]) == (
+        "gone",
+        False,
+        None,
+        995,
+    )
 
 
 def test_stretched_reversed_and_conformed_layers_carry_a_time_warp(
@@ -248,6 +263,9 @@ def test_aebridge_metadata_keeps_what_otio_has_no_field_for(
         50,
     )
     assert fg["three_d"] is True
+    assert (fg["shown"], fg["in_frame"], fg["out_frame"]) == (True, 1002, 1006)
+    (track,) = [t for t in timeline.tracks if t.name == "Foreground"]
+    assert track.metadata["aebridge"] == fg  # the layer's settings on its track too
     assert dict(fg["track_matte"]) == {"layer": "mt", "type": "luma"}
     assert fg["provenance"]["prompt"] == "a disc" and fg["provenance"]["seed"] == 7
     matte = _clip(timeline, "mt")
@@ -322,7 +340,7 @@ def test_cli_writes_beside_the_build_json_by_default(build_json: Path) -> None:
     assert result.exit_code == 0, result.output
     written = build_json.parent / "tiny.otio"
     assert result.output.strip() == str(written)
-    assert len(otio.adapters.read_from_file(str(written)).tracks) == 8
+    assert len(otio.adapters.read_from_file(str(written)).tracks) == 9
 
 
 def test_cli_reports_a_bad_extension_without_a_traceback(
