@@ -365,15 +365,18 @@ def write_otio(
     Args:
         build_json_path: ``out/<comp>/build.json`` as written by ``aebridge build``.
         out_path: the file to write, e.g. ``sh010.otio``; its folder is created.
-        relative: write the sequences' URLs relative to the file's folder instead of
-            absolute ``file://`` URLs, so the file moves with the output folder.
+        relative: write the sequences' URLs relative to the folder holding the
+            timeline (the file's folder; an .otiod bundle itself) instead of absolute
+            ``file://`` URLs, so the file moves with the output folder. Not with
+            ``.otioz``.
 
     Returns:
         The path written.
 
     Raises:
         MissingExtraError: opentimelineio is not installed.
-        OptionError: no installed OTIO adapter writes that extension.
+        OptionError: no installed OTIO adapter writes that extension, or
+            ``relative`` with an ``.otioz`` file.
         SourceError: the build.json cannot be read (see :func:`to_timeline`).
         SpecError: the spec inside the build.json is invalid.
         OutputError: the file cannot be written.
@@ -388,9 +391,17 @@ def write_otio(
             str(out),
             (f"a file ending in .{s}" for s in writable),
         )
-    timeline = to_timeline(
-        build_json_path, relative_to=out.parent.resolve() if relative else None
-    )
+    base: Path | None = None
+    if relative:
+        if suffix == "otioz":
+            # A zip has no folder of its own to be relative to until it is unpacked.
+            raise OptionError(
+                "--relative", str(out), "a file ending in .otio or .otiod"
+            )
+        # Relative URLs are read from the folder holding the timeline JSON, which
+        # for an .otiod bundle is the bundle itself (content.otio sits inside).
+        base = out.resolve() if suffix == "otiod" else out.parent.resolve()
+    timeline = to_timeline(build_json_path, relative_to=base)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -24,7 +24,8 @@ __all__ = ["otio_cmd"]
     "--relative",
     is_flag=True,
     help="Point at the EXR sequences with URLs relative to the timeline file's "
-    "folder instead of absolute file:// URLs, so both can move together.",
+    "folder (an .otiod bundle itself; not with .otioz) instead of absolute file:// "
+    "URLs, so both can move together.",
 )
 def otio_cmd(build_json: Path, out: Path | None, relative: bool) -> None:
     """Export a built comp as an OpenTimelineIO timeline for editorial tools.

@@ -309,6 +309,17 @@ def test_relative_file_points_at_the_frames_from_its_own_folder(
     assert (tmp_path / ref.target_url_for_image_number(3)).resolve().is_file()
 
 
+def test_a_relative_bundle_points_at_the_frames_from_inside_it(
+    build_json: Path, tmp_path: Path
+) -> None:
+    out = write_otio(build_json, tmp_path / "tiny.otiod", relative=True)
+    again = otio.adapters.read_from_file(str(out))
+    ref = _clip(again, "bg").media_reference
+    assert (out / ref.target_url_for_image_number(0)).resolve().is_file()
+    with pytest.raises(OptionError, match="--relative"):
+        write_otio(build_json, tmp_path / "tiny.otioz", relative=True)
+
+
 def test_an_extension_no_adapter_writes_is_refused_with_the_choices(
     build_json: Path, tmp_path: Path
 ) -> None:
