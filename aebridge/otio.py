@@ -300,7 +300,8 @@ def to_timeline(
         its clip between gaps so every track lasts the comp's duration (a layer that
         never shows in the comp gives a track holding one gap); comp markers on
         ``timeline.tracks.markers``. A layer whose source plays at another speed
-        (stretch, reverse) carries a ``LinearTimeWarp``.
+        (stretch, reverse, a rate conformed to the comp's) carries a
+        ``LinearTimeWarp``.
 
     Raises:
         MissingExtraError: opentimelineio is not installed.
