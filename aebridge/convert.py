@@ -62,6 +62,9 @@ PROVENANCE_KEYS = (
     "style_id",
 )
 
+# What a worker imports to convert frames (see executor.prestart).
+_WORKER_MODULES = ("aebridge.imaging", "aebridge.exr", "aebridge.ingest")
+
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 ProgressCallback = Callable[[int, int], None]
@@ -574,8 +577,12 @@ def convert(
         OutputError: the output cannot be written.
         CanceledError: ``cancel`` was set.
     """
+    from .executor import chunk_ranges, open_engine, prestart
+
+    # Workers start (and import the pixel stack) while this process imports its own
+    # and probes the source.
+    prestart(engine, jobs=jobs, modules=_WORKER_MODULES)
     from . import colour, exr, ingest
-    from .executor import chunk_ranges, open_engine
 
     name = _check_name(name)
     _check_choice("--alpha", alpha, ALPHA_MODES)

@@ -559,3 +559,25 @@ def test_bad_engine_specs_name_the_option(spec: str) -> None:
 
     with pytest.raises(OptionError, match="--engine"):
         parse_engine(spec)
+
+
+def test_prestart_warms_the_shared_pool_that_the_run_then_uses() -> None:
+    from aebridge import executor
+
+    executor.shutdown_local_pools()
+    executor.prestart("local", jobs=2, modules=("json",))
+    pool = executor._pools[2][1]
+    with executor.open_engine("local", jobs=2) as engine:
+        results: list[int] = []
+        engine.map_chunks(abs, [-1, -2], on_result=results.append)
+    assert sorted(results) == [1, 2]
+    assert executor._pools[2][1] is pool  # the run reused the prestarted workers
+
+
+@pytest.mark.parametrize(("spec", "jobs"), [("local", 1), ("dask://farm:8786", 2)])
+def test_prestart_starts_nothing_for_inline_or_dask_runs(spec: str, jobs: int) -> None:
+    from aebridge import executor
+
+    executor.shutdown_local_pools()
+    executor.prestart(spec, jobs=jobs, modules=("json",))
+    assert executor._pools == {}
