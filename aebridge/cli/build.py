@@ -21,6 +21,14 @@ def _problem_dict(problem: Problem) -> dict[str, str]:
     }
 
 
+def _shown(path: Path) -> str:
+    """A path as the user would type it: relative to here when it is below here."""
+    try:
+        return Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return Path(path).as_posix()
+
+
 @click.command("validate")
 @click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the problems as JSON.")
@@ -172,10 +180,10 @@ def build_cmd(
     )
     for text in result.warnings:
         click.echo(f"warning: {text}", err=True)
-    click.echo(f"script:     {result.script.as_posix()}")
-    click.echo(f"build.json: {result.build_json.as_posix()}")
+    click.echo(f"script:     {_shown(result.script)}")
+    click.echo(f"build.json: {_shown(result.build_json)}")
     if result.preview is not None:
-        click.echo(f"preview:    {result.preview.as_posix()}")
+        click.echo(f"preview:    {_shown(result.preview)}")
     written = sum(layer.frames_written for layer in result.layers)
     skipped = sum(layer.frames_skipped for layer in result.layers)
     click.echo(
