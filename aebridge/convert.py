@@ -614,6 +614,9 @@ def convert(
         if warn is not None:
             warn(text)
 
+    if exr.COMPRESSIONS[compression].warning:
+        _warn(str(exr.COMPRESSIONS[compression].warning))
+
     user_rate = parse_rate(fps, option="--fps") if fps is not None else None
     colorspace_given = (
         colour.validate_colorspace(colorspace, option="--colorspace")

@@ -232,14 +232,6 @@ def convert_cmd(
 
     layer = name or _default_name(source)
     provenance = load_provenance(provenance_file, _parse_meta(meta))
-    from ..exr import COMPRESSIONS
-
-    if compression == "htj2k" and "htj2k" in COMPRESSIONS:
-        click.echo(
-            "warning: htj2k needs OpenEXR 3.4+; After Effects and older readers "
-            "may not open it",
-            err=True,
-        )
 
     def warn(text: str) -> None:
         click.echo(f"warning: {text}", err=True)

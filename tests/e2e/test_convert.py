@@ -396,3 +396,25 @@ def test_cli_user_error_is_one_line_and_exit_1_without_traceback(
     assert run.stderr.startswith("error: ")
     assert "Traceback" not in run.stderr
     assert "none." in run.stderr
+
+
+def test_htj2k_converts_with_a_warning_that_after_effects_may_not_read_it(
+    fg_png: Path, tmp_path: Path
+) -> None:
+    from aebridge.exr import COMPRESSIONS
+
+    if "htj2k" not in COMPRESSIONS:
+        pytest.skip("this OpenEXR cannot write htj2k")
+    seen: list[str] = []
+    result = convert(
+        fg_png,
+        tmp_path / "out",
+        name="fg",
+        fps=24,
+        jobs=1,
+        compression="htj2k",
+        warn=seen.append,
+    )
+    assert any("After Effects" in w for w in seen)
+    assert seen == list(result.warnings)[: len(seen)]
+    assert read_header(result.frame_path(1001))["compression"] == "htj2k"
