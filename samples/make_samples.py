@@ -1,4 +1,4 @@
-"""Make the media of the sample shots procedurally (no downloads), into samples/media/.
+"""Make the sample shots' media procedurally (no downloads) into samples/<shot>/media/.
 
     python samples/make_samples.py            # all shots
     python samples/make_samples.py sh010      # one shot
@@ -26,7 +26,6 @@ import numpy as np
 from aebridge import synthetic
 
 HERE = Path(__file__).resolve().parent
-MEDIA = HERE / "media"
 W, H = 320, 180
 FRAMES = 48
 
@@ -62,7 +61,7 @@ def _luma_matte_movie(path: Path, *, frames: int, rate: Fraction) -> None:
 
 
 def make_sh010(force: bool) -> None:
-    d = MEDIA / "sh010"
+    d = HERE / "sh010" / "media"
     if not _exists(d / f"fg.{1000 + FRAMES}.png", force):
         synthetic.write_png_sequence(
             d,
@@ -79,7 +78,7 @@ def make_sh010(force: bool) -> None:
 
 
 def make_sh020(force: bool) -> None:
-    d = MEDIA / "sh020"
+    d = HERE / "sh020" / "media"
     d.mkdir(parents=True, exist_ok=True)
     rate = Fraction(24000, 1001)
     if not _exists(d / "bg_plate.mp4", force):
@@ -117,7 +116,7 @@ def make_sh020(force: bool) -> None:
 
 
 def make_sh030(force: bool) -> None:
-    d = MEDIA / "sh030"
+    d = HERE / "sh030" / "media"
     d.mkdir(parents=True, exist_ok=True)
     rate = Fraction(24)
     if not _exists(d / f"bg.{1000 + FRAMES}.png", force):
@@ -154,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     for shot in args.shots or list(SHOTS):
         SHOTS[shot](args.force)
-        print(f"{MEDIA / shot}: ready")
+        print(f"{HERE / shot / 'media'}: ready")
     return 0
 
 
