@@ -20,6 +20,7 @@ import argparse
 import sys
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -60,79 +61,50 @@ def _luma_matte_movie(path: Path, *, frames: int, rate: Fraction) -> None:
     tmp.replace(path)
 
 
+def _movie(path: Path, force: bool, **options: Any) -> None:
+    """A procedural movie of the sample size and length, unless it is there already."""
+    if not _exists(path, force):
+        synthetic.write_movie(path, frames=FRAMES, width=W, height=H, **options)
+
+
+def _pngs(folder: Path, name: str, force: bool, **options: Any) -> None:
+    """A procedural PNG sequence of the sample size and length, unless it is there."""
+    if not _exists(folder / f"{name}.{1000 + FRAMES}.png", force):
+        synthetic.write_png_sequence(
+            folder, name, frames=FRAMES, width=W, height=H, **options
+        )
+
+
 def make_sh010(force: bool) -> None:
     d = HERE / "sh010" / "media"
-    if not _exists(d / f"fg.{1000 + FRAMES}.png", force):
-        synthetic.write_png_sequence(
-            d,
-            "bg_plate",
-            frames=FRAMES,
-            width=W,
-            height=H,
-            alpha=None,
-            pattern="gradient",
-        )
-        synthetic.write_png_sequence(
-            d, "fg", frames=FRAMES, width=W, height=H, alpha="straight", pattern="disc"
-        )
+    _pngs(d, "bg_plate", force, alpha=None, pattern="gradient")
+    _pngs(d, "fg", force, alpha="straight", pattern="disc")
 
 
 def make_sh020(force: bool) -> None:
     d = HERE / "sh020" / "media"
     d.mkdir(parents=True, exist_ok=True)
     rate = Fraction(24000, 1001)
-    if not _exists(d / "bg_plate.mp4", force):
-        synthetic.write_movie(
-            d / "bg_plate.mp4",
-            codec="h264",
-            frames=FRAMES,
-            width=W,
-            height=H,
-            rate=rate,
-            pattern="gradient",
-        )
-    if not _exists(d / "fg_alpha.mov", force):
-        synthetic.write_movie(
-            d / "fg_alpha.mov",
-            codec="prores4444",
-            frames=FRAMES,
-            width=W,
-            height=H,
-            rate=rate,
-            alpha=True,
-            pattern="disc",
-        )
-    if not _exists(d / "fx_alpha.webm", force):
-        synthetic.write_movie(
-            d / "fx_alpha.webm",
-            codec="vp9",
-            frames=FRAMES,
-            width=W,
-            height=H,
-            rate=rate,
-            alpha=True,
-            pattern="disc",
-        )
+    _movie(d / "bg_plate.mp4", force, codec="h264", rate=rate, pattern="gradient")
+    _movie(
+        d / "fg_alpha.mov",
+        force,
+        codec="prores4444",
+        rate=rate,
+        alpha=True,
+        pattern="disc",
+    )
+    _movie(
+        d / "fx_alpha.webm", force, codec="vp9", rate=rate, alpha=True, pattern="disc"
+    )
 
 
 def make_sh030(force: bool) -> None:
     d = HERE / "sh030" / "media"
     d.mkdir(parents=True, exist_ok=True)
     rate = Fraction(24)
-    if not _exists(d / f"bg.{1000 + FRAMES}.png", force):
-        synthetic.write_png_sequence(
-            d, "bg", frames=FRAMES, width=W, height=H, alpha=None, pattern="gradient"
-        )
-    if not _exists(d / "fg_rgb.mp4", force):
-        synthetic.write_movie(
-            d / "fg_rgb.mp4",
-            codec="h264",
-            frames=FRAMES,
-            width=W,
-            height=H,
-            rate=rate,
-            pattern="disc",
-        )
+    _pngs(d, "bg", force, alpha=None, pattern="gradient")
+    _movie(d / "fg_rgb.mp4", force, codec="h264", rate=rate, pattern="disc")
     if not _exists(d / "fg_matte.mp4", force):
         _luma_matte_movie(d / "fg_matte.mp4", frames=FRAMES, rate=rate)
 
