@@ -48,6 +48,7 @@ import multiprocessing
 import os
 import pickle
 import threading
+import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -469,15 +470,53 @@ class _Collector:
 # --------------------------------------------------------------------------- local
 
 
-def _init_local_worker(oiio_threads: int) -> None:
-    """Pool initializer: OpenImageIO's thread share and malloc thresholds.
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie, dead but not yet reaped, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            # The state follows the parenthesised command name, which may hold spaces.
+            return handle.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False
+    except OSError:  # pragma: no cover - no /proc (not Linux): ask the kernel instead
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return False
+        return True
+
+
+def _watch_parent(pid: int, interval: float = 1.0) -> None:
+    """End this worker once the process that started the pool is gone.
+
+    A pool worker otherwise outlives a parent killed with SIGKILL (or ended by a signal
+    that skips atexit): it waits forever on its call queue, holding memory, and keeps
+    the forkserver alive. A frame being written is lost to its temporary name only.
+    """
+    while _alive(pid):
+        time.sleep(interval)
+    os._exit(1)
+
+
+def _init_local_worker(oiio_threads: int, parent: int | None = None) -> None:
+    """Pool initializer: OpenImageIO's thread share, malloc thresholds, parent watch.
 
     Parallelism comes from the processes; if every worker also ran OpenImageIO's
     default pool (one thread per core) for EXR compression, N processes would run N x
     cores threads and lose time to contention and cache thrashing. The malloc
-    thresholds are explained at MALLOC_TRIM_THRESHOLD.
+    thresholds are explained at MALLOC_TRIM_THRESHOLD. With ``parent`` set the worker
+    ends itself once that process is gone (see :func:`_watch_parent`).
     """
     global _configured_threads, _malloc_tuned
+    if parent is not None:
+        threading.Thread(
+            target=_watch_parent,
+            args=(parent,),
+            name="aebridge-parent-watch",
+            daemon=True,
+        ).start()
     _set_oiio_threads(oiio_threads)
     _configured_threads = oiio_threads
     _tune_malloc()
@@ -512,7 +551,7 @@ def _shared_pool(jobs: int, oiio_threads: int) -> ProcessPoolExecutor:
             max_workers=jobs,
             mp_context=multiprocessing.get_context(_start_method()),
             initializer=_init_local_worker,
-            initargs=(oiio_threads,),
+            initargs=(oiio_threads, os.getpid()),
         )
         _pools[jobs] = (os.getpid(), pool)
         return pool

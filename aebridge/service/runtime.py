@@ -113,6 +113,12 @@ class Service:
             folder.stop()
         self.workers.stop()
         self.dispatcher.stop()
+        # The conversion workers are kept warm between jobs; stop them here, because
+        # uvicorn ends the process on SIGTERM by re-raising the signal after its
+        # graceful shutdown, so atexit handlers never run.
+        from ..executor import shutdown_local_pools
+
+        shutdown_local_pools()
 
     def __enter__(self) -> Service:
         self.start()

@@ -581,3 +581,42 @@ def test_prestart_starts_nothing_for_inline_or_dask_runs(spec: str, jobs: int) -
     executor.shutdown_local_pools()
     executor.prestart(spec, jobs=jobs, modules=("json",))
     assert executor._pools == {}
+
+
+_ORPHAN_SCRIPT = """
+import os, signal, sys
+from aebridge.executor import open_engine
+
+def pid(_):
+    return os.getpid()
+
+if __name__ == "__main__":
+    pids = []
+    with open_engine("local", jobs=2) as engine:
+        engine.map_chunks(pid, list(range(8)), on_result=pids.append)
+    print(" ".join(str(p) for p in sorted(set(pids))), flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)  # no atexit, no pool shutdown
+"""
+
+
+def test_pool_workers_end_when_their_parent_is_killed(tmp_path: Path) -> None:
+    import subprocess
+
+    script = tmp_path / "orphan.py"
+    script.write_text(_ORPHAN_SCRIPT)
+    run = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60
+    )
+    workers = [int(p) for p in run.stdout.split()]
+    assert workers, run.stderr
+    deadline = time.monotonic() + 10
+    alive = workers
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.2)
+        alive = [
+            p
+            for p in workers
+            if Path(f"/proc/{p}").exists()
+            and "Z" not in Path(f"/proc/{p}/stat").read_text().split()[2]
+        ]
+    assert not alive, f"workers outlived their killed parent: {alive}"
