@@ -558,10 +558,9 @@ def test_the_project_is_saved_when_asked(tmp_path: Path) -> None:
 
 def test_a_built_sample_folder_runs_anywhere(tmp_path: Path) -> None:
     """``aebridge build`` of samples/sh010, its comp folder moved, then the script."""
+    import importlib.util
     import json
     import shutil
-
-    import importlib.util
 
     sample = aejsx.REPO / "samples" / "sh010" / "comp.json"
     maker = importlib.util.spec_from_file_location(
