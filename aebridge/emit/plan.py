@@ -279,14 +279,16 @@ def _layer_json(
     where = f"layers[{index}]"
     rate = spec.comp.rate
     start = spec.layer_start(layer)
-    # Without an explicit out frame the layer ends with its footage (stretched).
-    natural_end = (
+    # Without an explicit in or out frame the layer spans its (stretched) footage.
+    # A negative stretch plays the footage backwards and ends at ``start``: AE puts
+    # the in point stretch * duration before the start time (so does the preview).
+    footage_end = (
         Fraction(start) + Fraction(seq.frame_count) * Fraction(layer.stretch) / 100
     )
-    in_frame = start if layer.in_frame is None else layer.in_frame
-    out_frame: Fraction | int = (
-        natural_end if layer.out_frame is None else layer.out_frame
-    )
+    natural_in: Fraction | int = footage_end if layer.stretch < 0 else start
+    natural_out: Fraction | int = start if layer.stretch < 0 else footage_end
+    in_frame = natural_in if layer.in_frame is None else layer.in_frame
+    out_frame = natural_out if layer.out_frame is None else layer.out_frame
     matte: Json | None = None
     if layer.track_matte is not None:
         if layer.track_matte.layer not in ids or layer.track_matte.layer == layer.id:

@@ -703,13 +703,17 @@ function makeDom(model, scriptPath) {
       this._out = v;
     }
     get stretch() { return this._stretch; }
-    // Stretch rescales the in and out points about the start time.
+    // Stretch rescales the in and out points about the start time; a change of sign
+    // mirrors the layer about its start (a reversed layer ends at its start time), and
+    // AE keeps the earlier of the two as the in point.
     set stretch(v) {
       checkNumber(v, "layer.stretch", -9900, 9900);
       if (v === 0) { throw new RangeError("layer.stretch: 0 is not allowed"); }
       const k = v / this._stretch;
-      this._in = this._start + (this._in - this._start) * k;
-      this._out = this._start + (this._out - this._start) * k;
+      const a = this._start + (this._in - this._start) * k;
+      const b = this._start + (this._out - this._start) * k;
+      this._in = Math.min(a, b);
+      this._out = Math.max(a, b);
       this._stretch = v;
     }
     property(name) { return this._group.property(name); }
