@@ -861,7 +861,15 @@ class _Reader:
         if comp is None:
             return
         first = comp.start_frame if start is None else start
-        shown_in = first if in_frame is None else in_frame
+        shown_in: int | None = first if in_frame is None else in_frame
+        if in_frame is None and stretch is not None and stretch < 0:
+            # A reversed layer ends at its start: it comes in one (stretched) footage
+            # length earlier, unknown until the source is converted.
+            shown_in = (
+                first - math.ceil(source.frame_count * -stretch / 100.0)
+                if isinstance(source, ExrSequence)
+                else None
+            )
         if (
             in_frame is not None
             and stretch is not None
@@ -873,7 +881,7 @@ class _Reader:
                 f"{in_frame} is before the layer's start {first} (its source frame 0); "
                 f"allowed: {first} or later",
             )
-        if out_frame is not None and out_frame <= shown_in:
+        if shown_in is not None and out_frame is not None and out_frame <= shown_in:
             self.error(
                 f"{path}.out_frame",
                 f"{out_frame} is not after the in frame {shown_in}; allowed: "
@@ -888,7 +896,18 @@ class _Reader:
                     f"{out_frame} is past the end of the source (it ends before frame "
                     f"{source_end}); allowed: up to {source_end}",
                 )
-        if shown_in > comp.last_frame:
+        if (
+            stretch is not None
+            and stretch < 0
+            and out_frame is not None
+            and out_frame > first
+        ):
+            self.error(
+                f"{path}.out_frame",
+                f"{out_frame} is past the end of the reversed source (a negative "
+                f"stretch ends the layer at its start {first}); allowed: up to {first}",
+            )
+        if shown_in is not None and shown_in > comp.last_frame:
             self.error(
                 f"{path}.in_frame" if in_frame is not None else f"{path}.start",
                 f"frame {shown_in} is after the comp's last frame {comp.last_frame}; "

@@ -17,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "js"))
 import aejsx
 
 from aebridge.emit import build_plan, write_script
+from aebridge.errors import SpecError
 from aebridge.preview.render import plan_from_spec
 
 RATE = 24
@@ -71,3 +72,23 @@ def test_a_reversed_layer_ends_at_its_start_in_plan_preview_and_script(
     assert lay["start_time"] * RATE == pytest.approx(9)
     assert lay["in_point"] * RATE == pytest.approx(5)
     assert lay["out_point"] * RATE == pytest.approx(9)
+
+
+def test_validation_measures_a_reversed_layer_from_its_real_in_point() -> None:
+    data = reversed_spec()
+    bg = data["layers"][0]
+    # Shown 1006..1009: an out frame of 1008 trims its last comp frame.
+    bg["out_frame"] = 1008
+    # Spans 1018..1022: partly inside the 20-frame comp (last frame 1020).
+    data["layers"][1].update(start=1022, stretch=-100)
+    spec = aejsx.load(data)
+    assert spec.layers[0].out_frame == 1008
+
+
+def test_validation_refuses_a_reversed_layer_out_past_its_start() -> None:
+    data = reversed_spec()
+    data["layers"][0]["out_frame"] = 1012
+    with pytest.raises(SpecError) as err:
+        aejsx.load(data)
+    assert [p.path for p in err.value.problems] == ["layers[0].out_frame"]
+    assert "allowed: up to 1010" in str(err.value)
