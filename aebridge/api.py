@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import threading
 from collections.abc import Callable, Mapping
@@ -40,7 +39,14 @@ from .model import (
     expand_conditioning,
 )
 from .sequence import find_sequence, is_sequence_pattern
-from .spec_io import RATE_POLICIES, load_spec, resolve_paths, spec_hash, spec_to_dict
+from .spec_io import (
+    RATE_POLICIES,
+    footage_problems,
+    load_spec,
+    resolve_paths,
+    spec_hash,
+    spec_to_dict,
+)
 from .timing import format_rate
 
 __all__ = [
@@ -609,19 +615,15 @@ def _source_problems(spec: CompSpec, rate_policy: str) -> list[Problem]:
                     severity="warning",
                 )
             )
-        start = spec.layer_start(layer)
-        if layer.out_frame is not None and layer.stretch > 0:
-            # The source's last frame covers stretch/100 comp frames.
-            end = start + math.ceil(
-                Fraction(info.frame_count) * Fraction(layer.stretch) / 100
+        # Only now is the source's length known: check the trim against it.
+        problems.extend(
+            footage_problems(
+                f"layers[{index}]",
+                start=spec.layer_start(layer),
+                in_frame=layer.in_frame,
+                out_frame=layer.out_frame,
+                stretch=layer.stretch,
+                frame_count=info.frame_count,
             )
-            if layer.out_frame > end:
-                problems.append(
-                    Problem(
-                        path=f"layers[{index}].out_frame",
-                        message=f"{layer.out_frame} is past the end of the source "
-                        f"({info.frame_count} frames from frame {start}); allowed: "
-                        f"up to {end}",
-                    )
-                )
+        )
     return problems

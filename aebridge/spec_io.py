@@ -866,11 +866,21 @@ class _Reader:
             # A reversed layer ends at its start: it comes in one (stretched) footage
             # length earlier, unknown until the source is converted.
             shown_in = (
-                first - math.ceil(source.frame_count * -stretch / 100.0)
+                footage_span(first, source.frame_count, stretch)[0]
                 if isinstance(source, ExrSequence)
                 else None
             )
-        if (
+        if isinstance(source, ExrSequence) and stretch is not None and stretch != 0:
+            for problem in footage_problems(
+                path,
+                start=first,
+                in_frame=in_frame,
+                out_frame=out_frame,
+                stretch=stretch,
+                frame_count=source.frame_count,
+            ):
+                self.error(problem.path, problem.message)
+        elif (
             in_frame is not None
             and stretch is not None
             and stretch > 0
@@ -888,25 +898,6 @@ class _Reader:
                 f"{shown_in + 1} or later (out_frame is exclusive)",
             )
             return
-        if isinstance(source, ExrSequence) and stretch is not None and stretch > 0:
-            source_end = first + math.ceil(source.frame_count * stretch / 100.0)
-            if out_frame is not None and out_frame > source_end:
-                self.error(
-                    f"{path}.out_frame",
-                    f"{out_frame} is past the end of the source (it ends before frame "
-                    f"{source_end}); allowed: up to {source_end}",
-                )
-        if (
-            stretch is not None
-            and stretch < 0
-            and out_frame is not None
-            and out_frame > first
-        ):
-            self.error(
-                f"{path}.out_frame",
-                f"{out_frame} is past the end of the reversed source (a negative "
-                f"stretch ends the layer at its start {first}); allowed: up to {first}",
-            )
         if shown_in is not None and shown_in > comp.last_frame:
             self.error(
                 f"{path}.in_frame" if in_frame is not None else f"{path}.start",
@@ -1395,6 +1386,73 @@ class _Reader:
         return ConditioningKeyframe(
             frame=frame, image=image, prompt=prompt, strength=strength
         )
+
+
+def footage_span(start: int, frame_count: int, stretch: float) -> tuple[int, int]:
+    """The comp frames ``[first, end)`` a layer's footage covers.
+
+    Args:
+        start: the comp frame of source frame 0 (a reversed layer ends there).
+        frame_count: frames in the source.
+        stretch: time stretch in percent; negative plays the footage backwards.
+
+    Returns:
+        The first comp frame and the exclusive end; the last source frame covers a
+        part frame when the stretch makes its length fractional, so it is rounded up.
+    """
+    length = math.ceil(abs(Fraction(frame_count) * Fraction(str(stretch)) / 100))
+    return (start - length, start) if stretch < 0 else (start, start + length)
+
+
+def footage_problems(
+    path: str,
+    *,
+    start: int,
+    in_frame: int | None,
+    out_frame: int | None,
+    stretch: float,
+    frame_count: int,
+) -> list[Problem]:
+    """Problems with a layer's in and out frames against the footage it shows.
+
+    After Effects cannot trim a footage layer beyond its footage: an in frame at or
+    past its end (or an out frame past it) would abort the build script.
+
+    Args:
+        path: the layer's spec path (``layers[2]``).
+        start: the layer's start frame.
+        in_frame: its in frame, or None for the footage's first frame.
+        out_frame: its exclusive out frame, or None for the footage's end.
+        stretch: its time stretch in percent (not 0).
+        frame_count: frames in its source.
+
+    Returns:
+        One problem per offending field (empty when the trim fits the footage).
+    """
+    lo, hi = footage_span(start, frame_count, stretch)
+    shown = (
+        f"{frame_count} frames played backwards, ending at frame {start}"
+        if stretch < 0
+        else f"{frame_count} frames from frame {start}"
+    )
+    problems: list[Problem] = []
+    if in_frame is not None and not lo <= in_frame < hi:
+        problems.append(
+            Problem(
+                path=f"{path}.in_frame",
+                message=f"{in_frame} is outside the source ({shown}); allowed: "
+                f"{lo} to {hi - 1}",
+            )
+        )
+    if out_frame is not None and out_frame > hi:
+        problems.append(
+            Problem(
+                path=f"{path}.out_frame",
+                message=f"{out_frame} is past the end of the source ({shown}); "
+                f"allowed: up to {hi}",
+            )
+        )
+    return problems
 
 
 def _child(path: str, key: str) -> str:

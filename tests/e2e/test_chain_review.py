@@ -16,6 +16,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "js"))
 
 import aejsx
 
+from aebridge import synthetic
+from aebridge.api import build
 from aebridge.emit import build_plan, write_script
 from aebridge.errors import SpecError
 from aebridge.preview.render import plan_from_spec
@@ -92,3 +94,89 @@ def test_validation_refuses_a_reversed_layer_out_past_its_start() -> None:
         aejsx.load(data)
     assert [p.path for p in err.value.problems] == ["layers[0].out_frame"]
     assert "allowed: up to 1010" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        # Past the end of a 3-frame source shown from 1001: the script set inPoint
+        # after the footage's outPoint and aborted.
+        (
+            {"in_frame": 1004, "stretch": 100},
+            "layers[1].in_frame: 1004 is outside the source (3 frames from frame "
+            "1001); allowed: 1001 to 1003",
+        ),
+        # At 50 % the same source covers 1001..1002 (the last frame half a frame).
+        (
+            {"in_frame": 1003, "stretch": 50},
+            "layers[1].in_frame: 1003 is outside the source (3 frames from frame "
+            "1001); allowed: 1001 to 1002",
+        ),
+        # A reversed layer ends at its start: an in frame at the start shows nothing.
+        (
+            {"in_frame": 1004, "stretch": -100, "start": 1004},
+            "layers[1].in_frame: 1004 is outside the source (3 frames played "
+            "backwards, ending at frame 1004); allowed: 1001 to 1003",
+        ),
+    ],
+)
+def test_validation_refuses_an_in_frame_outside_the_footage(
+    changes: dict[str, Any], message: str
+) -> None:
+    data = reversed_spec()
+    data["layers"][1].update(changes)
+    with pytest.raises(SpecError) as err:
+        aejsx.load(data)
+    assert [str(p) for p in err.value.problems] == [message]
+
+
+def test_every_in_frame_validation_accepts_builds_a_clean_script(
+    tmp_path: Path,
+) -> None:
+    """Sweep in frames, out frames and stretches on one layer: whatever passes
+    validation runs in the DOM model without an alert."""
+    scripts: list[Path] = []
+    for stretch in (100, 50, 200, -100, -50):
+        for in_frame in (None, 1000, 1001, 1003, 1005, 1007):
+            for out_frame in (None, 1002, 1004, 1006, 1008):
+                data = reversed_spec()
+                fg = data["layers"][1]
+                fg.update(stretch=stretch, start=1004)
+                if in_frame is not None:
+                    fg["in_frame"] = in_frame
+                if out_frame is not None:
+                    fg["out_frame"] = out_frame
+                try:
+                    spec = aejsx.load(data)
+                except SpecError:
+                    continue
+                folder = tmp_path / f"{stretch}_{in_frame}_{out_frame}"
+                script = folder / "rev.jsx"
+                write_script(spec, {}, script)
+                aejsx.touch_sequences(spec, folder)
+                scripts.append(script)
+    assert len(scripts) > 20
+    for script in scripts:
+        (snap,) = aejsx.run_in_model(script)
+        assert (snap["uncaught"], snap["alerts"]) == (None, []), script.parent.name
+
+
+def test_build_refuses_an_in_frame_past_a_converted_sources_end(tmp_path: Path) -> None:
+    """A source still to convert has no known length when the spec is read: the
+    build's preflight checks the trim once it has probed the media, before any
+    conversion, instead of writing a script that aborts in After Effects."""
+    synthetic.write_png_sequence(
+        tmp_path / "media", "fg", frames=4, width=32, height=18
+    )
+    data = {
+        "schema": "aebridge.comp/1",
+        "comp": {"name": "tiny", "width": 32, "height": 18, "rate": 24, "duration": 8},
+        "layers": [{"id": "fg", "source": "media/fg.####.png", "in_frame": 1006}],
+    }
+    with pytest.raises(SpecError) as err:
+        build(data, tmp_path / "out", base_dir=tmp_path, jobs=1)
+    assert [str(p) for p in err.value.problems] == [
+        "layers[0].in_frame: 1006 is outside the source (4 frames from frame 1001); "
+        "allowed: 1001 to 1004"
+    ]
+    assert not (tmp_path / "out" / "tiny.jsx").exists()
