@@ -24,6 +24,7 @@ every problem with its spec path. Build specs in code through
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from fractions import Fraction
@@ -316,9 +317,9 @@ class TrackMatte:
 class ConditioningKeyframe:
     """A point a generator was conditioned on (a keyframe image and/or a prompt).
 
-    ``frame`` is the 0-based frame of the generated clip; it lands on comp frame
-    ``layer.start + frame`` for a layer's provenance, ``comp.start_frame + frame`` for
-    the comp's.
+    ``frame`` is the 0-based frame of the generated clip; it lands on the comp frame
+    that shows it: ``layer.start + frame`` for a layer's provenance at 100 % (scaled
+    by the layer's stretch otherwise), ``comp.start_frame + frame`` for the comp's.
     """
 
     frame: int
@@ -570,6 +571,20 @@ class CompSpec:
         return self.comp.start_frame if layer.start is None else layer.start
 
 
+def _shown_at(start: int, stretch: float, source_frame: int) -> int:
+    """The first comp frame that shows ``source_frame`` of a layer starting at
+    ``start`` (or, when a stretch under 100 % skips it, the next source frame).
+
+    Source frame ``k`` starts ``k * stretch / 100`` comp frames after ``start``; a
+    negative stretch plays backwards and ends at ``start``, so frame ``k`` comes in
+    ``(k + 1) * |stretch| / 100`` frames before it. Same mapping as the preview's
+    :meth:`aebridge.preview.plan.LayerPlan.source_index`.
+    """
+    speed = Fraction(str(stretch)) / 100
+    offset = (source_frame + 1) * speed if speed < 0 else source_frame * speed
+    return start + math.ceil(offset)
+
+
 def _conditioning_sources(
     spec: CompSpec,
 ) -> list[tuple[int, str, ConditioningKeyframe, Provenance]]:
@@ -581,7 +596,7 @@ def _conditioning_sources(
     for layer in spec.layers:
         if layer.provenance is not None:
             for key in layer.provenance.keyframes:
-                frame = spec.layer_start(layer) + key.frame
+                frame = _shown_at(spec.layer_start(layer), layer.stretch, key.frame)
                 found.append((frame, layer.id, key, layer.provenance))
     return found
 

@@ -20,6 +20,7 @@ from aebridge import synthetic
 from aebridge.api import build
 from aebridge.emit import build_plan, write_script
 from aebridge.errors import SpecError
+from aebridge.model import expand_conditioning
 from aebridge.preview.render import plan_from_spec
 
 RATE = 24
@@ -180,3 +181,42 @@ def test_build_refuses_an_in_frame_past_a_converted_sources_end(tmp_path: Path) 
         "allowed: 1001 to 1004"
     ]
     assert not (tmp_path / "out" / "tiny.jsx").exists()
+
+
+@pytest.mark.parametrize("stretch", [100, 200, 250, -100, -200])
+def test_a_conditioning_keyframe_marker_lands_on_the_frame_showing_it(
+    tmp_path: Path, stretch: int
+) -> None:
+    """The marker of a layer's conditioning keyframe sits on the comp frame that
+    shows that generated frame, in the preview and in the script, whatever the
+    layer's stretch (it sat at start + frame, off by the stretch)."""
+    data = reversed_spec()
+    data["comp"]["duration"] = 40
+    data["layers"] = [
+        {
+            "id": "fg",
+            "source": aejsx._seq("fg", RATE, 1001, 1008),
+            "stretch": stretch,
+            "start": 1030 if stretch < 0 else 1002,
+            "provenance": {"keyframes": [{"frame": k} for k in (0, 3, 7)]},
+        }
+    ]
+    spec = expand_conditioning(aejsx.load(data))
+    markers = {int(dict(m.parameters)["source_frame"]): m.frame for m in spec.markers}
+    assert sorted(markers) == [0, 3, 7]
+    preview = plan_from_spec(spec, tmp_path).layers[0]
+    for source_frame, comp_frame in markers.items():
+        assert preview.source_index(comp_frame) == source_frame, comp_frame
+    if stretch == 200:
+        assert markers == {0: 1002, 3: 1008, 7: 1016}
+    if stretch == -100:
+        assert markers == {0: 1029, 3: 1026, 7: 1022}
+
+    script = tmp_path / "rev.jsx"
+    write_script(spec, {}, script)
+    aejsx.touch_sequences(spec, tmp_path)
+    (snap,) = aejsx.run_in_model(script)
+    assert (snap["uncaught"], snap["alerts"]) == (None, [])
+    (comp,) = [i for i in snap["items"] if i["type"] == "Composition"]
+    times = sorted(round(k["time"] * RATE) for k in comp["markers"]["keys"])
+    assert times == sorted(f - 1001 for f in markers.values())
