@@ -124,8 +124,11 @@ def _pad_field(padding: int) -> str:
 
 def _number_re(padding: int) -> str:
     # Exactly `padding` digits, or more digits without a leading zero (frame 10000 of
-    # a four-digit pattern); negative frames keep the sign outside the padding.
-    return rf"(-?(?:\d{{{padding}}}|[1-9]\d{{{padding},}}))"
+    # a four-digit pattern). A negative frame counts its sign in the padding width as
+    # printf, fileseq and Nuke write it ('%04d' % -2 == '-002'); the sign outside the
+    # padding ('-0002') is accepted too.
+    neg = max(padding - 1, 1)
+    return rf"(-\d{{{neg},}}|-?(?:\d{{{padding}}}|[1-9]\d{{{padding},}}))"
 
 
 def _list_frames(
