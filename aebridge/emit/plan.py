@@ -118,7 +118,8 @@ def _segment_speed(
     if seconds <= 0:
         return 0.0 if spatial or len(deltas) == 1 else [0.0] * len(deltas)
     if spatial:
-        return math.sqrt(sum(d * d for d in deltas)) / seconds
+        # hypot: squaring a large finite delta would overflow to infinity.
+        return math.hypot(*deltas) / seconds
     if len(deltas) == 1:
         return deltas[0] / seconds
     return [d / seconds for d in deltas]
@@ -197,7 +198,23 @@ def _property(
                 )
             ]
         )
-    return {"keys": [_key_json(keys, i, rate, spatial) for i in range(len(keys))]}
+    out: list[Json] = []
+    for i in range(len(keys)):
+        try:
+            out.append(_key_json(keys, i, rate, spatial))
+        except ValueError as exc:
+            # Finite values can still give an infinite speed (1e300 in 1/60 s).
+            raise SpecError(
+                [
+                    Problem(
+                        path=f"{where}.keyframes[{i}].value",
+                        message=f"the speed into or out of this key is too large to "
+                        f"express ({exc}); allowed: values that change by less "
+                        "than about 1e300 per second",
+                    )
+                ]
+            ) from exc
+    return {"keys": out}
 
 
 def _provenance_lines(prov: Provenance | None) -> list[str]:

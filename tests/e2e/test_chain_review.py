@@ -220,3 +220,25 @@ def test_a_conditioning_keyframe_marker_lands_on_the_frame_showing_it(
     (comp,) = [i for i in snap["items"] if i["type"] == "Composition"]
     times = sorted(round(k["time"] * RATE) for k in comp["markers"]["keys"])
     assert times == sorted(f - 1001 for f in markers.values())
+
+
+def test_huge_keyframe_values_build_or_fail_naming_the_key(tmp_path: Path) -> None:
+    """Finite values validate; their speed must not overflow to a nameless error."""
+    data = reversed_spec()
+    keys = [{"frame": 1001, "value": [3, 100]}, {"frame": 1011, "value": [2, -1e300]}]
+    data["layers"][1]["transform"] = {"anchor": {"keyframes": keys}}
+    plan = build_plan(aejsx.load(data), {}, script_dir=tmp_path, build_id="b")
+    (speed,) = {
+        k["ease_out"]["speed"]
+        for k in plan["layers"][1]["transform"]["anchor"]["keys"][:1]
+    }
+    assert speed == pytest.approx(1e300 / (10 / RATE))
+
+    keys[1]["frame"] = 1002
+    keys[1]["value"] = [2, -1.7e308]
+    with pytest.raises(SpecError) as err:
+        build_plan(aejsx.load(data), {}, script_dir=tmp_path, build_id="b")
+    assert [p.path for p in err.value.problems] == [
+        "layers[1].transform.anchor.keyframes[0].value"
+    ]
+    assert "too large to express" in str(err.value)
