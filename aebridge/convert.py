@@ -411,6 +411,12 @@ def _auto_alpha(info: Any) -> tuple[str, str]:
             "premultiplied",
             "alpha auto: OpenEXR stores premultiplied (associated) alpha",
         )
+    if getattr(info, "alpha_associated", False):
+        return (
+            "premultiplied",
+            f"alpha auto: the {suffix} file declares its alpha associated "
+            "(premultiplied)",
+        )
     if info.kind == "movie":
         return (
             "straight",

@@ -95,8 +95,9 @@ def _default_name(source: str) -> str:
     type=click.Choice(["auto", "straight", "premultiplied", "none"]),
     default="auto",
     show_default=True,
-    help="How the source stores alpha. auto: PNG/TIFF/movie alpha is straight, "
-    "EXR alpha premultiplied, no alpha channel means opaque.",
+    help="How the source stores alpha. auto: PNG/movie alpha is straight, "
+    "EXR alpha premultiplied, TIFF as its ExtraSamples tag says, no alpha channel "
+    "means opaque.",
 )
 @click.option(
     "--matte", help="A separate matte sequence or movie (its alpha, else its luma)."

@@ -129,6 +129,9 @@ class SourceInfo:
     """Movies: the YUV range applied (``MPEG`` limited, ``JPEG`` full)."""
     notes: tuple[str, ...] = field(default=())
     """Anything else probing decided that a user may want to know."""
+    alpha_associated: bool = False
+    """Images: the file declares its alpha associated (premultiplied), as a TIFF's
+    ExtraSamples tag does; ``--alpha auto`` then reads it premultiplied."""
 
 
 def probe(

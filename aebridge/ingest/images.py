@@ -50,6 +50,7 @@ class _Header:
     pixel_aspect: Fraction
     file_colorspace: str
     file_format: str
+    associated: bool = False
 
 
 def _config() -> oiio.ImageSpec:
@@ -88,6 +89,15 @@ def _header(inp: oiio.ImageInput, path: str, number: int) -> _Header:
         alpha_index = 1
     has_alpha = 0 <= alpha_index < channels and channels in (2, 4)
     aspect = float(spec.get_float_attribute("PixelAspectRatio", 1.0) or 1.0)
+    file_format = str(inp.format_name())
+    # TIFF says how its alpha is stored (ExtraSamples: 1 associated, 2 unassociated).
+    # With the UnassociatedAlpha hint OpenImageIO reads both as stored and reports
+    # only the unassociated kind, so a TIFF alpha without that report is associated.
+    associated = (
+        has_alpha
+        and file_format == "tiff"
+        and spec.get_int_attribute("oiio:UnassociatedAlpha", 0) != 1
+    )
     return _Header(
         width=int(spec.full_width) or int(spec.width),
         height=int(spec.full_height) or int(spec.height),
@@ -96,7 +106,8 @@ def _header(inp: oiio.ImageInput, path: str, number: int) -> _Header:
         has_alpha=has_alpha,
         pixel_aspect=Fraction(aspect).limit_denominator(1000),
         file_colorspace=str(spec.get_string_attribute("oiio:ColorSpace", "")),
-        file_format=str(inp.format_name()),
+        file_format=file_format,
+        associated=associated,
     )
 
 
@@ -221,6 +232,7 @@ def probe_images(path: str, *, colorspace: str | None = None) -> SourceInfo:
         frame_files=seq.frame_files,
         frame_numbers=seq.frame_numbers,
         pixel_aspect=first.pixel_aspect,
+        alpha_associated=first.associated,
     )
 
 
