@@ -512,6 +512,32 @@ function aeb_removeStale(plan, comp) {
     }
 }
 
+// Footage an earlier run imported for a layer the spec no longer has: removed once no
+// comp uses it (the stale layers went first), so a re-run leaves the same project as
+// a fresh run. Footage someone placed in another comp by hand stays.
+function aeb_removeStaleFootage(plan) {
+    var keep = {};
+    var prefix = "[aebridge " + plan.build_id + " footage ";
+    var project = app.project;
+    var i;
+    var item;
+    var text;
+    for (i = 0; i < plan.footage.length; i++) {
+        keep[aeb_tag(plan, "footage", plan.footage[i].id)] = true;
+    }
+    // Backwards so removal does not shift the items still to visit.
+    for (i = project.numItems; i >= 1; i--) {
+        item = project.item(i);
+        if (aeb_isFootage(item)) {
+            text = String(item.comment).split("\n")[0];
+            if (text.substr(0, prefix.length) === prefix &&
+                    !keep.hasOwnProperty(text) && item.usedIn.length === 0) {
+                item.remove();
+            }
+        }
+    }
+}
+
 function aeb_layer(plan, comp, existing, footage, spec, index) {
     var where = "layers[" + index + "]";
     var item = footage["k_" + spec.footage];
@@ -717,6 +743,7 @@ function aeb_run(plan) {
     }
     comp = aeb_comp(plan, folder);
     aeb_removeStale(plan, comp);
+    aeb_removeStaleFootage(plan);
     existing = aeb_taggedLayers(plan, comp, "layer");
     for (i = 0; i < plan.layers.length; i++) {
         layers.push(aeb_layer(plan, comp, existing, footage, plan.layers[i], i));

@@ -590,6 +590,11 @@ function makeDom(model, scriptPath) {
     set pixelAspect(v) { this._pixelAspect = checkNumber(v, "pixelAspect", 0.01, 100); }
     get width() { return 64; }
     get height() { return 36; }
+    // The comps with a layer of this item, as AE's AVItem.usedIn.
+    get usedIn() {
+      return project._items.filter((i) => i instanceof CompItem &&
+        i._layers.some((l) => l._source === this));
+    }
     replaceWithSequence(file, forceAlphabetical) {
       model.touch("FootageItem.replaceWithSequence");
       checkBool(forceAlphabetical, "replaceWithSequence forceAlphabetical");
