@@ -47,6 +47,7 @@ import importlib
 import multiprocessing
 import os
 import pickle
+import signal
 import threading
 import time
 import traceback
@@ -501,7 +502,7 @@ def _watch_parent(pid: int, interval: float = 1.0) -> None:
 
 
 def _init_local_worker(oiio_threads: int, parent: int | None = None) -> None:
-    """Pool initializer: OpenImageIO's thread share, malloc thresholds, parent watch.
+    """Pool initializer: Ctrl-C ignored, OpenImageIO threads, malloc, parent watch.
 
     Parallelism comes from the processes; if every worker also ran OpenImageIO's
     default pool (one thread per core) for EXR compression, N processes would run N x
@@ -510,6 +511,11 @@ def _init_local_worker(oiio_threads: int, parent: int | None = None) -> None:
     ends itself once that process is gone (see :func:`_watch_parent`).
     """
     global _configured_threads, _malloc_tuned
+    # Ctrl-C in a terminal signals the whole foreground process group. The calling
+    # process handles it (queued chunks are cancelled, running ones finish, so no
+    # frame is cut short); a worker that took it too died printing a traceback, or
+    # while holding the call queue's lock, which hung the pool's shutdown.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if parent is not None:
         threading.Thread(
             target=_watch_parent,
