@@ -500,15 +500,21 @@ def probe_movie(
 def _to_array(frame: Any, info: SourceInfo) -> npt.NDArray[np.generic]:
     from av.video.reformatter import Interpolation
 
+    # Exact rounding and full chroma interpolation: swscale's fast paths are off by
+    # up to a few code values.
+    flags = Interpolation.BILINEAR | Interpolation.ACCURATE_RND
+    fmt = frame.format
+    deep_420 = info.dtype == "uint16" and fmt.chroma_height(frame.height) < frame.height
+    if not deep_420:
+        # Not for 10/12-bit 4:2:0 (HEVC Main10): this swscale's full-chroma path to
+        # 16-bit RGB zeroes red and green there (measured: 10000, 30000, 50000 came
+        # back 0, 0, 50061); without it the same frame is within 70 code values.
+        flags |= Interpolation.FULL_CHR_H_INT
     rgb = frame.reformat(
         format=info.pixel_format,
         src_colorspace=info.matrix,
         src_color_range=info.color_range,
-        # Exact rounding and full chroma interpolation: swscale's fast paths are
-        # off by up to a few code values.
-        interpolation=Interpolation.BILINEAR
-        | Interpolation.ACCURATE_RND
-        | Interpolation.FULL_CHR_H_INT,
+        interpolation=flags,
     )
     pixels = rgb.to_ndarray()
     if pixels.ndim == 2:
