@@ -37,14 +37,52 @@ def _ranges(frames: list[int]) -> str:
     return ",".join(parts)
 
 
+def _inspect_file(p: Path, frame: int | None) -> dict[str, Any]:
+    """The report of one EXR file that has no frame number (``plate.exr``)."""
+    from . import exr
+
+    if p.suffix.lower() != ".exr":
+        raise SourceError(
+            "not an EXR file; give a layer folder or one .exr file", path=str(p)
+        )
+    if frame is not None:
+        raise SourceError(
+            f"--frame {frame}: this file has no frame number (name.####.exr), so it "
+            "is not part of a sequence; leave --frame out",
+            path=str(p),
+        )
+    header = exr.read_header(p)
+    fps = header.get("framesPerSecond")
+    rate = format_rate(Fraction(fps)) if isinstance(fps, (Fraction, int)) else str(fps)
+    return {
+        "folder": str(p.parent),
+        "pattern": p.name,
+        "first": None,
+        "last": None,
+        "count": 1,
+        "contiguous": True,
+        "gaps": "",
+        "rate": rate,
+        "display_window": _window(header.get("displayWindow")),
+        "data_windows": {_window(header.get("dataWindow")): p.name},
+        "header_frame": None,
+        "header": {
+            k: (str(v) if isinstance(v, Fraction) else v) for k, v in header.items()
+        },
+    }
+
+
 def inspect_sequence(
     path: str | os.PathLike[str], *, frame: int | None = None
 ) -> dict[str, Any]:
     """Report on an EXR sequence folder (or the sequence a single EXR file belongs to).
 
     Args:
-        path: a layer folder such as ``out/fg``, or one frame of it.
-        frame: the frame whose header is shown (default the first).
+        path: a layer folder such as ``out/fg``, one frame of it, or one EXR file
+            without a frame number (reported alone: ``first``, ``last`` and
+            ``header_frame`` are None).
+        frame: the frame whose header is shown (default the frame ``path`` names,
+            else the first).
 
     Returns:
         ``pattern``, ``first``, ``last``, ``count``, ``contiguous``, ``gaps``, ``rate``,
@@ -52,17 +90,20 @@ def inspect_sequence(
         and ``header`` (every attribute of that frame).
 
     Raises:
-        SourceError: no EXR sequence there, several sequences, or the frame is absent.
+        SourceError: no EXR sequence there, several sequences, the frame is absent,
+            or ``frame`` is given for a file without a frame number.
     """
     from . import exr
 
     p = Path(path)
     only: str | None = None
+    given: int | None = None
     if p.is_file():
         m = _FRAME_RE.match(p.name)
         if not m:
-            raise SourceError("not a frame of a sequence (name.####.exr)", path=str(p))
+            return _inspect_file(p, frame)
         only = m.group("name")
+        given = int(m.group("frame"))
         p = p.parent
     by_name: dict[str, dict[int, Path]] = defaultdict(dict)
     padding: dict[str, int] = {}
@@ -86,7 +127,8 @@ def inspect_sequence(
     frames = sorted(files)
     first, last = frames[0], frames[-1]
     missing = sorted(set(range(first, last + 1)) - set(frames))
-    shown = first if frame is None else frame
+    # The frame asked for, else the file named, else the first frame.
+    shown = frame if frame is not None else given if given is not None else first
     if shown not in files:
         raise SourceError(
             f"frame {shown} is not in the sequence ({first}-{last})", path=str(p)

@@ -314,10 +314,13 @@ def inspect_cmd(path: str, frame: int | None, as_json: bool) -> None:
         return
     click.echo(f"sequence:        {report['pattern']}")
     gaps = "contiguous" if report["contiguous"] else f"GAPS: {report['gaps']}"
-    click.echo(
-        f"frames:          {report['first']}-{report['last']} "
-        f"({report['count']} frames, {gaps})"
-    )
+    if report["first"] is None:
+        click.echo("frames:          one file (no frame number)")
+    else:
+        click.echo(
+            f"frames:          {report['first']}-{report['last']} "
+            f"({report['count']} frames, {gaps})"
+        )
     click.echo(f"rate:            {report['rate']}")
     click.echo(f"display window:  {report['display_window']}")
     windows = report["data_windows"]
@@ -327,6 +330,9 @@ def inspect_cmd(path: str, frame: int | None, as_json: bool) -> None:
         click.echo(f"data windows:    {len(windows)} distinct")
         for window, frames in sorted(windows.items()):
             click.echo(f"  {window}: {frames}")
-    click.echo(f"header of frame {report['header_frame']}:")
+    if report["header_frame"] is None:
+        click.echo("header:")
+    else:
+        click.echo(f"header of frame {report['header_frame']}:")
     for key, value in sorted(report["header"].items()):
         click.echo(f"  {key}: {value}")
