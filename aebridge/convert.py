@@ -27,7 +27,7 @@ from typing import Any
 
 from . import __version__
 from .errors import AebridgeError, OptionError, OutputError, SourceError
-from .timing import format_rate, pack_timecode, parse_rate
+from .timing import format_rate, has_timecode, pack_timecode, parse_rate
 
 __all__ = [
     "ALPHA_MODES",
@@ -286,7 +286,8 @@ def _convert_chunk(task: _ChunkTask) -> list[_FrameRecord]:
             raise SourceError(str(exc), path=src_file, frame=frame) from exc
         src_sha, m_sha = todo[index]
         attrs = dict(static)
-        attrs["timeCode"] = pack_timecode(task.timecode_start + index, rate)
+        if has_timecode(rate):
+            attrs["timeCode"] = pack_timecode(task.timecode_start + index, rate)
         attrs["aebridge/sourceSha256"] = (
             src_sha if m_sha is None else f"{src_sha}+{m_sha}"
         )

@@ -11,6 +11,7 @@ __all__ = [
     "NTSC_RATES",
     "format_rate",
     "frame_to_timecode",
+    "has_timecode",
     "pack_timecode",
     "parse_rate",
     "timecode_rate",
@@ -118,6 +119,15 @@ def frame_to_timecode(frame: int, rate: Fraction) -> tuple[int, int, int, int, b
     return (total_s // 3600) % 24, (total_s // 60) % 60, total_s % 60, ff, drop
 
 
+def has_timecode(rate: Fraction) -> bool:
+    """Whether SMPTE 12M timecode (the EXR ``timeCode``) can count frames at ``rate``.
+
+    Up to 30 fps it counts frames, up to 60 frame pairs; the frames field holds at
+    most 39, so faster rates have none.
+    """
+    return timecode_rate(rate)[0] <= 60
+
+
 def _bcd(n: int) -> int:
     return ((n // 10) << 4) | (n % 10)
 
@@ -129,7 +139,15 @@ def pack_timecode(frame: int, rate: Fraction) -> tuple[int, int]:
     Above 30 fps SMPTE 12M counts frame pairs: the frames field holds ``frame // 2`` and
     the field-phase bit (bit 15 in OpenEXR's TV60 packing, ``TimeCode.fieldPhase``)
     marks the second frame of a pair. Bit 7 is the colour-frame flag: never set here.
+
+    Raises:
+        ValueError: the rate is above 60 fps: the frames field (two BCD digits, tens
+            at most 3) cannot count its frame pairs; see :func:`has_timecode`.
     """
+    if not has_timecode(rate):
+        raise ValueError(
+            f"SMPTE 12M timecode counts at most 60 frames per second, not {rate}"
+        )
     hh, mm, ss, ff, drop = frame_to_timecode(frame, rate)
     nominal, _ = timecode_rate(rate)
     field_phase = False
