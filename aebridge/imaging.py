@@ -10,6 +10,8 @@ The conversion of a frame is, per pixel::
 with ``T`` the OCIO conversion from the input to the output colour space, done by
 OpenImageIO's colour configuration, and every colour where ``a == 0`` set to 0 (straight
 PNGs often carry colour under alpha 0, which must not leak into a premultiplied image).
+Premultiplied float input in a linear space is the exception: ``T`` is then a matrix,
+applied to the premultiplied values as stored, so light under alpha 0 (glows) is kept.
 
 Speed comes from lookup tables that are exact to the OCIO config, because they are
 made by running OCIO itself on every possible code value:
@@ -41,7 +43,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .colour import color_config, linear_counterpart, validate_colorspace
+from .colour import color_config, is_linear, linear_counterpart, validate_colorspace
 from .errors import OptionError
 
 __all__ = [
@@ -677,6 +679,17 @@ class PixelPipeline:
             alpha = alpha_float
         elif alpha_codes is not None:
             alpha = normalise(alpha_codes)
+        if (
+            alpha is not None
+            and self.effective_alpha == "premultiplied"
+            and is_linear(self.colorspace_in)
+        ):
+            # Linear to linear is a matrix, which commutes with premultiplying: convert
+            # the premultiplied values as they are. Colour under alpha 0 in a
+            # premultiplied image is added light (fire, glows), which 'over' shows, so
+            # it is kept, not zeroed as hidden straight colour is.
+            rgb = ocio_convert(colour, self.colorspace_in, self.colorspace_out)
+            return self._finish(rgb.transpose(2, 0, 1), alpha, None, check=True)
         if alpha is not None and self.effective_alpha == "premultiplied":
             colour = unpremultiply(colour, alpha)
         rgb = ocio_convert(colour, self.colorspace_in, self.colorspace_out)

@@ -116,3 +116,40 @@ def test_ctrl_c_during_a_parallel_run_exits_cleanly_and_the_rerun_resumes(
     done = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert f"{80 - len(written)} written, {len(written)} up to date" in done.stdout
+
+
+def _premultiplied_exr(path: Path) -> np.ndarray:
+    import OpenImageIO as oiio
+
+    spec = oiio.ImageSpec(W, H, 4, "half")
+    spec.channelnames = ("R", "G", "B", "A")
+    spec.alpha_channel = 3
+    pixels = np.zeros((H, W, 4), np.float32)
+    pixels[..., :3] = (0.3, 2.5, 0.05)
+    pixels[:, W // 2 :, 3] = 0.5  # left half: alpha 0 with colour (pure emission)
+    out = oiio.ImageOutput.create(str(path))
+    assert out is not None
+    out.open(str(path), spec)
+    out.write_image(pixels)
+    out.close()
+    return pixels
+
+
+@pytest.mark.parametrize("output", ["Linear Rec.709 (sRGB)", "ACEScg"])
+def test_premultiplied_linear_input_keeps_emission_under_alpha_zero(
+    tmp_path: Path, output: str
+) -> None:
+    # In a premultiplied image colour under alpha 0 is added light (fire, glows,
+    # flares), not hidden colour: 'over' adds it. It was zeroed.
+    src = tmp_path / "src"
+    src.mkdir()
+    stored = _premultiplied_exr(src / "glow.1001.exr")
+    convert(src, tmp_path / "out", name="glow", output_colorspace=output, jobs=1)
+    px = read_pixels(tmp_path / "out" / "glow" / "glow.1001.exr").astype(np.float64)
+    from aebridge.imaging import ocio_convert
+
+    expected = ocio_convert(
+        stored[..., :3].reshape(-1, 3), "Linear Rec.709 (sRGB)", output
+    ).reshape(H, W, 3)
+    assert np.allclose(px[..., :3], expected, rtol=2e-3)
+    assert np.array_equal(px[..., 3], stored[..., 3])
