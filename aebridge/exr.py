@@ -189,9 +189,10 @@ class ExrSettings:
     Attributes:
         half: 16-bit half float (True, default) or 32-bit float.
         compression: a name from :data:`COMPRESSIONS`.
-        autocrop: crop the data window to the alpha bounding box (display window
-            stays full frame); off by default because After Effects' handling of a
-            smaller data window is not established.
+        autocrop: crop the data window to the bounding box of the non-zero pixels
+            (alpha, or light under alpha 0; the display window stays full frame);
+            off by default because After Effects' handling of a smaller data window
+            is not established.
     """
 
     half: bool = True
@@ -527,8 +528,10 @@ def write_frame(
     display = (0, 0, width - 1, height - 1)
     window = display
     if settings.autocrop:
-        # An empty frame still needs a data window: one pixel at the origin.
-        window = alpha_bounds(rgba[..., 3]) or (0, 0, 0, 0)
+        # Every non-zero pixel, not only alpha: a premultiplied source's light under
+        # alpha 0 (glows) is kept and must stay inside the data window. An empty
+        # frame still needs a data window: one pixel at the origin.
+        window = alpha_bounds((rgba != 0).any(axis=2)) or (0, 0, 0, 0)
     x0, y0, x1, y1 = window
     crop = rgba[y0 : y1 + 1, x0 : x1 + 1]
     # EXR stores each channel as its own plane: hand the binding planes (free when

@@ -143,7 +143,7 @@ def _default_name(source: str) -> str:
 @click.option(
     "--autocrop",
     is_flag=True,
-    help="Crop the data window to the alpha bounds "
+    help="Crop the data window to the non-zero pixels (alpha, or light under alpha 0) "
     "(display window stays full frame). Off by default: After Effects' handling "
     "of small data windows is not established.",
 )
