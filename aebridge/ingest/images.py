@@ -161,6 +161,25 @@ def _mismatch(first: _Header, other: _Header) -> str | None:
     return None
 
 
+def _declared_colorspace(reported: str) -> str | None:
+    """The scene-linear OCIO space an EXR declares, or None.
+
+    OpenImageIO reports an EXR's colour space only when the file names it (the
+    ``colorInteropID`` attribute: ``lin_ap1_scene`` for ACEScg, as Nuke, Houdini and
+    aebridge write it). Integer formats are left out: OpenImageIO reports its default
+    for them whatever the file holds. Display-referred or unknown names are ignored.
+    """
+    from ..colour import color_config, colorspace_names, is_linear
+
+    if not reported:
+        return None
+    cc = color_config()
+    for name in colorspace_names():
+        if reported in (name, str(cc.get_color_interop_id(name) or "")):
+            return name if is_linear(name) else None
+    return None
+
+
 def probe_images(path: str, *, colorspace: str | None = None) -> SourceInfo:
     """Describe an image sequence, checking every frame's header.
 
@@ -202,11 +221,22 @@ def probe_images(path: str, *, colorspace: str | None = None) -> SourceInfo:
         if first.file_colorspace
         else ""
     )
+    declared = (
+        _declared_colorspace(first.file_colorspace)
+        if first.file_format == "openexr"
+        else None
+    )
     if colorspace is not None:
         chosen = colorspace
         decision = (
             f"{kind_text}{tag}: using {colorspace!r} as given instead of the default "
             f"{default!r}."
+        )
+    elif declared is not None:
+        chosen = declared
+        decision = (
+            f"{kind_text}: the file declares its colour space "
+            f"({first.file_colorspace!r}): {declared!r}."
         )
     else:
         chosen = default

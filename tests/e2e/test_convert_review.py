@@ -180,3 +180,35 @@ def test_autocrop_keeps_light_under_alpha_zero_inside_the_data_window(
     assert (got.full_width, got.full_height) == (W, H)
     full = result.get_pixels(oiio.FLOAT, roi=oiio.ROI(0, W, 0, H, 0, 1, 0, 4))
     assert np.array_equal(full, pixels)
+
+
+def test_an_exr_declaring_its_colour_space_is_read_in_it(tmp_path: Path) -> None:
+    # An ACEScg EXR (colorInteropID lin_ap1_scene, as Nuke, Houdini and aebridge's own
+    # --output-colorspace ACEScg write) was read as Linear Rec.709: wrong colours.
+    import OpenImageIO as oiio
+
+    from aebridge.imaging import ocio_convert
+
+    src = tmp_path / "src"
+    src.mkdir()
+    spec = oiio.ImageSpec(W, H, 3, "float")
+    spec.attribute("colorInteropID", "lin_ap1_scene")
+    stored = np.zeros((H, W, 3), np.float32)
+    stored[...] = (0.6, 0.2, 0.05)
+    out = oiio.ImageOutput.create(str(src / "p.1001.exr"))
+    assert out is not None
+    out.open(str(src / "p.1001.exr"), spec)
+    out.write_image(stored)
+    out.close()
+    result = convert(src, tmp_path / "out", name="p", half=False, jobs=1)
+    px = read_pixels(tmp_path / "out" / "p" / "p.1001.exr")
+    expected = ocio_convert(stored.reshape(-1, 3), "ACEScg", "Linear Rec.709 (sRGB)")
+    assert np.allclose(px[..., :3].reshape(-1, 3), expected, rtol=1e-5)
+    assert any("'ACEScg'" in d and "declares" in d for d in result.decisions)
+    # --colorspace still wins over the file's declaration.
+    again = convert(
+        src, tmp_path / "out2", name="p", colorspace="Linear Rec.709 (sRGB)", jobs=1
+    )
+    px = read_pixels(tmp_path / "out2" / "p" / "p.1001.exr")
+    assert np.allclose(px[0, 0, :3], stored[0, 0], rtol=1e-3)
+    assert any("(given)" in d for d in again.decisions)
