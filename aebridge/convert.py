@@ -48,7 +48,9 @@ EXR_METADATA_SCHEMA = "aebridge.exr/1"
 SIDECAR_SCHEMA = "aebridge.sequence/1"
 # Bump when the pixels written for the same source and settings change, so that a
 # re-run after an upgrade redoes frames instead of trusting old ones.
-PIPELINE_VERSION = 1
+# 2: light under alpha 0 kept for premultiplied linear input; 10/12-bit 4:2:0 movies
+#    decoded without the scaler's full-chroma path.
+PIPELINE_VERSION = 2
 
 # Provenance keys with a meaning of their own; anything else is kept under "extra".
 PROVENANCE_KEYS = (
