@@ -119,11 +119,29 @@ class Run:
         return self.frames / self.seconds
 
 
+def read_png(path: str) -> Any:
+    """A PNG's RGBA as stored (straight alpha, not premultiplied on read)."""
+    import OpenImageIO as oiio
+
+    config = oiio.ImageSpec()
+    config.attribute("oiio:UnassociatedAlpha", 1)
+    inp = oiio.ImageInput.open(path, config)
+    if inp is None:
+        raise RuntimeError(f"cannot open {path}: {oiio.geterror()}")
+    try:
+        data = inp.read_image(0, 0, 0, 4, oiio.UINT8)
+        if data is None:
+            raise RuntimeError(f"cannot read {path}: {inp.geterror()}")
+        return data
+    finally:
+        inp.close()
+
+
 def measure(label: str, cmd: Sequence[str], frames: int, env: dict[str, str]) -> Run:
     """Run a command; sample the RSS of it and its children every 20 ms."""
     import resource
 
-    import psutil
+    import psutil  # type: ignore[import-untyped]
 
     peaks: dict[int, int] = {}
     # Pool workers started by a forkserver are not this process's children, so
@@ -218,17 +236,12 @@ def aebridge_cmd(src: Path, out: Path, jobs: int, engine: str) -> list[str]:
 
 def _direct_frame(task: tuple[str, str]) -> None:
     """One frame in a worker: exactly what convert's workers do, minus bookkeeping."""
-    import OpenImageIO as oiio
 
     from aebridge import exr
     from aebridge.imaging import PixelPipeline
 
     src, dst = task
-    config = oiio.ImageSpec()
-    config.attribute("oiio:UnassociatedAlpha", 1)
-    inp = oiio.ImageInput.open(src, config)
-    px = inp.read_image(0, 0, 0, 4, oiio.UINT8)
-    inp.close()
+    px = read_png(src)
     pipeline = PixelPipeline(
         dtype="uint8",
         channels=4,
@@ -298,10 +311,7 @@ def stages(src: Path, tmp: Path, repeat: int) -> None:
     config.attribute("oiio:UnassociatedAlpha", 1)
 
     def decode_oiio() -> Any:
-        inp = oiio.ImageInput.open(str(png), config)
-        data = inp.read_image(0, 0, 0, 4, oiio.UINT8)
-        inp.close()
-        return data
+        return read_png(str(png))
 
     rows: list[tuple[str, float]] = [
         ("decode PNG, OpenImageIO", _timeit(decode_oiio, repeat))
@@ -312,13 +322,12 @@ def stages(src: Path, tmp: Path, repeat: int) -> None:
         except ImportError:
             rows.append((f"decode PNG, {module} (not installed)", float("nan")))
             continue
-        fn = getattr(lib, call)
-        rows.append(
-            (
-                f"decode PNG, {module}",
-                _timeit(lambda fn=fn: fn(png.read_bytes()), repeat),
-            )
-        )
+        decode: Callable[[bytes], Any] = getattr(lib, call)
+
+        def decode_with(decode: Callable[[bytes], Any] = decode) -> None:
+            decode(png.read_bytes())
+
+        rows.append((f"decode PNG, {module}", _timeit(decode_with, repeat)))
     px = decode_oiio()
     pipe = PixelPipeline(
         dtype="uint8",
@@ -363,15 +372,14 @@ def stages(src: Path, tmp: Path, repeat: int) -> None:
 
     for comp in ("zip", "piz"):
         settings = exr.ExrSettings(compression=comp)
+
+        def via_aebridge(settings: exr.ExrSettings = settings) -> None:
+            exr.write_frame(tmp / "s.exr", rgba, settings=settings, attributes={})
+
         rows.append(
             (
                 f"EXR encode {comp}, aebridge write_frame{writer(comp)}",
-                _timeit(
-                    lambda s=settings: exr.write_frame(
-                        tmp / "s.exr", rgba, settings=s, attributes={}
-                    ),
-                    repeat,
-                ),
+                _timeit(via_aebridge, repeat),
             )
         )
 
@@ -379,6 +387,8 @@ def stages(src: Path, tmp: Path, repeat: int) -> None:
             spec = oiio.ImageSpec(rgba.shape[1], rgba.shape[0], 4, oiio.HALF)
             spec.attribute("compression", comp)
             o = oiio.ImageOutput.create(str(tmp / "o.exr"))
+            if o is None:
+                raise RuntimeError(f"OpenImageIO has no EXR writer: {oiio.geterror()}")
             # OpenImageIO wants an interleaved, contiguous buffer.
             ok = o.open(str(tmp / "o.exr"), spec)
             ok = ok and o.write_image(np.ascontiguousarray(rgba))
