@@ -132,7 +132,6 @@ class _ChunkTask:
     compression: str
     autocrop: bool
     rate: tuple[int, int]
-    timecode_start: int  # timecode frame count of source index 0
     attributes: tuple[tuple[str, Any], ...]
     movie_sha256: str | None
     matte_movie_sha256: str | None
@@ -289,7 +288,8 @@ def _convert_chunk(task: _ChunkTask) -> list[_FrameRecord]:
         src_sha, m_sha = todo[index]
         attrs = dict(static)
         if has_timecode(rate):
-            attrs["timeCode"] = pack_timecode(task.timecode_start + index, rate)
+            # The timecode counts the output frame number at the rate.
+            attrs["timeCode"] = pack_timecode(task.start_frame + index, rate)
         attrs["aebridge/sourceSha256"] = (
             src_sha if m_sha is None else f"{src_sha}+{m_sha}"
         )
@@ -748,7 +748,6 @@ def convert(
     }
     settings_hash = _settings_hash(settings)
 
-    timecode_start = start_frame
     attributes: dict[str, Any] = {
         "framesPerSecond": (rate.numerator, rate.denominator),
         "chromaticities": colour.chromaticities(output_colorspace),
@@ -820,7 +819,6 @@ def convert(
                 compression=compression,
                 autocrop=autocrop,
                 rate=(rate.numerator, rate.denominator),
-                timecode_start=timecode_start,
                 attributes=tuple(sorted(attributes.items())),
                 movie_sha256=movie_sha,
                 matte_movie_sha256=matte_movie_sha,
@@ -852,7 +850,8 @@ def convert(
         warnings=tuple(warnings),
     )
     _write_json_atomic(
-        result.sidecar, _sidecar_data(result, info, matte_info, provenance, settings)
+        result.sidecar,
+        _sidecar_data(result, info, matte_info, provenance, settings, settings_hash),
     )
     return result
 
@@ -863,6 +862,7 @@ def _sidecar_data(
     matte_info: Any | None,
     provenance: Mapping[str, Any],
     settings: Mapping[str, Any],
+    settings_hash: str,
 ) -> dict[str, Any]:
     # Deterministic: no timestamps, no host names, so a re-run rewrites the same bytes.
     return {
@@ -893,7 +893,7 @@ def _sidecar_data(
         if matte_info is None
         else {"path": str(matte_info.path), "kind": matte_info.kind},
         "settings": dict(settings),
-        "settings_hash": _settings_hash(settings),
+        "settings_hash": settings_hash,
         "provenance": dict(provenance),
         "decisions": list(result.decisions),
     }
