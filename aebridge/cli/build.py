@@ -29,10 +29,8 @@ def _shown(path: Path) -> str:
         return Path(path).as_posix()
 
 
-@click.command("validate")
-@click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print the problems as JSON.")
-@click.option(
+# Shared by validate and build, so both read a layer's rate the same way.
+_rate_policy_option = click.option(
     "--rate-policy",
     type=click.Choice(["conform", "refuse"]),
     default="conform",
@@ -40,6 +38,12 @@ def _shown(path: Path) -> str:
     help="A layer rate that differs from the comp's: conform it (a warning) or "
     "refuse it (an error).",
 )
+
+
+@click.command("validate")
+@click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the problems as JSON.")
+@_rate_policy_option
 @click.option(
     "--sources",
     is_flag=True,
@@ -116,14 +120,7 @@ def validate_cmd(spec: Path, as_json: bool, rate_policy: str, sources: bool) -> 
     help="Parallel processes for the local engine (default: all cores).",
 )
 @click.option("--force", is_flag=True, help="Rewrite frames even when up to date.")
-@click.option(
-    "--rate-policy",
-    type=click.Choice(["conform", "refuse"]),
-    default="conform",
-    show_default=True,
-    help="A layer rate that differs from the comp's: conform it (a warning) or "
-    "refuse it (an error).",
-)
+@_rate_policy_option
 def build_cmd(
     spec: Path,
     out_dir: Path,
