@@ -50,7 +50,9 @@ SIDECAR_SCHEMA = "aebridge.sequence/1"
 # re-run after an upgrade redoes frames instead of trusting old ones.
 # 2: light under alpha 0 kept for premultiplied linear input; 10/12-bit 4:2:0 movies
 #    decoded without the scaler's full-chroma path.
-PIPELINE_VERSION = 2
+# 3: 9- to 16-bit movies converted from their planes with exact full scale (10-bit
+#    white was 0.9961).
+PIPELINE_VERSION = 3
 
 # Provenance keys with a meaning of their own; anything else is kept under "extra".
 PROVENANCE_KEYS = (

@@ -497,19 +497,27 @@ def probe_movie(
         container.close()
 
 
+# Luma coefficients (Kr, Kb) of the YUV matrices, by swscale name (ITU-T H.273).
+_KR_KB = {
+    "itu709": (0.2126, 0.0722),
+    "itu601": (0.299, 0.114),
+    "smpte240m": (0.212, 0.087),
+    "fcc": (0.30, 0.11),
+    "bt2020": (0.2627, 0.0593),
+}
+
+
 def _to_array(frame: Any, info: SourceInfo) -> npt.NDArray[np.generic]:
+    if frame.width != info.width or frame.height != info.height:
+        raise _SizeChange(int(frame.width), int(frame.height))
+    if info.dtype == "uint16":
+        return _deep_to_array(frame, info)
     from av.video.reformatter import Interpolation
 
     # Exact rounding and full chroma interpolation: swscale's fast paths are off by
     # up to a few code values.
     flags = Interpolation.BILINEAR | Interpolation.ACCURATE_RND
-    fmt = frame.format
-    deep_420 = info.dtype == "uint16" and fmt.chroma_height(frame.height) < frame.height
-    if not deep_420:
-        # Not for 10/12-bit 4:2:0 (HEVC Main10): this swscale's full-chroma path to
-        # 16-bit RGB zeroes red and green there (measured: 10000, 30000, 50000 came
-        # back 0, 0, 50061); without it the same frame is within 70 code values.
-        flags |= Interpolation.FULL_CHR_H_INT
+    flags |= Interpolation.FULL_CHR_H_INT
     rgb = frame.reformat(
         format=info.pixel_format,
         src_colorspace=info.matrix,
@@ -519,31 +527,128 @@ def _to_array(frame: Any, info: SourceInfo) -> npt.NDArray[np.generic]:
     pixels = rgb.to_ndarray()
     if pixels.ndim == 2:
         pixels = pixels[:, :, None]
-    if info.has_alpha and info.dtype == "uint16":
-        pixels[:, :, 3] = _alpha16(frame)
-    if pixels.shape != (info.height, info.width, info.channels):
-        raise ValueError(f"decoded shape {pixels.shape}")
     return np.asarray(pixels)
 
 
-def _alpha16(frame: Any) -> npt.NDArray[np.uint16]:
-    """The alpha plane scaled exactly to 16 bits.
+class _SizeChange(Exception):
+    """A decoded frame whose size differs from the probed one (caught by the reader)."""
 
-    swscale widens 10/12-bit alpha by shifting (4095 -> 65520), so opaque pixels would
-    come out at 0.99977; full scale must stay full scale.
+    def __init__(self, width: int, height: int) -> None:
+        super().__init__(f"{width}x{height}")
+        self.width, self.height = width, height
+
+
+def _planar(frame: Any) -> Any:
+    """The frame itself when its deep planes can be read directly, else repacked.
+
+    Semi-planar or packed deep formats (p010, y210, ...) are repacked by swscale to
+    the planar format of the same depth and subsampling, which moves samples without
+    scaling them.
     """
     fmt = frame.format
-    index = next(i for i, c in enumerate(fmt.components) if c.is_alpha)
-    bits = fmt.components[index].bits
-    plane = frame.planes[fmt.components[index].plane]
-    raw = np.frombuffer(plane, np.uint16 if bits > 8 else np.uint8)
-    stride = plane.line_size // raw.itemsize
-    alpha = raw.reshape(-1, stride)[: frame.height, : frame.width].astype(np.uint32)
-    top = (1 << bits) - 1
-    scaled: npt.NDArray[np.uint16] = ((alpha * 65535 + top // 2) // top).astype(
-        np.uint16
-    )
-    return scaled
+    name = str(fmt.name)
+    if fmt.is_planar and name.endswith("le") and not fmt.is_bayer:
+        return frame
+    bits = max(c.bits for c in fmt.components)
+    depth = 16 if bits > 12 else 12 if bits > 10 else 10
+    alpha = any(c.is_alpha for c in fmt.components)
+    if fmt.is_rgb:
+        target = f"gbr{'a' if alpha else ''}p{depth}le"
+    elif len(fmt.components) - alpha == 1:
+        target = f"gray{depth}le"
+    else:
+        sub_w = fmt.chroma_width(frame.width) < frame.width
+        sub_h = fmt.chroma_height(frame.height) < frame.height
+        layout = "420" if sub_w and sub_h else "422" if sub_w else "444"
+        target = f"yuv{'a' if alpha else ''}{layout}p{depth}le"
+    return frame.reformat(format=target)
+
+
+def _plane(frame: Any, index: int) -> npt.NDArray[np.float64]:
+    """Component ``index`` of a planar frame as float64 code values."""
+    comp = frame.format.components[index]
+    plane = frame.planes[comp.plane]
+    raw = np.frombuffer(plane, np.uint16 if comp.bits > 8 else np.uint8)
+    rows = raw.reshape(-1, plane.line_size // raw.itemsize)
+    return rows[: plane.height, : plane.width].astype(np.float64)
+
+
+def _upsample(chroma: npt.NDArray[np.float64], width: int, height: int) -> Any:
+    """Chroma at full size: co-sited horizontally (left), centred vertically.
+
+    That is the siting H.264, HEVC and ProRes use unless told otherwise ("left"), and
+    what FFmpeg assumes; a sample that falls between two chroma samples gets their
+    linearly interpolated value.
+    """
+    h, w = chroma.shape
+    if w < width:
+        out = np.empty((h, width))
+        out[:, 0::2] = chroma[:, : (width + 1) // 2]
+        right = np.concatenate((chroma[:, 1:], chroma[:, -1:]), axis=1)
+        odd = (chroma + right) / 2
+        out[:, 1::2] = odd[:, : width // 2]
+        chroma = out
+    if h < height:
+        up = np.concatenate((chroma[:1], chroma[:-1]), axis=0)
+        down = np.concatenate((chroma[1:], chroma[-1:]), axis=0)
+        out = np.empty((height, chroma.shape[1]))
+        out[0::2] = (0.75 * chroma + 0.25 * up)[: (height + 1) // 2]
+        out[1::2] = (0.75 * chroma + 0.25 * down)[: height // 2]
+        chroma = out
+    return chroma
+
+
+def _deep_to_array(frame: Any, info: SourceInfo) -> npt.NDArray[np.uint16]:
+    """A 9- to 16-bit frame as uint16 RGB(A), full scale exactly 65535.
+
+    swscale converts deep YUV to 16-bit RGB on an 8-bit scale (10-bit limited-range
+    white 940 came out as 65283, 0.9961), so deep frames are converted here from
+    their planes with the exact ranges of ITU-T H.273: limited range maps
+    ``16 << (b - 8)`` .. ``235 << (b - 8)`` luma (``240 << (b - 8)`` chroma) to 0..1,
+    full range ``0 .. 2**b - 1``. Values outside 0..1 are clipped, as the 16-bit
+    array cannot hold them.
+    """
+    frame = _planar(frame)
+    fmt = frame.format
+    comps = fmt.components
+    bits = max(c.bits for c in comps)
+    top = float((1 << bits) - 1)
+    alpha_index = next((i for i, c in enumerate(comps) if c.is_alpha), None)
+    colour = [i for i in range(len(comps)) if i != alpha_index]
+    width, height = int(frame.width), int(frame.height)
+    limited = info.color_range != "JPEG"
+    if fmt.is_rgb:
+        planes = [_plane(frame, i) / top for i in colour]  # RGB is full range
+    elif len(colour) == 1:
+        grey = _plane(frame, colour[0])
+        if limited:
+            scale = float(1 << (bits - 8))
+            grey = (grey - 16 * scale) / (219 * scale)
+        else:
+            grey = grey / top
+        planes = [grey] * (3 if info.channels >= 3 else 1)
+    else:
+        y, cb, cr = (_plane(frame, i) for i in colour)
+        cb, cr = _upsample(cb, width, height), _upsample(cr, width, height)
+        if limited:
+            scale = float(1 << (bits - 8))
+            y = (y - 16 * scale) / (219 * scale)
+            cb = (cb - 128 * scale) / (224 * scale)
+            cr = (cr - 128 * scale) / (224 * scale)
+        else:
+            half = float(1 << (bits - 1))
+            y, cb, cr = y / top, (cb - half) / top, (cr - half) / top
+        kr, kb = _KR_KB[info.matrix]
+        r = y + 2 * (1 - kr) * cr
+        b = y + 2 * (1 - kb) * cb
+        g = (y - kr * r - kb * b) / (1.0 - kr - kb)
+        planes = [r, g, b]
+    if alpha_index is not None and info.has_alpha:
+        planes.append(_plane(frame, alpha_index) / top)
+    out = np.empty((height, width, info.channels), np.uint16)
+    for c in range(info.channels):
+        out[..., c] = np.rint(np.clip(planes[c], 0.0, 1.0) * 65535.0)
+    return out
 
 
 def _decoded(container: Any, stream: Any, decoder: Any) -> Iterator[Any]:
@@ -613,7 +718,17 @@ def read_movie_frames(
                     seen = True
                     if stamp < wanted[position]:
                         continue
-                    pixels = _to_array(frame, info)
+                    try:
+                        pixels = _to_array(frame, info)
+                    except _SizeChange as change:
+                        raise SourceError(
+                            f"the picture size changes from {info.width}x"
+                            f"{info.height} to {change.width}x{change.height} at this "
+                            "frame; an EXR sequence has one size: split or re-encode "
+                            "the movie",
+                            path=path,
+                            frame=start + position,
+                        ) from None
                     while position < len(wanted) and wanted[position] == stamp:
                         # A resampled movie repeats frames: give each its own array.
                         yield (

@@ -21,11 +21,17 @@ def _flat_movie(path: Path, encoder: str, pix_fmt: str) -> None:
     stream.width, stream.height, stream.pix_fmt = 64, 36, pix_fmt
     if encoder == "libx265":
         stream.options = {"x265-params": "log-level=error"}
-    pixels = np.empty((36, 64, 3), np.uint16)
-    pixels[...] = RGB
+    # The YUV codes are made here with the exact BT.601 limited-range formulas
+    # (swscale's RGB -> 10-bit YUV is off by about 0.4 %, so it cannot make them).
+    r, g, b = (v / 65535 for v in RGB)
+    y = 0.299 * r + 0.587 * g + 0.114 * b
+    codes = (64 + 876 * y, 512 + 896 * (b - y) / 1.772, 512 + 896 * (r - y) / 1.402)
     for index in range(3):
-        # PyAV converts to YUV untagged (BT.601, limited), as aebridge reads SD.
-        frame = av.VideoFrame.from_ndarray(pixels, format="rgb48le")
+        # Untagged (BT.601, limited), as aebridge reads SD.
+        frame = av.VideoFrame(64, 36, pix_fmt)
+        for plane, code in zip(frame.planes, codes, strict=True):
+            view = np.frombuffer(plane, np.uint16)
+            view[:] = round(code)
         frame.pts = index
         for packet in stream.encode(frame):
             container.mux(packet)

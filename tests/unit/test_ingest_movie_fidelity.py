@@ -1,0 +1,125 @@
+"""Movies read as their streams say: full scale, decoder choice, edits, rates, sizes."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+av = pytest.importorskip("av")
+
+from aebridge.errors import SourceError  # noqa: E402
+from aebridge.ingest import probe, read_frames  # noqa: E402
+
+
+def _encode(
+    path: Path,
+    encoder: str,
+    pix_fmt: str,
+    frames: list[np.ndarray],
+    *,
+    fmt: str = "rgb48le",
+    rate: Fraction = Fraction(25),
+    options: dict[str, str] | None = None,
+) -> Path:
+    container = av.open(str(path), "w")
+    stream = container.add_stream(encoder, rate=rate)
+    stream.height, stream.width = frames[0].shape[:2]
+    stream.pix_fmt = pix_fmt
+    if options:
+        stream.options = options
+    for index, pixels in enumerate(frames):
+        frame = av.VideoFrame.from_ndarray(pixels, format=fmt)
+        frame.pts = index
+        for packet in stream.encode(frame):
+            container.mux(packet)
+    for packet in stream.encode():
+        container.mux(packet)
+    container.close()
+    return path
+
+
+def _luma_planes(path: Path) -> list[tuple[np.ndarray, int]]:
+    """The decoded luma codes of each frame, with their bit depth."""
+    with av.open(str(path)) as container:
+        out = []
+        for frame in container.decode(video=0):
+            bits = frame.format.components[0].bits
+            plane = frame.planes[0]
+            raw = np.frombuffer(plane, np.uint16).reshape(frame.height, -1)
+            out.append((raw[:, : frame.width].copy(), bits))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("encoder", "pix_fmt"),
+    [
+        ("prores_ks", "yuv422p10le"),  # ProRes 422 HQ: white came out at 0.9961
+        ("prores_ks", "yuva444p10le"),  # ProRes 4444 with alpha
+        ("libx265", "yuv420p10le"),
+        ("libx265", "yuv420p12le"),
+    ],
+)
+def test_deep_full_scale_is_exactly_one(
+    tmp_path: Path, encoder: str, pix_fmt: str
+) -> None:
+    greys = [0, 16384, 32768, 65535]
+    frames = [np.full((16, 32, 3), g, np.uint16) for g in greys]
+    options = {"x265-params": "log-level=error:lossless=1"} if "265" in encoder else {}
+    path = _encode(tmp_path / "grey.mov", encoder, pix_fmt, frames, options=options)
+    info = probe(path)
+    assert info.dtype == "uint16"
+    got = [pixels for _, pixels in read_frames(info, 0, info.frame_count)]
+    for pixels, (luma, bits) in zip(got, _luma_planes(path), strict=True):
+        black, span = 16 << (bits - 8), 219 << (bits - 8)
+        # Grey pictures: R = G = B = the limited-range luma scaled to 0..65535.
+        expected = np.clip(
+            np.round((luma.astype(np.float64) - black) / span * 65535), 0, 65535
+        )
+        for c in range(3):
+            np.testing.assert_array_equal(pixels[..., c], expected)
+    assert got[-1][..., :3].min() == 65535  # white is full scale, not 65283
+    assert got[0][..., :3].max() == 0
+
+
+def _vp9_packets(width: int, height: int, count: int) -> list[object]:
+    codec = av.CodecContext.create("libvpx-vp9", "w")
+    codec.width, codec.height, codec.pix_fmt = width, height, "yuv420p"
+    codec.time_base = Fraction(1, 25)
+    packets: list[object] = []
+    for index in range(count):
+        frame = av.VideoFrame.from_ndarray(
+            np.full((height, width, 3), 40 * index, np.uint8), format="rgb24"
+        )
+        frame.pts = index
+        packets.extend(codec.encode(frame))
+    packets.extend(codec.encode(None))
+    return packets
+
+
+def test_a_size_change_mid_movie_names_the_frame_and_both_sizes(
+    tmp_path: Path,
+) -> None:
+    # VP9 keyframes carry their own size, so one stream can change size (as WebRTC
+    # recordings do): three frames at 64x32, then three at 48x32.
+    path = tmp_path / "resize.webm"
+    container = av.open(str(path), "w")
+    stream = container.add_stream("libvpx-vp9", rate=25)
+    stream.width, stream.height = 64, 32
+    stream.time_base = Fraction(1, 25)
+    first, second = _vp9_packets(64, 32, 3), _vp9_packets(48, 32, 3)
+    for index, packet in enumerate([*first, *second]):
+        packet.stream = stream  # type: ignore[attr-defined]
+        packet.pts = packet.dts = index  # type: ignore[attr-defined]
+        packet.time_base = Fraction(1, 25)  # type: ignore[attr-defined]
+        container.mux(packet)
+    container.close()
+    info = probe(path)
+    assert (info.width, info.height, info.frame_count) == (64, 32, 6)
+    with pytest.raises(SourceError) as caught:
+        list(read_frames(info, 0, 6))
+    text = str(caught.value)
+    assert "resize.webm" in text and "frame 3" in text
+    assert "64x32" in text and "48x32" in text
