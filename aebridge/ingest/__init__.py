@@ -112,7 +112,8 @@ class SourceInfo:
     codec: str = ""
     """Movies: the codec name as FFmpeg reports it (``h264``, ``prores``, ``vp9``)."""
     decoder: str = ""
-    """Movies: the decoder used (``libvpx-vp9`` for VP9, so alpha survives)."""
+    """Movies: the decoder used: ``libvpx``/``libvpx-vp9`` for VP8/VP9 streams with
+    alpha (only they decode its side data), else FFmpeg's own (``vp9``, ``h264``)."""
     stream_index: int = 0
     """Movies: index of the video stream among the container's streams."""
     time_base: Fraction | None = None

@@ -10,8 +10,11 @@ FFmpeg's converter assumes BT.601 unless told, which shifts the hues of HD mater
 Untagged HD (height >= 720) is read as BT.709, untagged SD as BT.601; the decision is
 recorded in ``SourceInfo.colour_decision``.
 
-VP9 alpha lives in side data that FFmpeg's built-in ``vp9`` decoder drops without a
-word, so VP9 is always decoded with ``libvpx-vp9``.
+VP8 and VP9 alpha lives in side data (Matroska BlockAdditional) that FFmpeg's own
+``vp8``/``vp9`` decoders drop without a word, so a stream that declares alpha
+(``alpha_mode`` 1) or carries that side data is decoded with libvpx (``libvpx`` for
+VP8, ``libvpx-vp9`` for VP9); every other VP8/VP9 stream uses FFmpeg's own decoder,
+which also decodes 10- and 12-bit VP9 (profiles 2 and 3) that libvpx here cannot.
 """
 
 from __future__ import annotations
@@ -130,6 +133,7 @@ class _Timing:
     pts: tuple[int, ...]
     keyframes: tuple[int, ...]
     header_frames: int
+    alpha_side_data: bool = False
 
 
 def _open_container(path: str) -> Any:
@@ -152,8 +156,30 @@ def _video_stream(container: Any, path: str) -> Any:
     return container.streams.video[0]
 
 
-def _make_decoder(stream: Any, path: str) -> tuple[Any, str]:
-    """The decoder context: the stream's own, or libvpx-vp9 for VP9 (keeps alpha)."""
+# Codecs whose alpha travels as side data that only libvpx decodes.
+_ALPHA_DECODERS = {"vp8": "libvpx", "vp9": "libvpx-vp9"}
+_ALPHA_SIDE_DATA = "matroska_block_additional"
+
+
+def _choose_decoder(stream: Any, alpha_side_data: bool) -> tuple[str, str]:
+    """(decoder name, why): libvpx only where the stream has alpha to keep."""
+    ctx = stream.codec_context
+    name = str(ctx.name)
+    alpha_decoder = _ALPHA_DECODERS.get(name)
+    if alpha_decoder is None:
+        return name, ""
+    declared = str(stream.metadata.get("alpha_mode", "")) == "1"
+    if declared or alpha_side_data:
+        why = "declares alpha (alpha_mode 1)" if declared else "carries alpha side data"
+        return alpha_decoder, (
+            f"decoder {alpha_decoder}: the {name.upper()} stream {why}, which only "
+            "libvpx decodes"
+        )
+    return name, f"decoder {name} (FFmpeg's): the {name.upper()} stream has no alpha"
+
+
+def _make_decoder(stream: Any, path: str, name: str) -> Any:
+    """The decoder context: the stream's own, or the named one (libvpx for alpha)."""
     import av
 
     ctx = stream.codec_context
@@ -162,20 +188,21 @@ def _make_decoder(stream: Any, path: str) -> tuple[Any, str]:
             f"no decoder for this video codec; supported: {_SUPPORTED_HINT}",
             path=path,
         )
-    if ctx.name == "vp9":
-        try:
-            dec = av.CodecContext.create("libvpx-vp9", "r")
-        except (av.FFmpegError, ValueError) as exc:
-            raise SourceError(
-                "VP9 needs the libvpx-vp9 decoder to keep alpha, and this FFmpeg "
-                f"build has none ({exc})",
-                path=path,
-            ) from exc
-        if ctx.extradata:
-            dec.extradata = ctx.extradata
-        dec.width, dec.height = ctx.width, ctx.height
-        return dec, "libvpx-vp9"
-    return ctx, ctx.name
+    if name == ctx.name:
+        return ctx
+    try:
+        dec: Any = av.CodecContext.create(name, "r")
+    except (av.FFmpegError, ValueError) as exc:
+        raise SourceError(
+            f"the stream's alpha needs the {name} decoder, and this FFmpeg build has "
+            f"none ({exc}); re-encode it as ProRes 4444 or an RGB movie plus a "
+            "matte movie",
+            path=path,
+        ) from exc
+    if ctx.extradata:
+        dec.extradata = ctx.extradata
+    dec.width, dec.height = ctx.width, ctx.height
+    return dec
 
 
 def _scan(container: Any, stream: Any, path: str) -> _Timing:
@@ -183,6 +210,8 @@ def _scan(container: Any, stream: Any, path: str) -> _Timing:
 
     pts: list[int] = []
     keys: list[int] = []
+    side_data = False
+    look_for_alpha = stream.codec_context.name in _ALPHA_DECODERS
     try:
         for packet in container.demux(stream):
             if packet.size == 0:
@@ -196,6 +225,11 @@ def _scan(container: Any, stream: Any, path: str) -> _Timing:
                     frame=len(pts),
                 )
             pts.append(int(stamp))
+            if look_for_alpha and not side_data:
+                side_data = any(
+                    str(sd.data_type) == _ALPHA_SIDE_DATA
+                    for sd in packet.iter_sidedata()
+                )
             if packet.is_keyframe:
                 keys.append(int(stamp))
     except av.FFmpegError as exc:
@@ -215,6 +249,7 @@ def _scan(container: Any, stream: Any, path: str) -> _Timing:
         pts=tuple(ordered),
         keyframes=tuple(sorted(keys)) or (ordered[0],),
         header_frames=int(stream.frames or 0),
+        alpha_side_data=side_data,
     )
 
 
@@ -362,7 +397,24 @@ def _decide_colour(
     return space, sws_matrix, sws_range, "; ".join(parts) + "."
 
 
-def _first_frame(container: Any, stream: Any, decoder: Any, path: str) -> Any:
+def _decode_failure(stream: Any, decoder_name: str, exc: Exception) -> str:
+    """Why decoding failed, naming the real cause where it is known."""
+    ctx = stream.codec_context
+    fmt = str(ctx.pix_fmt or "")
+    deep = any(f"p{bits}" in fmt for bits in (10, 12, 16))
+    if decoder_name.startswith("libvpx") and deep:
+        return (
+            f"the {ctx.name.upper()} stream is {fmt} ({ctx.profile or 'high depth'}) "
+            f"with alpha: this FFmpeg's {decoder_name} decodes 8-bit only, "
+            f"and FFmpeg's own {ctx.name} decoder drops the alpha ({exc}); re-encode "
+            "it as 8-bit VP9 or ProRes 4444"
+        )
+    return f"the {decoder_name} decoder failed on the data: {exc}"
+
+
+def _first_frame(
+    container: Any, stream: Any, decoder: Any, path: str, decoder_name: str
+) -> Any:
     import av
 
     container.seek(0, stream=stream, backward=True, any_frame=False)
@@ -372,7 +424,10 @@ def _first_frame(container: Any, stream: Any, decoder: Any, path: str) -> Any:
                 return frame
     except av.FFmpegError as exc:
         raise SourceError(
-            f"cannot decode the first frame: {exc}", path=path, frame=0
+            "cannot decode the first frame: "
+            + _decode_failure(stream, decoder_name, exc),
+            path=path,
+            frame=0,
         ) from exc
     raise SourceError("no frame of the video stream can be decoded", path=path, frame=0)
 
@@ -405,8 +460,9 @@ def probe_movie(
     container = _open_container(path)
     try:
         stream = _video_stream(container, path)
-        decoder, decoder_name = _make_decoder(stream, path)
         timing = _scan(container, stream, path)
+        decoder_name, decoder_why = _choose_decoder(stream, timing.alpha_side_data)
+        decoder = _make_decoder(stream, path, decoder_name)
         time_base = Fraction(stream.time_base)
         pts = timing.pts
         measured = (
@@ -422,7 +478,7 @@ def probe_movie(
                 "the movie declares no frame rate and has one frame; cannot time it",
                 path=path,
             )
-        notes: list[str] = []
+        notes: list[str] = [decoder_why] if decoder_why else []
         if timing.header_frames and timing.header_frames != len(pts):
             notes.append(
                 f"the container header says {timing.header_frames} frames; "
@@ -445,7 +501,7 @@ def probe_movie(
                 f" rate ({len(pts)} frames) to {format_rate(out_rate)} fps "
                 f"({len(frame_pts)} frames) by timestamp"
             )
-        first = _first_frame(container, stream, decoder, path)
+        first = _first_frame(container, stream, decoder, path, decoder_name)
         ctx = stream.codec_context
         tags = {
             "matrix": _tag(ctx.colorspace, first.colorspace, _MATRIX_NAMES),
@@ -683,7 +739,7 @@ def read_movie_frames(
     container = _open_container(path)
     try:
         stream = container.streams[info.stream_index]
-        decoder, _ = _make_decoder(stream, path)
+        decoder = _make_decoder(stream, path, info.decoder)
         key = info.keyframe_pts[
             max(bisect.bisect_right(info.keyframe_pts, wanted[0]) - 1, 0)
         ]
@@ -744,14 +800,17 @@ def read_movie_frames(
                         return
             except av.FFmpegError as exc:
                 raise SourceError(
-                    f"cannot decode the movie: {exc}", path=path, frame=start + position
+                    "cannot decode the movie: "
+                    + _decode_failure(stream, info.decoder, exc),
+                    path=path,
+                    frame=start + position,
                 ) from exc
             if not restart:
                 break
             container.close()
             container = _open_container(path)
             stream = container.streams[info.stream_index]
-            decoder, _ = _make_decoder(stream, path)
+            decoder = _make_decoder(stream, path, info.decoder)
         raise SourceError(
             f"the movie ended early: {start + position} of {info.frame_count} frames "
             "decoded",

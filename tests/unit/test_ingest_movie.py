@@ -56,7 +56,7 @@ def movies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         ("hevc", "hevc", "hevc", 8, "uint8", 3),
         ("prores", "prores", "prores", 12, "uint16", 4),
         ("vp9", "vp9", "libvpx-vp9", 12, "uint8", 4),
-        ("vp9_opaque", "vp9", "libvpx-vp9", 8, "uint8", 3),
+        ("vp9_opaque", "vp9", "vp9", 8, "uint8", 3),
     ],
 )
 def test_each_codec_round_trips(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -12,6 +13,8 @@ av = pytest.importorskip("av")
 
 from aebridge.errors import SourceError  # noqa: E402
 from aebridge.ingest import probe, read_frames  # noqa: E402
+
+Ffmpeg = Callable[..., Path]
 
 
 def _encode(
@@ -123,3 +126,47 @@ def test_a_size_change_mid_movie_names_the_frame_and_both_sizes(
     text = str(caught.value)
     assert "resize.webm" in text and "frame 3" in text
     assert "64x32" in text and "48x32" in text
+
+
+def test_vp8_alpha_is_kept(tmp_path: Path, ffmpeg: Ffmpeg) -> None:
+    # Alpha ramps 0, 4, ... 252 across the picture; VP8 codes it as its own picture.
+    path = ffmpeg(
+        "-f", "lavfi", "-i",
+        "color=s=64x32:r=25:d=0.2,format=rgba,geq=r=200:g=50:b=10:a=X*4",
+        "-c:v", "libvpx", "-pix_fmt", "yuva420p", "-auto-alt-ref", "0",
+        output=tmp_path / "vp8a.webm",
+    )  # fmt: skip
+    info = probe(path)
+    assert (info.codec, info.decoder, info.has_alpha) == ("vp8", "libvpx", True)
+    assert any("libvpx" in note and "alpha" in note for note in info.notes)
+    frames = [pixels for _, pixels in read_frames(info, 0, info.frame_count)]
+    assert len(frames) == 5
+    ramp = np.arange(64) * 4
+    assert np.abs(frames[0][16, :, 3].astype(int) - ramp).max() <= 3
+
+
+def test_ten_bit_vp9_decodes_with_ffmpegs_decoder(
+    tmp_path: Path, ffmpeg: Ffmpeg
+) -> None:
+    path = ffmpeg(
+        "-f", "lavfi", "-i", "color=c=white:s=64x32:r=25:d=0.2",
+        "-c:v", "libvpx-vp9", "-pix_fmt", "yuv420p10le", "-profile:v", "2",
+        "-lossless", "1",
+        output=tmp_path / "vp9p2.webm",
+    )  # fmt: skip
+    info = probe(path)
+    assert (info.codec, info.decoder, info.dtype) == ("vp9", "vp9", "uint16")
+    frames = [pixels for _, pixels in read_frames(info, 0, info.frame_count)]
+    assert len(frames) == 5
+    assert frames[0].min() == 65535  # lossless white, full scale
+
+
+def test_opaque_vp9_uses_ffmpegs_decoder_and_alpha_vp9_libvpx(
+    tmp_path: Path,
+) -> None:
+    from aebridge.synthetic import write_movie
+
+    opaque = probe(write_movie(tmp_path / "o.webm", codec="vp9"))
+    alpha = probe(write_movie(tmp_path / "a.webm", codec="vp9", alpha=True))
+    assert (opaque.decoder, opaque.has_alpha) == ("vp9", False)
+    assert (alpha.decoder, alpha.has_alpha) == ("libvpx-vp9", True)
