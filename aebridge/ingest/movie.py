@@ -134,6 +134,7 @@ class _Timing:
     keyframes: tuple[int, ...]
     header_frames: int
     alpha_side_data: bool = False
+    discarded: int = 0
 
 
 def _open_container(path: str) -> Any:
@@ -211,6 +212,7 @@ def _scan(container: Any, stream: Any, path: str) -> _Timing:
     pts: list[int] = []
     keys: list[int] = []
     side_data = False
+    discarded = 0
     look_for_alpha = stream.codec_context.name in _ALPHA_DECODERS
     try:
         for packet in container.demux(stream):
@@ -224,14 +226,20 @@ def _scan(container: Any, stream: Any, path: str) -> _Timing:
                     path=path,
                     frame=len(pts),
                 )
+            if packet.is_keyframe:
+                # A keyframe the edit list hides is still where decoding starts.
+                keys.append(int(stamp))
+            if packet.is_discard:
+                # Before the edit list's start (or after its end): decoded as a
+                # reference, never presented, so not a frame of the movie.
+                discarded += 1
+                continue
             pts.append(int(stamp))
             if look_for_alpha and not side_data:
                 side_data = any(
                     str(sd.data_type) == _ALPHA_SIDE_DATA
                     for sd in packet.iter_sidedata()
                 )
-            if packet.is_keyframe:
-                keys.append(int(stamp))
     except av.FFmpegError as exc:
         raise SourceError(
             f"cannot read the movie after {len(pts)} frames: {exc}",
@@ -250,11 +258,22 @@ def _scan(container: Any, stream: Any, path: str) -> _Timing:
         keyframes=tuple(sorted(keys)) or (ordered[0],),
         header_frames=int(stream.frames or 0),
         alpha_side_data=side_data,
+        discarded=discarded,
     )
 
 
+def _fits_exr(rate: Fraction) -> bool:
+    """Whether a rate fits the EXR rational (int32 numerator, uint32 denominator)."""
+    return 0 < rate.numerator < 2**31 and rate.denominator < 2**32
+
+
 def _snap(rate: Fraction) -> Fraction:
-    """Snap a measured rate to the standard integer or NTSC rate it is meant to be."""
+    """The standard rate an inexact rate approximates, else its nearest small rational.
+
+    Only for rates that are approximations (a float such as 23.976023, or an average
+    of rounded timestamps): within 0.02 % of an integer or NTSC (x/1001) rate it is
+    that rate; otherwise the nearest rational with a denominator up to 1001.
+    """
     for candidate in (
         Fraction(round(rate)),
         Fraction(round(rate * 1001 / 1000) * 1000, 1001),
@@ -262,6 +281,19 @@ def _snap(rate: Fraction) -> Fraction:
         if candidate > 0 and abs(rate / candidate - 1) <= _SNAP:
             return candidate
     return rate.limit_denominator(1001)
+
+
+def _exact_rate(pts: tuple[int, ...], time_base: Fraction) -> Fraction | None:
+    """The rate the timestamps state exactly: one frame every ``d`` ticks, every time.
+
+    None when the durations vary (rounded timestamps) or the rate does not fit the EXR
+    rational; such rates are approximations and are snapped.
+    """
+    deltas = {b - a for a, b in itertools.pairwise(pts)}
+    if len(deltas) != 1:
+        return None
+    rate = 1 / (deltas.pop() * time_base)
+    return rate if _fits_exr(rate) else None
 
 
 def _stream_rate(stream: Any, measured: Fraction | None) -> Fraction | None:
@@ -272,6 +304,44 @@ def _stream_rate(stream: Any, measured: Fraction | None) -> Fraction | None:
         if measured is None or abs(value / measured - 1) <= _RATE_AGREEMENT:
             return _snap(value) if value.denominator not in (1, 1001) else value
     return None
+
+
+def _decide_rate(
+    stream: Any, pts: tuple[int, ...], time_base: Fraction, variable: bool
+) -> tuple[Fraction | None, str]:
+    """(rate, why): exact when the timestamps state it, else snapped.
+
+    An exact rational from the container (every frame ``d`` ticks of the time base)
+    that fits the EXR rational is kept as it is (45000/1499 stays 45000/1499); only an
+    inexact approximation is snapped to the standard rate it is near (23.976023 ->
+    24000/1001).
+    """
+    if not variable:
+        exact = _exact_rate(pts, time_base)
+        if exact is not None:
+            d = (1 / (exact * time_base)).numerator
+            return exact, (
+                f"rate {format_rate(exact)} fps exactly, as the timestamps state it "
+                f"(one frame every {d} ticks of {time_base} s)"
+            )
+    measured = (
+        Fraction(len(pts) - 1) / ((pts[-1] - pts[0]) * time_base)
+        if len(pts) > 1
+        else None
+    )
+    declared = _stream_rate(stream, None if variable else measured)
+    rate = declared or (_snap(measured) if measured else None)
+    if rate is None:
+        return None, ""
+    return rate, (
+        f"rate {format_rate(rate)} fps: the timestamps are rounded (durations vary by "
+        "a tick), so the container's rate "
+        + (f"{float(measured):.6f} " if measured else "")
+        + "is an approximation, read as the standard rate it is within 0.02 % of (or "
+        "its nearest rational with a denominator up to 1001)"
+        if len(pts) > 1
+        else f"rate {format_rate(rate)} fps: as the container declares it (one frame)"
+    )
 
 
 def _is_variable(pts: tuple[int, ...], time_base: Fraction) -> tuple[bool, str]:
@@ -465,21 +535,20 @@ def probe_movie(
         decoder = _make_decoder(stream, path, decoder_name)
         time_base = Fraction(stream.time_base)
         pts = timing.pts
-        measured = (
-            Fraction(len(pts) - 1) / ((pts[-1] - pts[0]) * time_base)
-            if len(pts) > 1
-            else None
-        )
         variable, why = _is_variable(pts, time_base)
-        stream_rate = _stream_rate(stream, None if variable else measured)
-        average = stream_rate or (_snap(measured) if measured else None)
+        average, rate_why = _decide_rate(stream, pts, time_base, variable)
         if average is None:
             raise SourceError(
                 "the movie declares no frame rate and has one frame; cannot time it",
                 path=path,
             )
-        notes: list[str] = [decoder_why] if decoder_why else []
-        if timing.header_frames and timing.header_frames != len(pts):
+        notes: list[str] = [n for n in (decoder_why, rate_why) if n]
+        if timing.discarded:
+            notes.append(
+                f"the edit list hides {timing.discarded} coded frame(s); the "
+                f"{len(pts)} frames it presents are converted"
+            )
+        elif timing.header_frames and timing.header_frames != len(pts):
             notes.append(
                 f"the container header says {timing.header_frames} frames; "
                 f"{len(pts)} were found"

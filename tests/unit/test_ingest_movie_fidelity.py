@@ -170,3 +170,50 @@ def test_opaque_vp9_uses_ffmpegs_decoder_and_alpha_vp9_libvpx(
     alpha = probe(write_movie(tmp_path / "a.webm", codec="vp9", alpha=True))
     assert (opaque.decoder, opaque.has_alpha) == ("vp9", False)
     assert (alpha.decoder, alpha.has_alpha) == ("libvpx-vp9", True)
+
+
+def test_an_exact_container_rate_is_kept(tmp_path: Path) -> None:
+    from aebridge.synthetic import write_movie
+
+    # One frame every 1499 ticks of 1/45000 s: exactly 45000/1499 (30.02 fps), which
+    # fits the EXR rational; it was written as 29990/999.
+    info = probe(write_movie(tmp_path / "r.mp4", rate=Fraction(45000, 1499)))
+    assert info.rate == Fraction(45000, 1499)
+    assert any("exactly" in note and "1499" in note for note in info.notes)
+
+
+def test_an_inexact_rate_is_snapped_to_the_standard_it_approximates(
+    tmp_path: Path,
+) -> None:
+    from aebridge.ingest.movie import _snap
+    from aebridge.synthetic import write_movie
+
+    # WebM counts milliseconds: 24000/1001 fps frames land 41 or 42 ms apart.
+    info = probe(
+        write_movie(tmp_path / "r.webm", codec="vp9", rate=Fraction(24000, 1001))
+    )
+    assert info.rate == Fraction(24000, 1001)
+    assert any("approximation" in note for note in info.notes)
+    assert _snap(Fraction("23.976023")) == Fraction(24000, 1001)
+    assert _snap(Fraction("29.97")) == Fraction(30000, 1001)
+    assert _snap(Fraction("24.000001")) == 24
+
+
+def test_frames_an_edit_list_hides_are_not_counted(
+    tmp_path: Path, ffmpeg: Ffmpeg
+) -> None:
+    # A stream copy from 0.04 s keeps the GOP's first frame for decoding and writes an
+    # edit list that hides it: 50 packets, 49 presented frames.
+    source = ffmpeg(
+        "-f", "lavfi", "-i", "testsrc2=s=64x32:r=25:d=2",
+        "-c:v", "libx264", "-g", "100", "-bf", "0",
+        output=tmp_path / "src.mp4",
+    )  # fmt: skip
+    path = ffmpeg("-ss", "0.04", "-i", source, "-c", "copy", output=tmp_path / "el.mp4")
+    info = probe(path)
+    assert info.frame_count == 49
+    assert any("edit list hides 1" in note for note in info.notes)
+    frames = [index for index, _ in read_frames(info, 0, 49)]
+    assert frames == list(range(49))
+    # A chunk in the middle decodes on its own as well.
+    assert [i for i, _ in read_frames(info, 20, 24)] == [20, 21, 22, 23]
