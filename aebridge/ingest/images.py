@@ -266,6 +266,13 @@ def probe_images(path: str, *, colorspace: str | None = None) -> SourceInfo:
     )
 
 
+def _one_line(message: object) -> str:
+    """An OpenImageIO error (often several lines) as one line."""
+    return "; ".join(
+        line.strip() for line in str(message).splitlines() if line.strip()
+    ) or ("unknown reason")
+
+
 def _read_pixels(
     inp: oiio.ImageInput, info: SourceInfo, path: str, number: int
 ) -> npt.NDArray[np.generic]:
@@ -274,9 +281,19 @@ def _read_pixels(
     spec = inp.spec()
     data = inp.read_image(0, 0, 0, info.channels, _OIIO_TYPE[info.dtype])
     if data is None:
-        reason = inp.geterror() or oiio.geterror() or "unknown reason"
+        reason = _one_line(inp.geterror() or oiio.geterror())
         raise SourceError(
             f"cannot read the pixels (truncated or corrupt?): {reason}",
+            path=path,
+            frame=number,
+        )
+    # A decoder that hits missing data may still return a picture, padded (libjpeg
+    # fills a truncated JPEG with grey and calls it a warning): any message it left
+    # means the pixels are not the file's.
+    if inp.has_error:
+        reason = _one_line(inp.geterror())
+        raise SourceError(
+            f"the decoder reports missing or corrupt data: {reason}",
             path=path,
             frame=number,
         )
