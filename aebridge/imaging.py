@@ -44,12 +44,14 @@ import numpy as np
 import numpy.typing as npt
 
 from .colour import color_config, is_linear, linear_counterpart, validate_colorspace
+from .encoding import Encoding, output_matrix
 from .errors import OptionError
 
 __all__ = [
     "ALPHA_MODES",
     "DTYPES",
     "LUMA_WEIGHTS",
+    "ColourIn",
     "PixelPipeline",
     "dtype_max",
     "linear_premultiply",
@@ -61,6 +63,10 @@ __all__ = [
 ]
 
 FloatArray = npt.NDArray[np.floating[Any]]
+
+#: A source's colour: an OCIO colour-space name, or an encoding the file declares that
+#: the config has no name for (transfer curves + primaries, :mod:`aebridge.encoding`).
+ColourIn = str | Encoding
 
 ALPHA_MODES: tuple[str, ...] = ("straight", "premultiplied", "none")
 DTYPES: tuple[str, ...] = ("uint8", "uint16", "float16", "float32")
@@ -223,11 +229,38 @@ class _Split:
 
 
 def _curve(
-    values: npt.NDArray[np.float64], cs_in: str, cs_out: str
+    values: npt.NDArray[np.float64], cs_in: ColourIn, cs_out: str
 ) -> npt.NDArray[np.float64]:
-    """OCIO on a grey ramp: N values -> N x 3 (one column per channel)."""
+    """OCIO on a grey ramp: N values -> N x 3 (one column per channel).
+
+    A declared encoding's curves are evaluated from their formulas in float64 instead
+    (``cs_out`` is then its own linear space, the middle of its split).
+    """
+    if isinstance(cs_in, Encoding):
+        return cs_in.linearise(np.repeat(values[:, None], 3, axis=1))
     grey = np.repeat(values.astype(np.float32)[:, None], 3, axis=1)
     return ocio_convert(grey, cs_in, cs_out).astype(np.float64)
+
+
+def convert_float(
+    rgb: npt.NDArray[np.float32], cs_in: ColourIn, cs_out: str
+) -> npt.NDArray[np.float32]:
+    """``... x 3`` straight float colour from a source's colour to an output space.
+
+    OCIO for a named space; a declared encoding's curves and matrix otherwise.
+    """
+    if not isinstance(cs_in, Encoding):
+        return ocio_convert(rgb, cs_in, cs_out)
+    linear = cs_in.linearise(rgb)
+    matrix = output_matrix(cs_in, cs_out)
+    return np.asarray(linear @ matrix.T, dtype=np.float32)
+
+
+def is_linear_in(cs_in: ColourIn) -> bool:
+    """Whether a source's colour is scene-linear (a matrix away from the output)."""
+    if isinstance(cs_in, Encoding):
+        return cs_in.is_linear
+    return is_linear(cs_in)
 
 
 def _matrix(cs_from: str, cs_to: str) -> npt.NDArray[np.float64] | None:
@@ -243,7 +276,7 @@ def _matrix(cs_from: str, cs_to: str) -> npt.NDArray[np.float64] | None:
 
 
 def _apply_split(
-    codes: npt.NDArray[np.float64], split: _Split, cs_in: str
+    codes: npt.NDArray[np.float64], split: _Split, cs_in: ColourIn
 ) -> npt.NDArray[np.float64]:
     rgb = np.stack(
         [_curve(codes[:, c], cs_in, split.middle)[:, c] for c in range(3)], axis=1
@@ -253,10 +286,13 @@ def _apply_split(
     return rgb
 
 
-_SPLITS: dict[tuple[str, str], _Split | None] = {}
+_SPLITS: dict[tuple[ColourIn, str], _Split | None] = {}
+
+# The middle space of a declared encoding's split: its own linear RGB.
+_DECLARED_LINEAR = "declared linear"
 
 
-def _find_split(cs_in: str, cs_out: str) -> _Split | None:
+def _find_split(cs_in: ColourIn, cs_out: str) -> _Split | None:
     """Split ``cs_in -> cs_out`` into curve + matrix, verified against OCIO.
 
     Tries the input's own linear space, then the output space itself, then every other
@@ -267,6 +303,14 @@ def _find_split(cs_in: str, cs_out: str) -> _Split | None:
     key = (cs_in, cs_out)
     if key in _SPLITS:
         return _SPLITS[key]
+    if isinstance(cs_in, Encoding):
+        # Curve and matrix by construction: nothing to search or verify here (the
+        # tests check the formulas against OCIO and littleCMS).
+        matrix = output_matrix(cs_in, cs_out)
+        identity = np.allclose(matrix, np.eye(3), atol=1e-7)
+        split = _Split(middle=_DECLARED_LINEAR, matrix=None if identity else matrix)
+        _SPLITS[key] = split
+        return split
     cc = color_config()
     candidates: list[str] = []
     own = linear_counterpart(cs_in)
@@ -355,7 +399,8 @@ class PixelPipeline:
     Args:
         dtype: source dtype, one of :data:`DTYPES`.
         channels: source channels: 1 (grey), 2 (grey + alpha), 3 (RGB), 4 (RGBA).
-        colorspace_in: OCIO name (or alias) of the source's encoding.
+        colorspace_in: OCIO name (or alias) of the source's encoding, or an
+            :class:`~aebridge.encoding.Encoding` the file declares.
         colorspace_out: OCIO name (or alias) of the scene-linear output space.
         alpha_mode: how the source stores alpha, one of :data:`ALPHA_MODES`. Ignored
             (treated as straight) when a matte is given, and sources without an alpha
@@ -384,7 +429,7 @@ class PixelPipeline:
         *,
         dtype: str,
         channels: int,
-        colorspace_in: str,
+        colorspace_in: ColourIn,
         colorspace_out: str,
         alpha_mode: str,
         half: bool,
@@ -409,7 +454,11 @@ class PixelPipeline:
             raise OptionError("matte channels", matte_channels, "1, 2, 3 or 4")
         self.dtype = dtype
         self.channels = channels
-        self.colorspace_in = validate_colorspace(colorspace_in, option="--colorspace")
+        self.colorspace_in: ColourIn = (
+            colorspace_in
+            if isinstance(colorspace_in, Encoding)
+            else validate_colorspace(colorspace_in, option="--colorspace")
+        )
         self.colorspace_out = validate_colorspace(
             colorspace_out, option="--output-colorspace"
         )
@@ -463,7 +512,12 @@ class PixelPipeline:
         return plan
 
     def _build_plan(self) -> _Plan:
-        what = f"{self.colorspace_in!r} -> {self.colorspace_out!r}"
+        label = (
+            self.colorspace_in.label
+            if isinstance(self.colorspace_in, Encoding)
+            else self.colorspace_in
+        )
+        what = f"{label!r} -> {self.colorspace_out!r}"
         alpha = self.effective_alpha
         if self.dtype not in ("uint8", "uint16"):
             return _Plan(kind="float")
@@ -682,17 +736,17 @@ class PixelPipeline:
         if (
             alpha is not None
             and self.effective_alpha == "premultiplied"
-            and is_linear(self.colorspace_in)
+            and is_linear_in(self.colorspace_in)
         ):
             # Linear to linear is a matrix, which commutes with premultiplying: convert
             # the premultiplied values as they are. Colour under alpha 0 in a
             # premultiplied image is added light (fire, glows), which 'over' shows, so
             # it is kept, not zeroed as hidden straight colour is.
-            rgb = ocio_convert(colour, self.colorspace_in, self.colorspace_out)
+            rgb = convert_float(colour, self.colorspace_in, self.colorspace_out)
             return self._finish(rgb.transpose(2, 0, 1), alpha, None, check=True)
         if alpha is not None and self.effective_alpha == "premultiplied":
             colour = unpremultiply(colour, alpha)
-        rgb = ocio_convert(colour, self.colorspace_in, self.colorspace_out)
+        rgb = convert_float(colour, self.colorspace_in, self.colorspace_out)
         if alpha is not None:
             rgb = premultiply(rgb, alpha)
         return self._finish(rgb.transpose(2, 0, 1), alpha, None, check=True)
