@@ -52,7 +52,9 @@ SIDECAR_SCHEMA = "aebridge.sequence/1"
 #    decoded without the scaler's full-chroma path.
 # 3: 9- to 16-bit movies converted from their planes with exact full scale (10-bit
 #    white was 0.9961).
-PIPELINE_VERSION = 3
+# 4: the colour and orientation a file declares are applied (PNG chunks, ICC, EXR
+#    chromaticities, wide-gamut and HDR movie tags, EXIF, display matrices).
+PIPELINE_VERSION = 4
 
 # Provenance keys with a meaning of their own; anything else is kept under "extra".
 PROVENANCE_KEYS = (
@@ -128,7 +130,7 @@ class _ChunkTask:
     start_frame: int
     padding: int
     alpha_mode: str
-    colorspace_in: str
+    colorspace_in: Any  # str (OCIO name) or encoding.Encoding the file declares
     colorspace_out: str
     half: bool
     compression: str
@@ -534,6 +536,7 @@ def convert(
     autocrop: bool = False,
     role: str = "element",
     vfr: str = "refuse",
+    orientation: str = "apply",
     frames: Sequence[int] | None = None,
     provenance: Mapping[str, Any] | None = None,
     owner: str | None = None,
@@ -567,6 +570,8 @@ def convert(
         autocrop: crop the data window to the alpha bounding box.
         role: background, foreground, element, matte or guide.
         vfr: for variable-rate movies, ``refuse`` or ``resample`` to constant rate.
+        orientation: ``apply`` the orientation the file declares (EXIF, a movie's
+            display matrix) or ``keep`` the stored pixels.
         frames: output frame numbers to convert (a farm chunk); default all.
         provenance: generator, model, prompt, seed, keyframes, camera_move, style_id...
         owner: the EXR ``owner`` attribute.
@@ -634,7 +639,13 @@ def convert(
         if colorspace is not None
         else None
     )
-    info = ingest.probe(source, vfr=vfr, rate=user_rate, colorspace=colorspace_given)
+    info = ingest.probe(
+        source,
+        vfr=vfr,
+        rate=user_rate,
+        colorspace=colorspace_given,
+        orientation=orientation,
+    )
     decisions: list[str] = [str(info.colour_decision)] if info.colour_decision else []
     decisions.extend(str(n) for n in getattr(info, "notes", ()))
 
@@ -642,7 +653,9 @@ def convert(
     if matte is not None:
         # The matte's colour space does not matter (its values become alpha), so its
         # transfer is never a reason to refuse it.
-        matte_info = ingest.probe(matte, vfr=vfr, rate=user_rate, colorspace="Raw")
+        matte_info = ingest.probe(
+            matte, vfr=vfr, rate=user_rate, colorspace="Raw", orientation=orientation
+        )
         if (matte_info.width, matte_info.height) != (info.width, info.height):
             raise SourceError(
                 f"the matte is {matte_info.width}x{matte_info.height} but the source "
@@ -676,11 +689,16 @@ def convert(
             )
         decisions.append(f"alpha: {alpha} (given)")
 
+    # The source colour: as given, else as the file declares it (an OCIO name, or an
+    # encoding the config has no name for), else the default; colorspace_in is its
+    # name in the header, source_colour what the pixels are converted from.
+    source_colour: Any
     if colorspace_given is not None:
-        colorspace_in = colorspace_given
+        colorspace_in = source_colour = colorspace_given
         decisions.append(f"input colour space: {colorspace_in} (given)")
     else:
         colorspace_in = str(info.colorspace)
+        source_colour = info.encoding if info.encoding is not None else colorspace_in
 
     if user_rate is not None:
         rate = user_rate
@@ -736,6 +754,7 @@ def convert(
         "matte": matte_info is not None,
         "colorspace_in": colorspace_in,
         "colorspace_out": output_colorspace,
+        "orientation": int(info.orientation),
         "half": half,
         "compression": compression,
         "autocrop": autocrop,
@@ -748,6 +767,9 @@ def convert(
         "comments": comments,
         "provenance": provenance,
     }
+    if not isinstance(source_colour, str):
+        # A declared encoding is hashed by its full definition (curves, matrix).
+        settings["encoding"] = _settings_hash({"encoding": repr(source_colour)})
     settings_hash = _settings_hash(settings)
 
     attributes: dict[str, Any] = {
@@ -815,7 +837,7 @@ def convert(
                 start_frame=start_frame,
                 padding=padding,
                 alpha_mode=alpha_mode,
-                colorspace_in=colorspace_in,
+                colorspace_in=source_colour,
                 colorspace_out=output_colorspace,
                 half=half,
                 compression=compression,

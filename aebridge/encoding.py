@@ -36,6 +36,8 @@ import numpy.typing as npt
 __all__ = [
     "CURVE_KINDS",
     "HDR_REFERENCE_WHITE_NITS",
+    "KNOWN_PRIMARIES",
+    "ColourIn",
     "Curve",
     "Encoding",
     "bradford",
@@ -310,6 +312,10 @@ _KNOWN_PRIMARIES: dict[str, tuple[float, ...]] = {
 
 #: Primaries by name, for ingest (movie tags, EXR chromaticities).
 KNOWN_PRIMARIES: dict[str, tuple[float, ...]] = dict(_KNOWN_PRIMARIES)
+
+#: A source's colour: an OCIO colour-space name, or an encoding the file declares that
+#: the config has no name for.
+ColourIn = str | Encoding
 
 
 def as_float_tuple(values: Any) -> tuple[float, ...]:

@@ -44,7 +44,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .colour import color_config, is_linear, linear_counterpart, validate_colorspace
-from .encoding import Encoding, output_matrix
+from .encoding import ColourIn, Encoding, output_matrix
 from .errors import OptionError
 
 __all__ = [
@@ -63,10 +63,6 @@ __all__ = [
 ]
 
 FloatArray = npt.NDArray[np.floating[Any]]
-
-#: A source's colour: an OCIO colour-space name, or an encoding the file declares that
-#: the config has no name for (transfer curves + primaries, :mod:`aebridge.encoding`).
-ColourIn = str | Encoding
 
 ALPHA_MODES: tuple[str, ...] = ("straight", "premultiplied", "none")
 DTYPES: tuple[str, ...] = ("uint8", "uint16", "float16", "float32")

@@ -61,8 +61,15 @@ _TRANSFER_TAGS = {
     "smpte2084": 16,
     "arib-std-b67": 18,
     "gamma22": 4,
+    "log100": 9,
 }
-_PRIMARY_TAGS = {"bt709": 1, "bt601": 6, "bt2020": 9}
+_PRIMARY_TAGS = {
+    "bt709": 1,
+    "bt601": 6,
+    "bt2020": 9,
+    "smpte432": 12,
+    "ebu3213": 22,
+}
 _RANGE_TAGS = {"tv": 1, "pc": 2}
 
 #: The colour of ``solid`` and of the disc in ``disc`` (8-bit sRGB-encoded RGB).

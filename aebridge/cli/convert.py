@@ -104,8 +104,10 @@ def _default_name(source: str) -> str:
 )
 @click.option(
     "--colorspace",
-    help="Input colour space (OCIO name). Default: sRGB for "
-    "stills, the probed Rec.709 transfer for movies.",
+    help="Input colour space (OCIO name), instead of what the file declares (PNG "
+    "gAMA/cHRM/sRGB/iCCP/cICP, ICC profiles, EXR chromaticities, movie tags) and of "
+    "the defaults (sRGB for integer stills, linear Rec.709 for float, BT.1886 "
+    "Rec.709 for untagged movies).",
 )
 @click.option(
     "--output-colorspace",
@@ -161,6 +163,14 @@ def _default_name(source: str) -> str:
     help="Variable-rate movies: refuse, or resample to a constant rate by timestamp.",
 )
 @click.option(
+    "--orientation",
+    type=click.Choice(["apply", "keep"]),
+    default="apply",
+    show_default=True,
+    help="An orientation the file declares (EXIF in JPEG/TIFF/PNG, a phone movie's "
+    "display matrix): apply it, or keep the pixels as stored.",
+)
+@click.option(
     "--provenance",
     "provenance_file",
     type=click.Path(dir_okay=False),
@@ -208,6 +218,7 @@ def convert_cmd(
     autocrop: bool,
     role: str,
     vfr: str,
+    orientation: str,
     provenance_file: str | None,
     meta: tuple[str, ...],
     owner: str | None,
@@ -253,6 +264,7 @@ def convert_cmd(
             autocrop=autocrop,
             role=role,
             vfr=vfr,
+            orientation=orientation,
             frames=_parse_frames(frames),
             provenance=provenance,
             owner=owner,

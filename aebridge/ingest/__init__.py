@@ -18,10 +18,12 @@ from fractions import Fraction
 import numpy as np
 import numpy.typing as npt
 
+from ..encoding import Encoding
 from ..errors import OptionError, SourceError
 
 __all__ = [
     "MOVIE_EXTENSIONS",
+    "ORIENTATION_MODES",
     "VFR_MODES",
     "SourceInfo",
     "Tags",
@@ -37,6 +39,10 @@ MOVIE_EXTENSIONS: frozenset[str] = frozenset(
 
 #: What to do with a variable-frame-rate movie.
 VFR_MODES: tuple[str, ...] = ("refuse", "resample")
+
+#: What to do with an orientation the file declares (EXIF, a movie's display matrix):
+#: ``apply`` it (frames come out as a viewer shows them) or ``keep`` the stored one.
+ORIENTATION_MODES: tuple[str, ...] = ("apply", "keep")
 
 _HASH_CHUNK = 1 << 20
 
@@ -133,6 +139,13 @@ class SourceInfo:
     alpha_associated: bool = False
     """Images: the file declares its alpha associated (premultiplied), as a TIFF's
     ExtraSamples tag does; ``--alpha auto`` then reads it premultiplied."""
+    encoding: Encoding | None = None
+    """A colour the file declares that the OCIO config has no name for (a PNG gAMA of
+    1.8 with cHRM, an ICC profile, EXR chromaticities, BT.2020 PQ tags). When set,
+    it is the source colour and ``colorspace`` holds its label."""
+    orientation: int = 1
+    """The EXIF orientation code (1-8) that read_frames applies to the stored pixels
+    (1: none); ``width`` and ``height`` are the size after it."""
 
 
 def probe(
@@ -141,6 +154,7 @@ def probe(
     vfr: str = "refuse",
     rate: Fraction | None = None,
     colorspace: str | None = None,
+    orientation: str = "apply",
 ) -> SourceInfo:
     """Look at a source once and describe it.
 
@@ -155,28 +169,34 @@ def probe(
         colorspace: an OCIO colour-space name that overrides the default input space
             (and lets a movie with a transfer aebridge does not map, such as PQ or
             HLG, be read at all). The decision text records the override.
+        orientation: ``"apply"`` the orientation the file declares (EXIF in
+            JPEG/TIFF/PNG, a movie's display matrix) or ``"keep"`` the stored one.
 
     Returns:
         A picklable description for :func:`read_frames`.
 
     Raises:
-        OptionError: ``vfr`` or ``colorspace`` is not allowed.
+        OptionError: ``vfr``, ``colorspace`` or ``orientation`` is not allowed.
         SourceError: the source is missing, unreadable, inconsistent or unsupported;
             the message names the file and frame.
     """
     text = os.fspath(path)
     if vfr not in VFR_MODES:
         raise OptionError("vfr", vfr, VFR_MODES)
+    if orientation not in ORIENTATION_MODES:
+        raise OptionError("--orientation", orientation, ORIENTATION_MODES)
     if colorspace is not None:
         _check_colorspace(colorspace)
     ext = os.path.splitext(text)[1].lower()
     if ext in MOVIE_EXTENSIONS and not os.path.isdir(text):
         from . import movie
 
-        return movie.probe_movie(text, vfr=vfr, rate=rate, colorspace=colorspace)
+        return movie.probe_movie(
+            text, vfr=vfr, rate=rate, colorspace=colorspace, orientation=orientation
+        )
     from . import images
 
-    return images.probe_images(text, colorspace=colorspace)
+    return images.probe_images(text, colorspace=colorspace, orientation=orientation)
 
 
 def read_frames(

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
+from ..encoding import ColourIn, Encoding, output_matrix
 from ..errors import SourceError
 from ..sequence import (
     IMAGE_EXTENSIONS,
@@ -25,6 +26,17 @@ from ..sequence import (
     is_sequence_pattern,
 )
 from . import SourceInfo, Tags
+from .metadata import (
+    ORIENTATIONS,
+    UnsupportedColour,
+    chromaticities_colour,
+    exif_orientation,
+    icc_colour,
+    orient,
+    oriented_size,
+    png_colour,
+    read_png_chunks,
+)
 
 if TYPE_CHECKING:
     import OpenImageIO as oiio
@@ -51,6 +63,9 @@ class _Header:
     file_colorspace: str
     file_format: str
     associated: bool = False
+    orientation: int = 1
+    declared: ColourIn | None = None
+    declared_why: str = ""
 
 
 def _config() -> oiio.ImageSpec:
@@ -98,9 +113,13 @@ def _header(inp: oiio.ImageInput, path: str, number: int) -> _Header:
         and file_format == "tiff"
         and spec.get_int_attribute("oiio:UnassociatedAlpha", 0) != 1
     )
+    orientation = int(spec.get_int_attribute("Orientation", 1) or 1)
+    if file_format == "png":
+        orientation = 1  # PNG's is read from its eXIf chunk, with its colour chunks
     return _Header(
         width=int(spec.full_width) or int(spec.width),
         height=int(spec.full_height) or int(spec.height),
+        orientation=orientation if orientation in ORIENTATIONS else 1,
         channels=channels,
         dtype=_DTYPES.get(str(spec.format), "float32"),
         has_alpha=has_alpha,
@@ -180,19 +199,100 @@ def _declared_colorspace(reported: str) -> str | None:
     return None
 
 
-def probe_images(path: str, *, colorspace: str | None = None) -> SourceInfo:
+def _icc_bytes(value: object) -> bytes | None:
+    if value is None:
+        return None
+    return bytes(np.asarray(value, dtype=np.uint8).tobytes())
+
+
+_SRGB_CURVE_CODES = np.linspace(0.0, 1.0, 1024)
+
+
+def _named_if_srgb(colour: ColourIn) -> ColourIn:
+    """An ICC profile that is sRGB (curves and primaries within ICC's 16-bit
+    precision) is read as OCIO's sRGB space, exactly, instead of by its numbers."""
+    from ..encoding import Curve
+
+    if not isinstance(colour, Encoding):
+        return colour
+    srgb = Curve(kind="srgb")(_SRGB_CURVE_CODES)
+    curves_match = all(
+        np.abs(c(_SRGB_CURVE_CODES) - srgb).max() < 2e-3 for c in colour.curves
+    )
+    matrix = output_matrix(colour, _LINEAR)
+    if curves_match and np.abs(matrix - np.eye(3)).max() < 2e-3:
+        return _SRGB
+    return colour
+
+
+def _declared_colour(
+    inp: oiio.ImageInput, header: _Header, path: str, number: int, *, strict: bool
+) -> tuple[ColourIn | None, str]:
+    """The colour a frame file declares, and in what words; (None, "") for none.
+
+    PNG: its own chunks (read here, not by the pixel decoder); EXR: colorInteropID,
+    else chromaticities; other formats: an embedded ICC profile. A declaration that
+    cannot be read is an error when ``strict`` (no --colorspace given), else noted.
+    """
+    spec = inp.spec()
+    try:
+        if header.file_format == "png":
+            found = png_colour(read_png_chunks(path))
+            return found if found is not None else (None, "")
+        if header.file_format == "openexr":
+            interop = _declared_colorspace(header.file_colorspace)
+            if interop is not None:
+                return interop, (f"colorInteropID {header.file_colorspace!r}")
+            chroma = spec.getattribute("chromaticities")
+            if chroma is not None:
+                return chromaticities_colour(chroma), "chromaticities attribute"
+            return None, ""
+        icc = _icc_bytes(spec.getattribute("ICCProfile"))
+        if icc is not None:
+            colour = _named_if_srgb(icc_colour(icc, "embedded"))
+            what = colour.label if isinstance(colour, Encoding) else "an sRGB profile"
+            return colour, f"embedded ICC profile ({what})"
+    except UnsupportedColour as exc:
+        if not strict:
+            return None, f"a colour aebridge cannot read ({exc})"
+        raise SourceError(
+            f"{exc}; give --colorspace to read the file as a named space",
+            path=path,
+            frame=number,
+        ) from exc
+    except OSError as exc:
+        raise SourceError(
+            f"cannot read the file's colour chunks: {exc}", path=path, frame=number
+        ) from exc
+    return None, ""
+
+
+def _png_orientation(path: str) -> int:
+    chunks = read_png_chunks(path)
+    return 1 if chunks.exif is None else exif_orientation(chunks.exif)
+
+
+def probe_images(
+    path: str, *, colorspace: str | None = None, orientation: str = "apply"
+) -> SourceInfo:
     """Describe an image sequence, checking every frame's header.
 
     Args:
         path: a pattern, a folder holding one sequence, or a single image.
-        colorspace: an OCIO name overriding the default input colour space.
+        colorspace: an OCIO name overriding the colour the files declare (PNG
+            gAMA/cHRM/sRGB/iCCP/cICP, an ICC profile, EXR colorInteropID or
+            chromaticities) and the default (sRGB for integer files, linear Rec.709
+            for float ones).
+        orientation: ``"apply"`` the EXIF orientation (JPEG, TIFF, PNG eXIf) or
+            ``"keep"`` the stored one.
 
     Returns:
         The sequence's SourceInfo (``kind="images"``).
 
     Raises:
         SourceError: nothing matches, frames are missing, a frame cannot be opened,
-            or a frame's size, channels or pixel type differ from the first frame's.
+            a frame's size, channels, pixel type, declared colour or orientation
+            differ from the first frame's, or a declared colour cannot be read.
     """
     seq = _resolve(path)
     first: _Header | None = None
@@ -200,12 +300,23 @@ def probe_images(path: str, *, colorspace: str | None = None) -> SourceInfo:
         inp = _open(file, number)
         try:
             header = _header(inp, file, number)
+            declared, why = _declared_colour(
+                inp, header, file, number, strict=colorspace is None
+            )
         finally:
             inp.close()
+        if header.file_format == "png":
+            try:
+                header = replace(header, orientation=_png_orientation(file))
+            except (OSError, UnsupportedColour) as exc:
+                raise SourceError(
+                    f"cannot read the EXIF chunk: {exc}", path=file, frame=number
+                ) from exc
+        header = replace(header, declared=declared, declared_why=why)
         if first is None:
             first = header
             continue
-        problem = _mismatch(first, header)
+        problem = _mismatch(first, header) or _declaration_mismatch(first, header)
         if problem is not None:
             raise SourceError(problem, path=file, frame=number)
     assert first is not None  # find_sequence never returns an empty sequence
@@ -216,40 +327,62 @@ def probe_images(path: str, *, colorspace: str | None = None) -> SourceInfo:
         if is_float
         else f"{8 if first.dtype == 'uint8' else 16}-bit {first.file_format} frames"
     )
-    tag = (
-        f" (OpenImageIO reports {first.file_colorspace!r})"
-        if first.file_colorspace
+    declared = first.declared
+    declared_text = (
+        (
+            f"the file declares {first.declared_why}"
+            if declared is None
+            else f"the file declares {first.declared_why}: "
+            + (declared.label if isinstance(declared, Encoding) else repr(declared))
+        )
+        if first.declared_why
         else ""
     )
-    declared = (
-        _declared_colorspace(first.file_colorspace)
-        if first.file_format == "openexr"
-        else None
-    )
+    encoding: Encoding | None = None
     if colorspace is not None:
         chosen = colorspace
-        decision = (
-            f"{kind_text}{tag}: using {colorspace!r} as given instead of the default "
-            f"{default!r}."
-        )
+        instead = declared_text or f"the default {default!r}"
+        decision = f"{kind_text}: using {colorspace!r} as given, instead of {instead}."
     elif declared is not None:
-        chosen = declared
-        decision = (
-            f"{kind_text}: the file declares its colour space "
-            f"({first.file_colorspace!r}): {declared!r}."
-        )
+        if isinstance(declared, Encoding):
+            encoding = declared
+            chosen = declared.label
+        else:
+            chosen = declared
+        decision = f"{kind_text}: {declared_text}; read as declared."
     else:
         chosen = default
         rule = "scene-linear" if is_float else "sRGB-encoded"
-        decision = (
-            f"{kind_text}{tag}: assumed {rule}, the default for "
-            f"{'float' if is_float else 'integer'} images: {default!r}."
+        tag = (
+            f" (OpenImageIO reports {first.file_colorspace!r})"
+            if first.file_colorspace
+            else ""
         )
+        decision = (
+            f"{kind_text}{tag}: no colour declared, so assumed {rule}, the default "
+            f"for {'float' if is_float else 'integer'} images: {default!r}."
+        )
+    notes: list[str] = []
+    applied = 1
+    width, height = first.width, first.height
+    if first.orientation != 1:
+        what = (
+            f"EXIF orientation {first.orientation} ({ORIENTATIONS[first.orientation]})"
+        )
+        if orientation == "apply":
+            applied = first.orientation
+            width, height = oriented_size(width, height, applied)
+            notes.append(
+                f"{what}: applied, frames are {width}x{height} as a viewer shows them "
+                "(--orientation keep keeps the stored pixels)"
+            )
+        else:
+            notes.append(f"{what}: not applied (--orientation keep)")
     return SourceInfo(
         path=path,
         kind="images",
-        width=first.width,
-        height=first.height,
+        width=width,
+        height=height,
         frame_count=len(seq.frame_files),
         channels=first.channels,
         has_alpha=first.has_alpha,
@@ -262,8 +395,29 @@ def probe_images(path: str, *, colorspace: str | None = None) -> SourceInfo:
         frame_files=seq.frame_files,
         frame_numbers=seq.frame_numbers,
         pixel_aspect=first.pixel_aspect,
+        notes=tuple(notes),
         alpha_associated=first.associated,
+        encoding=encoding,
+        orientation=applied,
     )
+
+
+def _declaration_mismatch(first: _Header, other: _Header) -> str | None:
+    if other.declared != first.declared:
+
+        def say(h: _Header) -> str:
+            return h.declared_why or "no colour"
+
+        return (
+            f"the declared colour changes to {say(other)} (the first frame declares "
+            f"{say(first)})"
+        )
+    if other.orientation != first.orientation:
+        return (
+            f"the EXIF orientation changes to {other.orientation} (the first frame "
+            f"has {first.orientation})"
+        )
+    return None
 
 
 def _one_line(message: object) -> str:
@@ -274,8 +428,14 @@ def _one_line(message: object) -> str:
 
 
 def _read_pixels(
-    inp: oiio.ImageInput, info: SourceInfo, path: str, number: int
+    inp: oiio.ImageInput,
+    info: SourceInfo,
+    path: str,
+    number: int,
+    width: int,
+    height: int,
 ) -> npt.NDArray[np.generic]:
+    """The stored pixels of a frame in its display window (``width`` x ``height``)."""
     import OpenImageIO as oiio
 
     spec = inp.spec()
@@ -302,13 +462,13 @@ def _read_pixels(
         pixels = pixels[:, :, None]
     x0, y0 = int(spec.x) - int(spec.full_x), int(spec.y) - int(spec.full_y)
     h, w = pixels.shape[:2]
-    if (x0, y0, w, h) == (0, 0, info.width, info.height):
+    if (x0, y0, w, h) == (0, 0, width, height):
         return pixels
     # A data window other than the display window (EXR): place it into the display
     # window; pixels outside the data window are zero, as EXR defines them.
-    full = np.zeros((info.height, info.width, info.channels), pixels.dtype)
+    full = np.zeros((height, width, info.channels), pixels.dtype)
     dx0, dy0 = max(x0, 0), max(y0, 0)
-    dx1, dy1 = min(x0 + w, info.width), min(y0 + h, info.height)
+    dx1, dy1 = min(x0 + w, width), min(y0 + h, height)
     if dx1 > dx0 and dy1 > dy0:
         full[dy0:dy1, dx0:dx1] = pixels[dy0 - y0 : dy1 - y0, dx0 - x0 : dx1 - x0]
     return full
@@ -331,9 +491,10 @@ def read_image_frames(
         SourceError: a frame is missing, corrupt, or differs from the probed size,
             channels or pixel type (names the file and frame number).
     """
+    stored_w, stored_h = oriented_size(info.width, info.height, info.orientation)
     expected = _Header(
-        width=info.width,
-        height=info.height,
+        width=stored_w,
+        height=stored_h,
         channels=info.channels,
         dtype=info.dtype,
         has_alpha=info.has_alpha,
@@ -348,7 +509,7 @@ def read_image_frames(
             problem = _mismatch(expected, _header(inp, path, number))
             if problem is not None:
                 raise SourceError(problem, path=path, frame=number)
-            pixels = _read_pixels(inp, info, path, number)
+            pixels = _read_pixels(inp, info, path, number, stored_w, stored_h)
         finally:
             inp.close()
-        yield index, pixels
+        yield index, orient(pixels, info.orientation)

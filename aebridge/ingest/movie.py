@@ -30,9 +30,20 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ..encoding import ColourIn, Encoding
 from ..errors import SourceError
 from ..timing import format_rate
 from . import SourceInfo, Tags
+from .metadata import (
+    ORIENTATIONS,
+    PRIMARY_NAMES,
+    TRANSFER_NAMES,
+    UnsupportedColour,
+    orient,
+    oriented_size,
+    rotation_orientation,
+    tagged_colour,
+)
 
 __all__ = ["probe_movie", "read_movie_frames"]
 
@@ -52,40 +63,6 @@ _MATRIX_NAMES = {
     14: "ictcp",
 }
 _RANGE_NAMES = {0: "unspecified", 1: "tv", 2: "pc"}
-_TRANSFER_NAMES = {
-    1: "bt709",
-    2: "unspecified",
-    4: "gamma22",
-    5: "gamma28",
-    6: "smpte170m",
-    7: "smpte240m",
-    8: "linear",
-    9: "log100",
-    10: "log316",
-    11: "iec61966-2-4",
-    12: "bt1361e",
-    13: "iec61966-2-1",
-    14: "bt2020-10",
-    15: "bt2020-12",
-    16: "smpte2084",
-    17: "smpte428",
-    18: "arib-std-b67",
-}
-_PRIMARY_NAMES = {
-    1: "bt709",
-    2: "unspecified",
-    4: "bt470m",
-    5: "bt470bg",
-    6: "smpte170m",
-    7: "smpte240m",
-    8: "film",
-    9: "bt2020",
-    10: "smpte428",
-    11: "smpte431",
-    12: "smpte432",
-    22: "ebu3213",
-}
-
 # Matrix tag -> swscale colourspace. smpte170m and bt470bg share BT.601 coefficients.
 _SWS_MATRIX = {
     "bt709": "itu709",
@@ -95,26 +72,6 @@ _SWS_MATRIX = {
     "fcc": "fcc",
     "bt2020nc": "bt2020",
 }
-
-_GAMMA24 = "Gamma 2.4 Encoded Rec.709"
-_SRGB = "sRGB Encoded Rec.709 (sRGB)"
-# Transfer tag -> default input colour space. BT.709, BT.601 (smpte170m) and BT.2020
-# share one camera OETF; their display (BT.1886) is a 2.4 gamma, which is how these
-# pictures were viewed when they were made.
-_TRANSFER_SPACES = {
-    "bt709": _GAMMA24,
-    "unspecified": _GAMMA24,
-    "smpte170m": _GAMMA24,
-    "bt2020-10": _GAMMA24,
-    "bt2020-12": _GAMMA24,
-    "bt1361e": _GAMMA24,
-    "iec61966-2-1": _SRGB,
-    "gamma22": "Gamma 2.2 Encoded Rec.709",
-    "linear": "Linear Rec.709 (sRGB)",
-}
-# Primaries read as Rec.709 without comment (SD primaries are close to and usually
-# treated as Rec.709 in compositing).
-_REC709_LIKE = {"bt709", "unspecified", "bt470bg", "smpte170m"}
 
 _SUPPORTED_HINT = "H.264, H.265/HEVC, ProRes, VP9 (and other codecs FFmpeg decodes)"
 
@@ -407,8 +364,8 @@ def _decide_colour(
     fmt: Any,
     height: int,
     colorspace: str | None,
-) -> tuple[str, str, str, str]:
-    """(colour space, swscale matrix, swscale range, decision sentence)."""
+) -> tuple[ColourIn, str, str, str]:
+    """(source colour, swscale matrix, swscale range, decision sentence)."""
     parts: list[str] = []
     matrix_tag, range_tag = tags["matrix"], tags["range"]
     if fmt.is_rgb or fmt.name.startswith(("gray", "ya")):
@@ -444,27 +401,20 @@ def _decide_colour(
     if colorspace is not None:
         parts.append(f"colour space {colorspace!r} as given (transfer tag {transfer})")
         return colorspace, sws_matrix, sws_range, "; ".join(parts) + "."
-    if transfer not in _TRANSFER_SPACES:
+    try:
+        colour = tagged_colour(transfer, primaries)
+    except UnsupportedColour as exc:
         raise SourceError(
-            f"the transfer {transfer!r} (HDR or otherwise unusual) is not supported "
-            "yet; supported: "
-            + ", ".join(sorted(_TRANSFER_SPACES))
-            + "; give the input colour space explicitly to read it anyway",
-            path=path,
-        )
-    if primaries not in _REC709_LIKE:
-        raise SourceError(
-            f"the colour primaries {primaries!r} are not supported yet; supported: "
-            + ", ".join(sorted(_REC709_LIKE))
-            + "; give the input colour space explicitly to read it anyway",
-            path=path,
-        )
-    space = _TRANSFER_SPACES[transfer]
+            f"{exc}; give --colorspace to read it as a named space", path=path
+        ) from exc
+    said = colour.label if isinstance(colour, Encoding) else repr(colour)
     if transfer == "unspecified":
-        parts.append(f"untagged transfer read as BT.709/BT.1886: {space!r}")
+        parts.append(f"untagged transfer read as BT.709/BT.1886: {said}")
     else:
-        parts.append(f"transfer {transfer} as tagged: {space!r}")
-    return space, sws_matrix, sws_range, "; ".join(parts) + "."
+        parts.append(f"transfer {transfer}, primaries {primaries} as tagged: {said}")
+    if transfer in ("smpte2084", "arib-std-b67"):
+        parts.append("HDR scaled so reference white (203 cd/m2, ITU-R BT.2408) is 1.0")
+    return colour, sws_matrix, sws_range, "; ".join(parts) + "."
 
 
 def _decode_failure(stream: Any, decoder_name: str, exc: Exception) -> str:
@@ -508,6 +458,7 @@ def probe_movie(
     vfr: str = "refuse",
     rate: Fraction | None = None,
     colorspace: str | None = None,
+    orientation: str = "apply",
 ) -> SourceInfo:
     """Describe a movie: exact rate, real frame count, colour tags and decisions.
 
@@ -517,7 +468,9 @@ def probe_movie(
         rate: the constant rate to resample to (``vfr="resample"``); default the
             movie's average rate. Given for a constant-rate movie with a different
             rate, the movie is resampled to it by timestamp as well.
-        colorspace: an OCIO name overriding the default input colour space.
+        colorspace: an OCIO name overriding the colour the tags declare.
+        orientation: ``"apply"`` the display matrix's rotation or ``"keep"`` the
+            stored pixels.
 
     Returns:
         The movie's SourceInfo (``kind="movie"``).
@@ -575,13 +528,13 @@ def probe_movie(
         tags = {
             "matrix": _tag(ctx.colorspace, first.colorspace, _MATRIX_NAMES),
             "range": _tag(ctx.color_range, first.color_range, _RANGE_NAMES, 0),
-            "transfer": _tag(ctx.color_trc, first.color_trc, _TRANSFER_NAMES),
+            "transfer": _tag(ctx.color_trc, first.color_trc, TRANSFER_NAMES),
             "primaries": _tag(
-                ctx.color_primaries, first.color_primaries, _PRIMARY_NAMES
+                ctx.color_primaries, first.color_primaries, PRIMARY_NAMES
             ),
         }
         out_fmt, channels, has_alpha, bits = _output_format(first.format)
-        space, sws_matrix, sws_range, decision = _decide_colour(
+        colour, sws_matrix, sws_range, decision = _decide_colour(
             path=path,
             tags=tags,
             fmt=first.format,
@@ -590,17 +543,34 @@ def probe_movie(
         )
         sar = stream.sample_aspect_ratio or ctx.sample_aspect_ratio
         aspect = Fraction(sar) if sar else Fraction(1)
+        width, height = int(first.width), int(first.height)
+        code = rotation_orientation(float(first.rotation or 0))
+        applied = 1
+        if code != 1:
+            what = (
+                f"display matrix rotation {float(first.rotation):g} degrees "
+                f"({ORIENTATIONS[code]} to show)"
+            )
+            if orientation == "apply":
+                applied = code
+                width, height = oriented_size(width, height, code)
+                notes.append(
+                    f"{what}: applied, frames are {width}x{height} as a player shows "
+                    "them (--orientation keep keeps the stored pixels)"
+                )
+            else:
+                notes.append(f"{what}: not applied (--orientation keep)")
         return SourceInfo(
             path=path,
             kind="movie",
-            width=int(first.width),
-            height=int(first.height),
+            width=width,
+            height=height,
             frame_count=len(frame_pts),
             channels=channels,
             has_alpha=has_alpha,
             dtype="uint16" if bits > 8 else "uint8",
             rate=out_rate,
-            colorspace=space,
+            colorspace=colour.label if isinstance(colour, Encoding) else colour,
             colour_decision=decision,
             colour_tags=Tags(tags),
             variable_rate=variable,
@@ -617,6 +587,8 @@ def probe_movie(
             matrix=sws_matrix,
             color_range=sws_range,
             notes=tuple(notes),
+            encoding=colour if isinstance(colour, Encoding) else None,
+            orientation=applied,
         )
     finally:
         container.close()
@@ -633,8 +605,14 @@ _KR_KB = {
 
 
 def _to_array(frame: Any, info: SourceInfo) -> npt.NDArray[np.generic]:
-    if frame.width != info.width or frame.height != info.height:
+    """A decoded frame as displayed: RGB(A), orientation applied."""
+    width, height = oriented_size(info.width, info.height, info.orientation)
+    if frame.width != width or frame.height != height:
         raise _SizeChange(int(frame.width), int(frame.height))
+    return orient(_stored_array(frame, info), info.orientation)
+
+
+def _stored_array(frame: Any, info: SourceInfo) -> npt.NDArray[np.generic]:
     if info.dtype == "uint16":
         return _deep_to_array(frame, info)
     from av.video.reformatter import Interpolation
@@ -846,9 +824,10 @@ def read_movie_frames(
                     try:
                         pixels = _to_array(frame, info)
                     except _SizeChange as change:
+                        size = oriented_size(info.width, info.height, info.orientation)
                         raise SourceError(
-                            f"the picture size changes from {info.width}x"
-                            f"{info.height} to {change.width}x{change.height} at this "
+                            f"the picture size changes from {size[0]}x{size[1]} to "
+                            f"{change.width}x{change.height} at this "
                             "frame; an EXR sequence has one size: split or re-encode "
                             "the movie",
                             path=path,

@@ -163,8 +163,8 @@ def test_colour_tags_and_decision_are_recorded(movies: dict[str, str]) -> None:
     }
     assert info.colorspace == "Gamma 2.4 Encoded Rec.709"
     assert info.colour_decision == (
-        "YUV matrix bt709 as tagged; limited range as tagged; transfer bt709 as "
-        "tagged: 'Gamma 2.4 Encoded Rec.709'."
+        "YUV matrix bt709 as tagged; limited range as tagged; transfer bt709, "
+        "primaries bt709 as tagged: 'Gamma 2.4 Encoded Rec.709'."
     )
 
 
@@ -184,17 +184,25 @@ def test_an_untagged_transfer_is_read_as_rec709_and_says_so(tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize("transfer", ["smpte2084", "arib-std-b67"])
-def test_hdr_transfers_are_refused_unless_a_colorspace_is_given(
+def test_hdr_transfers_are_read_or_taken_as_given(
     tmp_path: Path, transfer: str
 ) -> None:
     path = write_movie(tmp_path / "hdr.mp4", transfer=transfer, frames=2)
-    with pytest.raises(SourceError, match=f"the transfer '{transfer}'.*not supported"):
-        probe(path)
+    info = probe(path)
+    assert info.encoding is not None
+    assert info.encoding.curves[0].kind == ("pq" if transfer == "smpte2084" else "hlg")
+    assert "reference white (203 cd/m2" in info.colour_decision
     info = probe(path, colorspace="Linear Rec.2020")
-    assert info.colorspace == "Linear Rec.2020"
+    assert info.colorspace == "Linear Rec.2020" and info.encoding is None
     assert (
         f"'Linear Rec.2020' as given (transfer tag {transfer})" in info.colour_decision
     )
+
+
+def test_an_unknown_transfer_is_refused_naming_it(tmp_path: Path) -> None:
+    path = write_movie(tmp_path / "log.mp4", transfer="log100", frames=2)
+    with pytest.raises(SourceError, match="the transfer 'log100' is not supported"):
+        probe(path)
 
 
 def solid_movie(path: Path, height: int, **tags: object) -> SourceInfo:
