@@ -537,6 +537,8 @@ def convert(
     role: str = "element",
     vfr: str = "refuse",
     orientation: str = "apply",
+    part: str | None = None,
+    view: str | None = None,
     frames: Sequence[int] | None = None,
     provenance: Mapping[str, Any] | None = None,
     owner: str | None = None,
@@ -572,6 +574,9 @@ def convert(
         vfr: for variable-rate movies, ``refuse`` or ``resample`` to constant rate.
         orientation: ``apply`` the orientation the file declares (EXIF, a movie's
             display matrix) or ``keep`` the stored pixels.
+        part: EXR sources: the part (name or index) to read; default the first
+            part with a picture for the view.
+        view: EXR sources: the view to read; default the file's default view.
         frames: output frame numbers to convert (a farm chunk); default all.
         provenance: generator, model, prompt, seed, keyframes, camera_move, style_id...
         owner: the EXR ``owner`` attribute.
@@ -645,6 +650,8 @@ def convert(
         rate=user_rate,
         colorspace=colorspace_given,
         orientation=orientation,
+        part=part,
+        view=view,
     )
     decisions: list[str] = [str(info.colour_decision)] if info.colour_decision else []
     decisions.extend(str(n) for n in getattr(info, "notes", ()))
@@ -755,6 +762,9 @@ def convert(
         "colorspace_in": colorspace_in,
         "colorspace_out": output_colorspace,
         "orientation": int(info.orientation),
+        "exr": None
+        if info.exr is None
+        else {"part": info.exr.part, "channels": list(info.exr.names)},
         "half": half,
         "compression": compression,
         "autocrop": autocrop,

@@ -171,6 +171,16 @@ def _default_name(source: str) -> str:
     "display matrix): apply it, or keep the pixels as stored.",
 )
 @click.option(
+    "--part",
+    help="EXR: the part to read, by name or index (default: the first part with "
+    "R, G, B or Y channels for the view; the choice is recorded).",
+)
+@click.option(
+    "--view",
+    help="EXR: the view to read (default: the file's default view, the first of "
+    "its multiView list).",
+)
+@click.option(
     "--provenance",
     "provenance_file",
     type=click.Path(dir_okay=False),
@@ -219,6 +229,8 @@ def convert_cmd(
     role: str,
     vfr: str,
     orientation: str,
+    part: str | None,
+    view: str | None,
     provenance_file: str | None,
     meta: tuple[str, ...],
     owner: str | None,
@@ -265,6 +277,8 @@ def convert_cmd(
             role=role,
             vfr=vfr,
             orientation=orientation,
+            part=part,
+            view=view,
             frames=_parse_frames(frames),
             provenance=provenance,
             owner=owner,

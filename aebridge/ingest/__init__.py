@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from ..encoding import Encoding
 from ..errors import OptionError, SourceError
+from .exrparts import ExrChoice
 
 __all__ = [
     "MOVIE_EXTENSIONS",
@@ -146,6 +147,8 @@ class SourceInfo:
     orientation: int = 1
     """The EXIF orientation code (1-8) that read_frames applies to the stored pixels
     (1: none); ``width`` and ``height`` are the size after it."""
+    exr: ExrChoice | None = None
+    """EXR sequences: the part, view channels and kind (RGB, Y, YC, deep) read."""
 
 
 def probe(
@@ -155,6 +158,8 @@ def probe(
     rate: Fraction | None = None,
     colorspace: str | None = None,
     orientation: str = "apply",
+    part: str | None = None,
+    view: str | None = None,
 ) -> SourceInfo:
     """Look at a source once and describe it.
 
@@ -171,6 +176,9 @@ def probe(
             HLG, be read at all). The decision text records the override.
         orientation: ``"apply"`` the orientation the file declares (EXIF in
             JPEG/TIFF/PNG, a movie's display matrix) or ``"keep"`` the stored one.
+        part: EXR: the part (name or index) to read; default the first part with a
+            picture for the view.
+        view: EXR: the view to read; default the file's default view.
 
     Returns:
         A picklable description for :func:`read_frames`.
@@ -196,7 +204,9 @@ def probe(
         )
     from . import images
 
-    return images.probe_images(text, colorspace=colorspace, orientation=orientation)
+    return images.probe_images(
+        text, colorspace=colorspace, orientation=orientation, part=part, view=view
+    )
 
 
 def read_frames(

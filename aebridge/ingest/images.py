@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from fractions import Fraction
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -26,6 +26,7 @@ from ..sequence import (
     is_sequence_pattern,
 )
 from . import SourceInfo, Tags
+from .exrparts import ExrChoice, ExrRefusal, choose, to_picture
 from .metadata import (
     ORIENTATIONS,
     UnsupportedColour,
@@ -92,7 +93,15 @@ def _open(path: str, number: int) -> oiio.ImageInput:
     return inp
 
 
-def _header(inp: oiio.ImageInput, path: str, number: int) -> _Header:
+def _header(
+    inp: oiio.ImageInput, path: str, number: int, exr: ExrChoice | None = None
+) -> _Header:
+    if exr is not None and not inp.seek_subimage(exr.part, 0):
+        raise SourceError(
+            f"cannot read EXR part {exr.part}: {_one_line(inp.geterror())}",
+            path=path,
+            frame=number,
+        )
     spec = inp.spec()
     nch = int(spec.nchannels)
     if nch < 1:
@@ -103,6 +112,10 @@ def _header(inp: oiio.ImageInput, path: str, number: int) -> _Header:
         # Grey + alpha files whose second channel is not named A are still Y, A.
         alpha_index = 1
     has_alpha = 0 <= alpha_index < channels and channels in (2, 4)
+    if exr is not None:
+        # Channels by name (exrparts), never by position.
+        channels = exr.channels
+        has_alpha = channels in (2, 4)
     aspect = float(spec.get_float_attribute("PixelAspectRatio", 1.0) or 1.0)
     file_format = str(inp.format_name())
     # TIFF says how its alpha is stored (ExtraSamples: 1 associated, 2 unassociated).
@@ -121,7 +134,9 @@ def _header(inp: oiio.ImageInput, path: str, number: int) -> _Header:
         height=int(spec.full_height) or int(spec.height),
         orientation=orientation if orientation in ORIENTATIONS else 1,
         channels=channels,
-        dtype=_DTYPES.get(str(spec.format), "float32"),
+        dtype="float32"
+        if exr is not None and exr.deep
+        else _DTYPES.get(str(spec.format), "float32"),
         has_alpha=has_alpha,
         pixel_aspect=Fraction(aspect).limit_denominator(1000),
         file_colorspace=str(spec.get_string_attribute("oiio:ColorSpace", "")),
@@ -272,8 +287,28 @@ def _png_orientation(path: str) -> int:
     return 1 if chunks.exif is None else exif_orientation(chunks.exif)
 
 
+def _exr_choice(
+    path: str, number: int, part: str | None, view: str | None
+) -> ExrChoice | None:
+    if os.path.splitext(path)[1].lower() != ".exr" or not os.path.isfile(path):
+        return None
+    try:
+        return choose(path, part=part, view=view)
+    except ExrRefusal as exc:
+        raise SourceError(str(exc), path=path, frame=number) from exc
+    except OSError as exc:
+        raise SourceError(
+            f"cannot read the EXR header: {_one_line(exc)}", path=path, frame=number
+        ) from exc
+
+
 def probe_images(
-    path: str, *, colorspace: str | None = None, orientation: str = "apply"
+    path: str,
+    *,
+    colorspace: str | None = None,
+    orientation: str = "apply",
+    part: str | None = None,
+    view: str | None = None,
 ) -> SourceInfo:
     """Describe an image sequence, checking every frame's header.
 
@@ -285,6 +320,8 @@ def probe_images(
             for float ones).
         orientation: ``"apply"`` the EXIF orientation (JPEG, TIFF, PNG eXIf) or
             ``"keep"`` the stored one.
+        part: EXR: the part (name or index) to read.
+        view: EXR: the view to read (default the file's default view).
 
     Returns:
         The sequence's SourceInfo (``kind="images"``).
@@ -296,10 +333,23 @@ def probe_images(
     """
     seq = _resolve(path)
     first: _Header | None = None
+    first_exr: ExrChoice | None = None
     for file, number in zip(seq.frame_files, seq.frame_numbers, strict=True):
+        exr = _exr_choice(file, number, part, view)
+        if first is not None and exr != first_exr:
+            raise SourceError(
+                "the EXR part or channels change to "
+                + (exr.note if exr else "none")
+                + " (the first frame: "
+                + (first_exr.note if first_exr else "none")
+                + ")",
+                path=file,
+                frame=number,
+            )
+        first_exr = exr if first is None else first_exr
         inp = _open(file, number)
         try:
-            header = _header(inp, file, number)
+            header = _header(inp, file, number, exr)
             declared, why = _declared_colour(
                 inp, header, file, number, strict=colorspace is None
             )
@@ -362,7 +412,7 @@ def probe_images(
             f"{kind_text}{tag}: no colour declared, so assumed {rule}, the default "
             f"for {'float' if is_float else 'integer'} images: {default!r}."
         )
-    notes: list[str] = []
+    notes: list[str] = [first_exr.note] if first_exr is not None else []
     applied = 1
     width, height = first.width, first.height
     if first.orientation != 1:
@@ -399,6 +449,7 @@ def probe_images(
         alpha_associated=first.associated,
         encoding=encoding,
         orientation=applied,
+        exr=first_exr,
     )
 
 
@@ -427,6 +478,46 @@ def _one_line(message: object) -> str:
     ) or ("unknown reason")
 
 
+def _read_exr(
+    inp: oiio.ImageInput, exr: ExrChoice, dtype: str, path: str, number: int
+) -> npt.NDArray[Any] | None:
+    """The chosen channels of an EXR part as the picture (None when reading failed).
+
+    Deep parts are flattened by OpenImageIO (samples composited front to back)."""
+    import OpenImageIO as oiio
+    from OpenImageIO import ImageBufAlgo
+
+    if exr.deep:
+        buf = ImageBufAlgo.flatten(oiio.ImageBuf(path, exr.part, 0))
+        if buf.has_error:
+            raise SourceError(
+                f"cannot flatten the deep EXR part: {_one_line(buf.geterror())}",
+                path=path,
+                frame=number,
+            )
+        names = [str(n) for n in buf.spec().channelnames]
+        data = np.asarray(buf.get_pixels(oiio.FLOAT))
+    else:
+        spec = inp.spec(exr.part, 0)
+        names = [str(n) for n in spec.channelnames]
+        raw = inp.read_image(exr.part, 0, 0, len(names), _OIIO_TYPE[dtype])
+        if raw is None:
+            return None
+        data = np.asarray(raw)
+    if data.ndim == 2:
+        data = data[:, :, None]
+    missing = [n for n in exr.names if n not in names]
+    if missing:
+        raise SourceError(
+            f"the EXR channels {', '.join(missing)} are missing here (channels: "
+            f"{', '.join(names)})",
+            path=path,
+            frame=number,
+        )
+    planes = [data[..., names.index(n)] for n in exr.names]
+    return to_picture(planes, exr)
+
+
 def _read_pixels(
     inp: oiio.ImageInput,
     info: SourceInfo,
@@ -439,7 +530,10 @@ def _read_pixels(
     import OpenImageIO as oiio
 
     spec = inp.spec()
-    data = inp.read_image(0, 0, 0, info.channels, _OIIO_TYPE[info.dtype])
+    if info.exr is not None:
+        data = _read_exr(inp, info.exr, info.dtype, path, number)
+    else:
+        data = inp.read_image(0, 0, 0, info.channels, _OIIO_TYPE[info.dtype])
     if data is None:
         reason = _one_line(inp.geterror() or oiio.geterror())
         raise SourceError(
@@ -506,7 +600,7 @@ def read_image_frames(
         path, number = info.frame_files[index], info.frame_numbers[index]
         inp = _open(path, number)
         try:
-            problem = _mismatch(expected, _header(inp, path, number))
+            problem = _mismatch(expected, _header(inp, path, number, info.exr))
             if problem is not None:
                 raise SourceError(problem, path=path, frame=number)
             pixels = _read_pixels(inp, info, path, number, stored_w, stored_h)
