@@ -539,6 +539,7 @@ def convert(
     orientation: str = "apply",
     part: str | None = None,
     view: str | None = None,
+    fields: str = "keep",
     frames: Sequence[int] | None = None,
     provenance: Mapping[str, Any] | None = None,
     owner: str | None = None,
@@ -577,6 +578,8 @@ def convert(
         part: EXR sources: the part (name or index) to read; default the first
             part with a picture for the view.
         view: EXR sources: the view to read; default the file's default view.
+        fields: interlaced movies: ``keep`` the woven fields (a warning says so) or
+            ``interpolate`` whole frames from the first field.
         frames: output frame numbers to convert (a farm chunk); default all.
         provenance: generator, model, prompt, seed, keyframes, camera_move, style_id...
         owner: the EXR ``owner`` attribute.
@@ -652,9 +655,16 @@ def convert(
         orientation=orientation,
         part=part,
         view=view,
+        fields=fields,
     )
     decisions: list[str] = [str(info.colour_decision)] if info.colour_decision else []
     decisions.extend(str(n) for n in getattr(info, "notes", ()))
+    if info.fields and info.field_mode == "keep":
+        _warn(
+            f"the movie is interlaced ({info.fields}): its frames are kept as two "
+            "woven fields, which comb where things move; --fields interpolate makes "
+            "whole frames from the first field"
+        )
 
     matte_info = None
     if matte is not None:
@@ -762,6 +772,7 @@ def convert(
         "colorspace_in": colorspace_in,
         "colorspace_out": output_colorspace,
         "orientation": int(info.orientation),
+        "fields": info.field_mode,
         "exr": None
         if info.exr is None
         else {"part": info.exr.part, "channels": list(info.exr.names)},

@@ -171,6 +171,14 @@ def _default_name(source: str) -> str:
     "display matrix): apply it, or keep the pixels as stored.",
 )
 @click.option(
+    "--fields",
+    type=click.Choice(["keep", "interpolate"]),
+    default="keep",
+    show_default=True,
+    help="Interlaced movies: keep the two woven fields of each frame (warns), or "
+    "interpolate whole frames from the first field (no motion adaptation).",
+)
+@click.option(
     "--part",
     help="EXR: the part to read, by name or index (default: the first part with "
     "R, G, B or Y channels for the view; the choice is recorded).",
@@ -229,6 +237,7 @@ def convert_cmd(
     role: str,
     vfr: str,
     orientation: str,
+    fields: str,
     part: str | None,
     view: str | None,
     provenance_file: str | None,
@@ -277,6 +286,7 @@ def convert_cmd(
             role=role,
             vfr=vfr,
             orientation=orientation,
+            fields=fields,
             part=part,
             view=view,
             frames=_parse_frames(frames),

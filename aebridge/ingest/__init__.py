@@ -23,6 +23,7 @@ from ..errors import OptionError, SourceError
 from .exrparts import ExrChoice
 
 __all__ = [
+    "FIELD_MODES",
     "MOVIE_EXTENSIONS",
     "ORIENTATION_MODES",
     "VFR_MODES",
@@ -44,6 +45,12 @@ VFR_MODES: tuple[str, ...] = ("refuse", "resample")
 #: What to do with an orientation the file declares (EXIF, a movie's display matrix):
 #: ``apply`` it (frames come out as a viewer shows them) or ``keep`` the stored one.
 ORIENTATION_MODES: tuple[str, ...] = ("apply", "keep")
+
+#: What to do with an interlaced movie: ``keep`` each frame's two fields woven as
+#: stored (combing where things move; a warning says so), or ``interpolate``: keep
+#: the first field and rebuild the other's lines from it (no combing, half the
+#: vertical detail, one frame per frame).
+FIELD_MODES: tuple[str, ...] = ("keep", "interpolate")
 
 _HASH_CHUNK = 1 << 20
 
@@ -149,6 +156,10 @@ class SourceInfo:
     (1: none); ``width`` and ``height`` are the size after it."""
     exr: ExrChoice | None = None
     """EXR sequences: the part, view channels and kind (RGB, Y, YC, deep) read."""
+    fields: str = ""
+    """Movies: ``""`` when progressive, else ``"top first"`` or ``"bottom first"``."""
+    field_mode: str = "keep"
+    """Movies: the field handling read_frames applies (:data:`FIELD_MODES`)."""
 
 
 def probe(
@@ -160,6 +171,7 @@ def probe(
     orientation: str = "apply",
     part: str | None = None,
     view: str | None = None,
+    fields: str = "keep",
 ) -> SourceInfo:
     """Look at a source once and describe it.
 
@@ -179,6 +191,7 @@ def probe(
         part: EXR: the part (name or index) to read; default the first part with a
             picture for the view.
         view: EXR: the view to read; default the file's default view.
+        fields: an interlaced movie's field handling, one of :data:`FIELD_MODES`.
 
     Returns:
         A picklable description for :func:`read_frames`.
@@ -193,6 +206,8 @@ def probe(
         raise OptionError("vfr", vfr, VFR_MODES)
     if orientation not in ORIENTATION_MODES:
         raise OptionError("--orientation", orientation, ORIENTATION_MODES)
+    if fields not in FIELD_MODES:
+        raise OptionError("--fields", fields, FIELD_MODES)
     if colorspace is not None:
         _check_colorspace(colorspace)
     ext = os.path.splitext(text)[1].lower()
@@ -200,7 +215,12 @@ def probe(
         from . import movie
 
         return movie.probe_movie(
-            text, vfr=vfr, rate=rate, colorspace=colorspace, orientation=orientation
+            text,
+            vfr=vfr,
+            rate=rate,
+            colorspace=colorspace,
+            orientation=orientation,
+            fields=fields,
         )
     from . import images
 

@@ -459,6 +459,7 @@ def probe_movie(
     rate: Fraction | None = None,
     colorspace: str | None = None,
     orientation: str = "apply",
+    fields: str = "keep",
 ) -> SourceInfo:
     """Describe a movie: exact rate, real frame count, colour tags and decisions.
 
@@ -471,6 +472,8 @@ def probe_movie(
         colorspace: an OCIO name overriding the colour the tags declare.
         orientation: ``"apply"`` the display matrix's rotation or ``"keep"`` the
             stored pixels.
+        fields: ``"keep"`` an interlaced movie's woven fields or ``"interpolate"``
+            the first field into whole frames.
 
     Returns:
         The movie's SourceInfo (``kind="movie"``).
@@ -560,6 +563,25 @@ def probe_movie(
                 )
             else:
                 notes.append(f"{what}: not applied (--orientation keep)")
+        field_order = int(getattr(ctx, "field_order", 0) or 0)
+        interlaced = bool(first.interlaced_frame) or field_order in _INTERLACED_ORDERS
+        field_text = ""
+        if interlaced:
+            field_text = (
+                "bottom first" if field_order in _BOTTOM_FIRST_ORDERS else "top first"
+            )
+            guess = "" if field_order in _INTERLACED_ORDERS else " (order untagged)"
+            if fields == "interpolate":
+                notes.append(
+                    f"interlaced ({field_text}{guess}): the first field kept, the "
+                    "other field's lines interpolated from it (--fields interpolate)"
+                )
+            else:
+                notes.append(
+                    f"interlaced ({field_text}{guess}): frames kept as two woven "
+                    "fields, which comb where things move; --fields interpolate "
+                    "makes whole frames from the first field"
+                )
         return SourceInfo(
             path=path,
             kind="movie",
@@ -589,6 +611,8 @@ def probe_movie(
             notes=tuple(notes),
             encoding=colour if isinstance(colour, Encoding) else None,
             orientation=applied,
+            fields=field_text,
+            field_mode=fields if interlaced else "keep",
         )
     finally:
         container.close()
@@ -609,7 +633,30 @@ def _to_array(frame: Any, info: SourceInfo) -> npt.NDArray[np.generic]:
     width, height = oriented_size(info.width, info.height, info.orientation)
     if frame.width != width or frame.height != height:
         raise _SizeChange(int(frame.width), int(frame.height))
-    return orient(_stored_array(frame, info), info.orientation)
+    pixels = _stored_array(frame, info)
+    if info.field_mode == "interpolate":
+        pixels = _interpolate_fields(pixels, bottom=info.fields == "bottom first")
+    return orient(pixels, info.orientation)
+
+
+# AVFieldOrder: 1 progressive, 2 TT, 3 BB, 4 TB, 5 BT (coded, displayed first).
+_INTERLACED_ORDERS = frozenset({2, 3, 4, 5})
+_BOTTOM_FIRST_ORDERS = frozenset({3, 5})
+
+
+def _interpolate_fields(
+    pixels: npt.NDArray[np.generic], *, bottom: bool
+) -> npt.NDArray[np.generic]:
+    """Whole frames from the first field: its lines kept, every line of the other
+    field the rounded mean of the lines above and below (the edge line repeated)."""
+    out = pixels.copy()
+    height = pixels.shape[0]
+    lines = np.arange(0 if bottom else 1, height, 2)
+    above = np.where(lines >= 1, lines - 1, lines + 1)
+    below = np.where(lines + 1 < height, lines + 1, lines - 1)
+    wide = pixels.astype(np.int64)
+    out[lines] = (wide[above] + wide[below] + 1) // 2
+    return out
 
 
 def _stored_array(frame: Any, info: SourceInfo) -> npt.NDArray[np.generic]:

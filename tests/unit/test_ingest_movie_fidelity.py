@@ -217,3 +217,48 @@ def test_frames_an_edit_list_hides_are_not_counted(
     assert frames == list(range(49))
     # A chunk in the middle decodes on its own as well.
     assert [i for i, _ in read_frames(info, 20, 24)] == [20, 21, 22, 23]
+
+
+def _interlaced(tmp_path: Path, ffmpeg: Ffmpeg) -> Path:
+    return ffmpeg(
+        "-f", "lavfi", "-i", "testsrc2=s=64x32:r=25:d=0.4",
+        "-c:v", "libx264", "-flags", "+ilme+ildct", "-top", "1",
+        "-pix_fmt", "yuv420p", output=tmp_path / "il.mp4",
+    )  # fmt: skip
+
+
+def test_interlaced_movies_are_flagged_and_warned(
+    tmp_path: Path, ffmpeg: Ffmpeg
+) -> None:
+    from aebridge.convert import convert
+
+    path = _interlaced(tmp_path, ffmpeg)
+    info = probe(path)
+    assert (info.fields, info.field_mode) == ("top first", "keep")
+    assert any("interlaced (top first)" in note for note in info.notes)
+    warnings: list[str] = []
+    result = convert(str(path), tmp_path / "out", name="il", jobs=1,
+                     warn=warnings.append)  # fmt: skip
+    assert any("interlaced" in w and "--fields interpolate" in w for w in warnings)
+    assert any("interlaced" in d for d in result.decisions)
+
+
+def test_fields_interpolate_rebuilds_the_second_field(
+    tmp_path: Path, ffmpeg: Ffmpeg
+) -> None:
+    path = _interlaced(tmp_path, ffmpeg)
+    woven = next(read_frames(probe(path), 0, 1))[1].astype(int)
+    info = probe(path, fields="interpolate")
+    assert info.field_mode == "interpolate"
+    made = next(read_frames(info, 0, 1))[1].astype(int)
+    np.testing.assert_array_equal(made[0::2], woven[0::2])  # top field kept
+    middle = (woven[0:-2:2] + woven[2::2] + 1) // 2
+    np.testing.assert_array_equal(made[1:-1:2], middle)
+    np.testing.assert_array_equal(made[-1], woven[-2])  # the last line repeats
+
+
+def test_progressive_movies_have_no_fields(tmp_path: Path) -> None:
+    from aebridge.synthetic import write_movie
+
+    info = probe(write_movie(tmp_path / "p.mp4"), fields="interpolate")
+    assert (info.fields, info.field_mode) == ("", "keep")
