@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections import defaultdict
@@ -37,6 +38,19 @@ def _ranges(frames: list[int]) -> str:
     return ",".join(parts)
 
 
+def _decisions(header: dict[str, Any]) -> list[str]:
+    """The decisions aebridge recorded when it wrote the frame (colour read,
+    orientation, part and view, fields, rate, alpha); empty for other EXRs."""
+    text = header.get("aebridge/decisions")
+    if not isinstance(text, str):
+        return []
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return [text]
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
 def _inspect_file(p: Path, frame: int | None) -> dict[str, Any]:
     """The report of one EXR file that has no frame number (``plate.exr``)."""
     from . import exr
@@ -66,6 +80,7 @@ def _inspect_file(p: Path, frame: int | None) -> dict[str, Any]:
         "display_window": _window(header.get("displayWindow")),
         "data_windows": {_window(header.get("dataWindow")): p.name},
         "header_frame": None,
+        "decisions": _decisions(header),
         "header": {
             k: (str(v) if isinstance(v, Fraction) else v) for k, v in header.items()
         },
@@ -86,8 +101,10 @@ def inspect_sequence(
 
     Returns:
         ``pattern``, ``first``, ``last``, ``count``, ``contiguous``, ``gaps``, ``rate``,
-        ``display_window``, ``data_windows`` (window -> frame ranges), ``header_frame``
-        and ``header`` (every attribute of that frame).
+        ``display_window``, ``data_windows`` (window -> frame ranges), ``header_frame``,
+        ``decisions`` (what aebridge decided when it read the source: colour,
+        orientation, EXR part and view, fields, rate, alpha) and ``header`` (every
+        attribute of that frame).
 
     Raises:
         SourceError: no EXR sequence there, several sequences, the frame is absent,
@@ -156,6 +173,7 @@ def inspect_sequence(
         "display_window": display,
         "data_windows": {w: _ranges(fs) for w, fs in windows.items()},
         "header_frame": shown,
+        "decisions": _decisions(header),
         "header": {
             k: (str(v) if isinstance(v, Fraction) else v) for k, v in header.items()
         },

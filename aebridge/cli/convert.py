@@ -366,6 +366,10 @@ def inspect_cmd(path: str, frame: int | None, as_json: bool) -> None:
         click.echo(f"data windows:    {len(windows)} distinct")
         for window, frames in sorted(windows.items()):
             click.echo(f"  {window}: {frames}")
+    if report["decisions"]:
+        click.echo("decisions:")
+        for decision in report["decisions"]:
+            click.echo(f"  - {decision}")
     if report["header_frame"] is None:
         click.echo("header:")
     else:

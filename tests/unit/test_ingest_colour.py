@@ -437,3 +437,17 @@ def test_a_phone_movie_rotation_is_applied_like_ffmpeg(
     assert error < 3 and wrong > 10 * error
     kept = probe(str(rotated), orientation="keep")
     assert (kept.width, kept.height) == (64, 32)
+
+
+def test_inspect_shows_every_decision(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from aebridge.cli import main
+
+    path = write_png(tmp_path / "d.png", ODD, gama(1.0), (b"eXIf", _exif(6)))
+    convert(str(path), tmp_path / "out", name="d", jobs=1)
+    result = CliRunner().invoke(main, ["inspect", str(tmp_path / "out" / "d")])
+    assert result.exit_code == 0, result.output
+    decisions = result.output.split("decisions:\n", 1)[1].split("header of", 1)[0]
+    assert "gAMA 1.00000" in decisions and "'Linear Rec.709 (sRGB)'" in decisions
+    assert "EXIF orientation 6 (rotated 90 degrees clockwise): applied" in decisions

@@ -262,3 +262,14 @@ def test_progressive_movies_have_no_fields(tmp_path: Path) -> None:
 
     info = probe(write_movie(tmp_path / "p.mp4"), fields="interpolate")
     assert (info.fields, info.field_mode) == ("", "keep")
+
+
+def test_ten_bit_prores_422_white_converts_to_exactly_one(tmp_path: Path) -> None:
+    from aebridge.convert import convert
+    from aebridge.exr import read_pixels
+
+    white = [np.full((16, 32, 3), 65535, np.uint16)] * 2
+    path = _encode(tmp_path / "w.mov", "prores_ks", "yuv422p10le", white)
+    result = convert(str(path), tmp_path / "out", name="w", jobs=1)
+    pixels = read_pixels(result.frame_path(result.first))
+    assert np.all(pixels == 1.0)  # was 0.9961 of full scale before linearising
