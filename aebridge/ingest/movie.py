@@ -714,38 +714,62 @@ def _planar(frame: Any) -> Any:
     return frame.reformat(format=target)
 
 
-def _plane(frame: Any, index: int) -> npt.NDArray[np.float64]:
-    """Component ``index`` of a planar frame as float64 code values."""
+def _codes(frame: Any, index: int) -> npt.NDArray[np.integer[Any]]:
+    """Component ``index`` of a planar frame: its integer code values (a view)."""
     comp = frame.format.components[index]
     plane = frame.planes[comp.plane]
-    raw = np.frombuffer(plane, np.uint16 if comp.bits > 8 else np.uint8)
+    raw: npt.NDArray[np.integer[Any]] = np.frombuffer(
+        plane, np.uint16 if comp.bits > 8 else np.uint8
+    )
     rows = raw.reshape(-1, plane.line_size // raw.itemsize)
-    return rows[: plane.height, : plane.width].astype(np.float64)
+    return rows[: plane.height, : plane.width]
 
 
-def _upsample(chroma: npt.NDArray[np.float64], width: int, height: int) -> Any:
-    """Chroma at full size: co-sited horizontally (left), centred vertically.
+def _plus_upsampled(
+    full: npt.NDArray[np.float64], term: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """``full`` plus a chroma-resolution ``term`` brought to full size.
 
-    That is the siting H.264, HEVC and ProRes use unless told otherwise ("left"), and
-    what FFmpeg assumes; a sample that falls between two chroma samples gets their
-    linearly interpolated value.
+    Chroma is co-sited horizontally (left) and centred vertically: the siting H.264,
+    HEVC and ProRes use unless told otherwise ("left"), and what FFmpeg assumes. A
+    pixel between two chroma samples gets their linear interpolation. The terms are
+    already-scaled parts of the RGB sums (linear in the chroma code), so
+    interpolating them is interpolating the chroma.
     """
-    h, w = chroma.shape
+    height, width = full.shape
+    h, w = term.shape
     if w < width:
-        out = np.empty((h, width))
-        out[:, 0::2] = chroma[:, : (width + 1) // 2]
-        right = np.concatenate((chroma[:, 1:], chroma[:, -1:]), axis=1)
-        odd = (chroma + right) / 2
-        out[:, 1::2] = odd[:, : width // 2]
-        chroma = out
+        right = np.concatenate((term[:, 1:], term[:, -1:]), axis=1)
+        right += term
+        right *= 0.5
+        wide = np.empty((h, width))
+        wide[:, 0::2] = term[:, : (width + 1) // 2]
+        wide[:, 1::2] = right[:, : width // 2]
+        term = wide
     if h < height:
-        up = np.concatenate((chroma[:1], chroma[:-1]), axis=0)
-        down = np.concatenate((chroma[1:], chroma[-1:]), axis=0)
-        out = np.empty((height, chroma.shape[1]))
-        out[0::2] = (0.75 * chroma + 0.25 * up)[: (height + 1) // 2]
-        out[1::2] = (0.75 * chroma + 0.25 * down)[: height // 2]
-        chroma = out
-    return chroma
+        up = np.concatenate((term[:1], term[:-1]), axis=0)
+        down = np.concatenate((term[1:], term[-1:]), axis=0)
+        up *= 0.25
+        down *= 0.25
+        near = term * 0.75
+        up += near
+        down += near
+        out = np.empty_like(full)
+        np.add(full[0::2], up[: (height + 1) // 2], out=out[0::2])
+        np.add(full[1::2], down[: height // 2], out=out[1::2])
+        return out
+    return full + term
+
+
+def _scaled(
+    codes: npt.NDArray[np.integer[Any]], offset: float, span: float
+) -> npt.NDArray[np.float64]:
+    """``(code - offset) * 65535 / span`` in float64: the subtraction and product are
+    exact, the division correctly rounded, so an exact half (mid grey) stays one."""
+    out: npt.NDArray[np.float64] = np.subtract(codes, offset, dtype=np.float64)
+    out *= 65535.0
+    out /= span
+    return out
 
 
 def _deep_to_array(frame: Any, info: SourceInfo) -> npt.NDArray[np.uint16]:
@@ -755,8 +779,12 @@ def _deep_to_array(frame: Any, info: SourceInfo) -> npt.NDArray[np.uint16]:
     white 940 came out as 65283, 0.9961), so deep frames are converted here from
     their planes with the exact ranges of ITU-T H.273: limited range maps
     ``16 << (b - 8)`` .. ``235 << (b - 8)`` luma (``240 << (b - 8)`` chroma) to 0..1,
-    full range ``0 .. 2**b - 1``. Values outside 0..1 are clipped, as the 16-bit
-    array cannot hold them.
+    full range ``0 .. 2**b - 1``. Each value is ``round(65535 * v)`` of the exact
+    formula (float64; values outside 0..1 are clipped, as 16 bits cannot hold them):
+    this is the reference a faster path must reproduce.
+
+    The returned H x W x C array is a view over channel planes (``out[..., c]`` is
+    contiguous), like the pixel pipeline's output.
     """
     frame = _planar(frame)
     fmt = frame.format
@@ -766,39 +794,38 @@ def _deep_to_array(frame: Any, info: SourceInfo) -> npt.NDArray[np.uint16]:
     alpha_index = next((i for i, c in enumerate(comps) if c.is_alpha), None)
     colour = [i for i in range(len(comps)) if i != alpha_index]
     width, height = int(frame.width), int(frame.height)
-    limited = info.color_range != "JPEG"
+    limited = info.color_range != "JPEG" and not fmt.is_rgb  # RGB is full range
+    scale = float(1 << (bits - 8))
+    offset, span = (16 * scale, 219 * scale) if limited else (0.0, top)
+    planes: list[npt.NDArray[np.float64]]
     if fmt.is_rgb:
-        planes = [_plane(frame, i) / top for i in colour]  # RGB is full range
+        planes = [_scaled(_codes(frame, i), 0.0, top) for i in colour]
     elif len(colour) == 1:
-        grey = _plane(frame, colour[0])
-        if limited:
-            scale = float(1 << (bits - 8))
-            grey = (grey - 16 * scale) / (219 * scale)
-        else:
-            grey = grey / top
+        grey = _scaled(_codes(frame, colour[0]), offset, span)
         planes = [grey] * (3 if info.channels >= 3 else 1)
     else:
-        y, cb, cr = (_plane(frame, i) for i in colour)
-        cb, cr = _upsample(cb, width, height), _upsample(cr, width, height)
-        if limited:
-            scale = float(1 << (bits - 8))
-            y = (y - 16 * scale) / (219 * scale)
-            cb = (cb - 128 * scale) / (224 * scale)
-            cr = (cr - 128 * scale) / (224 * scale)
-        else:
-            half = float(1 << (bits - 1))
-            y, cb, cr = y / top, (cb - half) / top, (cr - half) / top
+        c_offset, c_span = (
+            (128 * scale, 224 * scale) if limited else (float(1 << (bits - 1)), top)
+        )
         kr, kb = _KR_KB[info.matrix]
-        r = y + 2 * (1 - kr) * cr
-        b = y + 2 * (1 - kb) * cb
-        g = (y - kr * r - kb * b) / (1.0 - kr - kb)
-        planes = [r, g, b]
+        kg = 1.0 - kr - kb
+        cb, cr = (_scaled(_codes(frame, i), c_offset, c_span) for i in colour[1:])
+        # R = Y + 2(1 - Kr) Cr; B = Y + 2(1 - Kb) Cb; G = (Y - Kr R - Kb B) / Kg.
+        terms = (
+            cr * (2 * (1 - kr)),
+            cb * (-2 * kb * (1 - kb) / kg) + cr * (-2 * kr * (1 - kr) / kg),
+            cb * (2 * (1 - kb)),
+        )
+        y = _scaled(_codes(frame, colour[0]), offset, span)
+        planes = [_plus_upsampled(y, t) for t in terms]
     if alpha_index is not None and info.has_alpha:
-        planes.append(_plane(frame, alpha_index) / top)
-    out = np.empty((height, width, info.channels), np.uint16)
+        planes.append(_scaled(_codes(frame, alpha_index), 0.0, top))
+    out = np.empty((info.channels, height, width), np.uint16)
     for c in range(info.channels):
-        out[..., c] = np.rint(np.clip(planes[c], 0.0, 1.0) * 65535.0)
-    return out
+        plane = np.clip(planes[c], 0.0, 65535.0)
+        np.rint(plane, out=plane)
+        out[c] = plane
+    return out.transpose(1, 2, 0)
 
 
 def _decoded(container: Any, stream: Any, decoder: Any) -> Iterator[Any]:

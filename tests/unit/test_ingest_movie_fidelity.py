@@ -273,3 +273,39 @@ def test_ten_bit_prores_422_white_converts_to_exactly_one(tmp_path: Path) -> Non
     result = convert(str(path), tmp_path / "out", name="w", jobs=1)
     pixels = read_pixels(result.frame_path(result.first))
     assert np.all(pixels == 1.0)  # was 0.9961 of full scale before linearising
+
+
+def test_deep_conversion_rounds_the_exact_formula(tmp_path: Path) -> None:
+    """The reference a faster path must match: every code of a lossless 10-bit
+    4:4:4 frame, against the BT.709 limited-range formula evaluated exactly."""
+    from fractions import Fraction as Q
+
+    rng = np.random.default_rng(11)
+    y = rng.integers(64, 941, (8, 16))
+    cb, cr = rng.integers(64, 961, (2, 8, 16))
+    y[0, 0], cb[0, 0], cr[0, 0] = 502, 512, 512  # mid grey: an exact half, 32767.5
+    frame = av.VideoFrame(16, 8, "yuv444p10le")
+    for plane, codes in zip(frame.planes, (y, cb, cr), strict=True):
+        view = np.frombuffer(plane, np.uint16).reshape(8, -1)
+        view[:, :16] = codes
+    frame.color_range = 1  # tv
+    info = probe(_encode(tmp_path / "t.mov", "prores_ks", "yuv444p10le",
+                         [np.zeros((8, 16, 3), np.uint16)]))  # fmt: skip
+    info = type(info)(**{**{f: getattr(info, f) for f in info.__slots__},
+                         "matrix": "itu709", "color_range": "MPEG"})  # fmt: skip
+    from aebridge.ingest.movie import _deep_to_array
+
+    got = np.asarray(_deep_to_array(frame, info)).astype(int)
+    kr, kb = Q(2126, 10000), Q(722, 10000)
+    for j in range(8):
+        for i in range(16):
+            yy = Q(int(y[j, i]) - 64, 876)
+            pb, pr = Q(int(cb[j, i]) - 512, 896), Q(int(cr[j, i]) - 512, 896)
+            r = yy + 2 * (1 - kr) * pr
+            b = yy + 2 * (1 - kb) * pb
+            g = (yy - kr * r - kb * b) / (1 - kr - kb)
+            for c, v in enumerate((r, g, b)):
+                exact = min(max(v * 65535, Q(0)), Q(65535))
+                # Round half to even (Python's round, numpy's rint), exactly.
+                assert got[j, i, c] == round(exact), (j, i, c)
+    assert got[0, 0].tolist() == [32768, 32768, 32768]  # 32767.5 to even
