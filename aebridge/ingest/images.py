@@ -31,6 +31,7 @@ from .metadata import (
     ORIENTATIONS,
     UnsupportedColour,
     chromaticities_colour,
+    decide_orientation,
     exif_orientation,
     icc_colour,
     orient,
@@ -413,21 +414,15 @@ def probe_images(
             f"for {'float' if is_float else 'integer'} images: {default!r}."
         )
     notes: list[str] = [first_exr.note] if first_exr is not None else []
-    applied = 1
-    width, height = first.width, first.height
-    if first.orientation != 1:
-        what = (
-            f"EXIF orientation {first.orientation} ({ORIENTATIONS[first.orientation]})"
-        )
-        if orientation == "apply":
-            applied = first.orientation
-            width, height = oriented_size(width, height, applied)
-            notes.append(
-                f"{what}: applied, frames are {width}x{height} as a viewer shows them "
-                "(--orientation keep keeps the stored pixels)"
-            )
-        else:
-            notes.append(f"{what}: not applied (--orientation keep)")
+    applied, width, height, turned = decide_orientation(
+        first.orientation,
+        f"EXIF orientation {first.orientation}",
+        orientation,
+        first.width,
+        first.height,
+    )
+    if turned:
+        notes.append(turned)
     return SourceInfo(
         path=path,
         kind="images",

@@ -28,6 +28,7 @@ __all__ = [
     "PngChunks",
     "UnsupportedColour",
     "chromaticities_colour",
+    "decide_orientation",
     "exif_orientation",
     "icc_colour",
     "orient",
@@ -500,6 +501,35 @@ def rotation_orientation(degrees: float) -> int:
     display matrix gives it): 90 -> 8, 180 -> 3, -90/270 -> 6."""
     turns = round(degrees / 90) % 4
     return {0: 1, 1: 8, 2: 3, 3: 6}[turns]
+
+
+def decide_orientation(
+    code: int, what: str, mode: str, width: int, height: int
+) -> tuple[int, int, int, str]:
+    """(code applied, width, height, note) for a declared orientation ``code``.
+
+    Args:
+        code: the EXIF code the file declares (1: none, then no note).
+        what: where it was declared, e.g. ``EXIF orientation 6``.
+        mode: ``apply`` or ``keep`` (``--orientation``).
+        width: the stored width.
+        height: the stored height.
+    """
+    if code == 1:
+        return 1, width, height, ""
+    said = f"{what} ({ORIENTATIONS[code]})"
+    if mode != "apply":
+        return 1, width, height, f"{said}: not applied (--orientation keep)"
+    shown_w, shown_h = oriented_size(width, height, code)
+    return (
+        code,
+        shown_w,
+        shown_h,
+        (
+            f"{said}: applied, frames are {shown_w}x{shown_h} as shown "
+            "(--orientation keep keeps the stored pixels)"
+        ),
+    )
 
 
 def oriented_size(width: int, height: int, orientation: int) -> tuple[int, int]:

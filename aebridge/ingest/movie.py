@@ -35,10 +35,10 @@ from ..errors import SourceError
 from ..timing import format_rate
 from . import SourceInfo, Tags
 from .metadata import (
-    ORIENTATIONS,
     PRIMARY_NAMES,
     TRANSFER_NAMES,
     UnsupportedColour,
+    decide_orientation,
     orient,
     oriented_size,
     rotation_orientation,
@@ -546,23 +546,15 @@ def probe_movie(
         )
         sar = stream.sample_aspect_ratio or ctx.sample_aspect_ratio
         aspect = Fraction(sar) if sar else Fraction(1)
-        width, height = int(first.width), int(first.height)
-        code = rotation_orientation(float(first.rotation or 0))
-        applied = 1
-        if code != 1:
-            what = (
-                f"display matrix rotation {float(first.rotation):g} degrees "
-                f"({ORIENTATIONS[code]} to show)"
-            )
-            if orientation == "apply":
-                applied = code
-                width, height = oriented_size(width, height, code)
-                notes.append(
-                    f"{what}: applied, frames are {width}x{height} as a player shows "
-                    "them (--orientation keep keeps the stored pixels)"
-                )
-            else:
-                notes.append(f"{what}: not applied (--orientation keep)")
+        applied, width, height, turned = decide_orientation(
+            rotation_orientation(float(first.rotation or 0)),
+            f"display matrix rotation {float(first.rotation or 0):g} degrees",
+            orientation,
+            int(first.width),
+            int(first.height),
+        )
+        if turned:
+            notes.append(turned)
         field_order = int(getattr(ctx, "field_order", 0) or 0)
         interlaced = bool(first.interlaced_frame) or field_order in _INTERLACED_ORDERS
         field_text = ""

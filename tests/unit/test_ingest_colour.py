@@ -451,3 +451,24 @@ def test_inspect_shows_every_decision(tmp_path: Path) -> None:
     decisions = result.output.split("decisions:\n", 1)[1].split("header of", 1)[0]
     assert "gAMA 1.00000" in decisions and "'Linear Rec.709 (sRGB)'" in decisions
     assert "EXIF orientation 6 (rotated 90 degrees clockwise): applied" in decisions
+
+
+def test_jpeg_and_tiff_icc_profiles_are_read(tmp_path: Path) -> None:
+    image_cms = pytest.importorskip("PIL.ImageCms")
+    from PIL import Image
+
+    srgb = image_cms.ImageCmsProfile(image_cms.createProfile("sRGB")).tobytes()
+    Image.fromarray(PIXELS).save(tmp_path / "s.jpg", icc_profile=srgb, quality=95)
+    info = probe(str(tmp_path / "s.jpg"))
+    # littleCMS's own sRGB profile is sRGB to ICC precision: read as OCIO's sRGB.
+    assert info.colorspace == "sRGB Encoded Rec.709 (sRGB)" and info.encoding is None
+    assert "embedded ICC profile (an sRGB profile)" in info.colour_decision
+    p3 = icc_profile("Test Display P3", KNOWN_PRIMARIES["P3-D65"])
+    Image.fromarray(PIXELS).save(tmp_path / "p3.tif", icc_profile=p3)
+    info = probe(str(tmp_path / "p3.tif"))
+    assert isinstance(info.encoding, Encoding)
+    assert "ICC profile 'Test Display P3'" in info.colorspace
+    out = converted(tmp_path, tmp_path / "p3.tif")
+    expected = reference(PIXELS, "sRGB Encoded P3-D65")
+    # ICC stores colorants and curve parameters in 16-bit fixed point.
+    np.testing.assert_allclose(out[..., :3], expected, atol=2e-4)
