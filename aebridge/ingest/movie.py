@@ -887,6 +887,14 @@ def read_movie_frames(
                     seen = True
                     if stamp < wanted[position]:
                         continue
+                    if frame.is_corrupt:
+                        # FFmpeg concealed missing or damaged data in this picture.
+                        raise SourceError(
+                            "the decoder reports this frame damaged (it concealed "
+                            "missing or corrupt data); re-export or repair the movie",
+                            path=path,
+                            frame=start + position,
+                        )
                     try:
                         pixels = _to_array(frame, info)
                     except _SizeChange as change:

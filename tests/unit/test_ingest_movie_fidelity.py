@@ -309,3 +309,21 @@ def test_deep_conversion_rounds_the_exact_formula(tmp_path: Path) -> None:
                 # Round half to even (Python's round, numpy's rint), exactly.
                 assert got[j, i, c] == round(exact), (j, i, c)
     assert got[0, 0].tolist() == [32768, 32768, 32768]  # 32767.5 to even
+
+
+def test_a_frame_the_decoder_reports_damaged_is_an_error(tmp_path: Path) -> None:
+    from aebridge.synthetic import write_movie
+
+    path = Path(write_movie(tmp_path / "c.mp4", frames=12, width=128, height=72,
+                            gop=12))  # fmt: skip
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        packets = [(p.pos, p.size) for p in container.demux(stream) if p.size]
+    data = bytearray(path.read_bytes())
+    pos, size = packets[3]  # a reference frame: its damage is concealed, not fatal
+    for k in range(pos + size // 3, pos + size - 2):
+        data[k] ^= 0x5A
+    path.write_bytes(bytes(data))
+    info = probe(path)
+    with pytest.raises(SourceError, match=r"c\.mp4, frame \d+: the decoder reports"):
+        list(read_frames(info, 0, info.frame_count))
