@@ -24,6 +24,7 @@ __all__ = [
     "CODECS",
     "PATTERNS",
     "frame_pixels",
+    "write_image",
     "write_image_sequence",
     "write_matte_sequence",
     "write_movie",
@@ -161,6 +162,31 @@ def _write_image(path: str, pixels: npt.NDArray[np.generic], *, straight: bool) 
             raise OutputError(f"cannot write: {out.geterror()}", path=path)
     finally:
         out.close()
+
+
+def write_image(
+    path: str | os.PathLike[str],
+    pixels: npt.NDArray[np.generic],
+    *,
+    straight: bool = False,
+) -> str:
+    """Write one image (PNG, TIFF, JPEG, EXR by extension), e.g. a keyframe still.
+
+    Args:
+        path: the file to write; its folder must exist.
+        pixels: H x W x C pixels in the dtype to store.
+        straight: the alpha channel (if any) is straight, so colour under alpha 0
+            is kept.
+
+    Returns:
+        ``path`` as a string.
+
+    Raises:
+        OutputError: the file cannot be written.
+    """
+    target = os.fspath(path)
+    _write_image(target, np.ascontiguousarray(pixels), straight=straight)
+    return target
 
 
 def write_image_sequence(
@@ -539,26 +565,37 @@ def write_rvm_outputs(
         return tuple(written)
     import av
 
-    for k, name in chosen:
-        path = os.path.join(base, f"{name}.mp4")
-        try:
-            with av.open(path, "w") as container:
-                stream = container.add_stream(
-                    "libx264", rate=Fraction(f"{float(rate):.4f}")
-                )
-                stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-                stream.bit_rate = 4_000_000
-                for i in range(frames):
-                    frame = av.VideoFrame.from_ndarray(planes(i)[k], format="rgb24")
-                    # PyAV converts to yuv420p with swscale's default (BT.601)
-                    # coefficients, as RVM's VideoWriter leaves it to.
-                    frame = frame.reformat(format="yuv420p")
-                    frame.pts = i
-                    for packet in stream.encode(frame):
-                        container.mux(packet)
-                for packet in stream.encode():
+    paths = [os.path.join(base, f"{name}.mp4") for _, name in chosen]
+    containers = []
+    try:
+        streams = []
+        for path in paths:
+            container = av.open(path, "w")
+            containers.append(container)
+            stream = container.add_stream(
+                "libx264", rate=Fraction(f"{float(rate):.4f}")
+            )
+            stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+            stream.bit_rate = 4_000_000
+            streams.append(stream)
+        for i in range(frames):
+            frame_planes = planes(i)
+            for (k, _), container, stream in zip(
+                chosen, containers, streams, strict=True
+            ):
+                frame = av.VideoFrame.from_ndarray(frame_planes[k], format="rgb24")
+                # PyAV converts to yuv420p with swscale's default (BT.601)
+                # coefficients, as RVM's VideoWriter leaves it to.
+                frame = frame.reformat(format="yuv420p")
+                frame.pts = i
+                for packet in stream.encode(frame):
                     container.mux(packet)
-        except av.FFmpegError as exc:
-            raise OutputError(f"cannot encode the movie: {exc}", path=path) from exc
-        written.append(path)
-    return tuple(written)
+        for container, stream in zip(containers, streams, strict=True):
+            for packet in stream.encode():
+                container.mux(packet)
+    except av.FFmpegError as exc:
+        raise OutputError(f"cannot encode the movie: {exc}", path=base) from exc
+    finally:
+        for container in containers:
+            container.close()
+    return tuple(paths)

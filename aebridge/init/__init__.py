@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import textwrap
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
@@ -36,6 +37,19 @@ __all__ = [
 ]
 
 _COLUMNS = ("layer", "source", "role", "alpha", "matte", "frames", "rate")
+_WIDTH = 88
+
+
+def _item(text: str) -> str:
+    """A list item wrapped to the width (file names and options never broken)."""
+    return textwrap.fill(
+        text,
+        _WIDTH,
+        initial_indent="  - ",
+        subsequent_indent="    ",
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,10 +93,10 @@ class InitResult:
         lines = [self.table()]
         if self.guesses:
             lines += ["", "guesses (and how to change them):"]
-            lines += [f"  - {g.what}; {g.override}" for g in self.guesses]
+            lines += [_item(f"{g.what}; {g.override}") for g in self.guesses]
         if self.left_out:
             lines += ["", "left out:"]
-            lines += [f"  - {path}: {why}" for path, why in self.left_out]
+            lines += [_item(f"{path}: {why}") for path, why in self.left_out]
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:

@@ -41,15 +41,9 @@ def _json(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data, indent=2), encoding="utf-8")
 
 
-def _still_from(movie_frame: np.ndarray, path: Path) -> None:
+def _still_from(pixels: np.ndarray, path: Path) -> None:
     """A keyframe image (the generator's prompt image) as an 8-bit PNG."""
-    import OpenImageIO as oiio
-
-    spec = oiio.ImageSpec(movie_frame.shape[1], movie_frame.shape[0], 3, "uint8")
-    out = oiio.ImageOutput.create(str(path))
-    assert out is not None and out.open(str(path), spec)
-    assert out.write_image(np.ascontiguousarray(movie_frame))
-    out.close()
+    synthetic.write_image(path, pixels)
 
 
 def _runway(folder: Path, *, frames: int, width: int, height: int) -> None:
@@ -744,3 +738,38 @@ def test_a_spec_in_the_folder_itself_is_not_read_as_a_record(
     assert again.spec == first.spec
     third = init_folder(folder)
     assert ("comp.json", "an aebridge file, not a generator record") in third.left_out
+
+
+# -- the README's downloads sample -----------------------------------------------------
+
+
+def test_the_readme_shows_what_init_prints_for_the_downloads_sample(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.util
+    import re
+
+    repo = Path(__file__).resolve().parents[2]
+    loader = importlib.util.spec_from_file_location(
+        "make_samples", repo / "samples" / "make_samples.py"
+    )
+    assert loader is not None and loader.loader is not None
+    module = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(module)
+    folder = module.SHOTS["sh040"](False)
+    readme = (repo / "README.md").read_text(encoding="utf-8")
+    assert (
+        "aebridge init samples/downloads/sh040 -o sh040/comp.json && "
+        "aebridge build sh040/comp.json -o out --preview" in readme
+    )
+    shown = re.search(r"```\n(layer  source.*?)\n```", readme, re.S)
+    assert shown is not None
+    monkeypatch.chdir(tmp_path)
+    run = CliRunner().invoke(main, ["init", str(folder), "-o", "sh040/comp.json"])
+    assert run.exit_code == 0, run.output
+    assert run.stdout.rstrip() == shown.group(1), (
+        "README.md's init output is out of date; paste what `aebridge init "
+        "samples/downloads/sh040 -o sh040/comp.json` prints"
+    )
+    assert "asked for 5 s (120 frames at 24 fps); the clip has 24" in run.stderr
+    assert load_spec(tmp_path / "sh040" / "comp.json").comp.duration == 24
