@@ -291,19 +291,26 @@ def _pairs(
     return {p: c for p, c in by_path.items() if p not in mattes}, mattes
 
 
-def _compositions(colour: dict[str, _Clip], notes: _Notes) -> dict[str, _Clip]:
-    """Leave out RVM's composition when its foreground and alpha are here."""
-    rvm_bases = {
-        naming.clip_base(c.media.stem) if c.media.stem.lower() != "fgr" else ""
-        for c in colour.values()
-        if c.matte is not None
-        and naming.words(c.media.stem)[-1:] in (("fgr",), ("foreground",))
-    }
+def _compositions(
+    colour: dict[str, _Clip], notes: _Notes, keep: str | None
+) -> dict[str, _Clip]:
+    """Leave out RVM's composition when its foreground and alpha are here (unless
+    it is the clip ``keep``, the plate the user chose)."""
+    rvm_bases: set[str] = set()
+    for clip in colour.values():
+        parts = naming.words(clip.media.stem)
+        paired = clip.matte is not None or clip.track_matte is not None
+        if paired and parts[-1:] in (("fgr",), ("foreground",)):
+            rvm_bases.add("_".join(parts[:-1]))
     kept: dict[str, _Clip] = {}
     for path, clip in colour.items():
         parts = naming.words(clip.media.stem)
         base = "_".join(parts[:-1])
-        if naming.is_composition(clip.media.stem) and base in rvm_bases:
+        if (
+            naming.is_composition(clip.media.stem)
+            and base in rvm_bases
+            and path != keep
+        ):
             notes.left_out.append(
                 (
                     path,
@@ -587,8 +594,10 @@ def assemble(
             ".mov, .webm, ...; sequences: at least 3 numbered images)"
         )
     colour, _mattes = _pairs(found.clips, options, notes)
-    if options.plate is None:
-        colour = _compositions(colour, notes)
+    wanted = (
+        None if options.plate is None else _find(found.clips, options.plate, "--plate")
+    )
+    colour = _compositions(colour, notes, None if wanted is None else wanted.path)
     for clip in colour.values():
         clip.opaque = _opaque(clip, notes)
     plate = _plate(colour, options, found.clips, notes)

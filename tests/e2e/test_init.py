@@ -409,6 +409,34 @@ def test_rvm_composition_is_left_out_and_every_guess_is_said(
     ]
 
 
+def test_rvm_inference_example_names_pair_and_plate_can_take_the_composition(
+    tmp_path: Path,
+) -> None:
+    # RVM's inference.py example: --output-foreground foreground.mp4
+    # --output-alpha alpha.mp4 --output-composition composition.mp4
+    _tiny(tmp_path, "bg.mp4", pattern="gradient")
+    synthetic.write_rvm_outputs(
+        tmp_path,
+        frames=6,
+        width=64,
+        height=36,
+        names=("foreground", "alpha", "composition"),
+    )
+    result = init_folder(tmp_path)
+    fg = result.spec.layer("foreground")
+    assert fg.source.matte == "alpha.mp4"  # type: ignore[union-attr]
+    assert [layer.id for layer in result.spec.layers] == ["bg", "foreground"]
+    assert "composition.mp4" in dict(result.left_out)
+    # Asked for as the plate, the composition is kept.
+    chosen = init_folder(tmp_path, plate="composition.mp4")
+    assert chosen.spec.layers[0].source.path == "composition.mp4"  # type: ignore[union-attr]
+    assert [layer.id for layer in chosen.spec.layers] == [
+        "composition",
+        "bg",
+        "foreground",
+    ]
+
+
 # -- PNG sequence with a keyframe image ----------------------------------------------
 
 
