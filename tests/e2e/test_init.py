@@ -275,9 +275,11 @@ def built(
     out = tmp_path_factory.mktemp("out")
     shots = tmp_path_factory.mktemp("shots")
     results = {}
-    for key in ("runway_rvm", "png_keyframe", "prores_vp9"):
+    for key in ("runway_rvm", "png_keyframe", "prores_vp9", "kling_over_runway"):
         spec_path = shots / key / "comp.json"
-        result = init_folder(folders[key], base_dir=spec_path.parent)
+        result = init_folder(
+            folders[key], base_dir=spec_path.parent, camera=key == "kling_over_runway"
+        )
         save_spec(result.spec, spec_path)
         results[key] = (result.spec, build(spec_path, out, jobs=2, preview=True))
     return results
@@ -628,6 +630,30 @@ def test_camera_adds_a_heuristic_move_and_says_so(folders: dict[str, Path]) -> N
         "plate": True,
         "fg": False,
     }
+
+
+def test_the_conformed_kling_clip_builds_over_the_3d_plate(
+    built: dict[str, tuple[CompSpec, BuildResult]],
+) -> None:
+    spec, result = built["kling_over_runway"]
+    assert spec.camera is not None
+    fg = next(layer for layer in result.layers if layer.id == "fg")
+    # 8 frames at 30 fps: every frame kept, the EXRs say 30 fps, the build warns
+    # that the comp conforms them to its 24 (frame for frame).
+    assert fg.sequence.frame_count == 8 and fg.sequence.rate == Fraction(30)
+    assert any("30 fps" in w and "24 fps" in w for w in result.warnings)
+    # At the first frame the camera frames the comp 1:1, so the 3D plate lies as a
+    # 2D one would, and the foreground sits over it.
+    _check_over(result, ["plate", "fg"], inside=(18, 19), outside=(18, 60))
+
+
+def test_a_folder_that_is_not_there_is_one_line(tmp_path: Path) -> None:
+    run = CliRunner().invoke(
+        main, ["init", str(tmp_path / "nope"), "-o", str(tmp_path / "c.json")]
+    )
+    assert run.exit_code == 1
+    assert "nope: not a folder (init reads a folder of downloads)" in run.output
+    assert "Traceback" not in run.output
 
 
 def test_no_clip_is_a_clear_refusal(tmp_path: Path) -> None:
