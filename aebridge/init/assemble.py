@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
@@ -128,6 +128,40 @@ class _Notes:
 
     def guess(self, what: str, override: str) -> None:
         self.guesses.append(Guess(what=what, override=override))
+
+
+@dataclass(slots=True)
+class _Place:
+    """Where the spec's paths are written from, and the folder's stills, which
+    become keyframe images when a record or a name points at them."""
+
+    folder: Path
+    base_dir: Path
+    stills: dict[str, Media]
+    used: set[str] = field(default_factory=set)
+    _digests: dict[str, str] | None = None
+
+    def rel(self, path: str) -> str:
+        """A folder path as the spec writes it: relative to ``base_dir``."""
+        return Path(os.path.relpath(self.folder / path, self.base_dir)).as_posix()
+
+    def match(self, key: KeyImage) -> Media | None:
+        """The still a record's image is: by the name its URL ends in, or by its
+        bytes (an inline image)."""
+        if key.name is not None:
+            for still in self.stills.values():
+                if Path(still.path).name.lower() == key.name.lower():
+                    return still
+        if key.digest is not None:
+            if self._digests is None:
+                self._digests = {
+                    hashlib.sha256((self.folder / p).read_bytes()).hexdigest(): p
+                    for p in self.stills
+                }
+            path = self._digests.get(key.digest)
+            if path is not None:
+                return self.stills[path]
+        return None
 
 
 def _find(media: Sequence[Media], text: str, option: str, what: str = "clip") -> Media:
@@ -436,7 +470,11 @@ def _link(
             match = [
                 c
                 for c in clips
-                if any(i and i.lower() in c.media.path.lower() for i in record.ids)
+                # Short ids ("c-1") would match by chance.
+                if any(
+                    len(i) >= 6 and i.lower() in c.media.path.lower()
+                    for i in record.ids
+                )
             ]
             how = "its name holds the record's id"
         if not match:
@@ -466,43 +504,31 @@ def _link(
     return unlinked
 
 
-def _relpath(path: str, folder: Path, base_dir: Path) -> str:
-    return Path(os.path.relpath(folder / path, base_dir)).as_posix()
-
-
 def _keyframes(
-    record: Record,
-    frames: int,
-    origin: int,
-    comp: Comp,
-    stills: dict[str, Media],
-    digests: Callable[[], Mapping[str, str]],
-    used: set[str],
-    where: str,
-    folder: Path,
-    base_dir: Path,
-    notes: _Notes,
+    record: Record, frames: int, comp: Comp, place: _Place, where: str, notes: _Notes
 ) -> tuple[tuple[ConditioningKeyframe, ...], list[tuple[str, str]]]:
+    """A record's conditioning images as keyframes of a clip of ``frames`` frames
+    that starts at the comp's first frame, plus their URIs for provenance.extra."""
     keys: list[ConditioningKeyframe] = []
     extra: list[tuple[str, str]] = []
     for n, key in enumerate(record.keyframes):
         frame = 0 if key.position == "first" else max(frames - 1, 0)
-        image = _match_still(key, stills, digests)
+        landing = comp.start_frame + frame
+        image = place.match(key)
         if key.uri is not None:
             extra.append((f"{record.generator}.keyframe_{n + 1}", key.uri))
-        if origin + frame > comp.last_frame:
+        if landing > comp.last_frame:
             notes.warnings.append(
                 f"{where}: the {key.position}-frame keyframe of {record.files[0]} "
-                f"lands on comp frame {origin + frame}, after the comp's last frame "
+                f"lands on comp frame {landing}, after the comp's last frame "
                 f"{comp.last_frame}; it is kept in provenance.extra only"
             )
             continue
         if image is not None:
-            used.add(image.path)
+            place.used.add(image.path)
         keys.append(
             ConditioningKeyframe(
-                frame=frame,
-                image=None if image is None else _relpath(image.path, folder, base_dir),
+                frame=frame, image=None if image is None else place.rel(image.path)
             )
         )
         if image is None and key.uri is not None:
@@ -512,20 +538,6 @@ def _keyframes(
                 "no image (save it beside the clip under the name its URL ends in)"
             )
     return tuple(keys), extra
-
-
-def _match_still(
-    key: KeyImage, stills: dict[str, Media], digests: Callable[[], Mapping[str, str]]
-) -> Media | None:
-    if key.name is not None:
-        for still in stills.values():
-            if Path(still.path).name.lower() == key.name.lower():
-                return still
-    if key.digest is not None:
-        path = digests().get(key.digest)
-        if path is not None:
-            return stills[path]
-    return None
 
 
 def _provenance(
@@ -659,24 +671,14 @@ def assemble(
                 "used (name its clip after it to link them)"
             )
 
-    stills = {s.path: s for s in found.stills}
-    digest_cache: dict[str, str] = {}
-
-    def digests() -> Mapping[str, str]:
-        if not digest_cache:
-            for still in stills.values():
-                data = (folder / still.path).read_bytes()
-                digest_cache[hashlib.sha256(data).hexdigest()] = still.path
-        return digest_cache
-
-    used_stills: set[str] = set()
+    place = _Place(
+        folder=folder, base_dir=base_dir, stills={s.path: s for s in found.stills}
+    )
     layers: list[Layer] = []
     rows: list[LayerRow] = []
     styles: set[str] = set()
     for clip in ordered:
-        layer, matte_layer = _layer(
-            clip, plate, comp, folder, base_dir, stills, digests, used_stills, notes
-        )
+        layer, matte_layer = _layer(clip, plate, comp, place, notes)
         if clip.record is not None and clip.record.style:
             styles.add(clip.record.style)
         layers.append(layer)
@@ -690,26 +692,12 @@ def assemble(
     if comp_record is not None:
         if comp_record.style:
             styles.add(comp_record.style)
-        keys, extra = _keyframes(
-            comp_record,
-            comp.duration,
-            comp.start_frame,
-            comp,
-            stills,
-            digests,
-            used_stills,
-            "comp",
-            folder,
-            base_dir,
-            notes,
-        )
+        keys, extra = _keyframes(comp_record, comp.duration, comp, place, "comp", notes)
         provenance = _provenance(comp_record, keys, extra)
         _check_record(comp_record, plate.media, comp.rate, notes)
 
-    provenance = _named_keyframes(
-        provenance, stills, used_stills, comp, folder, base_dir, notes
-    )
-    for path in sorted(set(stills) - used_stills):
+    provenance = _named_keyframes(provenance, comp, place, notes)
+    for path in sorted(set(place.stills) - place.used):
         notes.left_out.append(
             (
                 path,
@@ -772,15 +760,7 @@ def _order(colour: dict[str, _Clip], plate: _Clip) -> list[_Clip]:
 
 
 def _layer(
-    clip: _Clip,
-    plate: _Clip,
-    comp: Comp,
-    folder: Path,
-    base_dir: Path,
-    stills: dict[str, Media],
-    digests: Callable[[], Mapping[str, str]],
-    used: set[str],
-    notes: _Notes,
+    clip: _Clip, plate: _Clip, comp: Comp, place: _Place, notes: _Notes
 ) -> tuple[Layer, Layer | None]:
     media = clip.media
     where = clip.layer_id
@@ -797,11 +777,9 @@ def _layer(
     else:
         alpha = AlphaMode.NONE
     source = LayerSource(
-        path=_relpath(media.path, folder, base_dir),
+        path=place.rel(media.path),
         alpha=alpha,
-        matte=None
-        if clip.matte is None
-        else _relpath(clip.matte.path, folder, base_dir),
+        matte=None if clip.matte is None else place.rel(clip.matte.path),
         vfr=VfrPolicy.RESAMPLE if media.variable_rate else VfrPolicy.REFUSE,
     )
     enabled = True
@@ -824,17 +802,7 @@ def _layer(
     provenance = None
     if clip.record is not None:
         keys, extra = _keyframes(
-            clip.record,
-            media.frame_count,
-            comp.start_frame,
-            comp,
-            stills,
-            digests,
-            used,
-            where,
-            folder,
-            base_dir,
-            notes,
+            clip.record, media.frame_count, comp, place, where, notes
         )
         provenance = _provenance(clip.record, keys, extra)
         _check_record(clip.record, media, comp.rate, notes)
@@ -850,7 +818,7 @@ def _layer(
         matte_layer = Layer(
             id=matte_id,
             source=LayerSource(
-                path=_relpath(matte.path, folder, base_dir),
+                path=place.rel(matte.path),
                 alpha=AlphaMode.AUTO if matte.has_alpha else AlphaMode.NONE,
                 vfr=VfrPolicy.RESAMPLE if matte.variable_rate else VfrPolicy.REFUSE,
             ),
@@ -933,26 +901,21 @@ def _row(layer: Layer, clip: _Clip, comp: Comp) -> LayerRow:
 
 def _named_keyframes(
     provenance: Provenance | None,
-    stills: dict[str, Media],
-    used: set[str],
     comp: Comp,
-    folder: Path,
-    base_dir: Path,
+    place: _Place,
     notes: _Notes,
 ) -> Provenance | None:
     """Stills no record names but whose names say first or last: comp keyframes."""
     keys = list(provenance.keyframes) if provenance else []
-    for path, still in sorted(stills.items()):
-        if path in used:
+    for path, still in sorted(place.stills.items()):
+        if path in place.used:
             continue
         position = naming.keyframe_position(still.stem)
         if position is None:
             continue
         frame = 0 if position == "first" else comp.duration - 1
-        keys.append(
-            ConditioningKeyframe(frame=frame, image=_relpath(path, folder, base_dir))
-        )
-        used.add(path)
+        keys.append(ConditioningKeyframe(frame=frame, image=place.rel(path)))
+        place.used.add(path)
         notes.guess(
             f"{path}: a keyframe image at the comp's {position} frame "
             f"({comp.start_frame + frame}), by its name",

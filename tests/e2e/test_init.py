@@ -656,6 +656,90 @@ def test_a_folder_that_is_not_there_is_one_line(tmp_path: Path) -> None:
     assert "Traceback" not in run.output
 
 
+def test_records_link_by_id_in_the_name_and_by_the_records_name(
+    tmp_path: Path,
+) -> None:
+    _tiny(tmp_path, "bg.mp4", pattern="gradient")
+    _tiny(tmp_path, "kling_CjikY2dnFUcAAAAAAByvxw.mp4", pattern="disc")
+    task = {
+        "code": 0,
+        "data": {
+            "task_id": "CjikY2dnFUcAAAAAAByvxw",
+            "task_status": "succeed",
+            "task_result": {"videos": [{"id": "v1", "url": "https://k/x/output.mp4"}]},
+        },
+    }
+    _json(tmp_path / "kling_task.json", task)
+    _json(
+        tmp_path / "bg.json",
+        {"model": "gen4_turbo", "promptText": "a street", "ratio": "64:36", "seed": 7},
+    )
+    result = init_folder(tmp_path, plate="bg.mp4")
+    spec = result.spec
+    assert spec.layer("bg").provenance is not None
+    assert spec.layer("bg").provenance.seed == 7  # type: ignore[union-attr]
+    kling = spec.layers[1]
+    assert kling.provenance is not None and kling.provenance.generator == "kling"
+    said = "\n".join(str(g) for g in result.guesses)
+    assert "(its name holds the record's id)" in said
+    assert "bg.json: the Runway record of bg.mp4 (it has the record's name)" in said
+
+
+def test_inline_images_and_named_stills_become_keyframes(tmp_path: Path) -> None:
+    import base64
+
+    _tiny(tmp_path, "bg.mp4", pattern="gradient")
+    first = synthetic.frame_pixels(0, 64, 36, pattern="gradient", alpha=None)
+    _still_from(first, tmp_path / "upload.png")
+    _still_from(first, tmp_path / "last_frame.png")
+    _still_from(first, tmp_path / "moodboard.png")
+    inline = base64.b64encode((tmp_path / "upload.png").read_bytes()).decode()
+    _json(
+        tmp_path / "request.json",
+        {
+            "model": "gen4_turbo",
+            "promptImage": f"data:image/png;base64,{inline}",
+            "promptText": "a street",
+        },
+    )
+    result = init_folder(tmp_path)
+    prov = result.spec.provenance
+    assert prov is not None and prov.generator == "runway"
+    # The inline image is the file with the same bytes; the named still the last
+    # frame; the other still is left out, said.
+    assert [(k.frame, k.image) for k in prov.keyframes] == [
+        (0, "upload.png"),
+        (5, "last_frame.png"),
+    ]
+    assert "base64" not in json.dumps(dict(prov.extra))
+    assert dict(prov.extra)["runway.keyframe_1"].startswith("data:image/png (")
+    assert "moodboard.png" in dict(result.left_out)
+    assert any(
+        "last_frame.png: a keyframe image at the comp's last frame (1006)" in str(g)
+        for g in result.guesses
+    )
+
+
+def test_variable_rate_and_fully_opaque_alpha_are_said(tmp_path: Path) -> None:
+    synthetic.write_movie(
+        tmp_path / "screen_capture.mp4", frames=9, width=64, height=36, vfr=True
+    )
+    # An RGBA PNG sequence whose alpha is 1 everywhere is a plate all the same.
+    synthetic.write_png_sequence(
+        tmp_path / "plate", "bg", frames=9, width=64, height=36, pattern="solid"
+    )
+    result = init_folder(tmp_path)
+    spec = result.spec
+    assert spec.layers[0].id == "bg" and spec.layers[0].role is Role.BACKGROUND
+    capture = spec.layer("screen_capture")
+    assert capture.source.vfr.value == "resample"  # type: ignore[union-attr]
+    said = "\n".join(str(g) for g in result.guesses)
+    assert "plate/bg.####.png: its alpha is 1 everywhere in the first frame" in said
+    assert any(
+        "has a variable frame rate; it is resampled" in w for w in result.warnings
+    )
+
+
 def test_no_clip_is_a_clear_refusal(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("x", encoding="utf-8")
     with pytest.raises(InitError, match="no movie or image sequence found"):
