@@ -37,7 +37,7 @@ import json
 import posixpath
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -458,15 +458,10 @@ def _luma_keys(value: object) -> tuple[list[KeyImage], list[tuple[str, str]]]:
     return keys, extra
 
 
-def _luma_request(data: Mapping[str, Any], file: str) -> Record | None:
-    model = _text(data.get("model"))
-    keyframes = data.get("keyframes")
-    looks = (model is not None and model.startswith("ray")) or (
-        isinstance(keyframes, Mapping) and ({"frame0", "frame1"} & set(keyframes))
-    )
-    if not looks:
-        return None
-    keys, extra = _luma_keys(keyframes)
+def _luma_fields(data: Mapping[str, Any], file: str, kind: str) -> Record:
+    """A Luma generation request's fields (the request alone, or inside a
+    generation object)."""
+    keys, extra = _luma_keys(data.get("keyframes"))
     extra += _extra("luma", data, ("aspect_ratio", "resolution", "duration", "loop"))
     concepts = data.get("concepts")
     if isinstance(concepts, list):
@@ -476,14 +471,23 @@ def _luma_request(data: Mapping[str, Any], file: str) -> Record | None:
     return Record(
         files=(file,),
         generator="luma",
-        kind="request",
-        model=model,
+        kind=kind,
+        model=_text(data.get("model")),
         prompt=_text(data.get("prompt")),
         negative_prompt=_text(data.get("negative_prompt")),
         keyframes=tuple(keys),
         duration_s=_seconds(data.get("duration")),
         extra=tuple(extra),
     )
+
+
+def _luma_request(data: Mapping[str, Any], file: str) -> Record | None:
+    model = _text(data.get("model"))
+    keyframes = data.get("keyframes")
+    looks = (model is not None and model.startswith("ray")) or (
+        isinstance(keyframes, Mapping) and ({"frame0", "frame1"} & set(keyframes))
+    )
+    return _luma_fields(data, file, "request") if looks else None
 
 
 def _luma_generation(data: Mapping[str, Any], file: str) -> Record | None:
@@ -493,30 +497,21 @@ def _luma_generation(data: Mapping[str, Any], file: str) -> Record | None:
     ):
         return None
     request = data.get("request")
-    inner = (
-        _luma_request({"model": "ray", **request}, file)
-        if isinstance(request, Mapping)
-        else None
-    )
+    inner = _luma_fields(request if isinstance(request, Mapping) else {}, file, "")
     assets = data.get("assets")
     video = assets.get("video") if isinstance(assets, Mapping) else None
     name = _url_name(video) if isinstance(video, str) else None
-    extra = list(inner.extra) if inner else []
-    extra += [("luma.id", str(data.get("id"))), ("luma.state", str(data["state"]))]
-    model = _text(data.get("model")) or (
-        _text(request.get("model")) if isinstance(request, Mapping) else None
-    )
-    return Record(
-        files=(file,),
-        generator="luma",
+    extra = [
+        *inner.extra,
+        ("luma.id", str(data.get("id"))),
+        ("luma.state", str(data["state"])),
+    ]
+    return replace(
+        inner,
         kind="generation",
-        model=model,
-        prompt=inner.prompt if inner else None,
-        negative_prompt=inner.negative_prompt if inner else None,
-        keyframes=inner.keyframes if inner else (),
+        model=_text(data.get("model")) or inner.model,
         outputs=(name,) if name else (),
         ids=(str(data["id"]),) if data.get("id") else (),
-        duration_s=inner.duration_s if inner else None,
         extra=tuple(extra),
     )
 
