@@ -405,27 +405,34 @@ def _plate(
             "--plate FILE picks another",
         )
         return biggest
-    top = max(c.media.area for c in pool)
-    full = [c for c in pool if c.media.area == top]
-    if len(full) > 1:
-        listing = " and ".join(c.media.path for c in full)
+
+    def rank(clip: _Clip) -> tuple[int, int]:
+        return (clip.media.area, clip.media.frame_count)
+
+    top = max(rank(c) for c in pool)
+    best = [c for c in pool if rank(c) == top]
+    if len(best) > 1:
+        listing = " and ".join(c.media.path for c in best)
         why = "named plate, bg or background" if named else "the largest opaque clips"
-        w, h = full[0].media.width, full[0].media.height
+        w, h = best[0].media.width, best[0].media.height
         raise InitError(
-            f"two candidate plates, {listing} (opaque, {w}x{h}, {why}); choose one "
-            f"with --plate {full[0].media.path}"
+            f"two candidate plates, {listing} (opaque, {w}x{h}, {top[1]} frames, "
+            f"{why}); choose one with --plate {best[0].media.path}"
         )
-    plate = full[0]
+    plate = best[0]
+    passed = [c.media.path for c in pool if c is not plate]
+    over = f"; chosen over {', '.join(passed)} (smaller or shorter)" if passed else ""
     if named:
         notes.guess(
-            f"plate: {plate.media.path} (opaque, full-frame, its name says plate, bg "
-            "or background); the comp takes its size, rate and length",
+            f"plate: {plate.media.path} (opaque, full-frame, the longest clip whose "
+            f"name says plate, bg or background{over}); the comp takes its size, rate "
+            "and length",
             "--plate FILE picks another",
         )
     else:
         notes.guess(
             f"plate: {plate.media.path}, the largest opaque clip (no name says plate, "
-            "bg or background); the comp takes its size, rate and length",
+            f"bg or background{over}); the comp takes its size, rate and length",
             "--plate FILE picks another",
         )
     return plate

@@ -501,7 +501,9 @@ def test_prores_4444_and_vp9_alpha_are_layers_with_their_own_alpha(
         "fg_alpha.mov: its name ends in 'alpha' but it carries an alpha channel of "
         "its own, so it is a layer, not a matte" in said
     )
-    assert "plate: bg_plate.mp4 (opaque, full-frame, its name says plate" in said
+    assert (
+        "plate: bg_plate.mp4 (opaque, full-frame, the longest clip whose name" in said
+    )
     _check_over(
         result, ["bg_plate", "fx_alpha", "fg_alpha"], inside=(18, 19), outside=(18, 60)
     )
@@ -525,6 +527,25 @@ def test_two_candidate_plates_are_refused_naming_both(tmp_path: Path) -> None:
         ("bg_plate_v1", False),
     ]
     assert any("would hide the plate" in w for w in result.warnings)
+
+
+def test_of_two_named_plates_the_full_frame_then_longest_one_is_taken(
+    tmp_path: Path,
+) -> None:
+    _tiny(tmp_path, "bg_plate_v1.mp4", frames=4)
+    _tiny(tmp_path, "bg_plate_v2.mp4", frames=6)
+    synthetic.write_movie(tmp_path / "bg_plate_big.mp4", frames=2, width=128, height=72)
+    result = init_folder(tmp_path)
+    assert result.spec.layers[0].id == "bg_plate_big"
+    assert (result.spec.comp.width, result.spec.comp.duration) == (128, 2)
+    (tmp_path / "bg_plate_big.mp4").unlink()
+    result = init_folder(tmp_path)
+    assert result.spec.layers[0].id == "bg_plate_v2"
+    assert any(
+        "plate: bg_plate_v2.mp4 (opaque, full-frame, the longest clip whose name says "
+        "plate, bg or background; chosen over bg_plate_v1.mp4" in str(g)
+        for g in result.guesses
+    )
 
 
 def test_two_unnamed_opaque_clips_of_one_size_are_two_candidates(
