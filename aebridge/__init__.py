@@ -13,6 +13,7 @@ from .errors import (
     AebridgeError,
     CanceledError,
     EngineError,
+    InitError,
     MissingExtraError,
     OptionError,
     OutputError,
@@ -27,6 +28,7 @@ __all__ = [
     "AebridgeError",
     "CanceledError",
     "EngineError",
+    "InitError",
     "MissingExtraError",
     "OptionError",
     "OutputError",
@@ -35,10 +37,12 @@ __all__ = [
     "SpecError",
     "__version__",
     "convert",
+    "init_spec",
 ]
 
 if TYPE_CHECKING:
     from .convert import convert
+    from .init import init_spec
 
 
 def __getattr__(name: str) -> Any:
@@ -47,4 +51,8 @@ def __getattr__(name: str) -> Any:
         from .convert import convert
 
         return convert
+    if name == "init_spec":
+        from .init import init_spec
+
+        return init_spec
     raise AttributeError(f"module 'aebridge' has no attribute {name!r}")

@@ -240,6 +240,32 @@ class Client:
             self._request("POST", "/v1/jobs", json=body, headers=headers).json()
         )
 
+    def init_spec(
+        self, folder: str, *, base_dir: str | None = None, **options: Any
+    ) -> dict[str, Any]:
+        """``POST /v1/specs/init``: a comp spec from a folder of downloads.
+
+        Args:
+            folder: the folder, inside an input root of the service.
+            base_dir: where the spec's paths should start (default: the folder).
+            **options: as ``aebridge init``'s: ``plate``, ``pairs`` (clip ->
+                matte), ``track_mattes``, ``guides``, ``camera``, ``style``,
+                ``rate``, ``start_frame``, ``exclude``, ``name``.
+
+        Returns:
+            ``spec``, ``base_dir`` (submit the spec with it), ``layers``,
+            ``guesses``, ``warnings`` and ``left_out``.
+
+        Raises:
+            InvalidRequestError: the request or the folder was refused (two
+                candidate plates, a matte without partner: code ``init_refused``).
+            ServiceError: any other refusal.
+        """
+        body: dict[str, Any] = {"folder": folder, "options": options}
+        if base_dir is not None:
+            body["base_dir"] = base_dir
+        return dict(self._request("POST", "/v1/specs/init", json=body).json())
+
     def get(self, job_id: str) -> dict[str, Any]:
         """``GET /v1/jobs/{id}``: status, stage, progress, failure, result."""
         return dict(self._request("GET", f"/v1/jobs/{job_id}").json())

@@ -13,7 +13,8 @@ traceback. Anything else that escapes is a bug in aebridge.
      ├── OutputError          the output cannot be written
      ├── MissingExtraError    an optional extra (service, dask, otio) is not installed
      ├── EngineError          the execution engine (process pool, Dask) failed
-     └── CanceledError        the run was canceled between frames
+     ├── CanceledError        the run was canceled between frames
+     └── InitError            ``aebridge init`` cannot decide a folder's comp safely
 
 Messages say what failed, where (file, frame, option or spec path) and what is allowed.
 """
@@ -27,6 +28,7 @@ __all__ = [
     "AebridgeError",
     "CanceledError",
     "EngineError",
+    "InitError",
     "MissingExtraError",
     "OptionError",
     "OutputError",
@@ -159,3 +161,11 @@ class CanceledError(AebridgeError):
     """The run was canceled between frames; no partial frame was left behind."""
 
     code = "canceled"
+
+
+class InitError(AebridgeError):
+    """``aebridge init`` refuses to guess: two candidate plates, a matte without a
+    partner, a folder without clips. The message names the files and the option
+    that settles it (``--plate``, ``--pair``, ``--exclude``)."""
+
+    code = "init_refused"

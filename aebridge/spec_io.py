@@ -20,13 +20,13 @@ import math
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import fields, replace
+from dataclasses import MISSING, Field, fields, replace
 from enum import StrEnum
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .errors import OptionError, Problem, SourceError, SpecError
+from .errors import OptionError, OutputError, Problem, SourceError, SpecError
 from .model import (
     SCHEMA,
     AlphaMode,
@@ -64,9 +64,11 @@ __all__ = [
     "RATE_POLICIES",
     "UPGRADES",
     "dump_spec",
+    "format_spec",
     "load_spec",
     "register_upgrade",
     "resolve_paths",
+    "save_spec",
     "spec_hash",
     "spec_to_dict",
     "validate",
@@ -1720,11 +1722,11 @@ def _animatable_dict(value: AnimatableValue) -> Any:
     }
 
 
-def _object_dict(obj: Any) -> dict[str, Any]:
+def _object_dict(obj: Any, *, human: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for f in fields(obj):
         value = getattr(obj, f.name)
-        if value is None:
+        if value is None or (human and _reads_back_by_default(obj, f, value)):
             continue
         if isinstance(value, (Ease, CustomEase)) and f.name == "easing":
             out[f.name] = _easing_dict(value)
@@ -1737,12 +1739,143 @@ def _object_dict(obj: Any) -> dict[str, Any]:
             and value
             and hasattr(value[0], "__dataclass_fields__")
         ):
-            out[f.name] = [_object_dict(item) for item in value]
+            out[f.name] = [_object_dict(item, human=human) for item in value]
         elif hasattr(value, "__dataclass_fields__"):
-            out[f.name] = _object_dict(value)
+            out[f.name] = _object_dict(value, human=human)
         else:
             out[f.name] = _plain(value)
     return out
+
+
+# Fields a person looks for first, written even when they hold the default.
+_ALWAYS_WRITTEN = {
+    (CompSpec, "schema"),
+    (Comp, "start_frame"),
+    (Layer, "role"),
+    (LayerSource, "alpha"),
+}
+
+
+def _reads_back_by_default(obj: Any, f: Field[Any], value: object) -> bool:
+    """Whether leaving the field out reads back as ``value`` (so it can be omitted)."""
+    if (type(obj), f.name) in _ALWAYS_WRITTEN:
+        return False
+    if isinstance(obj, Layer) and f.name == "guide":
+        # Loading defaults a layer's guide switch to "its role is guide".
+        return value == (obj.role is Role.GUIDE)
+    if f.default is not MISSING:
+        return bool(value == f.default)
+    if f.default_factory is not MISSING:
+        return bool(value == f.default_factory())
+    return False
+
+
+_HUMAN_WIDTH = 88
+
+
+def _human_json(value: Any, indent: str, prefix: str, expand: int) -> str:
+    """``value`` as JSON text: on one line when it fits in the width (after
+    ``indent`` and ``prefix``), else one item per line; the first ``expand`` levels
+    are always broken into lines."""
+    flat = json.dumps(
+        value, ensure_ascii=False, allow_nan=False, separators=(", ", ": ")
+    )
+    fits = len(indent) + len(prefix) + len(flat) + 1 <= _HUMAN_WIDTH
+    if not isinstance(value, (dict, list)) or not value or (fits and expand <= 0):
+        return flat
+    inner = indent + "  "
+    if isinstance(value, dict):
+        items = [
+            f"{inner}{json.dumps(key, ensure_ascii=False)}: "
+            + _human_json(
+                item,
+                inner,
+                json.dumps(key, ensure_ascii=False) + ": ",
+                _expand_child(key, expand),
+            )
+            for key, item in value.items()
+        ]
+        return "{\n" + ",\n".join(items) + "\n" + indent + "}"
+    items = [inner + _human_json(item, inner, "", expand - 1) for item in value]
+    return "[\n" + ",\n".join(items) + "\n" + indent + "]"
+
+
+def _expand_child(key: str, expand: int) -> int:
+    # The layer list and each layer in it are always broken into lines, so every
+    # layer is its own block of one field per line.
+    return 2 if key == "layers" and expand > 0 else expand - 1
+
+
+def format_spec(spec: CompSpec) -> str:
+    """Write a spec as JSON for people to read and edit; :func:`load_spec` reads it
+    back equal.
+
+    Fields keep the model's order (``schema``, ``comp``, ``layers`` bottom to top,
+    ``camera``, ``markers``, ``style``, ``provenance``; within a layer ``id``,
+    ``name``, ``source``, ``role`` ...); fields that read back as their default are
+    left out (except ``schema``, ``comp.start_frame``, a layer's ``role`` and a
+    source's ``alpha``); every layer is a block of one field per line; anything
+    shorter than a line stays on one line. Unlike :func:`dump_spec` (sorted keys,
+    the form that is hashed), this is the form ``aebridge init`` writes.
+
+    Args:
+        spec: a spec.
+
+    Returns:
+        The JSON text, ending with a newline.
+    """
+    return _human_json(_object_dict(spec, human=True), "", "", 1) + "\n"
+
+
+def save_spec(
+    spec: CompSpec, path: str | os.PathLike[str], *, overwrite: bool = False
+) -> Path:
+    """Write :func:`format_spec` text to a file, atomically.
+
+    The text goes to a temporary file in the same folder first; it then takes the
+    final name in one step, so a reader never sees half a spec, and (without
+    ``overwrite``) an existing file is never replaced, even by a writer racing this
+    one.
+
+    Args:
+        spec: the spec to write.
+        path: the spec file; its folder is created when missing.
+        overwrite: replace an existing file.
+
+    Returns:
+        The path written.
+
+    Raises:
+        OutputError: the file exists (and ``overwrite`` is false) or cannot be
+            written.
+    """
+    target = Path(path)
+    if target.exists() and not overwrite:
+        raise OutputError(
+            "the spec file exists already; give --force to overwrite it",
+            path=target.as_posix(),
+        )
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(format_spec(spec), encoding="utf-8")
+        if overwrite:
+            os.replace(tmp, target)
+        else:
+            # A hard link fails when the name is taken, unlike a rename.
+            os.link(tmp, target)
+    except FileExistsError:
+        raise OutputError(
+            "the spec file exists already; give --force to overwrite it",
+            path=target.as_posix(),
+        ) from None
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write the spec: {exc.strerror or exc}", path=target.as_posix()
+        ) from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
 
 
 def spec_to_dict(spec: CompSpec) -> dict[str, Any]:

@@ -24,10 +24,12 @@ __all__ = [
     "CODECS",
     "PATTERNS",
     "frame_pixels",
+    "write_image",
     "write_image_sequence",
     "write_matte_sequence",
     "write_movie",
     "write_png_sequence",
+    "write_rvm_outputs",
 ]
 
 #: Procedural patterns: ``gradient`` (moving colour ramps plus the disc's alpha),
@@ -167,6 +169,31 @@ def _write_image(path: str, pixels: npt.NDArray[np.generic], *, straight: bool) 
             raise OutputError(f"cannot write: {out.geterror()}", path=path)
     finally:
         out.close()
+
+
+def write_image(
+    path: str | os.PathLike[str],
+    pixels: npt.NDArray[np.generic],
+    *,
+    straight: bool = False,
+) -> str:
+    """Write one image (PNG, TIFF, JPEG, EXR by extension), e.g. a keyframe still.
+
+    Args:
+        path: the file to write; its folder must exist.
+        pixels: H x W x C pixels in the dtype to store.
+        straight: the alpha channel (if any) is straight, so colour under alpha 0
+            is kept.
+
+    Returns:
+        ``path`` as a string.
+
+    Raises:
+        OutputError: the file cannot be written.
+    """
+    target = os.fspath(path)
+    _write_image(target, np.ascontiguousarray(pixels), straight=straight)
+    return target
 
 
 def write_image_sequence(
@@ -467,3 +494,115 @@ def write_movie(
     finally:
         container.close()
     return target
+
+
+#: RVM's composition background (inference.py: ``bgr = [120, 255, 155] / 255``).
+RVM_GREEN: tuple[int, int, int] = (120, 255, 155)
+
+
+def write_rvm_outputs(
+    folder: str | os.PathLike[str],
+    *,
+    frames: int = 8,
+    width: int = 64,
+    height: int = 36,
+    rate: Fraction = Fraction(24),
+    output_type: Literal["video", "png_sequence"] = "video",
+    names: tuple[str, str, str | None] = ("fgr", "pha", "com"),
+) -> tuple[str, ...]:
+    """Write what Robust Video Matting's ``convert_video`` writes, the way it does.
+
+    The foreground is the ``disc`` pattern's colour (colour everywhere, as RVM's
+    ``fgr`` is), the alpha is the disc's alpha. As RVM's ``inference_utils`` does:
+    ``video`` writes H.264 ``yuv420p`` at the rate text ``f"{rate:.4f}"`` (so
+    24000/1001 becomes 2997/125), converting RGB with FFmpeg's default matrix
+    (BT.601) and tagging no colour, the alpha as grey RGB, and the composition over
+    green :data:`RVM_GREEN`; ``png_sequence`` writes folders of ``0000.png``,
+    ``0001.png``, ... (RGB foreground, grey alpha, RGBA composition whose colour is
+    zero where alpha is zero).
+
+    Args:
+        folder: created if missing.
+        frames: number of frames.
+        width: width in pixels (even).
+        height: height in pixels (even).
+        rate: the source rate RVM copies.
+        output_type: ``video`` or ``png_sequence``, as RVM's ``--output-type``.
+        names: foreground, alpha and composition names without extension (RVM's
+            README uses ``fgr``, ``pha``, ``com``); None skips the composition.
+
+    Returns:
+        The paths written (movies, or sequence folders).
+
+    Raises:
+        OptionError: an unknown output type.
+        OutputError: a file cannot be written.
+    """
+    if output_type not in ("video", "png_sequence"):
+        raise OptionError("output_type", output_type, ("video", "png_sequence"))
+    os.makedirs(folder, exist_ok=True)
+    base = os.fspath(folder)
+    green = np.array(RVM_GREEN, np.float64) / 255.0
+
+    def planes(i: int) -> tuple[npt.NDArray[np.uint8], ...]:
+        rgba = frame_pixels(i, width, height, pattern="disc", alpha="straight")
+        fgr = rgba[..., :3].astype(np.float64) / 255.0
+        pha = rgba[..., 3:4].astype(np.float64) / 255.0
+        if output_type == "video":
+            com = fgr * pha + green * (1.0 - pha)
+        else:
+            com = np.concatenate([fgr * (pha > 0), pha], axis=2)
+        return tuple(
+            np.ascontiguousarray((np.clip(p, 0, 1) * 255).astype(np.uint8))
+            for p in (fgr, np.repeat(pha, 3, axis=2), com)
+        )
+
+    chosen = [(k, n) for k, n in enumerate(names) if n is not None]
+    written: list[str] = []
+    if output_type == "png_sequence":
+        for k, name in chosen:
+            sub = os.path.join(base, str(name))
+            os.makedirs(sub, exist_ok=True)
+            for i in range(frames):
+                pixels = planes(i)[k]
+                if k == 1:
+                    pixels = np.ascontiguousarray(pixels[..., :1])
+                _write_image(os.path.join(sub, f"{i:04d}.png"), pixels, straight=k == 2)
+            written.append(sub)
+        return tuple(written)
+    import av
+
+    paths = [os.path.join(base, f"{name}.mp4") for _, name in chosen]
+    containers = []
+    try:
+        streams = []
+        for path in paths:
+            container = av.open(path, "w")
+            containers.append(container)
+            stream = container.add_stream(
+                "libx264", rate=Fraction(f"{float(rate):.4f}")
+            )
+            stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+            stream.bit_rate = 4_000_000
+            streams.append(stream)
+        for i in range(frames):
+            frame_planes = planes(i)
+            for (k, _), container, stream in zip(
+                chosen, containers, streams, strict=True
+            ):
+                frame = av.VideoFrame.from_ndarray(frame_planes[k], format="rgb24")
+                # PyAV converts to yuv420p with swscale's default (BT.601)
+                # coefficients, as RVM's VideoWriter leaves it to.
+                frame = frame.reformat(format="yuv420p")
+                frame.pts = i
+                for packet in stream.encode(frame):
+                    container.mux(packet)
+        for container, stream in zip(containers, streams, strict=True):
+            for packet in stream.encode():
+                container.mux(packet)
+    except av.FFmpegError as exc:
+        raise OutputError(f"cannot encode the movie: {exc}", path=base) from exc
+    finally:
+        for container in containers:
+            container.close()
+    return tuple(paths)

@@ -10,6 +10,12 @@ Shots (320x180, small enough for CI):
 - sh020: movie inputs at 24000/1001: an H.264 MP4 background, a ProRes 4444 MOV
   foreground with alpha, and a VP9 WebM element with alpha.
 - sh030: an RGB foreground MP4 with a separate luma matte MP4, over a PNG background.
+- sh040 (samples/downloads/sh040, no comp.json: ``aebridge init`` writes one): a
+  folder laid out like real downloads. A Runway image_to_video result (1280x720,
+  24 fps, H.264, named by the UUID its output URL ends in, cut to 1 s here), the
+  request and task JSON with the fields Runway's API documents, the prompt image,
+  and Robust Video Matting's fgr.mp4/pha.mp4/com.mp4 (its README's default names)
+  written the way RVM writes them.
 
 Re-running rewrites nothing that is already there (use --force to remake).
 """
@@ -17,6 +23,7 @@ Re-running rewrites nothing that is already there (use --force to remake).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from fractions import Fraction
 from pathlib import Path
@@ -75,13 +82,14 @@ def _pngs(folder: Path, name: str, force: bool, **options: Any) -> None:
         )
 
 
-def make_sh010(force: bool) -> None:
+def make_sh010(force: bool) -> Path:
     d = HERE / "sh010" / "media"
     _pngs(d, "bg_plate", force, alpha=None, pattern="gradient")
     _pngs(d, "fg", force, alpha="straight", pattern="disc")
+    return d
 
 
-def make_sh020(force: bool) -> None:
+def make_sh020(force: bool) -> Path:
     d = HERE / "sh020" / "media"
     d.mkdir(parents=True, exist_ok=True)
     rate = Fraction(24000, 1001)
@@ -97,9 +105,10 @@ def make_sh020(force: bool) -> None:
     _movie(
         d / "fx_alpha.webm", force, codec="vp9", rate=rate, alpha=True, pattern="disc"
     )
+    return d
 
 
-def make_sh030(force: bool) -> None:
+def make_sh030(force: bool) -> Path:
     d = HERE / "sh030" / "media"
     d.mkdir(parents=True, exist_ok=True)
     rate = Fraction(24)
@@ -107,9 +116,70 @@ def make_sh030(force: bool) -> None:
     _movie(d / "fg_rgb.mp4", force, codec="h264", rate=rate, pattern="disc")
     if not _exists(d / "fg_matte.mp4", force):
         _luma_matte_movie(d / "fg_matte.mp4", frames=FRAMES, rate=rate)
+    return d
 
 
-SHOTS = {"sh010": make_sh010, "sh020": make_sh020, "sh030": make_sh030}
+# The sample Runway generation: its output is named by the UUID its URL ends in.
+RUNWAY_OUTPUT = "8c0f9a7e-3b52-4e1d-9f6a-2c4b7d1e5a90"
+RUNWAY_TASK = "5e1c7b2a-9d34-4f08-b6e2-71a3c9d0f4b8"
+RUNWAY_W, RUNWAY_H, RUNWAY_FRAMES = 1280, 720, 24
+
+
+def make_sh040(force: bool) -> Path:
+    """A downloads folder: a Runway plate and its records, RVM's outputs."""
+    d = HERE / "downloads" / "sh040"
+    d.mkdir(parents=True, exist_ok=True)
+    size: dict[str, Any] = {
+        "frames": RUNWAY_FRAMES,
+        "width": RUNWAY_W,
+        "height": RUNWAY_H,
+    }
+    plate = d / f"{RUNWAY_OUTPUT}.mp4"
+    if not _exists(plate, force):
+        synthetic.write_movie(plate, rate=Fraction(24), pattern="gradient", **size)
+    if not _exists(d / "street_first_frame.png", force):
+        first = synthetic.frame_pixels(
+            0, RUNWAY_W, RUNWAY_H, pattern="gradient", alpha=None
+        )
+        synthetic.write_image(d / "street_first_frame.png", first)
+    if not _exists(d / "pha.mp4", force):
+        synthetic.write_rvm_outputs(d, rate=Fraction(24), **size)
+    # POST /v1/image_to_video, as sent (docs.dev.runwayml.com).
+    request = {
+        "model": "gen4_turbo",
+        "promptImage": [
+            {
+                "uri": "https://assets.example.com/sh040/street_first_frame.png",
+                "position": "first",
+            }
+        ],
+        "promptText": "slow push in along a rain-soaked street at dusk, neon signs",
+        "ratio": f"{RUNWAY_W}:{RUNWAY_H}",
+        "duration": 5,
+        "seed": 40404,
+    }
+    # GET /v1/tasks/{id} once it SUCCEEDED: output holds signed, expiring URLs.
+    task = {
+        "id": RUNWAY_TASK,
+        "status": "SUCCEEDED",
+        "createdAt": "2025-06-17T10:04:12.000Z",
+        "output": [
+            f"https://dnznrvs05pmza.cloudfront.net/{RUNWAY_OUTPUT}.mp4"
+            "?_jwt=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.example.signature"
+        ],
+    }
+    for name, data in (("runway_request.json", request), ("runway_task.json", task)):
+        if not _exists(d / name, force):
+            (d / name).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    return d
+
+
+SHOTS = {
+    "sh010": make_sh010,
+    "sh020": make_sh020,
+    "sh030": make_sh030,
+    "sh040": make_sh040,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,8 +194,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true", help="remake existing media")
     args = parser.parse_args(argv)
     for shot in args.shots or list(SHOTS):
-        SHOTS[shot](args.force)
-        print(f"{HERE / shot / 'media'}: ready")
+        folder = SHOTS[shot](args.force)
+        print(f"{folder}: ready")
     return 0
 
 

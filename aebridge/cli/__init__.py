@@ -46,6 +46,7 @@ def main() -> None:
     Examples:
       aebridge convert runs/fg.####.png -o out --name fg --alpha straight --fps 24
       aebridge inspect out/fg
+      aebridge init downloads/sh040 -o sh040/comp.json
       aebridge validate shot/comp.json
       aebridge build shot/comp.json -o out --preview
       aebridge preview out/sh010/build.json --contact-sheet sheet.png
@@ -67,6 +68,10 @@ def _register() -> None:
 
     main.add_command(_build.validate_cmd)
     main.add_command(_build.build_cmd)
+
+    from . import init as _init
+
+    main.add_command(_init.init_cmd)
 
     from . import serve as _serve
 

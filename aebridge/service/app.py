@@ -22,11 +22,14 @@ from typing import Any
 from .. import __version__
 from ..errors import (
     AebridgeError,
+    InitError,
     MissingExtraError,
     OptionError,
     OutputError,
     SpecError,
 )
+from .initspec import REQUEST_SCHEMA as INIT_REQUEST_SCHEMA
+from .initspec import RESULT_SCHEMA as INIT_RESULT_SCHEMA
 from .jobs import MalformedBodyError
 from .runtime import Service
 from .security import token_matches
@@ -92,11 +95,13 @@ _STATUS: tuple[tuple[type[AebridgeError], int], ...] = (
     (MalformedBodyError, 400),
     (SpecError, 422),
     (OptionError, 422),
+    (InitError, 422),
 )
 
 _DESCRIPTION = (
     "Submit a comp spec (aebridge.comp/1) as a job; follow its status, progress and "
-    "events; download its After Effects script, build.json and preview. Errors are "
+    "events; download its After Effects script, build.json and preview; write a comp "
+    "spec from a folder of generator downloads (POST /v1/specs/init). Errors are "
     "RFC 9457 problem documents with a stable code. Webhooks are signed as Standard "
     "Webhooks do. See docs/service.md."
 )
@@ -517,6 +522,38 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
                 "idempotent-replayed": "false" if submission.created else "true",
             },
         )
+
+    @app.post(
+        "/v1/specs/init",
+        dependencies=auth,
+        tags=["specs"],
+        response_model=None,
+        responses={
+            200: {
+                "description": "the spec and every decision",
+                "content": {"application/json": {"schema": INIT_RESULT_SCHEMA}},
+            }
+        },
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": INIT_REQUEST_SCHEMA}},
+            }
+        },
+    )
+    async def init_spec(request: Request) -> dict[str, Any]:
+        """Write a comp spec from a folder of generator downloads in an input root.
+
+        As ``aebridge init``: the answer holds the spec (paths relative to
+        ``base_dir``), the layer table, every guess with its override, warnings and
+        the files left out. Nothing is written on the server. Two candidate plates or
+        a matte without a partner answer 422 ``init_refused``.
+        """
+        from .initspec import run_init
+        from .jobs import parse_body
+
+        body = parse_body(await read_body(request))
+        return await run_in_threadpool(run_init, body, config)
 
     @app.get(
         "/v1/jobs",

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from aebridge import model as m
 from aebridge import spec_io
-from aebridge.errors import OptionError, Problem, SpecError
+from aebridge.errors import OptionError, OutputError, Problem, SpecError
 from aebridge.model import (
     BlendMode,
     CustomEase,
@@ -914,3 +914,81 @@ def test_any_spec_round_trips_through_dump_and_load(spec: m.CompSpec) -> None:
     assert again == spec
     assert dump_spec(again) == text
     assert spec_hash(again) == spec_hash(spec)
+
+
+# -- the form for people (aebridge init writes it) ---------------------------------
+
+
+@settings(max_examples=80, deadline=None)
+@given(_specs())
+def test_any_spec_round_trips_through_the_human_form(spec: m.CompSpec) -> None:
+    text = spec_io.format_spec(spec)
+    assert load_spec(json.loads(text), check_files=False) == spec
+    assert all(len(line) <= 88 or '"' in line for line in text.splitlines())
+
+
+@pytest.mark.parametrize("shot", ["sh010", "sh020", "sh030"])
+def test_samples_round_trip_through_the_human_form(shot: str) -> None:
+    samples = Path(__file__).resolve().parents[2] / "samples"
+    spec = load_spec(samples / shot / "comp.json", check_files=False)
+    assert load_spec(json.loads(spec_io.format_spec(spec)), check_files=False) == spec
+
+
+def test_the_human_form_keeps_model_order_and_one_layer_per_block() -> None:
+    spec = load_spec(base(), check_files=False)
+    text = spec_io.format_spec(spec)
+    data = json.loads(text)
+    assert list(data) == [
+        k
+        for k in (
+            "schema",
+            "comp",
+            "layers",
+            "camera",
+            "markers",
+            "style",
+            "provenance",
+        )
+        if k in data
+    ]
+    assert list(data["layers"][0])[:3] == ["id", "source", "role"]
+    lines = text.splitlines()
+    # Every layer opens its own block: "    {" on a line of its own, then "id".
+    opens = [i for i, line in enumerate(lines) if line == "    {"]
+    assert len(opens) == len(spec.layers)
+    assert all(lines[i + 1].startswith('      "id": ') for i in opens)
+    # Defaults that read back by themselves are left out; the ones people look
+    # for first stay.
+    assert '"start_frame": 1001' in text
+    assert '"blend": "normal"' not in text and '"vfr"' not in text
+    assert all('"role"' in json.dumps(layer) for layer in data["layers"])
+
+
+def test_a_layer_guide_switch_is_written_when_it_differs_from_its_role() -> None:
+    layer = m.Layer(id="g", source=m.LayerSource(path="g.png"), role=m.Role.GUIDE)
+    comp = m.Comp(name="c", width=8, height=8, rate=Fraction(24), duration=4)
+    for guide in (True, False):
+        spec = m.CompSpec(
+            comp=comp, layers=(m.Layer(**{**_fields(layer)}, guide=guide),)
+        )
+        text = spec_io.format_spec(spec)
+        assert ('"guide": false' in text) is (guide is False)
+        assert load_spec(json.loads(text), check_files=False) == spec
+
+
+def _fields(layer: m.Layer) -> dict[str, Any]:
+    return {k: getattr(layer, k) for k in ("id", "source", "role")}
+
+
+def test_save_spec_never_overwrites_without_being_told_to(tmp_path: Path) -> None:
+    spec = load_spec(base(), check_files=False)
+    path = tmp_path / "shot" / "comp.json"
+    assert spec_io.save_spec(spec, path) == path
+    assert load_spec(path, check_files=False) == spec
+    path.write_text("hand edits", encoding="utf-8")
+    with pytest.raises(OutputError, match="exists already; give --force"):
+        spec_io.save_spec(spec, path)
+    assert path.read_text(encoding="utf-8") == "hand edits"
+    spec_io.save_spec(spec, path, overwrite=True)
+    assert load_spec(path, check_files=False) == spec
+    assert sorted(p.name for p in path.parent.iterdir()) == ["comp.json"]

@@ -18,6 +18,7 @@ from aebridge.synthetic import (
     write_matte_sequence,
     write_movie,
     write_png_sequence,
+    write_rvm_outputs,
 )
 
 av = pytest.importorskip("av")
@@ -171,3 +172,30 @@ def test_an_unwritable_movie_is_an_output_error(tmp_path: Path) -> None:
         OutputError, match=r"no_dir/x\.mp4: the folder .* does not exist"
     ):
         write_movie(tmp_path / "no_dir" / "x.mp4")
+
+
+def test_rvm_outputs_are_written_as_rvm_writes_them(tmp_path: Path) -> None:
+    import av
+
+    from aebridge.ingest import probe, read_frames
+
+    movies = write_rvm_outputs(tmp_path / "v", frames=3, rate=Fraction(24000, 1001))
+    assert [Path(m).name for m in movies] == ["fgr.mp4", "pha.mp4", "com.mp4"]
+    with av.open(movies[0]) as container:
+        stream = container.streams.video[0]
+        # RVM passes the rate as text with four decimals: 23.9760, not 24000/1001.
+        assert stream.average_rate == Fraction("23.9760")
+        assert stream.codec_context.colorspace in (2, None)  # untagged
+    pha = probe(movies[1])
+    ((_, grey),) = read_frames(pha, 0, 1)
+    assert np.abs(grey[..., 0].astype(int) - grey[..., 2].astype(int)).max() <= 2
+    folders = write_rvm_outputs(tmp_path / "p", frames=3, output_type="png_sequence")
+    assert [Path(f).name for f in folders] == ["fgr", "pha", "com"]
+    assert sorted(p.name for p in (tmp_path / "p" / "com").iterdir()) == [
+        "0000.png",
+        "0001.png",
+        "0002.png",
+    ]
+    com = probe(str(tmp_path / "p" / "com"))
+    assert com.has_alpha and com.channels == 4
+    assert probe(str(tmp_path / "p" / "pha")).channels == 1

@@ -1,0 +1,354 @@
+"""What a downloads folder holds: clips (movies, image sequences), stills, records.
+
+The folder and its immediate subfolders are looked at (RVM's ``png_sequence`` output
+is a folder of ``0000.png`` frames). Hidden files are skipped. A numbered run of at
+least :data:`MIN_SEQUENCE` images is a sequence, anything else an image is a still;
+``.json`` files are read as generator records. Every clip is probed with
+:func:`aebridge.ingest.probe` and described by :class:`Media` through
+:func:`media_from_probe`, the one place that reads :class:`~aebridge.ingest.SourceInfo`
+(so new probe fields, such as a phone movie's display rotation, are wired in there).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from ..errors import SourceError
+from ..ingest import MOVIE_EXTENSIONS, SourceInfo, probe, read_frames
+from ..sequence import IMAGE_EXTENSIONS, find_sequence
+from .records import Record, read_record
+
+__all__ = [
+    "MIN_SEQUENCE",
+    "Media",
+    "Scan",
+    "alpha_is_opaque",
+    "is_grey",
+    "media_from_probe",
+    "scan",
+]
+
+#: Fewest numbered images read as a sequence; one or two are stills (keyframe
+#: images are often saved as ``frame0.png``/``frame1.png``).
+MIN_SEQUENCE = 3
+#: Largest JSON file read as a record (a request with inline images can be large).
+MAX_RECORD_BYTES = 64 << 20
+# Mean channel spread (of full scale) under which a picture counts as grey.
+_GREY_SPREAD = 0.02
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Media:
+    """One clip or still found in the folder, as init needs to know it.
+
+    Attributes:
+        path: relative to the folder, ``/``-separated: a movie or still file, or a
+            sequence pattern (``fg.####.png``, ``pha/####.png``).
+        kind: ``movie``, ``sequence`` or ``still``.
+        stem: the name conventions are read from: a file's name without extension,
+            a sequence's name before its frame number, or its folder's name.
+        files: every file it reads, relative to the folder.
+        width, height: stored pixels (0 for a still, which is not probed).
+        frame_count: frames (1 for a still).
+        rate: a movie's exact rate; None for images.
+        has_alpha: the source has an alpha channel.
+        variable_rate: a movie with irregular timestamps (resampled when built).
+        pixel_aspect: the pixel aspect ratio.
+        codec: a movie's codec (``h264``, ``prores``, ``vp9``).
+        rotation: degrees a player turns the picture (a phone movie's display
+            matrix). ``SourceInfo`` has no such field yet, so it is 0; once probing
+            reads it, :func:`media_from_probe` fills it and :attr:`display_size`
+            (hence the comp size) follows.
+        info: the probe result, for reading a frame.
+    """
+
+    path: str
+    kind: str
+    stem: str
+    files: tuple[str, ...]
+    width: int = 0
+    height: int = 0
+    frame_count: int = 1
+    rate: Fraction | None = None
+    has_alpha: bool = False
+    variable_rate: bool = False
+    pixel_aspect: Fraction = Fraction(1)
+    codec: str = ""
+    rotation: int = 0
+    info: SourceInfo | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def display_size(self) -> tuple[int, int]:
+        """The size the picture is seen at: turned by a quarter rotation."""
+        if self.rotation % 180 == 90:
+            return self.height, self.width
+        return self.width, self.height
+
+    @property
+    def area(self) -> int:
+        """Pixels per frame."""
+        return self.width * self.height
+
+    @property
+    def is_clip(self) -> bool:
+        """A movie or an image sequence (a still is not a clip)."""
+        return self.kind != "still"
+
+
+def media_from_probe(
+    info: SourceInfo, *, path: str, kind: str, stem: str, files: tuple[str, ...]
+) -> Media:
+    """Describe a probed clip: the adapter between ingest and init.
+
+    Args:
+        info: what :func:`aebridge.ingest.probe` returned.
+        path: the clip's path relative to the folder.
+        kind: ``movie`` or ``sequence``.
+        stem: its name for the conventions.
+        files: the files it reads, relative to the folder.
+
+    Returns:
+        The clip as init sees it.
+    """
+    return Media(
+        path=path,
+        kind=kind,
+        stem=stem,
+        files=files,
+        width=int(info.width),
+        height=int(info.height),
+        frame_count=int(info.frame_count),
+        rate=info.rate,
+        has_alpha=bool(info.has_alpha),
+        variable_rate=bool(info.variable_rate),
+        pixel_aspect=Fraction(info.pixel_aspect),
+        codec=str(info.codec),
+        info=info,
+    )
+
+
+def _first_frame(media: Media) -> Any:
+    if media.info is None:
+        raise SourceError("not probed", path=media.path)
+    for _index, pixels in read_frames(media.info, 0, 1):
+        return pixels
+    raise SourceError("the source has no frames", path=media.path)
+
+
+def _scale(pixels: Any) -> float:
+    kind = str(pixels.dtype)
+    return {"uint8": 255.0, "uint16": 65535.0}.get(kind, 1.0)
+
+
+def is_grey(media: Media) -> bool:
+    """Whether a clip's first frame is grey (as a matte is), not a colour picture.
+
+    Raises:
+        SourceError: the frame cannot be read.
+    """
+    pixels = _first_frame(media)
+    if pixels.ndim < 3 or pixels.shape[2] < 3:
+        return True
+    sample = pixels[::4, ::4, :3].astype("float32") / _scale(pixels)
+    spread = max(
+        float(abs(sample[..., 0] - sample[..., 1]).mean()),
+        float(abs(sample[..., 1] - sample[..., 2]).mean()),
+    )
+    return spread <= _GREY_SPREAD
+
+
+def alpha_is_opaque(media: Media) -> bool:
+    """Whether a clip with an alpha channel has alpha 1 everywhere in its first frame.
+
+    Raises:
+        SourceError: the frame cannot be read.
+    """
+    pixels = _first_frame(media)
+    channels = pixels.shape[2] if pixels.ndim == 3 else 1
+    if channels not in (2, 4):
+        return True
+    return float(pixels[..., -1].min()) >= _scale(pixels) * (1.0 - 1e-6)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Scan:
+    """What :func:`scan` found.
+
+    Attributes:
+        clips: movies and sequences, probed, sorted by path.
+        stills: single images (not probed), sorted by path.
+        records: generator records, sorted by file.
+        left_out: ``(path, why)`` for everything else that is not hidden.
+    """
+
+    clips: tuple[Media, ...]
+    stills: tuple[Media, ...]
+    records: tuple[Record, ...]
+    left_out: tuple[tuple[str, str], ...]
+
+
+def _rel(path: Path, folder: Path) -> str:
+    return path.relative_to(folder).as_posix()
+
+
+def _list(directory: Path) -> list[Path]:
+    try:
+        return sorted(p for p in directory.iterdir() if not p.name.startswith("."))
+    except OSError as exc:
+        raise SourceError(
+            f"cannot list the folder: {exc.strerror or exc}", path=directory.as_posix()
+        ) from exc
+
+
+def _sequences(
+    images: list[Path], folder: Path
+) -> tuple[list[tuple[str, str, tuple[str, ...]]], list[Path]]:
+    """Group numbered images into sequences: ([(pattern, stem, files)], stills)."""
+    from fileseq import FileSequence  # type: ignore[attr-defined]
+
+    groups: dict[str, list[Path]] = {}
+    for image in images:
+        groups.setdefault(image.parent.as_posix(), []).append(image)
+    found: list[tuple[str, str, tuple[str, ...]]] = []
+    stills: list[Path] = []
+    for directory, files in sorted(groups.items()):
+        names = [f.name for f in files]
+        taken: set[str] = set()
+        for seq in FileSequence.yield_sequences_in_list(names):
+            frames = seq.frameSet()
+            if frames is None or len(frames) < MIN_SEQUENCE:
+                continue
+            padding = max(seq.zfill(), 1)
+            prefix, suffix = seq.basename(), seq.extension()
+            pattern_name = f"{prefix}{'#' * padding if padding > 1 else '@'}{suffix}"
+            pattern = (Path(directory) / pattern_name).as_posix()
+            members = tuple(
+                _rel(Path(directory) / str(name), folder)
+                for name in (seq.frame(f) for f in frames)
+            )
+            taken.update(Path(m).name for m in members)
+            stem = prefix.rstrip("._- ") or Path(directory).name
+            found.append((_rel(Path(pattern), folder), stem, members))
+        stills.extend(f for f in files if f.name not in taken)
+    return found, stills
+
+
+def scan(
+    folder: Path,
+    *,
+    exclude: Iterable[str] = (),
+    ignore: Iterable[Path] = (),
+    admit: Callable[[Path], bool] | None = None,
+) -> Scan:
+    """Find the clips, stills and generator records of a downloads folder.
+
+    Args:
+        folder: the folder (its immediate subfolders are looked at too).
+        exclude: glob patterns of paths (relative to the folder) to leave out.
+        ignore: files to skip silently (the spec being written).
+        admit: a check every file must pass to be read (the service's input-root
+            sandbox); a file it refuses is left out, never opened.
+
+    Returns:
+        What was found; clips are probed.
+
+    Raises:
+        SourceError: the folder cannot be listed.
+    """
+    ignored = {Path(os.path.abspath(p)) for p in ignore}
+    left_out: list[tuple[str, str]] = []
+    files: list[Path] = []
+    for entry in _list(folder):
+        if entry.is_dir():
+            files.extend(p for p in _list(entry) if not p.is_dir())
+        else:
+            files.append(entry)
+    movies: list[Path] = []
+    images: list[Path] = []
+    jsons: list[Path] = []
+    for path in files:
+        rel = _rel(path, folder)
+        if Path(os.path.abspath(path)) in ignored:
+            continue
+        if any(fnmatch.fnmatch(rel, pattern) for pattern in exclude):
+            left_out.append((rel, "excluded (--exclude)"))
+            continue
+        if admit is not None and not admit(path):
+            left_out.append((rel, "refused: it leads outside the input roots"))
+            continue
+        ext = path.suffix.lower()
+        if ext in MOVIE_EXTENSIONS:
+            movies.append(path)
+        elif ext in IMAGE_EXTENSIONS:
+            images.append(path)
+        elif ext == ".json":
+            jsons.append(path)
+        else:
+            left_out.append((rel, "not a movie, an image or a generator record"))
+    clips: list[Media] = []
+    for path in movies:
+        rel = _rel(path, folder)
+        try:
+            info = probe(path, vfr="resample")
+        except SourceError as exc:
+            left_out.append((rel, f"cannot be read: {exc.message}"))
+            continue
+        clips.append(
+            media_from_probe(info, path=rel, kind="movie", stem=path.stem, files=(rel,))
+        )
+    found, still_paths = _sequences(images, folder)
+    for pattern, stem, members in found:
+        try:
+            find_sequence(folder / pattern)
+            info = probe(folder / pattern)
+        except SourceError as exc:
+            left_out.append((pattern, f"cannot be read: {exc.message}"))
+            continue
+        clips.append(
+            media_from_probe(
+                info, path=pattern, kind="sequence", stem=stem, files=members
+            )
+        )
+    stills = [
+        Media(path=_rel(p, folder), kind="still", stem=p.stem, files=(_rel(p, folder),))
+        for p in still_paths
+    ]
+    records: list[Record] = []
+    for path in jsons:
+        rel = _rel(path, folder)
+        record, why = _record(path, rel)
+        if record is None:
+            left_out.append((rel, why))
+        else:
+            records.append(record)
+    return Scan(
+        clips=tuple(sorted(clips, key=lambda m: m.path)),
+        stills=tuple(sorted(stills, key=lambda m: m.path)),
+        records=tuple(sorted(records, key=lambda r: r.files)),
+        left_out=tuple(sorted(left_out)),
+    )
+
+
+def _record(path: Path, rel: str) -> tuple[Record | None, str]:
+    try:
+        if path.stat().st_size > MAX_RECORD_BYTES:
+            return None, f"a JSON file over {MAX_RECORD_BYTES >> 20} MiB"
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return None, f"not readable JSON ({exc})"
+    if isinstance(data, dict) and str(data.get("schema", "")).startswith("aebridge."):
+        return None, "an aebridge file, not a generator record"
+    record = read_record(data, rel)
+    if record is None:
+        return None, (
+            "JSON that no record reader recognises (Runway, Kling, Luma, Vidu, "
+            "Replicate; see docs/init.md)"
+        )
+    return record, ""

@@ -1,0 +1,202 @@
+"""The file-name conventions ``aebridge init`` reads: mattes, plates, RVM's outputs.
+
+Names are compared by their words: a stem is split at ``_``, ``-``, ``.`` and spaces
+and lower-cased, so ``Hero-FGR``, ``hero_fgr`` and ``hero.fgr`` are the same name.
+
+A matte is a clip whose last word is one of :data:`MATTE_WORDS`. Its colour clip is
+the clip named by the words before it, alone or followed by one of
+:data:`COLOUR_WORDS` (``fg_matte`` pairs with ``fg``, ``fg_rgb``, ``fg_fgr``, ...).
+Robust Video Matting (RVM, github.com/PeterL1n/RobustVideoMatting) writes a
+foreground, an alpha and a composition; its README names them ``fgr.mp4``,
+``pha.mp4`` and ``com.mp4`` and its ``inference.py`` example ``foreground.mp4``,
+``alpha.mp4`` and ``composition.mp4``: those bare names pair as :data:`BARE_PAIRS`
+say, and the composition (the foreground over green) is recognised by
+:func:`is_composition`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = [
+    "BARE_PAIRS",
+    "COLOUR_WORDS",
+    "FOREGROUND_WORDS",
+    "KEYFRAME_WORDS",
+    "MATTE_WORDS",
+    "PLATE_WORDS",
+    "MatteName",
+    "clip_base",
+    "is_composition",
+    "is_foreground_name",
+    "is_plate_name",
+    "keyframe_position",
+    "layer_id",
+    "matte_name",
+    "meaningless",
+    "norm",
+    "partner_keys",
+    "words",
+]
+
+#: Last words that mark a matte. ``alpha`` also ends names of clips that carry their
+#: own alpha (``fg_alpha.mov``, a ProRes 4444); such a clip is no matte (init checks).
+MATTE_WORDS: tuple[str, ...] = ("matte", "alpha", "mask", "pha")
+#: Last words that mark the colour half of a pair (the samples' ``_rgb``, RVM's
+#: ``_fgr``).
+COLOUR_WORDS: tuple[str, ...] = ("rgb", "fgr", "color", "colour")
+#: RVM's default names: a bare matte name -> the bare colour name it pairs with.
+BARE_PAIRS: dict[str, str] = {"pha": "fgr", "alpha": "foreground"}
+#: RVM's composition over green: ``com`` (README) and ``composition`` (inference.py).
+COMPOSITION_WORDS: tuple[str, ...] = ("com", "composition")
+#: Words that say a clip is the background plate.
+PLATE_WORDS: frozenset[str] = frozenset(
+    {"plate", "bg", "background", "backplate", "bgplate", "bkg", "bkgd"}
+)
+#: Words that say a clip is a foreground.
+FOREGROUND_WORDS: frozenset[str] = frozenset({"fg", "fgr", "foreground"})
+#: Words that place an unreferenced still at a clip's first or last frame (the
+#: generators' own names: Runway's positions ``first``/``last``, Luma's ``frame0`` /
+#: ``frame1``, Kling's ``image``/``image_tail``).
+KEYFRAME_WORDS: dict[str, str] = {
+    "first": "first",
+    "start": "first",
+    "frame0": "first",
+    "last": "last",
+    "end": "last",
+    "frame1": "last",
+    "tail": "last",
+}
+
+_SPLIT = re.compile(r"[^A-Za-z0-9]+")
+_UUID = re.compile(
+    r"^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$", re.I
+)
+_HEX = re.compile(r"^[0-9a-f]+$")
+_DIGIT = re.compile(r"\d")
+_GENERIC = frozenset({"output", "video", "download", "result", "gen", "generation"})
+_ID_BAD = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def words(stem: str) -> tuple[str, ...]:
+    """A name's lower-case words: ``"Hero-FGR.v2"`` -> ``("hero", "fgr", "v2")``."""
+    return tuple(w.lower() for w in _SPLIT.split(stem) if w)
+
+
+def norm(stem: str) -> str:
+    """A name's words joined by ``_``: the key names are compared by."""
+    return "_".join(words(stem))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MatteName:
+    """A name that ends in a matte word: ``base`` before it (``""`` when bare)."""
+
+    base: str
+    word: str
+
+
+def matte_name(stem: str) -> MatteName | None:
+    """Split a matte's name, or None when its last word is no matte word.
+
+    Args:
+        stem: a clip's name without extension or frame field.
+
+    Returns:
+        ``fg_matte`` -> ``MatteName(base="fg", word="matte")``; ``pha`` ->
+        ``MatteName(base="", word="pha")``.
+    """
+    parts = words(stem)
+    if not parts or parts[-1] not in MATTE_WORDS:
+        return None
+    return MatteName(base="_".join(parts[:-1]), word=parts[-1])
+
+
+def partner_keys(name: MatteName) -> tuple[str, ...]:
+    """The normalised names a matte's colour clip may have, in order of preference.
+
+    Args:
+        name: a matte name from :func:`matte_name`.
+
+    Returns:
+        ``fg`` -> ``("fg", "fg_rgb", "fg_fgr", "fg_color", "fg_colour")``; a bare
+        RVM name -> its partner (``pha`` -> ``("fgr",)``); other bare names none.
+    """
+    if not name.base:
+        partner = BARE_PAIRS.get(name.word)
+        return (partner,) if partner else ()
+    return (name.base, *(f"{name.base}_{w}" for w in COLOUR_WORDS))
+
+
+def clip_base(stem: str) -> str:
+    """A colour clip's name without its colour word (``fg_rgb`` -> ``fg``).
+
+    A bare colour word stays (``fgr`` -> ``fgr``).
+    """
+    parts = words(stem)
+    if len(parts) > 1 and parts[-1] in COLOUR_WORDS:
+        return "_".join(parts[:-1])
+    return "_".join(parts)
+
+
+def is_composition(stem: str) -> bool:
+    """Whether a name is RVM's composition (``com``, ``composition``, ``x_com``)."""
+    parts = words(stem)
+    return bool(parts) and parts[-1] in COMPOSITION_WORDS
+
+
+def is_plate_name(stem: str) -> bool:
+    """Whether a name says plate, bg or background (as one of its words)."""
+    return bool(PLATE_WORDS.intersection(words(stem)))
+
+
+def is_foreground_name(stem: str) -> bool:
+    """Whether a name says fg, fgr or foreground (as one of its words)."""
+    return bool(FOREGROUND_WORDS.intersection(words(stem)))
+
+
+def keyframe_position(stem: str) -> str | None:
+    """``"first"``/``"last"`` when a still's name places it, else None."""
+    for word in words(stem):
+        if word in KEYFRAME_WORDS:
+            return KEYFRAME_WORDS[word]
+    return None
+
+
+def meaningless(stem: str) -> bool:
+    """Whether a name says nothing a layer id could keep: every word is a number, an
+    id (a UUID, hex of 6 or more characters with a digit) or a word generators put in
+    file names (``output``, ``video``; Kling's ``output.mp4``, Luma's
+    ``video_0_<id>.mp4``)."""
+    parts = words(stem)
+    if _UUID.match("".join(parts)):
+        return True
+    return all(
+        w.isdigit()
+        or w in _GENERIC
+        or (len(w) >= 6 and _HEX.match(w) and _DIGIT.search(w))
+        for w in parts
+    )
+
+
+def layer_id(stem: str, fallback: str, taken: set[str]) -> str:
+    """A unique layer id from a name (``fallback`` when it is meaningless).
+
+    Args:
+        stem: the clip's name.
+        fallback: the id to use when the name says nothing (its role).
+        taken: ids in use; the new id is added.
+
+    Returns:
+        Letters, digits, ``_ - .``, starting with a letter or digit, at most 64
+        characters, unique (``_2``, ``_3`` appended when needed).
+    """
+    base = fallback if meaningless(stem) else _ID_BAD.sub("_", stem).strip("_.-")
+    base = (base or fallback)[:64]
+    candidate, n = base, 1
+    while candidate.lower() in {t.lower() for t in taken}:
+        n += 1
+        candidate = f"{base}_{n}"
+    taken.add(candidate)
+    return candidate

@@ -1,0 +1,259 @@
+"""``POST /v1/specs/init``: a comp spec from a folder of downloads inside an input root.
+
+The request names a folder (and optionally where the spec's paths should start) and
+the options of ``aebridge init``::
+
+    {
+      "folder": "downloads/sh040",
+      "base_dir": "downloads/sh040",
+      "options": {"plate": "bg.mp4", "pairs": {"fgr.mp4": "pha.mp4"},
+                  "track_mattes": {}, "guides": false, "camera": false,
+                  "style": "noir-01=Noir", "rate": "24", "start_frame": 1001,
+                  "exclude": ["*.txt"], "name": "sh040"}
+    }
+
+Relative paths start at the first input root. The folder, ``base_dir`` and every file
+init opens must lie inside an input root (the same rule as a job's sources, through
+:func:`~aebridge.service.security.resolve_input`): a file that leads outside, for
+instance through a symlink, is left out unread. Nothing is written on the server; the
+answer holds the spec (paths relative to ``base_dir``, ready to submit as a job with
+that ``base_dir``) and every decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ..errors import Problem
+from .config import ServiceConfig
+from .jobs import InvalidRequestError
+from .security import PathNotAllowedError, resolve_input
+
+__all__ = [
+    "INIT_KEYS",
+    "INIT_OPTION_KEYS",
+    "REQUEST_SCHEMA",
+    "RESULT_SCHEMA",
+    "run_init",
+]
+
+INIT_KEYS = ("base_dir", "folder", "options")
+INIT_OPTION_KEYS = (
+    "camera",
+    "exclude",
+    "guides",
+    "name",
+    "pairs",
+    "plate",
+    "rate",
+    "start_frame",
+    "style",
+    "track_mattes",
+)
+_TEXT = ("name", "plate", "style")
+_FLAGS = ("camera", "guides")
+_MAPS = ("pairs", "track_mattes")
+
+#: The request body, for the OpenAPI document.
+REQUEST_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["folder"],
+    "additionalProperties": False,
+    "properties": {
+        "folder": {
+            "type": "string",
+            "description": "the downloads folder, inside an input root (relative "
+            "paths start at the first root)",
+        },
+        "base_dir": {
+            "type": "string",
+            "description": "where the spec's paths start (default: the folder); "
+            "submit the spec as a job with the same base_dir",
+        },
+        "options": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "name": {"type": "string"},
+                "plate": {"type": "string"},
+                "pairs": {
+                    "type": "object",
+                    "additionalProperties": {"type": "string"},
+                    "description": "clip -> matte: the matte becomes the clip's alpha",
+                },
+                "track_mattes": {
+                    "type": "object",
+                    "additionalProperties": {"type": "string"},
+                    "description": "clip -> matte: the matte becomes a track matte",
+                },
+                "guides": {"type": "boolean", "default": False},
+                "camera": {
+                    "type": "boolean",
+                    "default": False,
+                    "description": "turn a generator camera control into a camera "
+                    "move (a heuristic: the controls are unitless)",
+                },
+                "style": {"type": "string", "description": "ID or ID=NAME"},
+                "rate": {"anyOf": [{"type": "string"}, {"type": "integer"}]},
+                "start_frame": {"type": "integer", "minimum": 0, "default": 1001},
+                "exclude": {"type": "array", "items": {"type": "string"}},
+            },
+        },
+    },
+}
+
+#: The answer, for the OpenAPI document.
+RESULT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["spec", "base_dir", "layers", "guesses", "warnings", "left_out"],
+    "properties": {
+        "spec": {"type": "object", "description": "the comp spec, aebridge.comp/1"},
+        "base_dir": {"type": "string"},
+        "layers": {"type": "array", "items": {"type": "object"}},
+        "guesses": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "what": {"type": "string"},
+                    "override": {"type": "string"},
+                },
+            },
+        },
+        "warnings": {"type": "array", "items": {"type": "string"}},
+        "left_out": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"path": {"type": "string"}, "why": {"type": "string"}},
+            },
+        },
+    },
+}
+
+
+def _folder(
+    value: Any, key: str, roots: tuple[Path, ...], problems: list[Problem]
+) -> Path | None:
+    if not isinstance(value, str) or not value:
+        problems.append(Problem(path=key, message="must be a folder path (text)"))
+        return None
+    try:
+        path = resolve_input(value, base_dir=roots[0], roots=roots, spec_path=key)
+    except PathNotAllowedError as exc:
+        problems.extend(exc.problems)
+        return None
+    if not path.is_dir():
+        problems.append(Problem(path=key, message=f"{value!r} is not a folder"))
+        return None
+    return path
+
+
+def _options(data: Any, problems: list[Problem]) -> dict[str, Any]:
+    if data is None:
+        return {}
+    if not isinstance(data, Mapping):
+        problems.append(Problem(path="options", message="must be a JSON object"))
+        return {}
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        path = f"options.{key}"
+        if key not in INIT_OPTION_KEYS:
+            problems.append(
+                Problem(
+                    path=path,
+                    message="unknown option; allowed: " + ", ".join(INIT_OPTION_KEYS),
+                )
+            )
+        elif key in _TEXT and not isinstance(value, str):
+            problems.append(Problem(path=path, message="must be text"))
+        elif key in _FLAGS and not isinstance(value, bool):
+            problems.append(Problem(path=path, message="must be true or false"))
+        elif key in _MAPS and not (
+            isinstance(value, Mapping)
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+        ):
+            problems.append(
+                Problem(path=path, message='must be an object {"CLIP": "MATTE"}')
+            )
+        elif key == "exclude" and not (
+            isinstance(value, list) and all(isinstance(v, str) for v in value)
+        ):
+            problems.append(Problem(path=path, message="must be a list of globs"))
+        elif key == "start_frame" and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 0
+        ):
+            problems.append(Problem(path=path, message="must be an integer >= 0"))
+        elif key == "rate" and (
+            isinstance(value, bool) or not isinstance(value, (str, int))
+        ):
+            problems.append(Problem(path=path, message="must be a rate such as 24"))
+        else:
+            out[key] = value
+    return out
+
+
+def run_init(body: Mapping[str, Any], config: ServiceConfig) -> dict[str, Any]:
+    """Answer one ``POST /v1/specs/init`` request.
+
+    Args:
+        body: the parsed request body.
+        config: the service's (resolved) configuration.
+
+    Returns:
+        The spec, its ``base_dir`` (as the request gave it) and every decision.
+
+    Raises:
+        InvalidRequestError: the body has problems (each with its path), among
+            them a folder or base_dir outside the input roots.
+        InitError: the folder is ambiguous or holds no clip.
+        OptionError: an option names no clip in the folder or is malformed.
+    """
+    from ..init import init_folder
+
+    roots = config.input_roots
+    problems: list[Problem] = [
+        Problem(path=key, message="unknown field; allowed: " + ", ".join(INIT_KEYS))
+        for key in sorted(set(body) - set(INIT_KEYS))
+    ]
+    if "folder" not in body:
+        problems.append(Problem(path="folder", message="required"))
+    folder = _folder(body.get("folder"), "folder", roots, problems)
+    base_text = body.get("base_dir", body.get("folder"))
+    base = (
+        _folder(base_text, "base_dir", roots, problems)
+        if "base_dir" in body
+        else folder
+    )
+    options = _options(body.get("options"), problems)
+    if problems or folder is None or base is None:
+        raise InvalidRequestError(problems)
+
+    def admit(path: Path) -> bool:
+        # The job sandbox's rule, per file, before the file is opened.
+        try:
+            resolve_input(str(path), base_dir=folder, roots=roots, spec_path="folder")
+        except PathNotAllowedError:
+            return False
+        return True
+
+    result = init_folder(
+        folder,
+        base_dir=base,
+        name=options.get("name"),
+        plate=options.get("plate"),
+        pairs=options.get("pairs", {}),
+        track_mattes=options.get("track_mattes", {}),
+        guides=options.get("guides", False),
+        camera=options.get("camera", False),
+        style=options.get("style"),
+        rate=options.get("rate"),
+        start_frame=options.get("start_frame", 1001),
+        exclude=options.get("exclude", ()),
+        admit=admit,
+    )
+    answer = result.to_dict()
+    answer["base_dir"] = str(base_text)
+    return answer

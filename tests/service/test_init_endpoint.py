@@ -1,0 +1,165 @@
+"""POST /v1/specs/init: a spec from a folder in an input root, under the job sandbox."""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import Running
+
+from aebridge import synthetic
+
+
+def _downloads(folder: Path) -> Path:
+    """A tiny downloads folder: a plate, an RGB clip and its matte, a Runway task."""
+    folder.mkdir(parents=True)
+    common = {"frames": 3, "width": 64, "height": 36, "rate": Fraction(24)}
+    synthetic.write_movie(folder / "bg_plate.mp4", pattern="gradient", **common)
+    synthetic.write_movie(folder / "fg_rgb.mp4", pattern="disc", **common)
+    synthetic.write_rvm_outputs(
+        folder, frames=3, width=64, height=36, names=("unused", "fg_matte", None)
+    )
+    (folder / "unused.mp4").unlink()
+    (folder / "task.json").write_text(
+        json.dumps(
+            {
+                "id": "17f20503-6c24-4c16-946b-35dbbce2af2f",
+                "status": "SUCCEEDED",
+                "createdAt": "2025-06-17T10:04:12.000Z",
+                "output": ["https://dnznrvs05pmza.cloudfront.net/bg_plate.mp4?_jwt=x"],
+            }
+        ),
+        encoding="utf-8",
+    )
+    return folder
+
+
+def test_init_answers_the_spec_and_its_decisions(server: Running, inputs: Path) -> None:
+    folder = _downloads(inputs / "downloads" / "sh040")
+    before = sorted(folder.iterdir())
+    response = httpx.post(
+        f"{server.url}/v1/specs/init",
+        json={"folder": "downloads/sh040", "options": {"name": "sh040x"}},
+    )
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["base_dir"] == "downloads/sh040"
+    spec = answer["spec"]
+    assert spec["comp"]["name"] == "sh040x"
+    assert [layer["id"] for layer in spec["layers"]] == ["bg_plate", "fg"]
+    assert spec["layers"][1]["source"] == {
+        "path": "fg_rgb.mp4",
+        "alpha": "straight",
+        "matte": "fg_matte.mp4",
+    }
+    assert spec["layers"][0]["provenance"]["generator"] == "runway"
+    assert [row["id"] for row in answer["layers"]] == ["bg_plate", "fg"]
+    assert any(
+        "fg_matte.mp4: the alpha of fg_rgb.mp4" in g["what"] for g in answer["guesses"]
+    )
+    # The answer is ready to submit as a job with the same base_dir.
+    job = server.client.submit(spec, base_dir=answer["base_dir"])
+    assert job["status"] in ("queued", "running", "succeeded")
+    # Nothing was written on the server.
+    assert sorted(folder.iterdir()) == before
+
+
+def test_an_ambiguous_folder_is_a_422_problem_naming_the_files(
+    server: Running, inputs: Path
+) -> None:
+    folder = inputs / "two"
+    folder.mkdir()
+    for name in ("bg_plate_v1.mp4", "bg_plate_v2.mp4"):
+        synthetic.write_movie(folder / name, frames=2, width=64, height=36)
+    response = httpx.post(f"{server.url}/v1/specs/init", json={"folder": "two"})
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("application/problem+json")
+    problem = response.json()
+    assert problem["code"] == "init_refused"
+    assert "bg_plate_v1.mp4 and bg_plate_v2.mp4" in problem["detail"]
+    assert "--plate" in problem["detail"]
+    ok = httpx.post(
+        f"{server.url}/v1/specs/init",
+        json={"folder": "two", "options": {"plate": "bg_plate_v2.mp4"}},
+    )
+    assert ok.status_code == 200
+    assert ok.json()["spec"]["layers"][0]["source"]["path"] == "bg_plate_v2.mp4"
+
+
+@pytest.mark.parametrize("folder", ["/tmp", "../outside", "missing"])
+def test_the_folder_must_be_a_folder_inside_the_roots(
+    server: Running, folder: str
+) -> None:
+    response = httpx.post(f"{server.url}/v1/specs/init", json={"folder": folder})
+    assert response.status_code == 422
+    (problem,) = response.json()["problems"]
+    assert problem["path"] == "folder"
+
+
+def test_a_file_that_leads_outside_the_roots_is_never_read(
+    server: Running, inputs: Path, tmp_path: Path
+) -> None:
+    folder = _downloads(inputs / "sh050")
+    secret = tmp_path / "elsewhere"
+    secret.mkdir()
+    synthetic.write_movie(secret / "bg_plate_secret.mp4", frames=3, width=64, height=36)
+    # In a subfolder: init leaves it out unread (the job sandbox's rule, per file).
+    (folder / "more").mkdir()
+    (folder / "more" / "zz_plate.mp4").symlink_to(secret / "bg_plate_secret.mp4")
+    response = httpx.post(f"{server.url}/v1/specs/init", json={"folder": "sh050"})
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert {
+        "path": "more/zz_plate.mp4",
+        "why": "refused: it leads outside the input roots",
+    } in answer["left_out"]
+    assert all(
+        "zz_plate" not in layer["source"]["path"] for layer in answer["spec"]["layers"]
+    )
+    # In the folder itself: the folder is refused, as a job's folder source is.
+    (folder / "zz_plate.mp4").symlink_to(secret / "bg_plate_secret.mp4")
+    refused = httpx.post(f"{server.url}/v1/specs/init", json={"folder": "sh050"})
+    assert refused.status_code == 422
+    (problem,) = refused.json()["problems"]
+    assert problem["path"] == "folder"
+    assert "'zz_plate.mp4', a symlink leading outside the roots" in problem["message"]
+
+
+def test_request_mistakes_are_reported_with_their_paths(
+    server: Running, inputs: Path
+) -> None:
+    _downloads(inputs / "sh060")
+    response = httpx.post(
+        f"{server.url}/v1/specs/init",
+        json={
+            "folder": "sh060",
+            "colour": "yes",
+            "options": {"camera": "yes", "pairs": ["a", "b"], "fast": True},
+        },
+    )
+    assert response.status_code == 422
+    paths = {p["path"] for p in response.json()["problems"]}
+    assert paths == {"colour", "options.camera", "options.pairs", "options.fast"}
+    unknown = httpx.post(
+        f"{server.url}/v1/specs/init",
+        json={"folder": "sh060", "options": {"plate": "nope.mp4"}},
+    )
+    assert unknown.status_code == 422
+    assert unknown.json()["code"] == "invalid_option"
+    assert "bg_plate.mp4" in unknown.json()["detail"]
+
+
+def test_the_client_asks_for_a_spec(server: Running, inputs: Path) -> None:
+    from aebridge.client import InvalidRequestError
+
+    _downloads(inputs / "sh070")
+    answer = server.client.init_spec("sh070", guides=True, style="noir-01=Noir")
+    assert answer["spec"]["comp"]["keyframe_guides"] is True
+    assert answer["spec"]["style"] == {"id": "noir-01", "name": "Noir"}
+    with pytest.raises(InvalidRequestError) as caught:
+        server.client.init_spec("sh070", exclude=["bg_plate.mp4", "fg_rgb.mp4"])
+    assert caught.value.code == "init_refused"
+    assert "fg_matte.mp4 is a matte" in str(caught.value)

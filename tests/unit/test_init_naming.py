@@ -1,0 +1,110 @@
+"""aebridge init: the naming conventions, table by table."""
+
+from __future__ import annotations
+
+import pytest
+
+from aebridge.init import naming
+
+
+@pytest.mark.parametrize(
+    ("stem", "base", "word"),
+    [
+        ("fg_matte", "fg", "matte"),
+        ("Hero-Alpha", "hero", "alpha"),
+        ("shot.mask", "shot", "mask"),
+        ("fg_pha", "fg", "pha"),
+        ("pha", "", "pha"),
+        ("alpha", "", "alpha"),
+        ("fg_rgb", None, None),
+        ("matte_painting", None, None),
+        ("fgr", None, None),
+    ],
+)
+def test_a_matte_is_named_by_its_last_word(
+    stem: str, base: str | None, word: str | None
+) -> None:
+    name = naming.matte_name(stem)
+    if base is None:
+        assert name is None
+    else:
+        assert name == naming.MatteName(base=base, word=str(word))
+
+
+@pytest.mark.parametrize(
+    ("matte", "keys"),
+    [
+        ("fg_matte", ("fg", "fg_rgb", "fg_fgr", "fg_color", "fg_colour")),
+        ("hero_pha", ("hero", "hero_rgb", "hero_fgr", "hero_color", "hero_colour")),
+        # RVM's README (fgr/pha) and its inference.py example (foreground/alpha).
+        ("pha", ("fgr",)),
+        ("alpha", ("foreground",)),
+        # A bare matte word other than RVM's has no partner by name.
+        ("matte", ()),
+        ("mask", ()),
+    ],
+)
+def test_a_matte_names_its_colour_clip(matte: str, keys: tuple[str, ...]) -> None:
+    name = naming.matte_name(matte)
+    assert name is not None
+    assert naming.partner_keys(name) == keys
+
+
+@pytest.mark.parametrize(
+    ("stem", "plate", "foreground", "composition"),
+    [
+        ("bg_plate_v1", True, False, False),
+        ("Background", True, False, False),
+        ("sh040_bg", True, False, False),
+        ("bgfx", False, False, False),
+        ("fgr", False, True, False),
+        ("hero_fg", False, True, False),
+        ("com", False, False, True),
+        ("composition", False, False, True),
+        ("hero_com", False, False, True),
+        ("compositing", False, False, False),
+    ],
+)
+def test_plate_foreground_and_composition_names(
+    stem: str, plate: bool, foreground: bool, composition: bool
+) -> None:
+    assert naming.is_plate_name(stem) is plate
+    assert naming.is_foreground_name(stem) is foreground
+    assert naming.is_composition(stem) is composition
+
+
+@pytest.mark.parametrize(
+    ("stem", "position"),
+    [
+        ("first_frame", "first"),
+        ("start", "first"),
+        ("kf_frame0", "first"),
+        ("image_tail", "last"),
+        ("last-frame", "last"),
+        ("frame1", "last"),
+        ("reference", None),
+        ("firstlook", None),
+    ],
+)
+def test_a_still_placed_by_its_name(stem: str, position: str | None) -> None:
+    assert naming.keyframe_position(stem) == position
+
+
+def test_layer_ids_are_unique_and_meaningless_names_take_the_role() -> None:
+    taken: set[str] = set()
+    ids = [
+        naming.layer_id("2d4f3c1e-5b6a-4c7d-8e9f-0a1b2c3d4e5f", "plate", taken),
+        naming.layer_id("output", "element", taken),
+        naming.layer_id("fg (take 2)", "element", taken),
+        naming.layer_id("FG (take 2)", "element", taken),
+        naming.layer_id("1234567", "element", taken),
+    ]
+    # Unique without regard to case: ids name folders, which may ignore it.
+    assert ids == ["plate", "element", "fg_take_2", "FG_take_2_2", "element_2"]
+
+
+def test_clip_base_drops_the_colour_word() -> None:
+    assert naming.clip_base("fg_rgb") == "fg"
+    assert naming.clip_base("Hero-FGR") == "hero"
+    assert naming.clip_base("fgr") == "fgr"
+    assert naming.clip_base("bg_plate") == "bg_plate"
