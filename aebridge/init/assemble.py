@@ -621,7 +621,7 @@ def assemble(
         clip.opaque = _opaque(clip, notes)
     plate = _plate(colour, options, found.clips, notes)
 
-    size = plate.media.display_size
+    size = plate.media.size
     rate = options.rate or plate.media.rate
     if rate is None:
         movie_rates = sorted(
@@ -793,7 +793,7 @@ def _layer(
     if (
         clip is not plate
         and clip.opaque
-        and media.display_size
+        and media.size
         == (
             comp.width,
             comp.height,
@@ -875,8 +875,8 @@ def _timing_notes(clip: _Clip, comp: Comp, notes: _Notes) -> None:
             f"{comp.duration} (the plate's length); its frames after "
             f"{comp.last_frame} are not seen"
         )
-    if media.display_size != (comp.width, comp.height):
-        w, h = media.display_size
+    if media.size != (comp.width, comp.height):
+        w, h = media.size
         notes.warnings.append(
             f"{where}: {media.path} is {w}x{h}, the comp {comp.width}x{comp.height}; "
             "the layer is centred"

@@ -6,7 +6,8 @@ least :data:`MIN_SEQUENCE` images is a sequence, anything else an image is a sti
 ``.json`` files are read as generator records. Every clip is probed with
 :func:`aebridge.ingest.probe` and described by :class:`Media` through
 :func:`media_from_probe`, the one place that reads :class:`~aebridge.ingest.SourceInfo`
-(so new probe fields, such as a phone movie's display rotation, are wired in there).
+(sizes are as shown: probing has already applied a phone movie's display rotation or
+an image's EXIF orientation).
 """
 
 from __future__ import annotations
@@ -55,17 +56,14 @@ class Media:
         stem: the name conventions are read from: a file's name without extension,
             a sequence's name before its frame number, or its folder's name.
         files: every file it reads, relative to the folder.
-        width, height: stored pixels (0 for a still, which is not probed).
+        width, height: the size the picture is shown at, after the orientation the
+            file declares (0 for a still, which is not probed).
         frame_count: frames (1 for a still).
         rate: a movie's exact rate; None for images.
         has_alpha: the source has an alpha channel.
         variable_rate: a movie with irregular timestamps (resampled when built).
         pixel_aspect: the pixel aspect ratio.
         codec: a movie's codec (``h264``, ``prores``, ``vp9``).
-        rotation: degrees a player turns the picture (a phone movie's display
-            matrix). ``SourceInfo`` has no such field yet, so it is 0; once probing
-            reads it, :func:`media_from_probe` fills it and :attr:`display_size`
-            (hence the comp size) follows.
         info: the probe result, for reading a frame.
     """
 
@@ -81,14 +79,11 @@ class Media:
     variable_rate: bool = False
     pixel_aspect: Fraction = Fraction(1)
     codec: str = ""
-    rotation: int = 0
     info: SourceInfo | None = field(default=None, compare=False, repr=False)
 
     @property
-    def display_size(self) -> tuple[int, int]:
-        """The size the picture is seen at: turned by a quarter rotation."""
-        if self.rotation % 180 == 90:
-            return self.height, self.width
+    def size(self) -> tuple[int, int]:
+        """Width and height as shown."""
         return self.width, self.height
 
     @property

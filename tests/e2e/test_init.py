@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -607,6 +608,29 @@ def test_a_colour_clip_named_like_a_matte_is_a_layer(tmp_path: Path) -> None:
         in str(g)
         for g in result.guesses
     )
+
+
+def test_a_phone_movie_plate_sets_the_comp_to_its_shown_size(
+    tmp_path: Path, ffmpeg: Callable[..., Path]
+) -> None:
+    # Phones store landscape pixels and a display matrix that turns them upright:
+    # the comp must be the portrait picture a player shows, not the stored one.
+    stored = tmp_path / "src"
+    stored.mkdir()
+    _tiny(stored, "raw.mp4", pattern="gradient")
+    folder = tmp_path / "phone"
+    folder.mkdir()
+    ffmpeg(
+        "-i",
+        stored / "raw.mp4",
+        "-c",
+        "copy",
+        "-metadata:s:v:0",
+        "rotate=90",
+        output=folder / "bg_plate.mp4",
+    )
+    spec = init_folder(folder).spec
+    assert (spec.comp.width, spec.comp.height) == (36, 64)
 
 
 def test_mismatched_rates_are_conformed_with_a_warning_and_camera_recorded(
