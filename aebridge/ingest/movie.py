@@ -78,6 +78,13 @@ _SUPPORTED_HINT = "H.264, H.265/HEVC, ProRes, VP9 (and other codecs FFmpeg decod
 # Timestamp jitter tolerated in a constant-rate movie: one tick of the time base
 # (rounding, e.g. 24000/1001 in milliseconds gives 41 and 42) or 2 % of a frame.
 _JITTER = Fraction(2, 100)
+# Muxers that keep time in whole milliseconds (Matroska/WebM, and MP4s remuxed from
+# them) round every timestamp to the nearest millisecond, whatever finer time base
+# the file states: such timestamps lie within half a millisecond of the true
+# constant-rate grid, so within a millisecond of the grid through the first and last
+# (each of those is itself off by up to half). A variable rate drifts from any grid by
+# a large part of a frame.
+_ROUNDING = Fraction(1, 1000)
 # A stream-declared rate is believed if it matches the timestamps within 1 %.
 _RATE_AGREEMENT = Fraction(1, 100)
 # Rates within 0.02 % of a standard (integer or NTSC x/1001) rate are snapped to it;
@@ -288,17 +295,47 @@ def _decide_rate(
     )
     declared = _stream_rate(stream, None if variable else measured)
     rate = declared or (_snap(measured) if measured else None)
+    if rate is not None and measured is not None and not variable:
+        rate = _closest_grid(stream, pts, time_base, measured, rate)
     if rate is None:
         return None, ""
     return rate, (
         f"rate {format_rate(rate)} fps: the timestamps are rounded (durations vary by "
-        "a tick), so the container's rate "
+        "a tick or a millisecond), so the container's rate "
         + (f"{float(measured):.6f} " if measured else "")
         + "is an approximation, read as the standard rate it is within 0.02 % of (or "
         "its nearest rational with a denominator up to 1001)"
         if len(pts) > 1
         else f"rate {format_rate(rate)} fps: as the container declares it (one frame)"
     )
+
+
+def _closest_grid(
+    stream: Any,
+    pts: tuple[int, ...],
+    time_base: Fraction,
+    measured: Fraction,
+    chosen: Fraction,
+) -> Fraction:
+    """Of the rates the stream states and the standard rate the timestamps are near,
+    the one whose frame grid lies closest to the rounded timestamps.
+
+    Within the 1 % the container's rate is believed, 24 and 24000/1001 both agree
+    with timestamps rounded to milliseconds, and a muxer may state either; the grid
+    tells them apart (24000/1001 in milliseconds stays within half of one of its
+    grid, 24 drifts away by a millisecond every 24 seconds).
+    """
+    candidates = {chosen, _snap(measured)}
+    for value in (stream.average_rate, stream.guessed_rate, stream.base_rate):
+        if value and abs(Fraction(value) / measured - 1) <= _RATE_AGREEMENT:
+            candidates.add(_snap(Fraction(value)))
+
+    def drift(rate: Fraction) -> Fraction:
+        step = 1 / (rate * time_base)
+        return max(abs(p - pts[0] - k * step) for k, p in enumerate(pts))
+
+    # Ties keep the rate chosen before (the container's own statement).
+    return min(sorted(candidates, key=lambda r: r != chosen), key=drift)
 
 
 def _is_variable(pts: tuple[int, ...], time_base: Fraction) -> tuple[bool, str]:
@@ -308,6 +345,11 @@ def _is_variable(pts: tuple[int, ...], time_base: Fraction) -> tuple[bool, str]:
     low, high = min(deltas), max(deltas)
     mean = Fraction(pts[-1] - pts[0], len(deltas))
     if high - low <= 1 or high - low <= mean * _JITTER:
+        return False, ""
+    # Within a millisecond (and a tick) of the grid from the first timestamp to the
+    # last: constant rate, rounded.
+    tolerance = _ROUNDING / time_base + 1
+    if all(abs(p - pts[0] - k * mean) <= tolerance for k, p in enumerate(pts)):
         return False, ""
     ms = [float(d * time_base * 1000) for d in (low, high)]
     return True, f"frame durations vary from {ms[0]:.2f} ms to {ms[1]:.2f} ms"

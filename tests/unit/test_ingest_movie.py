@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -403,3 +404,42 @@ def test_worker_processes_decode_their_own_chunks(movies: dict[str, str]) -> Non
     assert len(decoded) == 12
     for index, pixels in enumerate(decoded):
         np.testing.assert_array_equal(pixels, full[index])
+
+
+def _retimed(
+    source: str, target: Path, pts_of: Callable[[int], int], tb: Fraction
+) -> str:
+    """``source`` (intra frames only) muxed again with timestamps ``pts_of(k)`` in
+    ``tb``."""
+    with av.open(source) as src, av.open(str(target), "w") as dst:
+        stream_in = src.streams.video[0]
+        stream_out = dst.add_stream_from_template(stream_in)
+        stream_out.time_base = tb
+        for k, packet in enumerate(p for p in src.demux(stream_in) if p.size):
+            packet.stream = stream_out
+            packet.time_base = tb
+            packet.pts = packet.dts = pts_of(k)
+            packet.duration = pts_of(k + 1) - pts_of(k)
+            dst.mux(packet)
+    return str(target)
+
+
+def test_timestamps_rounded_to_milliseconds_are_a_constant_rate(
+    tmp_path: Path,
+) -> None:
+    # A 23.976 fps clip remuxed from Matroska keeps its millisecond timestamps in a
+    # 1/90000 time base: durations alternate 41 and 42 ms (2.4 % of a frame), which
+    # is rounding, not a variable rate.
+    source = write_movie(
+        tmp_path / "src.mp4", frames=12, rate=Fraction(24000, 1001), gop=1
+    )
+    retimed = _retimed(
+        source,
+        tmp_path / "ms.mp4",
+        lambda k: round(Fraction(k * 1001, 24)) * 90,
+        Fraction(1, 90000),
+    )
+    info = probe(retimed)
+    assert info.variable_rate is False
+    assert info.rate == Fraction(24000, 1001)
+    assert info.frame_count == 12
