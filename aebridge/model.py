@@ -24,10 +24,12 @@ every problem with its spec path. Build specs in code through
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from fractions import Fraction
+
+# The easing vocabulary is the animation module's; the spec uses it as it is.
+from .animation import CustomEase, Ease, EaseHandle, Easing, first_frame_showing
 
 __all__ = [
     "SCHEMA",
@@ -148,53 +150,6 @@ class MatteType(StrEnum):
     ALPHA_INVERTED = "alpha_inverted"
     LUMA = "luma"
     LUMA_INVERTED = "luma_inverted"
-
-
-class Ease(StrEnum):
-    """Named easings, After Effects' keyframe assistants.
-
-    On a keyframe: ``ease_in`` eases the arrival, ``ease_out`` the departure,
-    ``ease_in_out`` both (Easy Ease, F9), ``hold`` holds the value until the next key.
-    On a camera move: ``ease_out`` makes the move leave its start slowly, ``ease_in``
-    arrive at its end slowly, ``ease_in_out`` both; ``hold`` jumps at the end frame.
-    Eased sides have speed 0 and influence 33.33 %; linear sides follow the chord.
-    """
-
-    LINEAR = "linear"
-    EASE_IN = "ease_in"
-    EASE_OUT = "ease_out"
-    EASE_IN_OUT = "ease_in_out"
-    HOLD = "hold"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EaseHandle:
-    """One side of an After Effects temporal ease (``KeyframeEase``).
-
-    Attributes:
-        speed: property units per second (pixels, degrees, zoom pixels). On a camera
-            move, the speed along the move, never negative.
-        influence: percent of the segment's duration the handle reaches, 0.1..100.
-    """
-
-    speed: float
-    influence: float
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CustomEase:
-    """Explicit speed and influence; a side left as ``None`` is linear.
-
-    ``ease_in`` is the arriving side (at a move's end frame), ``ease_out`` the leaving
-    side (at a move's start frame).
-    """
-
-    ease_in: EaseHandle | None = None
-    ease_out: EaseHandle | None = None
-
-
-#: A named easing or explicit speed/influence handles.
-Easing = Ease | CustomEase
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -571,20 +526,6 @@ class CompSpec:
         return self.comp.start_frame if layer.start is None else layer.start
 
 
-def _shown_at(start: int, stretch: float, source_frame: int) -> int:
-    """The first comp frame that shows ``source_frame`` of a layer starting at
-    ``start`` (or, when a stretch under 100 % skips it, the next source frame).
-
-    Source frame ``k`` starts ``k * stretch / 100`` comp frames after ``start``; a
-    negative stretch plays backwards and ends at ``start``, so frame ``k`` comes in
-    ``(k + 1) * |stretch| / 100`` frames before it. Same mapping as the preview's
-    :meth:`aebridge.preview.plan.LayerPlan.source_index`.
-    """
-    speed = Fraction(str(stretch)) / 100
-    offset = (source_frame + 1) * speed if speed < 0 else source_frame * speed
-    return start + math.ceil(offset)
-
-
 def _conditioning_sources(
     spec: CompSpec,
 ) -> list[tuple[int, str, ConditioningKeyframe, Provenance]]:
@@ -596,7 +537,9 @@ def _conditioning_sources(
     for layer in spec.layers:
         if layer.provenance is not None:
             for key in layer.provenance.keyframes:
-                frame = _shown_at(spec.layer_start(layer), layer.stretch, key.frame)
+                frame = first_frame_showing(
+                    key.frame, start=spec.layer_start(layer), stretch=layer.stretch
+                )
                 found.append((frame, layer.id, key, layer.provenance))
     return found
 

@@ -26,6 +26,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, TypeVar
 
+from .animation import footage_span, shown_frames
 from .errors import OptionError, Problem, SourceError, SpecError
 from .model import (
     SCHEMA,
@@ -866,7 +867,7 @@ class _Reader:
             # A reversed layer ends at its start: it comes in one (stretched) footage
             # length earlier, unknown until the source is converted.
             shown_in = (
-                footage_span(first, source.frame_count, stretch)[0]
+                shown_frames(*footage_span(first, source.frame_count, stretch))[0]
                 if isinstance(source, ExrSequence)
                 else None
             )
@@ -1388,22 +1389,6 @@ class _Reader:
         )
 
 
-def footage_span(start: int, frame_count: int, stretch: float) -> tuple[int, int]:
-    """The comp frames ``[first, end)`` a layer's footage covers.
-
-    Args:
-        start: the comp frame of source frame 0 (a reversed layer ends there).
-        frame_count: frames in the source.
-        stretch: time stretch in percent; negative plays the footage backwards.
-
-    Returns:
-        The first comp frame and the exclusive end; the last source frame covers a
-        part frame when the stretch makes its length fractional, so it is rounded up.
-    """
-    length = math.ceil(abs(Fraction(frame_count) * Fraction(str(stretch)) / 100))
-    return (start - length, start) if stretch < 0 else (start, start + length)
-
-
 def footage_problems(
     path: str,
     *,
@@ -1429,7 +1414,7 @@ def footage_problems(
     Returns:
         One problem per offending field (empty when the trim fits the footage).
     """
-    lo, hi = footage_span(start, frame_count, stretch)
+    lo, hi = shown_frames(*footage_span(start, frame_count, stretch))
     shown = (
         f"{frame_count} frames played backwards, ending at frame {start}"
         if stretch < 0

@@ -5,12 +5,12 @@ plain JSON-ready data already in After Effects' units: comp frames plus the exac
 as two integers, pixels, percent, degrees, and AE enum names as lower-case strings the
 library maps through tables written out in full. Nothing here knows an AE call.
 
-Keyframe easing follows After Effects (and :mod:`aebridge.camera`): an eased side is
-``bezier`` with speed 0 and influence 33.33 %, a linear side is ``linear`` with the
-segment's average speed and influence 16.67 % (what AE reports for a linear key), a
-hold leaves with ``hold``. Speeds are property units per second: along the straight
-path for spatial properties (anchor, position), per dimension for scale, signed for
-one-dimensional properties.
+Keys and their eases are :func:`aebridge.animation.keys_from_spec`'s, the same the
+preview evaluates: an eased side is ``bezier`` with speed 0 and influence 33.33 %, a
+linear side is ``linear`` with the segment's average speed and influence 16.67 % (what
+AE reports for a linear key), a hold leaves with ``hold``. Speeds are property units
+per second: along the straight path for spatial properties (anchor, position), per
+dimension for scale, signed for one-dimensional properties.
 """
 
 from __future__ import annotations
@@ -23,13 +23,11 @@ from fractions import Fraction
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from ..animation import EaseHandle, Key, keys_from_spec, layer_bounds
 from ..errors import OptionError, Problem, SpecError
 from ..model import (
     AnimatableValue,
     CompSpec,
-    CustomEase,
-    Ease,
-    EaseHandle,
     ExrSequence,
     Keyframe,
     Layer,
@@ -38,8 +36,6 @@ from ..model import (
 )
 
 __all__ = [
-    "EASY_INFLUENCE",
-    "LINEAR_INFLUENCE",
     "PLAN_SCHEMA",
     "build_plan",
     "default_build_id",
@@ -47,10 +43,6 @@ __all__ = [
 
 #: The plan schema label; the library refuses any other.
 PLAN_SCHEMA = "aebridge.plan/1"
-#: Influence (percent) of AE's Easy Ease handles.
-EASY_INFLUENCE = 100.0 / 3.0
-#: Influence (percent) After Effects reports for either side of a linear key.
-LINEAR_INFLUENCE = 100.0 / 6.0
 
 #: Decimal places kept for every float so the generated text is deterministic.
 _PLACES = 6
@@ -102,80 +94,24 @@ def _vec(value: Value) -> float | int | list[float | int]:
     return _num(value)
 
 
-def _components(value: Value) -> tuple[float, ...]:
-    return value if isinstance(value, tuple) else (float(value),)
-
-
-def _segment_speed(
-    a: Keyframe, b: Keyframe, rate: Fraction, spatial: bool
-) -> float | list[float]:
-    """Average speed from key ``a`` to key ``b`` in units per second."""
-    seconds = float(Fraction(b.frame - a.frame) / rate)
-    va, vb = _components(a.value), _components(b.value)
-    if len(va) != len(vb):
-        raise ValueError("keys of one property have different numbers of components")
-    deltas = [y - x for x, y in zip(va, vb, strict=True)]
-    if seconds <= 0:
-        return 0.0 if spatial or len(deltas) == 1 else [0.0] * len(deltas)
-    if spatial:
-        # hypot: squaring a large finite delta would overflow to infinity.
-        return math.hypot(*deltas) / seconds
-    if len(deltas) == 1:
-        return deltas[0] / seconds
-    return [d / seconds for d in deltas]
-
-
-def _speed_json(speed: float | list[float]) -> float | int | list[float | int]:
-    if isinstance(speed, list):
-        return [_num(s) for s in speed]
-    return _num(speed)
-
-
-def _side(
-    handle: EaseHandle | None, eased: bool, chord: float | list[float]
-) -> tuple[str, Json]:
-    """(interpolation type, ease) for one side of a key."""
-    if handle is not None:
-        ease = {"speed": _num(handle.speed), "influence": _num(handle.influence)}
-        return "bezier", ease
-    if eased:
-        return "bezier", {"speed": 0, "influence": _num(EASY_INFLUENCE)}
-    return "linear", {"speed": _speed_json(chord), "influence": _num(LINEAR_INFLUENCE)}
-
-
-def _key_json(keys: Sequence[Keyframe], i: int, rate: Fraction, spatial: bool) -> Json:
-    key = keys[i]
-    zero: float | list[float] = (
-        0.0 if spatial or not isinstance(key.value, tuple) else [0.0] * len(key.value)
-    )
-    chord_in = _segment_speed(keys[i - 1], key, rate, spatial) if i > 0 else zero
-    chord_out = (
-        _segment_speed(key, keys[i + 1], rate, spatial) if i + 1 < len(keys) else zero
-    )
-    easing = key.easing
-    if isinstance(easing, CustomEase):
-        in_type, ease_in = _side(easing.ease_in, False, chord_in)
-        out_type, ease_out = _side(easing.ease_out, False, chord_out)
-    else:
-        in_type, ease_in = _side(
-            None, easing in (Ease.EASE_IN, Ease.EASE_IN_OUT), chord_in
-        )
-        out_type, ease_out = _side(
-            None, easing in (Ease.EASE_OUT, Ease.EASE_IN_OUT), chord_out
-        )
-        if easing is Ease.HOLD:
-            out_type = "hold"
-    # A hold on the previous key makes this key's arrival a jump: AE shows it as a
-    # hold on the arriving side too.
-    if i > 0 and keys[i - 1].easing is Ease.HOLD:
-        in_type = "hold"
+def _ease_json(eases: tuple[EaseHandle, ...], spatial: bool) -> Json:
+    """One side's ease for the plan: one speed, or one per dimension."""
+    speeds = [_num(e.speed) for e in eases]
     return {
-        "frame": key.frame,
-        "value": _vec(key.value),
-        "in_type": in_type,
-        "out_type": out_type,
-        "ease_in": ease_in,
-        "ease_out": ease_out,
+        "speed": speeds[0] if spatial or len(speeds) == 1 else speeds,
+        "influence": _num(eases[0].influence),
+    }
+
+
+def _key_json(key: Key, spatial: bool) -> Json:
+    value: Value = key.value if len(key.value) > 1 else key.value[0]
+    return {
+        "frame": int(key.frame),
+        "value": _vec(value),
+        "in_type": str(key.in_type),
+        "out_type": str(key.out_type),
+        "ease_in": _ease_json(key.ease_in, spatial),
+        "ease_out": _ease_json(key.ease_out, spatial),
     }
 
 
@@ -198,23 +134,32 @@ def _property(
                 )
             ]
         )
-    out: list[Json] = []
-    for i in range(len(keys)):
+    try:
+        evaluable = keys_from_spec(keys, rate, spatial=spatial)
+        return {"keys": [_key_json(key, spatial) for key in evaluable]}
+    except ValueError as exc:
+        # Finite values can still give an infinite speed (1e300 in 1/60 s).
+        index = _offending_key(keys, rate, spatial)
+        raise SpecError(
+            [
+                Problem(
+                    path=f"{where}.keyframes[{index}].value",
+                    message=f"the speed into or out of this key is too large to "
+                    f"express ({exc}); allowed: values that change by less "
+                    "than about 1e300 per second",
+                )
+            ]
+        ) from exc
+
+
+def _offending_key(keys: tuple[Keyframe, ...], rate: Fraction, spatial: bool) -> int:
+    """The first key whose evaluable form cannot be made (for the error's path)."""
+    for i in range(1, len(keys) + 1):
         try:
-            out.append(_key_json(keys, i, rate, spatial))
-        except ValueError as exc:
-            # Finite values can still give an infinite speed (1e300 in 1/60 s).
-            raise SpecError(
-                [
-                    Problem(
-                        path=f"{where}.keyframes[{i}].value",
-                        message=f"the speed into or out of this key is too large to "
-                        f"express ({exc}); allowed: values that change by less "
-                        "than about 1e300 per second",
-                    )
-                ]
-            ) from exc
-    return {"keys": out}
+            keys_from_spec(keys[:i], rate, spatial=spatial)
+        except ValueError:
+            return i - 2 if i > 1 else 0
+    return 0
 
 
 def _provenance_lines(prov: Provenance | None) -> list[str]:
@@ -296,16 +241,15 @@ def _layer_json(
     where = f"layers[{index}]"
     rate = spec.comp.rate
     start = spec.layer_start(layer)
-    # Without an explicit in or out frame the layer spans its (stretched) footage.
-    # A negative stretch plays the footage backwards and ends at ``start``: AE puts
-    # the in point stretch * duration before the start time (so does the preview).
-    footage_end = (
-        Fraction(start) + Fraction(seq.frame_count) * Fraction(layer.stretch) / 100
+    # Without an explicit in or out frame the layer spans its (stretched) footage;
+    # reversed, it ends at ``start`` (the preview and OTIO use the same bounds).
+    in_frame, out_frame = layer_bounds(
+        start=start,
+        frame_count=seq.frame_count,
+        stretch=layer.stretch,
+        in_frame=layer.in_frame,
+        out_frame=layer.out_frame,
     )
-    natural_in: Fraction | int = footage_end if layer.stretch < 0 else start
-    natural_out: Fraction | int = start if layer.stretch < 0 else footage_end
-    in_frame = natural_in if layer.in_frame is None else layer.in_frame
-    out_frame = natural_out if layer.out_frame is None else layer.out_frame
     matte: Json | None = None
     if layer.track_matte is not None:
         if layer.track_matte.layer not in ids or layer.track_matte.layer == layer.id:
@@ -390,30 +334,10 @@ def _camera_json(spec: CompSpec) -> Json | None:
     keys = camera_keys(spec)
 
     def prop(p: PropertyKeys) -> Json:
-        def value(v: tuple[float, ...]) -> float | int | list[float | int]:
-            return _num(v[0]) if len(v) == 1 else [_num(x) for x in v]
-
         if not p.keys:
-            return {"value": value(p.value)}
-        return {
-            "keys": [
-                {
-                    "frame": k.frame,
-                    "value": value(k.value),
-                    "in_type": str(k.in_type),
-                    "out_type": str(k.out_type),
-                    "ease_in": {
-                        "speed": _num(k.in_ease.speed),
-                        "influence": _num(k.in_ease.influence),
-                    },
-                    "ease_out": {
-                        "speed": _num(k.out_ease.speed),
-                        "influence": _num(k.out_ease.influence),
-                    },
-                }
-                for k in p.keys
-            ]
-        }
+            value: Value = p.value[0] if len(p.value) == 1 else p.value
+            return {"value": _vec(value)}
+        return {"keys": [_key_json(k, True) for k in p.keys]}
 
     return {
         "name": keys.name,

@@ -9,7 +9,6 @@ last-read frame of each layer), so memory stays flat over long comps.
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -21,15 +20,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from ..animation import Track, keys_from_spec, layer_bounds
 from ..errors import OptionError, Problem, SourceError, SpecError
 from . import composite
 from .display import DEFAULT_DISPLAY, DisplayTransform, is_colour_space
-from .keyframes import Ease, Interpolation, Key
-from .plan import Animated, CameraPlan, CameraState, CompPlan, LayerPlan, SequencePlan
+from .plan import CameraPlan, CameraState, CompPlan, LayerPlan, SequencePlan
 from .writers import ContactSheet, FrameSink, open_sink
 
 if TYPE_CHECKING:
-    from ..model import AnimatableValue, CompSpec, Easing, Layer
+    from ..model import AnimatableValue, CompSpec, Layer
 
 __all__ = [
     "PreviewProgress",
@@ -44,8 +43,6 @@ __all__ = [
 Image = npt.NDArray[np.float32]
 Matrix = npt.NDArray[np.float64]
 
-# AE's "Easy Ease": speed 0, influence 33.33 % (model.Ease documents the same).
-_EASY = Ease(speed=0.0, influence=100.0 / 3.0)
 # The default comp camera AE uses for 3D layers when a comp has no camera layer: a
 # 50 mm lens on 36 mm film.
 _DEFAULT_FOCAL_MM, _DEFAULT_FILM_MM = 50.0, 36.0
@@ -63,67 +60,27 @@ class PreviewProgress:
 # --- the spec, read into a plan ------------------------------------------------------
 
 
-def _sides(
-    easing: Easing,
-) -> tuple[Interpolation, Interpolation, Ease | None, Ease | None]:
-    """(in type, out type, in ease, out ease) of one model keyframe."""
-    from ..model import CustomEase
-    from ..model import Ease as Named
-
-    if isinstance(easing, CustomEase):
-        ein = easing.ease_in
-        eout = easing.ease_out
-        return (
-            Interpolation.BEZIER if ein else Interpolation.LINEAR,
-            Interpolation.BEZIER if eout else Interpolation.LINEAR,
-            Ease(speed=ein.speed, influence=ein.influence) if ein else None,
-            Ease(speed=eout.speed, influence=eout.influence) if eout else None,
-        )
-    named = Named(easing)
-    eased_in = named in (Named.EASE_IN, Named.EASE_IN_OUT)
-    eased_out = named in (Named.EASE_OUT, Named.EASE_IN_OUT)
-    out_type = (
-        Interpolation.HOLD
-        if named is Named.HOLD
-        else Interpolation.BEZIER
-        if eased_out
-        else Interpolation.LINEAR
-    )
-    return (
-        Interpolation.BEZIER if eased_in else Interpolation.LINEAR,
-        out_type,
-        _EASY if eased_in else None,
-        _EASY if eased_out else None,
-    )
-
-
 def _vec(value: float | tuple[float, ...]) -> tuple[float, ...]:
     if isinstance(value, tuple):
         return tuple(float(v) for v in value)
     return (float(value),)
 
 
-def _animated(
-    prop: AnimatableValue | None, default: tuple[float, ...], *, spatial: bool = False
-) -> Animated:
+def _track(
+    prop: AnimatableValue | None,
+    default: tuple[float, ...],
+    rate: Fraction,
+    *,
+    spatial: bool = False,
+) -> Track:
+    """A spec property as the same keys the build script gives After Effects."""
     if prop is None:
-        return Animated(value=default)
+        return Track(value=default)
     if not prop.keyframes:
-        return Animated(value=_vec(prop.value) if prop.value is not None else default)
-    keys = []
-    for kf in prop.keyframes:
-        in_type, out_type, ein, eout = _sides(kf.easing)
-        keys.append(
-            Key(
-                frame=float(kf.frame),
-                value=_vec(kf.value),
-                in_type=in_type,
-                out_type=out_type,
-                ease_in=(ein,) if ein else (),
-                ease_out=(eout,) if eout else (),
-            )
-        )
-    return Animated(keys=tuple(keys), spatial=spatial)
+        return Track(value=_vec(prop.value) if prop.value is not None else default)
+    return Track(
+        keys=keys_from_spec(prop.keyframes, rate, spatial=spatial), spatial=spatial
+    )
 
 
 def _camera_plan(spec: CompSpec) -> CameraPlan | None:
@@ -217,13 +174,13 @@ def plan_from_spec(spec: CompSpec, base_dir: str | os.PathLike[str]) -> CompPlan
             )
         start = spec.layer_start(layer)
         stretch = Fraction(str(layer.stretch))
-        length = math.ceil(abs(Fraction(src.frame_count) * stretch / 100))
-        in_frame = start if layer.in_frame is None else layer.in_frame
-        if stretch < 0 and layer.in_frame is None:
-            in_frame = start - length
-        out_frame = layer.out_frame
-        if out_frame is None:
-            out_frame = start if stretch < 0 else start + length
+        in_frame, out_frame = layer_bounds(
+            start=start,
+            frame_count=src.frame_count,
+            stretch=stretch,
+            in_frame=layer.in_frame,
+            out_frame=layer.out_frame,
+        )
         depth = 3 if layer.three_d else 2
         centre = (src.width / 2, src.height / 2, 0.0)[:depth]
         comp_centre = (comp.width / 2, comp.height / 2, 0.0)[:depth]
@@ -266,11 +223,11 @@ def plan_from_spec(spec: CompSpec, base_dir: str | os.PathLike[str]) -> CompPlan
                 stretch=stretch,
                 matte=matte,
                 is_matte=i in mattes,
-                anchor=_animated(t.anchor, centre, spatial=True),
-                position=_animated(t.position, comp_centre, spatial=True),
-                scale=_animated(t.scale, (100.0, 100.0, 100.0)),
-                rotation=_animated(t.rotation, (0.0,)),
-                opacity=_animated(layer.opacity_value(), (100.0,)),
+                anchor=_track(t.anchor, centre, comp.rate, spatial=True),
+                position=_track(t.position, comp_centre, comp.rate, spatial=True),
+                scale=_track(t.scale, (100.0, 100.0, 100.0), comp.rate),
+                rotation=_track(t.rotation, (0.0,), comp.rate),
+                opacity=_track(layer.opacity_value(), (100.0,), comp.rate),
             )
         )
     if problems:

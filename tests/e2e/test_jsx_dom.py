@@ -309,9 +309,9 @@ def test_camera_matches_camera_keys(runs: dict[str, list[Snapshot]]) -> None:
                 if "BEZIER" in have["in_type"] + have["out_type"]:
                     assert have["in_ease"] == [
                         {
-                            "speed": pytest.approx(want.in_ease.speed, abs=1e-6),
+                            "speed": pytest.approx(want.ease_in[0].speed, abs=1e-6),
                             "influence": pytest.approx(
-                                want.in_ease.influence, abs=1e-6
+                                want.ease_in[0].influence, abs=1e-6
                             ),
                         }
                     ]

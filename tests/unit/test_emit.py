@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from aebridge.camera import Interpolation
+from aebridge.animation import Interpolation
 from aebridge.emit import (
     PLAN_SCHEMA,
     build_plan,
