@@ -317,6 +317,8 @@ def _footage_json(
         "first": seq.first,
         "last": seq.last,
         "padding": seq.padding,
+        # One file is a still in After Effects (no rate to conform).
+        "still": seq.first == seq.last,
         # The comp rate, not the sequence's: the spec conformed mismatches already and
         # a layer must play one EXR frame per comp frame.
         "rate_num": spec.comp.rate.numerator,

@@ -592,3 +592,93 @@ def test_a_built_sample_folder_runs_anywhere(tmp_path: Path) -> None:
     assert second["items"] == [
         {**i, "replaced": 1} if i["type"] == "Footage" else i for i in first["items"]
     ]
+
+
+# ---------------------------------------------------------------------------------
+# Footage as After Effects imports it (stills, whole folders)
+
+
+def _script(tmp_path: Path, name: str, code: str) -> Path:
+    path = tmp_path / name
+    path.write_text(code)
+    return path
+
+
+def test_the_model_imports_a_lone_numbered_file_as_a_still(tmp_path: Path) -> None:
+    (tmp_path / "k").mkdir()
+    (tmp_path / "k" / "k.1003.exr").write_bytes(b"")
+    code = (
+        "var o = new ImportOptions(new File('%s')); o.sequence = true;"
+        " var item = app.project.importFile(o);"
+        " $.writeln(item.mainSource.isStill + ' ' + item.duration);"
+        " item.mainSource.conformFrameRate = 24;"
+    ) % (tmp_path / "k" / "k.1003.exr")
+    (snap,) = aejsx.run_in_model(_script(tmp_path, "still.jsx", code))
+    assert snap["written"] == ["true 0"]
+    assert "a still has no frame rate" in snap["uncaught"]
+
+
+def test_the_model_imports_every_matching_file_gaps_included(tmp_path: Path) -> None:
+    folder = tmp_path / "s"
+    folder.mkdir()
+    for frame in (1001, 1002, 1003, 1007, 1012):
+        (folder / f"s.{frame}.exr").write_bytes(b"")
+    (folder / "other.1004.exr").write_bytes(b"")
+    code = (
+        "var o = new ImportOptions(new File('%s')); o.sequence = true;"
+        " var item = app.project.importFile(o);"
+        " item.mainSource.conformFrameRate = 24;"
+        " $.writeln(Math.round(item.duration * item.frameRate));"
+    ) % (folder / "s.1001.exr")
+    (snap,) = aejsx.run_in_model(_script(tmp_path, "seq.jsx", code))
+    assert snap["uncaught"] is None
+    assert snap["written"] == ["12"]
+
+
+def _with_one_frame_layer(data: dict[str, Any]) -> dict[str, Any]:
+    data["layers"].append(
+        {
+            "id": "kf",
+            "source": aejsx._seq("kf", 25, 3, 3),
+            "role": "guide",
+            "start": 3,
+            "in_frame": 3,
+            "out_frame": 4,
+        }
+    )
+    return data
+
+
+def test_a_one_frame_layer_is_imported_as_a_still(tmp_path: Path) -> None:
+    data = _with_one_frame_layer(aejsx.sample_data()["sh030"])
+    script = build(aejsx.load(data), tmp_path)
+    first, second = aejsx.run_in_model(script, runs=2)
+    clean(first)
+    clean(second)
+    (kf,) = [i for i in items(first, "Footage") if i["name"] == "kf"]
+    assert kf["still"] is True and kf["sequence"] is False
+    # Nothing a still refuses was set: AE's import-preference rate stays.
+    assert kf["main_source"]["conform_frame_rate"] == 0
+    assert kf["main_source"]["alpha_mode"] == "AlphaMode.PREMULTIPLIED"
+    guide = layer(first, "kf")
+    assert (guide["in_point"], guide["out_point"]) == (0.08, 0.12)
+    (again,) = [i for i in items(second, "Footage") if i["name"] == "kf"]
+    assert again["still"] is True and again["replaced"] == 1
+
+
+def test_a_folder_holding_other_frames_fails_the_import_by_name(
+    tmp_path: Path,
+) -> None:
+    script = build(aejsx.load(aejsx.sample_data()["sh010"]), tmp_path)
+    stray = tmp_path / "layers" / "fg" / "fg.1020.exr"
+    stray.write_bytes(b"")
+    (snap,) = aejsx.run_in_model(script)
+    assert snap["uncaught"] is None
+    assert len(snap["alerts"]) == 1
+    message = snap["alerts"][0]
+    assert "footage 'fg'" in message
+    assert f"{tmp_path / 'layers' / 'fg'}" in message
+    assert "20 frames" in message and "expected 8" in message
+    assert snap["undo"]["open"] == 0
+    # The wrongly imported item does not stay in the project.
+    assert all(i["name"] != "fg" for i in items(snap, "Footage"))

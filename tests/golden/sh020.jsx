@@ -279,23 +279,59 @@ function aeb_interpret(item, spec) {
     // premultiplied over black, so never guessAlphaMode().
     source.alphaMode = AlphaMode.PREMULTIPLIED;
     source.premulColor = [0, 0, 0];
-    // AE reads no rate from EXR files: without this the import preference decides.
-    source.conformFrameRate = spec.rate_num / spec.rate_den;
-    source.fieldSeparationType = FieldSeparationType.OFF;
+    // Setting conformFrameRate or fieldSeparationType on a still is an error
+    // (scripting guide, FootageSource.conformFrameRate and .fieldSeparationType).
+    if (!source.isStill) {
+        // AE reads no rate from EXR files: without this the import preference decides.
+        source.conformFrameRate = spec.rate_num / spec.rate_den;
+        source.fieldSeparationType = FieldSeparationType.OFF;
+    }
     item.pixelAspect = spec.pixel_aspect;
+}
+
+// AE's sequence importer takes every file in the folder that is numbered like the
+// one given, gaps included (AE_SCRIPTING.md, "Interpreting footage"): compare what it
+// took with the frames the plan names, so stray frames of an older conversion cannot
+// lengthen or shift the layer unnoticed. A new item that fails is removed again.
+function aeb_checkFrames(item, spec, file, fresh) {
+    var expected = spec.last - spec.first + 1;
+    var got;
+    var what;
+    if (spec.still) {
+        return;
+    }
+    got = item.mainSource.isStill ? 1 : Math.round(item.duration * item.frameRate);
+    if (got === expected) {
+        return;
+    }
+    if (fresh) {
+        item.remove();
+    }
+    what = aeb_pad(spec.first, spec.padding) + "-" + aeb_pad(spec.last, spec.padding);
+    throw new Error("footage '" + spec.id + "': After Effects took " + got +
+        " frames from the folder " + file.parent.fsName + ", expected " + expected +
+        " (frames " + what + "): move other files numbered like " + file.name +
+        " out of that folder");
 }
 
 function aeb_footage(plan, base, folder, spec) {
     var tag = aeb_tag(plan, "footage", spec.id);
     var file = aeb_resolve(base, spec.path);
     var item = aeb_findItem(aeb_isFootage, tag);
+    var fresh = item === null;
     var options;
-    if (item !== null) {
-        // replace() would collapse the sequence to one frame; this keeps the sequence.
-        item.replaceWithSequence(file, false);
+    if (!fresh) {
+        if (spec.still) {
+            item.replace(file);
+        } else {
+            // replace() would collapse the sequence to one frame; this keeps it.
+            item.replaceWithSequence(file, false);
+        }
     } else {
         options = new ImportOptions(file);
-        options.sequence = true;
+        // One file alone is a still: imported as a sequence AE makes it a still
+        // anyway, and conforming it would then throw.
+        options.sequence = !spec.still;
         // true would silently close gaps in the numbering and shift timing.
         options.forceAlphabetical = false;
         if (options.canImportAs(ImportAsType.FOOTAGE)) {
@@ -307,10 +343,11 @@ function aeb_footage(plan, base, folder, spec) {
                 " did not give a footage item");
         }
     }
+    aeb_interpret(item, spec);
+    aeb_checkFrames(item, spec, file, fresh);
     item.name = spec.name;
     item.parentFolder = folder;
     item.comment = aeb_comment(tag, spec.comment);
-    aeb_interpret(item, spec);
     return item;
 }
 
@@ -814,7 +851,8 @@ var plan = {
    "path": "layers/plate/plate.1001.exr",
    "pixel_aspect": 1,
    "rate_den": 1001,
-   "rate_num": 24000
+   "rate_num": 24000,
+   "still": false
   },
   {
    "comment": "layer: fx\nframes: 1001-1004 at 24000/1001 fps as converted\ncolour space: Linear Rec.709 (sRGB) (premultiplied, scene-linear)",
@@ -826,7 +864,8 @@ var plan = {
    "path": "layers/fx/fx.1001.exr",
    "pixel_aspect": 1,
    "rate_den": 1001,
-   "rate_num": 24000
+   "rate_num": 24000,
+   "still": false
   },
   {
    "comment": "layer: fg\nframes: 1001-1008 at 24000/1001 fps as converted\ncolour space: Linear Rec.709 (sRGB) (premultiplied, scene-linear)",
@@ -838,7 +877,8 @@ var plan = {
    "path": "layers/fg/fg.1001.exr",
    "pixel_aspect": 1,
    "rate_den": 1001,
-   "rate_num": 24000
+   "rate_num": 24000,
+   "still": false
   }
  ],
  "generator": "aebridge golden",

@@ -510,6 +510,9 @@ function makeDom(model, scriptPath) {
     get typeName() { return "Folder"; }
   }
 
+  // FootageSource (scripting guide, sources/footagesource.md): setting
+  // conformFrameRate, fieldSeparationType or loop is an error when isStill is true;
+  // conformFrameRate is 0..99.
   class FileSource {
     constructor(isStill) {
       this._isStill = isStill;
@@ -534,49 +537,121 @@ function makeDom(model, scriptPath) {
     get conformFrameRate() { return this._conform; }
     set conformFrameRate(v) {
       if (this._isStill) { throw new Error("conformFrameRate: a still has no frame rate"); }
-      this._conform = checkNumber(v, "conformFrameRate", 0, 999);
+      this._conform = checkNumber(v, "conformFrameRate", 0, 99);
     }
     get fieldSeparationType() { return this._fields; }
     set fieldSeparationType(v) {
+      if (this._isStill) {
+        throw new Error("fieldSeparationType: it is an error to set it on a still");
+      }
       this._fields = checkEnum(v, "FieldSeparationType", "fieldSeparationType");
     }
     guessAlphaMode() { model.guessCalls += 1; }
   }
 
-  // The footage files of a sequence from its first frame: name.<digits>.ext siblings,
-  // contiguous from the given number (gaps would be placeholders in AE).
+  // What AE's sequence importer takes from one file (AE_SCRIPTING.md, "Importing an
+  // image sequence" and "Interpreting footage"; Adobe help "Import an image
+  // sequence"): every file in the folder whose name differs from the given one only
+  // in its number, from the lowest number to the highest, missing numbers becoming
+  // placeholder frames; a file with no numbered neighbours imports as a still.
   function scanSequence(filePath) {
     const dir = path.dirname(filePath);
     const base = path.basename(filePath);
     const m = /^(.*?)(\d+)(\.[^.]+)$/.exec(base);
-    if (!m) { return { frames: 1, first: null }; }
-    const [, prefix, digits, ext] = m;
-    const first = parseInt(digits, 10);
-    let count = 0;
-    while (fs.existsSync(path.join(dir, prefix + String(first + count).padStart(digits.length, "0") + ext))) {
-      count += 1;
+    if (!m) { return { still: true, frames: 1, first: null, last: null, files: 1 }; }
+    const [, prefix, , ext] = m;
+    const numbers = [];
+    for (const name of fs.readdirSync(dir)) {
+      if (name.startsWith(prefix) && name.endsWith(ext) &&
+          name.length > prefix.length + ext.length) {
+        const digits = name.slice(prefix.length, name.length - ext.length);
+        if (/^\d+$/.test(digits)) { numbers.push(parseInt(digits, 10)); }
+      }
     }
-    return { frames: count, first };
+    if (numbers.length <= 1) {
+      return { still: true, frames: 1, first: null, last: null, files: 1 };
+    }
+    const first = Math.min(...numbers);
+    const last = Math.max(...numbers);
+    return { still: false, frames: last - first + 1, first, last, files: numbers.length };
   }
 
   const IMPORT_PREFERENCE_RATE = 30; // AE's "Sequence Footage" preference default
+
+  // The display window of an OpenEXR file (AE's footage size), read from its header:
+  // magic 20000630, version, then attributes "name\0type\0<int32 size><value>" up to
+  // an empty name; displayWindow is a box2i (xMin, yMin, xMax, yMax). Files that are
+  // not EXR (the empty stand-ins some tests write) are 64 x 36.
+  function readExrSize(filePath) {
+    let data;
+    try {
+      const fd = fs.openSync(filePath, "r");
+      const buffer = Buffer.alloc(65536);
+      const n = fs.readSync(fd, buffer, 0, buffer.length, 0);
+      fs.closeSync(fd);
+      data = buffer.subarray(0, n);
+    } catch (_e) {
+      return [64, 36];
+    }
+    if (data.length < 8 || data.readUInt32LE(0) !== 20000630) { return [64, 36]; }
+    let at = 8;
+    const text = () => {
+      const end = data.indexOf(0, at);
+      if (end < 0) { throw new RangeError("truncated EXR header"); }
+      const value = data.toString("latin1", at, end);
+      at = end + 1;
+      return value;
+    };
+    try {
+      for (;;) {
+        const name = text();
+        if (name === "") { break; }
+        const type = text();
+        const size = data.readInt32LE(at);
+        at += 4;
+        if (name === "displayWindow" && type === "box2i") {
+          const x0 = data.readInt32LE(at);
+          const y0 = data.readInt32LE(at + 4);
+          const x1 = data.readInt32LE(at + 8);
+          const y1 = data.readInt32LE(at + 12);
+          return [x1 - x0 + 1, y1 - y0 + 1];
+        }
+        at += size;
+      }
+    } catch (_e) {
+      return [64, 36];
+    }
+    return [64, 36];
+  }
 
   class FootageItem extends Item {
     constructor(file, sequence) {
       super();
       this._initItem(file.name);
-      this._setFile(file, sequence);
-      this._pixelAspect = 1;
-      this._source = new FileSource(!sequence);
       this._replaced = 0;
       this._forceAlphabetical = false;
+      this._pixelAspect = 1;
+      this._setFile(file, sequence);
       return strict(this, "FootageItem", new Set(ITEM_WRITABLE.concat(["pixelAspect"])), model);
     }
+    // A new FileSource for the file, keeping the interpretation (replace and
+    // replaceWithSequence "preserve interpretation parameters", footageitem.md) except
+    // what a still cannot have.
     _setFile(file, sequence) {
       if (!file.exists) { throw new Error(`File not found: ${file.fsName}`); }
+      const scan = sequence ? scanSequence(file.fsName) : { still: true, frames: 1 };
+      const old = this._source;
       this._file = file.fsName;
-      this._sequence = sequence;
-      this._frames = sequence ? scanSequence(file.fsName).frames : 1;
+      this._sequence = !scan.still;
+      this._frames = scan.frames;
+      this._scan = scan;
+      this._size = readExrSize(file.fsName);
+      this._source = new FileSource(scan.still);
+      if (old) {
+        this._source._alphaMode = old._alphaMode;
+        this._source._premul = old._premul;
+        if (!scan.still) { this._source._conform = old._conform; }
+      }
     }
     get typeName() { return "Footage"; }
     get mainSource() { return this._source; }
@@ -585,11 +660,12 @@ function makeDom(model, scriptPath) {
       return this._sequence ? (this._source._conform || IMPORT_PREFERENCE_RATE) : 0;
     }
     set frameRate(_v) { throw new Error("frameRate is read-only"); }
+    get frameDuration() { return this._sequence ? 1 / this.frameRate : 0; }
     get duration() { return this._sequence ? this._frames / this.frameRate : 0; }
     get pixelAspect() { return this._pixelAspect; }
     set pixelAspect(v) { this._pixelAspect = checkNumber(v, "pixelAspect", 0.01, 100); }
-    get width() { return 64; }
-    get height() { return 36; }
+    get width() { return this._size[0]; }
+    get height() { return this._size[1]; }
     // The comps with a layer of this item, as AE's AVItem.usedIn.
     get usedIn() {
       return project._items.filter((i) => i instanceof CompItem &&
@@ -605,6 +681,7 @@ function makeDom(model, scriptPath) {
       // AE's replace() makes the item a single still: the bug this model exposes.
       model.touch("FootageItem.replace");
       this._setFile(file, false);
+      this._replaced = (this._replaced || 0) + 1;
     }
   }
 
@@ -974,6 +1051,9 @@ function makeDom(model, scriptPath) {
       model.touch("project.importFile");
       if (!(options instanceof ImportOptions)) { throw new TypeError("importFile: ImportOptions"); }
       model.imports += 1;
+      if (options.sequence && options.forceAlphabetical) {
+        throw new Error("importFile: this model covers numbered sequences only");
+      }
       const item = new FootageItem(options.file, options.sequence);
       item._forceAlphabetical = options.forceAlphabetical;
       return addItem(item);
@@ -1038,6 +1118,7 @@ function makeDom(model, scriptPath) {
       const s = item._source;
       Object.assign(base, {
         file: item._file, sequence: item._sequence, frames: item._frames,
+        still: s._isStill, files_found: item._scan.files,
         force_alphabetical: !!item._forceAlphabetical, replaced: item._replaced || 0,
         pixel_aspect: item._pixelAspect, frame_rate: item.frameRate, duration: item.duration,
         main_source: {
