@@ -682,3 +682,25 @@ def test_a_folder_holding_other_frames_fails_the_import_by_name(
     assert snap["undo"]["open"] == 0
     # The wrongly imported item does not stay in the project.
     assert all(i["name"] != "fg" for i in items(snap, "Footage"))
+
+
+# ---------------------------------------------------------------------------------
+# Re-runs in a project the user has worked in
+
+
+def test_comments_read_back_with_carriage_returns_still_find_our_items(
+    tmp_path: Path,
+) -> None:
+    script = build(aejsx.load(aejsx.sample_data()["sh030"]), tmp_path)
+    probe = _script(
+        tmp_path,
+        "probe.jsx",
+        "var c = app.project.item(1).comment;"
+        " $.writeln(c.split('\\r').length + ' ' + c.split('\\n').length);",
+    )
+    first, second, probed = aejsx.run_in_model(script, script, probe)
+    clean(second)
+    assert probed["written"][-1] == "2 1"
+    assert len(second["items"]) == len(first["items"])
+    assert second["imports"] == first["imports"]
+    assert len(the_comp(second)["layers"]) == len(the_comp(first)["layers"])

@@ -118,14 +118,24 @@ function aeb_tag(plan, kind, id) {
     return "[aebridge " + plan.build_id + " " + kind + " " + id + "]";
 }
 
-// True when the comment's first line is exactly the tag (compared by substr so the
-// library passes the simple textual scan for ES5 search methods).
-function aeb_hasTag(comment, tag) {
+// The first line of a comment. After Effects may hand comments back with \r line ends
+// whatever was written (AE_SCRIPTING.md), so \r\n, \r and \n all end a line.
+function aeb_firstLine(comment) {
     var text = String(comment);
-    if (text.length < tag.length || text.substr(0, tag.length) !== tag) {
-        return false;
+    var i;
+    var c;
+    for (i = 0; i < text.length; i++) {
+        c = text.charAt(i);
+        if (c === "\r" || c === "\n") {
+            return text.substr(0, i);
+        }
     }
-    return text.length === tag.length || text.charAt(tag.length) === "\n";
+    return text;
+}
+
+// True when the comment's first line is exactly the tag.
+function aeb_hasTag(comment, tag) {
+    return aeb_firstLine(comment) === tag;
 }
 
 function aeb_comment(tag, text) {
@@ -263,7 +273,7 @@ function aeb_setProject(plan) {
 }
 
 function aeb_folder(plan) {
-    var tag = aeb_tag(plan, "folder", plan.comp.name);
+    var tag = aeb_tag(plan, "folder", "comp");
     var folder = aeb_findItem(aeb_isFolder, tag);
     if (folder === null) {
         folder = app.project.items.addFolder(plan.folder);
@@ -356,7 +366,7 @@ function aeb_footage(plan, base, folder, spec) {
 
 function aeb_comp(plan, folder) {
     var c = plan.comp;
-    var tag = aeb_tag(plan, "comp", c.name);
+    var tag = aeb_tag(plan, "comp", "comp");
     var rate = c.rate_num / c.rate_den;
     var seconds = c.duration * c.rate_den / c.rate_num;
     var comp = aeb_findItem(aeb_isComp, tag);
@@ -515,7 +525,7 @@ function aeb_taggedLayers(plan, comp, kind) {
         layer = comp.layer(i);
         text = String(layer.comment);
         if (text.substr(0, prefix.length) === prefix) {
-            text = text.split("\n")[0];
+            text = aeb_firstLine(text);
             if (text.charAt(text.length - 1) === "]") {
                 found["k_" + text.substring(prefix.length, text.length - 1)] = layer;
             }
@@ -541,7 +551,7 @@ function aeb_removeStale(plan, comp) {
         layer = comp.layer(i);
         text = String(layer.comment);
         if (text.substr(0, prefix.length) === prefix) {
-            text = text.split("\n")[0];
+            text = aeb_firstLine(text);
             if (!keep.hasOwnProperty(text)) {
                 layer.remove();
             }
@@ -566,7 +576,7 @@ function aeb_removeStaleFootage(plan) {
     for (i = project.numItems; i >= 1; i--) {
         item = project.item(i);
         if (aeb_isFootage(item)) {
-            text = String(item.comment).split("\n")[0];
+            text = aeb_firstLine(item.comment);
             if (text.substr(0, prefix.length) === prefix &&
                     !keep.hasOwnProperty(text) && item.usedIn.length === 0) {
                 item.remove();

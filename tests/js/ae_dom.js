@@ -183,6 +183,11 @@ function numberArray(value, what, lengths) {
   return out;
 }
 
+// Item and layer comments as After Effects hands them back: every line end is \r.
+function readBackLines(text) {
+  return String(text).replace(/\r\n|\n/g, "\r");
+}
+
 // ---------------------------------------------------------------------------------
 // File and Folder (ExtendScript decodes URI escapes in path strings)
 
@@ -486,7 +491,9 @@ function makeDom(model, scriptPath) {
     get id() { return this._id; }
     get name() { return this._name; }
     set name(v) { this._name = checkString(v, `${this.typeName}.name`); }
-    get comment() { return this._comment; }
+    // Comments come back with \r line ends (AE_SCRIPTING.md, "Folders, comps, layers";
+    // not in the scripting guide, which only says "String; read/write").
+    get comment() { return readBackLines(this._comment); }
     set comment(v) { this._comment = checkString(v, `${this.typeName}.comment`); }
     get label() { return this._label; }
     set label(v) { this._label = checkNumber(v, "label", 0, 16); }
@@ -751,7 +758,7 @@ function makeDom(model, scriptPath) {
     get containingComp() { return this._comp; }
     get name() { return this._name; }
     set name(v) { this._name = checkString(v, "layer.name"); }
-    get comment() { return this._comment; }
+    get comment() { return readBackLines(this._comment); }
     set comment(v) { this._comment = checkString(v, "layer.comment"); }
     get enabled() { return this._enabled; }
     set enabled(v) { this._enabled = checkBool(v, "layer.enabled"); }
