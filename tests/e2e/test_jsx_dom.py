@@ -704,3 +704,49 @@ def test_comments_read_back_with_carriage_returns_still_find_our_items(
     assert len(second["items"]) == len(first["items"])
     assert second["imports"] == first["imports"]
     assert len(the_comp(second)["layers"]) == len(the_comp(first)["layers"])
+
+
+LOCK = (
+    "(function () { var c, i; for (i = 1; i <= app.project.numItems; i++) {"
+    " if (app.project.item(i) instanceof CompItem) { c = app.project.item(i); } }"
+    " app.beginUndoGroup('lock');"
+    " for (i = 1; i <= c.numLayers; i++) {"
+    " if (c.layer(i).name === 'hero' || c.layer(i).name === 'Camera') {"
+    " c.layer(i).locked = true; } }"
+    " app.endUndoGroup(); }());"
+)
+
+
+def test_the_model_refuses_changes_to_a_locked_layer(tmp_path: Path) -> None:
+    script = build(aejsx.load(aejsx.sample_data()["sh010"]), tmp_path)
+    poke = _script(
+        tmp_path,
+        "poke.jsx",
+        "var c = app.project.item(4); var l = c.layer(2); $.writeln(l.name);"
+        " l.property('ADBE Transform Group').property('ADBE Opacity').setValue(5);",
+    )
+    _, _, poked = aejsx.run_in_model(script, _script(tmp_path, "lock.jsx", LOCK), poke)
+    assert poked["written"][-1] == "hero"
+    assert "layer 'hero' is locked" in poked["uncaught"]
+
+
+def test_a_layer_the_user_locked_is_updated_and_locked_again(tmp_path: Path) -> None:
+    data = aejsx.sample_data()["sh010"]
+    first = build(aejsx.load(data), tmp_path, "v1")
+    data["layers"][1]["blend"] = "screen"
+    data["layers"][1]["in_frame"] = 1003
+    data["camera"]["moves"][0]["amount"] = 20
+    second = build(aejsx.load(data), tmp_path, "v2")
+    lock = _script(tmp_path, "lock.jsx", LOCK)
+    _, locked, after = aejsx.run_in_model(first, lock, second)
+    assert layer(locked, "hero")["locked"] is True
+    clean(after)
+    hero = layer(after, "hero")
+    assert hero["blend"] == "BlendingMode.SCREEN" and hero["locked"] is True
+    assert hero["in_point"] == pytest.approx(2 / 24)
+    assert layer(after, "Camera")["locked"] is True
+    assert [lay["name"] for lay in the_comp(after)["layers"]] == [
+        "Camera",
+        "hero",
+        "bg",
+    ]

@@ -585,6 +585,36 @@ function aeb_removeStaleFootage(plan) {
     }
 }
 
+// Layers the user locked refuse every change (AE_SCRIPTING.md; the scripting guide's
+// Layer.locked is the panel's lock switch). Ours are unlocked for the update and
+// locked again afterwards, even when the build fails half way.
+function aeb_unlockOurs(plan, comp) {
+    var prefix = "[aebridge " + plan.build_id + " ";
+    var unlocked = [];
+    var i;
+    var layer;
+    for (i = 1; i <= comp.numLayers; i++) {
+        layer = comp.layer(i);
+        if (aeb_firstLine(layer.comment).substr(0, prefix.length) === prefix &&
+                layer.locked) {
+            layer.locked = false;
+            unlocked.push(layer);
+        }
+    }
+    return unlocked;
+}
+
+function aeb_relock(layers) {
+    var i;
+    for (i = 0; i < layers.length; i++) {
+        try {
+            layers[i].locked = true;
+        } catch (ignored) {
+            // The layer was removed (gone from the plan): nothing to lock.
+        }
+    }
+}
+
 function aeb_layer(plan, comp, existing, footage, spec, index) {
     var where = "layers[" + index + "]";
     var item = footage["k_" + spec.footage];
@@ -774,6 +804,7 @@ function aeb_run(plan) {
     var layers = [];
     var byId = {};
     var camera = null;
+    var unlocked;
     var i;
     if (plan.schema !== AEB_PLAN_SCHEMA) {
         throw new Error("this library reads plans '" + AEB_PLAN_SCHEMA + "', not '" +
@@ -789,19 +820,24 @@ function aeb_run(plan) {
             plan.footage[i]);
     }
     comp = aeb_comp(plan, folder);
-    aeb_removeStale(plan, comp);
-    aeb_removeStaleFootage(plan);
-    existing = aeb_taggedLayers(plan, comp, "layer");
-    for (i = 0; i < plan.layers.length; i++) {
-        layers.push(aeb_layer(plan, comp, existing, footage, plan.layers[i], i));
-        byId["k_" + plan.layers[i].id] = layers[i];
+    unlocked = aeb_unlockOurs(plan, comp);
+    try {
+        aeb_removeStale(plan, comp);
+        aeb_removeStaleFootage(plan);
+        existing = aeb_taggedLayers(plan, comp, "layer");
+        for (i = 0; i < plan.layers.length; i++) {
+            layers.push(aeb_layer(plan, comp, existing, footage, plan.layers[i], i));
+            byId["k_" + plan.layers[i].id] = layers[i];
+        }
+        if (plan.camera !== null) {
+            camera = aeb_camera(plan, comp);
+        }
+        aeb_order(plan, layers, camera);
+        aeb_mattes(plan, layers, byId);
+        aeb_markers(plan, comp);
+    } finally {
+        aeb_relock(unlocked);
     }
-    if (plan.camera !== null) {
-        camera = aeb_camera(plan, comp);
-    }
-    aeb_order(plan, layers, camera);
-    aeb_mattes(plan, layers, byId);
-    aeb_markers(plan, comp);
     if (plan.aep !== null) {
         aeb_save(plan, base);
     }

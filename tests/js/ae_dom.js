@@ -115,10 +115,11 @@ const DOM_OBJECTS = new WeakSet();
 // Every DOM class declares WRITABLE: attribute names with setters. Anything else throws.
 // The model's own state lives in "_" fields created in the constructors; methods may
 // update those, but no new field can appear.
-function strict(obj, className, writable, model) {
+function strict(obj, className, writable, model, guard) {
   const proxy = new Proxy(obj, {
     set(target, prop, value) {
       if (typeof prop === "string" && writable.has(prop)) {
+        if (guard) { guard(target, prop); }
         model.touch(`${className}.${prop}`);
         return Reflect.set(target, prop, value, target);
       }
@@ -308,7 +309,13 @@ function makeDom(model, scriptPath) {
       this._keys = [];
       this._spatial = !!(opts && opts.spatial);
       this._dims = (opts && opts.dims) || [1];
+      this._layer = null;
       return strict(this, "Property", new Set(), model);
+    }
+    // Every change goes through here: a property of a locked layer refuses it.
+    _edit(what) {
+      model.touch(`${this._matchName}.${what}`);
+      if (this._layer !== null) { this._layer._refuseIfLocked(`${this._matchName}.${what}`); }
     }
     get matchName() { return this._matchName; }
     get propertyValueType() { return this._type; }
@@ -335,14 +342,14 @@ function makeDom(model, scriptPath) {
       return 1;
     }
     setValue(v) {
-      model.touch(`${this._matchName}.setValue`);
+      this._edit("setValue");
       if (this._keys.length > 0) {
         throw new Error(`${this._matchName}: setValue on a property with keyframes`);
       }
       this._value = this._checkValue(v, `${this._matchName}.setValue`);
     }
     setValueAtTime(t, v) {
-      model.touch(`${this._matchName}.setValueAtTime`);
+      this._edit("setValueAtTime");
       checkNumber(t, `${this._matchName}.setValueAtTime time`);
       const value = this._checkValue(v, `${this._matchName}.setValueAtTime`);
       const existing = this._keys.find((key) => Math.abs(key.time - t) < 1e-9);
@@ -368,7 +375,7 @@ function makeDom(model, scriptPath) {
       for (let i = 0; i < ts.length; i++) { this.setValueAtTime(ts[i], values[i]); }
     }
     removeKey(k) {
-      model.touch(`${this._matchName}.removeKey`);
+      this._edit("removeKey");
       this._key(k, "removeKey");
       this._keys.splice(k - 1, 1);
     }
@@ -387,7 +394,7 @@ function makeDom(model, scriptPath) {
       return v instanceof MarkerValue ? v : model.toScript(v);
     }
     setInterpolationTypeAtKey(k, inType, outType) {
-      model.touch(`${this._matchName}.setInterpolationTypeAtKey`);
+      this._edit("setInterpolationTypeAtKey");
       const key = this._key(k, "setInterpolationTypeAtKey");
       key.inType = checkEnum(inType, "KeyframeInterpolationType", "inType");
       key.outType = checkEnum(outType === undefined ? inType : outType,
@@ -407,7 +414,7 @@ function makeDom(model, scriptPath) {
       });
     }
     setTemporalEaseAtKey(k, inEases, outEases) {
-      model.touch(`${this._matchName}.setTemporalEaseAtKey`);
+      this._edit("setTemporalEaseAtKey");
       const key = this._key(k, "setTemporalEaseAtKey");
       key.inEase = this._eases(inEases, "setTemporalEaseAtKey in");
       key.outEase = this._eases(outEases === undefined ? inEases : outEases,
@@ -423,14 +430,17 @@ function makeDom(model, scriptPath) {
     }
     setSpatialAutoBezierAtKey(k, v) {
       this._spatialOnly("setSpatialAutoBezierAtKey");
+      this._edit("setSpatialAutoBezierAtKey");
       this._key(k, "setSpatialAutoBezierAtKey").spatialAuto = checkBool(v, "autoBezier");
     }
     setSpatialContinuousAtKey(k, v) {
       this._spatialOnly("setSpatialContinuousAtKey");
+      this._edit("setSpatialContinuousAtKey");
       this._key(k, "setSpatialContinuousAtKey").spatialContinuous = checkBool(v, "continuous");
     }
     setSpatialTangentsAtKey(k, inT, outT) {
       this._spatialOnly("setSpatialTangentsAtKey");
+      this._edit("setSpatialTangentsAtKey");
       const key = this._key(k, "setSpatialTangentsAtKey");
       // The tangent length follows the value type, not the value given.
       const n = this._type === PVT.TwoD_SPATIAL ? 2 : 3;
@@ -466,6 +476,11 @@ function makeDom(model, scriptPath) {
       this._matchName = matchName;
       this._children = children;
       return strict(this, "PropertyGroup", new Set(), model);
+    }
+    _attach(layer) {
+      for (const child of this._children) {
+        if (child instanceof PropertyGroup) { child._attach(layer); } else { child._layer = layer; }
+      }
     }
     get matchName() { return this._matchName; }
     get numProperties() { return this._children.length; }
@@ -739,7 +754,19 @@ function makeDom(model, scriptPath) {
   const LAYER_WRITABLE = ["name", "comment", "enabled", "locked", "shy", "label",
     "startTime", "inPoint", "outPoint", "stretch", "threeDLayer"];
 
+  // A locked layer refuses every change but unlocking (AE_SCRIPTING.md: "Setting
+  // properties of a locked layer fails"; the scripting guide's Layer.locked is the
+  // lock switch of the Layer panel).
+  function lockGuard(target, prop) {
+    if (prop !== "locked") { target._refuseIfLocked(`layer.${prop}`); }
+  }
+
   class Layer {
+    _refuseIfLocked(what) {
+      if (this._locked) {
+        throw new Error(`${what}: layer '${this._name}' is locked`);
+      }
+    }
     _initLayer(comp, name) {
       this._comp = comp;
       this._name = name;
@@ -809,6 +836,7 @@ function makeDom(model, scriptPath) {
     get transform() { return this._group.property("ADBE Transform Group"); }
     _move(to) {
       model.touch("layer.move");
+      this._refuseIfLocked("layer.move");
       const list = this._comp._layers;
       list.splice(list.indexOf(this._self), 1);
       list.splice(to, 0, this._self);
@@ -829,6 +857,7 @@ function makeDom(model, scriptPath) {
     }
     remove() {
       model.touch("layer.remove");
+      this._refuseIfLocked("layer.remove");
       const list = this._comp._layers;
       list.splice(list.indexOf(this._self), 1);
       for (const l of list) {
@@ -855,7 +884,8 @@ function makeDom(model, scriptPath) {
         new PropertyGroup("ADBE Marker", []),
       ]);
       this._self = strict(this, "AVLayer", new Set(LAYER_WRITABLE.concat(
-        ["guideLayer", "blendingMode"])), model);
+        ["guideLayer", "blendingMode"])), model, lockGuard);
+      this._group._attach(this._self);
       return this._self;
     }
     get source() { return this._source; }
@@ -869,6 +899,7 @@ function makeDom(model, scriptPath) {
     get isTrackMatte() { return this._comp._layers.some((l) => l._matte === this._self); }
     replaceSource(item, fixExpressions) {
       model.touch("layer.replaceSource");
+      this._refuseIfLocked("layer.replaceSource");
       checkBool(fixExpressions, "replaceSource fixExpressions");
       if (!(item instanceof FootageItem || item instanceof CompItem)) {
         throw new TypeError("replaceSource: an AVItem");
@@ -877,6 +908,7 @@ function makeDom(model, scriptPath) {
     }
     setTrackMatte(layer, type) {
       model.touch("layer.setTrackMatte");
+      this._refuseIfLocked("layer.setTrackMatte");
       if (!(layer instanceof AVLayer) || layer._comp !== this._comp) {
         throw new TypeError("setTrackMatte: a layer of the same comp");
       }
@@ -887,6 +919,7 @@ function makeDom(model, scriptPath) {
     }
     removeTrackMatte() {
       model.touch("layer.removeTrackMatte");
+      this._refuseIfLocked("layer.removeTrackMatte");
       this._matte = null;
       this._matteType = E.TrackMatteType.NO_TRACK_MATTE;
     }
@@ -909,7 +942,8 @@ function makeDom(model, scriptPath) {
         new PropertyGroup("ADBE Marker", []),
       ]);
       this._self = strict(this, "CameraLayer", new Set(LAYER_WRITABLE.concat(["autoOrient"])),
-        model);
+        model, lockGuard);
+      this._group._attach(this._self);
       return this._self;
     }
     get autoOrient() { return this._autoOrient; }
@@ -1156,6 +1190,7 @@ function makeDom(model, scriptPath) {
   function snapshotLayer(l) {
     const out = {
       index: l.index, name: l._name, comment: l._comment, enabled: l._enabled,
+      locked: l._locked,
       start_time: l._start, in_point: l._in, out_point: l._out, stretch: l._stretch,
       three_d: l._threeD, properties: snapshotGroup(l._group, {}),
     };
