@@ -34,6 +34,7 @@ from ..model import (
     Provenance,
     Value,
 )
+from .markers import plan_markers
 
 __all__ = [
     "PLAN_SCHEMA",
@@ -409,18 +410,7 @@ def build_plan(
             seq = _sequence_for(layer, index, layers)
             footage.append(_footage_json(spec, layer, seq, folder))
             plan_layers.append(_layer_json(spec, layer, index, seq, ids))
-        markers = [
-            {
-                "frame": m.frame,
-                "name": m.name,
-                "comment": m.comment,
-                "duration": m.duration,
-                "label": m.label,
-                "params": [[k, v] for k, v in m.parameters]
-                + [["aebridge_kind", str(m.kind)]],
-            }
-            for m in spec.markers
-        ]
+        markers = plan_markers(spec.markers)
         comp_lines = [f"built by {generator}", f"spec sha256: {spec_hash or '-'}"]
         if spec.style is not None:
             comp_lines.append(f"style: {spec.style.id} {spec.style.name}".rstrip())

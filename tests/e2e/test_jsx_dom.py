@@ -750,3 +750,67 @@ def test_a_layer_the_user_locked_is_updated_and_locked_again(tmp_path: Path) -> 
         "hero",
         "bg",
     ]
+
+
+# ---------------------------------------------------------------------------------
+# Markers: After Effects keeps one marker per time
+
+
+def test_markers_on_one_frame_are_merged_keeping_every_comment_and_parameter(
+    tmp_path: Path,
+) -> None:
+    data = aejsx.sample_data()["sh020"]
+    data["markers"] = [
+        {"frame": 1004, "name": "hit", "comment": "first", "parameters": {"take": "3"}},
+        {
+            "frame": 1004,
+            "name": "sync",
+            "comment": "second",
+            "parameters": {"take": "5"},
+        },
+        {"frame": 1006, "name": "alone"},
+    ]
+    (snap,) = aejsx.run_in_model(build(aejsx.load(data), tmp_path))
+    clean(snap)
+    keys = the_comp(snap)["markers"]["keys"]
+    assert len(keys) == 2
+    merged = keys[0]["value"]
+    for text in ("hit", "first", "sync", "second"):
+        assert text in merged["comment"]
+    assert merged["params"]["take"] == "3"
+    assert "5" in [v for k, v in merged["params"].items() if k.startswith("take")]
+
+
+USER_MARKER = (
+    "(function () { var c, i, m; for (i = 1; i <= app.project.numItems; i++) {"
+    " if (app.project.item(i) instanceof CompItem) { c = app.project.item(i); } }"
+    " app.beginUndoGroup('mine'); m = new MarkerValue('my note'); m.chapter = 'ch 2';"
+    " m.duration = 0.5; m.setParameters({mine: 'yes'});"
+    " c.markerProperty.setValueAtTime(%s, m); app.endUndoGroup(); }());"
+)
+
+
+def test_a_marker_the_user_added_is_kept_and_restored(tmp_path: Path) -> None:
+    data = aejsx.sample_data()["sh020"]
+    with_marker = build(aejsx.load(data), tmp_path, "v1")
+    data["markers"] = []
+    without = build(aejsx.load(data), tmp_path, "v2")
+    # Comp frame 1004 (the spec marker's frame) is 3 frames into the comp.
+    user = _script(tmp_path, "user.jsx", USER_MARKER % f"{3 * 1001 / 24000!r}")
+    _, mine, merged, again, restored = aejsx.run_in_model(
+        without, user, with_marker, with_marker, without
+    )
+    (key,) = the_comp(mine)["markers"]["keys"]
+    users = key["value"]
+    assert users["comment"] == "my note"
+    for snap in (merged, again):
+        clean(snap)
+        (key,) = the_comp(snap)["markers"]["keys"]
+        value = key["value"]
+        assert "my note" in value["comment"] and "hit" in value["comment"]
+        assert value["chapter"] == "ch 2" and value["duration"] == 0.5
+        assert value["params"]["mine"] == "yes" and value["params"]["take"] == "3"
+    assert the_comp(again)["markers"] == the_comp(merged)["markers"]
+    clean(restored)
+    (key,) = the_comp(restored)["markers"]["keys"]
+    assert key["value"] == users

@@ -725,6 +725,77 @@ function aeb_mattes(plan, layers, byId) {
 // ---------------------------------------------------------------------------------
 // Markers
 
+// After Effects keeps one marker per time: setValueAtTime on a time that has a key
+// replaces it (scripting guide, Property.setValueAtTime). The plan merges its own
+// markers per frame; a marker the user added in AE at one of those times is never
+// replaced: ours is merged into it, remembering what was the user's
+// (aebridge_user_comment, aebridge_own_keys), so a later run can give it back.
+var AEB_MARKER_TOLERANCE = 0.0001; // seconds: markers this close share a time
+
+function aeb_markerKeyAt(prop, time) {
+    var k;
+    if (prop.numKeys === 0) {
+        return 0;
+    }
+    k = prop.nearestKeyIndex(time);
+    return Math.abs(prop.keyTime(k) - time) < AEB_MARKER_TOLERANCE ? k : 0;
+}
+
+// Parameter keys as one string: each URI-encoded, joined with commas (keys may hold
+// any character, commas included).
+function aeb_encodeKeys(keys) {
+    var out = [];
+    var i;
+    for (i = 0; i < keys.length; i++) {
+        out.push(encodeURIComponent(keys[i]));
+    }
+    return out.join(",");
+}
+
+function aeb_decodeKeys(text) {
+    var parts = text === "" ? [] : String(text).split(",");
+    var out = {};
+    var i;
+    for (i = 0; i < parts.length; i++) {
+        out[decodeURIComponent(parts[i])] = true;
+    }
+    return out;
+}
+
+// Removes this build's markers; a user's marker ours was merged into gets back its
+// own comment and parameters (its other attributes were never touched).
+function aeb_clearMarkers(plan, prop) {
+    var k;
+    var marker;
+    var params;
+    var own;
+    var kept;
+    var key;
+    for (k = prop.numKeys; k >= 1; k--) {
+        marker = prop.keyValue(k);
+        params = marker.getParameters();
+        if (!params.hasOwnProperty("aebridge_build") ||
+                params.aebridge_build !== plan.build_id) {
+            continue;
+        }
+        if (!params.hasOwnProperty("aebridge_user_comment")) {
+            prop.removeKey(k);
+            continue;
+        }
+        own = aeb_decodeKeys(params.aebridge_own_keys);
+        kept = {};
+        for (key in params) {
+            if (params.hasOwnProperty(key) && !own.hasOwnProperty(key) &&
+                    key.substr(0, 9) !== "aebridge_") {
+                kept[key] = params[key];
+            }
+        }
+        marker.comment = params.aebridge_user_comment;
+        marker.setParameters(kept);
+        prop.setValueAtTime(prop.keyTime(k), marker);
+    }
+}
+
 function aeb_markers(plan, comp) {
     var prop = comp.markerProperty;
     var k;
@@ -733,31 +804,51 @@ function aeb_markers(plan, comp) {
     var marker;
     var params;
     var text;
-    for (k = prop.numKeys; k >= 1; k--) {
-        params = prop.keyValue(k).getParameters();
-        if (params.hasOwnProperty("aebridge_build") &&
-                params.aebridge_build === plan.build_id) {
-            prop.removeKey(k);
-        }
-    }
+    var time;
+    var existing;
+    var users;
+    var own;
+    var key;
+    var name;
+    aeb_clearMarkers(plan, prop);
     for (i = 0; i < plan.markers.length; i++) {
         spec = plan.markers[i];
+        time = aeb_time(plan, spec.frame);
         text = spec.name;
         if (spec.comment !== "") {
             text = text === "" ? spec.comment : text + "\n" + spec.comment;
-        }
-        marker = new MarkerValue(text);
-        marker.duration = spec.duration * plan.comp.rate_den / plan.comp.rate_num;
-        if (spec.label !== null) {
-            marker.label = spec.label;
         }
         params = {};
         for (k = 0; k < spec.params.length; k++) {
             params[spec.params[k][0]] = spec.params[k][1];
         }
+        existing = aeb_markerKeyAt(prop, time);
+        if (existing === 0) {
+            marker = new MarkerValue(text);
+            marker.duration = spec.duration * plan.comp.rate_den / plan.comp.rate_num;
+            if (spec.label !== null) {
+                marker.label = spec.label;
+            }
+        } else {
+            // The user's marker: keep all of it, add ours.
+            marker = prop.keyValue(existing);
+            users = marker.getParameters();
+            own = [];
+            for (key in params) {
+                if (params.hasOwnProperty(key)) {
+                    name = users.hasOwnProperty(key) ? key + " (aebridge)" : key;
+                    users[name] = params[key];
+                    own.push(name);
+                }
+            }
+            users.aebridge_user_comment = marker.comment;
+            users.aebridge_own_keys = aeb_encodeKeys(own);
+            params = users;
+            marker.comment = marker.comment === "" ? text : marker.comment + "\n" + text;
+        }
         params.aebridge_build = plan.build_id;
         marker.setParameters(params);
-        prop.setValueAtTime(aeb_time(plan, spec.frame), marker);
+        prop.setValueAtTime(time, marker);
     }
 }
 

@@ -266,17 +266,39 @@ function makeDom(model, scriptPath) {
     set influence(v) { this._influence = checkNumber(v, "KeyframeEase.influence", 0.1, 100); }
   }
 
+  // MarkerValue (scripting guide, other/markervalue.md): text attributes, duration,
+  // label 0..16, two flags, and string parameters.
+  const MARKER_TEXT = ["comment", "chapter", "cuePointName", "frameTarget", "url"];
+  const MARKER_FLAGS = ["eventCuePoint", "protectedRegion"];
+
   class MarkerValue {
     constructor(comment) {
-      this._comment = checkString(comment, "MarkerValue comment");
+      this._text = { comment: checkString(comment, "MarkerValue comment"), chapter: "",
+        cuePointName: "", frameTarget: "", url: "" };
+      this._flags = { eventCuePoint: false, protectedRegion: false };
       this._duration = 0;
       this._label = 0;
       this._params = {};
-      return strict(this, "MarkerValue", new Set(["comment", "duration", "label"]),
-        { touch() {} });
+      const self = strict(this, "MarkerValue",
+        new Set(MARKER_TEXT.concat(MARKER_FLAGS, ["duration", "label"])), { touch() {} });
+      return self;
     }
-    get comment() { return this._comment; }
-    set comment(v) { this._comment = checkString(v, "MarkerValue.comment"); }
+    get comment() { return this._text.comment; }
+    set comment(v) { this._text.comment = checkString(v, "MarkerValue.comment"); }
+    get chapter() { return this._text.chapter; }
+    set chapter(v) { this._text.chapter = checkString(v, "MarkerValue.chapter"); }
+    get cuePointName() { return this._text.cuePointName; }
+    set cuePointName(v) { this._text.cuePointName = checkString(v, "MarkerValue.cuePointName"); }
+    get frameTarget() { return this._text.frameTarget; }
+    set frameTarget(v) { this._text.frameTarget = checkString(v, "MarkerValue.frameTarget"); }
+    get url() { return this._text.url; }
+    set url(v) { this._text.url = checkString(v, "MarkerValue.url"); }
+    get eventCuePoint() { return this._flags.eventCuePoint; }
+    set eventCuePoint(v) { this._flags.eventCuePoint = checkBool(v, "MarkerValue.eventCuePoint"); }
+    get protectedRegion() { return this._flags.protectedRegion; }
+    set protectedRegion(v) {
+      this._flags.protectedRegion = checkBool(v, "MarkerValue.protectedRegion");
+    }
     get duration() { return this._duration; }
     set duration(v) { this._duration = checkNumber(v, "MarkerValue.duration", 0); }
     get label() { return this._label; }
@@ -293,6 +315,18 @@ function makeDom(model, scriptPath) {
       this._params = params;
     }
     getParameters() { return model.toScript(this._params); }
+    // A key's value is handed out as a copy: changing it changes nothing until it is
+    // set again (the scripting guide does not say AE shares it; a script must not
+    // rely on that).
+    _copy() {
+      const m = new MarkerValue(this._text.comment);
+      m._text = Object.assign({}, this._text);
+      m._flags = Object.assign({}, this._flags);
+      m._duration = this._duration;
+      m._label = this._label;
+      m._params = Object.assign({}, this._params);
+      return m;
+    }
   }
 
   function defaultEase(dims) {
@@ -348,10 +382,14 @@ function makeDom(model, scriptPath) {
       }
       this._value = this._checkValue(v, `${this._matchName}.setValue`);
     }
+    // "Creates a new keyframe ... if one does not currently exist for the specified
+    // time, and sets its value" (scripting guide, Property.setValueAtTime): a key at
+    // the same time is replaced, so two markers on one frame leave only the last.
     setValueAtTime(t, v) {
       this._edit("setValueAtTime");
       checkNumber(t, `${this._matchName}.setValueAtTime time`);
-      const value = this._checkValue(v, `${this._matchName}.setValueAtTime`);
+      const checked = this._checkValue(v, `${this._matchName}.setValueAtTime`);
+      const value = checked instanceof MarkerValue ? checked._copy() : checked;
       const existing = this._keys.find((key) => Math.abs(key.time - t) < 1e-9);
       if (existing) {
         existing.value = value;
@@ -391,7 +429,7 @@ function makeDom(model, scriptPath) {
     keyTime(k) { return this._key(k, "keyTime").time; }
     keyValue(k) {
       const v = this._key(k, "keyValue").value;
-      return v instanceof MarkerValue ? v : model.toScript(v);
+      return v instanceof MarkerValue ? v._copy() : model.toScript(v);
     }
     setInterpolationTypeAtKey(k, inType, outType) {
       this._edit("setInterpolationTypeAtKey");
@@ -468,7 +506,8 @@ function makeDom(model, scriptPath) {
   }
 
   function markerSnapshot(m) {
-    return { comment: m._comment, duration: m._duration, label: m._label, params: m._params };
+    return { comment: m._text.comment, chapter: m._text.chapter, duration: m._duration,
+      label: m._label, params: m._params };
   }
 
   class PropertyGroup {

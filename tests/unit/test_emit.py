@@ -249,6 +249,57 @@ def test_markers_keep_their_parameters_and_kind() -> None:
     ]
 
 
+def test_markers_on_one_frame_become_one_plan_marker() -> None:
+    from aebridge.emit.markers import plan_markers
+    from aebridge.model import Marker, MarkerKind
+
+    merged = plan_markers(
+        (
+            Marker(frame=1010, name="later"),
+            Marker(
+                frame=1004,
+                name="keyframe 2",
+                comment="halfway",
+                parameters=(("source_frame", "3"),),
+                kind=MarkerKind.KEYFRAME,
+            ),
+            Marker(
+                frame=1004,
+                name="fg keyframe 1",
+                comment="close",
+                duration=2,
+                parameters=(("layer", "fg"), ("source_frame", "0")),
+                kind=MarkerKind.KEYFRAME,
+            ),
+            Marker(frame=1004, name="hit", label=3, parameters=(("take", "3"),)),
+        )
+    )
+    assert merged == [
+        {
+            "frame": 1004,
+            "name": "keyframe 2 + fg keyframe 1 + hit",
+            "comment": "keyframe 2: halfway\nfg keyframe 1: close",
+            "duration": 2,
+            "label": 3,
+            "params": [
+                ["source_frame", "3"],
+                ["layer", "fg"],
+                ["source_frame (2)", "0"],
+                ["take", "3"],
+                ["aebridge_kind", "keyframe,note"],
+            ],
+        },
+        {
+            "frame": 1010,
+            "name": "later",
+            "comment": "",
+            "duration": 0,
+            "label": None,
+            "params": [["aebridge_kind", "note"]],
+        },
+    ]
+
+
 def test_camera_comes_from_camera_keys() -> None:
     spec = spec_of(
         camera={
