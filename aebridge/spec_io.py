@@ -687,6 +687,7 @@ class _Reader:
         return tuple(layer for layer in layers if layer is not None)
 
     def _check_mattes(self, value: list[Any], path: str, ids: list[str | None]) -> None:
+        errors_before = self.error_count
         known = list(dict.fromkeys(layer_id for layer_id in ids if layer_id))
         targets: dict[str, str] = {}
         for i, item in enumerate(value):
@@ -709,6 +710,8 @@ class _Reader:
                 owner = ids[i]
                 if owner is not None:
                     targets[owner] = target
+        if self.error_count == errors_before:
+            self._check_matte_switches(value, path, ids, set(targets.values()))
         reported: set[str] = set()
         for i, layer_id in enumerate(ids):
             if layer_id is None or layer_id in reported:
@@ -726,6 +729,27 @@ class _Reader:
                     )
                     break
                 chain.append(current)
+
+    def _check_matte_switches(
+        self, value: list[Any], path: str, ids: list[str | None], mattes: set[str]
+    ) -> None:
+        """Warn where a spec expects a matte layer to render, or not to be one."""
+        for i, item in enumerate(value):
+            if not isinstance(item, dict) or ids[i] is None:
+                continue
+            if ids[i] in mattes and item.get("enabled") is True:
+                self.warn(
+                    f"{path}[{i}].enabled",
+                    f"layer '{ids[i]}' is another layer's track matte: its video is "
+                    "switched off in After Effects (and the preview never draws it), "
+                    "whatever enabled says",
+                )
+            elif ids[i] not in mattes and item.get("role") == Role.MATTE.value:
+                self.warn(
+                    f"{path}[{i}].role",
+                    f"layer '{ids[i]}' has role 'matte' but no layer uses it as its "
+                    "track_matte, so it renders as an ordinary layer",
+                )
 
     def layer(self, value: object, path: str, comp: Comp | None) -> Layer | None:
         allowed = tuple(f.name for f in fields(Layer))

@@ -344,7 +344,8 @@ def _camera_json(spec: CompSpec) -> Json | None:
 
     return {
         "name": keys.name,
-        "auto_orient": False,
+        # A two-node camera: it looks at its (keyed) point of interest.
+        "auto_orient": True,
         "comment": (
             f"focal length {keys.focal_length_mm!r} mm, film width "
             f"{keys.film_width_mm!r} mm"

@@ -6,6 +6,7 @@ attributes AE does not have; these tests assert the project the scripts build.
 
 from __future__ import annotations
 
+import math
 import sys
 from fractions import Fraction
 from pathlib import Path
@@ -284,7 +285,7 @@ def test_camera_matches_camera_keys(runs: dict[str, list[Snapshot]]) -> None:
         expected = camera_keys(spec)
         cam = layer(runs[name][0], "Camera")
         assert cam["type"] == "CameraLayer"
-        assert cam["auto_orient"] == "AutoOrientType.NO_AUTO_ORIENT"
+        assert cam["auto_orient"] == "AutoOrientType.CAMERA_OR_POINT_OF_INTEREST"
         props = cam["properties"]
         rate = spec.comp.rate
         for prop, match in (
@@ -814,3 +815,60 @@ def test_a_marker_the_user_added_is_kept_and_restored(tmp_path: Path) -> None:
     clean(restored)
     (key,) = the_comp(restored)["markers"]["keys"]
     assert key["value"] == users
+
+
+# ---------------------------------------------------------------------------------
+# The comp After Effects renders (the model's frame evaluation)
+
+
+def _frame(evaluation: list[dict[str, Any]], frame: int) -> dict[str, Any]:
+    (comp,) = evaluation
+    (found,) = [f for f in comp["frames"] if f["frame"] == frame]
+    return found
+
+
+def test_a_pan_turns_the_camera(tmp_path: Path) -> None:
+    data = aejsx.sample_data()["sh010"]
+    data["camera"]["moves"] = [
+        {"kind": "pan", "start": 1001, "end": 1005, "amount": 30},
+        {"kind": "tilt", "start": 1005, "end": 1007, "amount": 10},
+    ]
+    runs, evaluation = aejsx.evaluate_in_model(build(aejsx.load(data), tmp_path))
+    clean(runs[0])
+    assert layer(runs[0], "Camera")["auto_orient"] == (
+        "AutoOrientType.CAMERA_OR_POINT_OF_INTEREST"
+    )
+    cam = _frame(evaluation, 1003)["camera"]
+    # Half way through a linear 30 degree pan to the right: 15 degrees about +y.
+    s, c = math.sin(math.radians(15)), math.cos(math.radians(15))
+    assert cam["direction"] == pytest.approx([s, 0, c], abs=1e-6)
+    cam = _frame(evaluation, 1007)["camera"]
+    s, c = math.sin(math.radians(30)), math.cos(math.radians(30))
+    t_s, t_c = math.sin(math.radians(10)), math.cos(math.radians(10))
+    assert cam["direction"] == pytest.approx([s * t_c, -t_s, c * t_c], abs=1e-6)
+
+
+def test_the_camera_spans_the_comp_on_every_run(tmp_path: Path) -> None:
+    data = aejsx.sample_data()["sh010"]
+    short = build(aejsx.load(data), tmp_path, "short")
+    data["comp"]["duration"] = 16
+    longer = build(aejsx.load(data), tmp_path, "long")
+    _, after = aejsx.run_in_model(short, longer)
+    clean(after)
+    cam = layer(after, "Camera")
+    assert (cam["start_time"], cam["in_point"]) == (0, 0)
+    assert cam["out_point"] == pytest.approx(16 / 24)
+
+
+def test_a_track_matte_layer_never_renders_itself(tmp_path: Path) -> None:
+    data = aejsx.sample_data()["sh030"]
+    data["layers"][1]["enabled"] = True  # the spec asks for it; AE must not show it
+    runs, evaluation = aejsx.evaluate_in_model(build(aejsx.load(data), tmp_path))
+    clean(runs[0])
+    assert layer(runs[0], "matte")["enabled"] is False
+    (comp,) = evaluation
+    for frame in comp["frames"]:
+        (matte,) = [lay for lay in frame["layers"] if lay["name"] == "matte"]
+        (fg,) = [lay for lay in frame["layers"] if lay["name"] == "fg"]
+        assert matte["renders"] is False and fg["renders"] is True
+        assert fg["track_matte"] == matte["tag"]

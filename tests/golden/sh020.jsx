@@ -615,12 +615,24 @@ function aeb_relock(layers) {
     }
 }
 
+// Start, in and out points in comp seconds. In before out, unless the new in point
+// lies past the current out point (a layer from an earlier run trimmed later): AE
+// keeps inPoint before outPoint at all times.
+function aeb_setSpan(layer, start, inTime, outTime) {
+    layer.startTime = start;
+    if (inTime >= layer.outPoint) {
+        layer.outPoint = outTime;
+        layer.inPoint = inTime;
+    } else {
+        layer.inPoint = inTime;
+        layer.outPoint = outTime;
+    }
+}
+
 function aeb_layer(plan, comp, existing, footage, spec, index) {
     var where = "layers[" + index + "]";
     var item = footage["k_" + spec.footage];
     var layer;
-    var inTime;
-    var outTime;
     if (!item) {
         throw new Error(where + ".footage: no footage with id '" + spec.footage + "'");
     }
@@ -642,18 +654,8 @@ function aeb_layer(plan, comp, existing, footage, spec, index) {
     layer.blendingMode = aeb_lookup(aeb_blendTable(), spec.blend, where + ".blend");
     // Stretch first: it rescales the in and out points AE already holds.
     layer.stretch = spec.stretch;
-    layer.startTime = aeb_time(plan, spec.start);
-    // In before out, unless the new in point lies past the current out point (a layer
-    // from an earlier run trimmed later): AE keeps inPoint before outPoint at all times.
-    inTime = aeb_time(plan, spec.in_frame);
-    outTime = aeb_time(plan, spec.out_frame);
-    if (inTime >= layer.outPoint) {
-        layer.outPoint = outTime;
-        layer.inPoint = inTime;
-    } else {
-        layer.inPoint = inTime;
-        layer.outPoint = outTime;
-    }
+    aeb_setSpan(layer, aeb_time(plan, spec.start), aeb_time(plan, spec.in_frame),
+        aeb_time(plan, spec.out_frame));
     aeb_setTransform(plan, layer, spec.transform, where);
     return layer;
 }
@@ -673,6 +675,18 @@ function aeb_camera(plan, comp) {
     }
     camera.name = spec.name;
     camera.comment = aeb_comment(tag, spec.comment);
+    // addCamera honours the "Create Layers at Composition Start Time" preference and
+    // AE does not lengthen layers when a comp grows (scripting guide,
+    // LayerCollection.addCamera): the camera spans the comp, set on every run.
+    aeb_setSpan(camera, 0, 0, comp.duration);
+    // Only a camera auto-oriented towards its point of interest looks at it; with
+    // NO_AUTO_ORIENT AE ignores the point of interest and only the rotations turn the
+    // camera (scripting guide, Layer.autoOrient; Adobe help "Auto-Orientation
+    // options"). A keyed point of interest (pan, tilt, orbit) needs the former.
+    if (spec.point_of_interest.hasOwnProperty("keys") && !spec.auto_orient) {
+        throw new Error("camera.auto_orient: a camera whose point of interest is " +
+            "keyed must be oriented towards it (true)");
+    }
     camera.autoOrient = spec.auto_orient ? AutoOrientType.CAMERA_OR_POINT_OF_INTEREST :
         AutoOrientType.NO_AUTO_ORIENT;
     // On a camera, the anchor point property is the point of interest.
@@ -716,6 +730,11 @@ function aeb_mattes(plan, layers, byId) {
             // 23.0+: the matte layer need not sit directly above.
             layers[i].setTrackMatte(matte, aeb_lookup(table, spec.matte.type,
                 "layers[" + i + "].matte.type"));
+            // The UI switches a matte's video off when it is chosen; nothing documents
+            // that setTrackMatte does (scripting guide, AVLayer.setTrackMatte), and a
+            // matte with its video on renders on top of the picture: off, whatever
+            // the spec says.
+            matte.enabled = false;
         } else if (layers[i].hasTrackMatte) {
             layers[i].removeTrackMatte();
         }

@@ -17,6 +17,7 @@
 const fs = require("fs");
 const path = require("path");
 const vm = require("vm");
+const aeMath = require("./ae_math");
 
 // ---------------------------------------------------------------------------------
 // Enums
@@ -356,6 +357,22 @@ function makeDom(model, scriptPath) {
     get isSpatial() { return this._spatial; }
     get numKeys() { return this._keys.length; }
     get value() { return model.toScript(this._value); }
+    // The value at a comp time (scripting guide, Property.valueAtTime); there are no
+    // expressions in this model, so preExpression changes nothing.
+    valueAtTime(t, preExpression) {
+      checkNumber(t, `${this._matchName}.valueAtTime time`);
+      checkBool(preExpression, `${this._matchName}.valueAtTime preExpression`);
+      return model.toScript(this._valueAt(t));
+    }
+    _valueAt(t) {
+      if (this._keys.length === 0) { return this._value; }
+      const name = (v) => enumName(v).split(".")[1];
+      const keys = this._keys.map((k) => ({
+        time: k.time, value: k.value, inType: name(k.inType), outType: name(k.outType),
+        inEase: k.inEase, outEase: k.outEase,
+      }));
+      return aeMath.keyedValue(keys, t, this._spatial);
+    }
     _checkValue(v, what) {
       if (this._type === PVT.MARKER) {
         if (!(v instanceof MarkerValue)) { throw new TypeError(`${what}: a MarkerValue`); }
@@ -873,6 +890,23 @@ function makeDom(model, scriptPath) {
     }
     property(name) { return this._group.property(name); }
     get transform() { return this._group.property("ADBE Transform Group"); }
+    // Scripting guide, Layer.activeAtTime: enabled, and the time between inPoint and
+    // outPoint (no layer is soloed in this model).
+    activeAtTime(t) {
+      checkNumber(t, "layer.activeAtTime time");
+      return aeMath.activeAt({ enabled: this._enabled, inPoint: this._in,
+        outPoint: this._out }, t);
+    }
+    _transformAt(t) {
+      const group = this._group.property("ADBE Transform Group");
+      const at = (match) => group.property(match)._valueAt(t);
+      return {
+        anchor: at("ADBE Anchor Point"), position: at("ADBE Position"),
+        scale: at("ADBE Scale"), orientation: at("ADBE Orientation"),
+        rotation_x: at("ADBE Rotate X"), rotation_y: at("ADBE Rotate Y"),
+        rotation: at("ADBE Rotate Z"), opacity: at("ADBE Opacity"),
+      };
+    }
     _move(to) {
       model.touch("layer.move");
       this._refuseIfLocked("layer.move");
@@ -1266,7 +1300,69 @@ function makeDom(model, scriptPath) {
     };
   }
 
-  return { globals, snapshot };
+  // The comp as After Effects would render it, frame by frame: for every layer
+  // whether it renders (activeAtTime, not a guide, a footage frame to show), which
+  // footage frame, and its transform after easing; and the active camera (the
+  // top-most camera layer active at that time, CompItem.activeCamera) with where it
+  // looks. Frame k of the comp is at time k * frameDuration.
+  function evaluateComp(comp) {
+    const frames = [];
+    const count = Math.round(comp._duration * comp._frameRate);
+    for (let k = 0; k < count; k++) {
+      const t = k / comp._frameRate;
+      const layers = comp._layers.map((l) => {
+        const out = {
+          index: l.index, name: l._name, tag: firstLine(l._comment),
+          type: l instanceof AVLayer ? "AVLayer" : "CameraLayer",
+          active: l.activeAtTime(t), three_d: l._threeD,
+          transform: l._transformAt(t),
+        };
+        if (l instanceof AVLayer) {
+          const item = l._source;
+          const still = item instanceof FootageItem && item._source._isStill;
+          const rate = item instanceof FootageItem ? item.frameRate : comp._frameRate;
+          const frame = aeMath.footageFrameAt(
+            { startTime: l._start, stretch: l._stretch }, t, rate, item._frames || 1,
+            still);
+          Object.assign(out, {
+            source_frame: frame,
+            renders: out.active && !l._guide && frame !== null,
+            blend: enumName(l._blend),
+            track_matte: l._matte === null ? null : firstLine(l._matte._comment),
+          });
+        }
+        return out;
+      });
+      const camera = comp._layers.find((l) => l instanceof CameraLayer && l.activeAtTime(t));
+      let cam = null;
+      if (camera) {
+        const tr = camera._transformAt(t);
+        const zoom = camera._group.property("ADBE Camera Options Group")
+          .property("ADBE Camera Zoom")._valueAt(t);
+        const axes = aeMath.cameraAxes(enumName(camera._autoOrient).split(".")[1],
+          tr.position, tr.anchor, tr.orientation, tr.rotation_x, tr.rotation_y,
+          tr.rotation);
+        cam = { name: camera._name, tag: firstLine(camera._comment),
+          position: tr.position, point_of_interest: tr.anchor, zoom,
+          direction: axes.direction, up: axes.up };
+      }
+      frames.push({ frame: comp._displayStartFrame + k, time: t, layers, camera: cam });
+    }
+    return {
+      name: comp._name, width: comp._width, height: comp._height,
+      frame_rate: comp._frameRate, start_frame: comp._displayStartFrame, frames,
+    };
+  }
+
+  function firstLine(text) {
+    return String(text).split(/\r\n|\r|\n/)[0];
+  }
+
+  function evaluate() {
+    return project._items.filter((i) => i instanceof CompItem).map(evaluateComp);
+  }
+
+  return { globals, snapshot, evaluate };
 }
 
 // ---------------------------------------------------------------------------------
@@ -1332,7 +1428,7 @@ function makeSandbox(scriptPath, env) {
   vm.runInContext(REMOVE, context);
   // The runner points $.fileName at each script it runs.
   const setScript = (p) => { model.scriptPath = p; };
-  return { context, model, snapshot: dom.snapshot, setScript };
+  return { context, model, snapshot: dom.snapshot, evaluate: dom.evaluate, setScript };
 }
 
 module.exports = { makeSandbox, ENUMS, enumName };

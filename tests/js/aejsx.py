@@ -55,6 +55,21 @@ def es3_problems(*paths: Path) -> list[str]:
     return [line for line in proc.stdout.splitlines() if line]
 
 
+def _run(
+    scripts: tuple[Path, ...], runs: int, env: dict[str, str] | None, evaluate: bool
+) -> dict[str, Any]:
+    node = node_ready()
+    cmd = [node, str(JS_DIR / "run.js"), *map(str, scripts), "--runs", str(runs)]
+    for key, value in (env or {}).items():
+        cmd += ["--env", f"{key}={value}"]
+    if evaluate:
+        cmd.append("--evaluate")
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    result: dict[str, Any] = json.loads(proc.stdout)
+    return result
+
+
 def run_in_model(
     *scripts: Path, runs: int = 1, env: dict[str, str] | None = None
 ) -> list[dict[str, Any]]:
@@ -63,14 +78,21 @@ def run_in_model(
     Returns:
         One project snapshot per run (see tests/js/ae_dom.js ``snapshot``).
     """
-    node = node_ready()
-    cmd = [node, str(JS_DIR / "run.js"), *map(str, scripts), "--runs", str(runs)]
-    for key, value in (env or {}).items():
-        cmd += ["--env", f"{key}={value}"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    result: list[dict[str, Any]] = json.loads(proc.stdout)["runs"]
+    result: list[dict[str, Any]] = _run(scripts, runs, env, False)["runs"]
     return result
+
+
+def evaluate_in_model(
+    *scripts: Path, env: dict[str, str] | None = None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Run the scripts once each, then evaluate every comp at each of its frames.
+
+    Returns:
+        (one snapshot per run, one evaluation per comp: see ae_dom.js
+        ``evaluateComp``).
+    """
+    result = _run(scripts, 1, env, True)
+    return result["runs"], result["evaluation"]
 
 
 def touch_sequences(spec: CompSpec, script_dir: Path) -> None:

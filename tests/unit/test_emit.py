@@ -316,7 +316,7 @@ def test_camera_comes_from_camera_keys() -> None:
         layers=[{"id": "bg", "source": seq("bg"), "three_d": True}],
     )
     camera = plan_of(spec)["camera"]
-    assert camera["name"] == "Camera" and camera["auto_orient"] is False
+    assert camera["name"] == "Camera" and camera["auto_orient"] is True
     assert camera["zoom"] == {"value": round(64 * 50 / 36, 6)}
     assert camera["roll"] == {"value": 0}
     first, last = camera["position"]["keys"]

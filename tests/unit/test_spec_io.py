@@ -148,6 +148,31 @@ BLENDS = ", ".join(m.value for m in BlendMode)
 
 CASES: list[tuple[str, Mutation, list[tuple[str, str, str]]]] = [
     (
+        "a matte layer asked to render is warned about",
+        _set("layers[2].enabled", True),
+        [
+            (
+                "warning",
+                "layers[2].enabled",
+                "layer 'matte' is another layer's track matte: its video is switched "
+                "off in After Effects (and the preview never draws it), whatever "
+                "enabled says",
+            )
+        ],
+    ),
+    (
+        "a matte role no layer uses is warned about",
+        lambda data: data["layers"][1].pop("track_matte"),
+        [
+            (
+                "warning",
+                "layers[2].role",
+                "layer 'matte' has role 'matte' but no layer uses it as its "
+                "track_matte, so it renders as an ordinary layer",
+            )
+        ],
+    ),
+    (
         "unknown field with a suggestion",
         _set("layers[0].blnd", "add"),
         [("error", "layers[0].blnd", "unknown field; did you mean 'blend'?")],
@@ -377,6 +402,12 @@ CASES: list[tuple[str, Mutation, list[tuple[str, str, str]]]] = [
         "a camera with no 3D layer is a warning",
         _set("layers[1]", {"id": "fg", "source": "media/fg.mov"}),
         [
+            (
+                "warning",
+                "layers[2].role",
+                "layer 'matte' has role 'matte' but no layer uses it as its "
+                "track_matte, so it renders as an ordinary layer",
+            ),
             (
                 "warning",
                 "camera",
