@@ -15,10 +15,13 @@ from pathlib import Path
 from ..animation import Track, source_frame_index
 
 __all__ = [
+    "DEFAULT_FILM_MM",
+    "DEFAULT_FOCAL_MM",
     "CameraPlan",
     "CameraState",
     "CompPlan",
     "LayerPlan",
+    "LayerState",
     "SequencePlan",
 ]
 
@@ -44,6 +47,12 @@ class SequencePlan:
         """The file of 0-based source frame ``index``."""
         return self.folder / f"{self.name}.{self.first + index:0{self.padding}d}.exr"
 
+
+Vec3 = tuple[float, float, float]
+
+#: The camera After Effects uses for 3D layers when a comp has no camera layer: a
+#: 50 mm lens on 36 mm film (unverified in a running After Effects).
+DEFAULT_FOCAL_MM, DEFAULT_FILM_MM = 50.0, 36.0
 
 # AE's defaults for a layer's scale, rotation and opacity.
 _FULL_SCALE = Track(value=(100.0, 100.0, 100.0))
@@ -96,8 +105,35 @@ class LayerPlan:
             frame_count=self.source.frame_count,
         )
 
+    def renders(self, frame: int) -> bool:
+        """Whether the layer draws itself at a comp frame: visible, no one's matte,
+        between its in and out points, with a source frame to show."""
+        return (
+            self.visible
+            and not self.is_matte
+            and self.active(frame)
+            and self.source_index(frame) is not None
+        )
 
-Vec3 = tuple[float, float, float]
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LayerState:
+    """A layer at one comp frame, as the preview draws it.
+
+    ``anchor``, ``position`` and ``scale`` have three components (a 2D layer's z is
+    AE's default: 0 for anchor and position, 100 % for scale); ``rotation`` is the Z
+    rotation in degrees; ``opacity`` is 0..100 (clamped).
+    """
+
+    renders: bool
+    source_frame: int | None
+    anchor: Vec3
+    position: Vec3
+    scale: Vec3
+    rotation: float
+    opacity: float
+
+
 #: A camera at one instant: position, point of interest, zoom (pixels), roll (degrees).
 CameraState = tuple[Vec3, Vec3, float, float]
 
@@ -135,3 +171,49 @@ class CompPlan:
     @property
     def frames(self) -> range:
         return range(self.start_frame, self.start_frame + self.duration)
+
+    def camera_at(self, frame: float) -> CameraState:
+        """The camera at a comp frame: the comp's, or AE's default camera."""
+        if self.camera is not None:
+            return self.camera.state(frame)
+        zoom = self.width * DEFAULT_FOCAL_MM / DEFAULT_FILM_MM
+        return (
+            (self.width / 2, self.height / 2, -zoom),
+            (self.width / 2, self.height / 2, 0.0),
+            zoom,
+            0.0,
+        )
+
+    def layer_state(self, index: int, frame: int) -> LayerState:
+        """Layer ``index`` at a comp frame: what it shows and its transform.
+
+        Unset anchor and position are AE's defaults: the source's centre and the
+        comp's centre.
+        """
+        layer = self.layers[index]
+
+        def three(values: tuple[float, ...], z: float) -> Vec3:
+            padded = (*values, z, z)[:3] if len(values) < 3 else values
+            return (float(padded[0]), float(padded[1]), float(padded[2]))
+
+        src = layer.source
+        anchor = (
+            layer.anchor.at(frame, self.rate)
+            if layer.anchor
+            else (src.width / 2, src.height / 2)
+        )
+        position = (
+            layer.position.at(frame, self.rate)
+            if layer.position
+            else (self.width / 2, self.height / 2)
+        )
+        scale = layer.scale.at(frame, self.rate)
+        return LayerState(
+            renders=layer.renders(frame),
+            source_frame=layer.source_index(frame),
+            anchor=three(anchor, 0.0),
+            position=three(position, 0.0),
+            scale=three(scale, 100.0),
+            rotation=layer.rotation.at(frame, self.rate)[0],
+            opacity=min(max(layer.opacity.at(frame, self.rate)[0], 0.0), 100.0),
+        )

@@ -24,7 +24,14 @@ from ..animation import Track, keys_from_spec, layer_bounds
 from ..errors import OptionError, Problem, SourceError, SpecError
 from . import composite
 from .display import DEFAULT_DISPLAY, DisplayTransform, is_colour_space
-from .plan import CameraPlan, CameraState, CompPlan, LayerPlan, SequencePlan
+from .plan import (
+    CameraPlan,
+    CameraState,
+    CompPlan,
+    LayerPlan,
+    LayerState,
+    SequencePlan,
+)
 from .writers import ContactSheet, FrameSink, open_sink
 
 if TYPE_CHECKING:
@@ -42,10 +49,6 @@ __all__ = [
 
 Image = npt.NDArray[np.float32]
 Matrix = npt.NDArray[np.float64]
-
-# The default comp camera AE uses for 3D layers when a comp has no camera layer: a
-# 50 mm lens on 36 mm film.
-_DEFAULT_FOCAL_MM, _DEFAULT_FILM_MM = 50.0, 36.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -283,12 +286,6 @@ class Renderer:
         self._pending: dict[tuple[int, int], Future[Image]] = {}
         self._pool: ThreadPoolExecutor | None = None
         self._ahead: set[tuple[int, int]] = set()
-        default_zoom = plan.width * _DEFAULT_FOCAL_MM / _DEFAULT_FILM_MM
-        self._camera = plan.camera or CameraPlan.static(
-            (plan.width / 2, plan.height / 2, -default_zoom),
-            (plan.width / 2, plan.height / 2, 0.0),
-            default_zoom,
-        )
 
     def __enter__(self) -> Renderer:
         return self
@@ -367,28 +364,18 @@ class Renderer:
         self._cache[index] = (src_index, pixels)
         return pixels
 
-    def _matrix(self, layer: LayerPlan, frame: int, image: Image) -> Matrix:
-        rate = float(self.plan.rate)
-        h, w = image.shape[:2]
-        depth = 3 if layer.three_d else 2
-        anchor = layer.anchor.at(frame, rate) if layer.anchor else (w / 2, h / 2, 0.0)
-        position = (
-            layer.position.at(frame, rate)
-            if layer.position
-            else (self.plan.width / 2, self.plan.height / 2, 0.0)
-        )
-        scale = layer.scale.at(frame, rate)
-        scale = (*scale, *scale[-1:] * (3 - len(scale)))
-        rotation = layer.rotation.at(frame, rate)[0]
-        if depth == 2:
-            return composite.layer_to_comp_2d(anchor, position, scale, rotation)
-        cam_pos, poi, zoom, roll = self._camera.state(frame)
+    def _matrix(self, layer: LayerPlan, state: LayerState, frame: int) -> Matrix:
+        if not layer.three_d:
+            return composite.layer_to_comp_2d(
+                state.anchor[:2], state.position[:2], state.scale, state.rotation
+            )
+        cam_pos, poi, zoom, roll = self.plan.camera_at(frame)
         view = composite.camera_view(cam_pos, poi, roll=roll)
         return composite.layer_to_screen_3d(
-            anchor=anchor,
-            position=position,
-            scale=scale,
-            rotation=rotation,
+            anchor=state.anchor,
+            position=state.position,
+            scale=state.scale,
+            rotation=state.rotation,
             view=view,
             zoom=zoom,
             width=self.plan.width,
@@ -401,35 +388,24 @@ class Renderer:
         image = self._source(index, frame)
         if image is None:
             return None
-        opacity = min(
-            max(layer.opacity.at(frame, float(self.plan.rate))[0], 0.0), 100.0
-        )
-        if opacity == 0.0:
+        state = self.plan.layer_state(index, frame)
+        if state.opacity == 0.0:
             return None
         warped = composite.warp(
-            image, self._matrix(layer, frame, image), self.plan.height, self.plan.width
+            image, self._matrix(layer, state, frame), self.plan.height, self.plan.width
         )
-        if opacity != 100.0:
-            warped = warped * np.float32(opacity / 100.0)
+        if state.opacity != 100.0:
+            warped = warped * np.float32(state.opacity / 100.0)
         return warped
 
     def _depth(self, index: int, frame: int) -> float:
         """Camera-space depth of a 3D layer's position (for AE's back-to-front sort)."""
-        layer = self.plan.layers[index]
-        rate = float(self.plan.rate)
-        pos = layer.position.at(frame, rate) if layer.position else ()
-        point = np.array([*[*pos, 0.0, 0.0, 0.0][:3], 1.0])
-        if not pos:
-            point[:2] = (self.plan.width / 2, self.plan.height / 2)
-        cam_pos, poi, _zoom, roll = self._camera.state(frame)
+        point = np.array([*self.plan.layer_state(index, frame).position, 1.0])
+        cam_pos, poi, _zoom, roll = self.plan.camera_at(frame)
         return float((composite.camera_view(cam_pos, poi, roll=roll) @ point)[2])
 
     def _draw_order(self, frame: int) -> list[int]:
-        order = [
-            i
-            for i, layer in enumerate(self.plan.layers)
-            if layer.visible and not layer.is_matte and layer.active(frame)
-        ]
+        order = [i for i, layer in enumerate(self.plan.layers) if layer.renders(frame)]
         # AE sorts each run of adjacent 3D layers back to front by distance from the
         # camera; 2D layers keep their stacking order and split the runs.
         result: list[int] = []

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -24,27 +23,6 @@ from aebridge.spec_io import load_spec, spec_hash
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "samples"
-
-
-def _make_media(shot: str) -> None:
-    """Make a sample's media with samples/make_samples.py (a no-op when present)."""
-    spec = importlib.util.spec_from_file_location(
-        "make_samples", SAMPLES / "make_samples.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.SHOTS[shot](False)
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, BuildResult]]:
-    out = tmp_path_factory.mktemp("out")
-    results: dict[str, BuildResult] = {}
-    for shot in ("sh010", "sh020", "sh030"):
-        _make_media(shot)
-        results[shot] = build(SAMPLES / shot / "comp.json", out, jobs=2)
-    yield results
 
 
 def _exr_count(folder: Path) -> int:
@@ -288,8 +266,8 @@ def test_preview_renders_beside_the_script(tmp_path: Path) -> None:
 # -- the command line ------------------------------------------------------------------
 
 
-def test_validate_reports_a_valid_sample() -> None:
-    _make_media("sh010")
+def test_validate_reports_a_valid_sample(sample_media: Callable[[str], None]) -> None:
+    sample_media("sh010")
     outcome = CliRunner().invoke(
         main, ["validate", str(SAMPLES / "sh010" / "comp.json")]
     )

@@ -39,6 +39,10 @@
 
 // --- keyframes ------------------------------------------------------------------------
 
+// Times are compared with this tolerance: in/out points, key times and frame times are
+// computed from rates in floating point, and a frame is never shorter than 1/99 s.
+const TIME_EPSILON = 1e-7;
+
 // A number every spatial handle, linear side and "what AE reports" uses: influence of
 // a linear key's sides, in percent.
 const LINEAR_SIDE_INFLUENCE = 100 / 6;
@@ -92,11 +96,14 @@ function sameLength(a, b) {
 // (straight here: aebridge sets zero tangents, and a model of curved paths is not
 // needed).
 function keyedValue(keys, time, spatial) {
-  if (time <= keys[0].time) { return keys[0].value; }
+  // A time within TIME_EPSILON of a key is the key's time: frame times and key times
+  // come from the same rate by different float paths.
+  if (time <= keys[0].time + TIME_EPSILON) { return keys[0].value; }
   const last = keys[keys.length - 1];
-  if (time >= last.time) { return last.value; }
+  if (time >= last.time - TIME_EPSILON) { return last.value; }
   let i = 0;
-  while (keys[i + 1].time <= time) { i += 1; }
+  while (keys[i + 1].time <= time + TIME_EPSILON) { i += 1; }
+  if (Math.abs(time - keys[i].time) <= TIME_EPSILON) { return keys[i].value; }
   const k0 = keys[i];
   const k1 = keys[i + 1];
   if (k0.outType === "HOLD") { return k0.value; }
@@ -148,10 +155,6 @@ function keyedValue(keys, time, spatial) {
 }
 
 // --- layers in time -------------------------------------------------------------------
-
-// Times are compared with this tolerance: in/out points and frame times are computed
-// from rates in floating point, and a frame is never shorter than 1/99 s.
-const TIME_EPSILON = 1e-7;
 
 function activeAt(layer, time) {
   return layer.enabled && layer.inPoint <= time + TIME_EPSILON &&

@@ -95,8 +95,19 @@ def evaluate_in_model(
     return result["runs"], result["evaluation"]
 
 
+def exr_header(width: int, height: int) -> bytes:
+    """The start of an OpenEXR file: magic, version and a header holding only its
+    display window (all the DOM model reads; no pixels follow)."""
+    import struct
+
+    box = struct.pack("<4i", 0, 0, width - 1, height - 1)
+    attribute = b"displayWindow\0box2i\0" + struct.pack("<i", len(box)) + box
+    return struct.pack("<iI", 20000630, 2) + attribute + b"\0"
+
+
 def touch_sequences(spec: CompSpec, script_dir: Path) -> None:
-    """Create the (empty) EXR files the spec's sequences name, next to the script."""
+    """Create the EXR files the spec's sequences name, next to the script: a header
+    with the sequence's size and no pixels."""
     from aebridge.model import ExrSequence
 
     for layer in spec.layers:
@@ -104,8 +115,9 @@ def touch_sequences(spec: CompSpec, script_dir: Path) -> None:
         assert isinstance(seq, ExrSequence)
         folder = script_dir / seq.folder
         folder.mkdir(parents=True, exist_ok=True)
+        header = exr_header(seq.width, seq.height)
         for frame in range(seq.first, seq.last + 1):
-            (folder / seq.frame_name(frame)).write_bytes(b"")
+            (folder / seq.frame_name(frame)).write_bytes(header)
 
 
 def _seq(name: str, rate: Any, first: int = 1001, last: int = 1008) -> dict[str, Any]:
