@@ -32,6 +32,7 @@ from fractions import Fraction
 from .animation import CustomEase, Ease, EaseHandle, Easing, first_frame_showing
 
 __all__ = [
+    "DEFAULT_COLORSPACE",
     "SCHEMA",
     "AlphaMode",
     "AnimatableValue",
@@ -53,6 +54,7 @@ __all__ = [
     "MarkerKind",
     "MatteType",
     "MoveKind",
+    "ProjectSettings",
     "Provenance",
     "Role",
     "Style",
@@ -65,6 +67,9 @@ __all__ = [
 
 #: The schema label written into every spec this version of aebridge produces.
 SCHEMA = "aebridge.comp/1"
+
+#: The colour space aebridge converts to unless told otherwise.
+DEFAULT_COLORSPACE = "Linear Rec.709 (sRGB)"
 
 #: A property value: a number (rotation, opacity) or a vector (anchor, position, scale).
 Value = float | tuple[float, ...]
@@ -248,7 +253,7 @@ class ExrSequence:
     width: int
     height: int
     pixel_aspect: Fraction = Fraction(1)
-    colorspace: str = "Linear Rec.709 (sRGB)"
+    colorspace: str = DEFAULT_COLORSPACE
 
     @property
     def frame_count(self) -> int:
@@ -453,6 +458,15 @@ class Style:
     name: str = ""
 
 
+class ProjectSettings(StrEnum):
+    """When the build script may change project-wide settings (bit depth, blending,
+    working space): a project holds other comps, and they share them."""
+
+    AUTO = "auto"
+    SET = "set"
+    KEEP = "keep"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Comp:
     """Comp and project settings.
@@ -467,8 +481,13 @@ class Comp:
         background: RGB 0..1.
         bpc: project bits per channel (8, 16 or 32).
         linear_blending: blend in linear light (project setting).
-        working_space: the project's working colour space (ICC profile description as
-            AE lists it), or ``None`` to leave the project's setting alone.
+        working_space: the project's working colour space as After Effects lists it
+            (an ICC profile description), or ``None`` for the one that matches the
+            comp's colour space (Rec.709/sRGB primaries for Linear Rec.709, ACEScg for
+            ACEScg), linearized; the script matches names at run time.
+        project_settings: when the script may change the project-wide settings above:
+            ``auto`` in a new or empty project (or one holding only this comp's
+            items), ``set`` always, ``keep`` never (it only reports differences).
         keyframe_markers: add a comp marker for every conditioning keyframe.
         keyframe_guides: add every conditioning keyframe image as a guide layer.
     """
@@ -484,6 +503,7 @@ class Comp:
     bpc: int = 32
     linear_blending: bool = True
     working_space: str | None = None
+    project_settings: ProjectSettings = ProjectSettings.AUTO
     keyframe_markers: bool = True
     keyframe_guides: bool = False
 
@@ -524,6 +544,33 @@ class CompSpec:
     def layer_start(self, layer: Layer) -> int:
         """The comp frame where the layer's source frame 0 lands."""
         return self.comp.start_frame if layer.start is None else layer.start
+
+    @property
+    def matte_ids(self) -> frozenset[str]:
+        """The ids of the layers other layers use as their track matte."""
+        return frozenset(
+            layer.track_matte.layer for layer in self.layers if layer.track_matte
+        )
+
+    def draws(self, layer: Layer) -> bool:
+        """Whether a layer shows itself in a render: enabled, not a guide (AE never
+        renders guide layers) and no one's track matte (a matte's video is off)."""
+        return (
+            layer.enabled
+            and not layer.guide
+            and layer.role is not Role.GUIDE
+            and layer.id not in self.matte_ids
+        )
+
+    @property
+    def colorspace(self) -> str:
+        """The comp's working colour space: the bottom drawn layer's converted colour
+        space (the preview blends in it; the script picks the AE working space for
+        it), or :data:`DEFAULT_COLORSPACE`."""
+        for layer in self.layers:
+            if isinstance(layer.source, ExrSequence) and self.draws(layer):
+                return layer.source.colorspace
+        return DEFAULT_COLORSPACE
 
 
 def _conditioning_sources(

@@ -50,6 +50,7 @@ from .model import (
     MarkerKind,
     MatteType,
     MoveKind,
+    ProjectSettings,
     Provenance,
     Role,
     Style,
@@ -600,6 +601,18 @@ class _Reader:
         working_space = self.optional_text(
             data.get("working_space"), f"{path}.working_space"
         )
+        if working_space is not None and not working_space.strip():
+            self.error(
+                f"{path}.working_space",
+                "must not be empty; allowed: a colour profile name as After Effects "
+                "lists it, or null for the one matching the comp's colour space",
+            )
+            working_space = None
+        project_settings = self.choice(
+            data.get("project_settings", "auto"),
+            f"{path}.project_settings",
+            ProjectSettings,
+        )
         markers_on = self.boolean(
             data.get("keyframe_markers", True), f"{path}.keyframe_markers"
         )
@@ -624,6 +637,7 @@ class _Reader:
             linear,
             markers_on,
             guides_on,
+            project_settings,
         )
         if any(v is None for v in values):
             return None
@@ -631,6 +645,7 @@ class _Reader:
         assert rate is not None and duration is not None and start is not None
         assert pixel_aspect is not None and background is not None and bpc is not None
         assert linear is not None and markers_on is not None and guides_on is not None
+        assert project_settings is not None
         return Comp(
             name=name,
             width=width,
@@ -643,6 +658,7 @@ class _Reader:
             bpc=bpc,
             linear_blending=linear,
             working_space=working_space,
+            project_settings=project_settings,
             keyframe_markers=markers_on,
             keyframe_guides=guides_on,
         )

@@ -26,6 +26,7 @@ from typing import Any
 from ..animation import EaseHandle, Key, keys_from_spec, layer_bounds
 from ..errors import OptionError, Problem, SpecError
 from ..model import (
+    DEFAULT_COLORSPACE,
     AnimatableValue,
     CompSpec,
     ExrSequence,
@@ -44,6 +45,17 @@ __all__ = [
 
 #: The plan schema label; the library refuses any other.
 PLAN_SCHEMA = "aebridge.plan/1"
+
+# Colour spaces aebridge writes (and their OCIO aliases) by the primaries of the After
+# Effects working space they need; the library holds the profile names for each.
+_WORKING_PRIMARIES = {
+    "linear rec.709 (srgb)": "rec709",
+    "lin_rec709": "rec709",
+    "lin_srgb": "rec709",
+    "linear": "rec709",
+    "acescg": "ap1",
+    "lin_ap1": "ap1",
+}
 
 #: Decimal places kept for every float so the generated text is deterministic.
 _PLACES = 6
@@ -407,8 +419,16 @@ def build_plan(
     try:
         footage: list[Json] = []
         plan_layers: list[Json] = []
-        for index, layer in enumerate(spec.layers):
-            seq = _sequence_for(layer, index, layers)
+        seqs = [_sequence_for(layer, i, layers) for i, layer in enumerate(spec.layers)]
+        # The bottom drawn layer's colour space, as CompSpec.colorspace (the preview's
+        # working space) picks it.
+        drawn = [
+            seq.colorspace
+            for layer, seq in zip(spec.layers, seqs, strict=True)
+            if spec.draws(layer)
+        ]
+        colorspace = drawn[0] if drawn else DEFAULT_COLORSPACE
+        for index, (layer, seq) in enumerate(zip(spec.layers, seqs, strict=True)):
             footage.append(_footage_json(spec, layer, seq, folder))
             plan_layers.append(_layer_json(spec, layer, index, seq, ids))
         markers = plan_markers(spec.markers)
@@ -421,8 +441,11 @@ def build_plan(
             "spec_hash": spec_hash,
             "generator": generator,
             "project": {
+                "settings": str(comp.project_settings),
                 "bpc": comp.bpc,
                 "linear_blending": comp.linear_blending,
+                "colorspace": colorspace,
+                "primaries": _WORKING_PRIMARIES.get(colorspace.lower()),
                 "working_space": comp.working_space,
             },
             "folder": comp.name,
@@ -436,6 +459,8 @@ def build_plan(
                 "duration": comp.duration,
                 "start_frame": comp.start_frame,
                 "bg": [_num(c) for c in comp.background],
+                # The 3D renderer the preview models.
+                "renderer": "classic_3d",
                 "comment": _join(comp_lines, _provenance_lines(spec.provenance)),
             },
             "footage": footage,

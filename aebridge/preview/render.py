@@ -35,7 +35,7 @@ from .plan import (
 from .writers import ContactSheet, FrameSink, open_sink
 
 if TYPE_CHECKING:
-    from ..model import AnimatableValue, CompSpec, Layer
+    from ..model import AnimatableValue, CompSpec
 
 __all__ = [
     "PreviewProgress",
@@ -108,12 +108,6 @@ def _camera_plan(spec: CompSpec) -> CameraPlan | None:
     return CameraPlan(state=state)
 
 
-def _draws(layer: Layer) -> bool:
-    """Whether a layer shows in a render: enabled and not a guide (AE never renders
-    guide layers)."""
-    return layer.enabled and not layer.guide and layer.role.value != "guide"
-
-
 def plan_from_spec(spec: CompSpec, base_dir: str | os.PathLike[str]) -> CompPlan:
     """Reduce a comp spec whose layers are EXR sequences to a render plan.
 
@@ -143,7 +137,9 @@ def plan_from_spec(spec: CompSpec, base_dir: str | os.PathLike[str]) -> CompPlan
     layers: list[LayerPlan] = []
     # Layers that never draw (disabled or guides, and no one's matte) are left out of
     # the plan, so they may even keep an unconverted source (keyframe guide images).
-    drawn = [i for i, layer in enumerate(spec.layers) if i in mattes or _draws(layer)]
+    drawn = [
+        i for i, layer in enumerate(spec.layers) if i in mattes or spec.draws(layer)
+    ]
     plan_index = {spec_index: n for n, spec_index in enumerate(drawn)}
     for i in drawn:
         layer = spec.layers[i]
@@ -218,7 +214,7 @@ def plan_from_spec(spec: CompSpec, base_dir: str | os.PathLike[str]) -> CompPlan
                     colorspace=src.colorspace,
                 ),
                 blend=str(layer.blend.value),
-                visible=_draws(layer),
+                visible=spec.draws(layer),
                 three_d=layer.three_d,
                 start=start,
                 in_frame=in_frame,
@@ -235,7 +231,6 @@ def plan_from_spec(spec: CompSpec, base_dir: str | os.PathLike[str]) -> CompPlan
         )
     if problems:
         raise SpecError(problems)
-    spaces = [lp.source.colorspace for lp in layers if lp.visible]
     return CompPlan(
         name=comp.name,
         width=comp.width,
@@ -245,7 +240,7 @@ def plan_from_spec(spec: CompSpec, base_dir: str | os.PathLike[str]) -> CompPlan
         duration=comp.duration,
         layers=tuple(layers),
         background=comp.background,
-        working_space=spaces[0] if spaces else "lin_rec709",
+        working_space=spec.colorspace,
         camera=_camera_plan(spec),
     )
 

@@ -529,22 +529,6 @@ def test_a_failure_mid_build_still_closes_the_undo_group(tmp_path: Path) -> None
     )
 
 
-def test_the_working_space_is_set_when_given(tmp_path: Path) -> None:
-    aces = "ACEScg ACES Working Space AMPAS S-2014-004"
-    data = aejsx.sample_data()["sh010"]
-    data["comp"]["working_space"] = aces
-    good = build(aejsx.load(data), tmp_path / "good")
-    data["comp"]["working_space"] = "No Such Profile"
-    bad = build(aejsx.load(data), tmp_path / "bad")
-    ok, refused = aejsx.run_in_model(good, bad)
-    clean(ok)
-    assert ok["project"]["working_space"] == aces
-    assert refused["alerts"][0].startswith(
-        "aebridge could not build comp 'sh010': project.working_space: "
-        "'No Such Profile' is not a colour profile After Effects lists"
-    )
-
-
 def test_the_project_is_saved_when_asked(tmp_path: Path) -> None:
     spec = aejsx.load(aejsx.sample_data()["sh010"])
     script = build(spec, tmp_path, aep=tmp_path / "aep" / "sh010.aep")
@@ -872,3 +856,139 @@ def test_a_track_matte_layer_never_renders_itself(tmp_path: Path) -> None:
         (fg,) = [lay for lay in frame["layers"] if lay["name"] == "fg"]
         assert matte["renders"] is False and fg["renders"] is True
         assert fg["track_matte"] == matte["tag"]
+
+
+# ---------------------------------------------------------------------------------
+# Colour management, the 3D renderer, unattended runs
+
+
+def _note(snap: Snapshot) -> str:
+    """The summary the script showed (an alert, as the run was attended)."""
+    assert len(snap["alerts"]) == 1, snap["alerts"]
+    text: str = snap["alerts"][0]
+    return text
+
+
+def test_a_new_project_is_a_colour_managed_linear_32_bpc_project(
+    tmp_path: Path,
+) -> None:
+    (snap,) = aejsx.run_in_model(
+        build(aejsx.load(aejsx.sample_data()["sh010"]), tmp_path)
+    )
+    clean(snap)
+    assert snap["project"] == {
+        "bits_per_channel": 32,
+        "linear_blending": True,
+        "working_space": "sRGB IEC61966-2.1",
+        "linearize": True,
+    }
+    assert snap["exit_code"] == 0
+    assert any("aebridge built comp 'sh010'" in line for line in snap["written"])
+
+
+def _acescg(data: dict[str, Any]) -> dict[str, Any]:
+    for item in data["layers"]:
+        item["source"]["colorspace"] = "ACEScg"
+    return data
+
+
+def test_an_acescg_comp_gets_the_acescg_working_space(tmp_path: Path) -> None:
+    data = _acescg(aejsx.sample_data()["sh010"])
+    (snap,) = aejsx.run_in_model(build(aejsx.load(data), tmp_path))
+    clean(snap)
+    assert snap["project"]["working_space"] == (
+        "ACEScg ACES Working Space AMPAS S-2014-004"
+    )
+    assert snap["project"]["linearize"] is True
+
+
+def test_a_missing_working_space_is_reported_and_the_build_goes_on(
+    tmp_path: Path,
+) -> None:
+    data = _acescg(aejsx.sample_data()["sh010"])
+    script = build(aejsx.load(data), tmp_path / "aces")
+    data = aejsx.sample_data()["sh010"]
+    data["comp"]["working_space"] = "No Such Profile"
+    named = build(aejsx.load(data), tmp_path / "named")
+    (aces,) = aejsx.run_in_model(script, profiles=["sRGB IEC61966-2.1"])
+    assert aces["exit_code"] == 0 and len(items(aces, "Composition")) == 1
+    assert aces["project"]["working_space"] == ""
+    assert "no ACEScg working space" in _note(aces)
+    (other,) = aejsx.run_in_model(named)
+    assert other["exit_code"] == 0 and len(items(other, "Composition")) == 1
+    assert "'No Such Profile' is not a colour profile" in _note(other)
+
+
+def test_profile_names_are_matched_at_run_time(tmp_path: Path) -> None:
+    script = build(aejsx.load(aejsx.sample_data()["sh010"]), tmp_path)
+    (snap,) = aejsx.run_in_model(
+        script, profiles=["Rec.709 Gamma 2.4", "SRGB IEC61966 2.1"]
+    )
+    clean(snap)
+    assert snap["project"]["working_space"] == "SRGB IEC61966 2.1"
+
+
+OTHER_COMP = (
+    "app.beginUndoGroup('mine'); app.project.items.addComp('mine', 100, 100, 1, 1, 25);"
+    " app.project.bitsPerChannel = 8; app.endUndoGroup();"
+)
+
+
+def test_a_project_with_other_comps_keeps_its_settings_unless_asked(
+    tmp_path: Path,
+) -> None:
+    data = aejsx.sample_data()["sh010"]
+    auto = build(aejsx.load(data), tmp_path, "auto")
+    data["comp"]["project_settings"] = "set"
+    forced = build(aejsx.load(data), tmp_path, "set")
+    data["comp"]["project_settings"] = "keep"
+    kept = build(aejsx.load(data), tmp_path, "keep")
+    theirs = _script(tmp_path, "theirs.jsx", OTHER_COMP)
+    _, left = aejsx.run_in_model(theirs, auto)
+    assert left["project"]["bits_per_channel"] == 8
+    assert left["project"]["working_space"] == ""
+    note = _note(left)
+    assert "bits per channel is 8" in note and "32" in note
+    assert "project_settings" in note
+    _, changed = aejsx.run_in_model(theirs, forced)
+    clean(changed)
+    assert changed["project"]["bits_per_channel"] == 32
+    assert changed["project"]["working_space"] == "sRGB IEC61966-2.1"
+    (untouched,) = aejsx.run_in_model(kept)
+    assert untouched["project"]["bits_per_channel"] == 8
+    assert "bits per channel is 8" in _note(untouched)
+
+
+def test_a_rerun_in_a_project_of_its_own_sets_the_settings_again(
+    tmp_path: Path,
+) -> None:
+    script = build(aejsx.load(aejsx.sample_data()["sh010"]), tmp_path)
+    eight = _script(
+        tmp_path,
+        "eight.jsx",
+        "app.beginUndoGroup('u'); app.project.bitsPerChannel = 8; app.endUndoGroup();",
+    )
+    _, _, again = aejsx.run_in_model(script, eight, script)
+    clean(again)
+    assert again["project"]["bits_per_channel"] == 32
+
+
+def test_the_comp_renders_with_classic_3d(tmp_path: Path) -> None:
+    (snap,) = aejsx.run_in_model(
+        build(aejsx.load(aejsx.sample_data()["sh030"]), tmp_path)
+    )
+    clean(snap)
+    assert the_comp(snap)["renderer"] == "ADBE Advanced 3d"
+
+
+def test_an_unattended_run_suppresses_dialogs(tmp_path: Path) -> None:
+    script = build(aejsx.load(aejsx.sample_data()["sh030"]), tmp_path)
+    (snap,) = aejsx.run_in_model(script, env={"AEBRIDGE_NO_ALERT": "1"})
+    clean(snap)
+    assert snap["dialogs"] == {
+        "suppressed": 1,
+        "resumed": 1,
+        "unattended_writes_shown": [],
+    }
+    (attended,) = aejsx.run_in_model(script)
+    assert attended["dialogs"]["suppressed"] == 0

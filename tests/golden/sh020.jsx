@@ -253,22 +253,152 @@ function aeb_checkFootageFiles(plan, base) {
     }
 }
 
-function aeb_setProject(plan) {
+// Working-space profile names by the primaries a comp needs, best first. AE lists
+// its profiles by description (Project.listColorProfiles), which differ by platform
+// and version, so the names are matched at run time (aeb_matchProfile). None of these
+// has been seen in a running After Effects here: unverified.
+function aeb_workingSpaceTable() {
+    return {
+        "rec709": ["sRGB IEC61966-2.1", "HDTV (Rec. 709)", "Rec.709 Gamma 2.4"],
+        "ap1": ["ACEScg ACES Working Space AMPAS S-2014-004", "ACEScg"]
+    };
+}
+
+// A profile name reduced to its lower-case letters and digits, so "sRGB IEC61966-2.1"
+// matches "SRGB IEC61966 2.1".
+function aeb_profileKey(name) {
+    var text = String(name).toLowerCase();
+    var out = "";
+    var i;
+    var c;
+    for (i = 0; i < text.length; i++) {
+        c = text.charAt(i);
+        if ((c >= "a" && c <= "z") || (c >= "0" && c <= "9")) {
+            out += c;
+        }
+    }
+    return out;
+}
+
+// The first of `wanted` that AE lists (exactly, else by aeb_profileKey), as AE spells
+// it; null when none is listed.
+function aeb_matchProfile(wanted, available) {
+    var i;
+    var j;
+    for (i = 0; i < wanted.length; i++) {
+        for (j = 0; j < available.length; j++) {
+            if (available[j] === wanted[i]) {
+                return available[j];
+            }
+        }
+        for (j = 0; j < available.length; j++) {
+            if (aeb_profileKey(available[j]) === aeb_profileKey(wanted[i])) {
+                return available[j];
+            }
+        }
+    }
+    return null;
+}
+
+// The working space this comp needs, or null (with a note saying why).
+function aeb_workingSpace(plan, notes) {
+    var p = plan.project;
+    var table = aeb_workingSpaceTable();
+    var available;
+    var wanted;
+    var found;
+    if (typeof app.project.listColorProfiles === "undefined") {
+        notes.push("this After Effects cannot list colour profiles (16.0 or later " +
+            "is needed): the project's working space is left as it is");
+        return null;
+    }
+    available = app.project.listColorProfiles();
+    if (p.working_space !== null) {
+        found = aeb_matchProfile([p.working_space], available);
+        if (found === null) {
+            notes.push("project.working_space: '" + p.working_space + "' is not a " +
+                "colour profile this After Effects lists; the working space is left " +
+                "as it is");
+        }
+        return found;
+    }
+    if (p.primaries === null || !table.hasOwnProperty(p.primaries)) {
+        notes.push("no After Effects working space is known for the colour space '" +
+            p.colorspace + "'; the working space is left as it is");
+        return null;
+    }
+    wanted = table[p.primaries];
+    found = aeb_matchProfile(wanted, available);
+    if (found === null) {
+        notes.push("this After Effects lists no " + (p.primaries === "ap1" ?
+            "ACEScg" : "Rec.709/sRGB") + " working space (looked for: " +
+            wanted.join(", ") + ") for the comp's colour space '" + p.colorspace +
+            "': the working space is left as it is; set one by hand, or convert to " +
+            "another colour space");
+    }
+    return found;
+}
+
+// True when the project holds nothing, or only what this build made: its project-wide
+// settings are then this comp's to choose.
+function aeb_projectIsOurs(plan) {
+    var prefix = "[aebridge " + plan.build_id + " ";
+    var i;
+    for (i = 1; i <= app.project.numItems; i++) {
+        if (aeb_firstLine(app.project.item(i).comment).substr(0, prefix.length) !==
+                prefix) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// Project-wide settings: 32 bpc, linear blending and a linearized working space
+// (scripting guide, Project.bitsPerChannel, .linearBlending, .workingSpace,
+// .linearizeWorkingSpace, 16.0+). Without a working space AE shows scene-linear EXR
+// values as display values and blends them through a second gamma. They are shared
+// by every comp of the project, so they change only in a project of this comp's own
+// ("auto") or when the plan says "set"; otherwise every difference is reported.
+function aeb_setProject(plan, notes, ours) {
+    var p = plan.project;
     var project = app.project;
-    project.bitsPerChannel = plan.project.bpc;
-    project.linearBlending = plan.project.linear_blending;
-    if (plan.project.working_space !== null) {
-        // workingSpace exists from 16.0; guarded so an older host reports clearly.
-        if (typeof project.workingSpace === "undefined") {
-            throw new Error("project.working_space: this After Effects has no " +
-                "scriptable working space (16.0 or later is needed)");
+    var profile = aeb_workingSpace(plan, notes);
+    var apply = p.settings === "set" || (p.settings === "auto" && ours);
+    var linearize = typeof project.linearizeWorkingSpace !== "undefined";
+    var why;
+    var differs = [];
+    if (apply) {
+        project.bitsPerChannel = p.bpc;
+        project.linearBlending = p.linear_blending;
+        if (profile !== null) {
+            project.workingSpace = profile;
+            if (linearize) {
+                project.linearizeWorkingSpace = true;
+            }
         }
-        try {
-            project.workingSpace = plan.project.working_space;
-        } catch (e) {
-            throw new Error("project.working_space: '" + plan.project.working_space +
-                "' is not a colour profile After Effects lists (" + aeb_errorText(e) + ")");
-        }
+        return;
+    }
+    if (project.bitsPerChannel !== p.bpc) {
+        differs.push("bits per channel is " + project.bitsPerChannel + " (the comp " +
+            "needs " + p.bpc + ")");
+    }
+    if (project.linearBlending !== p.linear_blending) {
+        differs.push("linear blending is " + (project.linearBlending ? "on" : "off") +
+            " (the comp needs it " + (p.linear_blending ? "on" : "off") + ")");
+    }
+    if (profile !== null && project.workingSpace !== profile) {
+        differs.push("the working space is '" + project.workingSpace + "' (the comp " +
+            "needs '" + profile + "')");
+    }
+    if (profile !== null && linearize && !project.linearizeWorkingSpace) {
+        differs.push("the working space is not linearized (the comp needs it " +
+            "linearized)");
+    }
+    if (differs.length > 0) {
+        why = p.settings === "keep" ? "project_settings is 'keep'" :
+            "the project holds other items";
+        notes.push("project settings left as they are (" + why + "): " +
+            differs.join("; ") + "; set comp.project_settings to 'set' to change them");
     }
 }
 
@@ -364,7 +494,37 @@ function aeb_footage(plan, base, folder, spec) {
 // ---------------------------------------------------------------------------------
 // Comp
 
-function aeb_comp(plan, folder) {
+function aeb_rendererTable() {
+    // "ADBE Advanced 3d" is the module AE names Classic 3D (module names as seen in
+    // scripts such as KraftyFX/aex; the scripting guide lists none): unverified.
+    return {
+        "classic_3d": "ADBE Advanced 3d"
+    };
+}
+
+// The 3D renderer the preview models (CompItem.renderer, one of CompItem.renderers).
+function aeb_renderer(comp, c, notes) {
+    var name = aeb_lookup(aeb_rendererTable(), c.renderer, "comp.renderer");
+    var list;
+    var i;
+    if (typeof comp.renderers === "undefined") {
+        return;
+    }
+    list = comp.renderers;
+    for (i = 0; i < list.length; i++) {
+        if (list[i] === name) {
+            if (comp.renderer !== name) {
+                comp.renderer = name;
+            }
+            return;
+        }
+    }
+    notes.push("comp renderer: this After Effects offers no Classic 3D renderer ('" +
+        name + "'; it offers " + list.join(", ") + "): 3D layers render with '" +
+        comp.renderer + "', which the preview does not model");
+}
+
+function aeb_comp(plan, folder, notes) {
     var c = plan.comp;
     var tag = aeb_tag(plan, "comp", "comp");
     var rate = c.rate_num / c.rate_den;
@@ -381,6 +541,7 @@ function aeb_comp(plan, folder) {
         comp.duration = seconds;
     }
     comp.name = c.name;
+    aeb_renderer(comp, c, notes);
     comp.displayStartFrame = c.start_frame;
     comp.bgColor = [c.bg[0], c.bg[1], c.bg[2]];
     comp.parentFolder = folder;
@@ -885,27 +1046,8 @@ function aeb_save(plan, base) {
     }
 }
 
-// One message for the user. From the command line (AfterFX -r) a dialog would block a
-// render farm, so AEBRIDGE_NO_ALERT=1 in the environment turns the alert off; the exit
-// code is set wherever the host has one.
-function aeb_report(text) {
-    var quiet = false;
-    try {
-        quiet = $.getenv("AEBRIDGE_NO_ALERT") === "1";
-    } catch (ignored) {
-        quiet = false;
-    }
-    if (typeof app.exitCode !== "undefined") {
-        app.exitCode = 1;
-    }
-    if (quiet) {
-        $.writeln(text);
-    } else {
-        alert(text);
-    }
-}
-
-function aeb_run(plan) {
+function aeb_run(plan, notes) {
+    var ours;
     var base;
     var folder;
     var comp;
@@ -923,13 +1065,15 @@ function aeb_run(plan) {
     base = aeb_scriptFolder();
     // Every file is checked before anything changes in the project.
     aeb_checkFootageFiles(plan, base);
-    aeb_setProject(plan);
+    // Decided before this run adds anything.
+    ours = aeb_projectIsOurs(plan);
+    aeb_setProject(plan, notes, ours);
     folder = aeb_folder(plan);
     for (i = 0; i < plan.footage.length; i++) {
         footage["k_" + plan.footage[i].id] = aeb_footage(plan, base, folder,
             plan.footage[i]);
     }
-    comp = aeb_comp(plan, folder);
+    comp = aeb_comp(plan, folder, notes);
     unlocked = aeb_unlockOurs(plan, comp);
     try {
         aeb_removeStale(plan, comp);
@@ -954,23 +1098,67 @@ function aeb_run(plan) {
     return comp;
 }
 
+// Whether the script runs unattended: AEBRIDGE_NO_ALERT=1 in the environment (for
+// AfterFX -r on a render machine, where a dialog would block).
+function aeb_unattended() {
+    try {
+        return $.getenv("AEBRIDGE_NO_ALERT") === "1";
+    } catch (ignored) {
+        return false;
+    }
+}
+
+// One message for the user: a dialog, or $.writeln when unattended. A failure sets the
+// exit code wherever the host has one.
+function aeb_report(text, failed) {
+    if (failed && typeof app.exitCode !== "undefined") {
+        app.exitCode = 1;
+    }
+    if (aeb_unattended()) {
+        $.writeln(text);
+    } else {
+        alert(text);
+    }
+}
+
 // Builds (or updates) the comp the plan describes inside one undo group. Returns true
-// on success; on failure shows one message naming what failed and returns false.
+// on success (a summary goes to $.writeln, and to a dialog when there is something to
+// say); on failure shows one message naming what failed and returns false. Unattended,
+// AE's own error dialogs are suppressed for the run (app.beginSuppressDialogs).
 function aebridge_build(plan) {
     var ok = false;
     var message = "";
+    var notes = [];
+    var quiet = aeb_unattended();
+    var summary;
+    if (quiet) {
+        app.beginSuppressDialogs();
+    }
     app.beginUndoGroup("aebridge: build " + plan.comp.name);
     try {
-        aeb_run(plan);
+        aeb_run(plan, notes);
         ok = true;
     } catch (e) {
         message = aeb_errorText(e);
     } finally {
         // Closed whatever happened: an open group would swallow the user's next undo.
         app.endUndoGroup();
+        if (quiet) {
+            app.endSuppressDialogs(false);
+        }
     }
     if (!ok) {
-        aeb_report("aebridge could not build comp '" + plan.comp.name + "': " + message);
+        aeb_report("aebridge could not build comp '" + plan.comp.name + "': " + message,
+            true);
+        return false;
+    }
+    summary = "aebridge built comp '" + plan.comp.name + "': " + plan.layers.length +
+        " layer(s), " + plan.markers.length + " marker(s)" +
+        (plan.camera !== null ? ", a camera" : "");
+    if (notes.length === 0) {
+        $.writeln(summary);
+    } else {
+        aeb_report(summary + ". Notes:\n- " + notes.join("\n- "), false);
     }
     return ok;
 }
@@ -992,6 +1180,7 @@ var plan = {
   "pixel_aspect": 1,
   "rate_den": 1001,
   "rate_num": 24000,
+  "renderer": "classic_3d",
   "start_frame": 1001,
   "width": 64
  },
@@ -1185,7 +1374,10 @@ var plan = {
  ],
  "project": {
   "bpc": 32,
+  "colorspace": "Linear Rec.709 (sRGB)",
   "linear_blending": true,
+  "primaries": "rec709",
+  "settings": "auto",
   "working_space": null
  },
  "schema": "aebridge.plan/1",

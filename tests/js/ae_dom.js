@@ -102,11 +102,21 @@ class Model {
     this.env = {};
     this.toScript = null; // converts node arrays/objects into the sandbox realm
     this.scriptPath = "";
+    this.profiles = null;
+    this.suppressDepth = 0;
+    this.suppressBegun = 0;
+    this.suppressEnded = 0;
+    this.unsuppressedWrites = [];
   }
 
   touch(what) {
     if (this.undoDepth === 0) {
       this.writesOutsideUndo.push(what);
+    }
+    // Run unattended (AEBRIDGE_NO_ALERT=1), a change AE might answer with a dialog
+    // must happen while dialogs are suppressed.
+    if (this.env.AEBRIDGE_NO_ALERT === "1" && this.suppressDepth === 0) {
+      this.unsuppressedWrites.push(what);
     }
   }
 }
@@ -1052,6 +1062,11 @@ function makeDom(model, scriptPath) {
       this._frameRate = checkNumber(rate, "addComp frameRate", 1, 99);
       this._displayStartFrame = 0;
       this._bgColor = [0, 0, 0];
+      // CompItem.renderer/renderers: module names as the Advanced tab lists them
+      // ("ADBE Advanced 3d" is Classic 3D; KraftyFX/aex names the others). New comps
+      // here start on another renderer, as a current AE's may.
+      this._renderers = ["ADBE Advanced 3d", "ADBE Ernst", "ADBE Calder"];
+      this._renderer = "ADBE Ernst";
       this._layers = [];
       const comp = this;
       this._markers = new Property("ADBE Marker", PVT.MARKER, null);
@@ -1075,7 +1090,8 @@ function makeDom(model, scriptPath) {
         },
       }, "LayerCollection");
       this._self = strict(this, "CompItem", new Set(ITEM_WRITABLE.concat(["width", "height",
-        "pixelAspect", "frameRate", "duration", "displayStartFrame", "bgColor"])), model);
+        "pixelAspect", "frameRate", "duration", "displayStartFrame", "bgColor", "renderer"])),
+        model);
       return this._self;
     }
     get typeName() { return "Composition"; }
@@ -1102,6 +1118,13 @@ function makeDom(model, scriptPath) {
       c.forEach((x, i) => checkNumber(x, `comp.bgColor[${i}]`, 0, 1));
       this._bgColor = c;
     }
+    get renderers() { return model.toScript(this._renderers); }
+    get renderer() { return this._renderer; }
+    set renderer(v) {
+      checkString(v, "comp.renderer");
+      if (!this._renderers.includes(v)) { throw new Error(`comp.renderer: ${v} is not installed`); }
+      this._renderer = v;
+    }
     get layers() { return this._layerCollection; }
     get numLayers() { return this._layers.length; }
     layer(i) {
@@ -1116,14 +1139,23 @@ function makeDom(model, scriptPath) {
   // ---------------------------------------------------------------------------------
   // Project and app
 
-  const PROFILES = ["sRGB IEC61966-2.1", "HDTV (Rec. 709)", "ACEScg ACES Working Space AMPAS S-2014-004"];
+  // Colour profiles the project offers (Project.listColorProfiles). AE's list depends
+  // on the platform and version; this one is plausible, and run.js --profiles swaps
+  // it for another (tests use that to model an AE without an ACEScg profile).
+  const PROFILES = model.profiles || ["Adobe RGB (1998)", "Apple RGB", "ColorMatch RGB",
+    "HDTV (Rec. 709)", "HDTV (Rec. 709) 16-235", "ProPhoto RGB", "Rec.709 Gamma 2.4",
+    "Rec.2020 Gamma 2.4", "SDTV NTSC", "SDTV PAL", "sRGB IEC61966-2.1",
+    "Wide Gamut RGB", "ACEScg ACES Working Space AMPAS S-2014-004"];
 
   const root = new FolderItem("Root");
   const project = {
     _items: [],
     _bpc: 8,
     _linear: false,
-    _workingSpace: "None",
+    // "" is None (scripting guide, Project.workingSpace): no colour management.
+    _workingSpace: "",
+    _linearize: false,
+    _compensate: true,
   };
   function addItem(item) {
     item._parent = root;
@@ -1142,7 +1174,8 @@ function makeDom(model, scriptPath) {
   class Project {
     constructor() {
       return strict(this, "Project", new Set(["bitsPerChannel", "linearBlending",
-        "workingSpace"]), model);
+        "workingSpace", "linearizeWorkingSpace", "compensateForSceneReferredProfiles"]),
+        model);
     }
     get items() { return items; }
     get numItems() { return project._items.length; }
@@ -1157,8 +1190,17 @@ function makeDom(model, scriptPath) {
     set linearBlending(v) { project._linear = checkBool(v, "linearBlending"); }
     get workingSpace() { return project._workingSpace; }
     set workingSpace(v) {
-      if (!PROFILES.includes(v)) { throw new Error(`workingSpace: unknown profile ${v}`); }
+      checkString(v, "workingSpace");
+      if (v !== "" && !PROFILES.includes(v)) {
+        throw new Error(`workingSpace: unknown profile ${v}`);
+      }
       project._workingSpace = v;
+    }
+    get linearizeWorkingSpace() { return project._linearize; }
+    set linearizeWorkingSpace(v) { project._linearize = checkBool(v, "linearizeWorkingSpace"); }
+    get compensateForSceneReferredProfiles() { return project._compensate; }
+    set compensateForSceneReferredProfiles(v) {
+      project._compensate = checkBool(v, "compensateForSceneReferredProfiles");
     }
     listColorProfiles() { return model.toScript(PROFILES); }
     importFile(options) {
@@ -1191,6 +1233,14 @@ function makeDom(model, scriptPath) {
       checkString(name, "beginUndoGroup name");
       model.undoDepth += 1;
       model.undoBegun += 1;
+    }
+    // Error dialogs from AE itself; a script run from the command line must not leave
+    // one waiting (scripting guide, app.beginSuppressDialogs/endSuppressDialogs).
+    beginSuppressDialogs() { model.suppressDepth += 1; model.suppressBegun += 1; }
+    endSuppressDialogs(alertErrors) {
+      checkBool(alertErrors, "endSuppressDialogs alert");
+      if (model.suppressDepth > 0) { model.suppressDepth -= 1; }
+      model.suppressEnded += 1;
     }
     endUndoGroup() {
       if (model.undoDepth === 0) { model.undoErrors.push("endUndoGroup without a group"); return; }
@@ -1246,6 +1296,7 @@ function makeDom(model, scriptPath) {
         width: item._width, height: item._height, pixel_aspect: item._pixelAspect,
         frame_rate: item._frameRate, duration: item._duration,
         display_start_frame: item._displayStartFrame, bg_color: item._bgColor,
+        renderer: item._renderer,
         markers: item._markers.snapshot(),
         layers: item._layers.map((l) => snapshotLayer(l)),
       });
@@ -1283,7 +1334,11 @@ function makeDom(model, scriptPath) {
     return {
       project: {
         bits_per_channel: project._bpc, linear_blending: project._linear,
-        working_space: project._workingSpace,
+        working_space: project._workingSpace, linearize: project._linearize,
+      },
+      dialogs: {
+        suppressed: model.suppressBegun, resumed: model.suppressEnded,
+        unattended_writes_shown: model.unsuppressedWrites.slice(0, 5),
       },
       items: project._items.map(snapshotItem),
       undo: {
@@ -1399,9 +1454,10 @@ const REMOVE = `
 })(this);
 `;
 
-function makeSandbox(scriptPath, env) {
+function makeSandbox(scriptPath, env, profiles) {
   const model = new Model();
   model.env = env || {};
+  model.profiles = profiles || null;
   model.scriptPath = scriptPath;
   const context = vm.createContext({});
   // Arrays and objects handed to the script are made in the sandbox's own realm, so

@@ -56,10 +56,16 @@ def es3_problems(*paths: Path) -> list[str]:
 
 
 def _run(
-    scripts: tuple[Path, ...], runs: int, env: dict[str, str] | None, evaluate: bool
+    scripts: tuple[Path, ...],
+    runs: int,
+    env: dict[str, str] | None,
+    evaluate: bool,
+    profiles: list[str] | None = None,
 ) -> dict[str, Any]:
     node = node_ready()
     cmd = [node, str(JS_DIR / "run.js"), *map(str, scripts), "--runs", str(runs)]
+    if profiles is not None:
+        cmd += ["--profiles", "|".join(profiles)]
     for key, value in (env or {}).items():
         cmd += ["--env", f"{key}={value}"]
     if evaluate:
@@ -71,14 +77,23 @@ def _run(
 
 
 def run_in_model(
-    *scripts: Path, runs: int = 1, env: dict[str, str] | None = None
+    *scripts: Path,
+    runs: int = 1,
+    env: dict[str, str] | None = None,
+    profiles: list[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Run each script ``runs`` times, in order, against one modelled project.
+
+    Args:
+        scripts: the scripts, run in order.
+        runs: how many times each runs.
+        env: environment variables the scripts see (``$.getenv``).
+        profiles: the colour profiles the modelled After Effects lists.
 
     Returns:
         One project snapshot per run (see tests/js/ae_dom.js ``snapshot``).
     """
-    result: list[dict[str, Any]] = _run(scripts, runs, env, False)["runs"]
+    result: list[dict[str, Any]] = _run(scripts, runs, env, False, profiles)["runs"]
     return result
 
 

@@ -2,7 +2,7 @@
 // project after each run as JSON on stdout (one object: {"runs": [snapshot, ...]}).
 //
 // Usage: node run.js SCRIPT.jsx [SCRIPT.jsx ...] [--runs N] [--env NAME=VALUE ...]
-//        [--evaluate]
+//        [--evaluate] [--profiles "NAME|NAME|..."]
 // Every script runs N times, in the order given, against one project (a snapshot after
 // each run). With --evaluate the output also holds "evaluation": every comp of the
 // final project evaluated at each of its frames (ae_dom.js evaluateComp). The script's $.fileName is its absolute path, so its relative footage paths resolve
@@ -16,9 +16,11 @@ const vm = require("vm");
 const { makeSandbox } = require("./ae_dom");
 
 function parseArgs(argv) {
-  const args = { scripts: [], runs: 1, env: {}, evaluate: false };
+  const args = { scripts: [], runs: 1, env: {}, evaluate: false, profiles: null };
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === "--evaluate") {
+    if (argv[i] === "--profiles") {
+      args.profiles = argv[++i].split("|");
+    } else if (argv[i] === "--evaluate") {
       args.evaluate = true;
     } else if (argv[i] === "--runs") {
       args.runs = parseInt(argv[++i], 10);
@@ -38,7 +40,7 @@ function parseArgs(argv) {
 function main() {
   const args = parseArgs(process.argv.slice(2));
   const first = path.resolve(args.scripts[0]);
-  const { context, snapshot, evaluate, setScript } = makeSandbox(first, args.env);
+  const { context, snapshot, evaluate, setScript } = makeSandbox(first, args.env, args.profiles);
   const runs = [];
   for (const script of args.scripts) {
     const scriptPath = path.resolve(script);

@@ -115,8 +115,11 @@ def test_plan_top_level_and_comp() -> None:
         "aebridge 9",
     )
     assert plan["project"] == {
+        "settings": "auto",
         "bpc": 32,
         "linear_blending": True,
+        "colorspace": "Linear Rec.709 (sRGB)",
+        "primaries": "rec709",
         "working_space": None,
     }
     assert plan["folder"] == "sh010"
@@ -130,9 +133,26 @@ def test_plan_top_level_and_comp() -> None:
         "duration": 10,
         "start_frame": 1001,
         "bg": [0, 0, 0],
+        "renderer": "classic_3d",
         "comment": "built by aebridge 9\nspec sha256: abc",
     }
     assert plan["camera"] is None and plan["aep"] is None
+
+
+def test_the_working_space_follows_the_bottom_drawn_layer() -> None:
+    aces = {**seq("bg"), "colorspace": "ACEScg"}
+    spec = spec_of(
+        layers=[
+            {"id": "ref", "source": seq("ref"), "role": "guide"},
+            {"id": "bg", "source": aces},
+            {"id": "fg", "source": seq("fg")},
+        ]
+    )
+    project = plan_of(spec)["project"]
+    assert (project["colorspace"], project["primaries"]) == ("ACEScg", "ap1")
+    other = {**seq("bg"), "colorspace": "Linear P3-D65"}
+    project = plan_of(spec_of(layers=[{"id": "bg", "source": other}]))["project"]
+    assert (project["colorspace"], project["primaries"]) == ("Linear P3-D65", None)
 
 
 def test_footage_entries_use_relative_first_frames_and_the_comp_rate() -> None:
