@@ -24,6 +24,9 @@ every problem with its spec path. Build specs in code through
 
 from __future__ import annotations
 
+import hashlib
+import re
+import unicodedata
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from fractions import Fraction
@@ -62,6 +65,7 @@ __all__ = [
     "Transform",
     "Value",
     "VfrPolicy",
+    "comp_slug",
     "expand_conditioning",
 ]
 
@@ -458,6 +462,37 @@ class Style:
     name: str = ""
 
 
+# Names Windows reserves for devices, whatever the extension.
+_RESERVED = frozenset(
+    {"con", "prn", "aux", "nul"}
+    | {f"com{i}" for i in range(1, 10)}
+    | {f"lpt{i}" for i in range(1, 10)}
+)
+
+
+def comp_slug(name: str) -> str:
+    """A safe file and folder name for a comp name of any text.
+
+    Accents are folded to ASCII (NFKD), every run of other characters becomes one
+    ``_``, ``_ . -`` are trimmed from the ends, and it is cut to 64 characters; a name
+    with nothing left becomes ``comp_`` and 8 hex digits of its hash, a Windows device
+    name gets a ``_``. The same name always gives the same slug.
+
+    Args:
+        name: the comp name.
+
+    Returns:
+        1 to 64 characters from ``A-Z a-z 0-9 _ . -``, starting with a letter or digit.
+    """
+    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", folded).strip("_.-")[:64].strip("_.-")
+    if not slug:
+        return "comp_" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
+    if slug.split(".")[0].lower() in _RESERVED:
+        slug += "_"
+    return slug
+
+
 class ProjectSettings(StrEnum):
     """When the build script may change project-wide settings (bit depth, blending,
     working space): a project holds other comps, and they share them."""
@@ -472,7 +507,9 @@ class Comp:
     """Comp and project settings.
 
     Attributes:
-        name: comp name; also the output folder's name.
+        name: comp name in After Effects: any text, up to 255 characters.
+        id: names the output folder and files (letters, digits, ``_ - .``); default
+            :func:`comp_slug` of the name. See :attr:`folder_name`.
         width, height: pixels.
         pixel_aspect: pixel aspect ratio.
         rate: exact frame rate.
@@ -493,6 +530,7 @@ class Comp:
     """
 
     name: str
+    id: str | None = None
     width: int
     height: int
     pixel_aspect: Fraction = Fraction(1)
@@ -506,6 +544,12 @@ class Comp:
     project_settings: ProjectSettings = ProjectSettings.AUTO
     keyframe_markers: bool = True
     keyframe_guides: bool = False
+
+    @property
+    def folder_name(self) -> str:
+        """The name of the comp's output folder and files: its ``id``, else the slug
+        of its name (stable: the same name always gives the same slug)."""
+        return self.id if self.id is not None else comp_slug(self.name)
 
     @property
     def end_frame(self) -> int:

@@ -26,7 +26,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .animation import footage_span, shown_frames
+from .animation import footage_span, layer_bounds, shown_frames
 from .errors import OptionError, Problem, SourceError, SpecError
 from .model import (
     SCHEMA,
@@ -84,15 +84,19 @@ Upgrade = Callable[[dict[str, Any]], dict[str, Any]]
 #: adds ``UPGRADES["aebridge.comp/1"] = _upgrade_1_to_2``.
 UPGRADES: dict[str, Upgrade] = {}
 
-# Layer ids and comp names become folder and file names.
+# Layer ids and comp ids become folder and file names.
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 _ID_ALLOWED = "1 to 128 letters, digits, '_', '-', '.', starting with a letter or digit"
-_COMP_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,127}$")
-_COMP_NAME_ALLOWED = (
-    "1 to 128 letters, digits, spaces, '_', '-', '.', starting with a letter or digit"
-)
-# After Effects' own limits.
+# A comp name is free text for After Effects; control characters are not names.
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_MAX_NAME = 255
+# After Effects' own limits (scripting guide: ItemCollection.addComp takes width and
+# height 4..30000, a duration up to 10800 s and a rate of 1..99; Layer.startTime,
+# inPoint and outPoint lie within +-10800 s; Layer.stretch within +-9900).
+_MIN_SIZE = 4
 _MAX_SIZE = 30000
+_MIN_RATE, _MAX_RATE = 1, 99
+_MAX_SECONDS = 10800
 _MAX_STRETCH = 9900.0
 
 _MISSING: Any = object()
@@ -563,16 +567,45 @@ class _Reader:
         name = None
         if "name" in data:
             name = self.text(data["name"], f"{path}.name", nonempty=True)
-            if name is not None and not _COMP_NAME_RE.match(name):
+            if name is not None and (
+                len(name) > _MAX_NAME or _CONTROL_RE.search(name) is not None
+            ):
                 self.error(
                     f"{path}.name",
-                    f"{_quote(name)} is not allowed; allowed: {_COMP_NAME_ALLOWED}",
+                    f"{_quote(name)} is not allowed; allowed: any text of 1 to "
+                    f"{_MAX_NAME} characters without line breaks or other control "
+                    "characters",
                 )
                 name = None
-        width = self._get_int(data, "width", path, lo=1, hi=_MAX_SIZE)
-        height = self._get_int(data, "height", path, lo=1, hi=_MAX_SIZE)
+        comp_id = None
+        if data.get("id") is not None:
+            comp_id = self.text(data["id"], f"{path}.id", nonempty=True)
+            if comp_id is not None and not _ID_RE.match(comp_id):
+                self.error(
+                    f"{path}.id",
+                    f"{_quote(comp_id)} is not allowed; allowed: {_ID_ALLOWED}",
+                )
+                comp_id = None
+        width = self._get_int(data, "width", path, lo=_MIN_SIZE, hi=_MAX_SIZE)
+        height = self._get_int(data, "height", path, lo=_MIN_SIZE, hi=_MAX_SIZE)
         rate = self.rate(data["rate"], f"{path}.rate") if "rate" in data else None
+        if rate is not None and not _MIN_RATE <= rate <= _MAX_RATE:
+            self.error(
+                f"{path}.rate",
+                f"{format_rate(rate)} fps is out of range; allowed: {_MIN_RATE} to "
+                f"{_MAX_RATE} fps (After Effects' comp rates)",
+            )
+            rate = None
         duration = self._get_int(data, "duration", path, lo=1, hi=10_000_000)
+        if rate is not None and duration is not None and duration > _MAX_SECONDS * rate:
+            self.error(
+                f"{path}.duration",
+                f"{duration} frames at {format_rate(rate)} fps is "
+                f"{float(duration / rate):.6g} s; allowed: up to {_MAX_SECONDS} s "
+                f"({math.floor(_MAX_SECONDS * rate)} frames), After Effects' longest "
+                "comp",
+            )
+            duration = None
         start = self.integer(data.get("start_frame", 1001), f"{path}.start_frame", lo=0)
         if start is not None and duration is not None:
             self.frames = (start, start + duration - 1)
@@ -646,8 +679,11 @@ class _Reader:
         assert pixel_aspect is not None and background is not None and bpc is not None
         assert linear is not None and markers_on is not None and guides_on is not None
         assert project_settings is not None
+        if data.get("id") is not None and comp_id is None:
+            return None
         return Comp(
             name=name,
+            id=comp_id,
             width=width,
             height=height,
             pixel_aspect=pixel_aspect,
@@ -902,6 +938,7 @@ class _Reader:
         if comp is None:
             return
         first = comp.start_frame if start is None else start
+        self._check_layer_times(path, comp, source, start, in_frame, out_frame, stretch)
         shown_in: int | None = first if in_frame is None else in_frame
         if in_frame is None and stretch is not None and stretch < 0:
             # A reversed layer ends at its start: it comes in one (stretched) footage
@@ -951,6 +988,49 @@ class _Reader:
                 f"{out_frame} is not after the comp's first frame {comp.start_frame}; "
                 "the layer would never be seen",
             )
+
+    def _check_layer_times(
+        self,
+        path: str,
+        comp: Comp,
+        source: LayerSource | ExrSequence | None,
+        start: int | None,
+        in_frame: int | None,
+        out_frame: int | None,
+        stretch: float | None,
+    ) -> None:
+        """After Effects keeps a layer's start, in and out points within 10800 s of
+        the comp's start (scripting guide, Layer.startTime, .inPoint, .outPoint)."""
+        first = comp.start_frame if start is None else start
+        frames: list[tuple[str, Fraction]] = [
+            ("start", Fraction(first)),
+        ]
+        if isinstance(source, ExrSequence) and stretch:
+            bounds = layer_bounds(
+                start=first,
+                frame_count=source.frame_count,
+                stretch=stretch,
+                in_frame=in_frame,
+                out_frame=out_frame,
+            )
+            frames += [("in_frame", bounds[0]), ("out_frame", bounds[1])]
+        else:
+            frames += [
+                (key, Fraction(value))
+                for key, value in (("in_frame", in_frame), ("out_frame", out_frame))
+                if value is not None
+            ]
+        for key, frame in frames:
+            seconds = (frame - comp.start_frame) / comp.rate
+            if abs(seconds) > _MAX_SECONDS:
+                limit = math.floor(_MAX_SECONDS * comp.rate)
+                lo, hi = comp.start_frame - limit, comp.start_frame + limit
+                self.error(
+                    f"{path}.{key}",
+                    f"frame {_num_text(float(frame))} is {float(seconds):.6g} s from "
+                    f"the comp's first frame; allowed: within {_MAX_SECONDS} s of it "
+                    f"(frames {lo} to {hi}), as After Effects keeps layer times",
+                )
 
     def _check_source_fit(
         self, path: str, comp: Comp, source: LayerSource | ExrSequence

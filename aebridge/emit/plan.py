@@ -73,7 +73,9 @@ def default_build_id(spec: CompSpec) -> str:
     """A build id that stays the same when the same comp is built again.
 
     A second run of a newer script for the same comp must find the items the first
-    one made, so the id depends on the comp name only, not on the spec's content.
+    one made, so the id depends only on the comp's identity, not on the spec's
+    content: its explicit ``id`` when it has one (so renaming the comp keeps its
+    items), else its name.
 
     Args:
         spec: the comp spec.
@@ -83,7 +85,13 @@ def default_build_id(spec: CompSpec) -> str:
     """
     import hashlib
 
-    digest = hashlib.sha256(("aebridge comp " + spec.comp.name).encode("utf-8"))
+    comp = spec.comp
+    key = (
+        "aebridge comp " + comp.name
+        if comp.id is None
+        else "aebridge comp id " + comp.id
+    )
+    digest = hashlib.sha256(key.encode("utf-8"))
     return "ab" + digest.hexdigest()[:12]
 
 

@@ -129,6 +129,41 @@ def _tiny_spec(folder: Path, **layer: Any) -> dict[str, Any]:
     }
 
 
+def test_a_free_text_comp_name_builds_into_a_stable_slug(tmp_path: Path) -> None:
+    data = _tiny_spec(tmp_path)
+    data["comp"]["name"] = "SH010 comp v2 (final) \u65e5\u672c"
+    spec_file = tmp_path / "a.json"
+    spec_file.write_text(json.dumps(data))
+    first = build(spec_file, tmp_path / "out", jobs=1)
+    assert first.comp_dir == (tmp_path / "out" / "SH010_comp_v2_final").resolve()
+    assert first.script.name == "SH010_comp_v2_final.jsx"
+    document = json.loads(first.build_json.read_text())
+    assert document["spec"]["comp"]["name"] == "SH010 comp v2 (final) \u65e5\u672c"
+    assert document["source_spec"] == spec_file.resolve().as_posix()
+    # The name reaches After Effects as it is (escaped in the ASCII script).
+    assert "SH010 comp v2 (final) \\u65e5\\u672c" in first.script.read_text()
+    again = build(spec_file, tmp_path / "out", jobs=1)
+    assert again.comp_dir == first.comp_dir
+    # Another name with the same slug is refused, naming both comps and specs.
+    data["comp"]["name"] = "SH010 comp v2 [final] \u65e5\u672c"
+    other = tmp_path / "b.json"
+    other.write_text(json.dumps(data))
+    with pytest.raises(SpecError) as info:
+        build(other, tmp_path / "out", jobs=1)
+    (problem,) = info.value.problems
+    assert problem.path == "comp.name"
+    assert "'SH010 comp v2 [final] \u65e5\u672c'" in problem.message
+    assert "'SH010 comp v2 (final) \u65e5\u672c'" in problem.message
+    assert spec_file.resolve().as_posix() in problem.message
+    assert "comp.id" in problem.message
+    # With an id of its own it builds beside the first.
+    data["comp"]["id"] = "sh010_final_b"
+    other.write_text(json.dumps(data))
+    third = build(other, tmp_path / "out", jobs=1)
+    assert third.comp_dir.name == "sh010_final_b"
+    assert third.script.name == "sh010_final_b.jsx"
+
+
 def test_progress_reports_every_stage_in_order(tmp_path: Path) -> None:
     events: list[BuildProgress] = []
     build(

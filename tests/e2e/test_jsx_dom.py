@@ -136,6 +136,24 @@ def test_the_model_rejects_unknown_and_read_only_attributes(tmp_path: Path) -> N
     assert "BlendingMode.SILHOUETTE_ALPHA does not exist" in third["uncaught"]
 
 
+def test_the_model_refuses_what_add_comp_refuses(tmp_path: Path) -> None:
+    calls = {
+        "narrow": "2, 36, 1, 1, 24",
+        "fractional": "100.5, 36, 1, 1, 24",
+        "long": "64, 36, 1, 10801, 24",
+        "fast": "64, 36, 1, 1, 120",
+    }
+    scripts = [
+        _script(tmp_path, f"{name}.jsx", f"app.project.items.addComp('c', {args});")
+        for name, args in calls.items()
+    ]
+    narrow, fractional, long, fast = aejsx.run_in_model(*scripts)
+    assert "addComp width: 2 is outside 4..30000" in narrow["uncaught"]
+    assert "addComp width: 100.5 is not an integer" in fractional["uncaught"]
+    assert "addComp duration: 10801 is outside 0..10800" in long["uncaught"]
+    assert "addComp frameRate: 120 is outside 1..99" in fast["uncaught"]
+
+
 # ---------------------------------------------------------------------------------
 # What the scripts build
 

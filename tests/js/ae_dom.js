@@ -162,6 +162,12 @@ function checkNumber(value, what, lo, hi) {
   return value;
 }
 
+function checkInteger(value, what, lo, hi) {
+  checkNumber(value, what, lo, hi);
+  if (Math.floor(value) !== value) { throw new TypeError(`${what}: ${value} is not an integer`); }
+  return value;
+}
+
 function checkBool(value, what) {
   if (typeof value !== "boolean") {
     throw new TypeError(`${what}: expected true or false, got ${String(value)}`);
@@ -1055,8 +1061,10 @@ function makeDom(model, scriptPath) {
     constructor(name, width, height, par, duration, rate) {
       super();
       this._initItem(checkString(name, "addComp name"));
-      this._width = checkNumber(width, "addComp width", 4, 30000);
-      this._height = checkNumber(height, "addComp height", 4, 30000);
+      // ItemCollection.addComp: width and height integers 4..30000, pixel aspect
+      // 0.01..100, duration 0..10800 s, rate 1..99 (scripting guide).
+      this._width = checkInteger(width, "addComp width", 4, 30000);
+      this._height = checkInteger(height, "addComp height", 4, 30000);
       this._pixelAspect = checkNumber(par, "addComp pixelAspect", 0.01, 100);
       this._duration = checkNumber(duration, "addComp duration", 0, 10800);
       this._frameRate = checkNumber(rate, "addComp frameRate", 1, 99);
@@ -1096,9 +1104,9 @@ function makeDom(model, scriptPath) {
     }
     get typeName() { return "Composition"; }
     get width() { return this._width; }
-    set width(v) { this._width = checkNumber(v, "comp.width", 4, 30000); }
+    set width(v) { this._width = checkInteger(v, "comp.width", 4, 30000); }
     get height() { return this._height; }
-    set height(v) { this._height = checkNumber(v, "comp.height", 4, 30000); }
+    set height(v) { this._height = checkInteger(v, "comp.height", 4, 30000); }
     get pixelAspect() { return this._pixelAspect; }
     set pixelAspect(v) { this._pixelAspect = checkNumber(v, "comp.pixelAspect", 0.01, 100); }
     get frameRate() { return this._frameRate; }
