@@ -36,6 +36,7 @@ from .model import (
     ExrSequence,
     Layer,
     LayerSource,
+    LightUnderAlpha,
     Provenance,
     expand_conditioning,
 )
@@ -82,7 +83,11 @@ class BuildProgress:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BuiltLayer:
-    """One converted layer: its id, EXR sequence (absolute folder) and what happened."""
+    """One converted layer: its id, EXR sequence (absolute folder) and what happened.
+
+    ``light_pixels``/``light_frames``: light under alpha 0 the conversion found (which
+    After Effects drops unless the layer's ``light_under_alpha`` is ``add``).
+    """
 
     id: str
     sequence: ExrSequence
@@ -90,6 +95,8 @@ class BuiltLayer:
     frames_written: int
     frames_skipped: int
     warnings: tuple[str, ...] = ()
+    light_pixels: int = 0
+    light_frames: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -366,9 +373,10 @@ def build(
                 "source_sha256": item.source_sha256,
                 "frames": item.sequence.frame_count,
                 "rate": format_rate(item.sequence.rate),
+                "light_under_alpha0": _light_entry(item, layer),
                 "warnings": list(item.warnings),
             }
-            for item in built
+            for item, layer in zip(built, resolved.layers, strict=True)
         },
         "warnings": warnings,
     }
@@ -440,6 +448,18 @@ def _check_folder_owner(
         ],
         source=_spec_file(spec) or comp.name,
     )
+
+
+def _light_entry(item: BuiltLayer, layer: Layer) -> dict[str, Any]:
+    """build.json's report of a layer's light under alpha 0: pixels, frames, and
+    whether After Effects shows it (``kept``: the layer adds it back)."""
+    from .sequence import format_frame_ranges
+
+    return {
+        "pixels": item.light_pixels,
+        "frames": format_frame_ranges(item.light_frames),
+        "kept": layer.light_under_alpha is LightUnderAlpha.ADD,
+    }
 
 
 def _source_text(source: LayerSource | ExrSequence) -> str:
@@ -542,6 +562,12 @@ def _convert_layer(
     for text in result.warnings:
         if text not in layer_warnings:
             layer_warnings.append(text)
+    if result.light_frames and layer.light_under_alpha is LightUnderAlpha.ADD:
+        # The layer keeps that light (an additive copy in After Effects): no warning.
+        from .convert import light_warning
+
+        dropped = light_warning(result.light_pixels, result.light_frames)
+        layer_warnings = [w for w in layer_warnings if w != dropped]
     return BuiltLayer(
         id=layer.id,
         sequence=sequence,
@@ -549,6 +575,8 @@ def _convert_layer(
         frames_written=result.frames_written,
         frames_skipped=result.frames_skipped,
         warnings=tuple(layer_warnings),
+        light_pixels=result.light_pixels,
+        light_frames=tuple(result.light_frames),
     )
 
 

@@ -53,6 +53,7 @@ __all__ = [
     "Keyframe",
     "Layer",
     "LayerSource",
+    "LightUnderAlpha",
     "Marker",
     "MarkerKind",
     "MatteType",
@@ -103,6 +104,22 @@ class Role(StrEnum):
     ELEMENT = "element"
     MATTE = "matte"
     GUIDE = "guide"
+
+
+class LightUnderAlpha(StrEnum):
+    """What becomes of light a layer's frames hold under alpha 0 (colour where alpha
+    is 0: glows and fire from premultiplied linear sources).
+
+    After Effects unpremultiplies premultiplied footage, so that light contributes
+    nothing there: ``drop`` (AE's own behaviour, which the preview shows too).
+    ``add`` keeps it: the script builds the layer as two, one cutting the layer's
+    alpha out of what is below (Silhouette Alpha) and an additive copy with alpha
+    ignored adding its premultiplied colour, which is premultiplied 'over' with the
+    light kept. Only for layers blended ``normal``.
+    """
+
+    DROP = "drop"
+    ADD = "add"
 
 
 class BlendMode(StrEnum):
@@ -332,6 +349,7 @@ class Layer:
         transform: anchor, position, scale, rotation, opacity.
         comment: free text for the layer's comment.
         provenance: how this layer was generated.
+        light_under_alpha: what becomes of light its frames hold under alpha 0.
     """
 
     id: str
@@ -351,6 +369,7 @@ class Layer:
     transform: Transform = field(default_factory=Transform)
     comment: str = ""
     provenance: Provenance | None = None
+    light_under_alpha: LightUnderAlpha = LightUnderAlpha.DROP
 
     @property
     def display_name(self) -> str:

@@ -46,6 +46,7 @@ from .model import (
     Keyframe,
     Layer,
     LayerSource,
+    LightUnderAlpha,
     Marker,
     MarkerKind,
     MatteType,
@@ -864,6 +865,19 @@ class _Reader:
             data.get("transform", {}), f"{path}.transform", comp, is_3d
         )
         comment = self.text(data.get("comment", ""), f"{path}.comment")
+        light = self.choice(
+            data.get("light_under_alpha", "drop"),
+            f"{path}.light_under_alpha",
+            LightUnderAlpha,
+        )
+        if light is LightUnderAlpha.ADD and blend not in (None, BlendMode.NORMAL):
+            self.error(
+                f"{path}.light_under_alpha",
+                f"'add' is not allowed with blend '{blend}'; allowed: 'add' with "
+                "blend 'normal' only (the layer becomes a cut-out and an additive "
+                "copy, which together are 'over'), else 'drop'",
+            )
+            light = None
         provenance = None
         layer_start = (
             start if start is not None else (comp.start_frame if comp else None)
@@ -896,6 +910,7 @@ class _Reader:
             stretch,
             transform,
             comment,
+            light,
         )
         if any(v is None for v in required) or (
             data.get("track_matte") is not None and track_matte is None
@@ -904,7 +919,7 @@ class _Reader:
         assert layer_id is not None and source is not None and role is not None
         assert blend is not None and opacity is not None and enabled is not None
         assert guide is not None and three_d is not None and stretch is not None
-        assert transform is not None and comment is not None
+        assert transform is not None and comment is not None and light is not None
         return Layer(
             id=layer_id,
             name=name,
@@ -923,6 +938,7 @@ class _Reader:
             transform=transform,
             comment=comment,
             provenance=provenance,
+            light_under_alpha=light,
         )
 
     def _check_timing(

@@ -406,12 +406,23 @@ function aeb_folder(plan) {
     return folder;
 }
 
+function aeb_alphaTable() {
+    return {
+        "premultiplied": AlphaMode.PREMULTIPLIED,
+        "ignore": AlphaMode.IGNORE
+    };
+}
+
 function aeb_interpret(item, spec) {
     var source = item.mainSource;
-    // premulColor is only accepted once the alpha mode is PREMULTIPLIED; the frames are
-    // premultiplied over black, so never guessAlphaMode().
-    source.alphaMode = AlphaMode.PREMULTIPLIED;
-    source.premulColor = [0, 0, 0];
+    // The frames are premultiplied over black, so never guessAlphaMode(); premulColor
+    // is only accepted once the alpha mode is PREMULTIPLIED. A layer's light copy
+    // ignores alpha (its colour is added as stored).
+    source.alphaMode = aeb_lookup(aeb_alphaTable(), spec.alpha,
+        "footage '" + spec.id + "'.alpha");
+    if (spec.alpha === "premultiplied") {
+        source.premulColor = [0, 0, 0];
+    }
     // Setting conformFrameRate or fieldSeparationType on a still is an error
     // (scripting guide, FootageSource.conformFrameRate and .fieldSeparationType).
     if (!source.isStill) {

@@ -32,6 +32,7 @@ from ..model import (
     ExrSequence,
     Keyframe,
     Layer,
+    LightUnderAlpha,
     Provenance,
     Value,
 )
@@ -345,8 +346,45 @@ def _footage_json(
         "rate_num": spec.comp.rate.numerator,
         "rate_den": spec.comp.rate.denominator,
         "pixel_aspect": _num(seq.pixel_aspect),
+        "alpha": "premultiplied",
         "comment": _join(lines, _provenance_lines(layer.provenance)),
     }
+
+
+#: Suffix of the id of a layer's additive light copy; '#' is never in a spec id.
+LIGHT_SUFFIX = "#light"
+
+
+def _light_copy(footage: Json, layer_json: Json) -> tuple[Json, Json, Json]:
+    """A layer that keeps its light under alpha 0 in After Effects.
+
+    AE unpremultiplies premultiplied footage, dropping colour where alpha is 0. The
+    layer becomes two: itself blended Silhouette Alpha (the layer's alpha cuts what
+    is below: ``below * (1 - a)``) and, just above, a copy of the same frames with
+    alpha ignored blended Add (``+ rgb``, premultiplied colour as stored, light
+    included). Together that is premultiplied 'over' with the light kept; opacity and
+    a track matte scale both alike. Returns (light footage, cut-out layer, light layer).
+    """
+    light_id = footage["id"] + LIGHT_SUFFIX
+    light_footage = {
+        **footage,
+        "id": light_id,
+        "name": f"{footage['name']} (light)",
+        "alpha": "ignore",
+        "comment": footage["comment"]
+        + "\nthe layer's light under alpha 0, added (alpha ignored)",
+    }
+    cutout = {**layer_json, "blend": "silhouette_alpha"}
+    light = {
+        **layer_json,
+        "id": light_id,
+        "name": f"{layer_json['name']} (light)",
+        "footage": light_id,
+        "blend": "add",
+        "comment": layer_json["comment"]
+        + "\nlight under alpha 0 kept (light_under_alpha: add)",
+    }
+    return light_footage, cutout, light
 
 
 def _camera_json(spec: CompSpec) -> Json | None:
@@ -437,8 +475,15 @@ def build_plan(
         ]
         colorspace = drawn[0] if drawn else DEFAULT_COLORSPACE
         for index, (layer, seq) in enumerate(zip(spec.layers, seqs, strict=True)):
-            footage.append(_footage_json(spec, layer, seq, folder))
-            plan_layers.append(_layer_json(spec, layer, index, seq, ids))
+            item = _footage_json(spec, layer, seq, folder)
+            layer_json = _layer_json(spec, layer, index, seq, ids)
+            if layer.light_under_alpha is LightUnderAlpha.ADD and spec.draws(layer):
+                light_item, cutout, light = _light_copy(item, layer_json)
+                footage += [item, light_item]
+                plan_layers += [cutout, light]
+            else:
+                footage.append(item)
+                plan_layers.append(layer_json)
         markers = plan_markers(spec.markers)
         comp_lines = [f"built by {generator}", f"spec sha256: {spec_hash or '-'}"]
         if spec.style is not None:

@@ -123,7 +123,7 @@ def plan_from_spec(spec: CompSpec, base_dir: str | os.PathLike[str]) -> CompPlan
             matte the preview cannot render; every such problem at once, with its
             spec path and what is allowed.
     """
-    from ..model import ExrSequence
+    from ..model import ExrSequence, LightUnderAlpha
 
     base = Path(base_dir)
     comp = spec.comp
@@ -222,6 +222,7 @@ def plan_from_spec(spec: CompSpec, base_dir: str | os.PathLike[str]) -> CompPlan
                 stretch=stretch,
                 matte=matte,
                 is_matte=i in mattes,
+                keep_light=layer.light_under_alpha is LightUnderAlpha.ADD,
                 anchor=_track(t.anchor, centre, comp.rate, spatial=True),
                 position=_track(t.position, comp_centre, comp.rate, spatial=True),
                 scale=_track(t.scale, (100.0, 100.0, 100.0), comp.rate),
@@ -298,6 +299,10 @@ class Renderer:
     def _load(self, index: int, src_index: int, frame: int) -> Image:
         layer = self.plan.layers[index]
         pixels = _read_exr(layer.source.path(src_index), frame=frame, layer=layer)
+        if not layer.keep_light:
+            # After Effects unpremultiplies premultiplied footage: colour where alpha
+            # is 0 (light under alpha 0) contributes nothing there, so not here.
+            np.copyto(pixels[..., :3], np.float32(0.0), where=pixels[..., 3:4] == 0)
         if layer.source.colorspace != self.plan.working_space:
             pixels = _convert_space(
                 pixels, layer.source.colorspace, self.plan.working_space

@@ -393,3 +393,58 @@ def test_an_unknown_colour_space_is_reported_before_converting(tmp_path: Path) -
     assert "Linear Rec.709 (sRGB)" in problem.message
     spec["layers"][0]["source"]["colorspace"] = "srgb"
     assert check_sources(spec, base_dir=tmp_path) == ()
+
+
+def _glow_source(folder: Path) -> None:
+    """A premultiplied linear EXR source: frame 1002 holds 6 pixels of light under
+    alpha 0."""
+    import numpy as np
+    import OpenImageIO as oiio
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for frame in (1001, 1002, 1003):
+        pixels = np.zeros((36, 64, 4), np.float32)
+        pixels[:, :32] = (0.2, 0.1, 0.05, 0.5)
+        if frame == 1002:
+            pixels[0, 40:46, :3] = (0.0, 2.0, 1.0)
+        spec = oiio.ImageSpec(64, 36, 4, "half")
+        spec.channelnames = ("R", "G", "B", "A")
+        spec.alpha_channel = 3
+        out = oiio.ImageOutput.create(str(folder / f"glow.{frame}.exr"))
+        assert out is not None
+        out.open(str(folder / f"glow.{frame}.exr"), spec)
+        out.write_image(pixels)
+        out.close()
+
+
+def test_light_under_alpha_zero_is_reported_and_can_be_kept(tmp_path: Path) -> None:
+    _glow_source(tmp_path / "media")
+    data = {
+        "schema": "aebridge.comp/1",
+        "comp": {"name": "glow", "width": 64, "height": 36, "rate": 24, "duration": 3},
+        "layers": [{"id": "fx", "source": "media/glow.####.exr"}],
+    }
+    spec_file = tmp_path / "comp.json"
+    spec_file.write_text(json.dumps(data))
+    outcome = CliRunner().invoke(
+        main, ["build", str(spec_file), "-o", str(tmp_path / "out")]
+    )
+    assert outcome.exit_code == 0, outcome.output
+    assert (
+        "warning: layers[0].source: 6 pixel(s) in 1 frame(s) (1002) hold light under "
+        "alpha 0" in outcome.output
+    )
+    document = json.loads((tmp_path / "out" / "glow" / "build.json").read_text())
+    assert document["layers"]["fx"]["light_under_alpha0"] == {
+        "pixels": 6,
+        "frames": "1002",
+        "kept": False,
+    }
+    assert "glow#light" not in (tmp_path / "out" / "glow" / "glow.jsx").read_text()
+    data["layers"][0]["light_under_alpha"] = "add"
+    spec_file.write_text(json.dumps(data))
+    kept = build(spec_file, tmp_path / "out", jobs=1)
+    assert not any("light under alpha 0" in w for w in kept.warnings)
+    document = json.loads(kept.build_json.read_text())
+    assert document["layers"]["fx"]["light_under_alpha0"]["kept"] is True
+    assert '"fx#light"' in kept.script.read_text()

@@ -91,7 +91,8 @@ def _keys(*keys: tuple[int, Any, Any]) -> dict[str, Any]:
 def all_moves_spec() -> dict[str, Any]:
     """Every camera move kind (some overlapping, one held), stretched, reversed and
     trimmed layers, every easing on 2D and 3D transforms, alpha and luma mattes (one
-    matte left enabled), a guide, a still and a disabled layer; 24000/1001 fps."""
+    matte left enabled), a layer keeping its light under alpha 0 (two layers in
+    AE), a guide, a still and a disabled layer; 24000/1001 fps."""
     custom = {
         "out": {"speed": 40, "influence": 60},
         "in": {"speed": 5, "influence": 25},
@@ -176,6 +177,7 @@ def all_moves_spec() -> dict[str, Any]:
                 "source": _seq("cutout", 96),
                 "three_d": True,
                 "track_matte": {"layer": "matte", "type": "alpha"},
+                "light_under_alpha": "add",
                 "transform": {"position": [160, 90, 30]},
             },
             {"id": "ref", "source": _seq("ref", 96), "role": "guide"},
@@ -271,6 +273,10 @@ def test_every_camera_move_timing_ease_and_matte_evaluates_alike(
     assert [f for f in by_frame if renders(f, "rev")] == list(range(1020, 1060))
     assert [f for f in by_frame if renders(f, "fast")] == list(range(1001, 1049))
     assert [f for f in by_frame if renders(f, "odd")] == list(range(1088, 1096))
+    assert all(
+        [lay["renders"] for lay in by_frame[f]["cutout"]] == [True, True]
+        for f in by_frame
+    )
 
 
 # ---------------------------------------------------------------------------------

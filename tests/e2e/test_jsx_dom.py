@@ -1010,3 +1010,36 @@ def test_an_unattended_run_suppresses_dialogs(tmp_path: Path) -> None:
     }
     (attended,) = aejsx.run_in_model(script)
     assert attended["dialogs"]["suppressed"] == 0
+
+
+def test_a_layer_keeping_its_light_becomes_a_cutout_and_an_additive_copy(
+    tmp_path: Path,
+) -> None:
+    data = aejsx.sample_data()["sh030"]
+    data["layers"][0]["light_under_alpha"] = "add"  # bg, blended normal
+    data["layers"][0]["track_matte"] = {"layer": "matte", "type": "alpha"}
+    first, second = aejsx.run_in_model(build(aejsx.load(data), tmp_path), runs=2)
+    clean(first)
+    assert second["items"] == [
+        {**i, "replaced": 1} if i["type"] == "Footage" else i for i in first["items"]
+    ]
+    names = [lay["name"] for lay in the_comp(first)["layers"]]
+    assert names.index("bg (light)") == names.index("bg") - 1  # just above
+    bg, light = layer(first, "bg"), layer(first, "bg (light)")
+    assert (bg["blend"], light["blend"]) == (
+        "BlendingMode.SILHOUETE_ALPHA",
+        "BlendingMode.ADD",
+    )
+    assert (
+        bg["track_matte"]
+        == light["track_matte"]
+        == {
+            "layer": "matte",
+            "type": "TrackMatteType.ALPHA",
+        }
+    )
+    assert light["three_d"] is True and light["properties"] == bg["properties"]
+    footage = {f["name"]: f for f in items(first, "Footage")}
+    assert footage["bg"]["main_source"]["alpha_mode"] == "AlphaMode.PREMULTIPLIED"
+    assert footage["bg (light)"]["main_source"]["alpha_mode"] == "AlphaMode.IGNORE"
+    assert footage["bg (light)"]["file"] == footage["bg"]["file"]

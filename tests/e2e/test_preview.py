@@ -196,6 +196,26 @@ def test_track_matte_hides_the_matte_and_cuts_the_layer(tmp_path: Path) -> None:
     )
 
 
+def test_light_under_alpha_zero_shows_only_when_the_layer_keeps_it(
+    tmp_path: Path,
+) -> None:
+    # A glow: light (RGB > 0) where alpha is 0, over a grey plate. After Effects
+    # unpremultiplies premultiplied footage and drops that light; the preview shows
+    # what AE will: the plate alone there, unless the layer keeps it (an additive
+    # copy in AE), when 'over' adds it.
+    glow = np.zeros((H, W, 4), np.float32)
+    glow[:, : W // 2] = (0.5, 0.25, 0.0, 0.5)  # covered: premultiplied colour
+    glow[:, W // 2 :, :3] = (0.0, 0.75, 1.0)  # light under alpha 0
+    bg = sequence(tmp_path, "bg", [solid(0.2, 0.2, 0.2, 1.0)])
+    fg = sequence(tmp_path, "fg", [glow])
+    dropped = render_frame(comp(layer(bg), layer(fg), duration=1), FIRST)
+    kept = render_frame(comp(layer(bg), layer(fg, keep_light=True), duration=1), FIRST)
+    np.testing.assert_allclose(dropped[0, -1], (0.2, 0.2, 0.2, 1.0), atol=1e-3)
+    np.testing.assert_allclose(kept[0, -1], (0.2, 0.95, 1.2, 1.0), atol=1e-3)
+    for out in (dropped, kept):  # where alpha > 0 both are 'over'
+        np.testing.assert_allclose(out[0, 0], (0.6, 0.35, 0.1, 1.0), atol=1e-3)
+
+
 # --- 3D layers through the camera -----------------------------------------------------
 
 ZOOM = 80.0

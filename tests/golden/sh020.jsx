@@ -413,12 +413,23 @@ function aeb_folder(plan) {
     return folder;
 }
 
+function aeb_alphaTable() {
+    return {
+        "premultiplied": AlphaMode.PREMULTIPLIED,
+        "ignore": AlphaMode.IGNORE
+    };
+}
+
 function aeb_interpret(item, spec) {
     var source = item.mainSource;
-    // premulColor is only accepted once the alpha mode is PREMULTIPLIED; the frames are
-    // premultiplied over black, so never guessAlphaMode().
-    source.alphaMode = AlphaMode.PREMULTIPLIED;
-    source.premulColor = [0, 0, 0];
+    // The frames are premultiplied over black, so never guessAlphaMode(); premulColor
+    // is only accepted once the alpha mode is PREMULTIPLIED. A layer's light copy
+    // ignores alpha (its colour is added as stored).
+    source.alphaMode = aeb_lookup(aeb_alphaTable(), spec.alpha,
+        "footage '" + spec.id + "'.alpha");
+    if (spec.alpha === "premultiplied") {
+        source.premulColor = [0, 0, 0];
+    }
     // Setting conformFrameRate or fieldSeparationType on a still is an error
     // (scripting guide, FootageSource.conformFrameRate and .fieldSeparationType).
     if (!source.isStill) {
@@ -1187,6 +1198,7 @@ var plan = {
  "folder": "sh020",
  "footage": [
   {
+   "alpha": "premultiplied",
    "comment": "layer: plate\nframes: 1001-1008 at 24000/1001 fps as converted\ncolour space: Linear Rec.709 (sRGB) (premultiplied, scene-linear)",
    "first": 1001,
    "id": "plate",
@@ -1200,6 +1212,7 @@ var plan = {
    "still": false
   },
   {
+   "alpha": "premultiplied",
    "comment": "layer: fx\nframes: 1001-1004 at 24000/1001 fps as converted\ncolour space: Linear Rec.709 (sRGB) (premultiplied, scene-linear)",
    "first": 1001,
    "id": "fx",
@@ -1213,6 +1226,7 @@ var plan = {
    "still": false
   },
   {
+   "alpha": "premultiplied",
    "comment": "layer: fg\nframes: 1001-1008 at 24000/1001 fps as converted\ncolour space: Linear Rec.709 (sRGB) (premultiplied, scene-linear)",
    "first": 1001,
    "id": "fg",

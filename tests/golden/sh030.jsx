@@ -413,12 +413,23 @@ function aeb_folder(plan) {
     return folder;
 }
 
+function aeb_alphaTable() {
+    return {
+        "premultiplied": AlphaMode.PREMULTIPLIED,
+        "ignore": AlphaMode.IGNORE
+    };
+}
+
 function aeb_interpret(item, spec) {
     var source = item.mainSource;
-    // premulColor is only accepted once the alpha mode is PREMULTIPLIED; the frames are
-    // premultiplied over black, so never guessAlphaMode().
-    source.alphaMode = AlphaMode.PREMULTIPLIED;
-    source.premulColor = [0, 0, 0];
+    // The frames are premultiplied over black, so never guessAlphaMode(); premulColor
+    // is only accepted once the alpha mode is PREMULTIPLIED. A layer's light copy
+    // ignores alpha (its colour is added as stored).
+    source.alphaMode = aeb_lookup(aeb_alphaTable(), spec.alpha,
+        "footage '" + spec.id + "'.alpha");
+    if (spec.alpha === "premultiplied") {
+        source.premulColor = [0, 0, 0];
+    }
     // Setting conformFrameRate or fieldSeparationType on a still is an error
     // (scripting guide, FootageSource.conformFrameRate and .fieldSeparationType).
     if (!source.isStill) {
@@ -1564,6 +1575,7 @@ var plan = {
  "folder": "sh030",
  "footage": [
   {
+   "alpha": "premultiplied",
    "comment": "layer: bg\nframes: 1-8 at 25 fps as converted\ncolour space: Linear Rec.709 (sRGB) (premultiplied, scene-linear)",
    "first": 1,
    "id": "bg",
@@ -1577,6 +1589,7 @@ var plan = {
    "still": false
   },
   {
+   "alpha": "premultiplied",
    "comment": "layer: matte\nframes: 1-8 at 25 fps as converted\ncolour space: Linear Rec.709 (sRGB) (premultiplied, scene-linear)",
    "first": 1,
    "id": "matte",
@@ -1590,6 +1603,7 @@ var plan = {
    "still": false
   },
   {
+   "alpha": "premultiplied",
    "comment": "layer: fg\nframes: 1-8 at 25 fps as converted\ncolour space: Linear Rec.709 (sRGB) (premultiplied, scene-linear)",
    "first": 1,
    "id": "fg",
@@ -1603,6 +1617,7 @@ var plan = {
    "still": false
   },
   {
+   "alpha": "premultiplied",
    "comment": "layer: ref\nframes: 1-8 at 25 fps as converted\ncolour space: Linear Rec.709 (sRGB) (premultiplied, scene-linear)",
    "first": 1,
    "id": "ref",

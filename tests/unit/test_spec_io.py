@@ -227,6 +227,19 @@ CASES: list[tuple[str, Mutation, list[tuple[str, str, str]]]] = [
         ],
     ),
     (
+        "light kept under alpha 0 needs the normal blend",
+        _set("layers[1].light_under_alpha", "add"),
+        [
+            (
+                "error",
+                "layers[1].light_under_alpha",
+                "'add' is not allowed with blend 'screen'; allowed: 'add' with blend "
+                "'normal' only (the layer becomes a cut-out and an additive copy, "
+                "which together are 'over'), else 'drop'",
+            )
+        ],
+    ),
+    (
         "a matte layer asked to render is warned about",
         _set("layers[2].enabled", True),
         [
