@@ -1,6 +1,6 @@
 """The build plan: a comp spec as the one data literal ``jsx/aebridge.jsx`` reads.
 
-The plan (schema ``aebridge.plan/1``, documented field by field in ``jsx/PLAN.md``) is
+The plan (schema ``aebridge.plan/2``, documented field by field in ``jsx/PLAN.md``) is
 plain JSON-ready data already in After Effects' units: comp frames plus the exact rate
 as two integers, pixels, percent, degrees, and AE enum names as lower-case strings the
 library maps through tables written out in full. Nothing here knows an AE call.
@@ -45,7 +45,7 @@ __all__ = [
 ]
 
 #: The plan schema label; the library refuses any other.
-PLAN_SCHEMA = "aebridge.plan/1"
+PLAN_SCHEMA = "aebridge.plan/2"
 
 # Colour spaces aebridge writes (and their OCIO aliases) by the primaries of the After
 # Effects working space they need; the library holds the profile names for each.

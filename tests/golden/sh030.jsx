@@ -17,7 +17,7 @@
 //
 // Minimum After Effects version: 23.0 (setTrackMatte).
 
-var AEB_PLAN_SCHEMA = "aebridge.plan/1";
+var AEB_PLAN_SCHEMA = "aebridge.plan/2";
 
 // Blend names (aebridge.model.BlendMode values) to BlendingMode constants, written out in
 // full: never BlendingMode[name] and never numbers. AE spells SILHOUETE_ALPHA with one T.
@@ -1830,7 +1830,7 @@ var plan = {
   "settings": "auto",
   "working_space": null
  },
- "schema": "aebridge.plan/1",
+ "schema": "aebridge.plan/2",
  "spec_hash": "golden"
 };
 

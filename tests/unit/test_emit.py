@@ -108,7 +108,7 @@ def plan_of(spec: CompSpec | None = None, **kwargs: Any) -> dict[str, Any]:
 
 def test_plan_top_level_and_comp() -> None:
     plan = plan_of(spec_hash="abc", generator="aebridge 9")
-    assert plan["schema"] == PLAN_SCHEMA == "aebridge.plan/1"
+    assert plan["schema"] == PLAN_SCHEMA == "aebridge.plan/2"
     assert (plan["build_id"], plan["spec_hash"], plan["generator"]) == (
         "b1",
         "abc",
