@@ -862,6 +862,14 @@ function aeb_camera(plan, comp) {
     // Roll is the camera's Z rotation (a one-node rotation on top of the two nodes).
     aeb_setProperty(plan, aeb_transform(camera, "ADBE Rotate Z"), spec.roll,
         "camera.roll");
+    // The rotations after the aim (Adobe help, "Auto-Orientation options"): set on
+    // every run, so one changed by hand does not turn the camera away from the plan.
+    aeb_setProperty(plan, aeb_transform(camera, "ADBE Orientation"), spec.orientation,
+        "camera.orientation");
+    aeb_setProperty(plan, aeb_transform(camera, "ADBE Rotate X"), spec.rotation_x,
+        "camera.rotation_x");
+    aeb_setProperty(plan, aeb_transform(camera, "ADBE Rotate Y"), spec.rotation_y,
+        "camera.rotation_y");
     options = camera.property("ADBE Camera Options Group");
     aeb_setProperty(plan, options.property("ADBE Camera Zoom"), spec.zoom, "camera.zoom");
     return camera;

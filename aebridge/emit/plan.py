@@ -412,6 +412,11 @@ def _camera_json(spec: CompSpec) -> Json | None:
         "point_of_interest": prop(keys.point_of_interest),
         "zoom": prop(keys.zoom),
         "roll": prop(keys.roll),
+        # The camera turns only through its point of interest and roll, as the
+        # preview's does: Orientation and X/Y Rotation stay at 0.
+        "orientation": {"value": [0, 0, 0]},
+        "rotation_x": {"value": 0},
+        "rotation_y": {"value": 0},
     }
 
 

@@ -1043,3 +1043,27 @@ def test_a_layer_keeping_its_light_becomes_a_cutout_and_an_additive_copy(
     assert footage["bg"]["main_source"]["alpha_mode"] == "AlphaMode.PREMULTIPLIED"
     assert footage["bg (light)"]["main_source"]["alpha_mode"] == "AlphaMode.IGNORE"
     assert footage["bg (light)"]["file"] == footage["bg"]["file"]
+
+
+def test_rotations_the_user_gave_the_camera_are_put_back(tmp_path: Path) -> None:
+    # The preview's camera turns only through its point of interest and roll; a
+    # re-run puts back Orientation and X/Y Rotation someone changed in AE.
+    data = aejsx.sample_data()["sh010"]
+    script = build(aejsx.load(data), tmp_path)
+    turn = _script(
+        tmp_path,
+        "turn.jsx",
+        "(function () { var c, i, t; for (i = 1; i <= app.project.numItems; i++) {"
+        " if (app.project.item(i) instanceof CompItem) { c = app.project.item(i); } }"
+        " app.beginUndoGroup('turn'); t = c.layer(1).property('ADBE Transform Group');"
+        " t.property('ADBE Rotate Y').setValue(30);"
+        " t.property('ADBE Orientation').setValue([10, 0, 0]);"
+        " app.endUndoGroup(); }());",
+    )
+    runs, evaluation = aejsx.evaluate_in_model(script, turn, script)
+    clean(runs[2])
+    props = layer(runs[2], "Camera")["properties"]
+    assert props["ADBE Rotate Y"] == {"value": 0}
+    assert props["ADBE Orientation"] == {"value": [0, 0, 0]}
+    cam = _frame(evaluation, 1001)["camera"]
+    assert cam["direction"] == pytest.approx([0, 0, 1], abs=1e-9)

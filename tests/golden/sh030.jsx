@@ -869,6 +869,14 @@ function aeb_camera(plan, comp) {
     // Roll is the camera's Z rotation (a one-node rotation on top of the two nodes).
     aeb_setProperty(plan, aeb_transform(camera, "ADBE Rotate Z"), spec.roll,
         "camera.roll");
+    // The rotations after the aim (Adobe help, "Auto-Orientation options"): set on
+    // every run, so one changed by hand does not turn the camera away from the plan.
+    aeb_setProperty(plan, aeb_transform(camera, "ADBE Orientation"), spec.orientation,
+        "camera.orientation");
+    aeb_setProperty(plan, aeb_transform(camera, "ADBE Rotate X"), spec.rotation_x,
+        "camera.rotation_x");
+    aeb_setProperty(plan, aeb_transform(camera, "ADBE Rotate Y"), spec.rotation_y,
+        "camera.rotation_y");
     options = camera.property("ADBE Camera Options Group");
     aeb_setProperty(plan, options.property("ADBE Camera Zoom"), spec.zoom, "camera.zoom");
     return camera;
@@ -1181,6 +1189,13 @@ var plan = {
   "auto_orient": true,
   "comment": "focal length 35.0 mm, film width 36.0 mm",
   "name": "Camera",
+  "orientation": {
+   "value": [
+    0,
+    0,
+    0
+   ]
+  },
   "point_of_interest": {
    "keys": [
     {
@@ -1550,6 +1565,12 @@ var plan = {
      "value": 5
     }
    ]
+  },
+  "rotation_x": {
+   "value": 0
+  },
+  "rotation_y": {
+   "value": 0
   },
   "zoom": {
    "value": 62.222222
