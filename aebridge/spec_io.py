@@ -271,6 +271,14 @@ class _Reader:
             return None
         return value
 
+    def identifier(self, value: object, path: str) -> str | None:
+        """An id that names folders and files (a layer's, a comp's)."""
+        text = self.text(value, path, nonempty=True)
+        if text is not None and not _ID_RE.match(text):
+            self.error(path, f"{_quote(text)} is not allowed; allowed: {_ID_ALLOWED}")
+            return None
+        return text
+
     def optional_text(self, value: object, path: str) -> str | None:
         return None if value is None or value is _MISSING else self.text(value, path)
 
@@ -580,13 +588,7 @@ class _Reader:
                 name = None
         comp_id = None
         if data.get("id") is not None:
-            comp_id = self.text(data["id"], f"{path}.id", nonempty=True)
-            if comp_id is not None and not _ID_RE.match(comp_id):
-                self.error(
-                    f"{path}.id",
-                    f"{_quote(comp_id)} is not allowed; allowed: {_ID_ALLOWED}",
-                )
-                comp_id = None
+            comp_id = self.identifier(data["id"], f"{path}.id")
         width = self._get_int(data, "width", path, lo=_MIN_SIZE, hi=_MAX_SIZE)
         height = self._get_int(data, "height", path, lo=_MIN_SIZE, hi=_MAX_SIZE)
         rate = self.rate(data["rate"], f"{path}.rate") if "rate" in data else None
@@ -811,13 +813,7 @@ class _Reader:
             return None
         layer_id = None
         if "id" in data:
-            layer_id = self.text(data["id"], f"{path}.id", nonempty=True)
-            if layer_id is not None and not _ID_RE.match(layer_id):
-                self.error(
-                    f"{path}.id",
-                    f"{_quote(layer_id)} is not allowed; allowed: {_ID_ALLOWED}",
-                )
-                layer_id = None
+            layer_id = self.identifier(data["id"], f"{path}.id")
         name = self.optional_text(data.get("name"), f"{path}.name")
         source = (
             self.source(data["source"], f"{path}.source", comp)
