@@ -387,17 +387,6 @@ class PixelPipeline:
         OptionError: a setting is not allowed (names it and lists the choices).
     """
 
-    __slots__ = (
-        "alpha_mode",
-        "channels",
-        "colorspace_in",
-        "colorspace_out",
-        "dtype",
-        "half",
-        "light_pixels",
-        "matte_channels",
-        "matte_dtype",
-    )
     # What the pipeline pickles as (its settings); light_pixels is per frame.
     _SETTINGS = (
         "alpha_mode",
@@ -409,6 +398,7 @@ class PixelPipeline:
         "matte_channels",
         "matte_dtype",
     )
+    __slots__ = (*_SETTINGS, "light_pixels")
 
     def __init__(
         self,
