@@ -31,10 +31,12 @@ from .errors import (
     SpecError,
 )
 from .model import (
+    Comp,
     CompSpec,
     ExrSequence,
     Layer,
     LayerSource,
+    LightUnderAlpha,
     Provenance,
     expand_conditioning,
 )
@@ -81,7 +83,11 @@ class BuildProgress:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BuiltLayer:
-    """One converted layer: its id, EXR sequence (absolute folder) and what happened."""
+    """One converted layer: its id, EXR sequence (absolute folder) and what happened.
+
+    ``light_pixels``/``light_frames``: light under alpha 0 the conversion found (which
+    After Effects drops unless the layer's ``light_under_alpha`` is ``add``).
+    """
 
     id: str
     sequence: ExrSequence
@@ -89,6 +95,8 @@ class BuiltLayer:
     frames_written: int
     frames_skipped: int
     warnings: tuple[str, ...] = ()
+    light_pixels: int = 0
+    light_frames: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -96,7 +104,7 @@ class BuildResult:
     """What :func:`build` wrote.
 
     Attributes:
-        comp_dir: ``out_dir/<comp name>``.
+        comp_dir: ``out_dir/<comp id or slug of its name>``.
         script: the After Effects script.
         build_json: the build description.
         preview: the preview movie, or None without ``preview=True``.
@@ -220,7 +228,7 @@ def build(
 
     Args:
         spec: a spec file, a spec mapping, or a loaded :class:`CompSpec`.
-        out_dir: the output root; the comp goes to ``out_dir/<comp name>/``.
+        out_dir: the output root; the comp goes to ``out_dir/<comp id or name slug>/``.
         base_dir: the folder relative paths in the spec are relative to; default the
             spec file's folder (the current folder for a mapping or a CompSpec).
         preview: also render ``<comp>/preview.mp4``.
@@ -280,7 +288,8 @@ def build(
         raise SpecError(preflight, source=comp.name)
     warnings.extend(str(p) for p in preflight)
 
-    comp_dir = Path(out_dir).resolve() / comp.name
+    comp_dir = Path(out_dir).resolve() / comp.folder_name
+    _check_folder_owner(comp_dir, comp, spec)
     layers_dir = comp_dir / "layers"
     try:
         layers_dir.mkdir(parents=True, exist_ok=True)
@@ -338,7 +347,7 @@ def build(
     from .emit import default_build_id, write_script
 
     build_id = default_build_id(as_built)
-    script_path = comp_dir / f"{comp.name}.jsx"
+    script_path = comp_dir / f"{comp.folder_name}.jsx"
     aep_path = None if aep is None else Path(aep).resolve()
     write_script(as_built, layer_map, script_path, aep=aep_path, build_id=build_id)
 
@@ -352,6 +361,9 @@ def build(
         # user's spec as written hashes to source_spec_hash.
         "spec_hash": spec_hash(as_built),
         "source_spec_hash": hash_of_spec,
+        # Where the spec came from (null for a mapping): named when another comp's
+        # build would land in this folder.
+        "source_spec": _spec_file(spec),
         "aebridge_version": __version__,
         "script": script_path.name,
         "spec": spec_to_dict(as_built),
@@ -361,9 +373,10 @@ def build(
                 "source_sha256": item.source_sha256,
                 "frames": item.sequence.frame_count,
                 "rate": format_rate(item.sequence.rate),
+                "light_under_alpha0": _light_entry(item, layer),
                 "warnings": list(item.warnings),
             }
-            for item in built
+            for item, layer in zip(built, resolved.layers, strict=True)
         },
         "warnings": warnings,
     }
@@ -384,6 +397,69 @@ def build(
         layers=tuple(built),
         warnings=tuple(warnings),
     )
+
+
+def _spec_file(
+    spec: CompSpec | str | os.PathLike[str] | Mapping[str, Any],
+) -> str | None:
+    if isinstance(spec, (str, os.PathLike)):
+        return Path(spec).resolve().as_posix()
+    return None
+
+
+def _check_folder_owner(
+    comp_dir: Path,
+    comp: Comp,
+    spec: CompSpec | str | os.PathLike[str] | Mapping[str, Any],
+) -> None:
+    """Refuse to build into a folder that holds another comp's build.
+
+    The folder is named by the comp's id or the slug of its name, and two names can
+    share a slug (``SH010 comp`` and ``SH010-comp``): the second build would overwrite
+    the first. The same comp (same explicit id, or same name without one) may rebuild.
+
+    Raises:
+        SpecError: at ``comp.name`` (or ``comp.id``), naming both comps and specs.
+    """
+    document_path = comp_dir / "build.json"
+    try:
+        document = json.loads(document_path.read_text(encoding="utf-8"))
+        other = document["spec"]["comp"]
+        other_name, other_id = str(other["name"]), other.get("id")
+    except (OSError, ValueError, KeyError, TypeError):
+        return  # no earlier build there (or not one of ours): nothing to protect
+    if comp.id is not None and other_id == comp.id:
+        return
+    if comp.id is None and other_id is None and other_name == comp.name:
+        return
+    other_spec = document.get("source_spec") or "a spec given as data"
+    path = "comp.id" if comp.id is not None else "comp.name"
+    raise SpecError(
+        [
+            Problem(
+                path=path,
+                message=(
+                    f"comp {comp.name!r} builds into {comp_dir.as_posix()}, which "
+                    f"holds the build of comp {other_name!r} (comp.name in "
+                    f"{other_spec}): both give the folder name "
+                    f"{comp_dir.name!r}; allowed: a comp.id (or name) of its own"
+                ),
+            )
+        ],
+        source=_spec_file(spec) or comp.name,
+    )
+
+
+def _light_entry(item: BuiltLayer, layer: Layer) -> dict[str, Any]:
+    """build.json's report of a layer's light under alpha 0: pixels, frames, and
+    whether After Effects shows it (``kept``: the layer adds it back)."""
+    from .sequence import format_frame_ranges
+
+    return {
+        "pixels": item.light_pixels,
+        "frames": format_frame_ranges(item.light_frames),
+        "kept": layer.light_under_alpha is LightUnderAlpha.ADD,
+    }
 
 
 def _source_text(source: LayerSource | ExrSequence) -> str:
@@ -486,6 +562,12 @@ def _convert_layer(
     for text in result.warnings:
         if text not in layer_warnings:
             layer_warnings.append(text)
+    if result.light_frames and layer.light_under_alpha is LightUnderAlpha.ADD:
+        # The layer keeps that light (an additive copy in After Effects): no warning.
+        from .convert import light_warning
+
+        dropped = light_warning(result.light_pixels, result.light_frames)
+        layer_warnings = [w for w in layer_warnings if w != dropped]
     return BuiltLayer(
         id=layer.id,
         sequence=sequence,
@@ -493,6 +575,8 @@ def _convert_layer(
         frames_written=result.frames_written,
         frames_skipped=result.frames_skipped,
         warnings=tuple(layer_warnings),
+        light_pixels=result.light_pixels,
+        light_frames=tuple(result.light_frames),
     )
 
 

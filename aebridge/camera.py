@@ -45,29 +45,29 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from fractions import Fraction
 
-from .model import Camera, CameraMove, CompSpec, CustomEase, Ease, EaseHandle, MoveKind
+from .animation import (
+    EASY_INFLUENCE,
+    LINEAR_INFLUENCE,
+    CustomEase,
+    Ease,
+    EaseHandle,
+    Interpolation,
+    Key,
+    evaluate,
+)
+from .model import Camera, CameraMove, CompSpec, MoveKind
 
 __all__ = [
-    "EASY_INFLUENCE",
-    "LINEAR_INFLUENCE",
-    "CameraKey",
     "CameraKeys",
     "CameraState",
-    "Interpolation",
     "PropertyKeys",
     "camera_keys",
     "camera_state_at",
     "evaluate_property",
     "moves_state_at",
 ]
-
-#: Influence (percent) of AE's Easy Ease handles.
-EASY_INFLUENCE = 100.0 / 3.0
-#: Influence (percent) After Effects reports for a linear key's sides.
-LINEAR_INFLUENCE = 100.0 / 6.0
 
 Vec3 = tuple[float, float, float]
 
@@ -78,45 +78,22 @@ _TWO_KEY_KINDS = _AFFINE | {MoveKind.ZOOM, MoveKind.ROLL}
 _PROPERTIES = ("position", "point_of_interest", "zoom", "roll")
 
 
-class Interpolation(StrEnum):
-    """AE's ``KeyframeInterpolationType`` for one side of a key."""
-
-    LINEAR = "linear"
-    BEZIER = "bezier"
-    HOLD = "hold"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CameraKey:
-    """One key: comp frame, value, and the in/out interpolation and temporal ease.
-
-    ``in_ease``/``out_ease`` speeds are property units per second: for position and
-    point of interest the speed along the (straight) path, never negative; for zoom and
-    roll the signed rate of change. Influences are percent (0.1..100).
-    """
-
-    frame: int
-    value: tuple[float, ...]
-    in_type: Interpolation
-    out_type: Interpolation
-    in_ease: EaseHandle
-    out_ease: EaseHandle
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PropertyKeys:
     """One camera property: its value before any key, and its keys in frame order.
 
     ``match_name`` is the AE property to set; ``spatial`` properties (position, point
     of interest) need linear spatial tangents so AE's path is the straight line between
-    keys (``setSpatialTangentsAtKey(k, [0, 0, 0], [0, 0, 0])``); their ease arrays
-    have one element, as for every camera property.
+    keys (``setSpatialTangentsAtKey(k, [0, 0, 0], [0, 0, 0])``). Every key carries one
+    :class:`~aebridge.animation.EaseHandle` per side, as AE's ease arrays for these
+    properties have one element: for position and point of interest the speed along
+    the (straight) path, never negative; for zoom and roll the signed rate of change.
     """
 
     name: str
     match_name: str
     value: tuple[float, ...]
-    keys: tuple[CameraKey, ...]
+    keys: tuple[Key, ...]
     spatial: bool
 
 
@@ -306,31 +283,6 @@ class _Side:
     influence: float
 
 
-def _bezier_progress(x: float, a: float, va: float, b: float, vb: float) -> float:
-    """Eased progress at normalised time ``x`` of the unit Bezier.
-
-    Control points (0, 0), (a, a*va), (1 - b, 1 - b*vb), (1, 1): ``a``/``b`` are
-    influences as fractions, ``va``/``vb`` the speeds normalised by the average speed.
-    """
-    if x <= 0.0:
-        return 0.0
-    if x >= 1.0:
-        return 1.0
-    x1, y1, x2, y2 = a, a * va, 1.0 - b, 1.0 - b * vb
-    lo, hi = 0.0, 1.0
-    # x(u) is increasing when a + b <= 1 (validation guarantees it): bisection is
-    # robust and 60 halvings reach double precision.
-    for _ in range(60):
-        u = (lo + hi) / 2
-        xu = 3 * (1 - u) ** 2 * u * x1 + 3 * (1 - u) * u**2 * x2 + u**3
-        if xu < x:
-            lo = u
-        else:
-            hi = u
-    u = (lo + hi) / 2
-    return 3 * (1 - u) ** 2 * u * y1 + 3 * (1 - u) * u**2 * y2 + u**3
-
-
 def _move_sides(
     move: CameraMove, distance: float, seconds: float
 ) -> tuple[_Side, _Side]:
@@ -370,31 +322,37 @@ def _move_magnitude(move: CameraMove, zoom_at_start: float) -> float:
 def _progress(move: CameraMove, frame: float, rate: Fraction, zoom0: float) -> float:
     """Eased progress 0..1 of ``move`` at ``frame`` (the curve AE draws for it).
 
-    ``zoom0`` is the zoom when the move starts; only a zoom move with explicit speeds
-    needs it (its speeds are zoom pixels per second).
+    The move is evaluated as the two keys that would carry it alone
+    (:func:`aebridge.animation.evaluate`), on its magnitude: so a translation's
+    progress follows the same spatial curve as its position keys. ``zoom0`` is the
+    zoom when the move starts; only a zoom move with explicit speeds needs it (its
+    speeds are zoom pixels per second).
     """
     if frame <= move.start:
         return 0.0
     if frame >= move.end:
         return 1.0
-    x = (frame - move.start) / (move.end - move.start)
     seconds = (move.end - move.start) / float(rate)
     magnitude = _move_magnitude(move, zoom0)
+    if magnitude == 0:
+        return 1.0
     out_side, in_side = _move_sides(move, magnitude, seconds)
-    if out_side.type is Interpolation.HOLD:
-        return 0.0
-    average = magnitude / seconds
-
-    def normalised(side: _Side) -> float:
-        return side.speed / average if average > 0 else 0.0
-
-    return _bezier_progress(
-        x,
-        out_side.influence / 100.0,
-        normalised(out_side),
-        in_side.influence / 100.0,
-        normalised(in_side),
+    keys = (
+        Key(
+            frame=move.start,
+            value=(0.0,),
+            out_type=out_side.type,
+            ease_out=(EaseHandle(speed=out_side.speed, influence=out_side.influence),),
+        ),
+        Key(
+            frame=move.end,
+            value=(magnitude,),
+            in_type=in_side.type,
+            ease_in=(EaseHandle(speed=in_side.speed, influence=in_side.influence),),
+        ),
     )
+    travelled = evaluate(keys, frame, rate, spatial=move.kind in _AFFINE)[0]
+    return travelled / magnitude
 
 
 def _ordered(moves: Sequence[CameraMove]) -> list[CameraMove]:
@@ -471,19 +429,19 @@ def _signed(side: _Side, distance: float, spatial: bool) -> _Side:
     return _Side(type=side.type, speed=-side.speed, influence=side.influence)
 
 
-def _finish(draft: _KeyDraft) -> CameraKey:
+def _finish(draft: _KeyDraft) -> Key:
     still = _Side(type=Interpolation.LINEAR, speed=0.0, influence=LINEAR_INFLUENCE)
     # A side no move drives (before the first move, after the last, or next to a
     # still stretch between moves) is linear with speed 0: the value stays put.
     in_side = draft.in_side or still
     out_side = draft.out_side or still
-    return CameraKey(
+    return Key(
         frame=draft.frame,
         value=tuple(draft.value),
         in_type=in_side.type,
         out_type=out_side.type,
-        in_ease=EaseHandle(speed=in_side.speed, influence=in_side.influence),
-        out_ease=EaseHandle(speed=out_side.speed, influence=out_side.influence),
+        ease_in=(EaseHandle(speed=in_side.speed, influence=in_side.influence),),
+        ease_out=(EaseHandle(speed=out_side.speed, influence=out_side.influence),),
     )
 
 
@@ -569,7 +527,7 @@ def camera_keys(spec: CompSpec) -> CameraKeys:
     }
     for name in _PROPERTIES:
         spans = touched[name]
-        keys: list[CameraKey] = []
+        keys: list[Key] = []
         if spans:
             first, last = spans[0][0], spans[-1][1]
             # Keys at the ends of a still stretch between two moves keep the value
@@ -653,36 +611,9 @@ def evaluate_property(
     Returns:
         The value (a one-element tuple for zoom and roll).
     """
-    keys = prop.keys
-    if not keys:
+    if not prop.keys:
         return prop.value
-    if frame <= keys[0].frame:
-        return keys[0].value
-    if frame >= keys[-1].frame:
-        return keys[-1].value
-    lo, hi = 0, len(keys) - 1
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if keys[mid].frame <= frame:
-            lo = mid
-        else:
-            hi = mid
-    k0, k1 = keys[lo], keys[hi]
-    if k0.out_type is Interpolation.HOLD:
-        return k0.value
-    seconds = (k1.frame - k0.frame) / float(rate)
-    distance = _distance(k0.value, k1.value, prop.spatial)
-    if distance == 0:
-        return k0.value
-    x = (frame - k0.frame) / (k1.frame - k0.frame)
-    average = distance / seconds
-    # Normalise speeds by the average speed so the curve runs 0..1 in both axes.
-    va = k0.out_ease.speed / average
-    vb = k1.in_ease.speed / average
-    s = _bezier_progress(
-        x, k0.out_ease.influence / 100.0, va, k1.in_ease.influence / 100.0, vb
-    )
-    return tuple(v0 + (v1 - v0) * s for v0, v1 in zip(k0.value, k1.value, strict=True))
+    return evaluate(prop.keys, frame, rate, spatial=prop.spatial)
 
 
 def camera_state_at(keys: CameraKeys, frame: float) -> CameraState:

@@ -101,6 +101,8 @@ class ConvertResult:
     sidecar: Path
     decisions: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    light_pixels: int = 0
+    light_frames: tuple[int, ...] = ()
 
     @property
     def frame_count(self) -> int:
@@ -154,26 +156,41 @@ class _FrameRecord:
     frame: int
     index: int
     written: bool
+    # Pixels holding light under alpha 0 (PixelPipeline.light_pixels).
+    light: int = 0
 
 
 def _frame_path(folder: str, name: str, frame: int, padding: int) -> str:
     return os.path.join(folder, f"{name}.{frame:0{padding}d}.exr")
 
 
-def _is_current(path: str, source_sha: str, settings_hash: str) -> bool:
-    """Whether ``path`` is a whole aebridge frame made from this source and settings."""
+# Header attribute holding a frame's count of light under alpha 0, so a resumed run
+# reports it without reading pixels.
+_LIGHT_ATTRIBUTE = "aebridge/lightUnderAlpha0"
+
+
+def _current_light(path: str, source_sha: str, settings_hash: str) -> int | None:
+    """The light-under-alpha-0 count of ``path`` when it is a whole aebridge frame made
+    from this source and settings (and records the count); None when it must be
+    (re)made."""
     from . import exr
 
     if not os.path.exists(path):
-        return False
+        return None
     try:
         header = exr.read_header(path)
     except AebridgeError:
-        return False  # unreadable: redo it
-    return (
-        header.get("aebridge/sourceSha256") == source_sha
-        and header.get("aebridge/settingsHash") == settings_hash
-    )
+        return None  # unreadable: redo it
+    if (
+        header.get("aebridge/sourceSha256") != source_sha
+        or header.get("aebridge/settingsHash") != settings_hash
+    ):
+        return None
+    light = header.get(_LIGHT_ATTRIBUTE)
+    try:
+        return int(str(light))
+    except ValueError:
+        return None  # written before frames recorded it: redo it once
 
 
 def _decode(
@@ -253,8 +270,13 @@ def _convert_chunk(task: _ChunkTask) -> list[_FrameRecord]:
         src_sha = source_hash(index)
         m_sha = matte_hash(index)
         combined = src_sha if m_sha is None else f"{src_sha}+{m_sha}"
-        if not task.force and _is_current(path, combined, task.settings_hash):
-            records.append(_FrameRecord(frame=frame, index=index, written=False))
+        light = (
+            None if task.force else _current_light(path, combined, task.settings_hash)
+        )
+        if light is not None:
+            records.append(
+                _FrameRecord(frame=frame, index=index, written=False, light=light)
+            )
         else:
             todo[index] = (src_sha, m_sha)
     if not todo:
@@ -307,9 +329,14 @@ def _convert_chunk(task: _ChunkTask) -> list[_FrameRecord]:
                 m.frame_files[index] if m.frame_files else m.path
             )
         attrs["aebridge/frame"] = str(frame)
+        attrs[_LIGHT_ATTRIBUTE] = str(pipeline.light_pixels)
         path = _frame_path(task.folder, task.name, frame, task.padding)
         exr.write_frame(path, rgba, settings=settings, attributes=attrs)
-        records.append(_FrameRecord(frame=frame, index=index, written=True))
+        records.append(
+            _FrameRecord(
+                frame=frame, index=index, written=True, light=pipeline.light_pixels
+            )
+        )
     done = {r.index for r in records}
     missing = sorted(set(task.indices) - done)
     if missing:
@@ -833,12 +860,16 @@ def convert(
     done = 0
     written = 0
     skipped = 0
+    light_pixels = 0
+    light_frames: list[int] = []
 
     def on_result(records: list[_FrameRecord]) -> None:
-        nonlocal done, written, skipped
+        nonlocal done, written, skipped, light_pixels
         done += len(records)
         written += sum(1 for r in records if r.written)
         skipped += sum(1 for r in records if not r.written)
+        light_pixels += sum(r.light for r in records)
+        light_frames.extend(r.frame for r in records if r.light)
         if progress is not None:
             progress(done, len(indices))
 
@@ -874,6 +905,8 @@ def convert(
         ]
         eng.map_chunks(_convert_chunk, tasks, on_result=on_result, cancel=cancel)
 
+    if light_frames:
+        _warn(light_warning(light_pixels, sorted(light_frames)))
     result = ConvertResult(
         folder=out_folder,
         name=name,
@@ -893,12 +926,38 @@ def convert(
         sidecar=out_folder / f"{name}.aebridge.json",
         decisions=tuple(decisions),
         warnings=tuple(warnings),
+        light_pixels=light_pixels,
+        light_frames=tuple(sorted(light_frames)),
     )
     _write_json_atomic(
         result.sidecar,
         _sidecar_data(result, info, matte_info, provenance, settings, settings_hash),
     )
     return result
+
+
+def light_report(result: ConvertResult) -> dict[str, Any]:
+    """Light under alpha 0 in a converted sequence, for sidecars and build.json:
+    ``{"pixels": N, "frames": "1001-1010,1020"}`` (frames as ranges, "" for none)."""
+    from .sequence import format_frame_ranges
+
+    return {
+        "pixels": result.light_pixels,
+        "frames": format_frame_ranges(result.light_frames),
+    }
+
+
+def light_warning(pixels: int, frames: Sequence[int]) -> str:
+    """The warning for light kept under alpha 0 (frames in increasing order)."""
+    from .sequence import format_frame_ranges
+
+    ranges = format_frame_ranges(list(frames))
+    return (
+        f"{pixels} pixel(s) in {len(frames)} frame(s) ({ranges}) hold light under "
+        "alpha 0 (glows, fire in premultiplied input): After "
+        "Effects drops it when it unpremultiplies the footage; in a comp spec, "
+        "light_under_alpha 'add' on the layer keeps it as an additive copy"
+    )
 
 
 def _sidecar_data(
@@ -941,4 +1000,5 @@ def _sidecar_data(
         "settings_hash": settings_hash,
         "provenance": dict(provenance),
         "decisions": list(result.decisions),
+        "light_under_alpha0": light_report(result),
     }

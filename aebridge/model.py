@@ -24,12 +24,18 @@ every problem with its spec path. Build specs in code through
 
 from __future__ import annotations
 
-import math
+import hashlib
+import re
+import unicodedata
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from fractions import Fraction
 
+# The easing vocabulary is the animation module's; the spec uses it as it is.
+from .animation import CustomEase, Ease, EaseHandle, Easing, first_frame_showing
+
 __all__ = [
+    "DEFAULT_COLORSPACE",
     "SCHEMA",
     "AlphaMode",
     "AnimatableValue",
@@ -47,10 +53,12 @@ __all__ = [
     "Keyframe",
     "Layer",
     "LayerSource",
+    "LightUnderAlpha",
     "Marker",
     "MarkerKind",
     "MatteType",
     "MoveKind",
+    "ProjectSettings",
     "Provenance",
     "Role",
     "Style",
@@ -58,11 +66,15 @@ __all__ = [
     "Transform",
     "Value",
     "VfrPolicy",
+    "comp_slug",
     "expand_conditioning",
 ]
 
 #: The schema label written into every spec this version of aebridge produces.
 SCHEMA = "aebridge.comp/1"
+
+#: The colour space aebridge converts to unless told otherwise.
+DEFAULT_COLORSPACE = "Linear Rec.709 (sRGB)"
 
 #: A property value: a number (rotation, opacity) or a vector (anchor, position, scale).
 Value = float | tuple[float, ...]
@@ -92,6 +104,22 @@ class Role(StrEnum):
     ELEMENT = "element"
     MATTE = "matte"
     GUIDE = "guide"
+
+
+class LightUnderAlpha(StrEnum):
+    """What becomes of light a layer's frames hold under alpha 0 (colour where alpha
+    is 0: glows and fire from premultiplied linear sources).
+
+    After Effects unpremultiplies premultiplied footage, so that light contributes
+    nothing there: ``drop`` (AE's own behaviour, which the preview shows too).
+    ``add`` keeps it: the script builds the layer as two, one cutting the layer's
+    alpha out of what is below (Silhouette Alpha) and an additive copy with alpha
+    ignored adding its premultiplied colour, which is premultiplied 'over' with the
+    light kept. Only for layers blended ``normal``.
+    """
+
+    DROP = "drop"
+    ADD = "add"
 
 
 class BlendMode(StrEnum):
@@ -148,53 +176,6 @@ class MatteType(StrEnum):
     ALPHA_INVERTED = "alpha_inverted"
     LUMA = "luma"
     LUMA_INVERTED = "luma_inverted"
-
-
-class Ease(StrEnum):
-    """Named easings, After Effects' keyframe assistants.
-
-    On a keyframe: ``ease_in`` eases the arrival, ``ease_out`` the departure,
-    ``ease_in_out`` both (Easy Ease, F9), ``hold`` holds the value until the next key.
-    On a camera move: ``ease_out`` makes the move leave its start slowly, ``ease_in``
-    arrive at its end slowly, ``ease_in_out`` both; ``hold`` jumps at the end frame.
-    Eased sides have speed 0 and influence 33.33 %; linear sides follow the chord.
-    """
-
-    LINEAR = "linear"
-    EASE_IN = "ease_in"
-    EASE_OUT = "ease_out"
-    EASE_IN_OUT = "ease_in_out"
-    HOLD = "hold"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EaseHandle:
-    """One side of an After Effects temporal ease (``KeyframeEase``).
-
-    Attributes:
-        speed: property units per second (pixels, degrees, zoom pixels). On a camera
-            move, the speed along the move, never negative.
-        influence: percent of the segment's duration the handle reaches, 0.1..100.
-    """
-
-    speed: float
-    influence: float
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CustomEase:
-    """Explicit speed and influence; a side left as ``None`` is linear.
-
-    ``ease_in`` is the arriving side (at a move's end frame), ``ease_out`` the leaving
-    side (at a move's start frame).
-    """
-
-    ease_in: EaseHandle | None = None
-    ease_out: EaseHandle | None = None
-
-
-#: A named easing or explicit speed/influence handles.
-Easing = Ease | CustomEase
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -293,7 +274,7 @@ class ExrSequence:
     width: int
     height: int
     pixel_aspect: Fraction = Fraction(1)
-    colorspace: str = "Linear Rec.709 (sRGB)"
+    colorspace: str = DEFAULT_COLORSPACE
 
     @property
     def frame_count(self) -> int:
@@ -368,6 +349,7 @@ class Layer:
         transform: anchor, position, scale, rotation, opacity.
         comment: free text for the layer's comment.
         provenance: how this layer was generated.
+        light_under_alpha: what becomes of light its frames hold under alpha 0.
     """
 
     id: str
@@ -387,6 +369,7 @@ class Layer:
     transform: Transform = field(default_factory=Transform)
     comment: str = ""
     provenance: Provenance | None = None
+    light_under_alpha: LightUnderAlpha = LightUnderAlpha.DROP
 
     @property
     def display_name(self) -> str:
@@ -498,12 +481,54 @@ class Style:
     name: str = ""
 
 
+# Names Windows reserves for devices, whatever the extension.
+_RESERVED = frozenset(
+    {"con", "prn", "aux", "nul"}
+    | {f"com{i}" for i in range(1, 10)}
+    | {f"lpt{i}" for i in range(1, 10)}
+)
+
+
+def comp_slug(name: str) -> str:
+    """A safe file and folder name for a comp name of any text.
+
+    Accents are folded to ASCII (NFKD), every run of other characters becomes one
+    ``_``, ``_ . -`` are trimmed from the ends, and it is cut to 64 characters; a name
+    with nothing left becomes ``comp_`` and 8 hex digits of its hash, a Windows device
+    name gets a ``_``. The same name always gives the same slug.
+
+    Args:
+        name: the comp name.
+
+    Returns:
+        1 to 64 characters from ``A-Z a-z 0-9 _ . -``, starting with a letter or digit.
+    """
+    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", folded).strip("_.-")[:64].strip("_.-")
+    if not slug:
+        return "comp_" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
+    if slug.split(".")[0].lower() in _RESERVED:
+        slug += "_"
+    return slug
+
+
+class ProjectSettings(StrEnum):
+    """When the build script may change project-wide settings (bit depth, blending,
+    working space): a project holds other comps, and they share them."""
+
+    AUTO = "auto"
+    SET = "set"
+    KEEP = "keep"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Comp:
     """Comp and project settings.
 
     Attributes:
-        name: comp name; also the output folder's name.
+        name: comp name in After Effects: any text, up to 255 characters.
+        id: names the output folder and files (letters, digits, ``_ - .``); default
+            :func:`comp_slug` of the name. See :attr:`folder_name`.
         width, height: pixels.
         pixel_aspect: pixel aspect ratio.
         rate: exact frame rate.
@@ -512,13 +537,19 @@ class Comp:
         background: RGB 0..1.
         bpc: project bits per channel (8, 16 or 32).
         linear_blending: blend in linear light (project setting).
-        working_space: the project's working colour space (ICC profile description as
-            AE lists it), or ``None`` to leave the project's setting alone.
+        working_space: the project's working colour space as After Effects lists it
+            (an ICC profile description), or ``None`` for the one that matches the
+            comp's colour space (Rec.709/sRGB primaries for Linear Rec.709, ACEScg for
+            ACEScg), linearized; the script matches names at run time.
+        project_settings: when the script may change the project-wide settings above:
+            ``auto`` in a new or empty project (or one holding only this comp's
+            items), ``set`` always, ``keep`` never (it only reports differences).
         keyframe_markers: add a comp marker for every conditioning keyframe.
         keyframe_guides: add every conditioning keyframe image as a guide layer.
     """
 
     name: str
+    id: str | None = None
     width: int
     height: int
     pixel_aspect: Fraction = Fraction(1)
@@ -529,8 +560,15 @@ class Comp:
     bpc: int = 32
     linear_blending: bool = True
     working_space: str | None = None
+    project_settings: ProjectSettings = ProjectSettings.AUTO
     keyframe_markers: bool = True
     keyframe_guides: bool = False
+
+    @property
+    def folder_name(self) -> str:
+        """The name of the comp's output folder and files: its ``id``, else the slug
+        of its name (stable: the same name always gives the same slug)."""
+        return self.id if self.id is not None else comp_slug(self.name)
 
     @property
     def end_frame(self) -> int:
@@ -570,19 +608,32 @@ class CompSpec:
         """The comp frame where the layer's source frame 0 lands."""
         return self.comp.start_frame if layer.start is None else layer.start
 
+    @property
+    def matte_ids(self) -> frozenset[str]:
+        """The ids of the layers other layers use as their track matte."""
+        return frozenset(
+            layer.track_matte.layer for layer in self.layers if layer.track_matte
+        )
 
-def _shown_at(start: int, stretch: float, source_frame: int) -> int:
-    """The first comp frame that shows ``source_frame`` of a layer starting at
-    ``start`` (or, when a stretch under 100 % skips it, the next source frame).
+    def draws(self, layer: Layer) -> bool:
+        """Whether a layer shows itself in a render: enabled, not a guide (AE never
+        renders guide layers) and no one's track matte (a matte's video is off)."""
+        return (
+            layer.enabled
+            and not layer.guide
+            and layer.role is not Role.GUIDE
+            and layer.id not in self.matte_ids
+        )
 
-    Source frame ``k`` starts ``k * stretch / 100`` comp frames after ``start``; a
-    negative stretch plays backwards and ends at ``start``, so frame ``k`` comes in
-    ``(k + 1) * |stretch| / 100`` frames before it. Same mapping as the preview's
-    :meth:`aebridge.preview.plan.LayerPlan.source_index`.
-    """
-    speed = Fraction(str(stretch)) / 100
-    offset = (source_frame + 1) * speed if speed < 0 else source_frame * speed
-    return start + math.ceil(offset)
+    @property
+    def colorspace(self) -> str:
+        """The comp's working colour space: the bottom drawn layer's converted colour
+        space (the preview blends in it; the script picks the AE working space for
+        it), or :data:`DEFAULT_COLORSPACE`."""
+        for layer in self.layers:
+            if isinstance(layer.source, ExrSequence) and self.draws(layer):
+                return layer.source.colorspace
+        return DEFAULT_COLORSPACE
 
 
 def _conditioning_sources(
@@ -596,7 +647,9 @@ def _conditioning_sources(
     for layer in spec.layers:
         if layer.provenance is not None:
             for key in layer.provenance.keyframes:
-                frame = _shown_at(spec.layer_start(layer), layer.stretch, key.frame)
+                frame = first_frame_showing(
+                    key.frame, start=spec.layer_start(layer), stretch=layer.stretch
+                )
                 found.append((frame, layer.id, key, layer.provenance))
     return found
 

@@ -19,7 +19,6 @@ is in the metadata (``"24000/1001"``).
 from __future__ import annotations
 
 import json
-import math
 import os
 import shutil
 import urllib.parse
@@ -28,6 +27,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .animation import footage_span, layer_bounds, shown_frames, source_frame_index
 from .errors import MissingExtraError, OptionError, OutputError, SourceError
 from .model import CompSpec, ExrSequence, Layer, Marker
 from .spec_io import spec_to_dict
@@ -104,22 +104,28 @@ def _placement(spec: CompSpec, layer: Layer, seq: ExrSequence) -> _Placement:
     comp = spec.comp
     start = spec.layer_start(layer)
     stretch = Fraction(str(layer.stretch))
-    length = math.ceil(abs(Fraction(seq.frame_count) * stretch / 100))
-    # The comp frames the source covers; AE shows nothing of a footage layer beyond.
-    covered = (start - length, start) if stretch < 0 else (start, start + length)
-    in_frame = layer.in_frame if layer.in_frame is not None else covered[0]
-    out_frame = layer.out_frame if layer.out_frame is not None else covered[1]
-    in_frame = max(in_frame, covered[0], comp.start_frame)
-    out_frame = min(out_frame, covered[1], comp.end_frame)
-    # The source frame shown at in_frame, picked as AE and the preview pick it: the
-    # frame whose duration covers that time; reversed, the one covering the interval
-    # before it (so a reversed clip starts on a real frame, not one past the last).
-    offset = Fraction(in_frame - start) * 100 / stretch
-    first_index = math.floor(offset) if stretch > 0 else math.ceil(offset) - 1
+    # The whole comp frames the source covers; AE shows nothing of a footage layer
+    # beyond them.
+    covered = shown_frames(*footage_span(start, seq.frame_count, stretch))
+    bounds = shown_frames(
+        *layer_bounds(
+            start=start,
+            frame_count=seq.frame_count,
+            stretch=stretch,
+            in_frame=layer.in_frame,
+            out_frame=layer.out_frame,
+        )
+    )
+    in_frame = max(bounds[0], covered[0], comp.start_frame)
+    out_frame = min(bounds[1], covered[1], comp.end_frame)
+    # The source frame shown at in_frame, picked as AE and the preview pick it.
+    first_index = source_frame_index(
+        in_frame, start=start, stretch=stretch, frame_count=seq.frame_count
+    )
     return _Placement(
         in_frame=in_frame,
         out_frame=max(out_frame, in_frame),
-        first_index=first_index,
+        first_index=0 if first_index is None else first_index,
         time_scalar=100 / stretch,
     )
 

@@ -26,6 +26,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, TypeVar
 
+from .animation import footage_span, layer_bounds, shown_frames
 from .errors import OptionError, OutputError, Problem, SourceError, SpecError
 from .model import (
     SCHEMA,
@@ -45,10 +46,12 @@ from .model import (
     Keyframe,
     Layer,
     LayerSource,
+    LightUnderAlpha,
     Marker,
     MarkerKind,
     MatteType,
     MoveKind,
+    ProjectSettings,
     Provenance,
     Role,
     Style,
@@ -84,15 +87,19 @@ Upgrade = Callable[[dict[str, Any]], dict[str, Any]]
 #: adds ``UPGRADES["aebridge.comp/1"] = _upgrade_1_to_2``.
 UPGRADES: dict[str, Upgrade] = {}
 
-# Layer ids and comp names become folder and file names.
+# Layer ids and comp ids become folder and file names.
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 _ID_ALLOWED = "1 to 128 letters, digits, '_', '-', '.', starting with a letter or digit"
-_COMP_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,127}$")
-_COMP_NAME_ALLOWED = (
-    "1 to 128 letters, digits, spaces, '_', '-', '.', starting with a letter or digit"
-)
-# After Effects' own limits.
+# A comp name is free text for After Effects; control characters are not names.
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_MAX_NAME = 255
+# After Effects' own limits (scripting guide: ItemCollection.addComp takes width and
+# height 4..30000, a duration up to 10800 s and a rate of 1..99; Layer.startTime,
+# inPoint and outPoint lie within +-10800 s; Layer.stretch within +-9900).
+_MIN_SIZE = 4
 _MAX_SIZE = 30000
+_MIN_RATE, _MAX_RATE = 1, 99
+_MAX_SECONDS = 10800
 _MAX_STRETCH = 9900.0
 
 _MISSING: Any = object()
@@ -265,6 +272,14 @@ class _Reader:
             self.error(path, "must not be empty")
             return None
         return value
+
+    def identifier(self, value: object, path: str) -> str | None:
+        """An id that names folders and files (a layer's, a comp's)."""
+        text = self.text(value, path, nonempty=True)
+        if text is not None and not _ID_RE.match(text):
+            self.error(path, f"{_quote(text)} is not allowed; allowed: {_ID_ALLOWED}")
+            return None
+        return text
 
     def optional_text(self, value: object, path: str) -> str | None:
         return None if value is None or value is _MISSING else self.text(value, path)
@@ -563,16 +578,39 @@ class _Reader:
         name = None
         if "name" in data:
             name = self.text(data["name"], f"{path}.name", nonempty=True)
-            if name is not None and not _COMP_NAME_RE.match(name):
+            if name is not None and (
+                len(name) > _MAX_NAME or _CONTROL_RE.search(name) is not None
+            ):
                 self.error(
                     f"{path}.name",
-                    f"{_quote(name)} is not allowed; allowed: {_COMP_NAME_ALLOWED}",
+                    f"{_quote(name)} is not allowed; allowed: any text of 1 to "
+                    f"{_MAX_NAME} characters without line breaks or other control "
+                    "characters",
                 )
                 name = None
-        width = self._get_int(data, "width", path, lo=1, hi=_MAX_SIZE)
-        height = self._get_int(data, "height", path, lo=1, hi=_MAX_SIZE)
+        comp_id = None
+        if data.get("id") is not None:
+            comp_id = self.identifier(data["id"], f"{path}.id")
+        width = self._get_int(data, "width", path, lo=_MIN_SIZE, hi=_MAX_SIZE)
+        height = self._get_int(data, "height", path, lo=_MIN_SIZE, hi=_MAX_SIZE)
         rate = self.rate(data["rate"], f"{path}.rate") if "rate" in data else None
+        if rate is not None and not _MIN_RATE <= rate <= _MAX_RATE:
+            self.error(
+                f"{path}.rate",
+                f"{format_rate(rate)} fps is out of range; allowed: {_MIN_RATE} to "
+                f"{_MAX_RATE} fps (After Effects' comp rates)",
+            )
+            rate = None
         duration = self._get_int(data, "duration", path, lo=1, hi=10_000_000)
+        if rate is not None and duration is not None and duration > _MAX_SECONDS * rate:
+            self.error(
+                f"{path}.duration",
+                f"{duration} frames at {format_rate(rate)} fps is "
+                f"{float(duration / rate):.6g} s; allowed: up to {_MAX_SECONDS} s "
+                f"({math.floor(_MAX_SECONDS * rate)} frames), After Effects' longest "
+                "comp",
+            )
+            duration = None
         start = self.integer(data.get("start_frame", 1001), f"{path}.start_frame", lo=0)
         if start is not None and duration is not None:
             self.frames = (start, start + duration - 1)
@@ -601,6 +639,18 @@ class _Reader:
         working_space = self.optional_text(
             data.get("working_space"), f"{path}.working_space"
         )
+        if working_space is not None and not working_space.strip():
+            self.error(
+                f"{path}.working_space",
+                "must not be empty; allowed: a colour profile name as After Effects "
+                "lists it, or null for the one matching the comp's colour space",
+            )
+            working_space = None
+        project_settings = self.choice(
+            data.get("project_settings", "auto"),
+            f"{path}.project_settings",
+            ProjectSettings,
+        )
         markers_on = self.boolean(
             data.get("keyframe_markers", True), f"{path}.keyframe_markers"
         )
@@ -625,6 +675,7 @@ class _Reader:
             linear,
             markers_on,
             guides_on,
+            project_settings,
         )
         if any(v is None for v in values):
             return None
@@ -632,8 +683,12 @@ class _Reader:
         assert rate is not None and duration is not None and start is not None
         assert pixel_aspect is not None and background is not None and bpc is not None
         assert linear is not None and markers_on is not None and guides_on is not None
+        assert project_settings is not None
+        if data.get("id") is not None and comp_id is None:
+            return None
         return Comp(
             name=name,
+            id=comp_id,
             width=width,
             height=height,
             pixel_aspect=pixel_aspect,
@@ -644,6 +699,7 @@ class _Reader:
             bpc=bpc,
             linear_blending=linear,
             working_space=working_space,
+            project_settings=project_settings,
             keyframe_markers=markers_on,
             keyframe_guides=guides_on,
         )
@@ -688,6 +744,7 @@ class _Reader:
         return tuple(layer for layer in layers if layer is not None)
 
     def _check_mattes(self, value: list[Any], path: str, ids: list[str | None]) -> None:
+        errors_before = self.error_count
         known = list(dict.fromkeys(layer_id for layer_id in ids if layer_id))
         targets: dict[str, str] = {}
         for i, item in enumerate(value):
@@ -710,6 +767,8 @@ class _Reader:
                 owner = ids[i]
                 if owner is not None:
                     targets[owner] = target
+        if self.error_count == errors_before:
+            self._check_matte_switches(value, path, ids, set(targets.values()))
         reported: set[str] = set()
         for i, layer_id in enumerate(ids):
             if layer_id is None or layer_id in reported:
@@ -728,6 +787,27 @@ class _Reader:
                     break
                 chain.append(current)
 
+    def _check_matte_switches(
+        self, value: list[Any], path: str, ids: list[str | None], mattes: set[str]
+    ) -> None:
+        """Warn where a spec expects a matte layer to render, or not to be one."""
+        for i, item in enumerate(value):
+            if not isinstance(item, dict) or ids[i] is None:
+                continue
+            if ids[i] in mattes and item.get("enabled") is True:
+                self.warn(
+                    f"{path}[{i}].enabled",
+                    f"layer '{ids[i]}' is another layer's track matte: its video is "
+                    "switched off in After Effects (and the preview never draws it), "
+                    "whatever enabled says",
+                )
+            elif ids[i] not in mattes and item.get("role") == Role.MATTE.value:
+                self.warn(
+                    f"{path}[{i}].role",
+                    f"layer '{ids[i]}' has role 'matte' but no layer uses it as its "
+                    "track_matte, so it renders as an ordinary layer",
+                )
+
     def layer(self, value: object, path: str, comp: Comp | None) -> Layer | None:
         allowed = tuple(f.name for f in fields(Layer))
         data = self.obj(value, path, allowed, ("id", "source"))
@@ -735,13 +815,7 @@ class _Reader:
             return None
         layer_id = None
         if "id" in data:
-            layer_id = self.text(data["id"], f"{path}.id", nonempty=True)
-            if layer_id is not None and not _ID_RE.match(layer_id):
-                self.error(
-                    f"{path}.id",
-                    f"{_quote(layer_id)} is not allowed; allowed: {_ID_ALLOWED}",
-                )
-                layer_id = None
+            layer_id = self.identifier(data["id"], f"{path}.id")
         name = self.optional_text(data.get("name"), f"{path}.name")
         source = (
             self.source(data["source"], f"{path}.source", comp)
@@ -789,6 +863,19 @@ class _Reader:
             data.get("transform", {}), f"{path}.transform", comp, is_3d
         )
         comment = self.text(data.get("comment", ""), f"{path}.comment")
+        light = self.choice(
+            data.get("light_under_alpha", "drop"),
+            f"{path}.light_under_alpha",
+            LightUnderAlpha,
+        )
+        if light is LightUnderAlpha.ADD and blend not in (None, BlendMode.NORMAL):
+            self.error(
+                f"{path}.light_under_alpha",
+                f"'add' is not allowed with blend '{blend}'; allowed: 'add' with "
+                "blend 'normal' only (the layer becomes a cut-out and an additive "
+                "copy, which together are 'over'), else 'drop'",
+            )
+            light = None
         provenance = None
         layer_start = (
             start if start is not None else (comp.start_frame if comp else None)
@@ -821,6 +908,7 @@ class _Reader:
             stretch,
             transform,
             comment,
+            light,
         )
         if any(v is None for v in required) or (
             data.get("track_matte") is not None and track_matte is None
@@ -829,7 +917,7 @@ class _Reader:
         assert layer_id is not None and source is not None and role is not None
         assert blend is not None and opacity is not None and enabled is not None
         assert guide is not None and three_d is not None and stretch is not None
-        assert transform is not None and comment is not None
+        assert transform is not None and comment is not None and light is not None
         return Layer(
             id=layer_id,
             name=name,
@@ -848,6 +936,7 @@ class _Reader:
             transform=transform,
             comment=comment,
             provenance=provenance,
+            light_under_alpha=light,
         )
 
     def _check_timing(
@@ -863,12 +952,13 @@ class _Reader:
         if comp is None:
             return
         first = comp.start_frame if start is None else start
+        self._check_layer_times(path, comp, source, start, in_frame, out_frame, stretch)
         shown_in: int | None = first if in_frame is None else in_frame
         if in_frame is None and stretch is not None and stretch < 0:
             # A reversed layer ends at its start: it comes in one (stretched) footage
             # length earlier, unknown until the source is converted.
             shown_in = (
-                footage_span(first, source.frame_count, stretch)[0]
+                shown_frames(*footage_span(first, source.frame_count, stretch))[0]
                 if isinstance(source, ExrSequence)
                 else None
             )
@@ -912,6 +1002,49 @@ class _Reader:
                 f"{out_frame} is not after the comp's first frame {comp.start_frame}; "
                 "the layer would never be seen",
             )
+
+    def _check_layer_times(
+        self,
+        path: str,
+        comp: Comp,
+        source: LayerSource | ExrSequence | None,
+        start: int | None,
+        in_frame: int | None,
+        out_frame: int | None,
+        stretch: float | None,
+    ) -> None:
+        """After Effects keeps a layer's start, in and out points within 10800 s of
+        the comp's start (scripting guide, Layer.startTime, .inPoint, .outPoint)."""
+        first = comp.start_frame if start is None else start
+        frames: list[tuple[str, Fraction]] = [
+            ("start", Fraction(first)),
+        ]
+        if isinstance(source, ExrSequence) and stretch:
+            bounds = layer_bounds(
+                start=first,
+                frame_count=source.frame_count,
+                stretch=stretch,
+                in_frame=in_frame,
+                out_frame=out_frame,
+            )
+            frames += [("in_frame", bounds[0]), ("out_frame", bounds[1])]
+        else:
+            frames += [
+                (key, Fraction(value))
+                for key, value in (("in_frame", in_frame), ("out_frame", out_frame))
+                if value is not None
+            ]
+        for key, frame in frames:
+            seconds = (frame - comp.start_frame) / comp.rate
+            if abs(seconds) > _MAX_SECONDS:
+                limit = math.floor(_MAX_SECONDS * comp.rate)
+                lo, hi = comp.start_frame - limit, comp.start_frame + limit
+                self.error(
+                    f"{path}.{key}",
+                    f"frame {_num_text(float(frame))} is {float(seconds):.6g} s from "
+                    f"the comp's first frame; allowed: within {_MAX_SECONDS} s of it "
+                    f"(frames {lo} to {hi}), as After Effects keeps layer times",
+                )
 
     def _check_source_fit(
         self, path: str, comp: Comp, source: LayerSource | ExrSequence
@@ -1390,22 +1523,6 @@ class _Reader:
         )
 
 
-def footage_span(start: int, frame_count: int, stretch: float) -> tuple[int, int]:
-    """The comp frames ``[first, end)`` a layer's footage covers.
-
-    Args:
-        start: the comp frame of source frame 0 (a reversed layer ends there).
-        frame_count: frames in the source.
-        stretch: time stretch in percent; negative plays the footage backwards.
-
-    Returns:
-        The first comp frame and the exclusive end; the last source frame covers a
-        part frame when the stretch makes its length fractional, so it is rounded up.
-    """
-    length = math.ceil(abs(Fraction(frame_count) * Fraction(str(stretch)) / 100))
-    return (start - length, start) if stretch < 0 else (start, start + length)
-
-
 def footage_problems(
     path: str,
     *,
@@ -1431,7 +1548,7 @@ def footage_problems(
     Returns:
         One problem per offending field (empty when the trim fits the footage).
     """
-    lo, hi = footage_span(start, frame_count, stretch)
+    lo, hi = shown_frames(*footage_span(start, frame_count, stretch))
     shown = (
         f"{frame_count} frames played backwards, ending at frame {start}"
         if stretch < 0

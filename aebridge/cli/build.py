@@ -98,7 +98,7 @@ def validate_cmd(spec: Path, as_json: bool, rate_policy: str, sources: bool) -> 
     "out_dir",
     required=True,
     type=click.Path(file_okay=False, path_type=Path),
-    help="Output root; the comp goes to OUT/<comp name>/.",
+    help="Output root; the comp goes to OUT/<comp id, or a slug of its name>/.",
 )
 @click.option("--preview", is_flag=True, help="Also render OUT/<comp>/preview.mp4.")
 @click.option(

@@ -1,16 +1,16 @@
 """The build plan: a comp spec as the one data literal ``jsx/aebridge.jsx`` reads.
 
-The plan (schema ``aebridge.plan/1``, documented field by field in ``jsx/PLAN.md``) is
+The plan (schema ``aebridge.plan/2``, documented field by field in ``jsx/PLAN.md``) is
 plain JSON-ready data already in After Effects' units: comp frames plus the exact rate
 as two integers, pixels, percent, degrees, and AE enum names as lower-case strings the
 library maps through tables written out in full. Nothing here knows an AE call.
 
-Keyframe easing follows After Effects (and :mod:`aebridge.camera`): an eased side is
-``bezier`` with speed 0 and influence 33.33 %, a linear side is ``linear`` with the
-segment's average speed and influence 16.67 % (what AE reports for a linear key), a
-hold leaves with ``hold``. Speeds are property units per second: along the straight
-path for spatial properties (anchor, position), per dimension for scale, signed for
-one-dimensional properties.
+Keys and their eases are :func:`aebridge.animation.keys_from_spec`'s, the same the
+preview evaluates: an eased side is ``bezier`` with speed 0 and influence 33.33 %, a
+linear side is ``linear`` with the segment's average speed and influence 16.67 % (what
+AE reports for a linear key), a hold leaves with ``hold``. Speeds are property units
+per second: along the straight path for spatial properties (anchor, position), per
+dimension for scale, signed for one-dimensional properties.
 """
 
 from __future__ import annotations
@@ -23,34 +23,40 @@ from fractions import Fraction
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from ..animation import EaseHandle, Key, keys_from_spec, layer_bounds
 from ..errors import OptionError, Problem, SpecError
 from ..model import (
+    DEFAULT_COLORSPACE,
     AnimatableValue,
     CompSpec,
-    CustomEase,
-    Ease,
-    EaseHandle,
     ExrSequence,
     Keyframe,
     Layer,
+    LightUnderAlpha,
     Provenance,
     Value,
 )
+from .markers import plan_markers
 
 __all__ = [
-    "EASY_INFLUENCE",
-    "LINEAR_INFLUENCE",
     "PLAN_SCHEMA",
     "build_plan",
     "default_build_id",
 ]
 
 #: The plan schema label; the library refuses any other.
-PLAN_SCHEMA = "aebridge.plan/1"
-#: Influence (percent) of AE's Easy Ease handles.
-EASY_INFLUENCE = 100.0 / 3.0
-#: Influence (percent) After Effects reports for either side of a linear key.
-LINEAR_INFLUENCE = 100.0 / 6.0
+PLAN_SCHEMA = "aebridge.plan/2"
+
+# Colour spaces aebridge writes (and their OCIO aliases) by the primaries of the After
+# Effects working space they need; the library holds the profile names for each.
+_WORKING_PRIMARIES = {
+    "linear rec.709 (srgb)": "rec709",
+    "lin_rec709": "rec709",
+    "lin_srgb": "rec709",
+    "linear": "rec709",
+    "acescg": "ap1",
+    "lin_ap1": "ap1",
+}
 
 #: Decimal places kept for every float so the generated text is deterministic.
 _PLACES = 6
@@ -68,7 +74,9 @@ def default_build_id(spec: CompSpec) -> str:
     """A build id that stays the same when the same comp is built again.
 
     A second run of a newer script for the same comp must find the items the first
-    one made, so the id depends on the comp name only, not on the spec's content.
+    one made, so the id depends only on the comp's identity, not on the spec's
+    content: its explicit ``id`` when it has one (so renaming the comp keeps its
+    items), else its name.
 
     Args:
         spec: the comp spec.
@@ -78,7 +86,13 @@ def default_build_id(spec: CompSpec) -> str:
     """
     import hashlib
 
-    digest = hashlib.sha256(("aebridge comp " + spec.comp.name).encode("utf-8"))
+    comp = spec.comp
+    key = (
+        "aebridge comp " + comp.name
+        if comp.id is None
+        else "aebridge comp id " + comp.id
+    )
+    digest = hashlib.sha256(key.encode("utf-8"))
     return "ab" + digest.hexdigest()[:12]
 
 
@@ -102,80 +116,24 @@ def _vec(value: Value) -> float | int | list[float | int]:
     return _num(value)
 
 
-def _components(value: Value) -> tuple[float, ...]:
-    return value if isinstance(value, tuple) else (float(value),)
-
-
-def _segment_speed(
-    a: Keyframe, b: Keyframe, rate: Fraction, spatial: bool
-) -> float | list[float]:
-    """Average speed from key ``a`` to key ``b`` in units per second."""
-    seconds = float(Fraction(b.frame - a.frame) / rate)
-    va, vb = _components(a.value), _components(b.value)
-    if len(va) != len(vb):
-        raise ValueError("keys of one property have different numbers of components")
-    deltas = [y - x for x, y in zip(va, vb, strict=True)]
-    if seconds <= 0:
-        return 0.0 if spatial or len(deltas) == 1 else [0.0] * len(deltas)
-    if spatial:
-        # hypot: squaring a large finite delta would overflow to infinity.
-        return math.hypot(*deltas) / seconds
-    if len(deltas) == 1:
-        return deltas[0] / seconds
-    return [d / seconds for d in deltas]
-
-
-def _speed_json(speed: float | list[float]) -> float | int | list[float | int]:
-    if isinstance(speed, list):
-        return [_num(s) for s in speed]
-    return _num(speed)
-
-
-def _side(
-    handle: EaseHandle | None, eased: bool, chord: float | list[float]
-) -> tuple[str, Json]:
-    """(interpolation type, ease) for one side of a key."""
-    if handle is not None:
-        ease = {"speed": _num(handle.speed), "influence": _num(handle.influence)}
-        return "bezier", ease
-    if eased:
-        return "bezier", {"speed": 0, "influence": _num(EASY_INFLUENCE)}
-    return "linear", {"speed": _speed_json(chord), "influence": _num(LINEAR_INFLUENCE)}
-
-
-def _key_json(keys: Sequence[Keyframe], i: int, rate: Fraction, spatial: bool) -> Json:
-    key = keys[i]
-    zero: float | list[float] = (
-        0.0 if spatial or not isinstance(key.value, tuple) else [0.0] * len(key.value)
-    )
-    chord_in = _segment_speed(keys[i - 1], key, rate, spatial) if i > 0 else zero
-    chord_out = (
-        _segment_speed(key, keys[i + 1], rate, spatial) if i + 1 < len(keys) else zero
-    )
-    easing = key.easing
-    if isinstance(easing, CustomEase):
-        in_type, ease_in = _side(easing.ease_in, False, chord_in)
-        out_type, ease_out = _side(easing.ease_out, False, chord_out)
-    else:
-        in_type, ease_in = _side(
-            None, easing in (Ease.EASE_IN, Ease.EASE_IN_OUT), chord_in
-        )
-        out_type, ease_out = _side(
-            None, easing in (Ease.EASE_OUT, Ease.EASE_IN_OUT), chord_out
-        )
-        if easing is Ease.HOLD:
-            out_type = "hold"
-    # A hold on the previous key makes this key's arrival a jump: AE shows it as a
-    # hold on the arriving side too.
-    if i > 0 and keys[i - 1].easing is Ease.HOLD:
-        in_type = "hold"
+def _ease_json(eases: tuple[EaseHandle, ...], spatial: bool) -> Json:
+    """One side's ease for the plan: one speed, or one per dimension."""
+    speeds = [_num(e.speed) for e in eases]
     return {
-        "frame": key.frame,
-        "value": _vec(key.value),
-        "in_type": in_type,
-        "out_type": out_type,
-        "ease_in": ease_in,
-        "ease_out": ease_out,
+        "speed": speeds[0] if spatial or len(speeds) == 1 else speeds,
+        "influence": _num(eases[0].influence),
+    }
+
+
+def _key_json(key: Key, spatial: bool) -> Json:
+    value: Value = key.value if len(key.value) > 1 else key.value[0]
+    return {
+        "frame": int(key.frame),
+        "value": _vec(value),
+        "in_type": str(key.in_type),
+        "out_type": str(key.out_type),
+        "ease_in": _ease_json(key.ease_in, spatial),
+        "ease_out": _ease_json(key.ease_out, spatial),
     }
 
 
@@ -198,23 +156,32 @@ def _property(
                 )
             ]
         )
-    out: list[Json] = []
-    for i in range(len(keys)):
+    try:
+        evaluable = keys_from_spec(keys, rate, spatial=spatial)
+        return {"keys": [_key_json(key, spatial) for key in evaluable]}
+    except ValueError as exc:
+        # Finite values can still give an infinite speed (1e300 in 1/60 s).
+        index = _offending_key(keys, rate, spatial)
+        raise SpecError(
+            [
+                Problem(
+                    path=f"{where}.keyframes[{index}].value",
+                    message=f"the speed into or out of this key is too large to "
+                    f"express ({exc}); allowed: values that change by less "
+                    "than about 1e300 per second",
+                )
+            ]
+        ) from exc
+
+
+def _offending_key(keys: tuple[Keyframe, ...], rate: Fraction, spatial: bool) -> int:
+    """The first key whose evaluable form cannot be made (for the error's path)."""
+    for i in range(1, len(keys) + 1):
         try:
-            out.append(_key_json(keys, i, rate, spatial))
-        except ValueError as exc:
-            # Finite values can still give an infinite speed (1e300 in 1/60 s).
-            raise SpecError(
-                [
-                    Problem(
-                        path=f"{where}.keyframes[{i}].value",
-                        message=f"the speed into or out of this key is too large to "
-                        f"express ({exc}); allowed: values that change by less "
-                        "than about 1e300 per second",
-                    )
-                ]
-            ) from exc
-    return {"keys": out}
+            keys_from_spec(keys[:i], rate, spatial=spatial)
+        except ValueError:
+            return i - 2 if i > 1 else 0
+    return 0
 
 
 def _provenance_lines(prov: Provenance | None) -> list[str]:
@@ -296,16 +263,15 @@ def _layer_json(
     where = f"layers[{index}]"
     rate = spec.comp.rate
     start = spec.layer_start(layer)
-    # Without an explicit in or out frame the layer spans its (stretched) footage.
-    # A negative stretch plays the footage backwards and ends at ``start``: AE puts
-    # the in point stretch * duration before the start time (so does the preview).
-    footage_end = (
-        Fraction(start) + Fraction(seq.frame_count) * Fraction(layer.stretch) / 100
+    # Without an explicit in or out frame the layer spans its (stretched) footage;
+    # reversed, it ends at ``start`` (the preview and OTIO use the same bounds).
+    in_frame, out_frame = layer_bounds(
+        start=start,
+        frame_count=seq.frame_count,
+        stretch=layer.stretch,
+        in_frame=layer.in_frame,
+        out_frame=layer.out_frame,
     )
-    natural_in: Fraction | int = footage_end if layer.stretch < 0 else start
-    natural_out: Fraction | int = start if layer.stretch < 0 else footage_end
-    in_frame = natural_in if layer.in_frame is None else layer.in_frame
-    out_frame = natural_out if layer.out_frame is None else layer.out_frame
     matte: Json | None = None
     if layer.track_matte is not None:
         if layer.track_matte.layer not in ids or layer.track_matte.layer == layer.id:
@@ -373,13 +339,52 @@ def _footage_json(
         "first": seq.first,
         "last": seq.last,
         "padding": seq.padding,
+        # One file is a still in After Effects (no rate to conform).
+        "still": seq.first == seq.last,
         # The comp rate, not the sequence's: the spec conformed mismatches already and
         # a layer must play one EXR frame per comp frame.
         "rate_num": spec.comp.rate.numerator,
         "rate_den": spec.comp.rate.denominator,
         "pixel_aspect": _num(seq.pixel_aspect),
+        "alpha": "premultiplied",
         "comment": _join(lines, _provenance_lines(layer.provenance)),
     }
+
+
+#: Suffix of the id of a layer's additive light copy; '#' is never in a spec id.
+LIGHT_SUFFIX = "#light"
+
+
+def _light_copy(footage: Json, layer_json: Json) -> tuple[Json, Json, Json]:
+    """A layer that keeps its light under alpha 0 in After Effects.
+
+    AE unpremultiplies premultiplied footage, dropping colour where alpha is 0. The
+    layer becomes two: itself blended Silhouette Alpha (the layer's alpha cuts what
+    is below: ``below * (1 - a)``) and, just above, a copy of the same frames with
+    alpha ignored blended Add (``+ rgb``, premultiplied colour as stored, light
+    included). Together that is premultiplied 'over' with the light kept; opacity and
+    a track matte scale both alike. Returns (light footage, cut-out layer, light layer).
+    """
+    light_id = footage["id"] + LIGHT_SUFFIX
+    light_footage = {
+        **footage,
+        "id": light_id,
+        "name": f"{footage['name']} (light)",
+        "alpha": "ignore",
+        "comment": footage["comment"]
+        + "\nthe layer's light under alpha 0, added (alpha ignored)",
+    }
+    cutout = {**layer_json, "blend": "silhouette_alpha"}
+    light = {
+        **layer_json,
+        "id": light_id,
+        "name": f"{layer_json['name']} (light)",
+        "footage": light_id,
+        "blend": "add",
+        "comment": layer_json["comment"]
+        + "\nlight under alpha 0 kept (light_under_alpha: add)",
+    }
+    return light_footage, cutout, light
 
 
 def _camera_json(spec: CompSpec) -> Json | None:
@@ -390,34 +395,15 @@ def _camera_json(spec: CompSpec) -> Json | None:
     keys = camera_keys(spec)
 
     def prop(p: PropertyKeys) -> Json:
-        def value(v: tuple[float, ...]) -> float | int | list[float | int]:
-            return _num(v[0]) if len(v) == 1 else [_num(x) for x in v]
-
         if not p.keys:
-            return {"value": value(p.value)}
-        return {
-            "keys": [
-                {
-                    "frame": k.frame,
-                    "value": value(k.value),
-                    "in_type": str(k.in_type),
-                    "out_type": str(k.out_type),
-                    "ease_in": {
-                        "speed": _num(k.in_ease.speed),
-                        "influence": _num(k.in_ease.influence),
-                    },
-                    "ease_out": {
-                        "speed": _num(k.out_ease.speed),
-                        "influence": _num(k.out_ease.influence),
-                    },
-                }
-                for k in p.keys
-            ]
-        }
+            value: Value = p.value[0] if len(p.value) == 1 else p.value
+            return {"value": _vec(value)}
+        return {"keys": [_key_json(k, True) for k in p.keys]}
 
     return {
         "name": keys.name,
-        "auto_orient": False,
+        # A two-node camera: it looks at its (keyed) point of interest.
+        "auto_orient": True,
         "comment": (
             f"focal length {keys.focal_length_mm!r} mm, film width "
             f"{keys.film_width_mm!r} mm"
@@ -426,6 +412,11 @@ def _camera_json(spec: CompSpec) -> Json | None:
         "point_of_interest": prop(keys.point_of_interest),
         "zoom": prop(keys.zoom),
         "roll": prop(keys.roll),
+        # The camera turns only through its point of interest and roll, as the
+        # preview's does: Orientation and X/Y Rotation stay at 0.
+        "orientation": {"value": [0, 0, 0]},
+        "rotation_x": {"value": 0},
+        "rotation_y": {"value": 0},
     }
 
 
@@ -479,22 +470,26 @@ def build_plan(
     try:
         footage: list[Json] = []
         plan_layers: list[Json] = []
-        for index, layer in enumerate(spec.layers):
-            seq = _sequence_for(layer, index, layers)
-            footage.append(_footage_json(spec, layer, seq, folder))
-            plan_layers.append(_layer_json(spec, layer, index, seq, ids))
-        markers = [
-            {
-                "frame": m.frame,
-                "name": m.name,
-                "comment": m.comment,
-                "duration": m.duration,
-                "label": m.label,
-                "params": [[k, v] for k, v in m.parameters]
-                + [["aebridge_kind", str(m.kind)]],
-            }
-            for m in spec.markers
+        seqs = [_sequence_for(layer, i, layers) for i, layer in enumerate(spec.layers)]
+        # The bottom drawn layer's colour space, as CompSpec.colorspace (the preview's
+        # working space) picks it.
+        drawn = [
+            seq.colorspace
+            for layer, seq in zip(spec.layers, seqs, strict=True)
+            if spec.draws(layer)
         ]
+        colorspace = drawn[0] if drawn else DEFAULT_COLORSPACE
+        for index, (layer, seq) in enumerate(zip(spec.layers, seqs, strict=True)):
+            item = _footage_json(spec, layer, seq, folder)
+            layer_json = _layer_json(spec, layer, index, seq, ids)
+            if layer.light_under_alpha is LightUnderAlpha.ADD and spec.draws(layer):
+                light_item, cutout, light = _light_copy(item, layer_json)
+                footage += [item, light_item]
+                plan_layers += [cutout, light]
+            else:
+                footage.append(item)
+                plan_layers.append(layer_json)
+        markers = plan_markers(spec.markers)
         comp_lines = [f"built by {generator}", f"spec sha256: {spec_hash or '-'}"]
         if spec.style is not None:
             comp_lines.append(f"style: {spec.style.id} {spec.style.name}".rstrip())
@@ -504,8 +499,11 @@ def build_plan(
             "spec_hash": spec_hash,
             "generator": generator,
             "project": {
+                "settings": str(comp.project_settings),
                 "bpc": comp.bpc,
                 "linear_blending": comp.linear_blending,
+                "colorspace": colorspace,
+                "primaries": _WORKING_PRIMARIES.get(colorspace.lower()),
                 "working_space": comp.working_space,
             },
             "folder": comp.name,
@@ -519,6 +517,8 @@ def build_plan(
                 "duration": comp.duration,
                 "start_frame": comp.start_frame,
                 "bg": [_num(c) for c in comp.background],
+                # The 3D renderer the preview models.
+                "renderer": "classic_3d",
                 "comment": _join(comp_lines, _provenance_lines(spec.provenance)),
             },
             "footage": footage,

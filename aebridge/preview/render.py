@@ -9,7 +9,6 @@ last-read frame of each layer), so memory stays flat over long comps.
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -21,15 +20,22 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from ..animation import Track, keys_from_spec, layer_bounds
 from ..errors import OptionError, Problem, SourceError, SpecError
 from . import composite
 from .display import DEFAULT_DISPLAY, DisplayTransform, is_colour_space
-from .keyframes import Ease, Interpolation, Key
-from .plan import Animated, CameraPlan, CameraState, CompPlan, LayerPlan, SequencePlan
+from .plan import (
+    CameraPlan,
+    CameraState,
+    CompPlan,
+    LayerPlan,
+    LayerState,
+    SequencePlan,
+)
 from .writers import ContactSheet, FrameSink, open_sink
 
 if TYPE_CHECKING:
-    from ..model import AnimatableValue, CompSpec, Easing, Layer
+    from ..model import AnimatableValue, CompSpec
 
 __all__ = [
     "PreviewProgress",
@@ -44,12 +50,6 @@ __all__ = [
 Image = npt.NDArray[np.float32]
 Matrix = npt.NDArray[np.float64]
 
-# AE's "Easy Ease": speed 0, influence 33.33 % (model.Ease documents the same).
-_EASY = Ease(speed=0.0, influence=100.0 / 3.0)
-# The default comp camera AE uses for 3D layers when a comp has no camera layer: a
-# 50 mm lens on 36 mm film.
-_DEFAULT_FOCAL_MM, _DEFAULT_FILM_MM = 50.0, 36.0
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PreviewProgress:
@@ -63,67 +63,27 @@ class PreviewProgress:
 # --- the spec, read into a plan ------------------------------------------------------
 
 
-def _sides(
-    easing: Easing,
-) -> tuple[Interpolation, Interpolation, Ease | None, Ease | None]:
-    """(in type, out type, in ease, out ease) of one model keyframe."""
-    from ..model import CustomEase
-    from ..model import Ease as Named
-
-    if isinstance(easing, CustomEase):
-        ein = easing.ease_in
-        eout = easing.ease_out
-        return (
-            Interpolation.BEZIER if ein else Interpolation.LINEAR,
-            Interpolation.BEZIER if eout else Interpolation.LINEAR,
-            Ease(speed=ein.speed, influence=ein.influence) if ein else None,
-            Ease(speed=eout.speed, influence=eout.influence) if eout else None,
-        )
-    named = Named(easing)
-    eased_in = named in (Named.EASE_IN, Named.EASE_IN_OUT)
-    eased_out = named in (Named.EASE_OUT, Named.EASE_IN_OUT)
-    out_type = (
-        Interpolation.HOLD
-        if named is Named.HOLD
-        else Interpolation.BEZIER
-        if eased_out
-        else Interpolation.LINEAR
-    )
-    return (
-        Interpolation.BEZIER if eased_in else Interpolation.LINEAR,
-        out_type,
-        _EASY if eased_in else None,
-        _EASY if eased_out else None,
-    )
-
-
 def _vec(value: float | tuple[float, ...]) -> tuple[float, ...]:
     if isinstance(value, tuple):
         return tuple(float(v) for v in value)
     return (float(value),)
 
 
-def _animated(
-    prop: AnimatableValue | None, default: tuple[float, ...], *, spatial: bool = False
-) -> Animated:
+def _track(
+    prop: AnimatableValue | None,
+    default: tuple[float, ...],
+    rate: Fraction,
+    *,
+    spatial: bool = False,
+) -> Track:
+    """A spec property as the same keys the build script gives After Effects."""
     if prop is None:
-        return Animated(value=default)
+        return Track(value=default)
     if not prop.keyframes:
-        return Animated(value=_vec(prop.value) if prop.value is not None else default)
-    keys = []
-    for kf in prop.keyframes:
-        in_type, out_type, ein, eout = _sides(kf.easing)
-        keys.append(
-            Key(
-                frame=float(kf.frame),
-                value=_vec(kf.value),
-                in_type=in_type,
-                out_type=out_type,
-                ease_in=(ein,) if ein else (),
-                ease_out=(eout,) if eout else (),
-            )
-        )
-    return Animated(keys=tuple(keys), spatial=spatial)
+        return Track(value=_vec(prop.value) if prop.value is not None else default)
+    return Track(
+        keys=keys_from_spec(prop.keyframes, rate, spatial=spatial), spatial=spatial
+    )
 
 
 def _camera_plan(spec: CompSpec) -> CameraPlan | None:
@@ -148,12 +108,6 @@ def _camera_plan(spec: CompSpec) -> CameraPlan | None:
     return CameraPlan(state=state)
 
 
-def _draws(layer: Layer) -> bool:
-    """Whether a layer shows in a render: enabled and not a guide (AE never renders
-    guide layers)."""
-    return layer.enabled and not layer.guide and layer.role.value != "guide"
-
-
 def plan_from_spec(spec: CompSpec, base_dir: str | os.PathLike[str]) -> CompPlan:
     """Reduce a comp spec whose layers are EXR sequences to a render plan.
 
@@ -169,7 +123,7 @@ def plan_from_spec(spec: CompSpec, base_dir: str | os.PathLike[str]) -> CompPlan
             matte the preview cannot render; every such problem at once, with its
             spec path and what is allowed.
     """
-    from ..model import ExrSequence
+    from ..model import ExrSequence, LightUnderAlpha
 
     base = Path(base_dir)
     comp = spec.comp
@@ -183,7 +137,9 @@ def plan_from_spec(spec: CompSpec, base_dir: str | os.PathLike[str]) -> CompPlan
     layers: list[LayerPlan] = []
     # Layers that never draw (disabled or guides, and no one's matte) are left out of
     # the plan, so they may even keep an unconverted source (keyframe guide images).
-    drawn = [i for i, layer in enumerate(spec.layers) if i in mattes or _draws(layer)]
+    drawn = [
+        i for i, layer in enumerate(spec.layers) if i in mattes or spec.draws(layer)
+    ]
     plan_index = {spec_index: n for n, spec_index in enumerate(drawn)}
     for i in drawn:
         layer = spec.layers[i]
@@ -217,13 +173,13 @@ def plan_from_spec(spec: CompSpec, base_dir: str | os.PathLike[str]) -> CompPlan
             )
         start = spec.layer_start(layer)
         stretch = Fraction(str(layer.stretch))
-        length = math.ceil(abs(Fraction(src.frame_count) * stretch / 100))
-        in_frame = start if layer.in_frame is None else layer.in_frame
-        if stretch < 0 and layer.in_frame is None:
-            in_frame = start - length
-        out_frame = layer.out_frame
-        if out_frame is None:
-            out_frame = start if stretch < 0 else start + length
+        in_frame, out_frame = layer_bounds(
+            start=start,
+            frame_count=src.frame_count,
+            stretch=stretch,
+            in_frame=layer.in_frame,
+            out_frame=layer.out_frame,
+        )
         depth = 3 if layer.three_d else 2
         centre = (src.width / 2, src.height / 2, 0.0)[:depth]
         comp_centre = (comp.width / 2, comp.height / 2, 0.0)[:depth]
@@ -258,7 +214,7 @@ def plan_from_spec(spec: CompSpec, base_dir: str | os.PathLike[str]) -> CompPlan
                     colorspace=src.colorspace,
                 ),
                 blend=str(layer.blend.value),
-                visible=_draws(layer),
+                visible=spec.draws(layer),
                 three_d=layer.three_d,
                 start=start,
                 in_frame=in_frame,
@@ -266,16 +222,16 @@ def plan_from_spec(spec: CompSpec, base_dir: str | os.PathLike[str]) -> CompPlan
                 stretch=stretch,
                 matte=matte,
                 is_matte=i in mattes,
-                anchor=_animated(t.anchor, centre, spatial=True),
-                position=_animated(t.position, comp_centre, spatial=True),
-                scale=_animated(t.scale, (100.0, 100.0, 100.0)),
-                rotation=_animated(t.rotation, (0.0,)),
-                opacity=_animated(layer.opacity_value(), (100.0,)),
+                keep_light=layer.light_under_alpha is LightUnderAlpha.ADD,
+                anchor=_track(t.anchor, centre, comp.rate, spatial=True),
+                position=_track(t.position, comp_centre, comp.rate, spatial=True),
+                scale=_track(t.scale, (100.0, 100.0, 100.0), comp.rate),
+                rotation=_track(t.rotation, (0.0,), comp.rate),
+                opacity=_track(layer.opacity_value(), (100.0,), comp.rate),
             )
         )
     if problems:
         raise SpecError(problems)
-    spaces = [lp.source.colorspace for lp in layers if lp.visible]
     return CompPlan(
         name=comp.name,
         width=comp.width,
@@ -285,7 +241,7 @@ def plan_from_spec(spec: CompSpec, base_dir: str | os.PathLike[str]) -> CompPlan
         duration=comp.duration,
         layers=tuple(layers),
         background=comp.background,
-        working_space=spaces[0] if spaces else "lin_rec709",
+        working_space=spec.colorspace,
         camera=_camera_plan(spec),
     )
 
@@ -326,12 +282,6 @@ class Renderer:
         self._pending: dict[tuple[int, int], Future[Image]] = {}
         self._pool: ThreadPoolExecutor | None = None
         self._ahead: set[tuple[int, int]] = set()
-        default_zoom = plan.width * _DEFAULT_FOCAL_MM / _DEFAULT_FILM_MM
-        self._camera = plan.camera or CameraPlan.static(
-            (plan.width / 2, plan.height / 2, -default_zoom),
-            (plan.width / 2, plan.height / 2, 0.0),
-            default_zoom,
-        )
 
     def __enter__(self) -> Renderer:
         return self
@@ -349,6 +299,10 @@ class Renderer:
     def _load(self, index: int, src_index: int, frame: int) -> Image:
         layer = self.plan.layers[index]
         pixels = _read_exr(layer.source.path(src_index), frame=frame, layer=layer)
+        if not layer.keep_light:
+            # After Effects unpremultiplies premultiplied footage: colour where alpha
+            # is 0 (light under alpha 0) contributes nothing there, so not here.
+            np.copyto(pixels[..., :3], np.float32(0.0), where=pixels[..., 3:4] == 0)
         if layer.source.colorspace != self.plan.working_space:
             pixels = _convert_space(
                 pixels, layer.source.colorspace, self.plan.working_space
@@ -410,28 +364,18 @@ class Renderer:
         self._cache[index] = (src_index, pixels)
         return pixels
 
-    def _matrix(self, layer: LayerPlan, frame: int, image: Image) -> Matrix:
-        rate = float(self.plan.rate)
-        h, w = image.shape[:2]
-        depth = 3 if layer.three_d else 2
-        anchor = layer.anchor.at(frame, rate) if layer.anchor else (w / 2, h / 2, 0.0)
-        position = (
-            layer.position.at(frame, rate)
-            if layer.position
-            else (self.plan.width / 2, self.plan.height / 2, 0.0)
-        )
-        scale = layer.scale.at(frame, rate)
-        scale = (*scale, *scale[-1:] * (3 - len(scale)))
-        rotation = layer.rotation.at(frame, rate)[0]
-        if depth == 2:
-            return composite.layer_to_comp_2d(anchor, position, scale, rotation)
-        cam_pos, poi, zoom, roll = self._camera.state(frame)
+    def _matrix(self, layer: LayerPlan, state: LayerState, frame: int) -> Matrix:
+        if not layer.three_d:
+            return composite.layer_to_comp_2d(
+                state.anchor[:2], state.position[:2], state.scale, state.rotation
+            )
+        cam_pos, poi, zoom, roll = self.plan.camera_at(frame)
         view = composite.camera_view(cam_pos, poi, roll=roll)
         return composite.layer_to_screen_3d(
-            anchor=anchor,
-            position=position,
-            scale=scale,
-            rotation=rotation,
+            anchor=state.anchor,
+            position=state.position,
+            scale=state.scale,
+            rotation=state.rotation,
             view=view,
             zoom=zoom,
             width=self.plan.width,
@@ -444,35 +388,24 @@ class Renderer:
         image = self._source(index, frame)
         if image is None:
             return None
-        opacity = min(
-            max(layer.opacity.at(frame, float(self.plan.rate))[0], 0.0), 100.0
-        )
-        if opacity == 0.0:
+        state = self.plan.layer_state(index, frame)
+        if state.opacity == 0.0:
             return None
         warped = composite.warp(
-            image, self._matrix(layer, frame, image), self.plan.height, self.plan.width
+            image, self._matrix(layer, state, frame), self.plan.height, self.plan.width
         )
-        if opacity != 100.0:
-            warped = warped * np.float32(opacity / 100.0)
+        if state.opacity != 100.0:
+            warped = warped * np.float32(state.opacity / 100.0)
         return warped
 
     def _depth(self, index: int, frame: int) -> float:
         """Camera-space depth of a 3D layer's position (for AE's back-to-front sort)."""
-        layer = self.plan.layers[index]
-        rate = float(self.plan.rate)
-        pos = layer.position.at(frame, rate) if layer.position else ()
-        point = np.array([*[*pos, 0.0, 0.0, 0.0][:3], 1.0])
-        if not pos:
-            point[:2] = (self.plan.width / 2, self.plan.height / 2)
-        cam_pos, poi, _zoom, roll = self._camera.state(frame)
+        point = np.array([*self.plan.layer_state(index, frame).position, 1.0])
+        cam_pos, poi, _zoom, roll = self.plan.camera_at(frame)
         return float((composite.camera_view(cam_pos, poi, roll=roll) @ point)[2])
 
     def _draw_order(self, frame: int) -> list[int]:
-        order = [
-            i
-            for i, layer in enumerate(self.plan.layers)
-            if layer.visible and not layer.is_matte and layer.active(frame)
-        ]
+        order = [i for i, layer in enumerate(self.plan.layers) if layer.renders(frame)]
         # AE sorts each run of adjacent 3D layers back to front by distance from the
         # camera; 2D layers keep their stacking order and split the runs.
         result: list[int] = []

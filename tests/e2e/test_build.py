@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -24,27 +23,6 @@ from aebridge.spec_io import load_spec, spec_hash
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "samples"
-
-
-def _make_media(shot: str) -> None:
-    """Make a sample's media with samples/make_samples.py (a no-op when present)."""
-    spec = importlib.util.spec_from_file_location(
-        "make_samples", SAMPLES / "make_samples.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.SHOTS[shot](False)
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, BuildResult]]:
-    out = tmp_path_factory.mktemp("out")
-    results: dict[str, BuildResult] = {}
-    for shot in ("sh010", "sh020", "sh030"):
-        _make_media(shot)
-        results[shot] = build(SAMPLES / shot / "comp.json", out, jobs=2)
-    yield results
 
 
 def _exr_count(folder: Path) -> int:
@@ -149,6 +127,41 @@ def _tiny_spec(folder: Path, **layer: Any) -> dict[str, Any]:
         "comp": {"name": "tiny", "width": 64, "height": 36, "rate": 24, "duration": 4},
         "layers": [{"id": "fg", "source": "media/fg.####.png", **layer}],
     }
+
+
+def test_a_free_text_comp_name_builds_into_a_stable_slug(tmp_path: Path) -> None:
+    data = _tiny_spec(tmp_path)
+    data["comp"]["name"] = "SH010 comp v2 (final) \u65e5\u672c"
+    spec_file = tmp_path / "a.json"
+    spec_file.write_text(json.dumps(data))
+    first = build(spec_file, tmp_path / "out", jobs=1)
+    assert first.comp_dir == (tmp_path / "out" / "SH010_comp_v2_final").resolve()
+    assert first.script.name == "SH010_comp_v2_final.jsx"
+    document = json.loads(first.build_json.read_text())
+    assert document["spec"]["comp"]["name"] == "SH010 comp v2 (final) \u65e5\u672c"
+    assert document["source_spec"] == spec_file.resolve().as_posix()
+    # The name reaches After Effects as it is (escaped in the ASCII script).
+    assert "SH010 comp v2 (final) \\u65e5\\u672c" in first.script.read_text()
+    again = build(spec_file, tmp_path / "out", jobs=1)
+    assert again.comp_dir == first.comp_dir
+    # Another name with the same slug is refused, naming both comps and specs.
+    data["comp"]["name"] = "SH010 comp v2 [final] \u65e5\u672c"
+    other = tmp_path / "b.json"
+    other.write_text(json.dumps(data))
+    with pytest.raises(SpecError) as info:
+        build(other, tmp_path / "out", jobs=1)
+    (problem,) = info.value.problems
+    assert problem.path == "comp.name"
+    assert "'SH010 comp v2 [final] \u65e5\u672c'" in problem.message
+    assert "'SH010 comp v2 (final) \u65e5\u672c'" in problem.message
+    assert spec_file.resolve().as_posix() in problem.message
+    assert "comp.id" in problem.message
+    # With an id of its own it builds beside the first.
+    data["comp"]["id"] = "sh010_final_b"
+    other.write_text(json.dumps(data))
+    third = build(other, tmp_path / "out", jobs=1)
+    assert third.comp_dir.name == "sh010_final_b"
+    assert third.script.name == "sh010_final_b.jsx"
 
 
 def test_progress_reports_every_stage_in_order(tmp_path: Path) -> None:
@@ -288,8 +301,8 @@ def test_preview_renders_beside_the_script(tmp_path: Path) -> None:
 # -- the command line ------------------------------------------------------------------
 
 
-def test_validate_reports_a_valid_sample() -> None:
-    _make_media("sh010")
+def test_validate_reports_a_valid_sample(sample_media: Callable[[str], None]) -> None:
+    sample_media("sh010")
     outcome = CliRunner().invoke(
         main, ["validate", str(SAMPLES / "sh010" / "comp.json")]
     )
@@ -380,3 +393,58 @@ def test_an_unknown_colour_space_is_reported_before_converting(tmp_path: Path) -
     assert "Linear Rec.709 (sRGB)" in problem.message
     spec["layers"][0]["source"]["colorspace"] = "srgb"
     assert check_sources(spec, base_dir=tmp_path) == ()
+
+
+def _glow_source(folder: Path) -> None:
+    """A premultiplied linear EXR source: frame 1002 holds 6 pixels of light under
+    alpha 0."""
+    import numpy as np
+    import OpenImageIO as oiio
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for frame in (1001, 1002, 1003):
+        pixels = np.zeros((36, 64, 4), np.float32)
+        pixels[:, :32] = (0.2, 0.1, 0.05, 0.5)
+        if frame == 1002:
+            pixels[0, 40:46, :3] = (0.0, 2.0, 1.0)
+        spec = oiio.ImageSpec(64, 36, 4, "half")
+        spec.channelnames = ("R", "G", "B", "A")
+        spec.alpha_channel = 3
+        out = oiio.ImageOutput.create(str(folder / f"glow.{frame}.exr"))
+        assert out is not None
+        out.open(str(folder / f"glow.{frame}.exr"), spec)
+        out.write_image(pixels)
+        out.close()
+
+
+def test_light_under_alpha_zero_is_reported_and_can_be_kept(tmp_path: Path) -> None:
+    _glow_source(tmp_path / "media")
+    data = {
+        "schema": "aebridge.comp/1",
+        "comp": {"name": "glow", "width": 64, "height": 36, "rate": 24, "duration": 3},
+        "layers": [{"id": "fx", "source": "media/glow.####.exr"}],
+    }
+    spec_file = tmp_path / "comp.json"
+    spec_file.write_text(json.dumps(data))
+    outcome = CliRunner().invoke(
+        main, ["build", str(spec_file), "-o", str(tmp_path / "out")]
+    )
+    assert outcome.exit_code == 0, outcome.output
+    assert (
+        "warning: layers[0].source: 6 pixel(s) in 1 frame(s) (1002) hold light under "
+        "alpha 0" in outcome.output
+    )
+    document = json.loads((tmp_path / "out" / "glow" / "build.json").read_text())
+    assert document["layers"]["fx"]["light_under_alpha0"] == {
+        "pixels": 6,
+        "frames": "1002",
+        "kept": False,
+    }
+    assert "glow#light" not in (tmp_path / "out" / "glow" / "glow.jsx").read_text()
+    data["layers"][0]["light_under_alpha"] = "add"
+    spec_file.write_text(json.dumps(data))
+    kept = build(spec_file, tmp_path / "out", jobs=1)
+    assert not any("light under alpha 0" in w for w in kept.warnings)
+    document = json.loads(kept.build_json.read_text())
+    assert document["layers"]["fx"]["light_under_alpha0"]["kept"] is True
+    assert '"fx#light"' in kept.script.read_text()

@@ -418,3 +418,60 @@ def test_htj2k_converts_with_a_warning_that_after_effects_may_not_read_it(
     assert any("After Effects" in w for w in seen)
     assert seen == list(result.warnings)[: len(seen)]
     assert read_header(result.frame_path(1001))["compression"] == "htj2k"
+
+
+def _glow_sequence(folder: Path, lit: dict[int, int]) -> None:
+    """Premultiplied linear EXR frames 1001.. with ``lit[frame]`` pixels of light
+    under alpha 0 each (the rest half covered, half transparent black)."""
+    import OpenImageIO as oiio
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for frame, count in lit.items():
+        pixels = np.zeros((H, W, 4), np.float32)
+        pixels[:, : W // 2] = (0.2, 0.1, 0.05, 0.5)
+        flat = pixels.reshape(-1, 4)
+        flat[H * W - count :, :3] = (0.0, 0.8, 0.3)  # light, alpha 0
+        spec = oiio.ImageSpec(W, H, 4, "half")
+        spec.channelnames = ("R", "G", "B", "A")
+        spec.alpha_channel = 3
+        path = folder / f"glow.{frame}.exr"
+        out = oiio.ImageOutput.create(str(path))
+        assert out is not None
+        out.open(str(path), spec)
+        out.write_image(pixels)
+        out.close()
+
+
+def test_light_under_alpha_zero_is_counted_reported_and_kept_on_resume(
+    tmp_path: Path,
+) -> None:
+    _glow_sequence(tmp_path / "src", {1001: 0, 1002: 7, 1003: 5})
+    result = convert(tmp_path / "src", tmp_path / "out", name="glow", jobs=1)
+    assert (result.light_pixels, result.light_frames) == (12, (1002, 1003))
+    (warning,) = [w for w in result.warnings if "light under alpha 0" in w]
+    assert warning.startswith("12 pixel(s) in 2 frame(s) (1002-1003) hold light")
+    assert "light_under_alpha 'add'" in warning
+    sidecar = read_sidecar(result.folder)
+    assert sidecar["light_under_alpha0"] == {"pixels": 12, "frames": "1002-1003"}
+    header = read_header(result.frame_path(1002))
+    assert header["aebridge/lightUnderAlpha0"] == "7"
+    # A resumed run reads the counts from the headers it skips.
+    again = convert(tmp_path / "src", tmp_path / "out", name="glow", jobs=1)
+    assert again.frames_skipped == 3 and again.light_pixels == 12
+    # A frame written before frames recorded the count is made again.
+    from aebridge import exr
+
+    path = result.frame_path(1003)
+    attrs = {k: v for k, v in read_header(path).items() if k.startswith("aebridge/")}
+    del attrs["aebridge/lightUnderAlpha0"]
+    exr.write_frame(
+        path, read_pixels(path), settings=exr.ExrSettings(), attributes=attrs
+    )
+    third = convert(tmp_path / "src", tmp_path / "out", name="glow", jobs=1)
+    assert (third.frames_written, third.light_pixels) == (1, 12)
+    # Straight input has no light under alpha 0 to report.
+    straight = convert(
+        tmp_path / "src", tmp_path / "out2", name="glow", alpha="straight", jobs=1
+    )
+    assert (straight.light_pixels, straight.light_frames) == (0, ())
+    assert not any("light under alpha 0" in w for w in straight.warnings)

@@ -15,6 +15,7 @@ import numpy as np
 import OpenImageIO as oiio
 import pytest
 
+from aebridge.animation import Key, Track
 from aebridge.errors import OptionError, SourceError, SpecError
 from aebridge.model import (
     AnimatableValue,
@@ -32,9 +33,7 @@ from aebridge.model import (
     Transform,
 )
 from aebridge.model import Ease as ModelEase
-from aebridge.preview.keyframes import Key
 from aebridge.preview.plan import (
-    Animated,
     CameraPlan,
     CameraState,
     CompPlan,
@@ -197,6 +196,26 @@ def test_track_matte_hides_the_matte_and_cuts_the_layer(tmp_path: Path) -> None:
     )
 
 
+def test_light_under_alpha_zero_shows_only_when_the_layer_keeps_it(
+    tmp_path: Path,
+) -> None:
+    # A glow: light (RGB > 0) where alpha is 0, over a grey plate. After Effects
+    # unpremultiplies premultiplied footage and drops that light; the preview shows
+    # what AE will: the plate alone there, unless the layer keeps it (an additive
+    # copy in AE), when 'over' adds it.
+    glow = np.zeros((H, W, 4), np.float32)
+    glow[:, : W // 2] = (0.5, 0.25, 0.0, 0.5)  # covered: premultiplied colour
+    glow[:, W // 2 :, :3] = (0.0, 0.75, 1.0)  # light under alpha 0
+    bg = sequence(tmp_path, "bg", [solid(0.2, 0.2, 0.2, 1.0)])
+    fg = sequence(tmp_path, "fg", [glow])
+    dropped = render_frame(comp(layer(bg), layer(fg), duration=1), FIRST)
+    kept = render_frame(comp(layer(bg), layer(fg, keep_light=True), duration=1), FIRST)
+    np.testing.assert_allclose(dropped[0, -1], (0.2, 0.2, 0.2, 1.0), atol=1e-3)
+    np.testing.assert_allclose(kept[0, -1], (0.2, 0.95, 1.2, 1.0), atol=1e-3)
+    for out in (dropped, kept):  # where alpha > 0 both are 'over'
+        np.testing.assert_allclose(out[0, 0], (0.6, 0.35, 0.1, 1.0), atol=1e-3)
+
+
 # --- 3D layers through the camera -----------------------------------------------------
 
 ZOOM = 80.0
@@ -225,7 +244,7 @@ def test_a_dolly_in_enlarges_the_layer_by_zoom_over_distance(tmp_path: Path) -> 
         Key(frame=1001, value=(W / 2, H / 2, -ZOOM)),
         Key(frame=1005, value=(W / 2, H / 2, -ZOOM / 2)),
     )
-    position = Animated(keys=keys, spatial=True)
+    position = Track(keys=keys, spatial=True)
 
     def state(frame: float) -> CameraState:
         x, y, z = position.at(frame, 24.0)
@@ -246,8 +265,8 @@ def test_a_dolly_in_enlarges_the_layer_by_zoom_over_distance(tmp_path: Path) -> 
 def test_3d_layers_draw_back_to_front_whatever_their_stacking(tmp_path: Path) -> None:
     red = sequence(tmp_path, "red", [solid(1, 0, 0, 1)])
     blue = sequence(tmp_path, "blue", [solid(0, 0, 1, 1)])
-    near = Animated.const(W / 2, H / 2, -10.0)
-    far = Animated.const(W / 2, H / 2, 10.0)
+    near = Track.const(W / 2, H / 2, -10.0)
+    far = Track.const(W / 2, H / 2, 10.0)
     cam = CameraPlan.static((W / 2, H / 2, -ZOOM), (W / 2, H / 2, 0.0), ZOOM)
     # Red is nearer but lower in the stack: AE sorts 3D layers by depth, so red wins.
     plan = comp(
@@ -267,7 +286,7 @@ def test_screen_layer_with_opacity_over_a_plate(tmp_path: Path) -> None:
     top = sequence(tmp_path, "t", [solid(0.5, 0.5, 0.5, 1.0)])
     plan = comp(
         layer(grey),
-        layer(top, blend="screen", opacity=Animated.const(50.0)),
+        layer(top, blend="screen", opacity=Track.const(50.0)),
         duration=1,
     )
     # screen(0.25, 0.5) = 0.625; at 50 %: 0.25 * 0.5 + 0.5 * 0.625 (general formula
@@ -281,7 +300,7 @@ def test_keyframed_position_moves_the_layer(tmp_path: Path) -> None:
     seq = sequence(tmp_path, "dot", [dot] * 3)
     keys = (Key(frame=1001, value=(2.0, 2.0)), Key(frame=1003, value=(12.0, 2.0)))
     plan = comp(
-        layer(seq, out_frame=1004, position=Animated(keys=keys, spatial=True)),
+        layer(seq, out_frame=1004, position=Track(keys=keys, spatial=True)),
         duration=3,
     )
     renderer = Renderer(plan)

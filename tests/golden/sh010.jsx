@@ -17,7 +17,7 @@
 //
 // Minimum After Effects version: 23.0 (setTrackMatte).
 
-var AEB_PLAN_SCHEMA = "aebridge.plan/1";
+var AEB_PLAN_SCHEMA = "aebridge.plan/2";
 
 // Blend names (aebridge.model.BlendMode values) to BlendingMode constants, written out in
 // full: never BlendingMode[name] and never numbers. AE spells SILHOUETE_ALPHA with one T.
@@ -118,14 +118,24 @@ function aeb_tag(plan, kind, id) {
     return "[aebridge " + plan.build_id + " " + kind + " " + id + "]";
 }
 
-// True when the comment's first line is exactly the tag (compared by substr so the
-// library passes the simple textual scan for ES5 search methods).
-function aeb_hasTag(comment, tag) {
+// The first line of a comment. After Effects may hand comments back with \r line ends
+// whatever was written (AE_SCRIPTING.md), so \r\n, \r and \n all end a line.
+function aeb_firstLine(comment) {
     var text = String(comment);
-    if (text.length < tag.length || text.substr(0, tag.length) !== tag) {
-        return false;
+    var i;
+    var c;
+    for (i = 0; i < text.length; i++) {
+        c = text.charAt(i);
+        if (c === "\r" || c === "\n") {
+            return text.substr(0, i);
+        }
     }
-    return text.length === tag.length || text.charAt(tag.length) === "\n";
+    return text;
+}
+
+// True when the comment's first line is exactly the tag.
+function aeb_hasTag(comment, tag) {
+    return aeb_firstLine(comment) === tag;
 }
 
 function aeb_comment(tag, text) {
@@ -243,27 +253,157 @@ function aeb_checkFootageFiles(plan, base) {
     }
 }
 
-function aeb_setProject(plan) {
+// Working-space profile names by the primaries a comp needs, best first. AE lists
+// its profiles by description (Project.listColorProfiles), which differ by platform
+// and version, so the names are matched at run time (aeb_matchProfile). None of these
+// has been seen in a running After Effects here: unverified.
+function aeb_workingSpaceTable() {
+    return {
+        "rec709": ["sRGB IEC61966-2.1", "HDTV (Rec. 709)", "Rec.709 Gamma 2.4"],
+        "ap1": ["ACEScg ACES Working Space AMPAS S-2014-004", "ACEScg"]
+    };
+}
+
+// A profile name reduced to its lower-case letters and digits, so "sRGB IEC61966-2.1"
+// matches "SRGB IEC61966 2.1".
+function aeb_profileKey(name) {
+    var text = String(name).toLowerCase();
+    var out = "";
+    var i;
+    var c;
+    for (i = 0; i < text.length; i++) {
+        c = text.charAt(i);
+        if ((c >= "a" && c <= "z") || (c >= "0" && c <= "9")) {
+            out += c;
+        }
+    }
+    return out;
+}
+
+// The first of `wanted` that AE lists (exactly, else by aeb_profileKey), as AE spells
+// it; null when none is listed.
+function aeb_matchProfile(wanted, available) {
+    var i;
+    var j;
+    for (i = 0; i < wanted.length; i++) {
+        for (j = 0; j < available.length; j++) {
+            if (available[j] === wanted[i]) {
+                return available[j];
+            }
+        }
+        for (j = 0; j < available.length; j++) {
+            if (aeb_profileKey(available[j]) === aeb_profileKey(wanted[i])) {
+                return available[j];
+            }
+        }
+    }
+    return null;
+}
+
+// The working space this comp needs, or null (with a note saying why).
+function aeb_workingSpace(plan, notes) {
+    var p = plan.project;
+    var table = aeb_workingSpaceTable();
+    var available;
+    var wanted;
+    var found;
+    if (typeof app.project.listColorProfiles === "undefined") {
+        notes.push("this After Effects cannot list colour profiles (16.0 or later " +
+            "is needed): the project's working space is left as it is");
+        return null;
+    }
+    available = app.project.listColorProfiles();
+    if (p.working_space !== null) {
+        found = aeb_matchProfile([p.working_space], available);
+        if (found === null) {
+            notes.push("project.working_space: '" + p.working_space + "' is not a " +
+                "colour profile this After Effects lists; the working space is left " +
+                "as it is");
+        }
+        return found;
+    }
+    if (p.primaries === null || !table.hasOwnProperty(p.primaries)) {
+        notes.push("no After Effects working space is known for the colour space '" +
+            p.colorspace + "'; the working space is left as it is");
+        return null;
+    }
+    wanted = table[p.primaries];
+    found = aeb_matchProfile(wanted, available);
+    if (found === null) {
+        notes.push("this After Effects lists no " + (p.primaries === "ap1" ?
+            "ACEScg" : "Rec.709/sRGB") + " working space (looked for: " +
+            wanted.join(", ") + ") for the comp's colour space '" + p.colorspace +
+            "': the working space is left as it is; set one by hand, or convert to " +
+            "another colour space");
+    }
+    return found;
+}
+
+// True when the project holds nothing, or only what this build made: its project-wide
+// settings are then this comp's to choose.
+function aeb_projectIsOurs(plan) {
+    var prefix = "[aebridge " + plan.build_id + " ";
+    var i;
+    for (i = 1; i <= app.project.numItems; i++) {
+        if (aeb_firstLine(app.project.item(i).comment).substr(0, prefix.length) !==
+                prefix) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// Project-wide settings: 32 bpc, linear blending and a linearized working space
+// (scripting guide, Project.bitsPerChannel, .linearBlending, .workingSpace,
+// .linearizeWorkingSpace, 16.0+). Without a working space AE shows scene-linear EXR
+// values as display values and blends them through a second gamma. They are shared
+// by every comp of the project, so they change only in a project of this comp's own
+// ("auto") or when the plan says "set"; otherwise every difference is reported.
+function aeb_setProject(plan, notes, ours) {
+    var p = plan.project;
     var project = app.project;
-    project.bitsPerChannel = plan.project.bpc;
-    project.linearBlending = plan.project.linear_blending;
-    if (plan.project.working_space !== null) {
-        // workingSpace exists from 16.0; guarded so an older host reports clearly.
-        if (typeof project.workingSpace === "undefined") {
-            throw new Error("project.working_space: this After Effects has no " +
-                "scriptable working space (16.0 or later is needed)");
+    var profile = aeb_workingSpace(plan, notes);
+    var apply = p.settings === "set" || (p.settings === "auto" && ours);
+    var linearize = typeof project.linearizeWorkingSpace !== "undefined";
+    var why;
+    var differs = [];
+    if (apply) {
+        project.bitsPerChannel = p.bpc;
+        project.linearBlending = p.linear_blending;
+        if (profile !== null) {
+            project.workingSpace = profile;
+            if (linearize) {
+                project.linearizeWorkingSpace = true;
+            }
         }
-        try {
-            project.workingSpace = plan.project.working_space;
-        } catch (e) {
-            throw new Error("project.working_space: '" + plan.project.working_space +
-                "' is not a colour profile After Effects lists (" + aeb_errorText(e) + ")");
-        }
+        return;
+    }
+    if (project.bitsPerChannel !== p.bpc) {
+        differs.push("bits per channel is " + project.bitsPerChannel + " (the comp " +
+            "needs " + p.bpc + ")");
+    }
+    if (project.linearBlending !== p.linear_blending) {
+        differs.push("linear blending is " + (project.linearBlending ? "on" : "off") +
+            " (the comp needs it " + (p.linear_blending ? "on" : "off") + ")");
+    }
+    if (profile !== null && project.workingSpace !== profile) {
+        differs.push("the working space is '" + project.workingSpace + "' (the comp " +
+            "needs '" + profile + "')");
+    }
+    if (profile !== null && linearize && !project.linearizeWorkingSpace) {
+        differs.push("the working space is not linearized (the comp needs it " +
+            "linearized)");
+    }
+    if (differs.length > 0) {
+        why = p.settings === "keep" ? "project_settings is 'keep'" :
+            "the project holds other items";
+        notes.push("project settings left as they are (" + why + "): " +
+            differs.join("; ") + "; set comp.project_settings to 'set' to change them");
     }
 }
 
 function aeb_folder(plan) {
-    var tag = aeb_tag(plan, "folder", plan.comp.name);
+    var tag = aeb_tag(plan, "folder", "comp");
     var folder = aeb_findItem(aeb_isFolder, tag);
     if (folder === null) {
         folder = app.project.items.addFolder(plan.folder);
@@ -273,29 +413,76 @@ function aeb_folder(plan) {
     return folder;
 }
 
+function aeb_alphaTable() {
+    return {
+        "premultiplied": AlphaMode.PREMULTIPLIED,
+        "ignore": AlphaMode.IGNORE
+    };
+}
+
 function aeb_interpret(item, spec) {
     var source = item.mainSource;
-    // premulColor is only accepted once the alpha mode is PREMULTIPLIED; the frames are
-    // premultiplied over black, so never guessAlphaMode().
-    source.alphaMode = AlphaMode.PREMULTIPLIED;
-    source.premulColor = [0, 0, 0];
-    // AE reads no rate from EXR files: without this the import preference decides.
-    source.conformFrameRate = spec.rate_num / spec.rate_den;
-    source.fieldSeparationType = FieldSeparationType.OFF;
+    // The frames are premultiplied over black, so never guessAlphaMode(); premulColor
+    // is only accepted once the alpha mode is PREMULTIPLIED. A layer's light copy
+    // ignores alpha (its colour is added as stored).
+    source.alphaMode = aeb_lookup(aeb_alphaTable(), spec.alpha,
+        "footage '" + spec.id + "'.alpha");
+    if (spec.alpha === "premultiplied") {
+        source.premulColor = [0, 0, 0];
+    }
+    // Setting conformFrameRate or fieldSeparationType on a still is an error
+    // (scripting guide, FootageSource.conformFrameRate and .fieldSeparationType).
+    if (!source.isStill) {
+        // AE reads no rate from EXR files: without this the import preference decides.
+        source.conformFrameRate = spec.rate_num / spec.rate_den;
+        source.fieldSeparationType = FieldSeparationType.OFF;
+    }
     item.pixelAspect = spec.pixel_aspect;
+}
+
+// AE's sequence importer takes every file in the folder that is numbered like the
+// one given, gaps included (AE_SCRIPTING.md, "Interpreting footage"): compare what it
+// took with the frames the plan names, so stray frames of an older conversion cannot
+// lengthen or shift the layer unnoticed. A new item that fails is removed again.
+function aeb_checkFrames(item, spec, file, fresh) {
+    var expected = spec.last - spec.first + 1;
+    var got;
+    var what;
+    if (spec.still) {
+        return;
+    }
+    got = item.mainSource.isStill ? 1 : Math.round(item.duration * item.frameRate);
+    if (got === expected) {
+        return;
+    }
+    if (fresh) {
+        item.remove();
+    }
+    what = aeb_pad(spec.first, spec.padding) + "-" + aeb_pad(spec.last, spec.padding);
+    throw new Error("footage '" + spec.id + "': After Effects took " + got +
+        " frames from the folder " + file.parent.fsName + ", expected " + expected +
+        " (frames " + what + "): move other files numbered like " + file.name +
+        " out of that folder");
 }
 
 function aeb_footage(plan, base, folder, spec) {
     var tag = aeb_tag(plan, "footage", spec.id);
     var file = aeb_resolve(base, spec.path);
     var item = aeb_findItem(aeb_isFootage, tag);
+    var fresh = item === null;
     var options;
-    if (item !== null) {
-        // replace() would collapse the sequence to one frame; this keeps the sequence.
-        item.replaceWithSequence(file, false);
+    if (!fresh) {
+        if (spec.still) {
+            item.replace(file);
+        } else {
+            // replace() would collapse the sequence to one frame; this keeps it.
+            item.replaceWithSequence(file, false);
+        }
     } else {
         options = new ImportOptions(file);
-        options.sequence = true;
+        // One file alone is a still: imported as a sequence AE makes it a still
+        // anyway, and conforming it would then throw.
+        options.sequence = !spec.still;
         // true would silently close gaps in the numbering and shift timing.
         options.forceAlphabetical = false;
         if (options.canImportAs(ImportAsType.FOOTAGE)) {
@@ -307,19 +494,50 @@ function aeb_footage(plan, base, folder, spec) {
                 " did not give a footage item");
         }
     }
+    aeb_interpret(item, spec);
+    aeb_checkFrames(item, spec, file, fresh);
     item.name = spec.name;
     item.parentFolder = folder;
     item.comment = aeb_comment(tag, spec.comment);
-    aeb_interpret(item, spec);
     return item;
 }
 
 // ---------------------------------------------------------------------------------
 // Comp
 
-function aeb_comp(plan, folder) {
+function aeb_rendererTable() {
+    // "ADBE Advanced 3d" is the module AE names Classic 3D (module names as seen in
+    // scripts such as KraftyFX/aex; the scripting guide lists none): unverified.
+    return {
+        "classic_3d": "ADBE Advanced 3d"
+    };
+}
+
+// The 3D renderer the preview models (CompItem.renderer, one of CompItem.renderers).
+function aeb_renderer(comp, c, notes) {
+    var name = aeb_lookup(aeb_rendererTable(), c.renderer, "comp.renderer");
+    var list;
+    var i;
+    if (typeof comp.renderers === "undefined") {
+        return;
+    }
+    list = comp.renderers;
+    for (i = 0; i < list.length; i++) {
+        if (list[i] === name) {
+            if (comp.renderer !== name) {
+                comp.renderer = name;
+            }
+            return;
+        }
+    }
+    notes.push("comp renderer: this After Effects offers no Classic 3D renderer ('" +
+        name + "'; it offers " + list.join(", ") + "): 3D layers render with '" +
+        comp.renderer + "', which the preview does not model");
+}
+
+function aeb_comp(plan, folder, notes) {
     var c = plan.comp;
-    var tag = aeb_tag(plan, "comp", c.name);
+    var tag = aeb_tag(plan, "comp", "comp");
     var rate = c.rate_num / c.rate_den;
     var seconds = c.duration * c.rate_den / c.rate_num;
     var comp = aeb_findItem(aeb_isComp, tag);
@@ -334,6 +552,7 @@ function aeb_comp(plan, folder) {
         comp.duration = seconds;
     }
     comp.name = c.name;
+    aeb_renderer(comp, c, notes);
     comp.displayStartFrame = c.start_frame;
     comp.bgColor = [c.bg[0], c.bg[1], c.bg[2]];
     comp.parentFolder = folder;
@@ -478,7 +697,7 @@ function aeb_taggedLayers(plan, comp, kind) {
         layer = comp.layer(i);
         text = String(layer.comment);
         if (text.substr(0, prefix.length) === prefix) {
-            text = text.split("\n")[0];
+            text = aeb_firstLine(text);
             if (text.charAt(text.length - 1) === "]") {
                 found["k_" + text.substring(prefix.length, text.length - 1)] = layer;
             }
@@ -504,7 +723,7 @@ function aeb_removeStale(plan, comp) {
         layer = comp.layer(i);
         text = String(layer.comment);
         if (text.substr(0, prefix.length) === prefix) {
-            text = text.split("\n")[0];
+            text = aeb_firstLine(text);
             if (!keep.hasOwnProperty(text)) {
                 layer.remove();
             }
@@ -529,7 +748,7 @@ function aeb_removeStaleFootage(plan) {
     for (i = project.numItems; i >= 1; i--) {
         item = project.item(i);
         if (aeb_isFootage(item)) {
-            text = String(item.comment).split("\n")[0];
+            text = aeb_firstLine(item.comment);
             if (text.substr(0, prefix.length) === prefix &&
                     !keep.hasOwnProperty(text) && item.usedIn.length === 0) {
                 item.remove();
@@ -538,12 +757,54 @@ function aeb_removeStaleFootage(plan) {
     }
 }
 
+// Layers the user locked refuse every change (AE_SCRIPTING.md; the scripting guide's
+// Layer.locked is the panel's lock switch). Ours are unlocked for the update and
+// locked again afterwards, even when the build fails half way.
+function aeb_unlockOurs(plan, comp) {
+    var prefix = "[aebridge " + plan.build_id + " ";
+    var unlocked = [];
+    var i;
+    var layer;
+    for (i = 1; i <= comp.numLayers; i++) {
+        layer = comp.layer(i);
+        if (aeb_firstLine(layer.comment).substr(0, prefix.length) === prefix &&
+                layer.locked) {
+            layer.locked = false;
+            unlocked.push(layer);
+        }
+    }
+    return unlocked;
+}
+
+function aeb_relock(layers) {
+    var i;
+    for (i = 0; i < layers.length; i++) {
+        try {
+            layers[i].locked = true;
+        } catch (ignored) {
+            // The layer was removed (gone from the plan): nothing to lock.
+        }
+    }
+}
+
+// Start, in and out points in comp seconds. In before out, unless the new in point
+// lies past the current out point (a layer from an earlier run trimmed later): AE
+// keeps inPoint before outPoint at all times.
+function aeb_setSpan(layer, start, inTime, outTime) {
+    layer.startTime = start;
+    if (inTime >= layer.outPoint) {
+        layer.outPoint = outTime;
+        layer.inPoint = inTime;
+    } else {
+        layer.inPoint = inTime;
+        layer.outPoint = outTime;
+    }
+}
+
 function aeb_layer(plan, comp, existing, footage, spec, index) {
     var where = "layers[" + index + "]";
     var item = footage["k_" + spec.footage];
     var layer;
-    var inTime;
-    var outTime;
     if (!item) {
         throw new Error(where + ".footage: no footage with id '" + spec.footage + "'");
     }
@@ -565,18 +826,8 @@ function aeb_layer(plan, comp, existing, footage, spec, index) {
     layer.blendingMode = aeb_lookup(aeb_blendTable(), spec.blend, where + ".blend");
     // Stretch first: it rescales the in and out points AE already holds.
     layer.stretch = spec.stretch;
-    layer.startTime = aeb_time(plan, spec.start);
-    // In before out, unless the new in point lies past the current out point (a layer
-    // from an earlier run trimmed later): AE keeps inPoint before outPoint at all times.
-    inTime = aeb_time(plan, spec.in_frame);
-    outTime = aeb_time(plan, spec.out_frame);
-    if (inTime >= layer.outPoint) {
-        layer.outPoint = outTime;
-        layer.inPoint = inTime;
-    } else {
-        layer.inPoint = inTime;
-        layer.outPoint = outTime;
-    }
+    aeb_setSpan(layer, aeb_time(plan, spec.start), aeb_time(plan, spec.in_frame),
+        aeb_time(plan, spec.out_frame));
     aeb_setTransform(plan, layer, spec.transform, where);
     return layer;
 }
@@ -596,6 +847,18 @@ function aeb_camera(plan, comp) {
     }
     camera.name = spec.name;
     camera.comment = aeb_comment(tag, spec.comment);
+    // addCamera honours the "Create Layers at Composition Start Time" preference and
+    // AE does not lengthen layers when a comp grows (scripting guide,
+    // LayerCollection.addCamera): the camera spans the comp, set on every run.
+    aeb_setSpan(camera, 0, 0, comp.duration);
+    // Only a camera auto-oriented towards its point of interest looks at it; with
+    // NO_AUTO_ORIENT AE ignores the point of interest and only the rotations turn the
+    // camera (scripting guide, Layer.autoOrient; Adobe help "Auto-Orientation
+    // options"). A keyed point of interest (pan, tilt, orbit) needs the former.
+    if (spec.point_of_interest.hasOwnProperty("keys") && !spec.auto_orient) {
+        throw new Error("camera.auto_orient: a camera whose point of interest is " +
+            "keyed must be oriented towards it (true)");
+    }
     camera.autoOrient = spec.auto_orient ? AutoOrientType.CAMERA_OR_POINT_OF_INTEREST :
         AutoOrientType.NO_AUTO_ORIENT;
     // On a camera, the anchor point property is the point of interest.
@@ -606,6 +869,14 @@ function aeb_camera(plan, comp) {
     // Roll is the camera's Z rotation (a one-node rotation on top of the two nodes).
     aeb_setProperty(plan, aeb_transform(camera, "ADBE Rotate Z"), spec.roll,
         "camera.roll");
+    // The rotations after the aim (Adobe help, "Auto-Orientation options"): set on
+    // every run, so one changed by hand does not turn the camera away from the plan.
+    aeb_setProperty(plan, aeb_transform(camera, "ADBE Orientation"), spec.orientation,
+        "camera.orientation");
+    aeb_setProperty(plan, aeb_transform(camera, "ADBE Rotate X"), spec.rotation_x,
+        "camera.rotation_x");
+    aeb_setProperty(plan, aeb_transform(camera, "ADBE Rotate Y"), spec.rotation_y,
+        "camera.rotation_y");
     options = camera.property("ADBE Camera Options Group");
     aeb_setProperty(plan, options.property("ADBE Camera Zoom"), spec.zoom, "camera.zoom");
     return camera;
@@ -639,6 +910,11 @@ function aeb_mattes(plan, layers, byId) {
             // 23.0+: the matte layer need not sit directly above.
             layers[i].setTrackMatte(matte, aeb_lookup(table, spec.matte.type,
                 "layers[" + i + "].matte.type"));
+            // The UI switches a matte's video off when it is chosen; nothing documents
+            // that setTrackMatte does (scripting guide, AVLayer.setTrackMatte), and a
+            // matte with its video on renders on top of the picture: off, whatever
+            // the spec says.
+            matte.enabled = false;
         } else if (layers[i].hasTrackMatte) {
             layers[i].removeTrackMatte();
         }
@@ -648,6 +924,77 @@ function aeb_mattes(plan, layers, byId) {
 // ---------------------------------------------------------------------------------
 // Markers
 
+// After Effects keeps one marker per time: setValueAtTime on a time that has a key
+// replaces it (scripting guide, Property.setValueAtTime). The plan merges its own
+// markers per frame; a marker the user added in AE at one of those times is never
+// replaced: ours is merged into it, remembering what was the user's
+// (aebridge_user_comment, aebridge_own_keys), so a later run can give it back.
+var AEB_MARKER_TOLERANCE = 0.0001; // seconds: markers this close share a time
+
+function aeb_markerKeyAt(prop, time) {
+    var k;
+    if (prop.numKeys === 0) {
+        return 0;
+    }
+    k = prop.nearestKeyIndex(time);
+    return Math.abs(prop.keyTime(k) - time) < AEB_MARKER_TOLERANCE ? k : 0;
+}
+
+// Parameter keys as one string: each URI-encoded, joined with commas (keys may hold
+// any character, commas included).
+function aeb_encodeKeys(keys) {
+    var out = [];
+    var i;
+    for (i = 0; i < keys.length; i++) {
+        out.push(encodeURIComponent(keys[i]));
+    }
+    return out.join(",");
+}
+
+function aeb_decodeKeys(text) {
+    var parts = text === "" ? [] : String(text).split(",");
+    var out = {};
+    var i;
+    for (i = 0; i < parts.length; i++) {
+        out[decodeURIComponent(parts[i])] = true;
+    }
+    return out;
+}
+
+// Removes this build's markers; a user's marker ours was merged into gets back its
+// own comment and parameters (its other attributes were never touched).
+function aeb_clearMarkers(plan, prop) {
+    var k;
+    var marker;
+    var params;
+    var own;
+    var kept;
+    var key;
+    for (k = prop.numKeys; k >= 1; k--) {
+        marker = prop.keyValue(k);
+        params = marker.getParameters();
+        if (!params.hasOwnProperty("aebridge_build") ||
+                params.aebridge_build !== plan.build_id) {
+            continue;
+        }
+        if (!params.hasOwnProperty("aebridge_user_comment")) {
+            prop.removeKey(k);
+            continue;
+        }
+        own = aeb_decodeKeys(params.aebridge_own_keys);
+        kept = {};
+        for (key in params) {
+            if (params.hasOwnProperty(key) && !own.hasOwnProperty(key) &&
+                    key.substr(0, 9) !== "aebridge_") {
+                kept[key] = params[key];
+            }
+        }
+        marker.comment = params.aebridge_user_comment;
+        marker.setParameters(kept);
+        prop.setValueAtTime(prop.keyTime(k), marker);
+    }
+}
+
 function aeb_markers(plan, comp) {
     var prop = comp.markerProperty;
     var k;
@@ -656,31 +1003,51 @@ function aeb_markers(plan, comp) {
     var marker;
     var params;
     var text;
-    for (k = prop.numKeys; k >= 1; k--) {
-        params = prop.keyValue(k).getParameters();
-        if (params.hasOwnProperty("aebridge_build") &&
-                params.aebridge_build === plan.build_id) {
-            prop.removeKey(k);
-        }
-    }
+    var time;
+    var existing;
+    var users;
+    var own;
+    var key;
+    var name;
+    aeb_clearMarkers(plan, prop);
     for (i = 0; i < plan.markers.length; i++) {
         spec = plan.markers[i];
+        time = aeb_time(plan, spec.frame);
         text = spec.name;
         if (spec.comment !== "") {
             text = text === "" ? spec.comment : text + "\n" + spec.comment;
-        }
-        marker = new MarkerValue(text);
-        marker.duration = spec.duration * plan.comp.rate_den / plan.comp.rate_num;
-        if (spec.label !== null) {
-            marker.label = spec.label;
         }
         params = {};
         for (k = 0; k < spec.params.length; k++) {
             params[spec.params[k][0]] = spec.params[k][1];
         }
+        existing = aeb_markerKeyAt(prop, time);
+        if (existing === 0) {
+            marker = new MarkerValue(text);
+            marker.duration = spec.duration * plan.comp.rate_den / plan.comp.rate_num;
+            if (spec.label !== null) {
+                marker.label = spec.label;
+            }
+        } else {
+            // The user's marker: keep all of it, add ours.
+            marker = prop.keyValue(existing);
+            users = marker.getParameters();
+            own = [];
+            for (key in params) {
+                if (params.hasOwnProperty(key)) {
+                    name = users.hasOwnProperty(key) ? key + " (aebridge)" : key;
+                    users[name] = params[key];
+                    own.push(name);
+                }
+            }
+            users.aebridge_user_comment = marker.comment;
+            users.aebridge_own_keys = aeb_encodeKeys(own);
+            params = users;
+            marker.comment = marker.comment === "" ? text : marker.comment + "\n" + text;
+        }
         params.aebridge_build = plan.build_id;
         marker.setParameters(params);
-        prop.setValueAtTime(aeb_time(plan, spec.frame), marker);
+        prop.setValueAtTime(time, marker);
     }
 }
 
@@ -698,27 +1065,8 @@ function aeb_save(plan, base) {
     }
 }
 
-// One message for the user. From the command line (AfterFX -r) a dialog would block a
-// render farm, so AEBRIDGE_NO_ALERT=1 in the environment turns the alert off; the exit
-// code is set wherever the host has one.
-function aeb_report(text) {
-    var quiet = false;
-    try {
-        quiet = $.getenv("AEBRIDGE_NO_ALERT") === "1";
-    } catch (ignored) {
-        quiet = false;
-    }
-    if (typeof app.exitCode !== "undefined") {
-        app.exitCode = 1;
-    }
-    if (quiet) {
-        $.writeln(text);
-    } else {
-        alert(text);
-    }
-}
-
-function aeb_run(plan) {
+function aeb_run(plan, notes) {
+    var ours;
     var base;
     var folder;
     var comp;
@@ -727,6 +1075,7 @@ function aeb_run(plan) {
     var layers = [];
     var byId = {};
     var camera = null;
+    var unlocked;
     var i;
     if (plan.schema !== AEB_PLAN_SCHEMA) {
         throw new Error("this library reads plans '" + AEB_PLAN_SCHEMA + "', not '" +
@@ -735,49 +1084,100 @@ function aeb_run(plan) {
     base = aeb_scriptFolder();
     // Every file is checked before anything changes in the project.
     aeb_checkFootageFiles(plan, base);
-    aeb_setProject(plan);
+    // Decided before this run adds anything.
+    ours = aeb_projectIsOurs(plan);
+    aeb_setProject(plan, notes, ours);
     folder = aeb_folder(plan);
     for (i = 0; i < plan.footage.length; i++) {
         footage["k_" + plan.footage[i].id] = aeb_footage(plan, base, folder,
             plan.footage[i]);
     }
-    comp = aeb_comp(plan, folder);
-    aeb_removeStale(plan, comp);
-    aeb_removeStaleFootage(plan);
-    existing = aeb_taggedLayers(plan, comp, "layer");
-    for (i = 0; i < plan.layers.length; i++) {
-        layers.push(aeb_layer(plan, comp, existing, footage, plan.layers[i], i));
-        byId["k_" + plan.layers[i].id] = layers[i];
+    comp = aeb_comp(plan, folder, notes);
+    unlocked = aeb_unlockOurs(plan, comp);
+    try {
+        aeb_removeStale(plan, comp);
+        aeb_removeStaleFootage(plan);
+        existing = aeb_taggedLayers(plan, comp, "layer");
+        for (i = 0; i < plan.layers.length; i++) {
+            layers.push(aeb_layer(plan, comp, existing, footage, plan.layers[i], i));
+            byId["k_" + plan.layers[i].id] = layers[i];
+        }
+        if (plan.camera !== null) {
+            camera = aeb_camera(plan, comp);
+        }
+        aeb_order(plan, layers, camera);
+        aeb_mattes(plan, layers, byId);
+        aeb_markers(plan, comp);
+    } finally {
+        aeb_relock(unlocked);
     }
-    if (plan.camera !== null) {
-        camera = aeb_camera(plan, comp);
-    }
-    aeb_order(plan, layers, camera);
-    aeb_mattes(plan, layers, byId);
-    aeb_markers(plan, comp);
     if (plan.aep !== null) {
         aeb_save(plan, base);
     }
     return comp;
 }
 
+// Whether the script runs unattended: AEBRIDGE_NO_ALERT=1 in the environment (for
+// AfterFX -r on a render machine, where a dialog would block).
+function aeb_unattended() {
+    try {
+        return $.getenv("AEBRIDGE_NO_ALERT") === "1";
+    } catch (ignored) {
+        return false;
+    }
+}
+
+// One message for the user: a dialog, or $.writeln when unattended. A failure sets the
+// exit code wherever the host has one.
+function aeb_report(text, failed) {
+    if (failed && typeof app.exitCode !== "undefined") {
+        app.exitCode = 1;
+    }
+    if (aeb_unattended()) {
+        $.writeln(text);
+    } else {
+        alert(text);
+    }
+}
+
 // Builds (or updates) the comp the plan describes inside one undo group. Returns true
-// on success; on failure shows one message naming what failed and returns false.
+// on success (a summary goes to $.writeln, and to a dialog when there is something to
+// say); on failure shows one message naming what failed and returns false. Unattended,
+// AE's own error dialogs are suppressed for the run (app.beginSuppressDialogs).
 function aebridge_build(plan) {
     var ok = false;
     var message = "";
+    var notes = [];
+    var quiet = aeb_unattended();
+    var summary;
+    if (quiet) {
+        app.beginSuppressDialogs();
+    }
     app.beginUndoGroup("aebridge: build " + plan.comp.name);
     try {
-        aeb_run(plan);
+        aeb_run(plan, notes);
         ok = true;
     } catch (e) {
         message = aeb_errorText(e);
     } finally {
         // Closed whatever happened: an open group would swallow the user's next undo.
         app.endUndoGroup();
+        if (quiet) {
+            app.endSuppressDialogs(false);
+        }
     }
     if (!ok) {
-        aeb_report("aebridge could not build comp '" + plan.comp.name + "': " + message);
+        aeb_report("aebridge could not build comp '" + plan.comp.name + "': " + message,
+            true);
+        return false;
+    }
+    summary = "aebridge built comp '" + plan.comp.name + "': " + plan.layers.length +
+        " layer(s), " + plan.markers.length + " marker(s)" +
+        (plan.camera !== null ? ", a camera" : "");
+    if (notes.length === 0) {
+        $.writeln(summary);
+    } else {
+        aeb_report(summary + ". Notes:\n- " + notes.join("\n- "), false);
     }
     return ok;
 }
@@ -786,9 +1186,16 @@ var plan = {
  "aep": null,
  "build_id": "golden-sh010",
  "camera": {
-  "auto_orient": false,
+  "auto_orient": true,
   "comment": "focal length 50.0 mm, film width 36.0 mm",
   "name": "Camera",
+  "orientation": {
+   "value": [
+    0,
+    0,
+    0
+   ]
+  },
   "point_of_interest": {
    "keys": [
     {
@@ -872,6 +1279,12 @@ var plan = {
   "roll": {
    "value": 0
   },
+  "rotation_x": {
+   "value": 0
+  },
+  "rotation_y": {
+   "value": 0
+  },
   "zoom": {
    "value": 88.888889
   }
@@ -889,12 +1302,14 @@ var plan = {
   "pixel_aspect": 1,
   "rate_den": 1,
   "rate_num": 24,
+  "renderer": "classic_3d",
   "start_frame": 1001,
   "width": 64
  },
  "folder": "sh010",
  "footage": [
   {
+   "alpha": "premultiplied",
    "comment": "layer: bg\nframes: 1001-1008 at 24 fps as converted\ncolour space: Linear Rec.709 (sRGB) (premultiplied, scene-linear)",
    "first": 1001,
    "id": "bg",
@@ -904,9 +1319,11 @@ var plan = {
    "path": "layers/bg/bg.1001.exr",
    "pixel_aspect": 1,
    "rate_den": 1,
-   "rate_num": 24
+   "rate_num": 24,
+   "still": false
   },
   {
+   "alpha": "premultiplied",
    "comment": "layer: fg\nframes: 1001-1008 at 24 fps as converted\ncolour space: Linear Rec.709 (sRGB) (premultiplied, scene-linear)\ngenerator: gen\nmodel: m-1\nprompt: a hero walks\nseed: 7",
    "first": 1001,
    "id": "fg",
@@ -916,7 +1333,8 @@ var plan = {
    "path": "layers/fg/fg.1001.exr",
    "pixel_aspect": 1,
    "rate_den": 1,
-   "rate_num": 24
+   "rate_num": 24,
+   "still": false
   }
  ],
  "generator": "aebridge golden",
@@ -965,10 +1383,13 @@ var plan = {
  "markers": [],
  "project": {
   "bpc": 32,
+  "colorspace": "Linear Rec.709 (sRGB)",
   "linear_blending": true,
+  "primaries": "rec709",
+  "settings": "auto",
   "working_space": null
  },
- "schema": "aebridge.plan/1",
+ "schema": "aebridge.plan/2",
  "spec_hash": "golden"
 };
 

@@ -17,6 +17,7 @@
 const fs = require("fs");
 const path = require("path");
 const vm = require("vm");
+const aeMath = require("./ae_math");
 
 // ---------------------------------------------------------------------------------
 // Enums
@@ -101,11 +102,21 @@ class Model {
     this.env = {};
     this.toScript = null; // converts node arrays/objects into the sandbox realm
     this.scriptPath = "";
+    this.profiles = null;
+    this.suppressDepth = 0;
+    this.suppressBegun = 0;
+    this.suppressEnded = 0;
+    this.unsuppressedWrites = [];
   }
 
   touch(what) {
     if (this.undoDepth === 0) {
       this.writesOutsideUndo.push(what);
+    }
+    // Run unattended (AEBRIDGE_NO_ALERT=1), a change AE might answer with a dialog
+    // must happen while dialogs are suppressed.
+    if (this.env.AEBRIDGE_NO_ALERT === "1" && this.suppressDepth === 0) {
+      this.unsuppressedWrites.push(what);
     }
   }
 }
@@ -115,10 +126,11 @@ const DOM_OBJECTS = new WeakSet();
 // Every DOM class declares WRITABLE: attribute names with setters. Anything else throws.
 // The model's own state lives in "_" fields created in the constructors; methods may
 // update those, but no new field can appear.
-function strict(obj, className, writable, model) {
+function strict(obj, className, writable, model, guard) {
   const proxy = new Proxy(obj, {
     set(target, prop, value) {
       if (typeof prop === "string" && writable.has(prop)) {
+        if (guard) { guard(target, prop); }
         model.touch(`${className}.${prop}`);
         return Reflect.set(target, prop, value, target);
       }
@@ -147,6 +159,12 @@ function checkNumber(value, what, lo, hi) {
   if ((lo !== undefined && value < lo) || (hi !== undefined && value > hi)) {
     throw new RangeError(`${what}: ${value} is outside ${lo}..${hi}`);
   }
+  return value;
+}
+
+function checkInteger(value, what, lo, hi) {
+  checkNumber(value, what, lo, hi);
+  if (Math.floor(value) !== value) { throw new TypeError(`${what}: ${value} is not an integer`); }
   return value;
 }
 
@@ -181,6 +199,11 @@ function numberArray(value, what, lengths) {
   }
   out.forEach((v, i) => checkNumber(v, `${what}[${i}]`));
   return out;
+}
+
+// Item and layer comments as After Effects hands them back: every line end is \r.
+function readBackLines(text) {
+  return String(text).replace(/\r\n|\n/g, "\r");
 }
 
 // ---------------------------------------------------------------------------------
@@ -260,17 +283,39 @@ function makeDom(model, scriptPath) {
     set influence(v) { this._influence = checkNumber(v, "KeyframeEase.influence", 0.1, 100); }
   }
 
+  // MarkerValue (scripting guide, other/markervalue.md): text attributes, duration,
+  // label 0..16, two flags, and string parameters.
+  const MARKER_TEXT = ["comment", "chapter", "cuePointName", "frameTarget", "url"];
+  const MARKER_FLAGS = ["eventCuePoint", "protectedRegion"];
+
   class MarkerValue {
     constructor(comment) {
-      this._comment = checkString(comment, "MarkerValue comment");
+      this._text = { comment: checkString(comment, "MarkerValue comment"), chapter: "",
+        cuePointName: "", frameTarget: "", url: "" };
+      this._flags = { eventCuePoint: false, protectedRegion: false };
       this._duration = 0;
       this._label = 0;
       this._params = {};
-      return strict(this, "MarkerValue", new Set(["comment", "duration", "label"]),
-        { touch() {} });
+      const self = strict(this, "MarkerValue",
+        new Set(MARKER_TEXT.concat(MARKER_FLAGS, ["duration", "label"])), { touch() {} });
+      return self;
     }
-    get comment() { return this._comment; }
-    set comment(v) { this._comment = checkString(v, "MarkerValue.comment"); }
+    get comment() { return this._text.comment; }
+    set comment(v) { this._text.comment = checkString(v, "MarkerValue.comment"); }
+    get chapter() { return this._text.chapter; }
+    set chapter(v) { this._text.chapter = checkString(v, "MarkerValue.chapter"); }
+    get cuePointName() { return this._text.cuePointName; }
+    set cuePointName(v) { this._text.cuePointName = checkString(v, "MarkerValue.cuePointName"); }
+    get frameTarget() { return this._text.frameTarget; }
+    set frameTarget(v) { this._text.frameTarget = checkString(v, "MarkerValue.frameTarget"); }
+    get url() { return this._text.url; }
+    set url(v) { this._text.url = checkString(v, "MarkerValue.url"); }
+    get eventCuePoint() { return this._flags.eventCuePoint; }
+    set eventCuePoint(v) { this._flags.eventCuePoint = checkBool(v, "MarkerValue.eventCuePoint"); }
+    get protectedRegion() { return this._flags.protectedRegion; }
+    set protectedRegion(v) {
+      this._flags.protectedRegion = checkBool(v, "MarkerValue.protectedRegion");
+    }
     get duration() { return this._duration; }
     set duration(v) { this._duration = checkNumber(v, "MarkerValue.duration", 0); }
     get label() { return this._label; }
@@ -287,6 +332,18 @@ function makeDom(model, scriptPath) {
       this._params = params;
     }
     getParameters() { return model.toScript(this._params); }
+    // A key's value is handed out as a copy: changing it changes nothing until it is
+    // set again (the scripting guide does not say AE shares it; a script must not
+    // rely on that).
+    _copy() {
+      const m = new MarkerValue(this._text.comment);
+      m._text = Object.assign({}, this._text);
+      m._flags = Object.assign({}, this._flags);
+      m._duration = this._duration;
+      m._label = this._label;
+      m._params = Object.assign({}, this._params);
+      return m;
+    }
   }
 
   function defaultEase(dims) {
@@ -303,13 +360,35 @@ function makeDom(model, scriptPath) {
       this._keys = [];
       this._spatial = !!(opts && opts.spatial);
       this._dims = (opts && opts.dims) || [1];
+      this._layer = null;
       return strict(this, "Property", new Set(), model);
+    }
+    // Every change goes through here: a property of a locked layer refuses it.
+    _edit(what) {
+      model.touch(`${this._matchName}.${what}`);
+      if (this._layer !== null) { this._layer._refuseIfLocked(`${this._matchName}.${what}`); }
     }
     get matchName() { return this._matchName; }
     get propertyValueType() { return this._type; }
     get isSpatial() { return this._spatial; }
     get numKeys() { return this._keys.length; }
     get value() { return model.toScript(this._value); }
+    // The value at a comp time (scripting guide, Property.valueAtTime); there are no
+    // expressions in this model, so preExpression changes nothing.
+    valueAtTime(t, preExpression) {
+      checkNumber(t, `${this._matchName}.valueAtTime time`);
+      checkBool(preExpression, `${this._matchName}.valueAtTime preExpression`);
+      return model.toScript(this._valueAt(t));
+    }
+    _valueAt(t) {
+      if (this._keys.length === 0) { return this._value; }
+      const name = (v) => enumName(v).split(".")[1];
+      const keys = this._keys.map((k) => ({
+        time: k.time, value: k.value, inType: name(k.inType), outType: name(k.outType),
+        inEase: k.inEase, outEase: k.outEase,
+      }));
+      return aeMath.keyedValue(keys, t, this._spatial);
+    }
     _checkValue(v, what) {
       if (this._type === PVT.MARKER) {
         if (!(v instanceof MarkerValue)) { throw new TypeError(`${what}: a MarkerValue`); }
@@ -330,16 +409,20 @@ function makeDom(model, scriptPath) {
       return 1;
     }
     setValue(v) {
-      model.touch(`${this._matchName}.setValue`);
+      this._edit("setValue");
       if (this._keys.length > 0) {
         throw new Error(`${this._matchName}: setValue on a property with keyframes`);
       }
       this._value = this._checkValue(v, `${this._matchName}.setValue`);
     }
+    // "Creates a new keyframe ... if one does not currently exist for the specified
+    // time, and sets its value" (scripting guide, Property.setValueAtTime): a key at
+    // the same time is replaced, so two markers on one frame leave only the last.
     setValueAtTime(t, v) {
-      model.touch(`${this._matchName}.setValueAtTime`);
+      this._edit("setValueAtTime");
       checkNumber(t, `${this._matchName}.setValueAtTime time`);
-      const value = this._checkValue(v, `${this._matchName}.setValueAtTime`);
+      const checked = this._checkValue(v, `${this._matchName}.setValueAtTime`);
+      const value = checked instanceof MarkerValue ? checked._copy() : checked;
       const existing = this._keys.find((key) => Math.abs(key.time - t) < 1e-9);
       if (existing) {
         existing.value = value;
@@ -363,7 +446,7 @@ function makeDom(model, scriptPath) {
       for (let i = 0; i < ts.length; i++) { this.setValueAtTime(ts[i], values[i]); }
     }
     removeKey(k) {
-      model.touch(`${this._matchName}.removeKey`);
+      this._edit("removeKey");
       this._key(k, "removeKey");
       this._keys.splice(k - 1, 1);
     }
@@ -379,10 +462,10 @@ function makeDom(model, scriptPath) {
     keyTime(k) { return this._key(k, "keyTime").time; }
     keyValue(k) {
       const v = this._key(k, "keyValue").value;
-      return v instanceof MarkerValue ? v : model.toScript(v);
+      return v instanceof MarkerValue ? v._copy() : model.toScript(v);
     }
     setInterpolationTypeAtKey(k, inType, outType) {
-      model.touch(`${this._matchName}.setInterpolationTypeAtKey`);
+      this._edit("setInterpolationTypeAtKey");
       const key = this._key(k, "setInterpolationTypeAtKey");
       key.inType = checkEnum(inType, "KeyframeInterpolationType", "inType");
       key.outType = checkEnum(outType === undefined ? inType : outType,
@@ -402,7 +485,7 @@ function makeDom(model, scriptPath) {
       });
     }
     setTemporalEaseAtKey(k, inEases, outEases) {
-      model.touch(`${this._matchName}.setTemporalEaseAtKey`);
+      this._edit("setTemporalEaseAtKey");
       const key = this._key(k, "setTemporalEaseAtKey");
       key.inEase = this._eases(inEases, "setTemporalEaseAtKey in");
       key.outEase = this._eases(outEases === undefined ? inEases : outEases,
@@ -418,14 +501,17 @@ function makeDom(model, scriptPath) {
     }
     setSpatialAutoBezierAtKey(k, v) {
       this._spatialOnly("setSpatialAutoBezierAtKey");
+      this._edit("setSpatialAutoBezierAtKey");
       this._key(k, "setSpatialAutoBezierAtKey").spatialAuto = checkBool(v, "autoBezier");
     }
     setSpatialContinuousAtKey(k, v) {
       this._spatialOnly("setSpatialContinuousAtKey");
+      this._edit("setSpatialContinuousAtKey");
       this._key(k, "setSpatialContinuousAtKey").spatialContinuous = checkBool(v, "continuous");
     }
     setSpatialTangentsAtKey(k, inT, outT) {
       this._spatialOnly("setSpatialTangentsAtKey");
+      this._edit("setSpatialTangentsAtKey");
       const key = this._key(k, "setSpatialTangentsAtKey");
       // The tangent length follows the value type, not the value given.
       const n = this._type === PVT.TwoD_SPATIAL ? 2 : 3;
@@ -453,7 +539,8 @@ function makeDom(model, scriptPath) {
   }
 
   function markerSnapshot(m) {
-    return { comment: m._comment, duration: m._duration, label: m._label, params: m._params };
+    return { comment: m._text.comment, chapter: m._text.chapter, duration: m._duration,
+      label: m._label, params: m._params };
   }
 
   class PropertyGroup {
@@ -461,6 +548,11 @@ function makeDom(model, scriptPath) {
       this._matchName = matchName;
       this._children = children;
       return strict(this, "PropertyGroup", new Set(), model);
+    }
+    _attach(layer) {
+      for (const child of this._children) {
+        if (child instanceof PropertyGroup) { child._attach(layer); } else { child._layer = layer; }
+      }
     }
     get matchName() { return this._matchName; }
     get numProperties() { return this._children.length; }
@@ -486,7 +578,9 @@ function makeDom(model, scriptPath) {
     get id() { return this._id; }
     get name() { return this._name; }
     set name(v) { this._name = checkString(v, `${this.typeName}.name`); }
-    get comment() { return this._comment; }
+    // Comments come back with \r line ends (AE_SCRIPTING.md, "Folders, comps, layers";
+    // not in the scripting guide, which only says "String; read/write").
+    get comment() { return readBackLines(this._comment); }
     set comment(v) { this._comment = checkString(v, `${this.typeName}.comment`); }
     get label() { return this._label; }
     set label(v) { this._label = checkNumber(v, "label", 0, 16); }
@@ -510,6 +604,9 @@ function makeDom(model, scriptPath) {
     get typeName() { return "Folder"; }
   }
 
+  // FootageSource (scripting guide, sources/footagesource.md): setting
+  // conformFrameRate, fieldSeparationType or loop is an error when isStill is true;
+  // conformFrameRate is 0..99.
   class FileSource {
     constructor(isStill) {
       this._isStill = isStill;
@@ -534,49 +631,121 @@ function makeDom(model, scriptPath) {
     get conformFrameRate() { return this._conform; }
     set conformFrameRate(v) {
       if (this._isStill) { throw new Error("conformFrameRate: a still has no frame rate"); }
-      this._conform = checkNumber(v, "conformFrameRate", 0, 999);
+      this._conform = checkNumber(v, "conformFrameRate", 0, 99);
     }
     get fieldSeparationType() { return this._fields; }
     set fieldSeparationType(v) {
+      if (this._isStill) {
+        throw new Error("fieldSeparationType: it is an error to set it on a still");
+      }
       this._fields = checkEnum(v, "FieldSeparationType", "fieldSeparationType");
     }
     guessAlphaMode() { model.guessCalls += 1; }
   }
 
-  // The footage files of a sequence from its first frame: name.<digits>.ext siblings,
-  // contiguous from the given number (gaps would be placeholders in AE).
+  // What AE's sequence importer takes from one file (AE_SCRIPTING.md, "Importing an
+  // image sequence" and "Interpreting footage"; Adobe help "Import an image
+  // sequence"): every file in the folder whose name differs from the given one only
+  // in its number, from the lowest number to the highest, missing numbers becoming
+  // placeholder frames; a file with no numbered neighbours imports as a still.
   function scanSequence(filePath) {
     const dir = path.dirname(filePath);
     const base = path.basename(filePath);
     const m = /^(.*?)(\d+)(\.[^.]+)$/.exec(base);
-    if (!m) { return { frames: 1, first: null }; }
-    const [, prefix, digits, ext] = m;
-    const first = parseInt(digits, 10);
-    let count = 0;
-    while (fs.existsSync(path.join(dir, prefix + String(first + count).padStart(digits.length, "0") + ext))) {
-      count += 1;
+    if (!m) { return { still: true, frames: 1, first: null, last: null, files: 1 }; }
+    const [, prefix, , ext] = m;
+    const numbers = [];
+    for (const name of fs.readdirSync(dir)) {
+      if (name.startsWith(prefix) && name.endsWith(ext) &&
+          name.length > prefix.length + ext.length) {
+        const digits = name.slice(prefix.length, name.length - ext.length);
+        if (/^\d+$/.test(digits)) { numbers.push(parseInt(digits, 10)); }
+      }
     }
-    return { frames: count, first };
+    if (numbers.length <= 1) {
+      return { still: true, frames: 1, first: null, last: null, files: 1 };
+    }
+    const first = Math.min(...numbers);
+    const last = Math.max(...numbers);
+    return { still: false, frames: last - first + 1, first, last, files: numbers.length };
   }
 
   const IMPORT_PREFERENCE_RATE = 30; // AE's "Sequence Footage" preference default
+
+  // The display window of an OpenEXR file (AE's footage size), read from its header:
+  // magic 20000630, version, then attributes "name\0type\0<int32 size><value>" up to
+  // an empty name; displayWindow is a box2i (xMin, yMin, xMax, yMax). Files that are
+  // not EXR (the empty stand-ins some tests write) are 64 x 36.
+  function readExrSize(filePath) {
+    let data;
+    try {
+      const fd = fs.openSync(filePath, "r");
+      const buffer = Buffer.alloc(65536);
+      const n = fs.readSync(fd, buffer, 0, buffer.length, 0);
+      fs.closeSync(fd);
+      data = buffer.subarray(0, n);
+    } catch (_e) {
+      return [64, 36];
+    }
+    if (data.length < 8 || data.readUInt32LE(0) !== 20000630) { return [64, 36]; }
+    let at = 8;
+    const text = () => {
+      const end = data.indexOf(0, at);
+      if (end < 0) { throw new RangeError("truncated EXR header"); }
+      const value = data.toString("latin1", at, end);
+      at = end + 1;
+      return value;
+    };
+    try {
+      for (;;) {
+        const name = text();
+        if (name === "") { break; }
+        const type = text();
+        const size = data.readInt32LE(at);
+        at += 4;
+        if (name === "displayWindow" && type === "box2i") {
+          const x0 = data.readInt32LE(at);
+          const y0 = data.readInt32LE(at + 4);
+          const x1 = data.readInt32LE(at + 8);
+          const y1 = data.readInt32LE(at + 12);
+          return [x1 - x0 + 1, y1 - y0 + 1];
+        }
+        at += size;
+      }
+    } catch (_e) {
+      return [64, 36];
+    }
+    return [64, 36];
+  }
 
   class FootageItem extends Item {
     constructor(file, sequence) {
       super();
       this._initItem(file.name);
-      this._setFile(file, sequence);
-      this._pixelAspect = 1;
-      this._source = new FileSource(!sequence);
       this._replaced = 0;
       this._forceAlphabetical = false;
+      this._pixelAspect = 1;
+      this._setFile(file, sequence);
       return strict(this, "FootageItem", new Set(ITEM_WRITABLE.concat(["pixelAspect"])), model);
     }
+    // A new FileSource for the file, keeping the interpretation (replace and
+    // replaceWithSequence "preserve interpretation parameters", footageitem.md) except
+    // what a still cannot have.
     _setFile(file, sequence) {
       if (!file.exists) { throw new Error(`File not found: ${file.fsName}`); }
+      const scan = sequence ? scanSequence(file.fsName) : { still: true, frames: 1 };
+      const old = this._source;
       this._file = file.fsName;
-      this._sequence = sequence;
-      this._frames = sequence ? scanSequence(file.fsName).frames : 1;
+      this._sequence = !scan.still;
+      this._frames = scan.frames;
+      this._scan = scan;
+      this._size = readExrSize(file.fsName);
+      this._source = new FileSource(scan.still);
+      if (old) {
+        this._source._alphaMode = old._alphaMode;
+        this._source._premul = old._premul;
+        if (!scan.still) { this._source._conform = old._conform; }
+      }
     }
     get typeName() { return "Footage"; }
     get mainSource() { return this._source; }
@@ -585,11 +754,12 @@ function makeDom(model, scriptPath) {
       return this._sequence ? (this._source._conform || IMPORT_PREFERENCE_RATE) : 0;
     }
     set frameRate(_v) { throw new Error("frameRate is read-only"); }
+    get frameDuration() { return this._sequence ? 1 / this.frameRate : 0; }
     get duration() { return this._sequence ? this._frames / this.frameRate : 0; }
     get pixelAspect() { return this._pixelAspect; }
     set pixelAspect(v) { this._pixelAspect = checkNumber(v, "pixelAspect", 0.01, 100); }
-    get width() { return 64; }
-    get height() { return 36; }
+    get width() { return this._size[0]; }
+    get height() { return this._size[1]; }
     // The comps with a layer of this item, as AE's AVItem.usedIn.
     get usedIn() {
       return project._items.filter((i) => i instanceof CompItem &&
@@ -605,6 +775,7 @@ function makeDom(model, scriptPath) {
       // AE's replace() makes the item a single still: the bug this model exposes.
       model.touch("FootageItem.replace");
       this._setFile(file, false);
+      this._replaced = (this._replaced || 0) + 1;
     }
   }
 
@@ -655,7 +826,19 @@ function makeDom(model, scriptPath) {
   const LAYER_WRITABLE = ["name", "comment", "enabled", "locked", "shy", "label",
     "startTime", "inPoint", "outPoint", "stretch", "threeDLayer"];
 
+  // A locked layer refuses every change but unlocking (AE_SCRIPTING.md: "Setting
+  // properties of a locked layer fails"; the scripting guide's Layer.locked is the
+  // lock switch of the Layer panel).
+  function lockGuard(target, prop) {
+    if (prop !== "locked") { target._refuseIfLocked(`layer.${prop}`); }
+  }
+
   class Layer {
+    _refuseIfLocked(what) {
+      if (this._locked) {
+        throw new Error(`${what}: layer '${this._name}' is locked`);
+      }
+    }
     _initLayer(comp, name) {
       this._comp = comp;
       this._name = name;
@@ -674,7 +857,7 @@ function makeDom(model, scriptPath) {
     get containingComp() { return this._comp; }
     get name() { return this._name; }
     set name(v) { this._name = checkString(v, "layer.name"); }
-    get comment() { return this._comment; }
+    get comment() { return readBackLines(this._comment); }
     set comment(v) { this._comment = checkString(v, "layer.comment"); }
     get enabled() { return this._enabled; }
     set enabled(v) { this._enabled = checkBool(v, "layer.enabled"); }
@@ -723,8 +906,26 @@ function makeDom(model, scriptPath) {
     }
     property(name) { return this._group.property(name); }
     get transform() { return this._group.property("ADBE Transform Group"); }
+    // Scripting guide, Layer.activeAtTime: enabled, and the time between inPoint and
+    // outPoint (no layer is soloed in this model).
+    activeAtTime(t) {
+      checkNumber(t, "layer.activeAtTime time");
+      return aeMath.activeAt({ enabled: this._enabled, inPoint: this._in,
+        outPoint: this._out }, t);
+    }
+    _transformAt(t) {
+      const group = this._group.property("ADBE Transform Group");
+      const at = (match) => group.property(match)._valueAt(t);
+      return {
+        anchor: at("ADBE Anchor Point"), position: at("ADBE Position"),
+        scale: at("ADBE Scale"), orientation: at("ADBE Orientation"),
+        rotation_x: at("ADBE Rotate X"), rotation_y: at("ADBE Rotate Y"),
+        rotation: at("ADBE Rotate Z"), opacity: at("ADBE Opacity"),
+      };
+    }
     _move(to) {
       model.touch("layer.move");
+      this._refuseIfLocked("layer.move");
       const list = this._comp._layers;
       list.splice(list.indexOf(this._self), 1);
       list.splice(to, 0, this._self);
@@ -745,6 +946,7 @@ function makeDom(model, scriptPath) {
     }
     remove() {
       model.touch("layer.remove");
+      this._refuseIfLocked("layer.remove");
       const list = this._comp._layers;
       list.splice(list.indexOf(this._self), 1);
       for (const l of list) {
@@ -771,7 +973,8 @@ function makeDom(model, scriptPath) {
         new PropertyGroup("ADBE Marker", []),
       ]);
       this._self = strict(this, "AVLayer", new Set(LAYER_WRITABLE.concat(
-        ["guideLayer", "blendingMode"])), model);
+        ["guideLayer", "blendingMode"])), model, lockGuard);
+      this._group._attach(this._self);
       return this._self;
     }
     get source() { return this._source; }
@@ -785,6 +988,7 @@ function makeDom(model, scriptPath) {
     get isTrackMatte() { return this._comp._layers.some((l) => l._matte === this._self); }
     replaceSource(item, fixExpressions) {
       model.touch("layer.replaceSource");
+      this._refuseIfLocked("layer.replaceSource");
       checkBool(fixExpressions, "replaceSource fixExpressions");
       if (!(item instanceof FootageItem || item instanceof CompItem)) {
         throw new TypeError("replaceSource: an AVItem");
@@ -793,6 +997,7 @@ function makeDom(model, scriptPath) {
     }
     setTrackMatte(layer, type) {
       model.touch("layer.setTrackMatte");
+      this._refuseIfLocked("layer.setTrackMatte");
       if (!(layer instanceof AVLayer) || layer._comp !== this._comp) {
         throw new TypeError("setTrackMatte: a layer of the same comp");
       }
@@ -803,6 +1008,7 @@ function makeDom(model, scriptPath) {
     }
     removeTrackMatte() {
       model.touch("layer.removeTrackMatte");
+      this._refuseIfLocked("layer.removeTrackMatte");
       this._matte = null;
       this._matteType = E.TrackMatteType.NO_TRACK_MATTE;
     }
@@ -825,7 +1031,8 @@ function makeDom(model, scriptPath) {
         new PropertyGroup("ADBE Marker", []),
       ]);
       this._self = strict(this, "CameraLayer", new Set(LAYER_WRITABLE.concat(["autoOrient"])),
-        model);
+        model, lockGuard);
+      this._group._attach(this._self);
       return this._self;
     }
     get autoOrient() { return this._autoOrient; }
@@ -854,13 +1061,20 @@ function makeDom(model, scriptPath) {
     constructor(name, width, height, par, duration, rate) {
       super();
       this._initItem(checkString(name, "addComp name"));
-      this._width = checkNumber(width, "addComp width", 4, 30000);
-      this._height = checkNumber(height, "addComp height", 4, 30000);
+      // ItemCollection.addComp: width and height integers 4..30000, pixel aspect
+      // 0.01..100, duration 0..10800 s, rate 1..99 (scripting guide).
+      this._width = checkInteger(width, "addComp width", 4, 30000);
+      this._height = checkInteger(height, "addComp height", 4, 30000);
       this._pixelAspect = checkNumber(par, "addComp pixelAspect", 0.01, 100);
       this._duration = checkNumber(duration, "addComp duration", 0, 10800);
       this._frameRate = checkNumber(rate, "addComp frameRate", 1, 99);
       this._displayStartFrame = 0;
       this._bgColor = [0, 0, 0];
+      // CompItem.renderer/renderers: module names as the Advanced tab lists them
+      // ("ADBE Advanced 3d" is Classic 3D; KraftyFX/aex names the others). New comps
+      // here start on another renderer, as a current AE's may.
+      this._renderers = ["ADBE Advanced 3d", "ADBE Ernst", "ADBE Calder"];
+      this._renderer = "ADBE Ernst";
       this._layers = [];
       const comp = this;
       this._markers = new Property("ADBE Marker", PVT.MARKER, null);
@@ -884,14 +1098,15 @@ function makeDom(model, scriptPath) {
         },
       }, "LayerCollection");
       this._self = strict(this, "CompItem", new Set(ITEM_WRITABLE.concat(["width", "height",
-        "pixelAspect", "frameRate", "duration", "displayStartFrame", "bgColor"])), model);
+        "pixelAspect", "frameRate", "duration", "displayStartFrame", "bgColor", "renderer"])),
+        model);
       return this._self;
     }
     get typeName() { return "Composition"; }
     get width() { return this._width; }
-    set width(v) { this._width = checkNumber(v, "comp.width", 4, 30000); }
+    set width(v) { this._width = checkInteger(v, "comp.width", 4, 30000); }
     get height() { return this._height; }
-    set height(v) { this._height = checkNumber(v, "comp.height", 4, 30000); }
+    set height(v) { this._height = checkInteger(v, "comp.height", 4, 30000); }
     get pixelAspect() { return this._pixelAspect; }
     set pixelAspect(v) { this._pixelAspect = checkNumber(v, "comp.pixelAspect", 0.01, 100); }
     get frameRate() { return this._frameRate; }
@@ -911,6 +1126,13 @@ function makeDom(model, scriptPath) {
       c.forEach((x, i) => checkNumber(x, `comp.bgColor[${i}]`, 0, 1));
       this._bgColor = c;
     }
+    get renderers() { return model.toScript(this._renderers); }
+    get renderer() { return this._renderer; }
+    set renderer(v) {
+      checkString(v, "comp.renderer");
+      if (!this._renderers.includes(v)) { throw new Error(`comp.renderer: ${v} is not installed`); }
+      this._renderer = v;
+    }
     get layers() { return this._layerCollection; }
     get numLayers() { return this._layers.length; }
     layer(i) {
@@ -925,14 +1147,23 @@ function makeDom(model, scriptPath) {
   // ---------------------------------------------------------------------------------
   // Project and app
 
-  const PROFILES = ["sRGB IEC61966-2.1", "HDTV (Rec. 709)", "ACEScg ACES Working Space AMPAS S-2014-004"];
+  // Colour profiles the project offers (Project.listColorProfiles). AE's list depends
+  // on the platform and version; this one is plausible, and run.js --profiles swaps
+  // it for another (tests use that to model an AE without an ACEScg profile).
+  const PROFILES = model.profiles || ["Adobe RGB (1998)", "Apple RGB", "ColorMatch RGB",
+    "HDTV (Rec. 709)", "HDTV (Rec. 709) 16-235", "ProPhoto RGB", "Rec.709 Gamma 2.4",
+    "Rec.2020 Gamma 2.4", "SDTV NTSC", "SDTV PAL", "sRGB IEC61966-2.1",
+    "Wide Gamut RGB", "ACEScg ACES Working Space AMPAS S-2014-004"];
 
   const root = new FolderItem("Root");
   const project = {
     _items: [],
     _bpc: 8,
     _linear: false,
-    _workingSpace: "None",
+    // "" is None (scripting guide, Project.workingSpace): no colour management.
+    _workingSpace: "",
+    _linearize: false,
+    _compensate: true,
   };
   function addItem(item) {
     item._parent = root;
@@ -951,7 +1182,8 @@ function makeDom(model, scriptPath) {
   class Project {
     constructor() {
       return strict(this, "Project", new Set(["bitsPerChannel", "linearBlending",
-        "workingSpace"]), model);
+        "workingSpace", "linearizeWorkingSpace", "compensateForSceneReferredProfiles"]),
+        model);
     }
     get items() { return items; }
     get numItems() { return project._items.length; }
@@ -966,14 +1198,26 @@ function makeDom(model, scriptPath) {
     set linearBlending(v) { project._linear = checkBool(v, "linearBlending"); }
     get workingSpace() { return project._workingSpace; }
     set workingSpace(v) {
-      if (!PROFILES.includes(v)) { throw new Error(`workingSpace: unknown profile ${v}`); }
+      checkString(v, "workingSpace");
+      if (v !== "" && !PROFILES.includes(v)) {
+        throw new Error(`workingSpace: unknown profile ${v}`);
+      }
       project._workingSpace = v;
+    }
+    get linearizeWorkingSpace() { return project._linearize; }
+    set linearizeWorkingSpace(v) { project._linearize = checkBool(v, "linearizeWorkingSpace"); }
+    get compensateForSceneReferredProfiles() { return project._compensate; }
+    set compensateForSceneReferredProfiles(v) {
+      project._compensate = checkBool(v, "compensateForSceneReferredProfiles");
     }
     listColorProfiles() { return model.toScript(PROFILES); }
     importFile(options) {
       model.touch("project.importFile");
       if (!(options instanceof ImportOptions)) { throw new TypeError("importFile: ImportOptions"); }
       model.imports += 1;
+      if (options.sequence && options.forceAlphabetical) {
+        throw new Error("importFile: this model covers numbered sequences only");
+      }
       const item = new FootageItem(options.file, options.sequence);
       item._forceAlphabetical = options.forceAlphabetical;
       return addItem(item);
@@ -997,6 +1241,14 @@ function makeDom(model, scriptPath) {
       checkString(name, "beginUndoGroup name");
       model.undoDepth += 1;
       model.undoBegun += 1;
+    }
+    // Error dialogs from AE itself; a script run from the command line must not leave
+    // one waiting (scripting guide, app.beginSuppressDialogs/endSuppressDialogs).
+    beginSuppressDialogs() { model.suppressDepth += 1; model.suppressBegun += 1; }
+    endSuppressDialogs(alertErrors) {
+      checkBool(alertErrors, "endSuppressDialogs alert");
+      if (model.suppressDepth > 0) { model.suppressDepth -= 1; }
+      model.suppressEnded += 1;
     }
     endUndoGroup() {
       if (model.undoDepth === 0) { model.undoErrors.push("endUndoGroup without a group"); return; }
@@ -1038,6 +1290,7 @@ function makeDom(model, scriptPath) {
       const s = item._source;
       Object.assign(base, {
         file: item._file, sequence: item._sequence, frames: item._frames,
+        still: s._isStill, files_found: item._scan.files,
         force_alphabetical: !!item._forceAlphabetical, replaced: item._replaced || 0,
         pixel_aspect: item._pixelAspect, frame_rate: item.frameRate, duration: item.duration,
         main_source: {
@@ -1051,6 +1304,7 @@ function makeDom(model, scriptPath) {
         width: item._width, height: item._height, pixel_aspect: item._pixelAspect,
         frame_rate: item._frameRate, duration: item._duration,
         display_start_frame: item._displayStartFrame, bg_color: item._bgColor,
+        renderer: item._renderer,
         markers: item._markers.snapshot(),
         layers: item._layers.map((l) => snapshotLayer(l)),
       });
@@ -1068,6 +1322,7 @@ function makeDom(model, scriptPath) {
   function snapshotLayer(l) {
     const out = {
       index: l.index, name: l._name, comment: l._comment, enabled: l._enabled,
+      locked: l._locked,
       start_time: l._start, in_point: l._in, out_point: l._out, stretch: l._stretch,
       three_d: l._threeD, properties: snapshotGroup(l._group, {}),
     };
@@ -1087,7 +1342,11 @@ function makeDom(model, scriptPath) {
     return {
       project: {
         bits_per_channel: project._bpc, linear_blending: project._linear,
-        working_space: project._workingSpace,
+        working_space: project._workingSpace, linearize: project._linearize,
+      },
+      dialogs: {
+        suppressed: model.suppressBegun, resumed: model.suppressEnded,
+        unattended_writes_shown: model.unsuppressedWrites.slice(0, 5),
       },
       items: project._items.map(snapshotItem),
       undo: {
@@ -1104,7 +1363,69 @@ function makeDom(model, scriptPath) {
     };
   }
 
-  return { globals, snapshot };
+  // The comp as After Effects would render it, frame by frame: for every layer
+  // whether it renders (activeAtTime, not a guide, a footage frame to show), which
+  // footage frame, and its transform after easing; and the active camera (the
+  // top-most camera layer active at that time, CompItem.activeCamera) with where it
+  // looks. Frame k of the comp is at time k * frameDuration.
+  function evaluateComp(comp) {
+    const frames = [];
+    const count = Math.round(comp._duration * comp._frameRate);
+    for (let k = 0; k < count; k++) {
+      const t = k / comp._frameRate;
+      const layers = comp._layers.map((l) => {
+        const out = {
+          index: l.index, name: l._name, tag: firstLine(l._comment),
+          type: l instanceof AVLayer ? "AVLayer" : "CameraLayer",
+          active: l.activeAtTime(t), three_d: l._threeD,
+          transform: l._transformAt(t),
+        };
+        if (l instanceof AVLayer) {
+          const item = l._source;
+          const still = item instanceof FootageItem && item._source._isStill;
+          const rate = item instanceof FootageItem ? item.frameRate : comp._frameRate;
+          const frame = aeMath.footageFrameAt(
+            { startTime: l._start, stretch: l._stretch }, t, rate, item._frames || 1,
+            still);
+          Object.assign(out, {
+            source_frame: frame,
+            renders: out.active && !l._guide && frame !== null,
+            blend: enumName(l._blend),
+            track_matte: l._matte === null ? null : firstLine(l._matte._comment),
+          });
+        }
+        return out;
+      });
+      const camera = comp._layers.find((l) => l instanceof CameraLayer && l.activeAtTime(t));
+      let cam = null;
+      if (camera) {
+        const tr = camera._transformAt(t);
+        const zoom = camera._group.property("ADBE Camera Options Group")
+          .property("ADBE Camera Zoom")._valueAt(t);
+        const axes = aeMath.cameraAxes(enumName(camera._autoOrient).split(".")[1],
+          tr.position, tr.anchor, tr.orientation, tr.rotation_x, tr.rotation_y,
+          tr.rotation);
+        cam = { name: camera._name, tag: firstLine(camera._comment),
+          position: tr.position, point_of_interest: tr.anchor, zoom,
+          direction: axes.direction, up: axes.up };
+      }
+      frames.push({ frame: comp._displayStartFrame + k, time: t, layers, camera: cam });
+    }
+    return {
+      name: comp._name, width: comp._width, height: comp._height,
+      frame_rate: comp._frameRate, start_frame: comp._displayStartFrame, frames,
+    };
+  }
+
+  function firstLine(text) {
+    return String(text).split(/\r\n|\r|\n/)[0];
+  }
+
+  function evaluate() {
+    return project._items.filter((i) => i instanceof CompItem).map(evaluateComp);
+  }
+
+  return { globals, snapshot, evaluate };
 }
 
 // ---------------------------------------------------------------------------------
@@ -1141,9 +1462,10 @@ const REMOVE = `
 })(this);
 `;
 
-function makeSandbox(scriptPath, env) {
+function makeSandbox(scriptPath, env, profiles) {
   const model = new Model();
   model.env = env || {};
+  model.profiles = profiles || null;
   model.scriptPath = scriptPath;
   const context = vm.createContext({});
   // Arrays and objects handed to the script are made in the sandbox's own realm, so
@@ -1170,7 +1492,7 @@ function makeSandbox(scriptPath, env) {
   vm.runInContext(REMOVE, context);
   // The runner points $.fileName at each script it runs.
   const setScript = (p) => { model.scriptPath = p; };
-  return { context, model, snapshot: dom.snapshot, setScript };
+  return { context, model, snapshot: dom.snapshot, evaluate: dom.evaluate, setScript };
 }
 
 module.exports = { makeSandbox, ENUMS, enumName };

@@ -55,26 +55,74 @@ def es3_problems(*paths: Path) -> list[str]:
     return [line for line in proc.stdout.splitlines() if line]
 
 
+def _run(
+    scripts: tuple[Path, ...],
+    runs: int,
+    env: dict[str, str] | None,
+    evaluate: bool,
+    profiles: list[str] | None = None,
+) -> dict[str, Any]:
+    node = node_ready()
+    cmd = [node, str(JS_DIR / "run.js"), *map(str, scripts), "--runs", str(runs)]
+    if profiles is not None:
+        cmd += ["--profiles", "|".join(profiles)]
+    for key, value in (env or {}).items():
+        cmd += ["--env", f"{key}={value}"]
+    if evaluate:
+        cmd.append("--evaluate")
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    result: dict[str, Any] = json.loads(proc.stdout)
+    return result
+
+
 def run_in_model(
-    *scripts: Path, runs: int = 1, env: dict[str, str] | None = None
+    *scripts: Path,
+    runs: int = 1,
+    env: dict[str, str] | None = None,
+    profiles: list[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Run each script ``runs`` times, in order, against one modelled project.
+
+    Args:
+        scripts: the scripts, run in order.
+        runs: how many times each runs.
+        env: environment variables the scripts see (``$.getenv``).
+        profiles: the colour profiles the modelled After Effects lists.
 
     Returns:
         One project snapshot per run (see tests/js/ae_dom.js ``snapshot``).
     """
-    node = node_ready()
-    cmd = [node, str(JS_DIR / "run.js"), *map(str, scripts), "--runs", str(runs)]
-    for key, value in (env or {}).items():
-        cmd += ["--env", f"{key}={value}"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    result: list[dict[str, Any]] = json.loads(proc.stdout)["runs"]
+    result: list[dict[str, Any]] = _run(scripts, runs, env, False, profiles)["runs"]
     return result
 
 
+def evaluate_in_model(
+    *scripts: Path, env: dict[str, str] | None = None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Run the scripts once each, then evaluate every comp at each of its frames.
+
+    Returns:
+        (one snapshot per run, one evaluation per comp: see ae_dom.js
+        ``evaluateComp``).
+    """
+    result = _run(scripts, 1, env, True)
+    return result["runs"], result["evaluation"]
+
+
+def exr_header(width: int, height: int) -> bytes:
+    """The start of an OpenEXR file: magic, version and a header holding only its
+    display window (all the DOM model reads; no pixels follow)."""
+    import struct
+
+    box = struct.pack("<4i", 0, 0, width - 1, height - 1)
+    attribute = b"displayWindow\0box2i\0" + struct.pack("<i", len(box)) + box
+    return struct.pack("<iI", 20000630, 2) + attribute + b"\0"
+
+
 def touch_sequences(spec: CompSpec, script_dir: Path) -> None:
-    """Create the (empty) EXR files the spec's sequences name, next to the script."""
+    """Create the EXR files the spec's sequences name, next to the script: a header
+    with the sequence's size and no pixels."""
     from aebridge.model import ExrSequence
 
     for layer in spec.layers:
@@ -82,8 +130,9 @@ def touch_sequences(spec: CompSpec, script_dir: Path) -> None:
         assert isinstance(seq, ExrSequence)
         folder = script_dir / seq.folder
         folder.mkdir(parents=True, exist_ok=True)
+        header = exr_header(seq.width, seq.height)
         for frame in range(seq.first, seq.last + 1):
-            (folder / seq.frame_name(frame)).write_bytes(b"")
+            (folder / seq.frame_name(frame)).write_bytes(header)
 
 
 def _seq(name: str, rate: Any, first: int = 1001, last: int = 1008) -> dict[str, Any]:

@@ -2,8 +2,10 @@
 // project after each run as JSON on stdout (one object: {"runs": [snapshot, ...]}).
 //
 // Usage: node run.js SCRIPT.jsx [SCRIPT.jsx ...] [--runs N] [--env NAME=VALUE ...]
+//        [--evaluate] [--profiles "NAME|NAME|..."]
 // Every script runs N times, in the order given, against one project (a snapshot after
-// each run). The script's $.fileName is its absolute path, so its relative footage paths resolve
+// each run). With --evaluate the output also holds "evaluation": every comp of the
+// final project evaluated at each of its frames (ae_dom.js evaluateComp). The script's $.fileName is its absolute path, so its relative footage paths resolve
 // against its folder as in After Effects. An exception escaping the script is recorded
 // in the snapshot as "uncaught" (the library itself should never let one escape).
 "use strict";
@@ -14,9 +16,13 @@ const vm = require("vm");
 const { makeSandbox } = require("./ae_dom");
 
 function parseArgs(argv) {
-  const args = { scripts: [], runs: 1, env: {} };
+  const args = { scripts: [], runs: 1, env: {}, evaluate: false, profiles: null };
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === "--runs") {
+    if (argv[i] === "--profiles") {
+      args.profiles = argv[++i].split("|");
+    } else if (argv[i] === "--evaluate") {
+      args.evaluate = true;
+    } else if (argv[i] === "--runs") {
       args.runs = parseInt(argv[++i], 10);
     } else if (argv[i] === "--env") {
       const [k, ...rest] = argv[++i].split("=");
@@ -34,7 +40,7 @@ function parseArgs(argv) {
 function main() {
   const args = parseArgs(process.argv.slice(2));
   const first = path.resolve(args.scripts[0]);
-  const { context, snapshot, setScript } = makeSandbox(first, args.env);
+  const { context, snapshot, evaluate, setScript } = makeSandbox(first, args.env, args.profiles);
   const runs = [];
   for (const script of args.scripts) {
     const scriptPath = path.resolve(script);
@@ -53,7 +59,9 @@ function main() {
       runs.push(snap);
     }
   }
-  process.stdout.write(JSON.stringify({ runs }));
+  const result = { runs };
+  if (args.evaluate) { result.evaluation = evaluate(); }
+  process.stdout.write(JSON.stringify(result));
 }
 
 main();

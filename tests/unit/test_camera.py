@@ -9,11 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from aebridge.animation import EASY_INFLUENCE, LINEAR_INFLUENCE, Interpolation
 from aebridge.camera import (
-    EASY_INFLUENCE,
-    LINEAR_INFLUENCE,
     CameraKeys,
-    Interpolation,
     camera_keys,
     camera_state_at,
     moves_state_at,
@@ -87,8 +85,8 @@ def test_linear_dolly_gives_two_linear_keys_with_the_average_speed() -> None:
     assert pos[1].value == approx3((CX, CY, -ZOOM + 120))
     # 120 px in 24 frames at 24 fps: 120 px/s along the path.
     assert (pos[0].out_type, pos[1].in_type) == (LIN, LIN)
-    assert pos[0].out_ease == EaseHandle(speed=120.0, influence=LINEAR_INFLUENCE)
-    assert pos[1].in_ease == EaseHandle(speed=120.0, influence=LINEAR_INFLUENCE)
+    assert pos[0].ease_out == (EaseHandle(speed=120.0, influence=LINEAR_INFLUENCE),)
+    assert pos[1].ease_in == (EaseHandle(speed=120.0, influence=LINEAR_INFLUENCE),)
     poi = keys.point_of_interest.keys
     assert poi[1].value == approx3((CX, CY, 120.0))
     assert not keys.zoom.keys and not keys.roll.keys
@@ -99,8 +97,8 @@ def test_ease_in_out_dolly_is_easy_ease_on_both_keys() -> None:
     keys = camera_keys(spec_with(move("dolly", 1001, 1025, 120, "ease_in_out")))
     k0, k1 = keys.position.keys
     assert (k0.out_type, k1.in_type) == (BEZ, BEZ)
-    assert k0.out_ease == EaseHandle(speed=0.0, influence=EASY_INFLUENCE)
-    assert k1.in_ease == EaseHandle(speed=0.0, influence=EASY_INFLUENCE)
+    assert k0.ease_out == (EaseHandle(speed=0.0, influence=EASY_INFLUENCE),)
+    assert k1.ease_in == (EaseHandle(speed=0.0, influence=EASY_INFLUENCE),)
     # Speed 0 and influence 1/3 on both sides is the smoothstep 3x^2 - 2x^3.
     for frame, x in ((1007, 0.25), (1013, 0.5), (1019, 0.75)):
         z = camera_state_at(keys, frame).position[2]
@@ -111,7 +109,7 @@ def test_ease_out_leaves_slowly_and_arrives_at_full_speed() -> None:
     keys = camera_keys(spec_with(move("truck", 1001, 1025, 100, "ease_out")))
     k0, k1 = keys.position.keys
     assert (k0.out_type, k1.in_type) == (BEZ, LIN)
-    assert k0.out_ease.speed == 0.0 and k1.in_ease.speed == 100.0
+    assert k0.ease_out[0].speed == 0.0 and k1.ease_in[0].speed == 100.0
     x = [camera_state_at(keys, f).position[0] for f in (1001, 1001.01, 1024.99, 1025)]
     assert (x[1] - x[0]) / 0.01 * 24 < 1.0  # nearly still at the start
     assert (x[3] - x[2]) / 0.01 * 24 == pytest.approx(100.0, rel=0.02)
@@ -171,7 +169,7 @@ def test_roll_keys_z_rotation_in_degrees() -> None:
     k0, k1 = keys.roll.keys
     assert (k0.value, k1.value) == ((0.0,), (-15.0,))
     # A one-dimensional property's linear speed carries its sign: -15 deg in 0.5 s.
-    assert k0.out_ease.speed == pytest.approx(-30.0)
+    assert k0.ease_out[0].speed == pytest.approx(-30.0)
     assert camera_state_at(keys, 1007).roll == pytest.approx(-7.5)
 
 
@@ -189,11 +187,11 @@ def test_explicit_speed_and_influence_reach_the_keys_signed_for_one_d() -> None:
     }
     keys = camera_keys(spec_with(move("zoom", 1001, 1025, 0.5, easing)))
     k0, k1 = keys.zoom.keys
-    assert k0.out_ease == EaseHandle(speed=-10.0, influence=50.0)
-    assert k1.in_ease == EaseHandle(speed=0.0, influence=20.0)
+    assert k0.ease_out == (EaseHandle(speed=-10.0, influence=50.0),)
+    assert k1.ease_in == (EaseHandle(speed=0.0, influence=20.0),)
     dolly = camera_keys(spec_with(move("dolly", 1001, 1025, -100, easing)))
     # Spatial speeds are magnitudes along the path.
-    assert dolly.position.keys[0].out_ease == EaseHandle(speed=10.0, influence=50.0)
+    assert dolly.position.keys[0].ease_out == (EaseHandle(speed=10.0, influence=50.0),)
 
 
 def test_hold_jumps_at_the_end_frame() -> None:
@@ -214,7 +212,7 @@ def test_consecutive_moves_share_a_key_with_each_side_from_its_move() -> None:
     shared = keys.position.keys[1]
     assert shared.frame == 1010
     assert (shared.in_type, shared.out_type) == (BEZ, BEZ)
-    assert shared.in_ease.speed == 0.0 and shared.out_ease.speed == 0.0
+    assert shared.ease_in[0].speed == 0.0 and shared.ease_out[0].speed == 0.0
 
 
 def test_a_still_stretch_between_moves_keeps_the_value() -> None:
@@ -224,7 +222,7 @@ def test_a_still_stretch_between_moves_keeps_the_value() -> None:
     pos = keys.position.keys
     assert [k.frame for k in pos] == [1001, 1005, 1015, 1020]
     assert pos[1].value == pos[2].value
-    assert (pos[1].out_ease.speed, pos[2].in_ease.speed) == (0.0, 0.0)
+    assert (pos[1].ease_out[0].speed, pos[2].ease_in[0].speed) == (0.0, 0.0)
     assert camera_state_at(keys, 1010).position == approx3(pos[1].value)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from fractions import Fraction
 from pathlib import Path
 
@@ -23,7 +22,6 @@ from aebridge.preview.composite import (
     over,
     warp,
 )
-from aebridge.preview.keyframes import Ease, Interpolation, Key, evaluate
 from aebridge.preview.plan import LayerPlan, SequencePlan
 
 
@@ -299,174 +297,6 @@ def test_camera_roll_turns_the_image_the_other_way() -> None:
 def test_camera_on_its_point_of_interest_is_refused() -> None:
     with pytest.raises(OptionError, match="camera"):
         camera_view((1, 2, 3), (1, 2, 3))
-
-
-# --- keyframes and easing -------------------------------------------------------------
-
-
-BEZ = Interpolation.BEZIER
-EASY = (Ease(speed=0.0, influence=100 / 3),)
-
-
-def two_keys(
-    out_type: Interpolation, in_type: Interpolation, **eases: object
-) -> list[Key]:
-    return [
-        Key(frame=0, value=(0.0,), out_type=out_type, **eases),  # type: ignore[arg-type]
-        Key(frame=24, value=(1.0,), in_type=in_type, ease_in=EASY),
-    ]
-
-
-def test_linear_keys_interpolate_linearly() -> None:
-    keys = two_keys(Interpolation.LINEAR, Interpolation.LINEAR)
-    assert evaluate(keys, 6, 24.0) == pytest.approx((0.25,))
-
-
-def test_hold_keeps_the_value_until_the_next_key() -> None:
-    keys = two_keys(Interpolation.HOLD, Interpolation.LINEAR)
-    assert evaluate(keys, 23.99, 24.0) == (0.0,)
-    assert evaluate(keys, 24, 24.0) == (1.0,)
-
-
-def test_easy_ease_both_sides_is_smoothstep_in_time() -> None:
-    # speed 0, influence 1/3 both sides: x(s) = dt s and y(s) = 3s^2 - 2s^3, so at a
-    # quarter of the way y = 3/16 - 2/64 = 0.15625.
-    keys = two_keys(BEZ, BEZ, ease_out=EASY)
-    assert evaluate(keys, 6, 24.0)[0] == pytest.approx(0.15625, abs=1e-9)
-    assert evaluate(keys, 12, 24.0)[0] == pytest.approx(0.5, abs=1e-9)
-
-
-def test_ease_in_only_starts_linear_and_lands_at_rest() -> None:
-    # Normalised (dt = 1, change 1): out side linear -> handle (1/6, 1/6); in side speed
-    # 0 influence 1/3 -> handle (2/3, 1). At s = 1/2:
-    # x = 3/8 * 1/6 + 3/8 * 2/3 + 1/8 = 0.4375, y = 3/8 * 1/6 + 3/8 * 1 + 1/8 = 0.5625
-    keys = two_keys(Interpolation.LINEAR, BEZ)
-    assert evaluate(keys, 0.4375 * 24, 24.0)[0] == pytest.approx(0.5625, abs=1e-9)
-
-
-def test_full_influence_ease_is_symmetric_and_slow_at_the_ends() -> None:
-    full = (Ease(speed=0.0, influence=100.0),)
-    keys = [
-        Key(frame=0, value=(0.0,), out_type=BEZ, ease_out=full),
-        Key(frame=24, value=(1.0,), in_type=BEZ, ease_in=full),
-    ]
-    # x'(1/2) = 0 here, so time -> s is ill-conditioned at mid-segment: float64
-    # rounding of x leaves ~1e-6 in s; far below a visible difference.
-    assert evaluate(keys, 12, 24.0)[0] == pytest.approx(0.5, abs=1e-5)
-    # x(s) = dt(3s - 6s^2 + 4s^3), y(s) = 3s^2 - 2s^3; s = 1/4 -> t = 0.4375 dt
-    # -> y = 0.15625
-    assert evaluate(keys, 0.4375 * 24, 24.0)[0] == pytest.approx(0.15625, abs=1e-9)
-
-
-def test_speed_is_in_units_per_second() -> None:
-    # Value 0 -> 10 over 1 s, out speed 30/s at 100 % influence, a linear in side.
-    keys = [
-        Key(
-            frame=0,
-            value=(0.0,),
-            out_type=BEZ,
-            ease_out=(Ease(speed=30, influence=100),),
-        ),
-        Key(frame=24, value=(10.0,)),
-    ]
-    # Control points x: 0, 1, 5/6, 1; y: 0, 30, 25/3, 10 (linear side: average speed
-    # 10/s over a sixth of the segment). At s = 1/2:
-    x = 3 / 8 * 1 + 3 / 8 * (5 / 6) + 1 / 8
-    y = 3 / 8 * 30 + 3 / 8 * (25 / 3) + 1 / 8 * 10
-    assert evaluate(keys, x * 24, 24.0)[0] == pytest.approx(y, abs=1e-7)
-
-
-def test_spatial_keys_move_along_the_straight_path() -> None:
-    keys = [
-        Key(frame=0, value=(0.0, 0.0), out_type=BEZ, ease_out=EASY),
-        Key(frame=24, value=(30.0, 40.0), in_type=BEZ, ease_in=EASY),
-    ]
-    x, y = evaluate(keys, 6, 24.0, spatial=True)
-    assert (x, y) == pytest.approx((30 * 0.15625, 40 * 0.15625), abs=1e-7)
-
-
-def test_values_clamp_outside_the_keys() -> None:
-    keys = two_keys(Interpolation.LINEAR, Interpolation.LINEAR)
-    assert evaluate(keys, -5, 24.0) == (0.0,)
-    assert evaluate(keys, 99, 24.0) == (1.0,)
-
-
-@pytest.mark.parametrize(
-    ("out_ease", "in_ease"),
-    [
-        (None, None),
-        (Ease(speed=0.0, influence=100 / 3), Ease(speed=0.0, influence=100 / 3)),
-        (None, Ease(speed=0.0, influence=100 / 3)),
-        (Ease(speed=120.0, influence=60.0), None),
-    ],
-)
-@pytest.mark.parametrize("spatial", [False, True])
-def test_layer_keys_evaluate_like_the_camera_keys(
-    out_ease: Ease | None, in_ease: Ease | None, spatial: bool
-) -> None:
-    from aebridge import camera
-    from aebridge.model import EaseHandle
-
-    start, end = (10.0, 20.0, -5.0), (70.0, -40.0, 25.0)
-    if not spatial:
-        start, end = start[:1], end[:1]
-    # The camera module spells a linear side out: average speed, influence 16.67 %.
-    seconds = 30 / 24
-    distance = math.dist(start, end) if spatial else end[0] - start[0]
-    linear = EaseHandle(speed=distance / seconds, influence=100 / 6)
-
-    def handle(e: Ease | None) -> EaseHandle:
-        return linear if e is None else EaseHandle(speed=e.speed, influence=e.influence)
-
-    def itype(e: Ease | None) -> camera.Interpolation:
-        return camera.Interpolation.LINEAR if e is None else camera.Interpolation.BEZIER
-
-    cam = camera.PropertyKeys(
-        name="p",
-        match_name="ADBE Position",
-        value=start,
-        spatial=spatial,
-        keys=(
-            camera.CameraKey(
-                frame=1001,
-                value=start,
-                in_type=camera.Interpolation.LINEAR,
-                out_type=itype(out_ease),
-                in_ease=linear,
-                out_ease=handle(out_ease),
-            ),
-            camera.CameraKey(
-                frame=1031,
-                value=end,
-                in_type=itype(in_ease),
-                out_type=camera.Interpolation.LINEAR,
-                in_ease=handle(in_ease),
-                out_ease=linear,
-            ),
-        ),
-    )
-    ours = [
-        Key(
-            frame=1001,
-            value=start,
-            out_type=itype_ours(out_ease),
-            ease_out=() if out_ease is None else (out_ease,),
-        ),
-        Key(
-            frame=1031,
-            value=end,
-            in_type=itype_ours(in_ease),
-            ease_in=() if in_ease is None else (in_ease,),
-        ),
-    ]
-    for frame in (1001, 1004.5, 1010, 1016, 1023.25, 1030, 1031):
-        expected = camera.evaluate_property(cam, frame, Fraction(24))
-        got = evaluate(ours, frame, 24.0, spatial=spatial)
-        assert got == pytest.approx(expected, abs=1e-7), frame
-
-
-def itype_ours(e: Ease | None) -> Interpolation:
-    return Interpolation.LINEAR if e is None else Interpolation.BEZIER
 
 
 # --- layer timing ---------------------------------------------------------------------

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from aebridge.camera import Interpolation
+from aebridge.animation import Interpolation
 from aebridge.emit import (
     PLAN_SCHEMA,
     build_plan,
@@ -108,15 +108,18 @@ def plan_of(spec: CompSpec | None = None, **kwargs: Any) -> dict[str, Any]:
 
 def test_plan_top_level_and_comp() -> None:
     plan = plan_of(spec_hash="abc", generator="aebridge 9")
-    assert plan["schema"] == PLAN_SCHEMA == "aebridge.plan/1"
+    assert plan["schema"] == PLAN_SCHEMA == "aebridge.plan/2"
     assert (plan["build_id"], plan["spec_hash"], plan["generator"]) == (
         "b1",
         "abc",
         "aebridge 9",
     )
     assert plan["project"] == {
+        "settings": "auto",
         "bpc": 32,
         "linear_blending": True,
+        "colorspace": "Linear Rec.709 (sRGB)",
+        "primaries": "rec709",
         "working_space": None,
     }
     assert plan["folder"] == "sh010"
@@ -130,9 +133,26 @@ def test_plan_top_level_and_comp() -> None:
         "duration": 10,
         "start_frame": 1001,
         "bg": [0, 0, 0],
+        "renderer": "classic_3d",
         "comment": "built by aebridge 9\nspec sha256: abc",
     }
     assert plan["camera"] is None and plan["aep"] is None
+
+
+def test_the_working_space_follows_the_bottom_drawn_layer() -> None:
+    aces = {**seq("bg"), "colorspace": "ACEScg"}
+    spec = spec_of(
+        layers=[
+            {"id": "ref", "source": seq("ref"), "role": "guide"},
+            {"id": "bg", "source": aces},
+            {"id": "fg", "source": seq("fg")},
+        ]
+    )
+    project = plan_of(spec)["project"]
+    assert (project["colorspace"], project["primaries"]) == ("ACEScg", "ap1")
+    other = {**seq("bg"), "colorspace": "Linear P3-D65"}
+    project = plan_of(spec_of(layers=[{"id": "bg", "source": other}]))["project"]
+    assert (project["colorspace"], project["primaries"]) == ("Linear P3-D65", None)
 
 
 def test_footage_entries_use_relative_first_frames_and_the_comp_rate() -> None:
@@ -249,6 +269,57 @@ def test_markers_keep_their_parameters_and_kind() -> None:
     ]
 
 
+def test_markers_on_one_frame_become_one_plan_marker() -> None:
+    from aebridge.emit.markers import plan_markers
+    from aebridge.model import Marker, MarkerKind
+
+    merged = plan_markers(
+        (
+            Marker(frame=1010, name="later"),
+            Marker(
+                frame=1004,
+                name="keyframe 2",
+                comment="halfway",
+                parameters=(("source_frame", "3"),),
+                kind=MarkerKind.KEYFRAME,
+            ),
+            Marker(
+                frame=1004,
+                name="fg keyframe 1",
+                comment="close",
+                duration=2,
+                parameters=(("layer", "fg"), ("source_frame", "0")),
+                kind=MarkerKind.KEYFRAME,
+            ),
+            Marker(frame=1004, name="hit", label=3, parameters=(("take", "3"),)),
+        )
+    )
+    assert merged == [
+        {
+            "frame": 1004,
+            "name": "keyframe 2 + fg keyframe 1 + hit",
+            "comment": "keyframe 2: halfway\nfg keyframe 1: close",
+            "duration": 2,
+            "label": 3,
+            "params": [
+                ["source_frame", "3"],
+                ["layer", "fg"],
+                ["source_frame (2)", "0"],
+                ["take", "3"],
+                ["aebridge_kind", "keyframe,note"],
+            ],
+        },
+        {
+            "frame": 1010,
+            "name": "later",
+            "comment": "",
+            "duration": 0,
+            "label": None,
+            "params": [["aebridge_kind", "note"]],
+        },
+    ]
+
+
 def test_camera_comes_from_camera_keys() -> None:
     spec = spec_of(
         camera={
@@ -265,7 +336,7 @@ def test_camera_comes_from_camera_keys() -> None:
         layers=[{"id": "bg", "source": seq("bg"), "three_d": True}],
     )
     camera = plan_of(spec)["camera"]
-    assert camera["name"] == "Camera" and camera["auto_orient"] is False
+    assert camera["name"] == "Camera" and camera["auto_orient"] is True
     assert camera["zoom"] == {"value": round(64 * 50 / 36, 6)}
     assert camera["roll"] == {"value": 0}
     first, last = camera["position"]["keys"]

@@ -255,6 +255,34 @@ def test_float_premultiplied_input() -> None:
     np.testing.assert_allclose(out[0, 0, :3], want, rtol=1e-6)
 
 
+def test_light_under_alpha_zero_is_counted_in_the_conversion() -> None:
+    # Premultiplied linear input keeps light under alpha 0 (a glow): 3 such pixels,
+    # one transparent black pixel, one covered pixel.
+    frame = np.array(
+        [
+            [[0.5, 0.2, 0.0, 0.0], [0.0, 0.0, 0.3, 0.0], [1.0, 1.0, 1.0, 0.0]],
+            [[0.0, 0.0, 0.0, 0.0], [0.2, 0.2, 0.2, 0.5], [0.0, 0.0, 0.0, 1.0]],
+        ],
+        dtype=np.float32,
+    )
+    p = pipe(dtype="float32", alpha_mode="premultiplied", colorspace_in="linear")
+    out = p(frame)
+    assert p.light_pixels == 3
+    assert np.count_nonzero(np.any(out[..., :3][out[..., 3] == 0] != 0, axis=1)) == 3
+    # The count is per frame.
+    p(np.zeros((2, 3, 4), dtype=np.float32))
+    assert p.light_pixels == 0
+    # Every other path drops hidden colour, so nothing is counted.
+    straight = pipe(dtype="float32", alpha_mode="straight", colorspace_in="linear")
+    straight(frame)
+    assert straight.light_pixels == 0
+    eight = pipe(alpha_mode="premultiplied")
+    eight(px(200, 100, 0, 0))
+    assert eight.light_pixels == 0
+    # A pickled pipeline starts from no count.
+    assert pickle.loads(pickle.dumps(p)).light_pixels == 0
+
+
 def test_nan_in_visible_colour_is_an_error_naming_the_pixel() -> None:
     frame = np.array([[[0.5, 0.5, 0.5, 1.0], [np.nan, 0.5, 0.5, 1.0]]], np.float32)
     with pytest.raises(

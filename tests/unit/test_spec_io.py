@@ -148,6 +148,123 @@ BLENDS = ", ".join(m.value for m in BlendMode)
 
 CASES: list[tuple[str, Mutation, list[tuple[str, str, str]]]] = [
     (
+        "a comp narrower than After Effects allows",
+        _set("comp.width", 2),
+        [("error", "comp.width", "2 is out of range; allowed: 4 to 30000")],
+    ),
+    (
+        "a comp rate After Effects refuses",
+        _set("comp.rate", 120),
+        [
+            (
+                "error",
+                "comp.rate",
+                "120 fps is out of range; allowed: 1 to 99 fps (After Effects' comp "
+                "rates)",
+            )
+        ],
+    ),
+    (
+        "a comp longer than three hours",
+        _set("comp.duration", 300000),
+        [
+            (
+                "error",
+                "comp.duration",
+                "300000 frames at 24000/1001 fps is 12512.5 s; allowed: up to 10800 s "
+                "(258941 frames), After Effects' longest comp",
+            )
+        ],
+    ),
+    (
+        "a layer start further than three hours from the comp",
+        _set("layers[0].start", -300000),
+        [
+            (
+                "error",
+                "layers[0].start",
+                "frame -300000 is -12554.3 s from the comp's first frame; allowed: "
+                "within 10800 s of it (frames -257940 to 259942), as After Effects "
+                "keeps layer times",
+            )
+        ],
+    ),
+    (
+        "a comp name with a line break",
+        _set("comp.name", "a\nb"),
+        [
+            (
+                "error",
+                "comp.name",
+                "'a\\nb' is not allowed; allowed: any text of 1 to 255 characters "
+                "without line breaks or other control characters",
+            )
+        ],
+    ),
+    (
+        "a comp name longer than 255 characters",
+        _set("comp.name", "x" * 256),
+        [
+            (
+                "error",
+                "comp.name",
+                "'" + "x" * 56 + "... is not allowed; allowed: any text of 1 to 255 "
+                "characters without line breaks or other control characters",
+            )
+        ],
+    ),
+    ("a comp name of free text", _set("comp.name", "SH010 comp v2 (final) \u65e5"), []),
+    (
+        "a comp id that is not a file name",
+        _set("comp.id", "a/b"),
+        [
+            (
+                "error",
+                "comp.id",
+                "'a/b' is not allowed; allowed: 1 to 128 letters, digits, '_', '-', "
+                "'.', starting with a letter or digit",
+            )
+        ],
+    ),
+    (
+        "light kept under alpha 0 needs the normal blend",
+        _set("layers[1].light_under_alpha", "add"),
+        [
+            (
+                "error",
+                "layers[1].light_under_alpha",
+                "'add' is not allowed with blend 'screen'; allowed: 'add' with blend "
+                "'normal' only (the layer becomes a cut-out and an additive copy, "
+                "which together are 'over'), else 'drop'",
+            )
+        ],
+    ),
+    (
+        "a matte layer asked to render is warned about",
+        _set("layers[2].enabled", True),
+        [
+            (
+                "warning",
+                "layers[2].enabled",
+                "layer 'matte' is another layer's track matte: its video is switched "
+                "off in After Effects (and the preview never draws it), whatever "
+                "enabled says",
+            )
+        ],
+    ),
+    (
+        "a matte role no layer uses is warned about",
+        lambda data: data["layers"][1].pop("track_matte"),
+        [
+            (
+                "warning",
+                "layers[2].role",
+                "layer 'matte' has role 'matte' but no layer uses it as its "
+                "track_matte, so it renders as an ordinary layer",
+            )
+        ],
+    ),
+    (
         "unknown field with a suggestion",
         _set("layers[0].blnd", "add"),
         [("error", "layers[0].blnd", "unknown field; did you mean 'blend'?")],
@@ -379,6 +496,12 @@ CASES: list[tuple[str, Mutation, list[tuple[str, str, str]]]] = [
         [
             (
                 "warning",
+                "layers[2].role",
+                "layer 'matte' has role 'matte' but no layer uses it as its "
+                "track_matte, so it renders as an ordinary layer",
+            ),
+            (
+                "warning",
                 "camera",
                 "no layer has three_d: true, so the camera changes nothing; set "
                 "three_d on the layers that should follow it",
@@ -518,7 +641,7 @@ def test_every_problem_is_reported_at_once() -> None:
     paths = [p.path for p in info.value.problems]
     assert paths == ["comp.width", "layers[0].blend", "markers[0].frame"]
     assert "3 problems in the comp spec" in str(info.value)
-    assert "  comp.width: 0 is out of range; allowed: 1 to 30000" in str(info.value)
+    assert "  comp.width: 0 is out of range; allowed: 4 to 30000" in str(info.value)
 
 
 def test_rate_policy_refuse_makes_a_rate_mismatch_an_error() -> None:
@@ -827,9 +950,18 @@ def _animatable(draw: st.DrawFn, size: int | None, lo: float = -1e6, hi: float =
 @st.composite
 def _specs(draw: st.DrawFn) -> m.CompSpec:
     comp = m.Comp(
-        name=draw(st.from_regex(r"[A-Za-z0-9][A-Za-z0-9 _.-]{0,8}", fullmatch=True)),
-        width=draw(st.integers(1, 4000)),
-        height=draw(st.integers(1, 4000)),
+        name=draw(
+            st.text(
+                st.characters(blacklist_categories=("Cc", "Cs")),
+                min_size=1,
+                max_size=12,
+            ).filter(lambda t: t.strip() != "")
+        ),
+        id=draw(
+            st.none() | st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,8}", fullmatch=True)
+        ),
+        width=draw(st.integers(4, 4000)),
+        height=draw(st.integers(4, 4000)),
         rate=draw(st.sampled_from([Fraction(24), Fraction(24000, 1001), Fraction(50)])),
         duration=24,
         background=draw(st.tuples(*[st.floats(0, 1)] * 3)),
