@@ -18,6 +18,7 @@ from fractions import Fraction
 import numpy as np
 import numpy.typing as npt
 
+from .. import sandbox
 from ..errors import OptionError, SourceError
 
 __all__ = [
@@ -228,7 +229,7 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
     """
     digest = hashlib.sha256()
     try:
-        with open(path, "rb") as handle:
+        with sandbox.open_binary(path) as handle:
             while chunk := handle.read(_HASH_CHUNK):
                 digest.update(chunk)
     except OSError as exc:
