@@ -21,7 +21,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from . import __version__, sandbox
 from .errors import (
     CanceledError,
     OptionError,
@@ -124,7 +124,7 @@ def _hash_source(path: str) -> str | None:
         return None
     for name in files:
         try:
-            with open(name, "rb") as handle:
+            with sandbox.open_binary(name) as handle:
                 while chunk := handle.read(1 << 20):
                     digest.update(chunk)
         except OSError as exc:

@@ -214,3 +214,57 @@ def test_image_and_movie_libraries_keep_the_file_they_opened(tmp_path: Path) -> 
     finally:
         container.close()
 
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_conversion_under_a_sandbox_checks_every_read_in_its_workers(
+    tmp_path: Path, jobs: int
+) -> None:
+    """The folder is swapped for an outside link after the probe read every header:
+    the pixel reads (in worker processes with jobs=2) refuse it, no frame is made
+    from outside bytes."""
+    from aebridge.convert import convert
+    from aebridge.synthetic import write_png_sequence
+
+    root = (tmp_path / "root").resolve()
+    outside = (tmp_path / "outside").resolve()
+    write_png_sequence(root / "fg", "fg", frames=4, pattern="gradient")
+    write_png_sequence(outside, "fg", frames=4, pattern="solid")
+    out = tmp_path / "out"
+
+    def swap(done: int, total: int) -> None:
+        if done == 0 and not (root / "fg").is_symlink():
+            (root / "fg").rename(root / "fg_old")
+            os.symlink(outside, root / "fg")
+
+    with sandbox.active(sandbox_for([root])), pytest.raises(PathOutsideRootsError):
+        convert(
+            root / "fg" / "fg.####.png",
+            out,
+            name="fg",
+            alpha="straight",
+            fps=24,
+            jobs=jobs,
+            progress=swap,
+        )
+    assert sorted((out / "fg").glob("*.exr")) == []
+
+
+def test_a_movie_swapped_after_its_probe_is_refused_in_the_worker(
+    tmp_path: Path,
+) -> None:
+    from aebridge.convert import convert
+    from aebridge.synthetic import write_movie
+
+    root = (tmp_path / "root").resolve()
+    root.mkdir()
+    outside = (tmp_path / "outside.mp4").resolve()
+    write_movie(root / "bg.mp4", frames=6)
+    write_movie(outside, frames=6, pattern="solid")
+
+    def swap(done: int, total: int) -> None:
+        if done == 0 and not (root / "bg.mp4").is_symlink():
+            (root / "bg.mp4").unlink()
+            os.symlink(outside, root / "bg.mp4")
+
+    with sandbox.active(sandbox_for([root])), pytest.raises(PathOutsideRootsError):
+        convert(root / "bg.mp4", tmp_path / "out", name="bg", jobs=2, progress=swap)
