@@ -38,6 +38,7 @@ from .model import (
     Provenance,
     expand_conditioning,
 )
+from .sandbox import PathOutsideRootsError
 from .sequence import find_sequence, is_sequence_pattern
 from .spec_io import (
     RATE_POLICIES,
@@ -577,6 +578,8 @@ def _source_problems(spec: CompSpec, rate_policy: str) -> list[Problem]:
                 )
             )
             continue
+        except PathOutsideRootsError:
+            raise  # a read the sandbox refused is not a spec problem: it fails as such
         except SourceError as exc:
             problems.append(Problem(path=f"{path}.path", message=str(exc)))
             continue
