@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import AebridgeError, OptionError, Problem, SpecError
+from ..model import ExrSequence
 from .config import ServiceConfig
-from .security import PathNotAllowedError, resolve_input
+from .security import InputRoots, PathNotAllowedError
 from .store import DEFAULT_EVENTS, EVENTS, Job, Store, WebhookTarget
 from .webhooks import check_url, decode_secret, new_secret
 
@@ -116,6 +117,7 @@ class Submitter:
     ) -> None:
         self._store = store
         self._config = config
+        self._roots = InputRoots(config.input_roots)
         self._load_spec = load_spec
         self._on_queued = on_queued
 
@@ -187,12 +189,17 @@ class Submitter:
         # Structure first, without touching files: a spec naming a file outside the
         # roots must be refused for that, not answered "file missing" (which would
         # tell a caller what exists on the server).
-        spec = self._load_spec(spec_data, base_dir=base, check_files=False)
-        self._check_paths(spec, base)
         warnings: list[Problem] = []
-        self._load_spec(
-            spec_data, base_dir=base, check_files=True, warn=warnings.append
-        )
+        try:
+            spec = self._load_spec(spec_data, base_dir=base, check_files=False)
+            self._check_paths(spec, base)
+            with self._roots.reading():
+                self._load_spec(
+                    spec_data, base_dir=base, check_files=True, warn=warnings.append
+                )
+        except SpecError as exc:
+            raise self._presented(exc, base) from None
+        warnings = [self._shown(w) for w in warnings]
         secret_given = webhook is not None and webhook.secret != ""
         if webhook is not None and not secret_given:
             webhook = WebhookTarget(
@@ -301,6 +308,40 @@ class Submitter:
             )
         return {"preview": preview is True}
 
+    # -- answers -------------------------------------------------------------------
+
+    def _shown(self, problem: Problem) -> Problem:
+        """A problem whose message shows paths relative to the input roots."""
+        return Problem(
+            path=problem.path,
+            message=self._roots.show(problem.message),
+            severity=problem.severity,
+        )
+
+    def _presented(self, exc: SpecError, base: Path) -> SpecError:
+        """The same refusal with relative paths, and for a file that is not where the
+        spec says, where its relative paths start and how to change that."""
+        shown = self._roots.show(str(base))
+        hint = (
+            f"; relative paths start at base_dir {shown!r}: send the spec's folder "
+            'inside an input root as "base_dir" in the request body (or ?base_dir= '
+            "with a bare spec)"
+        )
+        problems = []
+        for problem in exc.problems:
+            problem = self._shown(problem)
+            is_file = problem.path.endswith(_FILE_FIELDS)
+            if is_file and type(exc) is SpecError and problem.severity == "error":
+                problem = Problem(
+                    path=problem.path,
+                    message=problem.message + hint,
+                    severity=problem.severity,
+                )
+            problems.append(problem)
+        return type(exc)(problems)
+
+    # -- envelope parts (continued) ------------------------------------------------
+
     def _base_dir(
         self, text: Any, default: Path | None, problems: list[Problem]
     ) -> Path | None:
@@ -313,36 +354,39 @@ class Submitter:
             )
             return None
         try:
-            base = resolve_input(
-                text, base_dir=roots[0], roots=roots, spec_path="base_dir"
-            )
+            base = self._roots.resolve(text, base_dir=roots[0], spec_path="base_dir")
         except PathNotAllowedError as exc:
             problems.extend(exc.problems)
             return None
         if not base.is_dir():
             problems.append(
-                Problem(path="base_dir", message=f"{text!r} is not a folder")
+                Problem(
+                    path="base_dir",
+                    message=f"{text!r} is not a folder inside the input roots "
+                    "(relative to the first input root, or absolute)",
+                )
             )
             return None
         return base
 
     def _check_paths(self, spec: Any, base: Path) -> None:
         """Every file a spec reads must lie inside the input roots."""
-        roots = self._config.input_roots
         problems: list[Problem] = []
 
-        def check(text: str | None, spec_path: str) -> None:
+        def check(text: str | None, spec_path: str) -> bool:
             if text is None:
-                return
+                return True
             try:
-                resolve_input(text, base_dir=base, roots=roots, spec_path=spec_path)
+                self._roots.resolve(text, base_dir=base, spec_path=spec_path)
             except PathNotAllowedError as exc:
                 problems.extend(exc.problems)
+                return False
+            return True
 
         for i, layer in enumerate(spec.layers):
             source = layer.source
-            if hasattr(source, "folder"):
-                check(source.folder, f"layers[{i}].source.folder")
+            if isinstance(source, ExrSequence):
+                self._check_exr_sequence(source, f"layers[{i}].source", check, problems)
             else:
                 check(source.path, f"layers[{i}].source.path")
                 check(source.matte, f"layers[{i}].source.matte")
@@ -354,3 +398,32 @@ class Submitter:
                 check(key.image, f"provenance.keyframes[{k}].image")
         if problems:
             raise PathNotAllowedError(problems)
+
+    @staticmethod
+    def _check_exr_sequence(
+        seq: ExrSequence,
+        where: str,
+        check: Callable[[str, str], bool],
+        problems: list[Problem],
+    ) -> None:
+        """An EXR sequence reads ``folder/name.<frame>.exr``: the name is a file name
+        prefix, never a path, and every frame is checked like any other file."""
+        if not check(seq.folder, f"{where}.folder"):
+            return
+        name = seq.name
+        if "/" in name or "\\" in name or name in (".", "..") or "\x00" in name:
+            problems.append(
+                Problem(
+                    path=f"{where}.name",
+                    message=f"{name!r} is not a file name prefix; allowed: a name "
+                    "without folders, e.g. 'fg' for fg.1001.exr in the folder",
+                )
+            )
+            return
+        for frame in range(seq.first, seq.last + 1):
+            if not check(f"{seq.folder}/{seq.frame_name(frame)}", f"{where}.folder"):
+                return
+
+
+#: Spec fields that name a file: a missing one gets the base_dir hint.
+_FILE_FIELDS = (".path", ".matte", ".folder", ".image", ".name")

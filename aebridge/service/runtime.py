@@ -11,6 +11,7 @@ from typing import Any
 
 from .config import ServiceConfig
 from .jobs import Submitter
+from .security import InputRoots
 from .store import Store
 from .watch import HotFolder
 from .webhooks import Dispatcher
@@ -56,6 +57,8 @@ class Service:
             load_spec = load_callable(DEFAULT_SPEC_LOADER, option="spec loader")
         self.config.outputs.mkdir(parents=True, exist_ok=True)
         self.store = Store(self.config.db_path)
+        #: The input roots: submission checks, the read sandbox, relative messages.
+        self.roots = InputRoots(self.config.input_roots)
         self.workers = WorkerPool(
             self.store,
             build=build,
@@ -65,6 +68,7 @@ class Service:
             max_attempts=self.config.max_attempts,
             build_jobs=self.config.build_jobs,
             engine=self.config.engine,
+            roots=self.roots,
         )
         self.dispatcher = Dispatcher(
             self.store,
