@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,22 +76,94 @@ class Submission:
     warnings: tuple[Problem, ...]
 
 
+#: Deepest nesting of arrays and objects a request may have (a comp spec needs < 10).
+MAX_DEPTH = 64
+
+
 def parse_body(raw: bytes) -> dict[str, Any]:
-    """Parse a request body as a JSON object.
+    """Parse a request body as a JSON object that the service can store and hash.
+
+    Refused, each with a message saying what is wrong: text that is not UTF-8 or not
+    JSON, ``NaN``/``Infinity`` and numbers too large to be finite, integers longer
+    than Python converts (4300 digits), nesting deeper than :data:`MAX_DEPTH`, and
+    strings holding lone surrogates (``"\\ud800"``: valid JSON escapes, but not
+    text any file or database can hold).
 
     Raises:
-        MalformedBodyError: it is not UTF-8 JSON, or not an object.
+        MalformedBodyError: any of the above, or the body is not an object.
     """
     try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MalformedBodyError(
+            f"the request body is not UTF-8 text (byte {exc.start}); send JSON"
+        ) from exc
+    try:
+        data = json.loads(
+            text, parse_constant=_refuse_constant, parse_float=_finite_float
+        )
+    except RecursionError:
+        raise MalformedBodyError(
+            f"the request body is nested deeper than {MAX_DEPTH} levels"
+        ) from None
+    except json.JSONDecodeError as exc:
         raise MalformedBodyError(f"the request body is not valid JSON: {exc}") from exc
+    except ValueError as exc:  # an integer too long to convert, or not finite
+        message = str(exc)
+        if "digits" in message:
+            message = (
+                "a number in the request body has more than "
+                f"{sys.get_int_max_str_digits()} digits"
+            )
+        raise MalformedBodyError(message) from exc
     if not isinstance(data, dict):
         raise MalformedBodyError(
             "the request body must be a JSON object: a comp spec, or "
             '{"spec": {...}, "webhook": {...}, "options": {...}}'
         )
+    _check_shape(data)
     return data
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number; numbers must be finite")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text} is too large to be finite")
+    return value
+
+
+def _check_shape(data: Any) -> None:
+    """Refuse nesting deeper than MAX_DEPTH and strings with lone surrogates."""
+    todo: list[tuple[Any, int]] = [(data, 1)]
+    while todo:
+        value, depth = todo.pop()
+        if isinstance(value, dict | list):
+            if depth > MAX_DEPTH:
+                raise MalformedBodyError(
+                    f"the request body is nested deeper than {MAX_DEPTH} levels"
+                )
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                if isinstance(key, str):
+                    _check_text(key)
+                todo.append((item, depth + 1))
+        elif isinstance(value, str):
+            _check_text(value)
+
+
+def _check_text(text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise MalformedBodyError(
+            f"the request body holds a lone surrogate (\\u{ord(text[exc.start]):04x})"
+            ", which is not text; send each character as itself or as a surrogate "
+            "pair"
+        ) from None
 
 
 def canonical(data: Any) -> str:

@@ -7,6 +7,7 @@ front of it and ``aebridge watch`` runs it alone for a hot folder.
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from .config import ServiceConfig
@@ -91,6 +92,8 @@ class Service:
             for folder in self.config.watch_dirs
         ]
         self._started = False
+        #: Set when the service begins to stop: event streams end.
+        self.stopping = threading.Event()
 
     def start(self) -> None:
         """Requeue jobs of a dead server, then start workers, webhooks, hot folders."""
@@ -108,8 +111,18 @@ class Service:
             ", ".join(str(r) for r in self.config.input_roots),
         )
 
+    def begin_stop(self) -> None:
+        """Start stopping, without waiting (safe in a signal handler).
+
+        Workers claim nothing more and running builds stop between frames (their
+        jobs go back to the queue); event streams end (:attr:`stopping`).
+        """
+        self.stopping.set()
+        self.workers.begin_stop()
+
     def stop(self) -> None:
         """Stop everything; running jobs go back to the queue and resume next time."""
+        self.begin_stop()
         if not self._started:
             return
         self._started = False

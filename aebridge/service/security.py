@@ -32,9 +32,13 @@ from ..sandbox import PathOutsideRootsError, Sandbox
 from ..sequence import find_sequence, is_sequence_pattern
 
 __all__ = [
+    "LOOPBACK_NAMES",
     "InputRoots",
     "PathNotAllowedError",
+    "allowed_host_names",
     "check_bind",
+    "check_origin",
+    "host_name",
     "is_loopback",
     "resolve_input",
     "token_matches",
@@ -81,6 +85,59 @@ def check_bind(host: str, token: str | None) -> None:
             "127.0.0.1, ::1 or localhost; any other address needs a bearer token "
             "(--token or the AEBRIDGE_TOKEN environment variable)",
         )
+
+
+#: Host names that always mean this machine (a browser page cannot rebind them).
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def host_name(header: str) -> str | None:
+    """The host part of a ``Host`` header, lower case, without port or brackets.
+
+    Returns:
+        ``None`` when the header is not a host name or address (``a b``, ``[::1``).
+    """
+    text = header.strip().lower()
+    if text.startswith("["):
+        end = text.find("]")
+        if end < 0 or (text[end + 1 :] and not text[end + 1 :].startswith(":")):
+            return None
+        name = text[1:end]
+    else:
+        name = text.rsplit(":", 1)[0] if text.count(":") == 1 else text
+    name = name.rstrip(".")
+    if not name or not re.fullmatch(r"[a-z0-9._:-]+", name):
+        return None
+    return name
+
+
+def allowed_host_names(bind: str, extra: Sequence[str]) -> frozenset[str]:
+    """The ``Host`` names a server bound to ``bind`` answers to.
+
+    The loopback names, the bound address itself unless it is a wildcard
+    (``0.0.0.0``, ``::``), and the names the operator added (``--allowed-host``).
+    Any other name is refused: a page whose own name was rebound to this machine's
+    address (DNS rebinding) sends its own name, never these.
+    """
+    names = set(LOOPBACK_NAMES)
+    bound = host_name(bind)
+    if bound and bound not in ("0.0.0.0", "::"):
+        names.add(bound)
+    names.update(n for n in (host_name(e) for e in extra) if n)
+    return frozenset(names)
+
+
+def check_origin(origin: str) -> str:
+    """Check a ``--cors-origin`` value: ``scheme://host[:port]``, nothing more.
+
+    Raises:
+        OptionError: another form (a path, a wildcard, ``null``).
+    """
+    if not re.fullmatch(r"https?://[A-Za-z0-9.\-\[\]:]+", origin.rstrip("/")):
+        raise OptionError(
+            "--cors-origin", origin, "an origin like https://tool.example:8443"
+        )
+    return origin
 
 
 def token_matches(header: str | None, token: str) -> bool:

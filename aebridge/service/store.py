@@ -258,9 +258,13 @@ def _encode_cursor(seq: int) -> str:
 def _decode_cursor(cursor: str) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if not text.startswith("s"):
+        if not text.startswith("s") or not text[1:].isdigit() or len(text) > 20:
             raise ValueError(text)
-        return int(text[1:])
+        seq = int(text[1:])
+        # Sequence numbers are SQLite integers: 1 .. 2**63 - 1.
+        if not 0 < seq < 1 << 63:
+            raise ValueError(text)
+        return seq
     except (ValueError, UnicodeDecodeError) as exc:
         raise OptionError(
             "cursor", cursor, "the next_cursor value of a previous page"

@@ -215,18 +215,23 @@ class WorkerPool:
         """A job was queued: look at the queue now instead of at the next interval."""
         self._wake.set()
 
-    def stop(self, timeout: float = 30.0) -> None:
-        """Stop taking jobs; cancel running builds between frames and queue them again.
-
-        A job interrupted by a shutdown is not canceled for its client: it goes back
-        to the queue and resumes (skipping finished frames) on the next start.
-        """
+    def begin_stop(self) -> None:
+        """Stop taking jobs and ask running builds to stop between frames (returns at
+        once; safe in a signal handler)."""
         self._stop.set()
         self._wake.set()
         with self._runs_lock:
             for run in self._runs.values():
                 run.shutting_down.set()
                 run.cancel.set()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop taking jobs; cancel running builds between frames and queue them again.
+
+        A job interrupted by a shutdown is not canceled for its client: it goes back
+        to the queue and resumes (skipping finished frames) on the next start.
+        """
+        self.begin_stop()
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
@@ -309,6 +314,10 @@ class WorkerPool:
     def _run(self, job: Job) -> None:
         run = _Run(job)
         with self._runs_lock:
+            if self._stop.is_set():
+                # Claimed just as the stop began: back to the queue, not built.
+                self._store.release(job.id, self.owner)
+                return
             self._runs[job.id] = run
         try:
             status, failure, result = self._execute(run)

@@ -21,6 +21,8 @@ from aebridge.client import (
     WaitTimeoutError,
 )
 
+JSON = {"content-type": "application/json"}
+
 
 def test_health_answers(server: Running) -> None:
     assert server.client.health()["status"] == "ok"
@@ -49,12 +51,9 @@ def test_a_bare_spec_body_is_accepted_as_curl_sends_it(server: Running) -> None:
 
 def test_same_idempotency_key_and_body_return_the_same_job(server: Running) -> None:
     body = json.dumps({"spec": spec_for()})
-    first = httpx.post(
-        f"{server.url}/v1/jobs", content=body, headers={"Idempotency-Key": "same"}
-    )
-    again = httpx.post(
-        f"{server.url}/v1/jobs", content=body, headers={"Idempotency-Key": "same"}
-    )
+    headers = {"Idempotency-Key": "same", **JSON}
+    first = httpx.post(f"{server.url}/v1/jobs", content=body, headers=headers)
+    again = httpx.post(f"{server.url}/v1/jobs", content=body, headers=headers)
     assert (first.status_code, again.status_code) == (202, 200)
     assert again.json()["id"] == first.json()["id"]
     assert again.headers["idempotent-replayed"] == "true"
@@ -166,15 +165,17 @@ def test_bodies_over_the_limit_get_413(start_server: Callable[..., Running]) -> 
     with pytest.raises(PayloadTooLargeError, match="at most 2048"):
         running.client.submit(spec)
     chunked = httpx.post(
-        f"{running.url}/v1/jobs", content=iter([b"{" + b" " * 3000, b"}"])
+        f"{running.url}/v1/jobs",
+        content=iter([b"{" + b" " * 3000, b"}"]),
+        headers=JSON,
     )
     assert chunked.status_code == 413 and chunked.json()["code"] == "body_too_large"
 
 
 def test_malformed_json_gives_400(server: Running) -> None:
-    response = httpx.post(f"{server.url}/v1/jobs", content=b"{not json")
+    response = httpx.post(f"{server.url}/v1/jobs", content=b"{not json", headers=JSON)
     assert response.status_code == 400 and response.json()["code"] == "malformed_body"
-    response = httpx.post(f"{server.url}/v1/jobs", content=b"[1, 2]")
+    response = httpx.post(f"{server.url}/v1/jobs", content=b"[1, 2]", headers=JSON)
     assert response.status_code == 400 and "JSON object" in response.json()["detail"]
 
 
