@@ -77,6 +77,15 @@ def _shared_options(func: Callable[..., Any]) -> Callable[..., Any]:
             "AEBRIDGE_WEBHOOK_SECRET; default: a new secret per job, returned once).",
         ),
         click.option(
+            "--webhook-allow",
+            "webhook_allow",
+            multiple=True,
+            metavar="CIDR",
+            help="Let webhooks reach this private or loopback network (repeatable, "
+            "e.g. 10.20.0.0/16 or 127.0.0.1/32); link-local and cloud metadata "
+            "addresses stay refused.",
+        ),
+        click.option(
             "--build",
             "build",
             default=None,

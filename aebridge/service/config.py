@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -51,6 +52,10 @@ class ServiceConfig:
             and the loopback names (``*``: any; for a server behind a proxy).
         cors_origins: web origins (``https://tool.example``) whose pages may call
             the API; any other page's requests are refused.
+        webhook_allow: networks (CIDR) of private or loopback addresses webhooks may
+            reach; link-local and metadata addresses are refused whatever it says.
+        retention_days: finished jobs and their outputs are deleted this many days
+            after they ended (0: kept until deleted).
     """
 
     data_dir: Path = Path("aebridge-data")
@@ -79,6 +84,8 @@ class ServiceConfig:
     body_timeout: float = 30.0
     allowed_hosts: tuple[str, ...] = ()
     cors_origins: tuple[str, ...] = ()
+    webhook_allow: tuple[str, ...] = ()
+    retention_days: float = 30.0
 
     @property
     def db_path(self) -> Path:
@@ -91,6 +98,15 @@ class ServiceConfig:
         if self.output_root is not None:
             return self.output_root
         return self.data_dir / "output"
+
+    @property
+    def webhook_networks(
+        self,
+    ) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """``webhook_allow`` as networks."""
+        from .webhooks import parse_networks
+
+        return parse_networks(self.webhook_allow, option="--webhook-allow")
 
     def resolved(self) -> ServiceConfig:
         """Check every value and make every path absolute (symlinks resolved).
@@ -127,10 +143,15 @@ class ServiceConfig:
                 )
         if self.max_body_bytes < 1024:
             raise OptionError("max_body_bytes", self.max_body_bytes, "1024 or more")
-        if self.webhook_secret is not None:
-            from .webhooks import decode_secret
+        from .webhooks import decode_secret, parse_networks
 
+        if self.webhook_secret is not None:
             decode_secret(self.webhook_secret, option="--webhook-secret")
+        parse_networks(self.webhook_allow, option="--webhook-allow")
+        if not self.retention_days >= 0:
+            raise OptionError(
+                "--retention-days", self.retention_days, "0 (keep) or more days"
+            )
         roots = list(self.input_roots) or [Path.cwd()]
         roots.extend(self.watch_dirs)
         absolute_roots: list[Path] = []

@@ -328,7 +328,7 @@ class Submitter:
                 raise OptionError(
                     "webhook.url", url, "an absolute http:// or https:// URL"
                 )
-            check_url(url)
+            check_url(url, allow=self._config.webhook_networks)
         except OptionError as exc:
             problems.append(Problem(path="webhook.url", message=str(exc)))
         events = data.get("events", list(DEFAULT_EVENTS))

@@ -77,6 +77,7 @@ class Service:
             max_attempts=self.config.webhook_max_attempts,
             backoff=self.config.webhook_backoff,
             backoff_cap=self.config.webhook_backoff_cap,
+            allow=self.config.webhook_networks,
         )
         self.submitter = Submitter(
             self.store, self.config, load_spec=load_spec, on_queued=self.workers.wake

@@ -93,6 +93,8 @@ def start_server(tmp_path: Path, inputs: Path) -> Iterator[Callable[..., Running
         options.setdefault("input_roots", (inputs,))
         options.setdefault("webhook_backoff", 0.2)
         options.setdefault("webhook_timeout", 2.0)
+        # The test receivers listen on 127.0.0.1: a private address to the service.
+        options.setdefault("webhook_allow", ("127.0.0.0/8",))
         service = Service(ServiceConfig(**options), build=build)
         running = Running(service, ServerThread(service).start())
         started.append(running)
@@ -214,6 +216,7 @@ class ServerProcess:
             "--data", str(self.tmp_path / "data"),
             "--input-root", str(self.inputs),
             "--lease-seconds", "1.5",
+            "--webhook-allow", "127.0.0.0/8",
             "--build", self.build,
             *self.extra,
         ]  # fmt: skip

@@ -113,6 +113,16 @@ def slow_socket(url: str) -> socket.socket:
     return sock
 
 
+def rest(sock: socket.socket) -> bytes:
+    data = b""
+    try:
+        while chunk := sock.recv(65536):
+            data += chunk
+    except OSError:
+        pass
+    return data
+
+
 def trickle(sock: socket.socket, data: bytes, seconds: float) -> bytes:
     """Send ``data`` one byte at a time, every 0.1 s, for at most ``seconds``;
     return what the server answered (b"" once it closed)."""
@@ -123,8 +133,8 @@ def trickle(sock: socket.socket, data: bytes, seconds: float) -> bytes:
             break
         try:
             sock.sendall(bytes([byte]))
-        except OSError:
-            return answer  # closed by the server
+        except OSError:  # closed by the server: read what it said before closing
+            return answer + rest(sock)
         try:
             chunk = sock.recv(65536)
             if not chunk:
@@ -132,6 +142,8 @@ def trickle(sock: socket.socket, data: bytes, seconds: float) -> bytes:
             answer += chunk
         except TimeoutError:
             pass
+        except OSError:
+            return answer
     raise AssertionError(f"the server kept the slow connection open ({answer!r})")
 
 
