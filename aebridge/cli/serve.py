@@ -86,6 +86,14 @@ def _shared_options(func: Callable[..., Any]) -> Callable[..., Any]:
             "addresses stay refused.",
         ),
         click.option(
+            "--retention-days",
+            type=click.FloatRange(min=0),
+            default=30.0,
+            show_default=True,
+            help="Delete finished jobs and their outputs this many days after they "
+            "ended (0 keeps them until deleted).",
+        ),
+        click.option(
             "--build",
             "build",
             default=None,

@@ -61,6 +61,7 @@ except ImportError as _exc:  # the service extra is optional
     raise MissingExtraError("service", _exc.name or "fastapi") from _exc
 
 __all__ = [
+    "ArtifactNotFoundError",
     "BodyTooLargeError",
     "ServerThread",
     "artifacts",
@@ -77,6 +78,12 @@ SSE_INTERVAL = 0.2
 SSE_KEEPALIVE = 15.0
 
 
+class ArtifactNotFoundError(AebridgeError):
+    """A job has no artifact of the name asked for."""
+
+    code = "not_found"
+
+
 class BodyTooLargeError(AebridgeError):
     """The request body is larger than the service accepts."""
 
@@ -85,6 +92,7 @@ class BodyTooLargeError(AebridgeError):
 
 _STATUS: tuple[tuple[type[AebridgeError], int], ...] = (
     (JobNotFoundError, 404),
+    (ArtifactNotFoundError, 404),
     (IdempotencyConflictError, 409),
     (JobConflictError, 409),
     (BodyTooLargeError, 413),
@@ -638,7 +646,11 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
     def health() -> dict[str, Any]:
         """Whether the service is up (needs no token)."""
         store.counts()  # proves the database answers
-        return {"status": "ok", "version": __version__}
+        return {
+            "status": "ok",
+            "version": __version__,
+            "schema_version": store.schema_version,
+        }
 
     async def read_body(request: Request) -> bytes:
         limit = config.max_body_bytes
@@ -688,16 +700,23 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
             ],
         },
     )
-    async def submit(request: Request) -> Response:
+    async def submit(
+        request: Request,
+        base_dir: str | None = Query(
+            default=None,
+            description="where the spec's relative paths start, inside an input root "
+            "(for a bare spec, as curl sends a file; an envelope says it itself)",
+        ),
+    ) -> Response:
         """Validate a comp spec and queue a job to build it (202 with the job).
 
         Repeating a request with the same Idempotency-Key and body answers 200 with the
         job the first request made.
         """
-        from .jobs import parse_body
+        from .jobs import parse_body, with_base_dir
 
         raw = await read_body(request)
-        body = parse_body(raw)
+        body = with_base_dir(parse_body(raw), base_dir)
         submission = await run_in_threadpool(
             service.submitter.submit,
             body,
@@ -776,8 +795,52 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
         responses={202: _json(_JOB)},
     )
     def cancel_job(job_id: str) -> dict[str, Any]:
-        """Cancel a job; a running job stops between frames (no partial frame)."""
+        """Cancel a job; a running job stops between frames (no partial frame).
+
+        A job that already ended (succeeded, failed or canceled) answers 409.
+        """
         return store.cancel(job_id).public()
+
+    @app.delete(
+        "/v1/jobs/{job_id}",
+        status_code=204,
+        tags=["jobs"],
+        response_class=Response,
+        responses={204: {"description": "the job and its output folder are gone"}},
+    )
+    def delete_job(job_id: str) -> Response:
+        """Delete a job, its output folder and its webhook messages (409 while it
+        runs: cancel it first)."""
+        service.delete_job(job_id)
+        return Response(status_code=204)
+
+    @app.post(
+        "/v1/jobs/{job_id}/webhook/secret",
+        tags=["jobs"],
+        response_model=None,
+        responses={
+            200: {
+                "description": "the job's new webhook secret",
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["job_id", "webhook_secret"],
+                            "properties": {
+                                "job_id": {"type": "string"},
+                                "webhook_secret": {"type": "string"},
+                            },
+                        }
+                    }
+                },
+            }
+        },
+    )
+    def rotate_secret(job_id: str) -> dict[str, Any]:
+        """Give the job's webhook a new secret and return it (the messages not yet
+        delivered are signed with it). 409 when the job has no webhook or the
+        service signs every webhook with one secret (--webhook-secret)."""
+        return {"job_id": job_id, "webhook_secret": service.rotate_secret(job_id)}
 
     @app.get("/v1/jobs/{job_id}/artifacts", tags=["artifacts"])
     def list_artifacts(job_id: str) -> dict[str, Any]:
@@ -799,7 +862,10 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
         # Only names from the listing are served: the request never builds a path.
         listed = {item["name"] for item in artifacts(job)}
         if name not in listed:
-            raise JobNotFoundError(f"{job_id}/artifacts/{name}")
+            raise ArtifactNotFoundError(
+                f"job {job_id} has no artifact of that name; "
+                f"GET /v1/jobs/{job_id}/artifacts lists them"
+            )
         return FileResponse(Path(job.out_dir) / name, filename=Path(name).name)
 
     @app.get("/v1/jobs/{job_id}/webhooks", tags=["jobs"])
@@ -821,21 +887,28 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
         ``succeeded``, ``failed``, ``canceled``), else ``progress``; ``id`` is the
         job's version, so a reconnect with ``Last-Event-ID`` skips what was seen.
         """
-        first = await run_in_threadpool(store.get, job_id)
+        await run_in_threadpool(store.get, job_id)  # 404 before the stream starts
         last_id = request.headers.get("last-event-id", "")
-        seen = int(last_id) if last_id.isdigit() else 0
+        seen = int(last_id) if last_id.isdigit() and len(last_id) < 19 else 0
 
         async def stream() -> AsyncIterator[str]:
-            version = seen
-            status: JobStatus | None = None
+            last = seen
+            shown: str | None = None  # the status of the last event sent
             quiet = 0.0
-            job = first
             while True:
-                if job.version != version:
-                    name = "progress" if job.status is status else job.status.value
-                    version, status, quiet = job.version, job.status, 0.0
-                    data = json.dumps(job.public(), sort_keys=True)
-                    yield f"id: {version}\nevent: {name}\ndata: {data}\n\n"
+                try:
+                    job, steps = await run_in_threadpool(store.changes, job_id, last)
+                except JobNotFoundError:
+                    return  # deleted meanwhile
+                for version, status, data in steps:
+                    # Every status the job passed, as it was then, however quickly.
+                    yield _event(version, status, data)
+                    last, shown, quiet = version, status, 0.0
+                if job.version > last:
+                    status = job.status.value
+                    name = "progress" if shown == status else status
+                    yield _event(job.version, name, job.public())
+                    last, shown, quiet = job.version, job.status.value, 0.0
                 elif quiet >= SSE_KEEPALIVE:
                     quiet = 0.0
                     yield ": keep-alive\n\n"
@@ -847,7 +920,6 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
                     return
                 await asyncio.sleep(SSE_INTERVAL)
                 quiet += SSE_INTERVAL
-                job = await run_in_threadpool(store.get, job_id)
 
         return StreamingResponse(
             stream(),
@@ -856,6 +928,11 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
         )
 
     return app
+
+
+def _event(version: int, name: str, data: Any) -> str:
+    text = json.dumps(data, sort_keys=True)
+    return f"id: {version}\nevent: {name}\ndata: {text}\n\n"
 
 
 def openapi_document(service: Service) -> dict[str, Any]:

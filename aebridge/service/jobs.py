@@ -40,6 +40,7 @@ __all__ = [
     "Submission",
     "Submitter",
     "parse_body",
+    "with_base_dir",
 ]
 
 ENVELOPE_KEYS = ("base_dir", "options", "spec", "webhook")
@@ -166,6 +167,32 @@ def _check_text(text: str) -> None:
         ) from None
 
 
+def with_base_dir(body: dict[str, Any], base_dir: str | None) -> dict[str, Any]:
+    """The body with ``base_dir`` given beside it (``POST /v1/jobs?base_dir=``).
+
+    A bare spec becomes an envelope, so the same request sent either way is the same
+    body (and the same idempotent job).
+
+    Raises:
+        InvalidRequestError: the envelope names another base_dir itself.
+    """
+    if base_dir is None:
+        return body
+    if "spec" not in body:
+        return {"spec": body, "base_dir": base_dir}
+    if body.get("base_dir", base_dir) != base_dir:
+        raise InvalidRequestError(
+            [
+                Problem(
+                    path="base_dir",
+                    message="given twice (in the body and as ?base_dir=) with "
+                    "different values; give it once",
+                )
+            ]
+        )
+    return {**body, "base_dir": base_dir}
+
+
 def canonical(data: Any) -> str:
     """JSON with sorted keys and no spaces: equal bodies give equal text."""
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -227,7 +254,12 @@ class Submitter:
             # the answer must not change because a source was moved since.
             earlier = self._store.find_idempotent(idempotency_key, body_hash)
             if earlier is not None:
-                return Submission(job=earlier, created=False, secret=None, warnings=())
+                return Submission(
+                    job=earlier,
+                    created=False,
+                    secret=self._generated_secret(earlier, body),
+                    warnings=(),
+                )
         envelope = "spec" in body
         spec_data: Any = body["spec"] if envelope else body
         problems: list[Problem] = []
@@ -292,18 +324,25 @@ class Submitter:
         )
         if created:
             self._on_queued()
-        show_secret = (
-            created
-            and webhook is not None
-            and not secret_given
-            and self._config.webhook_secret is None
-        )
         return Submission(
             job=job,
             created=created,
-            secret=webhook.secret if show_secret and webhook else None,
+            secret=self._generated_secret(job, body),
             warnings=tuple(warnings),
         )
+
+    def _generated_secret(self, job: Job, body: Mapping[str, Any]) -> str | None:
+        """The job's webhook secret when this service generated it for the request.
+
+        Returned to the request that made the job and to every replay of it with the
+        same Idempotency-Key and body: an answer lost on the way is not a secret
+        lost. A secret the client sent, or the service-wide one, is never returned.
+        """
+        webhook = body.get("webhook") if "spec" in body else None
+        given = isinstance(webhook, dict) and webhook.get("secret", "") != ""
+        if job.webhook is None or given or self._config.webhook_secret is not None:
+            return None
+        return job.webhook.secret
 
     # -- envelope parts ------------------------------------------------------------
 

@@ -7,15 +7,18 @@ front of it and ``aebridge watch`` runs it alone for a hot folder.
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
+import time
+from pathlib import Path
 from typing import Any
 
 from .config import ServiceConfig
 from .jobs import Submitter
 from .security import InputRoots
-from .store import Store
+from .store import Job, JobConflictError, Store
 from .watch import HotFolder
-from .webhooks import Dispatcher
+from .webhooks import Dispatcher, new_secret
 from .worker import (
     DEFAULT_BUILD,
     DEFAULT_SPEC_LOADER,
@@ -102,6 +105,10 @@ class Service:
             return
         self._started = True
         self.workers.start()
+        if self.config.retention_days:
+            threading.Thread(
+                target=self._janitor, name="aebridge-retention", daemon=True
+            ).start()
         self.dispatcher.start()
         for folder in self.hot_folders:
             folder.start()
@@ -111,6 +118,67 @@ class Service:
             self.config.outputs,
             ", ".join(str(r) for r in self.config.input_roots),
         )
+
+    # -- jobs beyond the queue ---------------------------------------------------
+
+    def delete_job(self, job_id: str) -> Job:
+        """Delete a job that is not running, its messages and its output folder.
+
+        Raises:
+            JobNotFoundError: no job has this id.
+            JobConflictError: the job is running.
+        """
+        job = self.store.delete(job_id)
+        self._remove_outputs(job)
+        return job
+
+    def expire_jobs(self) -> list[Job]:
+        """Delete the finished jobs older than the retention (and their outputs)."""
+        if not self.config.retention_days:
+            return []
+        cutoff = time.time() - self.config.retention_days * 86400
+        expired = self.store.expire(cutoff)
+        for job in expired:
+            self._remove_outputs(job)
+        if expired:
+            _log.info("retention: deleted %d finished job(s)", len(expired))
+        return expired
+
+    def rotate_secret(self, job_id: str) -> str:
+        """A new webhook secret for a job, returned once.
+
+        Raises:
+            JobNotFoundError: no job has this id.
+            JobConflictError: no webhook, or one secret signs every webhook here.
+        """
+        if self.config.webhook_secret is not None:
+            self.store.get(job_id)
+            raise JobConflictError(
+                "this service signs every webhook with the secret it was started with "
+                "(--webhook-secret); its operator changes that one"
+            )
+        secret = new_secret()
+        self.store.set_secret(job_id, secret)
+        return secret
+
+    def _remove_outputs(self, job: Job) -> None:
+        folder = Path(job.out_dir)
+        # Only ever a job's own folder in the output root, whatever the row says.
+        if folder.parent != self.config.outputs or folder.name != job.id:
+            _log.warning("not removing %s: not a job folder", folder)
+            return
+        shutil.rmtree(folder, ignore_errors=True)
+
+    def _janitor(self) -> None:
+        seconds = self.config.retention_days * 86400
+        period = min(3600.0, max(0.5, seconds / 4))
+        while True:
+            try:
+                self.expire_jobs()
+            except Exception:  # a busy database: next round
+                _log.exception("expiring old jobs failed")
+            if self.stopping.wait(period):
+                return
 
     def begin_stop(self) -> None:
         """Start stopping, without waiting (safe in a signal handler).

@@ -1020,6 +1020,25 @@ class Store:
                 self._transition(db, row["id"])
         return touched
 
+    def set_secret(self, job_id: str, secret: str) -> None:
+        """Give a job's webhook a new signing secret.
+
+        Raises:
+            JobNotFoundError: no job has this id.
+            JobConflictError: the job has no webhook.
+        """
+        with self._write() as db:
+            row = db.execute(
+                "SELECT webhook_url FROM jobs WHERE id = ?", (job_id,)
+            ).fetchone()
+            if row is None:
+                raise JobNotFoundError(job_id)
+            if not row["webhook_url"]:
+                raise JobConflictError(f"job {job_id} has no webhook")
+            db.execute(
+                "UPDATE jobs SET webhook_secret = ? WHERE id = ?", (secret, job_id)
+            )
+
     def delete(self, job_id: str) -> Job:
         """Delete a job that is not running, with its webhook messages and history.
 
