@@ -101,6 +101,20 @@ _STATUS: tuple[tuple[type[AebridgeError], int], ...] = (
     (OptionError, 422),
 )
 
+#: Problems any route may answer with, and why.
+_ERROR_RESPONSES: dict[int, str] = {
+    400: "malformed_body: the body is not a JSON object this service can read",
+    401: "unauthorized: the bearer token is missing or wrong",
+    403: "origin_not_allowed: a web page from another origin",
+    404: "job_not_found or not_found",
+    409: "job_conflict or idempotency_key_reused",
+    413: "body_too_large",
+    415: "unsupported_media_type: bodies must be application/json",
+    421: "host_not_allowed: the Host header names another server",
+    422: "invalid_spec, invalid_request, path_not_allowed or invalid_option",
+    500: "internal_error (the log has the details under the reference given)",
+}
+
 _DESCRIPTION = (
     "Submit a comp spec (aebridge.comp/1) as a job; follow its status, progress and "
     "events; download its After Effects script, build.json and preview. Errors are "
@@ -561,9 +575,16 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
         )
 
     problem_ref = {"$ref": "#/components/schemas/Problem"}
+    # Every route may answer these (the edge checks come before any route).
     responses: dict[int | str, dict[str, Any]] = {
-        code: {"content": {"application/problem+json": {"schema": problem_ref}}}
-        for code in (400, 401, 404, 409, 413, 422)
+        code: {
+            "description": why,
+            "content": {"application/problem+json": {"schema": problem_ref}},
+        }
+        for code, why in _ERROR_RESPONSES.items()
+    }
+    responses[401]["headers"] = {
+        "WWW-Authenticate": {"schema": {"type": "string", "enum": ["Bearer"]}}
     }
     app = FastAPI(
         title="aebridge",
@@ -584,9 +605,32 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
                 description=_DESCRIPTION,
                 routes=app.routes,
             )
-            schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            components = document.setdefault("components", {})
+            schemas = components.setdefault("schemas", {})
             schemas["Problem"] = _PROBLEM_SCHEMA
             schemas["Job"] = _JOB_SCHEMA
+            # FastAPI's own 422 body is never sent: validation errors are problems.
+            schemas.pop("HTTPValidationError", None)
+            schemas.pop("ValidationError", None)
+            components["securitySchemes"] = {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "the token given to aebridge serve (--token or "
+                    "AEBRIDGE_TOKEN); needed only when one is configured",
+                }
+            }
+            document["security"] = [{"bearer": []}]
+            for path, item in document["paths"].items():
+                for operation in item.values():
+                    if path == "/v1/health":
+                        operation["security"] = []
+                        operation["responses"].pop("401", None)
+                    bad = operation["responses"].get("422", {})
+                    content = bad.get("content", {})
+                    if "application/json" in content:
+                        del content["application/json"]
+                        content["application/problem+json"] = {"schema": problem_ref}
             app.openapi_schema = document
         return app.openapi_schema
 
