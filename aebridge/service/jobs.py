@@ -469,7 +469,15 @@ class Submitter:
         try:
             base = self._roots.resolve(text, base_dir=roots[0], spec_path="base_dir")
         except PathNotAllowedError as exc:
-            problems.extend(exc.problems)
+            problems.extend(
+                Problem(
+                    path=p.path,
+                    message=p.message.split("; allowed:")[0]
+                    + "; allowed: the spec's folder inside an input root, relative "
+                    "to the first input root or absolute as this server sees it",
+                )
+                for p in exc.problems
+            )
             return None
         if not base.is_dir():
             problems.append(

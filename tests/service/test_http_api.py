@@ -389,3 +389,42 @@ def test_wait_gives_up_after_its_timeout(
     with pytest.raises(WaitTimeoutError, match=r"still (queued|running) after 0\.3 s"):
         server.client.wait(job_id, timeout=0.3, poll=0.05)
     server.client.cancel(job_id)
+
+
+def test_a_missing_relative_source_says_where_relative_paths_start(
+    server: Running, inputs: Path
+) -> None:
+    (inputs / "sh010").mkdir()
+    (inputs / "fg").rename(inputs / "sh010" / "fg")
+    with pytest.raises(InvalidRequestError) as info:
+        server.client.submit(spec_for())
+    (problem,) = [p for p in info.value.problems if p.severity == "error"]
+    assert "relative paths start at base_dir '.'" in problem.message
+    assert '"base_dir"' in problem.message and "?base_dir=" in problem.message
+    job = server.client.submit(spec_for(), base_dir="sh010")
+    assert server.client.wait(job["id"], 20, 0.05)["status"] == "succeeded"
+
+
+def test_a_spec_file_is_submitted_with_its_folder_as_base_dir(
+    server: Running, inputs: Path
+) -> None:
+    (inputs / "sh010").mkdir()
+    (inputs / "fg").rename(inputs / "sh010" / "fg")
+    spec_file = inputs / "sh010" / "comp.json"
+    spec_file.write_text(json.dumps(spec_for()), encoding="utf-8")
+    job = server.client.submit(spec_file)
+    assert server.client.wait(job["id"], 20, 0.05)["status"] == "succeeded"
+    # The same request as curl sends it: a bare spec with ?base_dir=.
+    response = httpx.post(
+        f"{server.url}/v1/jobs",
+        params={"base_dir": "sh010"},
+        content=spec_file.read_bytes(),
+        headers=JSON,
+    )
+    assert response.status_code == 202, response.text
+    twice = httpx.post(
+        f"{server.url}/v1/jobs",
+        params={"base_dir": "sh010"},
+        json={"spec": spec_for(), "base_dir": "elsewhere"},
+    )
+    assert twice.status_code == 422 and "give it once" in twice.text
