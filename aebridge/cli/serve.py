@@ -187,17 +187,20 @@ def serve_cmd(
 ) -> None:
     """Run the HTTP service: jobs in SQLite, progress, webhooks, hot folders.
 
-    Jobs are submitted with POST /v1/jobs (a comp spec, or {"spec", "webhook",
-    "options"}); the API is described at /docs and /openapi.json. Stopping the
-    server (Ctrl-C) puts running jobs back in the queue; they resume on the next
-    start, skipping frames already written.
+    Jobs are submitted with POST /v1/jobs (a comp spec, or {"spec", "base_dir",
+    "webhook", "options"}) as application/json; the API is described at /docs and
+    /openapi.json. Jobs read only inside the input roots. Stopping the server
+    (Ctrl-C, SIGTERM) puts running jobs back in the queue within seconds; they
+    resume on the next start, skipping frames already written. See docs/service.md
+    for the security model.
 
     \b
     Examples:
       aebridge serve
       aebridge serve --input-root shots --output-root builds --workers 2
       AEBRIDGE_TOKEN=s3cret aebridge serve --host 0.0.0.0 --watch dropbox
-      curl -X POST localhost:8765/v1/jobs -H 'Idempotency-Key: k1' -d @shot/comp.json
+      curl -X POST 'localhost:8765/v1/jobs?base_dir=sh010' \\
+        -H 'Content-Type: application/json' -d @shots/sh010/comp.json
     """
     from ..service.app import serve
     from ..service.runtime import Service

@@ -186,3 +186,13 @@ def test_every_curl_example_in_the_docs_sends_json() -> None:
         for line in doc.read_text(encoding="utf-8").splitlines():
             if "curl" in line and re.search(r"\s(-d|--data\S*)\s", line):
                 assert "Content-Type: application/json" in line, (doc.name, line)
+
+
+def test_the_serve_help_sends_json_too() -> None:
+    from click.testing import CliRunner
+
+    from aebridge.cli import main
+
+    text = CliRunner().invoke(main, ["serve", "--help"]).output
+    example = text[text.index("curl") :].split("\n\n")[0]
+    assert "Content-Type: application/json" in example and "-d @" in example
