@@ -112,6 +112,7 @@ def run(line: str, server: DocServer, job_id: str = "") -> str:
     return done.stdout
 
 
+@pytest.mark.slow  # a real aebridge serve subprocess
 def test_the_quick_start_runs_as_written(doc_server: DocServer) -> None:
     lines = [c for c in commands(blocks(section("Quick start"), "bash")[0])]
     curls = [line for line in lines if line.startswith("curl")]
@@ -130,6 +131,7 @@ def test_the_quick_start_runs_as_written(doc_server: DocServer) -> None:
     assert {"sh010/sh010.jsx", "sh010/build.json"} <= names
 
 
+@pytest.mark.slow  # a real aebridge serve subprocess
 def test_the_python_client_example_runs(
     doc_server: DocServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -142,6 +144,7 @@ def test_the_python_client_example_runs(
     assert int(printed["sh010/sh010.jsx"]) > 0 and "sh010/build.json" in printed
 
 
+@pytest.mark.slow  # a real aebridge serve subprocess
 def test_the_envelope_example_is_accepted(doc_server: DocServer) -> None:
     (example,) = [
         b for b in blocks(section("Submitting a job: `POST /v1/jobs`"), "json")

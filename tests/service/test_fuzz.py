@@ -21,6 +21,7 @@ import pytest
 from conftest import Running
 
 schemathesis = pytest.importorskip("schemathesis")
+pytestmark = pytest.mark.slow  # bounded: FUZZ_EXAMPLES per operation
 from hypothesis import HealthCheck, settings  # noqa: E402
 from schemathesis.checks import (  # noqa: E402
     content_type_conformance,

@@ -33,6 +33,7 @@ def wait_until(check: Callable[[], bool], timeout: float = 20) -> None:
         time.sleep(0.05)
 
 
+@pytest.mark.slow  # a real aebridge serve subprocess
 def test_sigterm_with_an_event_stream_open_stops_at_once_and_requeues(
     server_process: ServerProcess,
 ) -> None:

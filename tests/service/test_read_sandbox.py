@@ -131,6 +131,7 @@ def sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@pytest.mark.slow  # a real aebridge serve subprocess
 @pytest.mark.parametrize(
     ("pause_at", "build_jobs"),
     [
