@@ -32,6 +32,9 @@ __all__ = ["Service"]
 
 _log = logging.getLogger("aebridge.service")
 
+#: Jobs deleted per retention transaction.
+_EXPIRE_BATCH = 200
+
 
 class Service:
     """Everything a service instance runs, started and stopped together.
@@ -137,9 +140,14 @@ class Service:
         if not self.config.retention_days:
             return []
         cutoff = time.time() - self.config.retention_days * 86400
-        expired = self.store.expire(cutoff)
-        for job in expired:
-            self._remove_outputs(job)
+        expired: list[Job] = []
+        while True:  # in batches: each is one short write transaction
+            batch = self.store.expire(cutoff, limit=_EXPIRE_BATCH)
+            for job in batch:
+                self._remove_outputs(job)
+            expired.extend(batch)
+            if len(batch) < _EXPIRE_BATCH:
+                break
         if expired:
             _log.info("retention: deleted %d finished job(s)", len(expired))
         return expired

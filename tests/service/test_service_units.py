@@ -676,3 +676,37 @@ def test_every_status_a_job_passed_is_kept_in_order(
         "running",
         "succeeded",
     ]
+
+
+def test_retention_deletes_every_expired_job_in_batches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aebridge.service import runtime
+    from aebridge.service.config import ServiceConfig
+    from aebridge.service.runtime import Service
+
+    monkeypatch.setattr(runtime, "_EXPIRE_BATCH", 3)
+    service = Service(
+        ServiceConfig(data_dir=tmp_path / "data", input_roots=(tmp_path,)),
+        build=lambda *a, **k: None,
+        load_spec=lambda *a, **k: None,
+    )
+    try:
+        ids = []
+        for _ in range(7):
+            job, _ = service.store.create(
+                request="{}",
+                body_hash="h",
+                idempotency_key=None,
+                base_dir=tmp_path,
+                output_root=service.config.outputs,
+                webhook=None,
+            )
+            service.store.cancel(job.id)
+            (service.config.outputs / job.id).mkdir(parents=True)
+            ids.append(job.id)
+        monkeypatch.setattr(runtime.time, "time", lambda: 10**12)  # far ahead
+        assert sorted(j.id for j in service.expire_jobs()) == sorted(ids)
+        assert list(service.config.outputs.iterdir()) == []
+    finally:
+        service.store.close()
