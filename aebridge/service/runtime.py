@@ -95,6 +95,7 @@ class Service:
                 store=self.store,
                 poll=self.config.poll,
                 interval=self.config.watch_interval,
+                roots=self.roots,
             )
             for folder in self.config.watch_dirs
         ]

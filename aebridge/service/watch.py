@@ -12,9 +12,10 @@ rename): ``comp.result.json`` when the job succeeded, ``comp.error.json`` when t
 was refused or the job failed or was canceled. A spec with either file is done. A file
 that is not a request at all (not JSON, nested too deep, a lone surrogate, ...) is
 moved into ``rejected/`` with its ``.error.json`` beside it, so it stops no other file
-and is not read again. The job is submitted with an idempotency key made from the
-file's path, modification time and content, so a restart finds the same job again
-instead of building it twice.
+and is not read again; so is a file that links outside the input roots (it is read
+through the read sandbox) or is larger than the API's body limit. The job is submitted
+with an idempotency key made from the file's path, modification time and content, so
+a restart finds the same job again instead of building it twice.
 """
 
 from __future__ import annotations
@@ -30,14 +31,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import sandbox
 from ..errors import AebridgeError, SpecError
+from ..sandbox import PathOutsideRootsError
 from .jobs import MalformedBodyError, Submitter, parse_body
+from .security import InputRoots
 from .store import JobNotFoundError, JobStatus, Store
 
 __all__ = ["REJECTED", "HotFolder", "outcome_paths"]
 
 #: Where files that are not requests at all are moved, with their ``.error.json``.
 REJECTED = "rejected"
+#: The largest spec file read (the HTTP API's body limit).
+MAX_SPEC_BYTES = 1 << 20
 
 _log = logging.getLogger("aebridge.service.watch")
 
@@ -91,6 +97,7 @@ class HotFolder:
         poll: network-share mode: wait for a stable size before taking a file.
         interval: seconds between scans.
         settle: seconds a file's size must stay the same in ``poll`` mode.
+        roots: the input roots spec files are read through (default: the folder).
     """
 
     def __init__(
@@ -102,8 +109,10 @@ class HotFolder:
         poll: bool = False,
         interval: float = 0.5,
         settle: float = 2.0,
+        roots: InputRoots | None = None,
     ) -> None:
         self.folder = folder
+        self._roots = roots or InputRoots((folder,))
         self._submitter = submitter
         self._store = store
         self._poll = poll
@@ -217,7 +226,21 @@ class HotFolder:
         self._write_outcome(job_id, spec, result_path, error_path)
 
     def _submit(self, spec: Path, error_path: Path) -> str | None:
-        raw = spec.read_bytes()
+        try:
+            # Through the sandbox: a dropped name may be a link to any file.
+            with self._roots.reading(), sandbox.open_binary(spec) as handle:
+                raw = handle.read(MAX_SPEC_BYTES + 1)
+        except PathOutsideRootsError as exc:
+            self._reject(spec, code=exc.code, message=str(exc), retryable=False)
+            return None
+        if len(raw) > MAX_SPEC_BYTES:
+            self._reject(
+                spec,
+                code="body_too_large",
+                message=f"the file has more than {MAX_SPEC_BYTES} bytes",
+                retryable=False,
+            )
+            return None
         stat = spec.stat()
         digest = hashlib.sha256(
             f"{spec}\0{stat.st_mtime_ns}\0".encode() + raw

@@ -215,3 +215,26 @@ def test_messages_and_results_show_paths_relative_to_the_roots(
     assert "fg/fg.1003.png" in failed["failure"]["message"]
     for text in (refused.text, json.dumps(done), json.dumps(failed)):
         assert str(tmp_path) not in text, text
+
+
+def test_a_hot_folder_spec_linked_outside_is_not_read(
+    tmp_path: Path, start_server: Callable[..., Running]
+) -> None:
+    """A dropped ``x.json`` that links to a JSON file elsewhere on the server: its
+    content would come back in the refusal's messages."""
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    secret = tmp_path / "private" / "settings.json"
+    secret.parent.mkdir()
+    secret.write_text('{"comp": {"name": "db-password-hunter2"}}', encoding="utf-8")
+    os.symlink(secret, folder / "x.json")
+    start_server(watch_dirs=(folder,), watch_interval=0.05)
+    error = folder / "rejected" / "x.error.json"
+    deadline = time.monotonic() + 10
+    while not error.exists():
+        assert time.monotonic() < deadline, sorted(os.listdir(folder))
+        time.sleep(0.05)
+    text = error.read_text(encoding="utf-8")
+    assert json.loads(text)["failure"]["code"] == "path_not_allowed"
+    assert "hunter2" not in text and str(tmp_path) not in text
+    assert secret.read_text().startswith("{")  # untouched
