@@ -220,8 +220,9 @@ class ServerProcess:
             "--build", self.build,
             *self.extra,
         ]  # fmt: skip
-        log = open(self.tmp_path / "server.log", "ab")  # noqa: SIM115 (lives with proc)
-        self.proc = subprocess.Popen(command, env=env, stdout=log, stderr=log)
+        # The child holds its own copy of the descriptor: ours can close now.
+        with open(self.tmp_path / "server.log", "ab") as log:
+            self.proc = subprocess.Popen(command, env=env, stdout=log, stderr=log)
         deadline = time.monotonic() + 20
         while True:
             assert self.proc.poll() is None, self.log

@@ -75,13 +75,13 @@ def doc_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DocServer]:
     assert serve.startswith("aebridge serve ") and serve.endswith("&")
     port = free_port()
     args = serve.removesuffix("&").split()[1:]
-    log = open(folder / "server.log", "wb")  # noqa: SIM115 (lives with the server)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "aebridge", *args, "--port", str(port)],
-        cwd=folder,
-        stdout=log,
-        stderr=log,
-    )
+    with open(folder / "server.log", "wb") as log:  # the child keeps its own copy
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "aebridge", *args, "--port", str(port)],
+            cwd=folder,
+            stdout=log,
+            stderr=log,
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
@@ -94,7 +94,6 @@ def doc_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DocServer]:
     yield DocServer(folder, url, proc)
     proc.terminate()
     proc.wait(20)
-    log.close()
 
 
 def run(line: str, server: DocServer, job_id: str = "") -> str:
