@@ -21,7 +21,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from . import __version__, sandbox
 from .errors import (
     CanceledError,
     OptionError,
@@ -40,6 +40,7 @@ from .model import (
     Provenance,
     expand_conditioning,
 )
+from .sandbox import PathOutsideRootsError
 from .sequence import find_sequence, is_sequence_pattern
 from .spec_io import (
     RATE_POLICIES,
@@ -132,7 +133,7 @@ def _hash_source(path: str) -> str | None:
         return None
     for name in files:
         try:
-            with open(name, "rb") as handle:
+            with sandbox.open_binary(name) as handle:
                 while chunk := handle.read(1 << 20):
                     digest.update(chunk)
         except OSError as exc:
@@ -661,6 +662,8 @@ def _source_problems(spec: CompSpec, rate_policy: str) -> list[Problem]:
                 )
             )
             continue
+        except PathOutsideRootsError:
+            raise  # a read the sandbox refused is not a spec problem: it fails as such
         except SourceError as exc:
             problems.append(Problem(path=f"{path}.path", message=str(exc)))
             continue

@@ -82,7 +82,8 @@ class JobNotFoundError(ServiceError):
 
 
 class ConflictError(ServiceError):
-    """409: an Idempotency-Key reused with another body, or a finished job canceled."""
+    """409: an Idempotency-Key reused with another body, an ended job canceled, or a
+    running job deleted."""
 
 
 class PayloadTooLargeError(ServiceError):
@@ -209,10 +210,16 @@ class Client:
             spec: the comp spec as a mapping, or a path to its JSON file.
             idempotency_key: resending with the same key and spec returns the same job.
             webhook: ``{"url": ..., "events": [...], "secret": ...}`` (secret optional;
-                a generated one comes back once as ``webhook_secret``).
+                a generated one comes back as ``webhook_secret``, again on a replay
+                with the same key).
             preview: also render the preview.
             base_dir: where the spec's relative paths start, inside an input root of
-                the service (the service's first input root by default).
+                the service: relative to its first input root, or absolute as the
+                service sees it. For a spec given as a file, the default is that
+                file's folder (absolute): right when the service sees this file at
+                the same path (the same machine, or a share mounted at the same
+                place); otherwise give it relative to the input root. For a mapping,
+                the default is the service's first input root.
 
         Returns:
             The job (``id``, ``status``, ...), plus ``warnings`` and, when generated,
@@ -223,11 +230,15 @@ class Client:
             ConflictError: the key was used before with another spec.
             ServiceError: any other refusal.
         """
-        data: Mapping[str, Any] = (
-            spec
-            if isinstance(spec, Mapping)
-            else json.loads(Path(spec).read_text(encoding="utf-8"))
-        )
+        if isinstance(spec, Mapping):
+            data: Mapping[str, Any] = spec
+        else:
+            path = Path(spec)
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if base_dir is None:
+                # Relative paths in a spec file start at its folder, as for
+                # ``aebridge build``; the service reads only the JSON, so say where.
+                base_dir = path.resolve().parent.as_posix()
         body: dict[str, Any] = {"spec": dict(data)}
         if webhook is not None:
             body["webhook"] = dict(webhook)
@@ -305,6 +316,11 @@ class Client:
     def cancel(self, job_id: str) -> dict[str, Any]:
         """Cancel a job (a running one stops between frames)."""
         return dict(self._request("POST", f"/v1/jobs/{job_id}/cancel").json())
+
+    def delete(self, job_id: str) -> None:
+        """Delete a job that is not running, with its outputs (ConflictError while it
+        runs: cancel it and wait first)."""
+        self._request("DELETE", f"/v1/jobs/{job_id}")
 
     def artifacts(self, job_id: str) -> builtins.list[dict[str, Any]]:
         """The downloadable files of a succeeded job (``name``, ``kind``, ``size``)."""

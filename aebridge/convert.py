@@ -25,8 +25,9 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from . import __version__, sandbox
 from .errors import AebridgeError, OptionError, OutputError, SourceError
+from .sandbox import Sandbox
 from .timing import format_rate, has_timecode, pack_timecode, parse_rate
 
 __all__ = [
@@ -143,6 +144,9 @@ class _ChunkTask:
     matte_movie_sha256: str | None
     settings_hash: str
     force: bool
+    # The reading sandbox active where the task was made (a service job's input
+    # roots), so reads in the worker process are checked at the moment they happen.
+    sandbox: Sandbox | None = None
 
     def describe(self) -> str:
         """The chunk's output frames, for engine error messages."""
@@ -236,6 +240,12 @@ def _decode(
 
 def _convert_chunk(task: _ChunkTask) -> list[_FrameRecord]:
     """Worker: convert the frames of one chunk. Runs in a worker process."""
+    with sandbox.active(task.sandbox):
+        return _convert_frames(task)
+
+
+def _convert_frames(task: _ChunkTask) -> list[_FrameRecord]:
+    """Convert the frames of one chunk (under the chunk's sandbox, if any)."""
     from . import exr, ingest
     from .imaging import PixelPipeline
 
@@ -900,6 +910,7 @@ def convert(
                 matte_movie_sha256=matte_movie_sha,
                 settings_hash=settings_hash,
                 force=force,
+                sandbox=sandbox.current(),
             )
             for r in ranges
         ]

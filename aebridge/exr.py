@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from . import sandbox
 from .errors import OptionError, OutputError, SourceError
 
 __all__ = [
@@ -703,7 +704,10 @@ def read_pixels(path: str | os.PathLike[str]) -> npt.NDArray[np.float32]:
 
     name = os.fspath(path)
     try:
-        f = OpenEXR.File(name, separate_channels=True)
+        # Through the sandbox when one is active (a service job's preview reads
+        # pre-converted sequences from its input roots).
+        with sandbox.readable(name) as readable_name:
+            f = OpenEXR.File(readable_name, separate_channels=True)
         header = f.header()
         channels = {k: np.asarray(v.pixels) for k, v in f.channels().items()}
     except (OSError, RuntimeError, ValueError) as exc:

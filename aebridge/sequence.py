@@ -24,6 +24,7 @@ from fileseq.constants import PAD_STYLE_HASH1
 from fileseq.exceptions import FileSeqException, ParseException
 from fileseq.filesequence import FileSequence
 
+from . import sandbox
 from .errors import SourceError
 
 __all__ = [
@@ -135,7 +136,7 @@ def _list_frames(
     directory: str, prefix: str, suffix: str, padding: int, shown: str
 ) -> dict[int, str]:
     try:
-        names = os.listdir(directory or ".")
+        names = sandbox.listdir(directory or ".")
     except FileNotFoundError:
         raise SourceError(
             f"the folder {directory!r} does not exist", path=shown
@@ -221,7 +222,14 @@ def _from_pattern(path: str) -> FrameSequence:
 
 def _from_folder(folder: str) -> FrameSequence:
     try:
-        candidates = FileSequence.findSequencesOnDisk(folder)
+        # Listed through the sandbox (when one is active), like every read: fileseq
+        # groups the names only.
+        names = [n for n in sandbox.listdir(folder) if not n.startswith(".")]
+        candidates = FileSequence.findSequencesInList(
+            os.path.join(folder, n)
+            for n in names
+            if not os.path.isdir(os.path.join(folder, n))
+        )
     except (OSError, FileSeqException) as exc:
         raise SourceError(f"cannot list the folder: {exc}", path=folder) from exc
     sequences = [

@@ -77,6 +77,23 @@ def _shared_options(func: Callable[..., Any]) -> Callable[..., Any]:
             "AEBRIDGE_WEBHOOK_SECRET; default: a new secret per job, returned once).",
         ),
         click.option(
+            "--webhook-allow",
+            "webhook_allow",
+            multiple=True,
+            metavar="CIDR",
+            help="Let webhooks reach this private or loopback network (repeatable, "
+            "e.g. 10.20.0.0/16 or 127.0.0.1/32); link-local and cloud metadata "
+            "addresses stay refused.",
+        ),
+        click.option(
+            "--retention-days",
+            type=click.FloatRange(min=0),
+            default=30.0,
+            show_default=True,
+            help="Delete finished jobs and their outputs this many days after they "
+            "ended (0 keeps them until deleted).",
+        ),
+        click.option(
             "--build",
             "build",
             default=None,
@@ -125,6 +142,36 @@ def _logging() -> None:
     is_flag=True,
     help="Hot folders are network shares: take a file once its size is stable.",
 )
+@click.option(
+    "--allowed-host",
+    "allowed_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="Also answer requests whose Host header is NAME (repeatable; the bound "
+    "address and localhost always work; '*' for any, behind a proxy that checks it).",
+)
+@click.option(
+    "--cors-origin",
+    "cors_origins",
+    multiple=True,
+    metavar="ORIGIN",
+    help="Let web pages from ORIGIN (https://tool.example) call the API "
+    "(repeatable); pages from any other origin are refused.",
+)
+@click.option(
+    "--header-timeout",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    help="Seconds a request's headers may take to arrive.",
+)
+@click.option(
+    "--body-timeout",
+    type=click.FloatRange(min=0.1),
+    default=30.0,
+    show_default=True,
+    help="Seconds a request's body may take to arrive after its headers.",
+)
 @_shared_options
 def serve_cmd(
     host: str,
@@ -132,25 +179,30 @@ def serve_cmd(
     token: str | None,
     watch_dirs: tuple[Path, ...],
     poll: bool,
+    allowed_hosts: tuple[str, ...],
+    cors_origins: tuple[str, ...],
+    header_timeout: float,
+    body_timeout: float,
     **shared: Any,
 ) -> None:
     """Run the HTTP service: jobs in SQLite, progress, webhooks, hot folders.
 
-    Jobs are submitted with POST /v1/jobs (a comp spec, or {"spec", "webhook",
-    "options"}); the API is described at /docs and /openapi.json. Stopping the
-    server (Ctrl-C) puts running jobs back in the queue; they resume on the next
-    start, skipping frames already written.
+    Jobs are submitted with POST /v1/jobs (a comp spec, or {"spec", "base_dir",
+    "webhook", "options"}) as application/json; the API is described at /docs and
+    /openapi.json. Jobs read only inside the input roots. Stopping the server
+    (Ctrl-C, SIGTERM) puts running jobs back in the queue within seconds; they
+    resume on the next start, skipping frames already written. See docs/service.md
+    for the security model.
 
     \b
     Examples:
       aebridge serve
       aebridge serve --input-root shots --output-root builds --workers 2
       AEBRIDGE_TOKEN=s3cret aebridge serve --host 0.0.0.0 --watch dropbox
-      curl -X POST localhost:8765/v1/jobs -H 'Idempotency-Key: k1' -d @shot/comp.json
+      curl -X POST 'localhost:8765/v1/jobs?base_dir=sh010' \\
+        -H 'Content-Type: application/json' -d @shots/sh010/comp.json
     """
-    import uvicorn
-
-    from ..service.app import create_app
+    from ..service.app import serve
     from ..service.runtime import Service
 
     config = ServiceConfig(
@@ -159,6 +211,10 @@ def serve_cmd(
         token=token or None,
         watch_dirs=watch_dirs,
         poll=poll,
+        allowed_hosts=allowed_hosts,
+        cors_origins=cors_origins,
+        header_timeout=header_timeout,
+        body_timeout=body_timeout,
         **shared,
     )
     _logging()
@@ -167,7 +223,7 @@ def serve_cmd(
         f"aebridge service on http://{host}:{port} (data {service.config.data_dir})",
         err=True,
     )
-    uvicorn.run(create_app(service), host=host, port=port, log_level="warning")
+    serve(service)
 
 
 @click.command("watch")

@@ -18,6 +18,7 @@ from fractions import Fraction
 import numpy as np
 import numpy.typing as npt
 
+from .. import sandbox
 from ..encoding import Encoding
 from ..errors import OptionError, SourceError
 from .exrparts import ExrChoice
@@ -279,7 +280,7 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
     """
     digest = hashlib.sha256()
     try:
-        with open(path, "rb") as handle:
+        with sandbox.open_binary(path) as handle:
             while chunk := handle.read(_HASH_CHUNK):
                 digest.update(chunk)
     except OSError as exc:

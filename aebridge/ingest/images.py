@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from .. import sandbox
 from ..encoding import ColourIn, Encoding, output_matrix
 from ..errors import SourceError
 from ..sequence import (
@@ -83,7 +84,10 @@ def _open(path: str, number: int) -> oiio.ImageInput:
 
     if not os.path.isfile(path):
         raise SourceError("the frame file is missing", path=path, frame=number)
-    inp = oiio.ImageInput.open(path, _config())
+    # Through the sandbox when one is active: the file is opened at this moment,
+    # beneath the allowed roots, whatever happened to its folders since the probe.
+    with sandbox.readable(path) as name:
+        inp = oiio.ImageInput.open(name, _config())
     if inp is None:
         reason = oiio.geterror() or "unknown reason"
         raise SourceError(

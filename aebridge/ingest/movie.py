@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .. import sandbox
 from ..encoding import ColourIn, Encoding
 from ..errors import SourceError
 from ..timing import format_rate
@@ -107,7 +108,9 @@ def _open_container(path: str) -> Any:
     if not os.path.exists(path):
         raise SourceError("the movie file does not exist", path=path)
     try:
-        return av.open(path)
+        # Through the sandbox when one is active (opened now, beneath its roots).
+        with sandbox.readable(path) as name:
+            return av.open(name)
     except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
         raise SourceError(f"cannot open the movie: {exc}", path=path) from exc
 

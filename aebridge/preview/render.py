@@ -8,6 +8,7 @@ last-read frame of each layer), so memory stays flat over long comps.
 
 from __future__ import annotations
 
+import contextvars
 import json
 import os
 from collections.abc import Callable, Iterable
@@ -341,8 +342,10 @@ class Renderer:
                 (index, src_index) in self._pending
             ):
                 continue
+            # In this thread's context: a sandbox active for the build (a service
+            # job) applies to the reads made ahead too.
             self._pending[(index, src_index)] = self._pool.submit(
-                self._load, index, src_index, frame
+                contextvars.copy_context().run, self._load, index, src_index, frame
             )
 
     def _source(self, index: int, frame: int) -> Image | None:

@@ -3,7 +3,8 @@
 Modules, in dependency order (each imports only those above it):
 
 - :mod:`.config`    the settings of one service instance (frozen dataclass)
-- :mod:`.security`  bearer tokens, bind-address rules and input/output path rules
+- :mod:`.security`  bearer tokens, bind and Host rules, and the input roots
+                    (submission checks, the read sandbox, relative messages)
 - :mod:`.store`     the SQLite job store (WAL), leases, idempotency and webhook outbox
 - :mod:`.webhooks`  Standard Webhooks signing and the outbox dispatcher
 - :mod:`.worker`    worker threads that lease queued jobs and run the build

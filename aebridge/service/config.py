@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -45,6 +46,16 @@ class ServiceConfig:
         watch_interval: seconds between hot-folder scans.
         build: ``module:function`` of the build to run (default
             ``aebridge.api:build``); the seam tests use to slow builds down.
+        header_timeout: seconds a request's headers may take to arrive.
+        body_timeout: seconds a request's body may take to arrive after its headers.
+        allowed_hosts: ``Host`` names the server answers to besides its own address
+            and the loopback names (``*``: any; for a server behind a proxy).
+        cors_origins: web origins (``https://tool.example``) whose pages may call
+            the API; any other page's requests are refused.
+        webhook_allow: networks (CIDR) of private or loopback addresses webhooks may
+            reach; link-local and metadata addresses are refused whatever it says.
+        retention_days: finished jobs and their outputs are deleted this many days
+            after they ended (0: kept until deleted).
     """
 
     data_dir: Path = Path("aebridge-data")
@@ -69,6 +80,12 @@ class ServiceConfig:
     poll: bool = False
     watch_interval: float = 0.5
     build: str | None = None
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    allowed_hosts: tuple[str, ...] = ()
+    cors_origins: tuple[str, ...] = ()
+    webhook_allow: tuple[str, ...] = ()
+    retention_days: float = 30.0
 
     @property
     def db_path(self) -> Path:
@@ -82,6 +99,15 @@ class ServiceConfig:
             return self.output_root
         return self.data_dir / "output"
 
+    @property
+    def webhook_networks(
+        self,
+    ) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """``webhook_allow`` as networks."""
+        from .webhooks import parse_networks
+
+        return parse_networks(self.webhook_allow, option="--webhook-allow")
+
     def resolved(self) -> ServiceConfig:
         """Check every value and make every path absolute (symlinks resolved).
 
@@ -92,7 +118,7 @@ class ServiceConfig:
         Raises:
             OptionError: a value is out of range or an input root does not exist.
         """
-        from .security import check_bind
+        from .security import check_bind, check_origin, host_name
 
         check_bind(self.host, self.token)
         if not 0 <= self.port < 65536:
@@ -104,12 +130,28 @@ class ServiceConfig:
         from ..executor import parse_engine
 
         parse_engine(self.engine)
+        for name in ("header_timeout", "body_timeout"):
+            if not getattr(self, name) > 0:
+                option = "--" + name.replace("_", "-")
+                raise OptionError(option, getattr(self, name), "more than 0 seconds")
+        for origin in self.cors_origins:
+            check_origin(origin)
+        for host in self.allowed_hosts:
+            if host != "*" and host_name(host) is None:
+                raise OptionError(
+                    "--allowed-host", host, "a host name or address, or '*'"
+                )
         if self.max_body_bytes < 1024:
             raise OptionError("max_body_bytes", self.max_body_bytes, "1024 or more")
-        if self.webhook_secret is not None:
-            from .webhooks import decode_secret
+        from .webhooks import decode_secret, parse_networks
 
+        if self.webhook_secret is not None:
             decode_secret(self.webhook_secret, option="--webhook-secret")
+        parse_networks(self.webhook_allow, option="--webhook-allow")
+        if not self.retention_days >= 0:
+            raise OptionError(
+                "--retention-days", self.retention_days, "0 (keep) or more days"
+            )
         roots = list(self.input_roots) or [Path.cwd()]
         roots.extend(self.watch_dirs)
         absolute_roots: list[Path] = []

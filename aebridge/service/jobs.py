@@ -19,14 +19,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import AebridgeError, OptionError, Problem, SpecError
+from ..model import ExrSequence
 from .config import ServiceConfig
-from .security import PathNotAllowedError, resolve_input
+from .security import InputRoots, PathNotAllowedError
 from .store import DEFAULT_EVENTS, EVENTS, Job, Store, WebhookTarget
 from .webhooks import check_url, decode_secret, new_secret
 
@@ -37,6 +40,7 @@ __all__ = [
     "Submission",
     "Submitter",
     "parse_body",
+    "with_base_dir",
 ]
 
 ENVELOPE_KEYS = ("base_dir", "options", "spec", "webhook")
@@ -73,22 +77,120 @@ class Submission:
     warnings: tuple[Problem, ...]
 
 
+#: Deepest nesting of arrays and objects a request may have (a comp spec needs < 10).
+MAX_DEPTH = 64
+
+
 def parse_body(raw: bytes) -> dict[str, Any]:
-    """Parse a request body as a JSON object.
+    """Parse a request body as a JSON object that the service can store and hash.
+
+    Refused, each with a message saying what is wrong: text that is not UTF-8 or not
+    JSON, ``NaN``/``Infinity`` and numbers too large to be finite, integers longer
+    than Python converts (4300 digits), nesting deeper than :data:`MAX_DEPTH`, and
+    strings holding lone surrogates (``"\\ud800"``: valid JSON escapes, but not
+    text any file or database can hold).
 
     Raises:
-        MalformedBodyError: it is not UTF-8 JSON, or not an object.
+        MalformedBodyError: any of the above, or the body is not an object.
     """
     try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MalformedBodyError(
+            f"the request body is not UTF-8 text (byte {exc.start}); send JSON"
+        ) from exc
+    try:
+        data = json.loads(
+            text, parse_constant=_refuse_constant, parse_float=_finite_float
+        )
+    except RecursionError:
+        raise MalformedBodyError(
+            f"the request body is nested deeper than {MAX_DEPTH} levels"
+        ) from None
+    except json.JSONDecodeError as exc:
         raise MalformedBodyError(f"the request body is not valid JSON: {exc}") from exc
+    except ValueError as exc:  # an integer too long to convert, or not finite
+        message = str(exc)
+        if "digits" in message:
+            message = (
+                "a number in the request body has more than "
+                f"{sys.get_int_max_str_digits()} digits"
+            )
+        raise MalformedBodyError(message) from exc
     if not isinstance(data, dict):
         raise MalformedBodyError(
             "the request body must be a JSON object: a comp spec, or "
             '{"spec": {...}, "webhook": {...}, "options": {...}}'
         )
+    _check_shape(data)
     return data
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number; numbers must be finite")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text} is too large to be finite")
+    return value
+
+
+def _check_shape(data: Any) -> None:
+    """Refuse nesting deeper than MAX_DEPTH and strings with lone surrogates."""
+    todo: list[tuple[Any, int]] = [(data, 1)]
+    while todo:
+        value, depth = todo.pop()
+        if isinstance(value, dict | list):
+            if depth > MAX_DEPTH:
+                raise MalformedBodyError(
+                    f"the request body is nested deeper than {MAX_DEPTH} levels"
+                )
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                if isinstance(key, str):
+                    _check_text(key)
+                todo.append((item, depth + 1))
+        elif isinstance(value, str):
+            _check_text(value)
+
+
+def _check_text(text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise MalformedBodyError(
+            f"the request body holds a lone surrogate (\\u{ord(text[exc.start]):04x})"
+            ", which is not text; send each character as itself or as a surrogate "
+            "pair"
+        ) from None
+
+
+def with_base_dir(body: dict[str, Any], base_dir: str | None) -> dict[str, Any]:
+    """The body with ``base_dir`` given beside it (``POST /v1/jobs?base_dir=``).
+
+    A bare spec becomes an envelope, so the same request sent either way is the same
+    body (and the same idempotent job).
+
+    Raises:
+        InvalidRequestError: the envelope names another base_dir itself.
+    """
+    if base_dir is None:
+        return body
+    if "spec" not in body:
+        return {"spec": body, "base_dir": base_dir}
+    if body.get("base_dir", base_dir) != base_dir:
+        raise InvalidRequestError(
+            [
+                Problem(
+                    path="base_dir",
+                    message="given twice (in the body and as ?base_dir=) with "
+                    "different values; give it once",
+                )
+            ]
+        )
+    return {**body, "base_dir": base_dir}
 
 
 def canonical(data: Any) -> str:
@@ -116,6 +218,7 @@ class Submitter:
     ) -> None:
         self._store = store
         self._config = config
+        self._roots = InputRoots(config.input_roots)
         self._load_spec = load_spec
         self._on_queued = on_queued
 
@@ -151,7 +254,12 @@ class Submitter:
             # the answer must not change because a source was moved since.
             earlier = self._store.find_idempotent(idempotency_key, body_hash)
             if earlier is not None:
-                return Submission(job=earlier, created=False, secret=None, warnings=())
+                return Submission(
+                    job=earlier,
+                    created=False,
+                    secret=self._generated_secret(earlier, body),
+                    warnings=(),
+                )
         envelope = "spec" in body
         spec_data: Any = body["spec"] if envelope else body
         problems: list[Problem] = []
@@ -187,12 +295,17 @@ class Submitter:
         # Structure first, without touching files: a spec naming a file outside the
         # roots must be refused for that, not answered "file missing" (which would
         # tell a caller what exists on the server).
-        spec = self._load_spec(spec_data, base_dir=base, check_files=False)
-        self._check_paths(spec, base)
         warnings: list[Problem] = []
-        self._load_spec(
-            spec_data, base_dir=base, check_files=True, warn=warnings.append
-        )
+        try:
+            spec = self._load_spec(spec_data, base_dir=base, check_files=False)
+            self._check_paths(spec, base)
+            with self._roots.reading():
+                self._load_spec(
+                    spec_data, base_dir=base, check_files=True, warn=warnings.append
+                )
+        except SpecError as exc:
+            raise self._presented(exc, base) from None
+        warnings = [self._shown(w) for w in warnings]
         secret_given = webhook is not None and webhook.secret != ""
         if webhook is not None and not secret_given:
             webhook = WebhookTarget(
@@ -211,18 +324,25 @@ class Submitter:
         )
         if created:
             self._on_queued()
-        show_secret = (
-            created
-            and webhook is not None
-            and not secret_given
-            and self._config.webhook_secret is None
-        )
         return Submission(
             job=job,
             created=created,
-            secret=webhook.secret if show_secret and webhook else None,
+            secret=self._generated_secret(job, body),
             warnings=tuple(warnings),
         )
+
+    def _generated_secret(self, job: Job, body: Mapping[str, Any]) -> str | None:
+        """The job's webhook secret when this service generated it for the request.
+
+        Returned to the request that made the job and to every replay of it with the
+        same Idempotency-Key and body: an answer lost on the way is not a secret
+        lost. A secret the client sent, or the service-wide one, is never returned.
+        """
+        webhook = body.get("webhook") if "spec" in body else None
+        given = isinstance(webhook, dict) and webhook.get("secret", "") != ""
+        if job.webhook is None or given or self._config.webhook_secret is not None:
+            return None
+        return job.webhook.secret
 
     # -- envelope parts ------------------------------------------------------------
 
@@ -247,7 +367,7 @@ class Submitter:
                 raise OptionError(
                     "webhook.url", url, "an absolute http:// or https:// URL"
                 )
-            check_url(url)
+            check_url(url, allow=self._config.webhook_networks)
         except OptionError as exc:
             problems.append(Problem(path="webhook.url", message=str(exc)))
         events = data.get("events", list(DEFAULT_EVENTS))
@@ -301,6 +421,40 @@ class Submitter:
             )
         return {"preview": preview is True}
 
+    # -- answers -------------------------------------------------------------------
+
+    def _shown(self, problem: Problem) -> Problem:
+        """A problem whose message shows paths relative to the input roots."""
+        return Problem(
+            path=problem.path,
+            message=self._roots.show(problem.message),
+            severity=problem.severity,
+        )
+
+    def _presented(self, exc: SpecError, base: Path) -> SpecError:
+        """The same refusal with relative paths, and for a file that is not where the
+        spec says, where its relative paths start and how to change that."""
+        shown = self._roots.show(str(base))
+        hint = (
+            f"; relative paths start at base_dir {shown!r}: send the spec's folder "
+            'inside an input root as "base_dir" in the request body (or ?base_dir= '
+            "with a bare spec)"
+        )
+        problems = []
+        for problem in exc.problems:
+            problem = self._shown(problem)
+            is_file = problem.path.endswith(_FILE_FIELDS)
+            if is_file and type(exc) is SpecError and problem.severity == "error":
+                problem = Problem(
+                    path=problem.path,
+                    message=problem.message + hint,
+                    severity=problem.severity,
+                )
+            problems.append(problem)
+        return type(exc)(problems)
+
+    # -- envelope parts (continued) ------------------------------------------------
+
     def _base_dir(
         self, text: Any, default: Path | None, problems: list[Problem]
     ) -> Path | None:
@@ -313,36 +467,47 @@ class Submitter:
             )
             return None
         try:
-            base = resolve_input(
-                text, base_dir=roots[0], roots=roots, spec_path="base_dir"
-            )
+            base = self._roots.resolve(text, base_dir=roots[0], spec_path="base_dir")
         except PathNotAllowedError as exc:
-            problems.extend(exc.problems)
+            problems.extend(
+                Problem(
+                    path=p.path,
+                    message=p.message.split("; allowed:")[0]
+                    + "; allowed: the spec's folder inside an input root, relative "
+                    "to the first input root or absolute as this server sees it",
+                )
+                for p in exc.problems
+            )
             return None
         if not base.is_dir():
             problems.append(
-                Problem(path="base_dir", message=f"{text!r} is not a folder")
+                Problem(
+                    path="base_dir",
+                    message=f"{text!r} is not a folder inside the input roots "
+                    "(relative to the first input root, or absolute)",
+                )
             )
             return None
         return base
 
     def _check_paths(self, spec: Any, base: Path) -> None:
         """Every file a spec reads must lie inside the input roots."""
-        roots = self._config.input_roots
         problems: list[Problem] = []
 
-        def check(text: str | None, spec_path: str) -> None:
+        def check(text: str | None, spec_path: str) -> bool:
             if text is None:
-                return
+                return True
             try:
-                resolve_input(text, base_dir=base, roots=roots, spec_path=spec_path)
+                self._roots.resolve(text, base_dir=base, spec_path=spec_path)
             except PathNotAllowedError as exc:
                 problems.extend(exc.problems)
+                return False
+            return True
 
         for i, layer in enumerate(spec.layers):
             source = layer.source
-            if hasattr(source, "folder"):
-                check(source.folder, f"layers[{i}].source.folder")
+            if isinstance(source, ExrSequence):
+                self._check_exr_sequence(source, f"layers[{i}].source", check, problems)
             else:
                 check(source.path, f"layers[{i}].source.path")
                 check(source.matte, f"layers[{i}].source.matte")
@@ -354,3 +519,32 @@ class Submitter:
                 check(key.image, f"provenance.keyframes[{k}].image")
         if problems:
             raise PathNotAllowedError(problems)
+
+    @staticmethod
+    def _check_exr_sequence(
+        seq: ExrSequence,
+        where: str,
+        check: Callable[[str, str], bool],
+        problems: list[Problem],
+    ) -> None:
+        """An EXR sequence reads ``folder/name.<frame>.exr``: the name is a file name
+        prefix, never a path, and every frame is checked like any other file."""
+        if not check(seq.folder, f"{where}.folder"):
+            return
+        name = seq.name
+        if "/" in name or "\\" in name or name in (".", "..") or "\x00" in name:
+            problems.append(
+                Problem(
+                    path=f"{where}.name",
+                    message=f"{name!r} is not a file name prefix; allowed: a name "
+                    "without folders, e.g. 'fg' for fg.1001.exr in the folder",
+                )
+            )
+            return
+        for frame in range(seq.first, seq.last + 1):
+            if not check(f"{seq.folder}/{seq.frame_name(frame)}", f"{where}.folder"):
+                return
+
+
+#: Spec fields that name a file: a missing one gets the base_dir hint.
+_FILE_FIELDS = (".path", ".matte", ".folder", ".image", ".name")

@@ -7,13 +7,18 @@ front of it and ``aebridge watch`` runs it alone for a hot folder.
 from __future__ import annotations
 
 import logging
+import shutil
+import threading
+import time
+from pathlib import Path
 from typing import Any
 
 from .config import ServiceConfig
 from .jobs import Submitter
-from .store import Store
+from .security import InputRoots
+from .store import Job, JobConflictError, Store
 from .watch import HotFolder
-from .webhooks import Dispatcher
+from .webhooks import Dispatcher, new_secret
 from .worker import (
     DEFAULT_BUILD,
     DEFAULT_SPEC_LOADER,
@@ -26,6 +31,9 @@ from .worker import (
 __all__ = ["Service"]
 
 _log = logging.getLogger("aebridge.service")
+
+#: Jobs deleted per retention transaction.
+_EXPIRE_BATCH = 200
 
 
 class Service:
@@ -56,6 +64,8 @@ class Service:
             load_spec = load_callable(DEFAULT_SPEC_LOADER, option="spec loader")
         self.config.outputs.mkdir(parents=True, exist_ok=True)
         self.store = Store(self.config.db_path)
+        #: The input roots: submission checks, the read sandbox, relative messages.
+        self.roots = InputRoots(self.config.input_roots)
         self.workers = WorkerPool(
             self.store,
             build=build,
@@ -65,6 +75,7 @@ class Service:
             max_attempts=self.config.max_attempts,
             build_jobs=self.config.build_jobs,
             engine=self.config.engine,
+            roots=self.roots,
         )
         self.dispatcher = Dispatcher(
             self.store,
@@ -72,6 +83,7 @@ class Service:
             max_attempts=self.config.webhook_max_attempts,
             backoff=self.config.webhook_backoff,
             backoff_cap=self.config.webhook_backoff_cap,
+            allow=self.config.webhook_networks,
         )
         self.submitter = Submitter(
             self.store, self.config, load_spec=load_spec, on_queued=self.workers.wake
@@ -83,10 +95,13 @@ class Service:
                 store=self.store,
                 poll=self.config.poll,
                 interval=self.config.watch_interval,
+                roots=self.roots,
             )
             for folder in self.config.watch_dirs
         ]
         self._started = False
+        #: Set when the service begins to stop: event streams end.
+        self.stopping = threading.Event()
 
     def start(self) -> None:
         """Requeue jobs of a dead server, then start workers, webhooks, hot folders."""
@@ -94,6 +109,10 @@ class Service:
             return
         self._started = True
         self.workers.start()
+        if self.config.retention_days:
+            threading.Thread(
+                target=self._janitor, name="aebridge-retention", daemon=True
+            ).start()
         self.dispatcher.start()
         for folder in self.hot_folders:
             folder.start()
@@ -104,8 +123,84 @@ class Service:
             ", ".join(str(r) for r in self.config.input_roots),
         )
 
+    # -- jobs beyond the queue ---------------------------------------------------
+
+    def delete_job(self, job_id: str) -> Job:
+        """Delete a job that is not running, its messages and its output folder.
+
+        Raises:
+            JobNotFoundError: no job has this id.
+            JobConflictError: the job is running.
+        """
+        job = self.store.delete(job_id)
+        self._remove_outputs(job)
+        return job
+
+    def expire_jobs(self) -> list[Job]:
+        """Delete the finished jobs older than the retention (and their outputs)."""
+        if not self.config.retention_days:
+            return []
+        cutoff = time.time() - self.config.retention_days * 86400
+        expired: list[Job] = []
+        while True:  # in batches: each is one short write transaction
+            batch = self.store.expire(cutoff, limit=_EXPIRE_BATCH)
+            for job in batch:
+                self._remove_outputs(job)
+            expired.extend(batch)
+            if len(batch) < _EXPIRE_BATCH:
+                break
+        if expired:
+            _log.info("retention: deleted %d finished job(s)", len(expired))
+        return expired
+
+    def rotate_secret(self, job_id: str) -> str:
+        """A new webhook secret for a job, returned once.
+
+        Raises:
+            JobNotFoundError: no job has this id.
+            JobConflictError: no webhook, or one secret signs every webhook here.
+        """
+        if self.config.webhook_secret is not None:
+            self.store.get(job_id)
+            raise JobConflictError(
+                "this service signs every webhook with the secret it was started with "
+                "(--webhook-secret); its operator changes that one"
+            )
+        secret = new_secret()
+        self.store.set_secret(job_id, secret)
+        return secret
+
+    def _remove_outputs(self, job: Job) -> None:
+        folder = Path(job.out_dir)
+        # Only ever a job's own folder in the output root, whatever the row says.
+        if folder.parent != self.config.outputs or folder.name != job.id:
+            _log.warning("not removing %s: not a job folder", folder)
+            return
+        shutil.rmtree(folder, ignore_errors=True)
+
+    def _janitor(self) -> None:
+        seconds = self.config.retention_days * 86400
+        period = min(3600.0, max(0.5, seconds / 4))
+        while True:
+            try:
+                self.expire_jobs()
+            except Exception:  # a busy database: next round
+                _log.exception("expiring old jobs failed")
+            if self.stopping.wait(period):
+                return
+
+    def begin_stop(self) -> None:
+        """Start stopping, without waiting (safe in a signal handler).
+
+        Workers claim nothing more and running builds stop between frames (their
+        jobs go back to the queue); event streams end (:attr:`stopping`).
+        """
+        self.stopping.set()
+        self.workers.begin_stop()
+
     def stop(self) -> None:
         """Stop everything; running jobs go back to the queue and resume next time."""
+        self.begin_stop()
         if not self._started:
             return
         self._started = False

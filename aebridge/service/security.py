@@ -1,33 +1,48 @@
 """Who may call the service, where it may listen, and which files a job may touch.
 
 A job reads only under the configured input roots and writes only under its own folder
-in the output root. A source path is refused when it contains ``..``, when it is
-absolute outside every root, or when it (or its folder, or any frame file of a
-sequence pattern) is a symlink that leads outside every root.
+in the output root. :class:`InputRoots` is the one place that decides it:
+
+- at submission, :meth:`InputRoots.resolve` refuses a spec path that contains ``..``,
+  is absolute outside every root, or reaches (itself, through a folder, or through any
+  frame file a pattern or folder source lists) a link leading outside: the frames are
+  listed with :mod:`aebridge.sequence`, the grammar the build uses, and each listed
+  file is walked as a read would walk it;
+- while a job runs, :meth:`InputRoots.reading` activates a
+  :class:`~aebridge.sandbox.Sandbox` over the roots (plus the job's output folder), so
+  every read of the build, in this process or its worker processes, is checked at the
+  moment it happens: a folder swapped for a link after the submission is refused then;
+- :meth:`InputRoots.show` turns server paths in messages into paths relative to their
+  root, so answers never reveal the server's layout.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import ipaddress
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
-from ..errors import OptionError, Problem, SpecError
+from .. import sandbox
+from ..errors import OptionError, Problem, SourceError, SpecError
+from ..sandbox import PathOutsideRootsError, Sandbox
+from ..sequence import find_sequence, is_sequence_pattern
 
 __all__ = [
+    "LOOPBACK_NAMES",
+    "InputRoots",
     "PathNotAllowedError",
+    "allowed_host_names",
     "check_bind",
+    "check_origin",
+    "host_name",
     "is_loopback",
     "resolve_input",
     "token_matches",
 ]
-
-# Frame-number placeholders of the sequence syntaxes aebridge accepts
-# (``fg.####.png``, ``fg.%04d.png``, ``fg.1001-1120#.png``, ``fg.@@@@.png``).
-_PATTERN_RE = re.compile(r"(%0?\d*d|[#@]+|\d+-\d+[#@]+)")
 
 
 class PathNotAllowedError(SpecError):
@@ -72,6 +87,59 @@ def check_bind(host: str, token: str | None) -> None:
         )
 
 
+#: Host names that always mean this machine (a browser page cannot rebind them).
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def host_name(header: str) -> str | None:
+    """The host part of a ``Host`` header, lower case, without port or brackets.
+
+    Returns:
+        ``None`` when the header is not a host name or address (``a b``, ``[::1``).
+    """
+    text = header.strip().lower()
+    if text.startswith("["):
+        end = text.find("]")
+        if end < 0 or (text[end + 1 :] and not text[end + 1 :].startswith(":")):
+            return None
+        name = text[1:end]
+    else:
+        name = text.rsplit(":", 1)[0] if text.count(":") == 1 else text
+    name = name.rstrip(".")
+    if not name or not re.fullmatch(r"[a-z0-9._:-]+", name):
+        return None
+    return name
+
+
+def allowed_host_names(bind: str, extra: Sequence[str]) -> frozenset[str]:
+    """The ``Host`` names a server bound to ``bind`` answers to.
+
+    The loopback names, the bound address itself unless it is a wildcard
+    (``0.0.0.0``, ``::``), and the names the operator added (``--allowed-host``).
+    Any other name is refused: a page whose own name was rebound to this machine's
+    address (DNS rebinding) sends its own name, never these.
+    """
+    names = set(LOOPBACK_NAMES)
+    bound = host_name(bind)
+    if bound and bound not in ("0.0.0.0", "::"):
+        names.add(bound)
+    names.update(n for n in (host_name(e) for e in extra) if n)
+    return frozenset(names)
+
+
+def check_origin(origin: str) -> str:
+    """Check a ``--cors-origin`` value: ``scheme://host[:port]``, nothing more.
+
+    Raises:
+        OptionError: another form (a path, a wildcard, ``null``).
+    """
+    if not re.fullmatch(r"https?://[A-Za-z0-9.\-\[\]:]+", origin.rstrip("/")):
+        raise OptionError(
+            "--cors-origin", origin, "an origin like https://tool.example:8443"
+        )
+    return origin
+
+
 def token_matches(header: str | None, token: str) -> bool:
     """Check an ``Authorization`` header against the token in constant time.
 
@@ -90,32 +158,80 @@ def token_matches(header: str | None, token: str) -> bool:
     return hmac.compare_digest(value.strip().encode(), token.encode())
 
 
-def _under(path: Path, roots: Sequence[Path]) -> bool:
-    return any(path == root or path.is_relative_to(root) for root in roots)
+class InputRoots:
+    """The folders jobs may read: submission checks, the read-time sandbox, and how
+    paths are shown.
+
+    Args:
+        roots: the input roots (absolute and resolved, as
+            :meth:`~aebridge.service.config.ServiceConfig.resolved` makes them).
+    """
+
+    def __init__(self, roots: Sequence[Path]) -> None:
+        self.roots = tuple(Path(root) for root in roots)
+        self.sandbox = Sandbox(tuple(str(root) for root in self.roots))
+
+    def resolve(self, text: str, *, base_dir: Path, spec_path: str) -> Path:
+        """Check a path from a request the way the build will read it.
+
+        Args:
+            text: the path as written (relative to ``base_dir``, or absolute).
+            base_dir: where relative paths start (inside a root).
+            spec_path: where the path sits in the request (``layers[0].source.path``).
+
+        Returns:
+            The real path when it exists, else the path as it would be read.
+
+        Raises:
+            PathNotAllowedError: the path climbs with ``..``, is outside every root,
+                or it (or a frame a pattern or folder lists) leads outside through a
+                link. Existence is never looked at first: a refusal says nothing
+                about what exists outside.
+        """
+        return resolve_input(
+            text, base_dir=base_dir, roots=self.roots, spec_path=spec_path
+        )
+
+    @contextlib.contextmanager
+    def reading(self, *more: Path) -> Iterator[Sandbox]:
+        """Check every read made in the block (and in work it sends to other
+        processes) against the roots, plus ``more`` folders (a job's output).
+
+        Yields:
+            The active sandbox.
+        """
+        box = Sandbox(self.sandbox.roots + tuple(str(m) for m in more))
+        with sandbox.active(box):
+            yield box
+
+    def show(self, text: str, *more: Path) -> str:
+        """``text`` with every path under a root (or under ``more``, e.g. the job's
+        output folder) written relative to it."""
+        return relative_text(text, (*self.roots, *more))
 
 
-def _symlinked_frames(candidate: Path) -> Iterable[Path]:
-    """Every symlink that a folder source or a sequence pattern would read."""
-    if candidate.is_dir():
-        folder, prefix = candidate, ""
-    else:
-        match = _PATTERN_RE.search(candidate.name)
-        if match is None:
-            return ()
-        folder, prefix = candidate.parent, candidate.name[: match.start()]
-    if not folder.is_dir():
-        return ()
-    return [
-        folder / entry.name
-        for entry in os.scandir(folder)
-        if entry.name.startswith(prefix) and entry.is_symlink()
-    ]
+def relative_text(text: str, folders: Sequence[Path]) -> str:
+    """Rewrite absolute paths under ``folders`` in ``text`` relative to them.
+
+    ``/srv/in/sh010/fg.####.png`` becomes ``sh010/fg.####.png`` and the folder itself
+    becomes ``.``; the longest folder wins when they nest.
+    """
+    for folder in sorted({str(f) for f in folders}, key=len, reverse=True):
+        if folder in ("", "/"):
+            continue
+        text = text.replace(folder + "/", "")
+        text = re.sub(re.escape(folder) + r"(?![\w.-])", ".", text)
+    return text
 
 
 def resolve_input(
     text: str, *, base_dir: Path, roots: Sequence[Path], spec_path: str
 ) -> Path:
     """Resolve a source path from a spec and check that it stays in the input roots.
+
+    A sequence pattern (every form :mod:`aebridge.sequence` reads, ``$F4`` included)
+    or a folder is listed as the build would list it, and every frame file found is
+    checked; a file is walked from its root as a read would walk it.
 
     Args:
         text: the path as written in the spec (relative to ``base_dir`` or absolute).
@@ -124,13 +240,13 @@ def resolve_input(
         spec_path: where the path sits in the spec (``layers[0].source.path``).
 
     Returns:
-        The absolute path, symlinks in its folders resolved.
+        The real path when it exists (links inside the roots resolved), else the path.
 
     Raises:
         PathNotAllowedError: the path climbs with ``..``, or leads (directly or through
-            a symlink) outside every input root.
+            a link, or through one of the frames it lists) outside every input root.
     """
-    allowed = "paths inside the input roots: " + ", ".join(str(r) for r in roots)
+    allowed = "paths inside the input roots (relative paths start at base_dir)"
 
     def refuse(why: str) -> PathNotAllowedError:
         return PathNotAllowedError(
@@ -142,11 +258,25 @@ def resolve_input(
         raise refuse("contains '..'")
     if "\x00" in text:
         raise refuse("contains a NUL character")
-    candidate = Path(text) if os.path.isabs(text) else base_dir / text
-    real = Path(os.path.realpath(candidate))
-    if not _under(real, roots):
+    candidate = str(Path(text) if os.path.isabs(text) else base_dir / text)
+    box = Sandbox(tuple(str(root) for root in roots))
+    if box.root_of(candidate) is None:
         raise refuse("is outside the input roots")
-    for link in _symlinked_frames(real):
-        if not _under(Path(os.path.realpath(link)), roots):
-            raise refuse(f"reads {link.name!r}, a symlink leading outside the roots")
-    return real
+    with sandbox.active(box):
+        try:
+            if is_sequence_pattern(candidate) or os.path.isdir(candidate):
+                files: Sequence[str] = find_sequence(candidate).frame_files
+            else:
+                files = (candidate,)
+            for file in files:
+                box.check(file)
+            real = box.check(candidate) if os.path.lexists(candidate) else candidate
+        except PathOutsideRootsError as exc:
+            leak = exc
+        except SourceError:
+            # Missing or unreadable inside the roots: the spec check says what is
+            # wrong with it (it may tell what exists there: that is allowed).
+            return Path(candidate)
+        else:
+            return Path(real)
+    raise refuse(f"reads {leak.path or text!r}, which leads outside the input roots")

@@ -31,67 +31,199 @@ from ..errors import AebridgeError, OptionError
 __all__ = [
     "DEFAULT_EVENTS",
     "EVENTS",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
     "Failure",
     "IdempotencyConflictError",
     "Job",
     "JobConflictError",
     "JobNotFoundError",
     "JobStatus",
+    "Migration",
+    "NewerDatabaseError",
     "OutboxMessage",
     "Store",
     "WebhookTarget",
     "iso_time",
+    "migrate",
 ]
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    id TEXT NOT NULL UNIQUE,
-    status TEXT NOT NULL,
-    stage TEXT,
-    layer TEXT,
-    frames_done INTEGER NOT NULL DEFAULT 0,
-    frames_total INTEGER NOT NULL DEFAULT 0,
-    request TEXT NOT NULL,
-    body_hash TEXT NOT NULL,
-    idempotency_key TEXT UNIQUE,
-    base_dir TEXT NOT NULL,
-    out_dir TEXT NOT NULL,
-    webhook_url TEXT,
-    webhook_events TEXT,
-    webhook_secret TEXT,
-    error_code TEXT,
-    error_message TEXT,
-    retryable INTEGER,
-    result TEXT,
-    cancel_requested INTEGER NOT NULL DEFAULT 0,
-    lease_owner TEXT,
-    lease_expires REAL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    completions INTEGER NOT NULL DEFAULT 0,
-    version INTEGER NOT NULL DEFAULT 1,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    started_at REAL,
-    finished_at REAL
-);
-CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status, seq);
-CREATE TABLE IF NOT EXISTS outbox (
-    id TEXT PRIMARY KEY,
-    job_id TEXT NOT NULL,
-    event TEXT NOT NULL,
-    url TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    next_attempt_at REAL NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    claimed_until REAL NOT NULL DEFAULT 0,
-    delivered_at REAL,
-    dead INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT
-);
-CREATE INDEX IF NOT EXISTS outbox_due ON outbox(delivered_at, dead, next_attempt_at);
-"""
+# -- schema ---------------------------------------------------------------------------
+#
+# The database carries its schema as named migrations, applied in order, each in its
+# own transaction together with the row that records it (as sqlite-utils'
+# migrations.py does). ``PRAGMA user_version`` holds the number applied. A database
+# made before versioning (the tables of 0001 without the table of applied
+# migrations) adopts 0001 as it is: every statement there is IF NOT EXISTS.
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """One step of the schema: a stable name and the statements that take it."""
+
+    name: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        "0001_jobs_and_outbox",
+        (
+            """CREATE TABLE IF NOT EXISTS jobs (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                id TEXT NOT NULL UNIQUE,
+                status TEXT NOT NULL,
+                stage TEXT,
+                layer TEXT,
+                frames_done INTEGER NOT NULL DEFAULT 0,
+                frames_total INTEGER NOT NULL DEFAULT 0,
+                request TEXT NOT NULL,
+                body_hash TEXT NOT NULL,
+                idempotency_key TEXT UNIQUE,
+                base_dir TEXT NOT NULL,
+                out_dir TEXT NOT NULL,
+                webhook_url TEXT,
+                webhook_events TEXT,
+                webhook_secret TEXT,
+                error_code TEXT,
+                error_message TEXT,
+                retryable INTEGER,
+                result TEXT,
+                cancel_requested INTEGER NOT NULL DEFAULT 0,
+                lease_owner TEXT,
+                lease_expires REAL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                completions INTEGER NOT NULL DEFAULT 0,
+                version INTEGER NOT NULL DEFAULT 1,
+                created_at REAL NOT NULL,
+                updated_at REAL NOT NULL,
+                started_at REAL,
+                finished_at REAL
+            )""",
+            "CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status, seq)",
+            """CREATE TABLE IF NOT EXISTS outbox (
+                id TEXT PRIMARY KEY,
+                job_id TEXT NOT NULL,
+                event TEXT NOT NULL,
+                url TEXT NOT NULL,
+                payload TEXT NOT NULL,
+                created_at REAL NOT NULL,
+                next_attempt_at REAL NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                claimed_until REAL NOT NULL DEFAULT 0,
+                delivered_at REAL,
+                dead INTEGER NOT NULL DEFAULT 0,
+                last_error TEXT
+            )""",
+            "CREATE INDEX IF NOT EXISTS outbox_due "
+            "ON outbox(delivered_at, dead, next_attempt_at)",
+        ),
+    ),
+    # Starts that ended with the server gone (lease expired): only these count
+    # toward max_attempts; a stop that put the job back in the queue does not.
+    Migration(
+        "0002_job_crashes",
+        ("ALTER TABLE jobs ADD COLUMN crashes INTEGER NOT NULL DEFAULT 0",),
+    ),
+    # Every status a job passed, with the job as it was: event streams replay them.
+    Migration(
+        "0003_job_transitions",
+        (
+            """CREATE TABLE transitions (
+                job_id TEXT NOT NULL,
+                version INTEGER NOT NULL,
+                status TEXT NOT NULL,
+                job TEXT NOT NULL,
+                at REAL NOT NULL,
+                PRIMARY KEY (job_id, version)
+            )""",
+        ),
+    ),
+    # A failed delivery's category is in last_error; the receiver's status here.
+    Migration(
+        "0004_outbox_last_status",
+        ("ALTER TABLE outbox ADD COLUMN last_status INTEGER",),
+    ),
+    # Retention finds finished jobs by age; deletion finds a job's messages.
+    Migration(
+        "0005_retention_indexes",
+        (
+            "CREATE INDEX jobs_finished ON jobs(finished_at) "
+            "WHERE finished_at IS NOT NULL",
+            "CREATE INDEX outbox_job ON outbox(job_id)",
+        ),
+    ),
+)
+
+#: The schema version this code writes: the number of migrations.
+SCHEMA_VERSION = len(MIGRATIONS)
+
+_MIGRATIONS_TABLE = """CREATE TABLE IF NOT EXISTS aebridge_migrations (
+    name TEXT PRIMARY KEY,
+    applied_at REAL NOT NULL
+)"""
+
+
+class NewerDatabaseError(OptionError):
+    """The database was migrated by a newer aebridge than this one."""
+
+    def __init__(self, path: Path, unknown: Sequence[str]) -> None:
+        super().__init__(
+            "--data",
+            str(path.parent),
+            "a job database made by this aebridge version or an older one (it has "
+            f"schema migrations this version does not know: {', '.join(unknown)}; "
+            "upgrade aebridge)",
+        )
+
+
+def migrate(db: sqlite3.Connection, path: Path, *, clock: Any = time.time) -> list[str]:
+    """Apply the migrations a database lacks, each in its own transaction.
+
+    Safe when several processes open the same database at once: each migration is
+    looked up and applied under ``BEGIN IMMEDIATE``, so exactly one applies it.
+
+    Args:
+        db: a connection in autocommit mode (``isolation_level=None``).
+        path: the database file, for messages.
+        clock: the time source for ``applied_at``.
+
+    Returns:
+        The names of the migrations applied now.
+
+    Raises:
+        NewerDatabaseError: the database knows migrations this code does not.
+    """
+    db.execute(_MIGRATIONS_TABLE)
+    known = {m.name for m in MIGRATIONS}
+    recorded = [r[0] for r in db.execute("SELECT name FROM aebridge_migrations")]
+    unknown = sorted(set(recorded) - known)
+    if unknown:
+        raise NewerDatabaseError(path, unknown)
+    applied: list[str] = []
+    for migration in MIGRATIONS:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            done = db.execute(
+                "SELECT 1 FROM aebridge_migrations WHERE name = ?", (migration.name,)
+            ).fetchone()
+            if done is None:
+                for statement in migration.statements:
+                    db.execute(statement)
+                db.execute(
+                    "INSERT INTO aebridge_migrations (name, applied_at) VALUES (?, ?)",
+                    (migration.name, clock()),
+                )
+                count = db.execute(
+                    "SELECT COUNT(*) FROM aebridge_migrations"
+                ).fetchone()[0]
+                db.execute(f"PRAGMA user_version = {int(count)}")
+                applied.append(migration.name)
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+    return applied
 
 
 class JobStatus(StrEnum):
@@ -185,6 +317,7 @@ class Job:
     cancel_requested: bool
     lease_owner: str | None
     attempts: int
+    crashes: int
     completions: int
     version: int
     created_at: float
@@ -258,9 +391,13 @@ def _encode_cursor(seq: int) -> str:
 def _decode_cursor(cursor: str) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if not text.startswith("s"):
+        if not text.startswith("s") or not text[1:].isdigit() or len(text) > 20:
             raise ValueError(text)
-        return int(text[1:])
+        seq = int(text[1:])
+        # Sequence numbers are SQLite integers: 1 .. 2**63 - 1.
+        if not 0 < seq < 1 << 63:
+            raise ValueError(text)
+        return seq
     except (ValueError, UnicodeDecodeError) as exc:
         raise OptionError(
             "cursor", cursor, "the next_cursor value of a previous page"
@@ -297,10 +434,17 @@ class Store:
         self._path = path
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
-        # executescript commits on its own; every statement is IF NOT EXISTS, so
-        # two processes creating the schema at once is harmless.
         with self._lock:
-            self._db.executescript(_SCHEMA)
+            try:
+                migrate(self._db, path, clock=clock)
+            except BaseException:
+                self._db.close()
+                raise
+
+    @property
+    def schema_version(self) -> int:
+        """The number of schema migrations the database carries."""
+        return int(self._reader().execute("PRAGMA user_version").fetchone()[0])
 
     def close(self) -> None:
         """Close the database connections."""
@@ -378,6 +522,7 @@ class Store:
             cancel_requested=bool(row["cancel_requested"]),
             lease_owner=row["lease_owner"],
             attempts=row["attempts"],
+            crashes=row["crashes"],
             completions=row["completions"],
             version=row["version"],
             created_at=row["created_at"],
@@ -484,6 +629,56 @@ class Store:
             (message_id, job_id, event, job.webhook.url, payload, now, now),
         )
 
+    def _transition(self, db: sqlite3.Connection, job_id: str) -> None:
+        """Record the job's new status, as the job now is, for event streams.
+
+        Called inside the transaction that changed the status, so a stream replays
+        every status a job passed, however quickly it passed them.
+        """
+        row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        job = self._row_to_job(row)
+        db.execute(
+            "INSERT OR REPLACE INTO transitions (job_id, version, status, job, at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (
+                job_id,
+                job.version,
+                job.status.value,
+                json.dumps(job.public(), sort_keys=True),
+                self._clock(),
+            ),
+        )
+
+    def changes(
+        self, job_id: str, after: int
+    ) -> tuple[Job, list[tuple[int, str, dict[str, Any]]]]:
+        """The job now and the status changes recorded after version ``after``.
+
+        Both come from one snapshot, so nothing between them is missed.
+
+        Returns:
+            The job and ``[(version, status, job as it was)]`` in order.
+
+        Raises:
+            JobNotFoundError: no job has this id.
+        """
+        db = self._reader()
+        db.execute("BEGIN")
+        try:
+            row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            steps = db.execute(
+                "SELECT version, status, job FROM transitions "
+                "WHERE job_id = ? AND version > ? ORDER BY version",
+                (job_id, after),
+            ).fetchall()
+        finally:
+            db.execute("COMMIT")
+        if row is None:
+            raise JobNotFoundError(job_id)
+        return self._row_to_job(row), [
+            (int(v), str(status), json.loads(data)) for v, status, data in steps
+        ]
+
     def find_idempotent(self, key: str, body_hash: str) -> Job | None:
         """The job an earlier request with this Idempotency-Key made, if any.
 
@@ -563,6 +758,7 @@ class Store:
                 ),
             )
             self._emit(db, job_id, "job.queued")
+            self._transition(db, job_id)
             row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
         return self._row_to_job(row), True
 
@@ -570,11 +766,11 @@ class Store:
         """Cancel a queued job now, or ask its worker to stop a running one.
 
         A running job stops between frames; its status turns ``canceled`` when the
-        worker has stopped. Canceling a canceled job changes nothing.
+        worker has stopped. Asking again while it stops changes nothing.
 
         Raises:
             JobNotFoundError: no job has this id.
-            JobConflictError: the job already succeeded or failed.
+            JobConflictError: the job already ended (succeeded, failed or canceled).
         """
         now = self._clock()
         with self._write() as db:
@@ -582,7 +778,7 @@ class Store:
             if row is None:
                 raise JobNotFoundError(job_id)
             status = JobStatus(row["status"])
-            if status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
+            if status.terminal:
                 raise JobConflictError(
                     f"job {job_id} already {status.value}; only queued or running "
                     "jobs can be canceled"
@@ -603,6 +799,7 @@ class Store:
                     ),
                 )
                 self._emit(db, job_id, "job.canceled")
+                self._transition(db, job_id)
             elif status is JobStatus.RUNNING and not row["cancel_requested"]:
                 db.execute(
                     "UPDATE jobs SET cancel_requested = 1, updated_at = ?, "
@@ -645,6 +842,7 @@ class Store:
             ).fetchone()[0]
             if first_start == 1:
                 self._emit(db, job_id, "job.started")
+            self._transition(db, job_id)
             row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
         return self._row_to_job(row)
 
@@ -754,6 +952,7 @@ class Store:
             if cur.rowcount != 1:
                 return False
             self._emit(db, job_id, f"job.{status.value}")
+            self._transition(db, job_id)
         return True
 
     def release(self, job_id: str, owner: str) -> bool:
@@ -770,13 +969,16 @@ class Store:
                 "WHERE id = ? AND lease_owner = ? AND status = ?",
                 (JobStatus.QUEUED.value, now, job_id, owner, JobStatus.RUNNING.value),
             )
+            if cur.rowcount == 1:
+                self._transition(db, job_id)
             return cur.rowcount == 1
 
     def requeue_expired(self, max_attempts: int) -> list[str]:
         """Queue again every running job whose lease expired (its server died).
 
-        A job that has already been started ``max_attempts`` times fails instead with
-        code ``too_many_attempts``: something in it keeps killing the server.
+        A job whose server has died under it ``max_attempts`` times fails instead
+        with code ``too_many_attempts``: something in it keeps killing the server.
+        Starts that a normal stop ended (:meth:`release`) do not count.
 
         Returns:
             The ids of the jobs requeued or failed.
@@ -785,21 +987,23 @@ class Store:
         touched: list[str] = []
         with self._write() as db:
             rows = db.execute(
-                "SELECT id, attempts FROM jobs WHERE status = ? AND lease_expires < ?",
+                "SELECT id, crashes FROM jobs WHERE status = ? AND lease_expires < ?",
                 (JobStatus.RUNNING.value, now),
             ).fetchall()
             for row in rows:
                 touched.append(row["id"])
-                if row["attempts"] >= max_attempts:
+                crashes = row["crashes"] + 1
+                if crashes >= max_attempts:
                     db.execute(
                         "UPDATE jobs SET status = ?, error_code = 'too_many_attempts', "
                         "error_message = ?, retryable = 0, lease_owner = NULL, "
-                        "lease_expires = NULL, finished_at = ?, updated_at = ?, "
-                        "version = version + 1 WHERE id = ?",
+                        "lease_expires = NULL, crashes = ?, finished_at = ?, "
+                        "updated_at = ?, version = version + 1 WHERE id = ?",
                         (
                             JobStatus.FAILED.value,
-                            f"the job was started {row['attempts']} times and its "
-                            "server stopped each time; it is not tried again",
+                            f"the job's server stopped without finishing it {crashes} "
+                            "times (killed, or out of memory); it is not tried again",
+                            crashes,
                             now,
                             now,
                             row["id"],
@@ -809,11 +1013,83 @@ class Store:
                 else:
                     db.execute(
                         "UPDATE jobs SET status = ?, lease_owner = NULL, "
-                        "lease_expires = NULL, updated_at = ?, version = version + 1 "
-                        "WHERE id = ?",
-                        (JobStatus.QUEUED.value, now, row["id"]),
+                        "lease_expires = NULL, crashes = ?, updated_at = ?, "
+                        "version = version + 1 WHERE id = ?",
+                        (JobStatus.QUEUED.value, crashes, now, row["id"]),
                     )
+                self._transition(db, row["id"])
         return touched
+
+    def set_secret(self, job_id: str, secret: str) -> None:
+        """Give a job's webhook a new signing secret.
+
+        Raises:
+            JobNotFoundError: no job has this id.
+            JobConflictError: the job has no webhook.
+        """
+        with self._write() as db:
+            row = db.execute(
+                "SELECT webhook_url FROM jobs WHERE id = ?", (job_id,)
+            ).fetchone()
+            if row is None:
+                raise JobNotFoundError(job_id)
+            if not row["webhook_url"]:
+                raise JobConflictError(f"job {job_id} has no webhook")
+            db.execute(
+                "UPDATE jobs SET webhook_secret = ? WHERE id = ?", (secret, job_id)
+            )
+
+    def delete(self, job_id: str) -> Job:
+        """Delete a job that is not running, with its webhook messages and history.
+
+        Returns:
+            The job as it was (its ``out_dir`` is for the caller to remove).
+
+        Raises:
+            JobNotFoundError: no job has this id.
+            JobConflictError: the job is running (cancel it first).
+        """
+        with self._write() as db:
+            row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None:
+                raise JobNotFoundError(job_id)
+            job = self._row_to_job(row)
+            if job.status is JobStatus.RUNNING:
+                raise JobConflictError(
+                    f"job {job_id} is running; cancel it and delete it once it has "
+                    "stopped"
+                )
+            self._purge(db, [job_id])
+        return job
+
+    def expire(self, finished_before: float, *, limit: int = 500) -> list[Job]:
+        """Delete finished jobs that ended before ``finished_before`` (retention).
+
+        Returns:
+            The jobs deleted (their ``out_dir`` is for the caller to remove).
+        """
+        with self._write() as db:
+            rows = db.execute(
+                "SELECT * FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ? "
+                "AND status IN (?, ?, ?) ORDER BY finished_at LIMIT ?",
+                (
+                    finished_before,
+                    JobStatus.SUCCEEDED.value,
+                    JobStatus.FAILED.value,
+                    JobStatus.CANCELED.value,
+                    limit,
+                ),
+            ).fetchall()
+            jobs = [self._row_to_job(row) for row in rows]
+            self._purge(db, [job.id for job in jobs])
+        return jobs
+
+    @staticmethod
+    def _purge(db: sqlite3.Connection, job_ids: Sequence[str]) -> None:
+        for job_id in job_ids:
+            db.execute("DELETE FROM outbox WHERE job_id = ?", (job_id,))
+            db.execute("DELETE FROM transitions WHERE job_id = ?", (job_id,))
+            db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
 
     # -- outbox --------------------------------------------------------------------
 
@@ -859,20 +1135,40 @@ class Store:
         with self._write() as db:
             db.execute(
                 "UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, "
-                "claimed_until = 0, last_error = NULL WHERE id = ?",
+                "claimed_until = 0, last_error = NULL, last_status = NULL "
+                "WHERE id = ?",
                 (now, message_id),
             )
 
     def delivery_failed(
-        self, message_id: str, *, error: str, retry_at: float | None
+        self,
+        message_id: str,
+        *,
+        error: str,
+        retry_at: float | None,
+        status: int | None = None,
     ) -> None:
-        """Record a failed delivery; ``retry_at`` ``None`` gives the message up."""
+        """Record a failed delivery; ``retry_at`` ``None`` gives the message up.
+
+        Args:
+            message_id: the message.
+            error: the failure's category (``connect_failed``, ``http_status``...).
+            retry_at: when to try again; ``None``: give up.
+            status: the receiver's HTTP status, when it answered.
+        """
         with self._write() as db:
             db.execute(
                 "UPDATE outbox SET attempts = attempts + 1, claimed_until = 0, "
-                "last_error = ?, next_attempt_at = COALESCE(?, next_attempt_at), "
+                "last_error = ?, last_status = ?, "
+                "next_attempt_at = COALESCE(?, next_attempt_at), "
                 "dead = ? WHERE id = ?",
-                (error[:500], retry_at, 1 if retry_at is None else 0, message_id),
+                (
+                    error[:100],
+                    status,
+                    retry_at,
+                    1 if retry_at is None else 0,
+                    message_id,
+                ),
             )
 
     def messages(self, job_id: str) -> list[dict[str, Any]]:
@@ -881,7 +1177,8 @@ class Store:
             self._reader()
             .execute(
                 "SELECT id, event, attempts, delivered_at, dead, last_error, "
-                "next_attempt_at FROM outbox WHERE job_id = ? ORDER BY created_at",
+                "last_status, next_attempt_at FROM outbox WHERE job_id = ? "
+                "ORDER BY created_at",
                 (job_id,),
             )
             .fetchall()
@@ -894,6 +1191,7 @@ class Store:
                 "delivered_at": iso_time(row["delivered_at"]),
                 "given_up": bool(row["dead"]),
                 "last_error": row["last_error"],
+                "last_status": row["last_status"],
                 "next_attempt_at": (
                     None if row["delivered_at"] else iso_time(row["next_attempt_at"])
                 ),

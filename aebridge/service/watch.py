@@ -9,9 +9,13 @@ stayed the same for ``settle`` seconds.
 
 For ``comp.json`` the outcome is written beside it, atomically (temporary name, then
 rename): ``comp.result.json`` when the job succeeded, ``comp.error.json`` when the spec
-was refused or the job failed or was canceled. A spec with either file is done. The job
-is submitted with an idempotency key made from the file's path, modification time and
-content, so a restart finds the same job again instead of building it twice.
+was refused or the job failed or was canceled. A spec with either file is done. A file
+that is not a request at all (not JSON, nested too deep, a lone surrogate, ...) is
+moved into ``rejected/`` with its ``.error.json`` beside it, so it stops no other file
+and is not read again; so is a file that links outside the input roots (it is read
+through the read sandbox) or is larger than the API's body limit. The job is submitted
+with an idempotency key made from the file's path, modification time and content, so
+a restart finds the same job again instead of building it twice.
 """
 
 from __future__ import annotations
@@ -22,15 +26,24 @@ import logging
 import os
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import sandbox
 from ..errors import AebridgeError, SpecError
-from .jobs import Submitter, parse_body
-from .store import JobStatus, Store
+from ..sandbox import PathOutsideRootsError
+from .jobs import MalformedBodyError, Submitter, parse_body
+from .security import InputRoots
+from .store import JobNotFoundError, JobStatus, Store
 
-__all__ = ["HotFolder", "outcome_paths"]
+__all__ = ["REJECTED", "HotFolder", "outcome_paths"]
+
+#: Where files that are not requests at all are moved, with their ``.error.json``.
+REJECTED = "rejected"
+#: The largest spec file read (the HTTP API's body limit).
+MAX_SPEC_BYTES = 1 << 20
 
 _log = logging.getLogger("aebridge.service.watch")
 
@@ -58,6 +71,14 @@ def _write_atomic(path: Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
+def _refusal(name: str, code: str, message: str, retryable: bool) -> dict[str, Any]:
+    return {
+        "spec": name,
+        "status": "refused",
+        "failure": {"code": code, "message": message, "retryable": retryable},
+    }
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Seen:
     size: int
@@ -76,6 +97,7 @@ class HotFolder:
         poll: network-share mode: wait for a stable size before taking a file.
         interval: seconds between scans.
         settle: seconds a file's size must stay the same in ``poll`` mode.
+        roots: the input roots spec files are read through (default: the folder).
     """
 
     def __init__(
@@ -87,8 +109,10 @@ class HotFolder:
         poll: bool = False,
         interval: float = 0.5,
         settle: float = 2.0,
+        roots: InputRoots | None = None,
     ) -> None:
         self.folder = folder
+        self._roots = roots or InputRoots((folder,))
         self._submitter = submitter
         self._store = store
         self._poll = poll
@@ -96,6 +120,7 @@ class HotFolder:
         self._settle = settle
         self._seen: dict[str, _Seen] = {}
         self._pending: dict[str, str] = {}  # spec file name -> job id
+        self._skipped: dict[str, int] = {}  # file name -> mtime it failed at
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._run, name=f"aebridge-watch-{folder.name}", daemon=True
@@ -148,49 +173,90 @@ class HotFolder:
         return now - seen.since >= self._settle
 
     def scan_once(self) -> None:
-        """Look at the folder once: submit new specs, write finished outcomes."""
+        """Look at the folder once: submit new specs, write finished outcomes.
+
+        Each file is handled on its own: one that cannot be read as a request (or
+        that trips a bug) is moved aside into ``rejected/`` with its ``.error.json``
+        beside it, logged once, and the scan goes on with the others.
+        """
         present = set()
         for entry in self._candidates():
             present.add(entry.name)
             spec = Path(entry.path)
-            result_path, error_path = outcome_paths(spec)
-            if result_path.exists() or error_path.exists():
-                self._pending.pop(entry.name, None)
-                continue
-            job_id = self._pending.get(entry.name)
-            if job_id is None:
-                if self._poll and not self._settled(entry):
-                    continue
-                job_id = self._submit(spec, error_path)
-                if job_id is None:
-                    continue
-                self._pending[entry.name] = job_id
-            self._write_outcome(job_id, spec, result_path, error_path)
+            try:
+                self._handle(entry, spec)
+            except FileNotFoundError:
+                continue  # taken away meanwhile
+            except Exception:
+                reference = uuid.uuid4().hex[:12]
+                _log.exception(
+                    "hot folder: %s failed (reference %s)", spec.name, reference
+                )
+                try:
+                    self._reject(
+                        spec,
+                        code="internal_error",
+                        message="an internal error stopped this file; the server "
+                        f"log has the details under reference {reference}",
+                        retryable=True,
+                    )
+                except OSError:
+                    # Cannot move it (a read-only share): leave it, but never
+                    # read this version of it again.
+                    self._skipped[entry.name] = entry.stat().st_mtime_ns
         for name in list(self._seen):
             if name not in present:
                 del self._seen[name]
 
+    def _handle(self, entry: os.DirEntry[str], spec: Path) -> None:
+        if self._skipped.get(entry.name) == entry.stat().st_mtime_ns:
+            return
+        result_path, error_path = outcome_paths(spec)
+        if result_path.exists() or error_path.exists():
+            self._pending.pop(entry.name, None)
+            return
+        job_id = self._pending.get(entry.name)
+        if job_id is None:
+            if self._poll and not self._settled(entry):
+                return
+            job_id = self._submit(spec, error_path)
+            if job_id is None:
+                return
+            self._pending[entry.name] = job_id
+        self._write_outcome(job_id, spec, result_path, error_path)
+
     def _submit(self, spec: Path, error_path: Path) -> str | None:
-        raw = spec.read_bytes()
+        try:
+            # Through the sandbox: a dropped name may be a link to any file.
+            with self._roots.reading(), sandbox.open_binary(spec) as handle:
+                raw = handle.read(MAX_SPEC_BYTES + 1)
+        except PathOutsideRootsError as exc:
+            self._reject(spec, code=exc.code, message=str(exc), retryable=False)
+            return None
+        if len(raw) > MAX_SPEC_BYTES:
+            self._reject(
+                spec,
+                code="body_too_large",
+                message=f"the file has more than {MAX_SPEC_BYTES} bytes",
+                retryable=False,
+            )
+            return None
         stat = spec.stat()
         digest = hashlib.sha256(
             f"{spec}\0{stat.st_mtime_ns}\0".encode() + raw
         ).hexdigest()
         try:
             body = parse_body(raw)
+        except MalformedBodyError as exc:
+            # Not a request at all: out of the way, so it is not read again.
+            self._reject(spec, code=exc.code, message=str(exc), retryable=False)
+            return None
+        try:
             submission = self._submitter.submit(
                 body, idempotency_key=f"hotfolder:{digest}", base_dir=self.folder
             )
         except AebridgeError as exc:
-            refusal: dict[str, Any] = {
-                "spec": spec.name,
-                "status": "refused",
-                "failure": {
-                    "code": exc.code,
-                    "message": str(exc),
-                    "retryable": exc.retryable,
-                },
-            }
+            refusal = _refusal(spec.name, exc.code, str(exc), exc.retryable)
             if isinstance(exc, SpecError):
                 refusal["problems"] = [
                     {"path": p.path, "message": p.message, "severity": p.severity}
@@ -202,10 +268,35 @@ class HotFolder:
         _log.info("hot folder: %s is job %s", spec.name, submission.job.id)
         return submission.job.id
 
+    def _reject(self, spec: Path, *, code: str, message: str, retryable: bool) -> None:
+        """Move ``spec`` into ``rejected/`` and write its ``.error.json`` beside it."""
+        folder = self.folder / REJECTED
+        folder.mkdir(exist_ok=True)
+        moved = folder / spec.name
+        os.replace(spec, moved)
+        self._pending.pop(spec.name, None)
+        _write_atomic(
+            outcome_paths(moved)[1], _refusal(spec.name, code, message, retryable)
+        )
+        _log.warning("hot folder: %s moved to %s/: %s", spec.name, REJECTED, message)
+
     def _write_outcome(
         self, job_id: str, spec: Path, result_path: Path, error_path: Path
     ) -> None:
-        job = self._store.get(job_id)
+        try:
+            job = self._store.get(job_id)
+        except JobNotFoundError:
+            _write_atomic(
+                error_path,
+                _refusal(
+                    spec.name,
+                    "job_not_found",
+                    f"its job {job_id} was deleted before it ended",
+                    False,
+                ),
+            )
+            self._pending.pop(spec.name, None)
+            return
         if not job.status.terminal:
             return
         outcome = job.public()

@@ -15,12 +15,14 @@ import base64
 import binascii
 import hashlib
 import hmac
+import ipaddress
 import logging
 import random
 import secrets
+import socket
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -32,11 +34,17 @@ if TYPE_CHECKING:
     import httpx
 
 __all__ = [
+    "FAILURES",
+    "METADATA_ADDRESSES",
+    "DeliveryRefusedError",
     "Dispatcher",
     "WebhookVerificationError",
+    "address_refusal",
     "check_url",
     "decode_secret",
     "new_secret",
+    "parse_networks",
+    "resolve_host",
     "retry_delay",
     "sign",
     "verify",
@@ -81,18 +89,168 @@ def decode_secret(secret: str, *, option: str = "webhook.secret") -> bytes:
     return key
 
 
-def check_url(url: str, *, option: str = "webhook.url") -> str:
-    """Check that a webhook URL is an absolute http(s) URL.
+# -- where webhooks may go -------------------------------------------------------------
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+#: Never a webhook target, whatever --webhook-allow says: cloud metadata services
+#: (169.254.169.254 and AWS's fd00:ec2::254, Alibaba's 100.100.100.200) answer there.
+METADATA_ADDRESSES: frozenset[Address] = frozenset(
+    ipaddress.ip_address(a)
+    for a in ("169.254.169.254", "fd00:ec2::254", "100.100.100.200", "169.254.170.2")
+)
+
+_BROADCAST = ipaddress.IPv4Address("255.255.255.255")
+
+#: What a failed delivery reports (``last_error``); never the socket's own words.
+FAILURES = (
+    "address_not_allowed",
+    "name_not_resolved",
+    "connect_failed",
+    "timeout",
+    "tls_failed",
+    "protocol_error",
+    "http_status",
+)
+
+
+def parse_networks(texts: Sequence[str], *, option: str) -> tuple[Network, ...]:
+    """``--webhook-allow`` values as networks.
 
     Raises:
-        OptionError: another scheme, no host, or credentials in the URL.
+        OptionError: a value is not an address or a CIDR network.
+    """
+    networks: list[Network] = []
+    for text in texts:
+        try:
+            networks.append(ipaddress.ip_network(text, strict=False))
+        except ValueError as exc:
+            raise OptionError(
+                option, text, "an address or network, e.g. 10.20.0.0/16 or ::1"
+            ) from exc
+    return tuple(networks)
+
+
+def _plain(address: Address) -> Address:
+    """The IPv4 address inside an IPv4-mapped or NAT64 IPv6 address, else itself."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return address.ipv4_mapped
+        if address in ipaddress.ip_network("64:ff9b::/96"):
+            return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return address
+
+
+def address_refusal(address: Address, allow: Sequence[Network]) -> str | None:
+    """Why a webhook may not go to ``address``, or None when it may.
+
+    Link-local, multicast, unspecified, reserved and cloud metadata addresses are
+    always refused; private, loopback and other non-global ones (10/8, 127/8,
+    192.168/16, 100.64/10, fc00::/7, ...) unless a ``--webhook-allow`` network holds
+    them.
+    """
+    plain = _plain(address)
+    if (
+        plain in METADATA_ADDRESSES
+        or address in METADATA_ADDRESSES
+        or plain.is_link_local
+        or plain.is_multicast
+        or plain.is_unspecified
+        or (plain.is_reserved and not plain.is_loopback)  # ::1 sits in ::/8
+        or (isinstance(plain, ipaddress.IPv4Address) and plain == _BROADCAST)
+    ):
+        return "a link-local, metadata, multicast or reserved address, never allowed"
+    if any(plain in net or address in net for net in allow):
+        return None
+    if not plain.is_global:
+        return (
+            "a private or loopback address; the service's operator can allow its "
+            "network with --webhook-allow"
+        )
+    return None
+
+
+def _named_loopback(host: str) -> bool:
+    host = host.lower().rstrip(".")
+    return host == "localhost" or host.endswith(".localhost")
+
+
+def check_url(
+    url: str, *, option: str = "webhook.url", allow: Sequence[Network] = ()
+) -> str:
+    """Check a webhook URL: absolute http(s), no credentials, an allowed address.
+
+    An address written in the URL is checked here; a name is resolved and checked
+    when each delivery is made (the address it has then is the one connected to).
+
+    Raises:
+        OptionError: another scheme, no host, credentials in the URL, or an address
+            :func:`address_refusal` refuses (``localhost`` counts as loopback).
     """
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        host = parts.hostname
+        parts.port  # noqa: B018 (a port out of range raises here)
+    except ValueError as exc:
+        raise OptionError(option, url, "an absolute http:// or https:// URL") from exc
+    if parts.scheme not in ("http", "https") or not host:
         raise OptionError(option, url, "an absolute http:// or https:// URL")
     if parts.username or parts.password:
         raise OptionError(option, url, "a URL without user name or password")
+    try:
+        literal: Address | None = ipaddress.ip_address(host)
+    except ValueError:
+        literal = ipaddress.ip_address("127.0.0.1") if _named_loopback(host) else None
+    if literal is not None:
+        why = address_refusal(literal, allow)
+        if why is not None:
+            raise OptionError(option, url, f"a public address ({host} is {why})")
     return url
+
+
+def resolve_host(host: str, port: int) -> list[str]:
+    """The addresses of ``host`` (the seam tests replace to fake DNS)."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+class DeliveryRefusedError(Exception):
+    """A delivery not attempted or failed; ``category`` is one of FAILURES."""
+
+    def __init__(self, category: str) -> None:
+        super().__init__(category)
+        self.category = category
+
+
+def _checked_transport(allow: Sequence[Network]) -> httpx.BaseTransport:
+    """An httpx transport that connects only to addresses the policy allows.
+
+    The URL's host is resolved once per request; every address it has is checked
+    (a name with any forbidden address is refused), and the request is sent to the
+    first one by address, with the name kept in the ``Host`` header and as the TLS
+    server name. So nothing can rebind the name between the check and the connect.
+    """
+    import httpx
+
+    class _Transport(httpx.HTTPTransport):
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            host = request.url.host
+            port = request.url.port or (443 if request.url.scheme == "https" else 80)
+            try:
+                found = resolve_host(host, port)
+            except (OSError, UnicodeError):
+                raise DeliveryRefusedError("name_not_resolved") from None
+            if not found:
+                raise DeliveryRefusedError("name_not_resolved")
+            addresses = [ipaddress.ip_address(a.split("%")[0]) for a in found]
+            if any(address_refusal(a, allow) for a in addresses):
+                raise DeliveryRefusedError("address_not_allowed")
+            request.url = request.url.copy_with(host=str(addresses[0]))
+            request.extensions = {**request.extensions, "sni_hostname": host}
+            return super().handle_request(request)
+
+    return _Transport()
 
 
 def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
@@ -185,6 +343,8 @@ class Dispatcher:
         backoff_cap: the longest retry delay.
         interval: seconds between looks at the outbox when it is empty.
         parallel: deliveries under way at once.
+        allow: networks of private or loopback addresses webhooks may reach
+            (``--webhook-allow``); see :func:`address_refusal`.
     """
 
     def __init__(
@@ -197,8 +357,10 @@ class Dispatcher:
         backoff_cap: float,
         interval: float = 0.2,
         parallel: int = 4,
+        allow: Sequence[Network] = (),
     ) -> None:
         self._store = store
+        self._allow = tuple(allow)
         self._timeout = timeout
         self._max_attempts = max_attempts
         self._backoff = backoff
@@ -227,7 +389,12 @@ class Dispatcher:
         # ``timeout`` per attempt) does not hold up every other job's webhooks.
         in_flight: set[Future[None]] = set()
         with (
-            httpx.Client(timeout=self._timeout, follow_redirects=False) as http,
+            httpx.Client(
+                transport=_checked_transport(self._allow),
+                timeout=self._timeout,
+                follow_redirects=False,
+                trust_env=False,
+            ) as http,
             ThreadPoolExecutor(self._parallel, "aebridge-webhook") as pool,
         ):
             while not self._stop.is_set():
@@ -269,15 +436,19 @@ class Dispatcher:
             "webhook-timestamp": str(stamp),
             "webhook-signature": sign(message.secret, message.id, stamp, body),
         }
+        status: int | None = None
         try:
             response = http.post(message.url, content=body, headers=headers)
-            error = (
-                None
-                if 200 <= response.status_code < 300
-                else f"HTTP {response.status_code}"
-            )
-        except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"
+            status = response.status_code
+            error = None if 200 <= status < 300 else "http_status"
+        except DeliveryRefusedError as exc:
+            error = exc.category
+        except httpx.TimeoutException:
+            error = "timeout"
+        except httpx.ConnectError as exc:
+            error = "tls_failed" if _is_tls(exc) else "connect_failed"
+        except (httpx.HTTPError, httpx.InvalidURL):
+            error = "protocol_error"
         if error is None:
             self._store.delivered(message.id)
             return
@@ -288,11 +459,25 @@ class Dispatcher:
                 attempt, base=self._backoff, cap=self._cap
             )
         _log.warning(
-            "webhook %s to %s failed (attempt %d): %s%s",
+            "webhook %s to %s failed (attempt %d): %s%s%s",
             message.id,
             message.url,
             attempt,
             error,
+            f" {status}" if status is not None else "",
             "" if retry_at else "; giving up",
         )
-        self._store.delivery_failed(message.id, error=error, retry_at=retry_at)
+        self._store.delivery_failed(
+            message.id, error=error, retry_at=retry_at, status=status
+        )
+
+
+def _is_tls(exc: BaseException) -> bool:
+    import ssl
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

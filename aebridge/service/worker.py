@@ -11,6 +11,7 @@ worker.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
 import json
@@ -26,6 +27,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from ..errors import AebridgeError, CanceledError, OptionError
+from .security import InputRoots
 from .store import Failure, Job, JobStatus, Store
 
 __all__ = ["BuildFn", "SpecLoader", "WorkerPool", "describe_result", "load_callable"]
@@ -34,7 +36,7 @@ _log = logging.getLogger("aebridge.service.worker")
 
 #: ``build(spec, out_dir, *, base_dir, preview, engine, jobs, force, progress, cancel)``
 BuildFn = Callable[..., Any]
-#: ``load_spec(mapping, *, base_dir) -> CompSpec``
+#: ``load_spec(mapping, *, base_dir, check_files) -> CompSpec``
 SpecLoader = Callable[..., Any]
 
 DEFAULT_BUILD = "aebridge.api:build"
@@ -69,47 +71,55 @@ def load_callable(path: str, *, option: str) -> Callable[..., Any]:
     return target  # type: ignore[no-any-return]
 
 
-def _jsonable(value: Any, out_dir: Path) -> Any:
-    """A build result as JSON: paths relative to the job folder, rates as text."""
+def _jsonable(value: Any, out_dir: Path, show: Callable[[str], str]) -> Any:
+    """A build result as JSON: paths relative to the job folder (or to their input
+    root), rates as text, server paths in text rewritten by ``show``."""
     if isinstance(value, PurePath):
         path = Path(value)
         try:
             return path.resolve().relative_to(out_dir.resolve()).as_posix()
         except ValueError:
-            return path.as_posix()
+            return show(path.as_posix())
     if isinstance(value, Fraction):
         return str(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {
-            f.name: _jsonable(getattr(value, f.name), out_dir)
+            f.name: _jsonable(getattr(value, f.name), out_dir, show)
             for f in dataclasses.fields(value)
         }
     if isinstance(value, Mapping):
-        return {str(k): _jsonable(v, out_dir) for k, v in value.items()}
+        return {str(k): _jsonable(v, out_dir, show) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
-        return [_jsonable(v, out_dir) for v in value]
+        return [_jsonable(v, out_dir, show) for v in value]
     if isinstance(value, str) and os.path.isabs(value):
         # Paths the build reports as text (a sequence's folder) are shown relative
         # to the job's folder too: clients need not know the server's layout.
-        return _jsonable(Path(value), out_dir)
-    if value is None or isinstance(value, bool | int | float | str):
+        return _jsonable(Path(value), out_dir, show)
+    if isinstance(value, str):
+        return show(value)
+    if value is None or isinstance(value, bool | int | float):
         return value
-    return str(value)
+    return show(str(value))
 
 
-def describe_result(result: Any, out_dir: Path) -> dict[str, Any]:
+def describe_result(
+    result: Any, out_dir: Path, show: Callable[[str], str] = lambda text: text
+) -> dict[str, Any]:
     """What a build produced, as stored with the job and shown by the API.
 
     Args:
         result: the ``BuildResult`` (comp_dir, script, build_json, preview, layers,
             warnings).
         out_dir: the job's output folder; paths become relative to it.
+        show: rewrites other server paths in text (relative to their input root).
 
     Returns:
         A JSON-ready mapping with the same fields.
     """
     fields = ("comp_dir", "script", "build_json", "preview", "layers", "warnings")
-    return {name: _jsonable(getattr(result, name, None), out_dir) for name in fields}
+    return {
+        name: _jsonable(getattr(result, name, None), out_dir, show) for name in fields
+    }
 
 
 class _Run:
@@ -150,6 +160,9 @@ class WorkerPool:
         build_jobs: conversion processes per build (``None``: all cores).
         engine: the conversion engine, ``local`` or ``dask://host:port``.
         interval: seconds between looks at the queue when it is empty.
+        roots: the input roots: every read of a build is checked against them (and
+            the job's output folder) at the moment it happens, and messages show
+            paths relative to them. ``None`` (tests of the queue alone): no checks.
     """
 
     def __init__(
@@ -164,8 +177,10 @@ class WorkerPool:
         build_jobs: int | None = None,
         engine: str = "local",
         interval: float = 0.2,
+        roots: InputRoots | None = None,
     ) -> None:
         self._store = store
+        self._roots = roots
         self._build = build
         self._load_spec = load_spec
         self._lease = lease_seconds
@@ -200,18 +215,23 @@ class WorkerPool:
         """A job was queued: look at the queue now instead of at the next interval."""
         self._wake.set()
 
-    def stop(self, timeout: float = 30.0) -> None:
-        """Stop taking jobs; cancel running builds between frames and queue them again.
-
-        A job interrupted by a shutdown is not canceled for its client: it goes back
-        to the queue and resumes (skipping finished frames) on the next start.
-        """
+    def begin_stop(self) -> None:
+        """Stop taking jobs and ask running builds to stop between frames (returns at
+        once; safe in a signal handler)."""
         self._stop.set()
         self._wake.set()
         with self._runs_lock:
             for run in self._runs.values():
                 run.shutting_down.set()
                 run.cancel.set()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop taking jobs; cancel running builds between frames and queue them again.
+
+        A job interrupted by a shutdown is not canceled for its client: it goes back
+        to the queue and resumes (skipping finished frames) on the next start.
+        """
+        self.begin_stop()
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
@@ -294,6 +314,10 @@ class WorkerPool:
     def _run(self, job: Job) -> None:
         run = _Run(job)
         with self._runs_lock:
+            if self._stop.is_set():
+                # Claimed just as the stop began: back to the queue, not built.
+                self._store.release(job.id, self.owner)
+                return
             self._runs[job.id] = run
         try:
             status, failure, result = self._execute(run)
@@ -317,29 +341,47 @@ class WorkerPool:
         out_dir = Path(job.out_dir)
         request = json.loads(job.request)
         options = request.get("options", {})
+
+        def show(text: str) -> str:
+            return text if self._roots is None else self._roots.show(text, out_dir)
+
+        reading = (
+            contextlib.nullcontext()
+            if self._roots is None
+            else self._roots.reading(out_dir)
+        )
         try:
-            spec = self._load_spec(request["spec"], base_dir=Path(job.base_dir))
-            result = self._build(
-                spec,
-                out_dir,
-                base_dir=Path(job.base_dir),
-                preview=bool(options.get("preview", False)),
-                engine=self._engine,
-                jobs=self._build_jobs,
-                force=False,
-                progress=lambda update: self._progress(run, update),
-                cancel=run.cancel,
-            )
+            # Every read of the build, here or in its worker processes, is checked
+            # against the input roots when it happens (the job's own output folder
+            # is readable too: the preview reads the frames it wrote).
+            with reading:
+                # The structure only: the build's own preflight probes every source
+                # (a read the sandbox refused then fails the job as path_not_allowed,
+                # not as a spec problem).
+                spec = self._load_spec(
+                    request["spec"], base_dir=Path(job.base_dir), check_files=False
+                )
+                result = self._build(
+                    spec,
+                    out_dir,
+                    base_dir=Path(job.base_dir),
+                    preview=bool(options.get("preview", False)),
+                    engine=self._engine,
+                    jobs=self._build_jobs,
+                    force=False,
+                    progress=lambda update: self._progress(run, update),
+                    cancel=run.cancel,
+                )
         except CanceledError as exc:
             return (
                 JobStatus.CANCELED,
-                Failure(code=exc.code, message=str(exc), retryable=False),
+                Failure(code=exc.code, message=show(str(exc)), retryable=False),
                 None,
             )
         except AebridgeError as exc:
             return (
                 JobStatus.FAILED,
-                Failure(code=exc.code, message=str(exc), retryable=exc.retryable),
+                Failure(code=exc.code, message=show(str(exc)), retryable=exc.retryable),
                 None,
             )
         except Exception:
@@ -354,4 +396,4 @@ class WorkerPool:
                 Failure(code="internal_error", message=message, retryable=True),
                 None,
             )
-        return JobStatus.SUCCEEDED, None, describe_result(result, out_dir)
+        return JobStatus.SUCCEEDED, None, describe_result(result, out_dir, show)

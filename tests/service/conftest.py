@@ -4,6 +4,10 @@ receiver. Every socket is on 127.0.0.1."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import socket
+import subprocess
 import sys
 import threading
 import time
@@ -12,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 pytest.importorskip("fastapi")
@@ -88,6 +93,8 @@ def start_server(tmp_path: Path, inputs: Path) -> Iterator[Callable[..., Running
         options.setdefault("input_roots", (inputs,))
         options.setdefault("webhook_backoff", 0.2)
         options.setdefault("webhook_timeout", 2.0)
+        # The test receivers listen on 127.0.0.1: a private address to the service.
+        options.setdefault("webhook_allow", ("127.0.0.0/8",))
         service = Service(ServiceConfig(**options), build=build)
         running = Running(service, ServerThread(service).start())
         started.append(running)
@@ -163,3 +170,87 @@ def receiver() -> Iterator[Callable[..., Receiver]]:
     yield make
     for r in made:
         r.close()
+
+
+HERE = Path(__file__).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ServerProcess:
+    """``aebridge serve`` as a real subprocess (the build given by ``build``).
+
+    ``extra`` adds options, ``env`` environment variables; the server's output goes
+    to ``server.log`` in the test's folder.
+    """
+
+    def __init__(self, tmp_path: Path, inputs: Path, port: int) -> None:
+        self.tmp_path = tmp_path
+        self.inputs = inputs
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.write_log = tmp_path / "writes.log"
+        self.build = "fakebuild:build"
+        self.extra: list[str] = []
+        self.env: dict[str, str] = {}
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def log(self) -> str:
+        path = self.tmp_path / "server.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def start(self) -> None:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join([str(HERE), env.get("PYTHONPATH", "")])
+        env[fakebuild.FRAME_DELAY_ENV] = "0.1"
+        env[fakebuild.WRITE_LOG_ENV] = str(self.write_log)
+        env.update(self.env)
+        command = [
+            sys.executable, "-m", "aebridge", "serve",
+            "--port", str(self.port),
+            "--data", str(self.tmp_path / "data"),
+            "--input-root", str(self.inputs),
+            "--lease-seconds", "1.5",
+            "--webhook-allow", "127.0.0.0/8",
+            "--build", self.build,
+            *self.extra,
+        ]  # fmt: skip
+        # The child holds its own copy of the descriptor: ours can close now.
+        with open(self.tmp_path / "server.log", "ab") as log:
+            self.proc = subprocess.Popen(command, env=env, stdout=log, stderr=log)
+        deadline = time.monotonic() + 20
+        while True:
+            assert self.proc.poll() is None, self.log
+            try:
+                if httpx.get(f"{self.url}/v1/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.1)
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+
+    def terminate(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+@pytest.fixture
+def server_process(tmp_path: Path, inputs: Path) -> Iterator[ServerProcess]:
+    process = ServerProcess(tmp_path, inputs, free_port())
+    yield process
+    process.terminate()

@@ -112,3 +112,15 @@ def test_watch_turns_a_dropped_spec_into_a_result_file(
         output = proc.communicate(timeout=20)[0].decode()
     assert proc.returncode == 0, output
     assert "watching" in output
+
+
+def test_serve_checks_its_edge_options(no_token: None, tmp_path: Path) -> None:
+    code, output = run_cli(
+        "serve", "--data", str(tmp_path), "--cors-origin", "*", "--port", "0"
+    )
+    assert code == 1
+    assert "--cors-origin: '*' is not allowed; allowed: an origin like" in output
+    code, output = run_cli(
+        "serve", "--data", str(tmp_path), "--allowed-host", "a b", "--port", "0"
+    )
+    assert code == 1 and "--allowed-host: 'a b' is not allowed" in output

@@ -7,91 +7,20 @@ The server runs as a real subprocess (``aebridge serve``) with a scripted build
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
 import sqlite3
-import subprocess
-import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import fakebuild
-import httpx
-import pytest
-from conftest import Receiver, spec_for
+from conftest import Receiver, ServerProcess, spec_for
 
 from aebridge.client import Client
 from aebridge.service.webhooks import verify
 
 HERE = Path(__file__).parent
 FRAMES = 30
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class ServerProcess:
-    def __init__(self, tmp_path: Path, inputs: Path, port: int) -> None:
-        self.tmp_path = tmp_path
-        self.inputs = inputs
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
-        self.write_log = tmp_path / "writes.log"
-        self.build = "fakebuild:build"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join([str(HERE), env.get("PYTHONPATH", "")])
-        env[fakebuild.FRAME_DELAY_ENV] = "0.1"
-        env[fakebuild.WRITE_LOG_ENV] = str(self.write_log)
-        command = [
-            sys.executable, "-m", "aebridge", "serve",
-            "--port", str(self.port),
-            "--data", str(self.tmp_path / "data"),
-            "--input-root", str(self.inputs),
-            "--lease-seconds", "1.5",
-            "--build", self.build,
-        ]  # fmt: skip
-        log = open(self.tmp_path / "server.log", "ab")  # noqa: SIM115 (lives with proc)
-        self.proc = subprocess.Popen(command, env=env, stdout=log, stderr=log)
-        deadline = time.monotonic() + 20
-        while True:
-            assert self.proc.poll() is None, (self.tmp_path / "server.log").read_text()
-            try:
-                if httpx.get(f"{self.url}/v1/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.1)
-
-    def kill9(self) -> None:
-        assert self.proc is not None
-        os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(10)
-
-    def terminate(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-
-
-@pytest.fixture
-def server_process(tmp_path: Path, inputs: Path) -> Iterator[ServerProcess]:
-    process = ServerProcess(tmp_path, inputs, free_port())
-    yield process
-    process.terminate()
 
 
 def test_kill_9_mid_job_then_restart_finishes_the_job_once(

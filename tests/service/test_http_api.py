@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ from aebridge.client import (
     PayloadTooLargeError,
     WaitTimeoutError,
 )
+
+JSON = {"content-type": "application/json"}
 
 
 def test_health_answers(server: Running) -> None:
@@ -49,12 +52,9 @@ def test_a_bare_spec_body_is_accepted_as_curl_sends_it(server: Running) -> None:
 
 def test_same_idempotency_key_and_body_return_the_same_job(server: Running) -> None:
     body = json.dumps({"spec": spec_for()})
-    first = httpx.post(
-        f"{server.url}/v1/jobs", content=body, headers={"Idempotency-Key": "same"}
-    )
-    again = httpx.post(
-        f"{server.url}/v1/jobs", content=body, headers={"Idempotency-Key": "same"}
-    )
+    headers = {"Idempotency-Key": "same", **JSON}
+    first = httpx.post(f"{server.url}/v1/jobs", content=body, headers=headers)
+    again = httpx.post(f"{server.url}/v1/jobs", content=body, headers=headers)
     assert (first.status_code, again.status_code) == (202, 200)
     assert again.json()["id"] == first.json()["id"]
     assert again.headers["idempotent-replayed"] == "true"
@@ -166,15 +166,17 @@ def test_bodies_over_the_limit_get_413(start_server: Callable[..., Running]) -> 
     with pytest.raises(PayloadTooLargeError, match="at most 2048"):
         running.client.submit(spec)
     chunked = httpx.post(
-        f"{running.url}/v1/jobs", content=iter([b"{" + b" " * 3000, b"}"])
+        f"{running.url}/v1/jobs",
+        content=iter([b"{" + b" " * 3000, b"}"]),
+        headers=JSON,
     )
     assert chunked.status_code == 413 and chunked.json()["code"] == "body_too_large"
 
 
 def test_malformed_json_gives_400(server: Running) -> None:
-    response = httpx.post(f"{server.url}/v1/jobs", content=b"{not json")
+    response = httpx.post(f"{server.url}/v1/jobs", content=b"{not json", headers=JSON)
     assert response.status_code == 400 and response.json()["code"] == "malformed_body"
-    response = httpx.post(f"{server.url}/v1/jobs", content=b"[1, 2]")
+    response = httpx.post(f"{server.url}/v1/jobs", content=b"[1, 2]", headers=JSON)
     assert response.status_code == 400 and "JSON object" in response.json()["detail"]
 
 
@@ -336,11 +338,16 @@ def test_events_stream_progress_until_the_job_ends(
     assert done == sorted(done) and done[-1] == 8
 
 
-def test_events_of_a_finished_job_end_at_once(server: Running) -> None:
+def test_events_of_a_finished_job_replay_its_states_and_end_at_once(
+    server: Running,
+) -> None:
     job_id = server.client.submit(spec_for())["id"]
     server.client.wait(job_id, 20, 0.05)
+    started = time.monotonic()
     events = read_events(f"{server.url}/v1/jobs/{job_id}/events")
-    assert [name for _i, name, _d in events] == ["succeeded"]
+    assert time.monotonic() - started < 2
+    names = [name for _i, name, _d in events]
+    assert names[0] == "queued" and names[-1] == "succeeded"
 
 
 def test_artifacts_are_listed_and_served(server: Running) -> None:
@@ -382,3 +389,42 @@ def test_wait_gives_up_after_its_timeout(
     with pytest.raises(WaitTimeoutError, match=r"still (queued|running) after 0\.3 s"):
         server.client.wait(job_id, timeout=0.3, poll=0.05)
     server.client.cancel(job_id)
+
+
+def test_a_missing_relative_source_says_where_relative_paths_start(
+    server: Running, inputs: Path
+) -> None:
+    (inputs / "sh010").mkdir()
+    (inputs / "fg").rename(inputs / "sh010" / "fg")
+    with pytest.raises(InvalidRequestError) as info:
+        server.client.submit(spec_for())
+    (problem,) = [p for p in info.value.problems if p.severity == "error"]
+    assert "relative paths start at base_dir '.'" in problem.message
+    assert '"base_dir"' in problem.message and "?base_dir=" in problem.message
+    job = server.client.submit(spec_for(), base_dir="sh010")
+    assert server.client.wait(job["id"], 20, 0.05)["status"] == "succeeded"
+
+
+def test_a_spec_file_is_submitted_with_its_folder_as_base_dir(
+    server: Running, inputs: Path
+) -> None:
+    (inputs / "sh010").mkdir()
+    (inputs / "fg").rename(inputs / "sh010" / "fg")
+    spec_file = inputs / "sh010" / "comp.json"
+    spec_file.write_text(json.dumps(spec_for()), encoding="utf-8")
+    job = server.client.submit(spec_file)
+    assert server.client.wait(job["id"], 20, 0.05)["status"] == "succeeded"
+    # The same request as curl sends it: a bare spec with ?base_dir=.
+    response = httpx.post(
+        f"{server.url}/v1/jobs",
+        params={"base_dir": "sh010"},
+        content=spec_file.read_bytes(),
+        headers=JSON,
+    )
+    assert response.status_code == 202, response.text
+    twice = httpx.post(
+        f"{server.url}/v1/jobs",
+        params={"base_dir": "sh010"},
+        json={"spec": spec_for(), "base_dir": "elsewhere"},
+    )
+    assert twice.status_code == 422 and "give it once" in twice.text

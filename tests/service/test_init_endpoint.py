@@ -119,13 +119,14 @@ def test_a_file_that_leads_outside_the_roots_is_never_read(
     assert all(
         "zz_plate" not in layer["source"]["path"] for layer in answer["spec"]["layers"]
     )
-    # In the folder itself: the folder is refused, as a job's folder source is.
+    # In the folder itself: left out unread the same way.
     (folder / "zz_plate.mp4").symlink_to(secret / "bg_plate_secret.mp4")
-    refused = httpx.post(f"{server.url}/v1/specs/init", json={"folder": "sh050"})
-    assert refused.status_code == 422
-    (problem,) = refused.json()["problems"]
-    assert problem["path"] == "folder"
-    assert "'zz_plate.mp4', a symlink leading outside the roots" in problem["message"]
+    again = httpx.post(f"{server.url}/v1/specs/init", json={"folder": "sh050"})
+    assert again.status_code == 200, again.text
+    assert {
+        "path": "zz_plate.mp4",
+        "why": "refused: it leads outside the input roots",
+    } in again.json()["left_out"]
 
 
 def test_request_mistakes_are_reported_with_their_paths(

@@ -10,8 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import Receiver, Running, spec_for
-from test_crash_recovery import ServerProcess, free_port
+from conftest import Receiver, Running, ServerProcess, free_port, spec_for
 
 from aebridge.client import Client
 from aebridge.service.webhooks import verify

@@ -231,7 +231,7 @@ def test_a_job_that_keeps_killing_its_server_fails(
     failed = store.get(job.id)
     assert failed.status is JobStatus.FAILED
     assert failed.failure is not None and failed.failure.code == "too_many_attempts"
-    assert "started 3 times" in failed.failure.message
+    assert "stopped without finishing it 3 times" in failed.failure.message
     assert outbox_events(store, job.id)[-1] == "job.failed"
 
 
@@ -252,7 +252,8 @@ def test_cancel_queued_is_immediate_running_is_requested_finished_is_refused(
     store.finish(done.id, "w", status=JobStatus.SUCCEEDED, result={})
     with pytest.raises(JobConflictError, match="already succeeded"):
         store.cancel(done.id)
-    assert store.cancel(queued.id).status is JobStatus.CANCELED  # again: no change
+    with pytest.raises(JobConflictError, match="already canceled"):
+        store.cancel(queued.id)  # again: a conflict, as documented
 
 
 def test_failure_fields_are_kept(store: Store, tmp_path: Path) -> None:
@@ -449,13 +450,15 @@ def test_symlink_escapes_are_refused(roots: tuple[Path, Path]) -> None:
     root, outside = roots
     os.symlink(outside, root / "link_dir")
     os.symlink(outside / "secret.png", root / "shot" / "fg.1002.png")
-    with pytest.raises(PathNotAllowedError, match="is outside the input roots"):
+    with pytest.raises(
+        PathNotAllowedError, match=r"'link_dir/secret\.png', which leads outside"
+    ):
         resolve_input("link_dir/secret.png", base_dir=root, roots=[root], spec_path="p")
     with pytest.raises(
-        PathNotAllowedError, match=r"'fg\.1002\.png', a symlink leading"
+        PathNotAllowedError, match=r"reads 'shot/fg\.1002\.png', which leads outside"
     ):
         resolve_input("shot/fg.####.png", base_dir=root, roots=[root], spec_path="p")
-    with pytest.raises(PathNotAllowedError, match="a symlink leading outside"):
+    with pytest.raises(PathNotAllowedError, match="which leads outside the input"):
         resolve_input("shot", base_dir=root, roots=[root], spec_path="p")
 
 
@@ -464,3 +467,246 @@ def test_hot_folder_outcome_files_sit_beside_the_spec() -> None:
         Path("/drop/sh010.result.json"),
         Path("/drop/sh010.error.json"),
     )
+
+
+# -- schema and lifecycle in the store -------------------------------------------------
+
+OLD_SCHEMA = """
+CREATE TABLE jobs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
+    status TEXT NOT NULL, stage TEXT, layer TEXT,
+    frames_done INTEGER NOT NULL DEFAULT 0, frames_total INTEGER NOT NULL DEFAULT 0,
+    request TEXT NOT NULL, body_hash TEXT NOT NULL, idempotency_key TEXT UNIQUE,
+    base_dir TEXT NOT NULL, out_dir TEXT NOT NULL, webhook_url TEXT,
+    webhook_events TEXT, webhook_secret TEXT, error_code TEXT, error_message TEXT,
+    retryable INTEGER, result TEXT, cancel_requested INTEGER NOT NULL DEFAULT 0,
+    lease_owner TEXT, lease_expires REAL, attempts INTEGER NOT NULL DEFAULT 0,
+    completions INTEGER NOT NULL DEFAULT 0, version INTEGER NOT NULL DEFAULT 1,
+    created_at REAL NOT NULL, updated_at REAL NOT NULL, started_at REAL,
+    finished_at REAL
+);
+CREATE INDEX jobs_status ON jobs(status, seq);
+CREATE TABLE outbox (
+    id TEXT PRIMARY KEY, job_id TEXT NOT NULL, event TEXT NOT NULL, url TEXT NOT NULL,
+    payload TEXT NOT NULL, created_at REAL NOT NULL, next_attempt_at REAL NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0, claimed_until REAL NOT NULL DEFAULT 0,
+    delivered_at REAL, dead INTEGER NOT NULL DEFAULT 0, last_error TEXT
+);
+CREATE INDEX outbox_due ON outbox(delivered_at, dead, next_attempt_at);
+INSERT INTO jobs (id, status, request, body_hash, base_dir, out_dir, created_at,
+    updated_at, attempts) VALUES ('job_old', 'queued', '{}', 'h', '/b', '/o', 1, 1, 2);
+"""
+
+
+def test_a_database_from_before_versioning_is_migrated_in_place(
+    tmp_path: Path,
+) -> None:
+    from aebridge.service.store import MIGRATIONS, SCHEMA_VERSION
+
+    path = tmp_path / "aebridge.db"
+    old = sqlite3.connect(path)
+    old.executescript(OLD_SCHEMA)
+    old.close()
+    store = Store(path)
+    assert store.schema_version == SCHEMA_VERSION == len(MIGRATIONS)
+    job = store.get("job_old")
+    assert (job.status, job.attempts, job.crashes) == (JobStatus.QUEUED, 2, 0)
+    names = [
+        row[0]
+        for row in sqlite3.connect(path).execute(
+            "SELECT name FROM aebridge_migrations ORDER BY name"
+        )
+    ]
+    assert names == [m.name for m in MIGRATIONS]
+    store.close()
+    assert Store(path).schema_version == SCHEMA_VERSION  # idempotent on reopen
+
+
+def test_a_failing_migration_leaves_the_database_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aebridge.service import store as store_module
+    from aebridge.service.store import Migration
+
+    path = tmp_path / "aebridge.db"
+    Store(path).close()
+    broken = (
+        *store_module.MIGRATIONS,
+        Migration(
+            "9999_broken",
+            ("CREATE TABLE half_done (x INTEGER)", "THIS IS NOT SQL"),
+        ),
+    )
+    monkeypatch.setattr(store_module, "MIGRATIONS", broken)
+    with pytest.raises(sqlite3.OperationalError):
+        Store(path)
+    db = sqlite3.connect(path)
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
+    assert "half_done" not in tables
+    assert (
+        db.execute("PRAGMA user_version").fetchone()[0]
+        == len(store_module.MIGRATIONS) - 1
+    )
+
+
+def test_a_database_from_a_newer_aebridge_is_refused(tmp_path: Path) -> None:
+    from aebridge.service.store import NewerDatabaseError
+
+    path = tmp_path / "aebridge.db"
+    Store(path).close()
+    db = sqlite3.connect(path)
+    db.execute("INSERT INTO aebridge_migrations VALUES ('0099_from_the_future', 0)")
+    db.commit()
+    with pytest.raises(NewerDatabaseError, match="0099_from_the_future; upgrade"):
+        Store(path)
+
+
+def test_stores_opening_one_new_database_at_once_migrate_it_once(
+    tmp_path: Path,
+) -> None:
+    import threading
+
+    from aebridge.service.store import SCHEMA_VERSION
+
+    path = tmp_path / "aebridge.db"
+    errors: list[BaseException] = []
+
+    def open_store() -> None:
+        try:
+            Store(path).close()
+        except BaseException as exc:  # pragma: no cover - the failure shown
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_store) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert Store(path).schema_version == SCHEMA_VERSION
+
+
+def test_stops_that_requeue_a_job_do_not_count_as_failed_starts(
+    store: Store, tmp_path: Path, clock: Clock
+) -> None:
+    """Four clean restarts and one kill -9 used to fail a healthy job."""
+    job, _ = create(store, tmp_path)
+    for _ in range(4):
+        assert store.claim("w", 10) is not None
+        assert store.release(job.id, "w")  # SIGTERM: back in the queue
+    assert store.claim("killed", 10) is not None
+    clock.now += 11
+    assert store.requeue_expired(max_attempts=5) == [job.id]
+    again = store.get(job.id)
+    assert again.status is JobStatus.QUEUED
+    assert (again.attempts, again.crashes) == (5, 1)
+
+
+def test_a_job_whose_server_keeps_dying_fails_after_max_attempts(
+    store: Store, tmp_path: Path, clock: Clock
+) -> None:
+    job, _ = create(store, tmp_path)
+    for _ in range(3):
+        assert store.claim("w", 1) is not None
+        clock.now += 2
+        store.requeue_expired(max_attempts=3)
+    failed = store.get(job.id)
+    assert failed.status is JobStatus.FAILED and failed.crashes == 3
+    assert failed.failure is not None
+    assert "stopped without finishing it 3 times" in failed.failure.message
+
+
+def test_canceling_a_canceled_job_is_a_conflict(store: Store, tmp_path: Path) -> None:
+    job, _ = create(store, tmp_path)
+    store.cancel(job.id)
+    with pytest.raises(JobConflictError, match="already canceled"):
+        store.cancel(job.id)
+
+
+def test_delete_refuses_a_running_job_and_removes_the_rest(
+    store: Store, tmp_path: Path
+) -> None:
+    running, _ = create(store, tmp_path, key="k")
+    store.claim("w", 10)
+    with pytest.raises(JobConflictError, match="is running; cancel it"):
+        store.delete(running.id)
+    store.finish(running.id, "w", status=JobStatus.SUCCEEDED, result={})
+    assert store.delete(running.id).id == running.id
+    with pytest.raises(JobNotFoundError):
+        store.get(running.id)
+    assert store.messages(running.id) == []
+    again, created = create(store, tmp_path, key="k")  # the key is free again
+    assert created and again.id != running.id
+
+
+def test_expire_deletes_jobs_finished_before_the_cutoff(
+    store: Store, tmp_path: Path, clock: Clock
+) -> None:
+    old, _ = create(store, tmp_path)
+    store.cancel(old.id)
+    clock.now += 100
+    recent, _ = create(store, tmp_path)
+    store.cancel(recent.id)
+    queued, _ = create(store, tmp_path)
+    assert [j.id for j in store.expire(clock.now - 50)] == [old.id]
+    assert {j.id for j in store.list_jobs()[0]} == {recent.id, queued.id}
+
+
+def test_every_status_a_job_passed_is_kept_in_order(
+    store: Store, tmp_path: Path, clock: Clock
+) -> None:
+    job, _ = create(store, tmp_path)
+    store.claim("w", 10)
+    store.release(job.id, "w")
+    store.claim("w", 10)
+    store.progress(job.id, "w", stage="s", layer="l", frames_done=1, frames_total=2)
+    store.finish(job.id, "w", status=JobStatus.SUCCEEDED, result={})
+    now, steps = store.changes(job.id, 0)
+    assert [status for _v, status, _j in steps] == [
+        "queued",
+        "running",
+        "queued",
+        "running",
+        "succeeded",
+    ]
+    versions = [v for v, _s, _j in steps]
+    assert versions == sorted(versions) and versions[-1] == now.version
+    assert all(data["status"] == status for _v, status, data in steps)
+    assert [s for _v, s, _j in store.changes(job.id, versions[2])[1]] == [
+        "running",
+        "succeeded",
+    ]
+
+
+def test_retention_deletes_every_expired_job_in_batches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aebridge.service import runtime
+    from aebridge.service.config import ServiceConfig
+    from aebridge.service.runtime import Service
+
+    monkeypatch.setattr(runtime, "_EXPIRE_BATCH", 3)
+    service = Service(
+        ServiceConfig(data_dir=tmp_path / "data", input_roots=(tmp_path,)),
+        build=lambda *a, **k: None,
+        load_spec=lambda *a, **k: None,
+    )
+    try:
+        ids = []
+        for _ in range(7):
+            job, _ = service.store.create(
+                request="{}",
+                body_hash="h",
+                idempotency_key=None,
+                base_dir=tmp_path,
+                output_root=service.config.outputs,
+                webhook=None,
+            )
+            service.store.cancel(job.id)
+            (service.config.outputs / job.id).mkdir(parents=True)
+            ids.append(job.id)
+        monkeypatch.setattr(runtime.time, "time", lambda: 10**12)  # far ahead
+        assert sorted(j.id for j in service.expire_jobs()) == sorted(ids)
+        assert list(service.config.outputs.iterdir()) == []
+    finally:
+        service.store.close()

@@ -1,0 +1,148 @@
+"""Webhooks are not a port scanner: where a webhook may point, that the address
+checked is the address connected to, and what a failed delivery says."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from conftest import Receiver, Running, spec_for
+
+from aebridge.client import InvalidRequestError
+
+
+def messages(running: Running, job_id: str, until: Callable[[dict[str, Any]], bool]):
+    deadline = time.monotonic() + 15
+    while True:
+        data = running.client._request("GET", f"/v1/jobs/{job_id}/webhooks").json()
+        if data["messages"] and until(data["messages"][0]):
+            return data["messages"]
+        assert time.monotonic() < deadline, data
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[fe80::1]/hook",
+        "http://[fd00:ec2::254]/hook",
+        "http://100.100.100.200/hook",
+        "http://0.0.0.0:8080/hook",
+        "http://224.0.0.1/hook",
+        "http://[::ffff:169.254.169.254]/hook",
+    ],
+)
+def test_link_local_and_metadata_addresses_are_always_refused(
+    start_server: Callable[..., Running], url: str
+) -> None:
+    running = start_server(webhook_allow=("0.0.0.0/0", "::/0"))
+    with pytest.raises(InvalidRequestError) as info:
+        running.client.submit(spec_for(), webhook={"url": url})
+    (problem,) = info.value.problems
+    assert problem.path == "webhook.url"
+    assert "link-local, metadata" in problem.message
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9/hook",
+        "http://localhost:9/hook",
+        "http://10.1.2.3/hook",
+        "http://192.168.1.20/hook",
+        "http://[::1]:9/hook",
+        "http://[fc00::1]/hook",
+        "http://[::ffff:10.0.0.1]/hook",
+    ],
+)
+def test_private_and_loopback_addresses_need_webhook_allow(
+    start_server: Callable[..., Running], url: str
+) -> None:
+    running = start_server(webhook_allow=())
+    with pytest.raises(InvalidRequestError) as info:
+        running.client.submit(spec_for(), webhook={"url": url})
+    (problem,) = info.value.problems
+    assert "private or loopback" in problem.message
+    assert "--webhook-allow" in problem.message
+
+
+@pytest.fixture
+def names(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
+    """Fake DNS for *.test names: each lookup takes the next answer (the last
+    repeats); every lookup is recorded."""
+    from aebridge.service import webhooks
+
+    answers: dict[str, list[str]] = {}
+    asked: list[str] = []
+    real = webhooks.resolve_host
+
+    def resolve(host: str, port: int) -> list[str]:
+        if not host.endswith(".test"):
+            return real(host, port)
+        asked.append(host)
+        queue = answers[host]
+        return [queue.pop(0) if len(queue) > 1 else queue[0]]
+
+    monkeypatch.setattr(webhooks, "resolve_host", resolve)
+    answers["__asked__"] = asked  # type: ignore[assignment]
+    return answers
+
+
+def test_a_name_that_resolves_to_a_private_address_is_not_contacted(
+    start_server: Callable[..., Running],
+    receiver: Callable[..., Receiver],
+    names: dict[str, list[str]],
+) -> None:
+    hook = receiver()
+    port = hook.url.split(":")[2].split("/")[0]
+    names["inside.test"] = ["127.0.0.1"]
+    running = start_server(webhook_allow=())
+    job = running.client.submit(
+        spec_for(), webhook={"url": f"http://inside.test:{port}/hook"}
+    )
+    (state,) = messages(running, job["id"], lambda m: m["attempts"] >= 1)
+    assert state["last_error"] == "address_not_allowed"
+    assert hook.requests == []
+
+
+def test_the_address_checked_is_the_address_connected_to(
+    start_server: Callable[..., Running],
+    receiver: Callable[..., Receiver],
+    names: dict[str, list[str]],
+) -> None:
+    """DNS rebinding: the name answers an allowed address to the check and a
+    forbidden one afterwards; the delivery goes to the checked address, and the
+    name is looked up once per attempt."""
+    hook = receiver()
+    port = hook.url.split(":")[2].split("/")[0]
+    names["rebind.test"] = ["127.0.0.1", "169.254.169.254"]
+    running = start_server(webhook_allow=("127.0.0.0/8",))
+    job = running.client.submit(
+        spec_for(), webhook={"url": f"http://rebind.test:{port}/hook"}
+    )
+    ((headers, _body),) = hook.wait_for(1)
+    assert headers["host"] == f"rebind.test:{port}"
+    messages(running, job["id"], lambda m: m["delivered_at"] is not None)
+    assert names["__asked__"] == ["rebind.test"]
+
+
+def test_delivery_failures_are_reported_as_categories(
+    start_server: Callable[..., Running], receiver: Callable[..., Receiver]
+) -> None:
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    running = start_server(webhook_backoff=30)
+    refused = running.client.submit(
+        spec_for("a"), webhook={"url": f"http://127.0.0.1:{closed}/hook"}
+    )
+    (state,) = messages(running, refused["id"], lambda m: m["attempts"] >= 1)
+    assert state["last_error"] == "connect_failed" and state["last_status"] is None
+    failing = receiver(fail_first=10)
+    rejected = running.client.submit(spec_for("b"), webhook={"url": failing.url})
+    (state,) = messages(running, rejected["id"], lambda m: m["attempts"] >= 1)
+    assert state["last_error"] == "http_status" and state["last_status"] == 503
