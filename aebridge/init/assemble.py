@@ -11,7 +11,6 @@ an :class:`~aebridge.errors.InitError`.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -19,6 +18,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from ..errors import InitError, OptionError
+from ..ingest import file_sha256
 from ..model import (
     AlphaMode,
     Camera,
@@ -154,10 +154,7 @@ class _Place:
                     return still
         if key.digest is not None:
             if self._digests is None:
-                self._digests = {
-                    hashlib.sha256((self.folder / p).read_bytes()).hexdigest(): p
-                    for p in self.stills
-                }
+                self._digests = {file_sha256(self.folder / p): p for p in self.stills}
             path = self._digests.get(key.digest)
             if path is not None:
                 return self.stills[path]

@@ -21,8 +21,10 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from .. import sandbox
 from ..errors import SourceError
 from ..ingest import MOVIE_EXTENSIONS, SourceInfo, probe, read_frames
+from ..sandbox import PathOutsideRootsError
 from ..sequence import IMAGE_EXTENSIONS, find_sequence
 from .records import Record, read_record
 
@@ -41,6 +43,7 @@ __all__ = [
 MIN_SEQUENCE = 3
 #: Largest JSON file read as a record (a request with inline images can be large).
 MAX_RECORD_BYTES = 64 << 20
+_REFUSED = "refused: it leads outside the input roots"
 # Mean channel spread (of full scale) under which a picture counts as grey.
 _GREY_SPREAD = 0.02
 
@@ -194,12 +197,16 @@ def _rel(path: Path, folder: Path) -> str:
 
 
 def _list(directory: Path) -> list[Path]:
+    # Through the read sandbox (a service request's input roots), like every read.
     try:
-        return sorted(p for p in directory.iterdir() if not p.name.startswith("."))
+        names = sandbox.listdir(directory)
+    except PathOutsideRootsError:
+        raise
     except OSError as exc:
         raise SourceError(
             f"cannot list the folder: {exc.strerror or exc}", path=directory.as_posix()
         ) from exc
+    return sorted(directory / name for name in names if not name.startswith("."))
 
 
 def _sequences(
@@ -261,7 +268,10 @@ def scan(
     left_out: list[tuple[str, str]] = []
     files: list[Path] = []
     for entry in _list(folder):
-        if entry.is_dir():
+        if admit is not None and not admit(entry):
+            # Checked before it is even looked at: a subfolder that leads outside.
+            left_out.append((_rel(entry, folder), _REFUSED))
+        elif entry.is_dir():
             files.extend(p for p in _list(entry) if not p.is_dir())
         else:
             files.append(entry)
@@ -276,7 +286,7 @@ def scan(
             left_out.append((rel, "excluded (--exclude)"))
             continue
         if admit is not None and not admit(path):
-            left_out.append((rel, "refused: it leads outside the input roots"))
+            left_out.append((rel, _REFUSED))
             continue
         ext = path.suffix.lower()
         if ext in MOVIE_EXTENSIONS:
@@ -333,9 +343,13 @@ def scan(
 
 def _record(path: Path, rel: str) -> tuple[Record | None, str]:
     try:
-        if path.stat().st_size > MAX_RECORD_BYTES:
+        with sandbox.open_binary(path) as stream:
+            raw = stream.read(MAX_RECORD_BYTES + 1)
+        if len(raw) > MAX_RECORD_BYTES:
             return None, f"a JSON file over {MAX_RECORD_BYTES >> 20} MiB"
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(raw.decode("utf-8"))
+    except PathOutsideRootsError:
+        raise
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         return None, f"not readable JSON ({exc})"
     if isinstance(data, dict) and str(data.get("schema", "")).startswith("aebridge."):

@@ -14,7 +14,7 @@ import json
 import logging
 import threading
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from types import FrameType
@@ -33,7 +33,7 @@ from .initspec import REQUEST_SCHEMA as INIT_REQUEST_SCHEMA
 from .initspec import RESULT_SCHEMA as INIT_RESULT_SCHEMA
 from .jobs import MalformedBodyError
 from .runtime import Service
-from .security import allowed_host_names, host_name, token_matches
+from .security import InputRoots, allowed_host_names, host_name, token_matches
 from .store import (
     EVENTS,
     IdempotencyConflictError,
@@ -259,18 +259,22 @@ _JOB_REQUEST_SCHEMA: dict[str, Any] = {
 }
 
 
-def _problem_body(exc: AebridgeError, status: int) -> dict[str, Any]:
+def _problem_body(
+    exc: AebridgeError, status: int, show: Callable[[str], str]
+) -> dict[str, Any]:
+    """The problem document of an error, its paths shown by ``show`` (relative to
+    the input roots: a client never sees the server's folders)."""
     body: dict[str, Any] = {
         "type": f"urn:aebridge:problem:{exc.code}",
         "title": exc.code.replace("_", " "),
         "status": status,
-        "detail": str(exc),
+        "detail": show(str(exc)),
         "code": exc.code,
         "retryable": exc.retryable,
     }
     if isinstance(exc, SpecError):
         body["problems"] = [
-            {"path": p.path, "message": p.message, "severity": p.severity}
+            {"path": p.path, "message": show(p.message), "severity": p.severity}
             for p in exc.problems
         ]
     return body
@@ -563,6 +567,7 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
     """
     config = service.config
     store = service.store
+    roots = InputRoots(config.input_roots)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -646,7 +651,7 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
     async def _aebridge_error(_request: Request, exc: AebridgeError) -> Response:
         status = _status_of(exc)
         headers = {"www-authenticate": "Bearer"} if status == 401 else None
-        response = problem(status, _problem_body(exc, status))
+        response = problem(status, _problem_body(exc, status, roots.show))
         if headers:
             response.headers.update(headers)
         return response
@@ -816,7 +821,7 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
         from .jobs import parse_body
 
         body = parse_body(await read_body(request))
-        return await run_in_threadpool(run_init, body, config)
+        return await run_in_threadpool(run_init, body, config.input_roots)
 
     @app.get(
         "/v1/jobs",

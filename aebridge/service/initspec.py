@@ -14,22 +14,24 @@ the options of ``aebridge init``::
 
 Relative paths start at the first input root. The folder, ``base_dir`` and every file
 init opens must lie inside an input root (the same rule as a job's sources, through
-:func:`~aebridge.service.security.resolve_input`): a file that leads outside, for
-instance through a symlink, is left out unread. Nothing is written on the server; the
-answer holds the spec (paths relative to ``base_dir``, ready to submit as a job with
-that ``base_dir``) and every decision.
+:class:`~aebridge.service.security.InputRoots`): a file that leads outside, for
+instance through a symlink, is left out unread, and every read init makes (listing,
+probing, first frames, records, keyframe images) runs under the job's read-time
+sandbox, so a folder swapped for a link while init reads is refused, not read.
+Nothing is written on the server; the answer holds the spec (paths relative to
+``base_dir``, ready to submit as a job with that ``base_dir``) and every decision.
+Messages show paths relative to their input root.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..errors import Problem
-from .config import ServiceConfig
 from .jobs import InvalidRequestError
-from .security import PathNotAllowedError, resolve_input
+from .security import InputRoots, PathNotAllowedError
 
 __all__ = [
     "INIT_KEYS",
@@ -135,13 +137,13 @@ RESULT_SCHEMA: dict[str, Any] = {
 
 
 def _folder(
-    value: Any, key: str, roots: tuple[Path, ...], problems: list[Problem]
+    value: Any, key: str, roots: InputRoots, problems: list[Problem]
 ) -> Path | None:
     if not isinstance(value, str) or not value:
         problems.append(Problem(path=key, message="must be a folder path (text)"))
         return None
     try:
-        path = resolve_input(value, base_dir=roots[0], roots=roots, spec_path=key)
+        path = roots.resolve(value, base_dir=roots.roots[0], spec_path=key)
     except PathNotAllowedError as exc:
         problems.extend(exc.problems)
         return None
@@ -195,12 +197,12 @@ def _options(data: Any, problems: list[Problem]) -> dict[str, Any]:
     return out
 
 
-def run_init(body: Mapping[str, Any], config: ServiceConfig) -> dict[str, Any]:
+def run_init(body: Mapping[str, Any], input_roots: Sequence[Path]) -> dict[str, Any]:
     """Answer one ``POST /v1/specs/init`` request.
 
     Args:
         body: the parsed request body.
-        config: the service's (resolved) configuration.
+        input_roots: the service's input roots (absolute, resolved).
 
     Returns:
         The spec, its ``base_dir`` (as the request gave it) and every decision.
@@ -210,10 +212,12 @@ def run_init(body: Mapping[str, Any], config: ServiceConfig) -> dict[str, Any]:
             them a folder or base_dir outside the input roots.
         InitError: the folder is ambiguous or holds no clip.
         OptionError: an option names no clip in the folder or is malformed.
+        PathOutsideRootsError: a read left the input roots while init ran (a link
+            swapped in after the checks).
     """
     from ..init import init_folder
 
-    roots = config.input_roots
+    roots = InputRoots(input_roots)
     problems: list[Problem] = [
         Problem(path=key, message="unknown field; allowed: " + ", ".join(INIT_KEYS))
         for key in sorted(set(body) - set(INIT_KEYS))
@@ -232,28 +236,30 @@ def run_init(body: Mapping[str, Any], config: ServiceConfig) -> dict[str, Any]:
         raise InvalidRequestError(problems)
 
     def admit(path: Path) -> bool:
-        # The job sandbox's rule, per file, before the file is opened.
+        # Files that lead outside are left out (listed), not a refusal of the folder;
+        # the sandbox below still checks each read when it happens.
         try:
-            resolve_input(str(path), base_dir=folder, roots=roots, spec_path="folder")
+            roots.resolve(str(path), base_dir=folder, spec_path="folder")
         except PathNotAllowedError:
             return False
         return True
 
-    result = init_folder(
-        folder,
-        base_dir=base,
-        name=options.get("name"),
-        plate=options.get("plate"),
-        pairs=options.get("pairs", {}),
-        track_mattes=options.get("track_mattes", {}),
-        guides=options.get("guides", False),
-        camera=options.get("camera", False),
-        style=options.get("style"),
-        rate=options.get("rate"),
-        start_frame=options.get("start_frame", 1001),
-        exclude=options.get("exclude", ()),
-        admit=admit,
-    )
+    with roots.reading():
+        result = init_folder(
+            folder,
+            base_dir=base,
+            name=options.get("name"),
+            plate=options.get("plate"),
+            pairs=options.get("pairs", {}),
+            track_mattes=options.get("track_mattes", {}),
+            guides=options.get("guides", False),
+            camera=options.get("camera", False),
+            style=options.get("style"),
+            rate=options.get("rate"),
+            start_frame=options.get("start_frame", 1001),
+            exclude=options.get("exclude", ()),
+            admit=admit,
+        )
     answer = result.to_dict()
     answer["base_dir"] = str(base_text)
     return answer

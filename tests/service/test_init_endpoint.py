@@ -164,3 +164,37 @@ def test_the_client_asks_for_a_spec(server: Running, inputs: Path) -> None:
         server.client.init_spec("sh070", exclude=["bg_plate.mp4", "fg_rgb.mp4"])
     assert caught.value.code == "init_refused"
     assert "fg_matte.mp4 is a matte" in str(caught.value)
+
+
+def test_every_read_init_makes_goes_through_the_read_sandbox(tmp_path: Path) -> None:
+    # The service runs init under the job sandbox; a record or subfolder that is a
+    # link leading outside (swapped in after the per-file checks) must be refused
+    # when it is read, not read.
+    from aebridge.init.discover import scan
+    from aebridge.sandbox import PathOutsideRootsError, active, sandbox_for
+
+    root = tmp_path / "in"
+    folder = _downloads(root / "sh080")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.json").write_text('{"status": "SUCCEEDED"}', encoding="utf-8")
+    (folder / "task.json").unlink()
+    (folder / "task.json").symlink_to(outside / "secret.json")
+    with active(sandbox_for([root])), pytest.raises(PathOutsideRootsError):
+        scan(folder)
+    (folder / "task.json").unlink()
+    (folder / "more").symlink_to(outside, target_is_directory=True)
+    with active(sandbox_for([root])), pytest.raises(PathOutsideRootsError):
+        scan(folder)
+
+
+def test_refusals_show_paths_relative_to_the_input_root(
+    server: Running, inputs: Path
+) -> None:
+    (inputs / "empty").mkdir()
+    (inputs / "empty" / "notes.txt").write_text("nothing here", encoding="utf-8")
+    response = httpx.post(f"{server.url}/v1/specs/init", json={"folder": "empty"})
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert "no movie or image sequence found" in detail
+    assert str(inputs) not in detail
