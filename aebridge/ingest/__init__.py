@@ -140,6 +140,7 @@ def probe(
     vfr: str = "refuse",
     rate: Fraction | None = None,
     colorspace: str | None = None,
+    matte: bool = False,
 ) -> SourceInfo:
     """Look at a source once and describe it.
 
@@ -154,6 +155,8 @@ def probe(
         colorspace: an OCIO colour-space name that overrides the default input space
             (and lets a movie with a transfer aebridge does not map, such as PQ or
             HLG, be read at all). The decision text records the override.
+        matte: the source is a matte: a YUV movie without alpha then yields its
+            luma plane (one channel) instead of RGB. Image sequences are unchanged.
 
     Returns:
         A picklable description for :func:`read_frames`.
@@ -172,14 +175,16 @@ def probe(
     if ext in MOVIE_EXTENSIONS and not os.path.isdir(text):
         from . import movie
 
-        return movie.probe_movie(text, vfr=vfr, rate=rate, colorspace=colorspace)
+        return movie.probe_movie(
+            text, vfr=vfr, rate=rate, colorspace=colorspace, matte=matte
+        )
     from . import images
 
     return images.probe_images(text, colorspace=colorspace)
 
 
 def read_frames(
-    info: SourceInfo, start: int, stop: int
+    info: SourceInfo, start: int, stop: int, *, threads: int = 1
 ) -> Iterator[tuple[int, npt.NDArray[np.generic]]]:
     """Stream frames ``start`` .. ``stop - 1`` of a probed source.
 
@@ -190,6 +195,8 @@ def read_frames(
         info: what :func:`probe` returned (possibly in another process).
         start: first 0-based frame index.
         stop: one past the last index; ``0 <= start <= stop <= info.frame_count``.
+        threads: movies: FFmpeg decoder threads (1 decodes on the calling thread,
+            0 uses every core); image sequences ignore it.
 
     Returns:
         An iterator of ``(index, pixels)``.
@@ -206,7 +213,7 @@ def read_frames(
     if info.kind == "movie":
         from . import movie
 
-        return movie.read_movie_frames(info, start, stop)
+        return movie.read_movie_frames(info, start, stop, threads=threads)
     if info.kind == "images":
         from . import images
 

@@ -12,6 +12,12 @@ recorded in ``SourceInfo.colour_decision``.
 
 VP9 alpha lives in side data that FFmpeg's built-in ``vp9`` decoder drops without a
 word, so VP9 is always decoded with ``libvpx-vp9``.
+
+A movie probed as a matte (``matte=True``) without an alpha channel yields its luma
+plane Y, scaled from its range to full scale by a table (limited-range 8-bit 16..235 ->
+0..255, 10-bit 64..940 -> 0..65535), one channel: the coverage the matting pass wrote,
+with no trip through RGB (whose chroma rounding would only add noise) and at a fraction
+of its cost.
 """
 
 from __future__ import annotations
@@ -152,8 +158,12 @@ def _video_stream(container: Any, path: str) -> Any:
     return container.streams.video[0]
 
 
-def _make_decoder(stream: Any, path: str) -> tuple[Any, str]:
-    """The decoder context: the stream's own, or libvpx-vp9 for VP9 (keeps alpha)."""
+def _make_decoder(stream: Any, path: str, threads: int = 1) -> tuple[Any, str]:
+    """The decoder context: the stream's own, or libvpx-vp9 for VP9 (keeps alpha).
+
+    ``threads`` above 1 turns on FFmpeg's frame and slice threads with that many
+    threads (0: as many as FFmpeg sees cores); frames still come out in order.
+    """
     import av
 
     ctx = stream.codec_context
@@ -174,8 +184,16 @@ def _make_decoder(stream: Any, path: str) -> tuple[Any, str]:
         if ctx.extradata:
             dec.extradata = ctx.extradata
         dec.width, dec.height = ctx.width, ctx.height
+        _set_threads(dec, threads)
         return dec, "libvpx-vp9"
+    _set_threads(ctx, threads)
     return ctx, ctx.name
+
+
+def _set_threads(ctx: Any, threads: int) -> None:
+    if threads != 1:
+        ctx.thread_type = "AUTO"
+        ctx.thread_count = max(0, threads)
 
 
 def _scan(container: Any, stream: Any, path: str) -> _Timing:
@@ -383,6 +401,7 @@ def probe_movie(
     vfr: str = "refuse",
     rate: Fraction | None = None,
     colorspace: str | None = None,
+    matte: bool = False,
 ) -> SourceInfo:
     """Describe a movie: exact rate, real frame count, colour tags and decisions.
 
@@ -393,6 +412,8 @@ def probe_movie(
             movie's average rate. Given for a constant-rate movie with a different
             rate, the movie is resampled to it by timestamp as well.
         colorspace: an OCIO name overriding the default input colour space.
+        matte: the movie is a matte: without an alpha channel, its frames are its
+            luma plane (one channel, see the module docstring).
 
     Returns:
         The movie's SourceInfo (``kind="movie"``).
@@ -463,6 +484,14 @@ def probe_movie(
             height=first.height,
             colorspace=colorspace,
         )
+        if matte and _has_luma_plane(first.format) and not has_alpha:
+            out_fmt, channels = LUMA, 1
+            bits = first.format.components[0].bits
+            decision += (
+                f" Matte: its {bits}-bit luma plane, "
+                f"{'limited' if sws_range == 'MPEG' else 'full'} range scaled to "
+                "full scale."
+            )
         sar = stream.sample_aspect_ratio or ctx.sample_aspect_ratio
         aspect = Fraction(sar) if sar else Fraction(1)
         return SourceInfo(
@@ -497,8 +526,68 @@ def probe_movie(
         container.close()
 
 
+#: ``SourceInfo.pixel_format`` of a matte read from its luma plane.
+LUMA = "luma"
+
+
+def _has_luma_plane(fmt: Any) -> bool:
+    """Whether a decoded format is planar YUV whose first plane is Y alone."""
+    return (
+        not fmt.is_rgb
+        and not fmt.name.startswith(("gray", "ya"))
+        and len(fmt.components) >= 3
+        and fmt.components[0].plane == 0
+        and fmt.components[1].plane != 0
+    )
+
+
+_LUMA_TABLES: dict[tuple[int, str, str], npt.NDArray[np.generic]] = {}
+
+
+def _luma_table(bits: int, color_range: str, dtype: str) -> npt.NDArray[np.generic]:
+    """Y code -> full-scale code of ``dtype``: limited range (16..235 scaled by
+    2**(bits-8)) or full range (0..2**bits-1) onto 0..255 / 0..65535, rounded to
+    nearest and clipped; the range ends map exactly to 0 and full scale."""
+    key = (bits, color_range, dtype)
+    table = _LUMA_TABLES.get(key)
+    if table is None:
+        top = 255 if dtype == "uint8" else 65535
+        codes = np.arange(1 << bits, dtype=np.float64)
+        if color_range == "MPEG":
+            step = 1 << (bits - 8)
+            lo, hi = 16 * step, 235 * step
+        else:
+            lo, hi = 0, (1 << bits) - 1
+        scaled = np.floor((codes - lo) * top / (hi - lo) + 0.5)
+        table = np.clip(scaled, 0, top).astype(dtype)
+        _LUMA_TABLES[key] = table
+    return table
+
+
+def _luma(frame: Any, info: SourceInfo) -> npt.NDArray[np.generic]:
+    """The Y plane of a YUV frame at full scale, H x W x 1 (see :func:`_luma_table`)."""
+    comp = frame.format.components[0]
+    plane = frame.planes[0]
+    raw: npt.NDArray[np.unsignedinteger[Any]] = np.frombuffer(
+        plane, np.uint16 if comp.bits > 8 else np.uint8
+    )
+    stride = plane.line_size // raw.itemsize
+    y = raw.reshape(-1, stride)[: frame.height, : frame.width]
+    table = _luma_table(comp.bits, info.color_range, info.dtype)
+    if comp.bits > 8:
+        y = y & np.uint16((1 << comp.bits) - 1)  # bits above the depth are padding
+    out = np.take(table, y)
+    return out.reshape(frame.height, frame.width, 1)
+
+
 def _to_array(frame: Any, info: SourceInfo) -> npt.NDArray[np.generic]:
     from av.video.reformatter import Interpolation
+
+    if info.pixel_format == LUMA:
+        pixels = _luma(frame, info)
+        if pixels.shape != (info.height, info.width, 1):
+            raise ValueError(f"decoded shape {pixels.shape}")
+        return pixels
 
     # Exact rounding and full chroma interpolation: swscale's fast paths are off by
     # up to a few code values.
@@ -552,7 +641,7 @@ def _decoded(container: Any, stream: Any, decoder: Any) -> Iterator[Any]:
 
 
 def read_movie_frames(
-    info: SourceInfo, start: int, stop: int
+    info: SourceInfo, start: int, stop: int, *, threads: int = 1
 ) -> Iterator[tuple[int, npt.NDArray[np.generic]]]:
     """Decode frames ``start`` .. ``stop - 1`` from the keyframe before ``start``.
 
@@ -560,6 +649,8 @@ def read_movie_frames(
         info: from :func:`probe_movie` (possibly in another process).
         start: first 0-based index.
         stop: one past the last index.
+        threads: FFmpeg decoder threads (frame and slice threads); 1 decodes on
+            the calling thread, 0 lets FFmpeg use every core.
 
     Returns:
         An iterator of ``(index, H x W x C array)``: uint8 RGB(A) for 8-bit
@@ -578,7 +669,7 @@ def read_movie_frames(
     container = _open_container(path)
     try:
         stream = container.streams[info.stream_index]
-        decoder, _ = _make_decoder(stream, path)
+        decoder, _ = _make_decoder(stream, path, threads)
         key = info.keyframe_pts[
             max(bisect.bisect_right(info.keyframe_pts, wanted[0]) - 1, 0)
         ]
@@ -636,7 +727,7 @@ def read_movie_frames(
             container.close()
             container = _open_container(path)
             stream = container.streams[info.stream_index]
-            decoder, _ = _make_decoder(stream, path)
+            decoder, _ = _make_decoder(stream, path, threads)
         raise SourceError(
             f"the movie ended early: {start + position} of {info.frame_count} frames "
             "decoded",
