@@ -50,7 +50,8 @@ SIDECAR_SCHEMA = "aebridge.sequence/1"
 # re-run after an upgrade redoes frames instead of trusting old ones.
 # 2: light under alpha 0 kept for premultiplied linear input; 10/12-bit 4:2:0 movies
 #    decoded without the scaler's full-chroma path.
-PIPELINE_VERSION = 2
+# 3: a matte movie without alpha is read from its luma plane, not from RGB.
+PIPELINE_VERSION = 3
 
 # Provenance keys with a meaning of their own; anything else is kept under "extra".
 PROVENANCE_KEYS = (
@@ -63,6 +64,9 @@ PROVENANCE_KEYS = (
     "camera_move",
     "style_id",
 )
+
+# Decoded frames a source's thread may hold ahead of the pixel work.
+_PREFETCH = 2
 
 # What a worker imports to convert frames (see executor.prestart).
 _WORKER_MODULES = ("aebridge.imaging", "aebridge.exr", "aebridge.ingest")
@@ -137,6 +141,7 @@ class _ChunkTask:
     matte_movie_sha256: str | None
     settings_hash: str
     force: bool
+    threads: int = 1  # pixel/encode threads and FFmpeg decoder threads
 
     def describe(self) -> str:
         """The chunk's output frames, for engine error messages."""
@@ -178,9 +183,12 @@ def _decode(
     """Yield (index, pixels, matte pixels) for the given ascending source indices.
 
     Image sequences read just those files; movies decode forward from one seek over
-    the span that needs work and drop the frames that are already done.
+    the span that needs work and drop the frames that are already done. With
+    ``task.threads > 1`` each source decodes on its own thread (and a movie with
+    FFmpeg's threads), a few frames ahead of the pixel work.
     """
     from . import ingest
+    from .executor import prefetch
 
     def spans() -> Iterator[tuple[int, int]]:
         if task.info.kind == "movie" and (
@@ -191,14 +199,18 @@ def _decode(
             for i in indices:
                 yield i, i + 1
 
+    def frames(info: Any) -> Iterator[tuple[int, Any]]:
+        for lo, hi in spans():
+            yield from ingest.read_frames(info, lo, hi, threads=task.threads)
+
+    def ahead(info: Any) -> Iterator[tuple[int, Any]]:
+        source = frames(info)
+        return prefetch(source, _PREFETCH) if task.threads > 1 else source
+
     wanted = set(indices)
-    for lo, hi in spans():
-        frames_iter = ingest.read_frames(task.info, lo, hi)
-        matte_iter = (
-            ingest.read_frames(task.matte_info, lo, hi)
-            if task.matte_info is not None
-            else None
-        )
+    frames_iter = ahead(task.info)
+    matte_iter = ahead(task.matte_info) if task.matte_info is not None else None
+    try:
         for index, pixels in frames_iter:
             matte = None
             if matte_iter is not None:
@@ -211,10 +223,24 @@ def _decode(
                     )
             if index in wanted:
                 yield index, pixels, matte
+    finally:
+        for it in (frames_iter, matte_iter):
+            close = getattr(it, "close", None)
+            if callable(close):
+                close()
 
 
 def _convert_chunk(task: _ChunkTask) -> list[_FrameRecord]:
-    """Worker: convert the frames of one chunk. Runs in a worker process."""
+    """Worker: convert the frames of one chunk. Runs in a worker process.
+
+    With ``task.threads > 1`` decoding, pixel work and encoding overlap: the sources
+    decode on their own threads and up to ``threads`` frames are converted and
+    written at once (numpy, OpenEXR and ISA-L release the GIL). Each frame is still
+    written whole (temporary name, then rename) to its own numbered file, and at
+    most ``threads`` frames plus the decode queues are in memory at a time.
+    """
+    from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
     from . import exr, ingest
     from .imaging import PixelPipeline
 
@@ -223,7 +249,6 @@ def _convert_chunk(task: _ChunkTask) -> list[_FrameRecord]:
     settings = exr.ExrSettings(
         half=task.half, compression=task.compression, autocrop=task.autocrop
     )
-    pipeline: PixelPipeline | None = None
     static = dict(task.attributes)
     records: list[_FrameRecord] = []
 
@@ -256,31 +281,25 @@ def _convert_chunk(task: _ChunkTask) -> list[_FrameRecord]:
     if not todo:
         return records
 
-    for index, pixels, matte in _decode(task, sorted(todo)):
+    def make_pipeline(pixels: Any, matte: Any | None) -> PixelPipeline:
+        return PixelPipeline(
+            dtype=str(pixels.dtype),
+            channels=pixels.shape[2] if pixels.ndim == 3 else 1,
+            colorspace_in=task.colorspace_in,
+            colorspace_out=task.colorspace_out,
+            alpha_mode=task.alpha_mode,
+            half=task.half,
+            matte_dtype=None if matte is None else str(matte.dtype),
+            matte_channels=(
+                None if matte is None else (matte.shape[2] if matte.ndim == 3 else 1)
+            ),
+        )
+
+    def convert_frame(
+        pipeline: PixelPipeline, index: int, pixels: Any, matte: Any | None
+    ) -> _FrameRecord:
         frame = task.start_frame + index
         src_file = info.frame_files[index] if info.frame_files else info.path
-        if pixels.shape[0] != info.height or pixels.shape[1] != info.width:
-            raise SourceError(
-                f"size changed to {pixels.shape[1]}x{pixels.shape[0]} inside the "
-                f"sequence; the first frame is {info.width}x{info.height}",
-                path=src_file,
-                frame=frame,
-            )
-        if pipeline is None:
-            pipeline = PixelPipeline(
-                dtype=str(pixels.dtype),
-                channels=pixels.shape[2] if pixels.ndim == 3 else 1,
-                colorspace_in=task.colorspace_in,
-                colorspace_out=task.colorspace_out,
-                alpha_mode=task.alpha_mode,
-                half=task.half,
-                matte_dtype=None if matte is None else str(matte.dtype),
-                matte_channels=(
-                    None
-                    if matte is None
-                    else (matte.shape[2] if matte.ndim == 3 else 1)
-                ),
-            )
         try:
             rgba = pipeline(pixels, matte)
         except ValueError as exc:
@@ -305,9 +324,53 @@ def _convert_chunk(task: _ChunkTask) -> list[_FrameRecord]:
         attrs["aebridge/frame"] = str(frame)
         path = _frame_path(task.folder, task.name, frame, task.padding)
         exr.write_frame(path, rgba, settings=settings, attributes=attrs)
-        records.append(_FrameRecord(frame=frame, index=index, written=True))
-    done = {r.index for r in records}
-    missing = sorted(set(task.indices) - done)
+        return _FrameRecord(frame=frame, index=index, written=True)
+
+    pipeline: PixelPipeline | None = None
+    pool = ThreadPoolExecutor(task.threads) if task.threads > 1 else None
+    running: set[Future[_FrameRecord]] = set()
+
+    def collect(block: bool) -> None:
+        nonlocal running
+        if not running:
+            return
+        done, running = wait(
+            running, timeout=None if block else 0, return_when=FIRST_COMPLETED
+        )
+        for fut in done:
+            records.append(fut.result())
+
+    try:
+        for index, pixels, matte in _decode(task, sorted(todo)):
+            if pixels.shape[0] != info.height or pixels.shape[1] != info.width:
+                raise SourceError(
+                    f"size changed to {pixels.shape[1]}x{pixels.shape[0]} inside the "
+                    f"sequence; the first frame is {info.width}x{info.height}",
+                    path=info.frame_files[index] if info.frame_files else info.path,
+                    frame=task.start_frame + index,
+                )
+            if pipeline is None:
+                # The first frame is converted here: it builds the tables once,
+                # before any thread needs them.
+                pipeline = make_pipeline(pixels, matte)
+                records.append(convert_frame(pipeline, index, pixels, matte))
+                continue
+            if pool is None:
+                records.append(convert_frame(pipeline, index, pixels, matte))
+                continue
+            while len(running) >= task.threads:
+                collect(block=True)
+            running.add(pool.submit(convert_frame, pipeline, index, pixels, matte))
+            collect(block=False)
+        while running:
+            collect(block=True)
+    finally:
+        if pool is not None:
+            for fut in running:
+                fut.cancel()
+            pool.shutdown(wait=True)
+    done_indices = {r.index for r in records}
+    missing = sorted(set(task.indices) - done_indices)
     if missing:
         raise SourceError(
             f"the source ended before frame index {missing[0]} "
@@ -315,7 +378,37 @@ def _convert_chunk(task: _ChunkTask) -> list[_FrameRecord]:
             path=info.path,
             frame=task.start_frame + missing[0],
         )
-    return records
+    return sorted(records, key=lambda r: r.index)
+
+
+def _movie_ranges(info: Any, indices: Sequence[int], workers: int) -> list[range]:
+    """Chunks of ``indices`` (positions) for a movie, each starting at a keyframe.
+
+    A chunk decodes from the keyframe at or before its first frame, so a chunk that
+    starts between keyframes decodes frames that another chunk decodes again: for a
+    movie with one keyframe (a generated 5 s clip) eight chunks would decode it 4.5
+    times over. Chunks therefore start only where a keyframe does, spans between
+    keyframes are joined until a chunk holds about ``1 / (2 * workers)`` of the
+    frames, and a chunk that gets a whole worker to itself decodes with threads.
+    """
+    if not indices:
+        return []
+    keyframes = set(info.keyframe_pts)
+    starts = [0]
+    for pos in range(1, len(indices)):
+        index = indices[pos]
+        pts = info.frame_pts[index]
+        if pts in keyframes and info.frame_pts[index - 1] != pts:
+            starts.append(pos)
+    starts.append(len(indices))
+    target = -(-len(indices) // (2 * workers))
+    ranges: list[range] = []
+    lo = 0
+    for hi in starts[1:]:
+        if hi - lo >= target or hi == len(indices):
+            ranges.append(range(lo, hi))
+            lo = hi
+    return ranges
 
 
 # --------------------------------------------------------------------------- options
@@ -640,7 +733,9 @@ def convert(
     if matte is not None:
         # The matte's colour space does not matter (its values become alpha), so its
         # transfer is never a reason to refuse it.
-        matte_info = ingest.probe(matte, vfr=vfr, rate=user_rate, colorspace="Raw")
+        matte_info = ingest.probe(
+            matte, vfr=vfr, rate=user_rate, colorspace="Raw", matte=True
+        )
         if (matte_info.width, matte_info.height) != (info.width, info.height):
             raise SourceError(
                 f"the matte is {matte_info.width}x{matte_info.height} but the source "
@@ -800,9 +895,13 @@ def convert(
     if progress is not None:
         progress(0, len(indices))
     with open_engine(engine, jobs=jobs) as eng:
-        # Movies seek to a keyframe per chunk, so they get longer chunks.
-        max_chunk = 48 if info.kind == "movie" else 16
-        ranges = chunk_ranges(len(indices), workers=eng.workers, max_chunk=max_chunk)
+        if info.kind == "movie":
+            ranges = _movie_ranges(info, indices, eng.workers)
+        else:
+            ranges = chunk_ranges(len(indices), workers=eng.workers, max_chunk=16)
+        # Chunks that leave workers idle (a movie with one keyframe is one chunk)
+        # share the idle workers out as threads.
+        threads = max(1, eng.workers // max(1, min(eng.workers, len(ranges))))
         tasks = [
             _ChunkTask(
                 info=info,
@@ -824,6 +923,7 @@ def convert(
                 matte_movie_sha256=matte_movie_sha,
                 settings_hash=settings_hash,
                 force=force,
+                threads=threads,
             )
             for r in ranges
         ]
