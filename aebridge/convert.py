@@ -50,7 +50,8 @@ SIDECAR_SCHEMA = "aebridge.sequence/1"
 # re-run after an upgrade redoes frames instead of trusting old ones.
 # 2: light under alpha 0 kept for premultiplied linear input; 10/12-bit 4:2:0 movies
 #    decoded without the scaler's full-chroma path.
-# 3: a matte movie without alpha is read from its luma plane, not from RGB.
+# 3: a matte movie without alpha is read from its luma plane, not from RGB; the default
+#    compression is zip (a change of compression alone is in the settings hash too).
 PIPELINE_VERSION = 3
 
 # Provenance keys with a meaning of their own; anything else is kept under "extra".
@@ -621,7 +622,7 @@ def convert(
     start_frame: int = 1001,
     padding: int = 4,
     half: bool = True,
-    compression: str = "piz",
+    compression: str | None = None,
     autocrop: bool = False,
     role: str = "element",
     vfr: str = "refuse",
@@ -654,7 +655,8 @@ def convert(
         start_frame: the number of the first output frame.
         padding: digits in frame numbers.
         half: half float (default) or 32-bit float.
-        compression: EXR compression (see ``aebridge.exr.COMPRESSIONS``).
+        compression: EXR compression (see ``aebridge.exr.COMPRESSIONS``); default
+            ``aebridge.exr.DEFAULT_COMPRESSION`` (zip).
         autocrop: crop the data window to the alpha bounding box.
         role: background, foreground, element, matte or guide.
         vfr: for variable-rate movies, ``refuse`` or ``resample`` to constant rate.
@@ -690,7 +692,9 @@ def convert(
     _check_choice("--alpha", alpha, ALPHA_MODES)
     _check_choice("--role", role, ROLES)
     _check_choice("--vfr", vfr, VFR_POLICIES)
-    compression = exr.validate_compression(compression)
+    compression = exr.validate_compression(
+        exr.DEFAULT_COMPRESSION if compression is None else compression
+    )
     output_colorspace = colour.validate_colorspace(
         output_colorspace, option="--output-colorspace"
     )
