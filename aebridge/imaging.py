@@ -37,6 +37,7 @@ Everything here is pure numpy plus OCIO; no file I/O.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -335,6 +336,9 @@ class _Plan:
     table2d: tuple[npt.NDArray[Any], ...] = ()
     # Per-channel curve (levels x 3, float32): code -> straight value, middle space.
     curve: npt.NDArray[np.float32] | None = None
+    # Opaque input without a matrix: code -> output value in the output dtype, one
+    # contiguous table per channel (one when all channels share it).
+    table1d: tuple[npt.NDArray[Any], ...] = ()
     # Middle space -> output space, None when they are the same.
     matrix: npt.NDArray[np.float32] | None = None
     # code -> alpha in the output dtype, and in float32 for multiplying.
@@ -496,9 +500,16 @@ class PixelPipeline:
         if matrix is not None:
             bound *= float(np.abs(matrix).sum(axis=1).max())
         _check_table(np.asarray([bound], dtype=odt), what)
+        table1d: tuple[npt.NDArray[Any], ...] = ()
+        if alpha == "none" and matrix is None:
+            # Rounded once, from OCIO's float32 result, as the float path does.
+            flat = [np.ascontiguousarray(curve32[:, c].astype(odt)) for c in range(3)]
+            same = all(np.array_equal(flat[0], t) for t in flat[1:])
+            table1d = (flat[0],) if same else tuple(flat)
         return _Plan(
             kind="lut",
             table2d=tables,
+            table1d=table1d,
             curve=curve32,
             matrix=matrix,
             alpha_lut=codes.astype(odt),
@@ -602,6 +613,8 @@ class PixelPipeline:
             middle = np.empty((4, h, w), dtype=np.float32)
             self._run_table2d(plan, pixels, alpha_codes, middle)
             return self._finish(middle[:3], middle[3], plan.matrix, check=False)
+        if plan.table1d and alpha_codes is None and alpha_float is None:
+            return self._run_table1d(plan, pixels)
         if plan.kind == "lut":
             return self._run_curve(plan, pixels, alpha_codes, alpha_float)
         return self._run_float(pixels, alpha_codes, alpha_float)
@@ -622,18 +635,45 @@ class PixelPipeline:
         """8-bit: one gather per channel from the (value << 8 | alpha) table."""
         assert plan.alpha_lut is not None
         tables = plan.table2d
-        index = np.empty(pixels.shape[:2], dtype=np.uint16)
-        grey = self.channels < 3
-        for c, values in enumerate(self._colour_planes(pixels)):
-            if grey and c > 0:
+        h, w = pixels.shape[:2]
+        colours = 3 if self.channels >= 3 else 1
+        # The indexes value << 8 | alpha of every colour channel, built as bytes:
+        # a little-endian uint16 is its low byte (alpha) then its high byte (value),
+        # so two strided byte copies make all of them, with no shift or or.
+        pairs = np.empty((colours, h, w, 2), dtype=np.uint8)
+        if sys.byteorder == "little":
+            pairs[..., 0] = alpha_codes
+            pairs[..., 1] = pixels[..., :colours].transpose(2, 0, 1)
+            index = pairs.view(np.uint16)[..., 0]
+        else:  # pragma: no cover - no big-endian machine runs the tests
+            index = np.left_shift(
+                pixels[..., :colours].transpose(2, 0, 1), 8, dtype=np.uint16
+            )
+            index |= alpha_codes
+        if len(tables) == 1:
+            np.take(tables[0], index, out=planes[:colours], mode="clip")
+        else:
+            for c in range(colours):
+                np.take(tables[c], index[c], out=planes[c], mode="clip")
+        if colours == 1:
+            planes[1] = planes[0]  # one grey channel spread to RGB
+            planes[2] = planes[0]
+        np.take(plan.alpha_lut.astype(planes.dtype, copy=False), alpha_codes,
+                out=planes[3], mode="clip")  # fmt: skip
+
+    def _run_table1d(self, plan: _Plan, pixels: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        """Opaque integer input: one gather per channel into output values."""
+        h, w = pixels.shape[:2]
+        planes = np.empty((4, h, w), dtype=self.out_dtype)
+        sources = self._colour_planes(pixels)
+        for c in range(3):
+            if c > 0 and sources[c] is sources[0] and len(plan.table1d) == 1:
                 planes[c] = planes[0]  # one grey channel spread to RGB
                 continue
-            # index = value << 8 | alpha, built in place in one uint16 buffer
-            np.left_shift(values, 8, out=index, dtype=np.uint16)
-            np.bitwise_or(index, alpha_codes, out=index)
-            np.take(tables[c if len(tables) == 3 else 0], index, out=planes[c])
-        np.take(plan.alpha_lut.astype(planes.dtype, copy=False), alpha_codes,
-                out=planes[3])  # fmt: skip
+            table = plan.table1d[c if len(plan.table1d) == 3 else 0]
+            np.take(table, sources[c], out=planes[c], mode="clip")
+        planes[3] = 1.0
+        return planes.transpose(1, 2, 0)
 
     def _run_curve(
         self,
