@@ -14,6 +14,7 @@ whose header already records the same source hash and settings.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -26,7 +27,13 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .errors import AebridgeError, OptionError, OutputError, SourceError
+from .errors import (
+    AebridgeError,
+    CanceledError,
+    OptionError,
+    OutputError,
+    SourceError,
+)
 from .timing import format_rate, has_timecode, pack_timecode, parse_rate
 
 __all__ = [
@@ -231,8 +238,16 @@ def _decode(
                 close()
 
 
-def _convert_chunk(task: _ChunkTask) -> list[_FrameRecord]:
+def _convert_chunk(
+    task: _ChunkTask,
+    on_frame: Callable[[_FrameRecord], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> list[_FrameRecord]:
     """Worker: convert the frames of one chunk. Runs in a worker process.
+
+    Run inline, ``on_frame`` is called (on this thread) with each frame as it is done
+    or found current, and a set ``cancel`` stops the chunk between frames: frames
+    being written are finished, then :class:`CanceledError` is raised.
 
     With ``task.threads > 1`` decoding, pixel work and encoding overlap: the sources
     decode on their own threads and up to ``threads`` frames are converted and
@@ -252,6 +267,11 @@ def _convert_chunk(task: _ChunkTask) -> list[_FrameRecord]:
     )
     static = dict(task.attributes)
     records: list[_FrameRecord] = []
+
+    def add(record: _FrameRecord) -> None:
+        records.append(record)
+        if on_frame is not None:
+            on_frame(record)
 
     def source_hash(index: int) -> str:
         if task.movie_sha256 is not None:
@@ -276,7 +296,7 @@ def _convert_chunk(task: _ChunkTask) -> list[_FrameRecord]:
         m_sha = matte_hash(index)
         combined = src_sha if m_sha is None else f"{src_sha}+{m_sha}"
         if not task.force and _is_current(path, combined, task.settings_hash):
-            records.append(_FrameRecord(frame=frame, index=index, written=False))
+            add(_FrameRecord(frame=frame, index=index, written=False))
         else:
             todo[index] = (src_sha, m_sha)
     if not todo:
@@ -339,10 +359,18 @@ def _convert_chunk(task: _ChunkTask) -> list[_FrameRecord]:
             running, timeout=None if block else 0, return_when=FIRST_COMPLETED
         )
         for fut in done:
-            records.append(fut.result())
+            add(fut.result())
 
+    decoded = _decode(task, sorted(todo))
     try:
-        for index, pixels, matte in _decode(task, sorted(todo)):
+        for index, pixels, matte in decoded:
+            if cancel is not None and cancel.is_set():
+                while running:
+                    collect(block=True)
+                raise CanceledError(
+                    f"the run was canceled; {len(records)} frame(s) of "
+                    f"{task.describe()} were finished, nothing more was started"
+                )
             if pixels.shape[0] != info.height or pixels.shape[1] != info.width:
                 raise SourceError(
                     f"size changed to {pixels.shape[1]}x{pixels.shape[0]} inside the "
@@ -354,10 +382,10 @@ def _convert_chunk(task: _ChunkTask) -> list[_FrameRecord]:
                 # The first frame is converted here: it builds the tables once,
                 # before any thread needs them.
                 pipeline = make_pipeline(pixels, matte)
-                records.append(convert_frame(pipeline, index, pixels, matte))
+                add(convert_frame(pipeline, index, pixels, matte))
                 continue
             if pool is None:
-                records.append(convert_frame(pipeline, index, pixels, matte))
+                add(convert_frame(pipeline, index, pixels, matte))
                 continue
             while len(running) >= task.threads:
                 collect(block=True)
@@ -366,6 +394,7 @@ def _convert_chunk(task: _ChunkTask) -> list[_FrameRecord]:
         while running:
             collect(block=True)
     finally:
+        decoded.close()  # stops the decoding threads and closes the movies
         if pool is not None:
             for fut in running:
                 fut.cancel()
@@ -681,11 +710,13 @@ def convert(
         OutputError: the output cannot be written.
         CanceledError: ``cancel`` was set.
     """
-    from .executor import chunk_ranges, open_engine, prestart
+    from .executor import chunk_ranges, cpu_count, open_engine, parse_engine, prestart
+    from .ingest import MOVIE_EXTENSIONS
 
-    # Workers start (and import the pixel stack) while this process imports its own
-    # and probes the source.
-    prestart(engine, jobs=jobs, modules=_WORKER_MODULES)
+    if Path(source).suffix.lower() not in MOVIE_EXTENSIONS:
+        # Workers start (and import the pixel stack) while this process imports its
+        # own and probes the source. (A movie often runs here on threads instead.)
+        prestart(engine, jobs=jobs, modules=_WORKER_MODULES)
     from . import colour, exr, ingest
 
     name = _check_name(name)
@@ -888,24 +919,41 @@ def convert(
     written = 0
     skipped = 0
 
-    def on_result(records: list[_FrameRecord]) -> None:
+    def count(record: _FrameRecord) -> None:
         nonlocal done, written, skipped
-        done += len(records)
-        written += sum(1 for r in records if r.written)
-        skipped += sum(1 for r in records if not r.written)
+        done += 1
+        written += record.written
+        skipped += not record.written
+
+    def on_result(records: list[_FrameRecord]) -> None:
+        for record in records:
+            count(record)
+        if progress is not None:
+            progress(done, len(indices))
+
+    def on_frame(record: _FrameRecord) -> None:
+        count(record)
         if progress is not None:
             progress(done, len(indices))
 
     if progress is not None:
         progress(0, len(indices))
-    with open_engine(engine, jobs=jobs) as eng:
+    kind, _ = parse_engine(engine)
+    local_workers = (cpu_count() if jobs is None else jobs) if kind == "local" else 0
+    inline = False
+    if info.kind == "movie" and local_workers > 1:
+        # A movie whose frames make one chunk (one keyframe, or a short span) runs
+        # here on threads: a pool worker would only add its start-up and imports.
+        inline = len(_movie_ranges(info, indices, local_workers)) == 1
+    with open_engine(engine, jobs=1 if inline else jobs) as eng:
+        workers = local_workers if inline else eng.workers
         if info.kind == "movie":
-            ranges = _movie_ranges(info, indices, eng.workers)
+            ranges = _movie_ranges(info, indices, workers)
         else:
-            ranges = chunk_ranges(len(indices), workers=eng.workers, max_chunk=16)
+            ranges = chunk_ranges(len(indices), workers=workers, max_chunk=16)
         # Chunks that leave workers idle (a movie with one keyframe is one chunk)
         # share the idle workers out as threads.
-        threads = max(1, eng.workers // max(1, min(eng.workers, len(ranges))))
+        threads = max(1, workers // max(1, min(workers, len(ranges))))
         tasks = [
             _ChunkTask(
                 info=info,
@@ -931,7 +979,12 @@ def convert(
             )
             for r in ranges
         ]
-        eng.map_chunks(_convert_chunk, tasks, on_result=on_result, cancel=cancel)
+        if inline:
+            # Frames are counted (and a cancel is seen) as they are written.
+            run = functools.partial(_convert_chunk, on_frame=on_frame, cancel=cancel)
+            eng.map_chunks(run, tasks, on_result=lambda _: None, cancel=cancel)
+        else:
+            eng.map_chunks(_convert_chunk, tasks, on_result=on_result, cancel=cancel)
 
     result = ConvertResult(
         folder=out_folder,

@@ -148,3 +148,45 @@ def test_threaded_conversion_of_a_one_keyframe_movie_matches_frame_by_frame(
         np.testing.assert_array_equal(
             read_pixels(whole.frame_path(frame)), read_pixels(one.frame_path(frame))
         )
+
+
+def test_a_one_chunk_movie_reports_progress_frame_by_frame(
+    movie_and_matte: tuple[str, str], tmp_path: Path
+) -> None:
+    _, matte = movie_and_matte  # one keyframe: one chunk, run here on threads
+    seen: list[tuple[int, int]] = []
+    convert(
+        matte,
+        tmp_path / "o",
+        name="m",
+        jobs=2,
+        progress=lambda d, t: seen.append((d, t)),
+    )
+    assert seen == [(n, 30) for n in range(31)]
+
+
+def test_a_cancel_stops_a_one_chunk_movie_between_frames_and_a_rerun_resumes(
+    movie_and_matte: tuple[str, str], tmp_path: Path
+) -> None:
+    from aebridge.errors import CanceledError
+
+    _, matte = movie_and_matte
+    cancel = threading.Event()
+
+    def progress(done: int, total: int) -> None:
+        if done >= 5:
+            cancel.set()
+
+    with pytest.raises(CanceledError, match="canceled"):
+        convert(matte, tmp_path / "o", name="m", jobs=2, progress=progress,
+                cancel=cancel)  # fmt: skip
+    folder = tmp_path / "o" / "m"
+    names = sorted(p.name for p in folder.iterdir())
+    assert not [n for n in names if n.startswith(".")], "no temporary file is left"
+    made = [n for n in names if n.endswith(".exr")]
+    assert 5 <= len(made) < 30
+    for name in made:  # every frame written is whole
+        read_pixels(folder / name)
+    again = convert(matte, tmp_path / "o", name="m", jobs=2)
+    assert again.frames_skipped == len(made)
+    assert again.frames_written == 30 - len(made)
