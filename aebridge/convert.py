@@ -20,7 +20,7 @@ import json
 import os
 import re
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -187,7 +187,7 @@ def _is_current(path: str, source_sha: str, settings_hash: str) -> bool:
 
 def _decode(
     task: _ChunkTask, indices: list[int]
-) -> Iterator[tuple[int, Any, Any | None]]:
+) -> Generator[tuple[int, Any, Any | None], None, None]:
     """Yield (index, pixels, matte pixels) for the given ascending source indices.
 
     Image sequences read just those files; movies decode forward from one seek over
