@@ -334,7 +334,8 @@ class _Plan:
     # 8-bit: flattened 256 x 256 tables, index (value << 8) | alpha -> premultiplied
     # value in the middle space; one table when all channels share it, else three.
     table2d: tuple[npt.NDArray[Any], ...] = ()
-    # Per-channel curve (levels x 3, float32): code -> straight value, middle space.
+    # Per-channel curve (3 x levels, float32, each row contiguous): code -> straight
+    # value in the middle space.
     curve: npt.NDArray[np.float32] | None = None
     # Opaque input without a matrix: code -> output value in the output dtype, one
     # contiguous table per channel (one when all channels share it).
@@ -493,7 +494,7 @@ class PixelPipeline:
             tables = self._tables_2d(curve, split.middle, "premultiplied", table_dtype)
         for t in tables:
             _check_table(t, what)
-        curve32 = curve.astype(np.float32)
+        curve32 = np.ascontiguousarray(curve.T, dtype=np.float32)
         bound = float(np.abs(curve32).max())
         for t in tables:
             bound = max(bound, float(np.abs(t.astype(np.float32)).max()))
@@ -503,7 +504,7 @@ class PixelPipeline:
         table1d: tuple[npt.NDArray[Any], ...] = ()
         if alpha == "none" and matrix is None:
             # Rounded once, from OCIO's float32 result, as the float path does.
-            flat = [np.ascontiguousarray(curve32[:, c].astype(odt)) for c in range(3)]
+            flat = [curve32[c].astype(odt) for c in range(3)]
             same = all(np.array_equal(flat[0], t) for t in flat[1:])
             table1d = (flat[0],) if same else tuple(flat)
         return _Plan(
@@ -685,14 +686,30 @@ class PixelPipeline:
         """Per-channel curve table, then a float32 multiply by alpha."""
         assert plan.curve is not None and plan.alpha32 is not None
         h, w = pixels.shape[:2]
+        sources = self._colour_planes(pixels)
+        if alpha_codes is not None and alpha_float is None and plan.matrix is None:
+            # Integer alpha, no matrix (16-bit straight): gather, multiply in float32
+            # and round into the output plane in one pass; nothing to check (the
+            # tables were checked finite when built).
+            planes = np.empty((4, h, w), dtype=self.out_dtype)
+            cover = np.take(plan.alpha32, alpha_codes, mode="clip")
+            lin = np.empty((h, w), dtype=np.float32)
+            for c in range(3):
+                if c > 0 and sources[c] is sources[0]:
+                    planes[c] = planes[0]  # one grey channel spread to RGB
+                    continue
+                np.take(plan.curve[c], sources[c], out=lin, mode="clip")
+                np.multiply(lin, cover, out=planes[c], casting="unsafe")
+            planes[3] = cover
+            return planes.transpose(1, 2, 0)
         rgb = np.empty((3, h, w), dtype=np.float32)
-        for c, values in enumerate(self._colour_planes(pixels)):
-            np.take(plan.curve[:, c], values, out=rgb[c])
+        for c, values in enumerate(sources):
+            np.take(plan.curve[c], values, out=rgb[c], mode="clip")
         alpha: npt.NDArray[np.float32] | None = None
         if alpha_float is not None:
             alpha = alpha_float
         elif alpha_codes is not None:
-            alpha = plan.alpha32[alpha_codes]
+            alpha = np.take(plan.alpha32, alpha_codes, mode="clip")
         if alpha is not None:
             rgb *= alpha
             if alpha_float is not None:
