@@ -23,6 +23,7 @@ and prints fps, CPU ms per frame, peak RSS per process and the ratios.
     python bench/movie.py --trials 3              # best of 3 alternating runs
     python bench/movie.py --memory                # peak RSS at 100 and 5000 frames
     python bench/movie.py --no-ffmpeg --compression zip
+    python bench/movie.py --stages                # CPU ms per stage, one thread
 
 The movies are made once per size in the work folder (``--workdir`` keeps them).
 """
@@ -114,6 +115,57 @@ def child_convert(fgr: str, pha: str, out: str, compression: str) -> None:
     print(result.frames_written)
 
 
+def stages(fgr: Path, pha: Path, frames: int, compressions: list[str]) -> None:
+    """CPU milliseconds per frame of each stage, on one thread, in this process."""
+    import time
+
+    from aebridge import exr, ingest
+    from aebridge.imaging import PixelPipeline
+
+    def cpu_ms(fn: Any) -> tuple[Any, float]:
+        start = time.process_time()
+        value = fn()
+        return value, (time.process_time() - start) / frames * 1000
+
+    info = ingest.probe(str(fgr))
+    matte = ingest.probe(str(pha), colorspace="Raw", matte=True)
+    colour, t_colour = cpu_ms(
+        lambda: [p for _, p in ingest.read_frames(info, 0, frames)]
+    )
+    alpha, t_alpha = cpu_ms(
+        lambda: [p for _, p in ingest.read_frames(matte, 0, frames)]
+    )
+    pipe = PixelPipeline(dtype=info.dtype, channels=info.channels,
+                         colorspace_in=info.colorspace,
+                         colorspace_out="Linear Rec.709 (sRGB)", alpha_mode="straight",
+                         half=True, matte_dtype=matte.dtype,
+                         matte_channels=matte.channels)  # fmt: skip
+    pipe(colour[0], alpha[0])  # tables
+    rgba, t_pixels = cpu_ms(
+        lambda: [pipe(c, a) for c, a in zip(colour, alpha, strict=True)]
+    )
+    rows = [
+        (f"decode colour + exact RGB ({info.pixel_format})", t_colour),
+        (f"decode matte ({matte.pixel_format}, {matte.channels} channel)", t_alpha),
+        ("pixels: linearise + premultiply + half", t_pixels),
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        for compression in compressions:
+            settings = exr.ExrSettings(compression=compression)
+            target = Path(tmp) / "f.exr"
+
+            def write_all(s: Any = settings, t: Path = target) -> None:
+                for f in rgba:
+                    exr.write_frame(t, f, settings=s, attributes={})
+
+            _, t_write = cpu_ms(write_all)
+            rows.append((f"EXR encode + write, {compression}", t_write))
+    print(f"\nstages, {info.width}x{info.height}, {frames} frames, one thread "
+          "(CPU ms per frame):")  # fmt: skip
+    for label, ms in rows:
+        print(f"  {label:<52}{ms:8.1f}")
+
+
 # --------------------------------------------------------------------------- commands
 
 
@@ -180,6 +232,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="aebridge runs, comma-separated (zip,piz; zip is the default)",
     )
     ap.add_argument("--no-ffmpeg", action="store_true", help="skip FFmpeg's run")
+    ap.add_argument("--stages", action="store_true", help="also time each stage")
     ap.add_argument(
         "--memory", action="store_true", help="aebridge only, 100 and 5000 frames"
     )
@@ -209,6 +262,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             work / f"movies_{width}x{height}_{args.frames}", args.frames, width, height
         )
         fgr, pha = pair
+        if args.stages:
+            stages(fgr, pha, min(args.frames, 48), compressions)
         if args.memory:
             runs = []
             for n in (100, 5000):
