@@ -357,6 +357,7 @@ _PIXEL_TYPES = {np.dtype(np.float16): 1, np.dtype(np.float32): 2}
 _COMPRESSION_IDS = {"none": 0, "zips": 2, "zip": 3}
 _LINES_PER_BLOCK = {"none": 1, "zips": 1, "zip": 16}
 _LONG_NAMES = 0x400  # version flag: attribute names longer than 31 bytes
+_BATCH_BYTES = 1 << 20
 
 
 def _fast_deflate() -> Any:
@@ -441,18 +442,24 @@ def _blocks(
     starts = range(0, height, lines)
     if deflate is None:
         return [_raw(planes, y, min(y + lines, height)) for y in starts]
+    # A few blocks at a time (about 1 MiB): the split, the predictor and the deflate
+    # of a batch stay in cache, and a frame never needs two more full-size copies.
+    row_bytes = sum(p.shape[1] * p.itemsize for p in planes)
+    batch = lines * max(1, _BATCH_BYTES // (row_bytes * lines))
     whole = height - height % lines
-    predicted: list[npt.NDArray[np.uint8]] = []
-    if whole:
-        predicted.extend(_predicted([p[:whole] for p in planes], lines))
+    segments = [(lo, min(lo + batch, whole), lines) for lo in range(0, whole, batch)]
     if whole < height:  # the last, shorter block
-        predicted.extend(_predicted([p[whole:] for p in planes], height - whole))
+        segments.append((whole, height, height - whole))
     out: list[bytes] = []
-    for y, block in zip(starts, predicted, strict=True):
-        packed = deflate(block)
-        # A block that does not shrink is stored raw (before the split and the
-        # predictor); readers tell by its size.
-        out.append(packed if len(packed) < block.size else _raw(planes, y, y + lines))
+    for lo, hi, size in segments:
+        predicted = _predicted([p[lo:hi] for p in planes], size)
+        for y, block in zip(range(lo, hi, size), predicted, strict=True):
+            packed = deflate(block)
+            # A block that does not shrink is stored raw (before the split and the
+            # predictor); readers tell by its size.
+            out.append(
+                packed if len(packed) < block.size else _raw(planes, y, y + size)
+            )
     return out
 
 

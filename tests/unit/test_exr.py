@@ -503,3 +503,18 @@ def test_the_fast_zip_predictor_matches_the_format_byte_for_byte(
 
     blocks = exr._blocks(planes, 16, lambda b: zlib.compress(b, 6))
     assert len(blocks) == -(-shape[0] // 16)
+
+
+def test_zip_blocks_are_the_same_whatever_the_batch_size(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import zlib
+
+    rng = np.random.default_rng(3)
+    base = np.ascontiguousarray((rng.random((4, 53, 9)) * 4).astype(np.float16))
+    planes = [base[c] for c in (3, 2, 1, 0)]
+    deflate = lambda b: zlib.compress(b, 6)  # noqa: E731
+    whole = exr._blocks(planes, 16, deflate)
+    for batch in (1, 9 * 8 * 16, 9 * 8 * 40):
+        monkeypatch.setattr(exr, "_BATCH_BYTES", batch)
+        assert exr._blocks(planes, 16, deflate) == whole
