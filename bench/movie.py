@@ -192,8 +192,15 @@ def ffmpeg_cmd(fgr: Path, pha: Path, out: Path) -> list[str]:
     ]  # fmt: skip
 
 
-def long_pair(pair: tuple[Path, Path], folder: Path, frames: int) -> tuple[Path, Path]:
-    """The pair looped (stream copy, no re-encode) to ``frames`` frames."""
+def long_pair(
+    pair: tuple[Path, Path], folder: Path, frames: int, one_gop: bool
+) -> tuple[Path, Path]:
+    """The pair looped to ``frames`` frames.
+
+    ``one_gop`` re-encodes it with a single keyframe (aebridge then converts it as one
+    chunk, on threads); otherwise the packets are copied, keeping a keyframe at every
+    loop (chunks at keyframes, on the process pool).
+    """
     exe = shutil.which("ffmpeg")
     if exe is None:
         raise SystemExit("--memory needs ffmpeg to loop the movies (see README)")
@@ -202,14 +209,36 @@ def long_pair(pair: tuple[Path, Path], folder: Path, frames: int) -> tuple[Path,
     for src in pair:
         dst = folder / src.name
         if not dst.exists():
+            codec = (
+                ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "18",
+                 "-x264-params", "keyint=infinite:scenecut=0", "-pix_fmt", "yuv420p",
+                 "-colorspace", "bt709", "-color_trc", "bt709",
+                 "-color_primaries", "bt709", "-color_range", "tv"]
+                if one_gop
+                else ["-c", "copy"]
+            )  # fmt: skip
             subprocess.run(
                 [exe, "-hide_banner", "-loglevel", "error", "-y", "-stream_loop",
-                 "-1", "-i", str(src), "-frames:v", str(frames), "-c", "copy",
-                 str(dst)],
+                 "-1", "-i", str(src), "-frames:v", str(frames), *codec, str(dst)],
                 check=True,
             )  # fmt: skip
         made.append(dst)
     return made[0], made[1]
+
+
+def memory_runs(
+    src: tuple[Path, Path], out: Path, compressions: list[str], layout: str
+) -> list[Run]:
+    frames = count_frames(src[0])
+    runs = []
+    for compression in compressions:
+        label = f"aebridge {compression}, {frames} frames, {layout}"
+        print(f"running {label} ...", flush=True)
+        cmd = me("--child", "convert", "--args", str(src[0]), str(src[1]), str(out),
+                 compression)  # fmt: skip
+        runs.append(measure(label, cmd, frames))
+        shutil.rmtree(out, ignore_errors=True)  # a scratch folder: 5000 frames is GBs
+    return runs
 
 
 def count_frames(path: Path) -> int:
@@ -266,17 +295,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             stages(fgr, pha, min(args.frames, 48), compressions)
         if args.memory:
             runs = []
-            for n in (100, 5000):
-                src = long_pair(pair, work / f"loop_{width}x{height}_{n}", n)
-                frames = count_frames(src[0])
-                out = work / f"out_{n}"
-                for compression in compressions:
-                    label = f"aebridge {compression}, {frames} frames"
-                    print(f"running {label} ...", flush=True)
-                    cmd = me("--child", "convert", "--args", str(src[0]), str(src[1]),
-                             str(out), compression)  # fmt: skip
-                    runs.append(measure(label, cmd, frames))
-                    shutil.rmtree(out, ignore_errors=True)
+            for one_gop, layout in ((True, "one keyframe"), (False, "keyframe/120")):
+                for n in (100, 5000):
+                    tag = "gop1" if one_gop else "loop"
+                    folder = work / f"{tag}_{width}x{height}_{n}"
+                    runs += memory_runs(
+                        long_pair(pair, folder, n, one_gop), work / f"out_{n}",
+                        compressions, layout,
+                    )  # fmt: skip
             report(runs)
             print(load_note(), "(end)")
             return 0
