@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,33 @@ import numpy as np
 import numpy.typing as npt
 
 FIRST = 1001
+SRGB = "sRGB Encoded Rec.709 (sRGB)"
+LIN = "Linear Rec.709 (sRGB)"
+
+
+def png_pipeline() -> Any:
+    """aebridge's pixel pipeline for the PNG bench's frames (8-bit straight sRGB)."""
+    from aebridge.imaging import PixelPipeline
+
+    return PixelPipeline(
+        dtype="uint8",
+        channels=4,
+        colorspace_in=SRGB,
+        colorspace_out=LIN,
+        alpha_mode="straight",
+        half=True,
+    )
+
+
+def best_ms(fn: Callable[[], Any], repeat: int) -> float:
+    """Milliseconds of the fastest of ``repeat`` calls, after one warm-up call."""
+    fn()
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best * 1000
 
 
 # --------------------------------------------------------------------------- media

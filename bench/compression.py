@@ -28,18 +28,20 @@ import argparse
 import os
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from benchlib import load_note, straight_rgba, write_movie_pair
-
-SRGB = "sRGB Encoded Rec.709 (sRGB)"
-LIN = "Linear Rec.709 (sRGB)"
+from benchlib import (
+    LIN,
+    best_ms,
+    load_note,
+    png_pipeline,
+    straight_rgba,
+    write_movie_pair,
+)
 
 # Compressions After Effects 2023+ reads (its OpenEXR predates 3.4's zstd and htj2k).
 AE_READS = {"none", "rle", "zips", "zip", "piz", "pxr24", "b44", "b44a", "dwaa", "dwab"}
@@ -62,27 +64,8 @@ class Row:
         return self.write_ms + reads * (self.read_all_ms + io_ms)
 
 
-def best_ms(fn: Callable[[], Any], repeat: int) -> float:
-    fn()
-    best = float("inf")
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best * 1000
-
-
 def png_frames(count: int, width: int, height: int) -> list[npt.NDArray[Any]]:
-    from aebridge.imaging import PixelPipeline
-
-    pipe = PixelPipeline(
-        dtype="uint8",
-        channels=4,
-        colorspace_in=SRGB,
-        colorspace_out=LIN,
-        alpha_mode="straight",
-        half=True,
-    )
+    pipe = png_pipeline()
     return [np.array(pipe(straight_rgba(i, width, height))) for i in range(count)]
 
 

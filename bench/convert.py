@@ -35,10 +35,20 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from benchlib import FIRST, Run, best_of, load_note, measure, report, straight_rgba
+from benchlib import (
+    FIRST,
+    LIN,
+    SRGB,
+    Run,
+    best_ms,
+    best_of,
+    load_note,
+    measure,
+    png_pipeline,
+    report,
+    straight_rgba,
+)
 
-SRGB = "sRGB Encoded Rec.709 (sRGB)"
-LIN = "Linear Rec.709 (sRGB)"
 UNIQUE = 8
 # The issue's bars: aebridge's fps over oiiotool's, per mode.
 TARGETS = {"oiiotool sequence mode": 4.0, "oiiotool --parallel-frames": 3.0}
@@ -151,18 +161,10 @@ def _direct_frame(task: tuple[str, str, str]) -> None:
     """One frame in a worker: exactly what convert's workers do, minus bookkeeping."""
 
     from aebridge import exr
-    from aebridge.imaging import PixelPipeline
 
     src, dst, compression = task
     px = read_png(src)
-    pipeline = PixelPipeline(
-        dtype="uint8",
-        channels=4,
-        colorspace_in=SRGB,
-        colorspace_out=LIN,
-        alpha_mode="straight",
-        half=True,
-    )
+    pipeline = png_pipeline()
     exr.write_frame(
         dst,
         pipeline(px),
@@ -206,23 +208,13 @@ def child(engine: str, src: Path, out: Path, jobs: int, compression: str) -> Non
 # --------------------------------------------------------------------------- stages
 
 
-def _timeit(fn: Callable[[], Any], repeat: int) -> float:
-    fn()  # warm up (tables, caches)
-    best = float("inf")
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best * 1000
-
-
 def stages(src: Path, tmp: Path, repeat: int) -> None:
     """Per-stage milliseconds for one frame on one thread (best of ``repeat``)."""
     import OpenEXR
     import OpenImageIO as oiio
 
     from aebridge import exr
-    from aebridge.imaging import PixelPipeline, ocio_convert
+    from aebridge.imaging import ocio_convert
 
     oiio.attribute("threads", 1)
     oiio.attribute("exr_threads", 1)
@@ -236,10 +228,10 @@ def stages(src: Path, tmp: Path, repeat: int) -> None:
     from aebridge.ingest import png as wuffs
 
     rows: list[tuple[str, float]] = [
-        ("decode PNG, OpenImageIO", _timeit(decode_oiio, repeat)),
+        ("decode PNG, OpenImageIO", best_ms(decode_oiio, repeat)),
         (
             "decode PNG, Wuffs (aebridge.ingest.png)",
-            _timeit(lambda: wuffs.decode(str(png), 4, "uint8"), repeat)
+            best_ms(lambda: wuffs.decode(str(png), 4, "uint8"), repeat)
             if wuffs.available()
             else float("nan"),
         ),
@@ -255,18 +247,11 @@ def stages(src: Path, tmp: Path, repeat: int) -> None:
         def decode_with(decode: Callable[[bytes], Any] = decode) -> None:
             decode(png.read_bytes())
 
-        rows.append((f"decode PNG, {module}", _timeit(decode_with, repeat)))
+        rows.append((f"decode PNG, {module}", best_ms(decode_with, repeat)))
     px = decode_oiio()
-    pipe = PixelPipeline(
-        dtype="uint8",
-        channels=4,
-        colorspace_in=SRGB,
-        colorspace_out=LIN,
-        alpha_mode="straight",
-        half=True,
-    )
+    pipe = png_pipeline()
     rows.append(
-        ("pipeline: fused 256x256 table -> half", _timeit(lambda: pipe(px), repeat))
+        ("pipeline: fused 256x256 table -> half", best_ms(lambda: pipe(px), repeat))
     )
     lin = ocio_convert(
         np.repeat((np.arange(256) / 255).astype(np.float32)[:, None], 3, 1), SRGB, LIN
@@ -281,12 +266,12 @@ def stages(src: Path, tmp: Path, repeat: int) -> None:
         return out
 
     rows.append(
-        ("pipeline: 1-D LUT, float32 multiply, half cast", _timeit(plain, repeat))
+        ("pipeline: 1-D LUT, float32 multiply, half cast", best_ms(plain, repeat))
     )
     rows.append(
         (
             "pipeline: OCIO on float32 (no table)",
-            _timeit(
+            best_ms(
                 lambda: ocio_convert(px[..., :3].astype(np.float32) / 255, SRGB, LIN),
                 max(1, repeat // 2),
             ),
@@ -307,7 +292,7 @@ def stages(src: Path, tmp: Path, repeat: int) -> None:
         rows.append(
             (
                 f"EXR encode {comp}, aebridge write_frame{writer(comp)}",
-                _timeit(via_aebridge, repeat),
+                best_ms(via_aebridge, repeat),
             )
         )
 
@@ -325,14 +310,14 @@ def stages(src: Path, tmp: Path, repeat: int) -> None:
                 raise RuntimeError(f"OpenImageIO could not write: {o.geterror()}")
 
         rows.append(
-            (f"EXR encode {comp}, OpenImageIO plug-in", _timeit(via_oiio, repeat))
+            (f"EXR encode {comp}, OpenImageIO plug-in", best_ms(via_oiio, repeat))
         )
     fast, exr._FAST_DEFLATE = exr._FAST_DEFLATE, None
     try:
         rows.append(
             (
                 "EXR encode zip, aebridge write_frame (OpenEXR binding)",
-                _timeit(
+                best_ms(
                     lambda: exr.write_frame(
                         tmp / "b.exr",
                         rgba,
@@ -348,7 +333,7 @@ def stages(src: Path, tmp: Path, repeat: int) -> None:
     rows.append(
         (
             "EXR encode none, OpenEXR binding",
-            _timeit(
+            best_ms(
                 lambda: OpenEXR.File(
                     {"compression": OpenEXR.NO_COMPRESSION},
                     {"RGBA": rgba},
