@@ -190,3 +190,18 @@ def test_a_cancel_stops_a_one_chunk_movie_between_frames_and_a_rerun_resumes(
     again = convert(matte, tmp_path / "o", name="m", jobs=2)
     assert again.frames_skipped == len(made)
     assert again.frames_written == 30 - len(made)
+
+
+@pytest.mark.dask
+def test_movie_chunks_on_a_dask_cluster_match_the_inline_run(
+    movie_and_matte: tuple[str, str], tmp_path: Path
+) -> None:
+    pytest.importorskip("distributed")
+    fg, matte = movie_and_matte  # keyframes every 8 frames: 4 chunks on 2 workers
+    inline = convert(fg, tmp_path / "a", name="fg", matte=matte, jobs=1)
+    farm = convert(fg, tmp_path / "b", name="fg", matte=matte, engine="dask-local:2")
+    assert farm.frames_written == 30
+    for frame in range(inline.first, inline.last + 1):
+        np.testing.assert_array_equal(
+            read_pixels(inline.frame_path(frame)), read_pixels(farm.frame_path(frame))
+        )
