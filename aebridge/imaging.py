@@ -320,6 +320,27 @@ def _check_table(table: npt.NDArray[Any], what: str) -> None:
         )
 
 
+# Rows gathered at a time: np.take turns its index into a temporary intp array (8
+# bytes per pixel); bands of 64 rows keep that in cache (measured ~35 % faster at
+# 1080p) instead of 50 MB for the three channels of a 1080p frame.
+_GATHER_ROWS = 64
+
+
+def _gather(
+    table: npt.NDArray[Any], index: npt.NDArray[Any], out: npt.NDArray[Any]
+) -> None:
+    """``out[...] = table[index]`` in bands of rows (index and out: [C x] H x W)."""
+    rows = index.shape[-2]
+    if index.ndim == 2:
+        for y in range(0, rows, _GATHER_ROWS):
+            band = slice(y, y + _GATHER_ROWS)
+            np.take(table, index[band], out=out[band], mode="clip")
+    else:
+        for y in range(0, rows, _GATHER_ROWS):
+            band = slice(y, y + _GATHER_ROWS)
+            np.take(table, index[:, band], out=out[:, band], mode="clip")
+
+
 # --------------------------------------------------------------------------- pipeline
 
 
@@ -652,15 +673,14 @@ class PixelPipeline:
             )
             index |= alpha_codes
         if len(tables) == 1:
-            np.take(tables[0], index, out=planes[:colours], mode="clip")
+            _gather(tables[0], index, planes[:colours])
         else:
             for c in range(colours):
-                np.take(tables[c], index[c], out=planes[c], mode="clip")
+                _gather(tables[c], index[c], planes[c])
         if colours == 1:
             planes[1] = planes[0]  # one grey channel spread to RGB
             planes[2] = planes[0]
-        np.take(plan.alpha_lut.astype(planes.dtype, copy=False), alpha_codes,
-                out=planes[3], mode="clip")  # fmt: skip
+        _gather(plan.alpha_lut.astype(planes.dtype, copy=False), alpha_codes, planes[3])
 
     def _run_table1d(self, plan: _Plan, pixels: npt.NDArray[Any]) -> npt.NDArray[Any]:
         """Opaque integer input: one gather per channel into output values."""
@@ -672,7 +692,7 @@ class PixelPipeline:
                 planes[c] = planes[0]  # one grey channel spread to RGB
                 continue
             table = plan.table1d[c if len(plan.table1d) == 3 else 0]
-            np.take(table, sources[c], out=planes[c], mode="clip")
+            _gather(table, sources[c], planes[c])
         planes[3] = 1.0
         return planes.transpose(1, 2, 0)
 
@@ -692,19 +712,20 @@ class PixelPipeline:
             # and round into the output plane in one pass; nothing to check (the
             # tables were checked finite when built).
             planes = np.empty((4, h, w), dtype=self.out_dtype)
-            cover = np.take(plan.alpha32, alpha_codes, mode="clip")
+            cover = np.empty((h, w), dtype=np.float32)
+            _gather(plan.alpha32, alpha_codes, cover)
             lin = np.empty((h, w), dtype=np.float32)
             for c in range(3):
                 if c > 0 and sources[c] is sources[0]:
                     planes[c] = planes[0]  # one grey channel spread to RGB
                     continue
-                np.take(plan.curve[c], sources[c], out=lin, mode="clip")
+                _gather(plan.curve[c], sources[c], lin)
                 np.multiply(lin, cover, out=planes[c], casting="unsafe")
             planes[3] = cover
             return planes.transpose(1, 2, 0)
         rgb = np.empty((3, h, w), dtype=np.float32)
         for c, values in enumerate(sources):
-            np.take(plan.curve[c], values, out=rgb[c], mode="clip")
+            _gather(plan.curve[c], values, rgb[c])
         alpha: npt.NDArray[np.float32] | None = None
         if alpha_float is not None:
             alpha = alpha_float

@@ -576,8 +576,11 @@ def _luma(frame: Any, info: SourceInfo) -> npt.NDArray[np.generic]:
     table = _luma_table(comp.bits, info.color_range, info.dtype)
     if comp.bits > 8:
         y = y & np.uint16((1 << comp.bits) - 1)  # bits above the depth are padding
-    out = np.take(table, y)
-    return out.reshape(frame.height, frame.width, 1)
+    out = np.empty((frame.height, frame.width, 1), dtype=table.dtype)
+    for top in range(0, frame.height, 64):  # bands: np.take's intp index stays small
+        band = slice(top, top + 64)
+        np.take(table, y[band], out=out[band, :, 0], mode="clip")
+    return out
 
 
 def _to_array(frame: Any, info: SourceInfo) -> npt.NDArray[np.generic]:
