@@ -661,22 +661,27 @@ class PixelPipeline:
         colours = 3 if self.channels >= 3 else 1
         # The indexes value << 8 | alpha of every colour channel, built as bytes:
         # a little-endian uint16 is its low byte (alpha) then its high byte (value),
-        # so two strided byte copies make all of them, with no shift or or.
-        pairs = np.empty((colours, h, w, 2), dtype=np.uint8)
-        if sys.byteorder == "little":
-            pairs[..., 0] = alpha_codes
-            pairs[..., 1] = pixels[..., :colours].transpose(2, 0, 1)
-            index = pairs.view(np.uint16)[..., 0]
-        else:  # pragma: no cover - no big-endian machine runs the tests
-            index = np.left_shift(
-                pixels[..., :colours].transpose(2, 0, 1), 8, dtype=np.uint16
-            )
-            index |= alpha_codes
-        if len(tables) == 1:
-            _gather(tables[0], index, planes[:colours])
-        else:
-            for c in range(colours):
-                _gather(tables[c], index[c], planes[c])
+        # so two strided byte copies make all of them, with no shift or or. Built
+        # and gathered a band of rows at a time, so the indexes stay in cache.
+        band_rows = min(h, _GATHER_ROWS)
+        pairs = np.empty((colours, band_rows, w, 2), dtype=np.uint8)
+        for top in range(0, h, band_rows):
+            rows = slice(top, top + band_rows)
+            n = min(band_rows, h - top)
+            if sys.byteorder == "little":
+                pairs[:, :n, :, 0] = alpha_codes[rows]
+                pairs[:, :n, :, 1] = pixels[rows, :, :colours].transpose(2, 0, 1)
+                index = pairs[:, :n].view(np.uint16)[..., 0]
+            else:  # pragma: no cover - no big-endian machine runs the tests
+                index = np.left_shift(
+                    pixels[rows, :, :colours].transpose(2, 0, 1), 8, dtype=np.uint16
+                )
+                index |= alpha_codes[rows]
+            if len(tables) == 1:
+                np.take(tables[0], index, out=planes[:colours, rows], mode="clip")
+            else:
+                for c in range(colours):
+                    np.take(tables[c], index[c], out=planes[c, rows], mode="clip")
         if colours == 1:
             planes[1] = planes[0]  # one grey channel spread to RGB
             planes[2] = planes[0]
