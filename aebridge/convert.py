@@ -7,8 +7,12 @@ with the metadata described in ``docs/exr-metadata.md``, plus a sidecar
 header attributes, so provenance is kept beside the frames as well).
 
 Frames are converted in chunks on an engine (a local process pool by default, Dask on
-request). Each frame is written under a temporary name and renamed, so an interrupted
-run never leaves a truncated file that looks complete, and a re-run skips every frame
+request). A movie's chunks start at keyframes, since a chunk decodes from the keyframe
+before it; a movie that makes a single chunk (a generated clip often has one keyframe)
+runs in this process. A chunk with cores to spare overlaps its stages on threads:
+each source decodes on its own thread, frames are converted and written by a small
+pool. Each frame is written under a temporary name and renamed, so an interrupted run
+never leaves a truncated file that looks complete, and a re-run skips every frame
 whose header already records the same source hash and settings.
 """
 
