@@ -83,7 +83,7 @@ def _layout(head: bytes) -> tuple[int, int, int, int, set[bytes]] | None:
             return width, height, depth, colour, chunks
         chunks.add(kind)
         pos += 12 + length
-    return None  # no IDAT within the bytes read: let OpenImageIO judge the file
+    return None  # no IDAT: let OpenImageIO judge (and name the problem with) the file
 
 
 def _plan(
@@ -133,7 +133,7 @@ def decode(path: str, channels: int, dtype: str) -> npt.NDArray[np.generic] | No
             data = handle.read()
     except OSError:
         return None
-    layout = _layout(data[:65536])
+    layout = _layout(data)
     if layout is None:
         return None
     plan = _plan(layout, channels, dtype)
