@@ -7,26 +7,38 @@ with the metadata described in ``docs/exr-metadata.md``, plus a sidecar
 header attributes, so provenance is kept beside the frames as well).
 
 Frames are converted in chunks on an engine (a local process pool by default, Dask on
-request). Each frame is written under a temporary name and renamed, so an interrupted
-run never leaves a truncated file that looks complete, and a re-run skips every frame
+request). A movie's chunks start at keyframes, since a chunk decodes from the keyframe
+before it; a movie that makes a single chunk (a generated clip often has one keyframe)
+runs in this process. A chunk with cores to spare overlaps its stages on threads:
+each source decodes on its own thread, frames are converted and written by a small
+pool. Each frame is written under a temporary name and renamed, so an interrupted run
+never leaves a truncated file that looks complete, and a re-run skips every frame
 whose header already records the same source hash and settings.
 """
 
 from __future__ import annotations
 
+import contextvars
+import functools
 import hashlib
 import json
 import os
 import re
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from . import __version__, sandbox
-from .errors import AebridgeError, OptionError, OutputError, SourceError
+from .errors import (
+    AebridgeError,
+    CanceledError,
+    OptionError,
+    OutputError,
+    SourceError,
+)
 from .sandbox import Sandbox
 from .timing import format_rate, has_timecode, pack_timecode, parse_rate
 
@@ -55,7 +67,9 @@ SIDECAR_SCHEMA = "aebridge.sequence/1"
 #    white was 0.9961).
 # 4: the colour and orientation a file declares are applied (PNG chunks, ICC, EXR
 #    chromaticities, wide-gamut and HDR movie tags, EXIF, display matrices).
-PIPELINE_VERSION = 4
+# 5: a matte movie without alpha is read from its luma plane, not from RGB; the default
+#    compression is zip (a change of compression alone is in the settings hash too).
+PIPELINE_VERSION = 5
 
 # Provenance keys with a meaning of their own; anything else is kept under "extra".
 PROVENANCE_KEYS = (
@@ -68,6 +82,9 @@ PROVENANCE_KEYS = (
     "camera_move",
     "style_id",
 )
+
+# Decoded frames a source's thread may hold ahead of the pixel work.
+_PREFETCH = 2
 
 # What a worker imports to convert frames (see executor.prestart).
 _WORKER_MODULES = ("aebridge.imaging", "aebridge.exr", "aebridge.ingest")
@@ -147,6 +164,7 @@ class _ChunkTask:
     # The reading sandbox active where the task was made (a service job's input
     # roots), so reads in the worker process are checked at the moment they happen.
     sandbox: Sandbox | None = None
+    threads: int = 1  # pixel/encode threads and FFmpeg decoder threads
 
     def describe(self) -> str:
         """The chunk's output frames, for engine error messages."""
@@ -199,13 +217,16 @@ def _current_light(path: str, source_sha: str, settings_hash: str) -> int | None
 
 def _decode(
     task: _ChunkTask, indices: list[int]
-) -> Iterator[tuple[int, Any, Any | None]]:
+) -> Generator[tuple[int, Any, Any | None], None, None]:
     """Yield (index, pixels, matte pixels) for the given ascending source indices.
 
     Image sequences read just those files; movies decode forward from one seek over
-    the span that needs work and drop the frames that are already done.
+    the span that needs work and drop the frames that are already done. With
+    ``task.threads > 1`` each source decodes on its own thread (and a movie with
+    FFmpeg's threads), a few frames ahead of the pixel work.
     """
     from . import ingest
+    from .executor import prefetch
 
     def spans() -> Iterator[tuple[int, int]]:
         if task.info.kind == "movie" and (
@@ -216,14 +237,18 @@ def _decode(
             for i in indices:
                 yield i, i + 1
 
+    def frames(info: Any) -> Iterator[tuple[int, Any]]:
+        for lo, hi in spans():
+            yield from ingest.read_frames(info, lo, hi, threads=task.threads)
+
+    def ahead(info: Any) -> Iterator[tuple[int, Any]]:
+        source = frames(info)
+        return prefetch(source, _PREFETCH) if task.threads > 1 else source
+
     wanted = set(indices)
-    for lo, hi in spans():
-        frames_iter = ingest.read_frames(task.info, lo, hi)
-        matte_iter = (
-            ingest.read_frames(task.matte_info, lo, hi)
-            if task.matte_info is not None
-            else None
-        )
+    frames_iter = ahead(task.info)
+    matte_iter = ahead(task.matte_info) if task.matte_info is not None else None
+    try:
         for index, pixels in frames_iter:
             matte = None
             if matte_iter is not None:
@@ -236,16 +261,44 @@ def _decode(
                     )
             if index in wanted:
                 yield index, pixels, matte
+    finally:
+        for it in (frames_iter, matte_iter):
+            close = getattr(it, "close", None)
+            if callable(close):
+                close()
 
 
-def _convert_chunk(task: _ChunkTask) -> list[_FrameRecord]:
-    """Worker: convert the frames of one chunk. Runs in a worker process."""
+def _convert_chunk(
+    task: _ChunkTask,
+    on_frame: Callable[[_FrameRecord], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> list[_FrameRecord]:
+    """Worker: convert the frames of one chunk (see :func:`_convert_frames`), under
+    the reading sandbox active where the task was made (a service job's input roots),
+    so reads in a worker process are checked at the moment they happen."""
     with sandbox.active(task.sandbox):
-        return _convert_frames(task)
+        return _convert_frames(task, on_frame, cancel)
 
 
-def _convert_frames(task: _ChunkTask) -> list[_FrameRecord]:
-    """Convert the frames of one chunk (under the chunk's sandbox, if any)."""
+def _convert_frames(
+    task: _ChunkTask,
+    on_frame: Callable[[_FrameRecord], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> list[_FrameRecord]:
+    """Convert the frames of one chunk. Runs in a worker process or inline.
+
+    Run inline, ``on_frame`` is called (on this thread) with each frame as it is done
+    or found current, and a set ``cancel`` stops the chunk between frames: frames
+    being written are finished, then :class:`CanceledError` is raised.
+
+    With ``task.threads > 1`` decoding, pixel work and encoding overlap: the sources
+    decode on their own threads and up to ``threads`` frames are converted and
+    written at once (numpy, OpenEXR and ISA-L release the GIL). Each frame is still
+    written whole (temporary name, then rename) to its own numbered file, and at
+    most ``threads`` frames plus the decode queues are in memory at a time.
+    """
+    from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
     from . import exr, ingest
     from .imaging import PixelPipeline
 
@@ -254,9 +307,13 @@ def _convert_frames(task: _ChunkTask) -> list[_FrameRecord]:
     settings = exr.ExrSettings(
         half=task.half, compression=task.compression, autocrop=task.autocrop
     )
-    pipeline: PixelPipeline | None = None
     static = dict(task.attributes)
     records: list[_FrameRecord] = []
+
+    def add(record: _FrameRecord) -> None:
+        records.append(record)
+        if on_frame is not None:
+            on_frame(record)
 
     def source_hash(index: int) -> str:
         if task.movie_sha256 is not None:
@@ -284,39 +341,31 @@ def _convert_frames(task: _ChunkTask) -> list[_FrameRecord]:
             None if task.force else _current_light(path, combined, task.settings_hash)
         )
         if light is not None:
-            records.append(
-                _FrameRecord(frame=frame, index=index, written=False, light=light)
-            )
+            add(_FrameRecord(frame=frame, index=index, written=False, light=light))
         else:
             todo[index] = (src_sha, m_sha)
     if not todo:
         return records
 
-    for index, pixels, matte in _decode(task, sorted(todo)):
+    def make_pipeline(pixels: Any, matte: Any | None) -> PixelPipeline:
+        return PixelPipeline(
+            dtype=str(pixels.dtype),
+            channels=pixels.shape[2] if pixels.ndim == 3 else 1,
+            colorspace_in=task.colorspace_in,
+            colorspace_out=task.colorspace_out,
+            alpha_mode=task.alpha_mode,
+            half=task.half,
+            matte_dtype=None if matte is None else str(matte.dtype),
+            matte_channels=(
+                None if matte is None else (matte.shape[2] if matte.ndim == 3 else 1)
+            ),
+        )
+
+    def convert_frame(
+        pipeline: PixelPipeline, index: int, pixels: Any, matte: Any | None
+    ) -> _FrameRecord:
         frame = task.start_frame + index
         src_file = info.frame_files[index] if info.frame_files else info.path
-        if pixels.shape[0] != info.height or pixels.shape[1] != info.width:
-            raise SourceError(
-                f"size changed to {pixels.shape[1]}x{pixels.shape[0]} inside the "
-                f"sequence; the first frame is {info.width}x{info.height}",
-                path=src_file,
-                frame=frame,
-            )
-        if pipeline is None:
-            pipeline = PixelPipeline(
-                dtype=str(pixels.dtype),
-                channels=pixels.shape[2] if pixels.ndim == 3 else 1,
-                colorspace_in=task.colorspace_in,
-                colorspace_out=task.colorspace_out,
-                alpha_mode=task.alpha_mode,
-                half=task.half,
-                matte_dtype=None if matte is None else str(matte.dtype),
-                matte_channels=(
-                    None
-                    if matte is None
-                    else (matte.shape[2] if matte.ndim == 3 else 1)
-                ),
-            )
         try:
             rgba = pipeline(pixels, matte)
         except ValueError as exc:
@@ -339,16 +388,76 @@ def _convert_frames(task: _ChunkTask) -> list[_FrameRecord]:
                 m.frame_files[index] if m.frame_files else m.path
             )
         attrs["aebridge/frame"] = str(frame)
-        attrs[_LIGHT_ATTRIBUTE] = str(pipeline.light_pixels)
+        light = pipeline.light_pixels(rgba)
+        attrs[_LIGHT_ATTRIBUTE] = str(light)
         path = _frame_path(task.folder, task.name, frame, task.padding)
         exr.write_frame(path, rgba, settings=settings, attributes=attrs)
-        records.append(
-            _FrameRecord(
-                frame=frame, index=index, written=True, light=pipeline.light_pixels
-            )
+        return _FrameRecord(frame=frame, index=index, written=True, light=light)
+
+    pipeline: PixelPipeline | None = None
+    pool = ThreadPoolExecutor(task.threads) if task.threads > 1 else None
+    running: set[Future[_FrameRecord]] = set()
+
+    def collect(block: bool) -> None:
+        nonlocal running
+        if not running:
+            return
+        done, running = wait(
+            running, timeout=None if block else 0, return_when=FIRST_COMPLETED
         )
-    done = {r.index for r in records}
-    missing = sorted(set(task.indices) - done)
+        for fut in done:
+            add(fut.result())
+
+    decoded = _decode(task, sorted(todo))
+    try:
+        for index, pixels, matte in decoded:
+            if cancel is not None and cancel.is_set():
+                while running:
+                    collect(block=True)
+                raise CanceledError(
+                    f"the run was canceled; {len(records)} frame(s) of "
+                    f"{task.describe()} were finished, nothing more was started"
+                )
+            if pixels.shape[0] != info.height or pixels.shape[1] != info.width:
+                raise SourceError(
+                    f"size changed to {pixels.shape[1]}x{pixels.shape[0]} inside the "
+                    f"sequence; the first frame is {info.width}x{info.height}",
+                    path=info.frame_files[index] if info.frame_files else info.path,
+                    frame=task.start_frame + index,
+                )
+            if pipeline is None:
+                # The first frame is converted here: it builds the tables once,
+                # before any thread needs them.
+                pipeline = make_pipeline(pixels, matte)
+                add(convert_frame(pipeline, index, pixels, matte))
+                continue
+            if pool is None:
+                add(convert_frame(pipeline, index, pixels, matte))
+                continue
+            while len(running) >= task.threads:
+                collect(block=True)
+            # In a copy of this thread's context: the reading sandbox goes along.
+            running.add(
+                pool.submit(
+                    contextvars.copy_context().run,
+                    convert_frame,
+                    pipeline,
+                    index,
+                    pixels,
+                    matte,
+                )
+            )
+            collect(block=False)
+        while running:
+            collect(block=True)
+    finally:
+        decoded.close()  # stops the decoding threads and closes the movies
+        if pool is not None:
+            for fut in running:
+                fut.cancel()
+            pool.shutdown(wait=True)
+    done_indices = {r.index for r in records}
+    missing = sorted(set(task.indices) - done_indices)
     if missing:
         raise SourceError(
             f"the source ended before frame index {missing[0]} "
@@ -356,7 +465,37 @@ def _convert_frames(task: _ChunkTask) -> list[_FrameRecord]:
             path=info.path,
             frame=task.start_frame + missing[0],
         )
-    return records
+    return sorted(records, key=lambda r: r.index)
+
+
+def _movie_ranges(info: Any, indices: Sequence[int], workers: int) -> list[range]:
+    """Chunks of ``indices`` (positions) for a movie, each starting at a keyframe.
+
+    A chunk decodes from the keyframe at or before its first frame, so a chunk that
+    starts between keyframes decodes frames that another chunk decodes again: for a
+    movie with one keyframe (a generated 5 s clip) eight chunks would decode it 4.5
+    times over. Chunks therefore start only where a keyframe does, spans between
+    keyframes are joined until a chunk holds about ``1 / (2 * workers)`` of the
+    frames, and a chunk that gets a whole worker to itself decodes with threads.
+    """
+    if not indices:
+        return []
+    keyframes = set(info.keyframe_pts)
+    starts = [0]
+    for pos in range(1, len(indices)):
+        index = indices[pos]
+        pts = info.frame_pts[index]
+        if pts in keyframes and info.frame_pts[index - 1] != pts:
+            starts.append(pos)
+    starts.append(len(indices))
+    target = -(-len(indices) // (2 * workers))
+    ranges: list[range] = []
+    lo = 0
+    for hi in starts[1:]:
+        if hi - lo >= target or hi == len(indices):
+            ranges.append(range(lo, hi))
+            lo = hi
+    return ranges
 
 
 # --------------------------------------------------------------------------- options
@@ -569,7 +708,7 @@ def convert(
     start_frame: int = 1001,
     padding: int = 4,
     half: bool = True,
-    compression: str = "piz",
+    compression: str | None = None,
     autocrop: bool = False,
     role: str = "element",
     vfr: str = "refuse",
@@ -606,7 +745,8 @@ def convert(
         start_frame: the number of the first output frame.
         padding: digits in frame numbers.
         half: half float (default) or 32-bit float.
-        compression: EXR compression (see ``aebridge.exr.COMPRESSIONS``).
+        compression: EXR compression (see ``aebridge.exr.COMPRESSIONS``); default
+            ``aebridge.exr.DEFAULT_COMPRESSION`` (zip).
         autocrop: crop the data window to the alpha bounding box.
         role: background, foreground, element, matte or guide.
         vfr: for variable-rate movies, ``refuse`` or ``resample`` to constant rate.
@@ -638,18 +778,22 @@ def convert(
         OutputError: the output cannot be written.
         CanceledError: ``cancel`` was set.
     """
-    from .executor import chunk_ranges, open_engine, prestart
+    from .executor import chunk_ranges, cpu_count, open_engine, parse_engine, prestart
+    from .ingest import MOVIE_EXTENSIONS
 
-    # Workers start (and import the pixel stack) while this process imports its own
-    # and probes the source.
-    prestart(engine, jobs=jobs, modules=_WORKER_MODULES)
+    if Path(source).suffix.lower() not in MOVIE_EXTENSIONS:
+        # Workers start (and import the pixel stack) while this process imports its
+        # own and probes the source. (A movie often runs here on threads instead.)
+        prestart(engine, jobs=jobs, modules=_WORKER_MODULES)
     from . import colour, exr, ingest
 
     name = _check_name(name)
     _check_choice("--alpha", alpha, ALPHA_MODES)
     _check_choice("--role", role, ROLES)
     _check_choice("--vfr", vfr, VFR_POLICIES)
-    compression = exr.validate_compression(compression)
+    compression = exr.validate_compression(
+        exr.DEFAULT_COMPRESSION if compression is None else compression
+    )
     output_colorspace = colour.validate_colorspace(
         output_colorspace, option="--output-colorspace"
     )
@@ -708,7 +852,12 @@ def convert(
         # The matte's colour space does not matter (its values become alpha), so its
         # transfer is never a reason to refuse it.
         matte_info = ingest.probe(
-            matte, vfr=vfr, rate=user_rate, colorspace="Raw", orientation=orientation
+            matte,
+            vfr=vfr,
+            rate=user_rate,
+            colorspace="Raw",
+            orientation=orientation,
+            matte=True,
         )
         if (matte_info.width, matte_info.height) != (info.width, info.height):
             raise SourceError(
@@ -873,22 +1022,44 @@ def convert(
     light_pixels = 0
     light_frames: list[int] = []
 
-    def on_result(records: list[_FrameRecord]) -> None:
+    def count(record: _FrameRecord) -> None:
         nonlocal done, written, skipped, light_pixels
-        done += len(records)
-        written += sum(1 for r in records if r.written)
-        skipped += sum(1 for r in records if not r.written)
-        light_pixels += sum(r.light for r in records)
-        light_frames.extend(r.frame for r in records if r.light)
+        done += 1
+        written += record.written
+        skipped += not record.written
+        light_pixels += record.light
+        if record.light:
+            light_frames.append(record.frame)
+
+    def on_result(records: list[_FrameRecord]) -> None:
+        for record in records:
+            count(record)
+        if progress is not None:
+            progress(done, len(indices))
+
+    def on_frame(record: _FrameRecord) -> None:
+        count(record)
         if progress is not None:
             progress(done, len(indices))
 
     if progress is not None:
         progress(0, len(indices))
-    with open_engine(engine, jobs=jobs) as eng:
-        # Movies seek to a keyframe per chunk, so they get longer chunks.
-        max_chunk = 48 if info.kind == "movie" else 16
-        ranges = chunk_ranges(len(indices), workers=eng.workers, max_chunk=max_chunk)
+    kind, _ = parse_engine(engine)
+    local_workers = (cpu_count() if jobs is None else jobs) if kind == "local" else 0
+    inline = False
+    if info.kind == "movie" and local_workers > 1:
+        # A movie whose frames make one chunk (one keyframe, or a short span) runs
+        # here on threads: a pool worker would only add its start-up and imports.
+        inline = len(_movie_ranges(info, indices, local_workers)) == 1
+    with open_engine(engine, jobs=1 if inline else jobs) as eng:
+        workers = local_workers if inline else eng.workers
+        if info.kind == "movie":
+            ranges = _movie_ranges(info, indices, workers)
+        else:
+            ranges = chunk_ranges(len(indices), workers=workers, max_chunk=16)
+        # Chunks that leave workers idle (a movie with one keyframe is one chunk)
+        # share the idle workers out as threads.
+        threads = max(1, workers // max(1, min(workers, len(ranges))))
         tasks = [
             _ChunkTask(
                 info=info,
@@ -911,10 +1082,16 @@ def convert(
                 settings_hash=settings_hash,
                 force=force,
                 sandbox=sandbox.current(),
+                threads=threads,
             )
             for r in ranges
         ]
-        eng.map_chunks(_convert_chunk, tasks, on_result=on_result, cancel=cancel)
+        if inline:
+            # Frames are counted (and a cancel is seen) as they are written.
+            run = functools.partial(_convert_chunk, on_frame=on_frame, cancel=cancel)
+            eng.map_chunks(run, tasks, on_result=lambda _: None, cancel=cancel)
+        else:
+            eng.map_chunks(_convert_chunk, tasks, on_result=on_result, cancel=cancel)
 
     if light_frames:
         _warn(light_warning(light_pixels, sorted(light_frames)))

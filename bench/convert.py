@@ -1,20 +1,24 @@
 """Benchmark: aebridge against oiiotool's sequence mode on 1080p straight-alpha PNGs.
 
 Both sides do the same job: straight-alpha 8-bit sRGB PNG -> linearise -> premultiply
--> half-float, zip-compressed, full-frame EXR. The script generates the sequence,
-converts it with ``aebridge.convert.convert`` (all cores) and with oiiotool (plain
-sequence mode and ``--parallel-frames``; the faster is the reference), and prints
-frames per second, the ratio, and the peak resident memory of each process.
+-> half-float, full-frame EXR, at each compression asked for (zip, aebridge's
+default, and piz by default). The script generates the sequence, converts it with
+``aebridge.convert.convert`` (all cores) and with oiiotool (plain sequence mode and
+``--parallel-frames``), and prints frames per second, CPU milliseconds per frame,
+the peak resident memory of each process and the ratios, all from the same run.
 
-    python bench/convert.py                  # 48 frames at 1920x1080
+    python bench/convert.py                  # 48 frames at 1920x1080, zip and piz
     python bench/convert.py --frames 96 --stages
+    python bench/convert.py --size 3840x2160 --frames 24
+    python bench/convert.py --compression zip --trials 3
     python bench/convert.py --memory         # peak memory at 100 and at 1000 frames
     python bench/convert.py --engine direct  # the stages in a plain process pool
 
-``--stages`` times each stage of one frame on one core: PNG decode, the pixel
-pipeline (fused table lookup, and the plain float path for comparison), EXR encode.
-Only a few distinct frames are generated; the rest of the sequence are hard links to
-them, which costs no disk and changes nothing for either converter.
+``--stages`` times each stage of one frame on one core: PNG decode (OpenImageIO,
+Wuffs, libspng, imagecodecs), the pixel pipeline (fused table lookup, and the plain
+float path for comparison), EXR encode. Only a few distinct frames are generated;
+the rest of the sequence are hard links to them, which costs no disk and changes
+nothing for either converter.
 """
 
 from __future__ import annotations
@@ -22,53 +26,35 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from benchlib import (
+    FIRST,
+    LIN,
+    SRGB,
+    Run,
+    best_ms,
+    best_of,
+    load_note,
+    measure,
+    png_pipeline,
+    report,
+    straight_rgba,
+)
 
-SRGB = "sRGB Encoded Rec.709 (sRGB)"
-LIN = "Linear Rec.709 (sRGB)"
-FIRST = 1001
 UNIQUE = 8
+# The issue's bars: aebridge's fps over oiiotool's, per mode.
+TARGETS = {"oiiotool sequence mode": 4.0, "oiiotool --parallel-frames": 3.0}
 
 
 # --------------------------------------------------------------------------- input
-
-
-def synthetic_frame(i: int, width: int, height: int) -> npt.NDArray[np.uint8]:
-    """A generated-looking layer: smooth colour fields, grain, a soft moving matte.
-
-    The colour outside the matte is kept (straight PNGs carry it under alpha 0),
-    and the grain keeps the PNG and EXR encoders honest (flat images compress
-    unrealistically well).
-    """
-    rng = np.random.default_rng(i)
-    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
-    t = i * 0.05
-    rgb = np.stack(
-        [
-            0.5 + 0.5 * np.sin(x / width * 6 + t),
-            0.5 + 0.5 * np.cos(y / height * 5 - t),
-            0.5 + 0.5 * np.sin((x + y) / (width + height) * 8 + 2 * t),
-        ],
-        axis=-1,
-    )
-    rgb = rgb * 255 + rng.normal(0, 4, size=rgb.shape).astype(np.float32)
-    d = np.hypot(
-        (x - width / 2 - width * 0.05 * np.sin(t)) / (width * 0.3),
-        (y - height / 2) / (height * 0.35),
-    )
-    alpha = np.clip((1.15 - d) * 4, 0, 1) * 255
-    px = np.concatenate([rgb, alpha[..., None]], axis=-1)
-    return np.clip(px + 0.5, 0, 255).astype(np.uint8)
 
 
 def write_png(path: Path, px: npt.NDArray[np.uint8]) -> None:
@@ -92,31 +78,13 @@ def make_sequence(folder: Path, frames: int, width: int, height: int) -> Path:
         if path.exists():
             continue
         if k < UNIQUE:
-            write_png(path, synthetic_frame(k, width, height))
+            write_png(path, straight_rgba(k, width, height))
         else:
             os.link(folder / f"in.{FIRST + k % UNIQUE:04d}.png", path)
     return folder / "in.####.png"
 
 
 # --------------------------------------------------------------------------- measuring
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Run:
-    label: str
-    seconds: float
-    frames: int
-    peak_rss_mb: float  # the largest peak of any one process of the run
-    processes: int  # how many processes the run had over its life
-    cpu_seconds: float  # user + system time of the run's processes
-
-    @property
-    def cpu_ms_per_frame(self) -> float:
-        return self.cpu_seconds / self.frames * 1000
-
-    @property
-    def fps(self) -> float:
-        return self.frames / self.seconds
 
 
 def read_png(path: str) -> Any:
@@ -137,58 +105,9 @@ def read_png(path: str) -> Any:
         inp.close()
 
 
-def measure(label: str, cmd: Sequence[str], frames: int, env: dict[str, str]) -> Run:
-    """Run a command; sample the RSS of it and its children every 20 ms."""
-    import resource
-
-    import psutil  # type: ignore[import-untyped]
-
-    peaks: dict[int, int] = {}
-    # Pool workers started by a forkserver are not this process's children, so
-    # their CPU time never reaches RUSAGE_CHILDREN: sample it too (the last 20 ms of
-    # each process are missed, a fraction of a percent here).
-    cpu_by_pid: dict[int, float] = {}
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        list(cmd), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
-    root = psutil.Process(proc.pid)
-    while proc.poll() is None:
-        try:
-            family = [root, *root.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            break
-        for p in family:
-            try:
-                rss = p.memory_info().rss
-                times = p.cpu_times()
-            except psutil.Error:
-                continue
-            peaks[p.pid] = max(peaks.get(p.pid, 0), rss)
-            cpu_by_pid[p.pid] = times.user + times.system
-        time.sleep(0.02)
-    _, err = proc.communicate()
-    seconds = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    cpu = max(cpu, sum(cpu_by_pid.values()))
-    if proc.returncode != 0:
-        raise RuntimeError(
-            f"{label} failed ({proc.returncode}):\n"
-            + err.decode(errors="replace")[-3000:]
-        )
-    return Run(
-        label=label,
-        seconds=seconds,
-        frames=frames,
-        peak_rss_mb=max(peaks.values(), default=0) / 2**20,
-        processes=len(peaks),
-        cpu_seconds=cpu,
-    )
-
-
-def oiiotool_cmd(src: Path, out: Path, frames: int, parallel: bool) -> list[str]:
+def oiiotool_cmd(
+    src: Path, out: Path, frames: int, parallel: bool, compression: str
+) -> list[str]:
     exe = shutil.which("oiiotool")
     if exe is None:
         raise SystemExit(
@@ -209,14 +128,16 @@ def oiiotool_cmd(src: Path, out: Path, frames: int, parallel: bool) -> list[str]
         "-d",
         "half",
         "--compression",
-        "zip",
+        compression,
         "-o",
         str(out / "out.#.exr"),
     ]
     return cmd
 
 
-def aebridge_cmd(src: Path, out: Path, jobs: int, engine: str) -> list[str]:
+def aebridge_cmd(
+    src: Path, out: Path, jobs: int, engine: str, compression: str
+) -> list[str]:
     return [
         sys.executable,
         os.path.abspath(__file__),
@@ -228,34 +149,31 @@ def aebridge_cmd(src: Path, out: Path, jobs: int, engine: str) -> list[str]:
         str(out),
         "--jobs",
         str(jobs),
+        "--compression",
+        compression,
     ]
 
 
 # --------------------------------------------------------------------------- children
 
 
-def _direct_frame(task: tuple[str, str]) -> None:
+def _direct_frame(task: tuple[str, str, str]) -> None:
     """One frame in a worker: exactly what convert's workers do, minus bookkeeping."""
 
     from aebridge import exr
-    from aebridge.imaging import PixelPipeline
 
-    src, dst = task
+    src, dst, compression = task
     px = read_png(src)
-    pipeline = PixelPipeline(
-        dtype="uint8",
-        channels=4,
-        colorspace_in=SRGB,
-        colorspace_out=LIN,
-        alpha_mode="straight",
-        half=True,
-    )
+    pipeline = png_pipeline()
     exr.write_frame(
-        dst, pipeline(px), settings=exr.ExrSettings(compression="zip"), attributes={}
+        dst,
+        pipeline(px),
+        settings=exr.ExrSettings(compression=compression),
+        attributes={},
     )
 
 
-def child(engine: str, src: Path, out: Path, jobs: int) -> None:
+def child(engine: str, src: Path, out: Path, jobs: int, compression: str) -> None:
     if engine == "convert":
         from aebridge.convert import convert
 
@@ -264,7 +182,7 @@ def child(engine: str, src: Path, out: Path, jobs: int) -> None:
             out,
             name="out",
             alpha="straight",
-            compression="zip",
+            compression=compression,
             autocrop=False,
             jobs=jobs,
             force=True,
@@ -274,7 +192,11 @@ def child(engine: str, src: Path, out: Path, jobs: int) -> None:
 
     files = sorted(src.glob("in.*.png"))
     tasks = [
-        (str(f), str(out / f.name.replace("in.", "out.").replace(".png", ".exr")))
+        (
+            str(f),
+            str(out / f.name.replace("in.", "out.").replace(".png", ".exr")),
+            compression,
+        )
         for f in files
     ]
     out.mkdir(parents=True, exist_ok=True)
@@ -286,23 +208,13 @@ def child(engine: str, src: Path, out: Path, jobs: int) -> None:
 # --------------------------------------------------------------------------- stages
 
 
-def _timeit(fn: Callable[[], Any], repeat: int) -> float:
-    fn()  # warm up (tables, caches)
-    best = float("inf")
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best * 1000
-
-
 def stages(src: Path, tmp: Path, repeat: int) -> None:
     """Per-stage milliseconds for one frame on one thread (best of ``repeat``)."""
     import OpenEXR
     import OpenImageIO as oiio
 
     from aebridge import exr
-    from aebridge.imaging import PixelPipeline, ocio_convert
+    from aebridge.imaging import ocio_convert
 
     oiio.attribute("threads", 1)
     oiio.attribute("exr_threads", 1)
@@ -313,8 +225,16 @@ def stages(src: Path, tmp: Path, repeat: int) -> None:
     def decode_oiio() -> Any:
         return read_png(str(png))
 
+    from aebridge.ingest import png as wuffs
+
     rows: list[tuple[str, float]] = [
-        ("decode PNG, OpenImageIO", _timeit(decode_oiio, repeat))
+        ("decode PNG, OpenImageIO", best_ms(decode_oiio, repeat)),
+        (
+            "decode PNG, Wuffs (aebridge.ingest.png)",
+            best_ms(lambda: wuffs.decode(str(png), 4, "uint8"), repeat)
+            if wuffs.available()
+            else float("nan"),
+        ),
     ]
     for module, call in (("pyspng", "load"), ("imagecodecs", "png_decode")):
         try:
@@ -327,18 +247,11 @@ def stages(src: Path, tmp: Path, repeat: int) -> None:
         def decode_with(decode: Callable[[bytes], Any] = decode) -> None:
             decode(png.read_bytes())
 
-        rows.append((f"decode PNG, {module}", _timeit(decode_with, repeat)))
+        rows.append((f"decode PNG, {module}", best_ms(decode_with, repeat)))
     px = decode_oiio()
-    pipe = PixelPipeline(
-        dtype="uint8",
-        channels=4,
-        colorspace_in=SRGB,
-        colorspace_out=LIN,
-        alpha_mode="straight",
-        half=True,
-    )
+    pipe = png_pipeline()
     rows.append(
-        ("pipeline: fused 256x256 table -> half", _timeit(lambda: pipe(px), repeat))
+        ("pipeline: fused 256x256 table -> half", best_ms(lambda: pipe(px), repeat))
     )
     lin = ocio_convert(
         np.repeat((np.arange(256) / 255).astype(np.float32)[:, None], 3, 1), SRGB, LIN
@@ -353,12 +266,12 @@ def stages(src: Path, tmp: Path, repeat: int) -> None:
         return out
 
     rows.append(
-        ("pipeline: 1-D LUT, float32 multiply, half cast", _timeit(plain, repeat))
+        ("pipeline: 1-D LUT, float32 multiply, half cast", best_ms(plain, repeat))
     )
     rows.append(
         (
             "pipeline: OCIO on float32 (no table)",
-            _timeit(
+            best_ms(
                 lambda: ocio_convert(px[..., :3].astype(np.float32) / 255, SRGB, LIN),
                 max(1, repeat // 2),
             ),
@@ -379,7 +292,7 @@ def stages(src: Path, tmp: Path, repeat: int) -> None:
         rows.append(
             (
                 f"EXR encode {comp}, aebridge write_frame{writer(comp)}",
-                _timeit(via_aebridge, repeat),
+                best_ms(via_aebridge, repeat),
             )
         )
 
@@ -397,14 +310,14 @@ def stages(src: Path, tmp: Path, repeat: int) -> None:
                 raise RuntimeError(f"OpenImageIO could not write: {o.geterror()}")
 
         rows.append(
-            (f"EXR encode {comp}, OpenImageIO plug-in", _timeit(via_oiio, repeat))
+            (f"EXR encode {comp}, OpenImageIO plug-in", best_ms(via_oiio, repeat))
         )
     fast, exr._FAST_DEFLATE = exr._FAST_DEFLATE, None
     try:
         rows.append(
             (
                 "EXR encode zip, aebridge write_frame (OpenEXR binding)",
-                _timeit(
+                best_ms(
                     lambda: exr.write_frame(
                         tmp / "b.exr",
                         rgba,
@@ -420,7 +333,7 @@ def stages(src: Path, tmp: Path, repeat: int) -> None:
     rows.append(
         (
             "EXR encode none, OpenEXR binding",
-            _timeit(
+            best_ms(
                 lambda: OpenEXR.File(
                     {"compression": OpenEXR.NO_COMPRESSION},
                     {"RGBA": rgba},
@@ -441,18 +354,6 @@ def stages(src: Path, tmp: Path, repeat: int) -> None:
 # --------------------------------------------------------------------------- main
 
 
-def report(runs: Sequence[Run]) -> None:
-    print(
-        f"\n{'run':<34}{'frames':>7}{'seconds':>9}{'fps':>8}{'CPU ms/frame':>14}"
-        f"{'peak RSS/process':>18}{'procs':>7}"
-    )
-    for r in runs:
-        print(
-            f"{r.label:<34}{r.frames:>7}{r.seconds:>9.2f}{r.fps:>8.2f}"
-            f"{r.cpu_ms_per_frame:>14.0f}{r.peak_rss_mb:>15.0f} MB{r.processes:>7}"
-        )
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument(
@@ -471,6 +372,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="convert",
         help="aebridge.convert.convert, or the stages in a plain pool",
     )
+    ap.add_argument(
+        "--compression",
+        default="zip,piz",
+        help="compressions to compare, comma-separated (zip,piz; zip is aebridge's "
+        "default)",
+    )
     ap.add_argument("--stages", action="store_true", help="also time each stage")
     ap.add_argument(
         "--trials", type=int, default=1, help="runs of each converter; best is shown"
@@ -487,38 +394,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--src", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    compressions = [c.strip() for c in args.compression.split(",") if c.strip()]
 
     if args.child:
-        child(args.child, args.src, args.out, args.jobs)
+        child(args.child, args.src, args.out, args.jobs, compressions[0])
         return 0
 
     width, height = (int(v) for v in args.size.lower().split("x"))
     work = args.workdir or Path(tempfile.mkdtemp(prefix="aebridge-bench-"))
-    env = dict(os.environ)
+    print(load_note(), "(start)", flush=True)
     try:
         runs: list[Run] = []
         if args.memory:
             for n in (100, 1000):
-                src = work / f"png{n}"
+                src = work / f"png{n}_{width}x{height}"
                 t = time.perf_counter()
                 make_sequence(src, n, width, height)
                 print(
                     f"{n} frames ready in {time.perf_counter() - t:.1f} s", flush=True
                 )
                 out = work / f"exr{n}"
-                runs.append(
-                    measure(
-                        f"aebridge {args.engine}, {n} frames",
-                        aebridge_cmd(src, out, args.jobs, args.engine),
-                        n,
-                        env,
+                for comp in compressions:
+                    runs.append(
+                        measure(
+                            f"aebridge {args.engine} {comp}, {n} frames",
+                            aebridge_cmd(src, out, args.jobs, args.engine, comp),
+                            n,
+                        )
                     )
-                )
-                shutil.rmtree(out, ignore_errors=True)
+                    shutil.rmtree(out, ignore_errors=True)
             report(runs)
+            print(load_note(), "(end)")
             return 0
 
-        src = work / f"png{args.frames}"
+        src = work / f"png{args.frames}_{width}x{height}"
         t = time.perf_counter()
         make_sequence(src, args.frames, width, height)
         print(
@@ -528,49 +437,42 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         if args.stages:
             stages(src, work, repeat=5)
-        # Runs alternate between the converters, and each keeps its best trial: on a
-        # shared machine that is the fairest view of what each can do.
-        trials: dict[str, list[Run]] = {}
-        for _ in range(args.trials):
-            for kind in ("oiiotool sequence mode", "oiiotool --parallel-frames", "ae"):
-                out = work / "out"
-                out.mkdir(exist_ok=True)
-                if kind == "ae":
-                    label = f"aebridge {args.engine} (jobs={args.jobs})"
-                    cmd = aebridge_cmd(src, out, args.jobs, args.engine)
-                else:
-                    label = kind
-                    cmd = oiiotool_cmd(src, out, args.frames, "parallel" in kind)
-                trials.setdefault(label, []).append(
-                    measure(label, cmd, args.frames, env)
-                )
-                shutil.rmtree(out, ignore_errors=True)
-        bests = [max(runs, key=lambda r: r.fps) for runs in trials.values()]
-        ref, ours = bests[:2], bests[2]
-        best = max(ref, key=lambda r: r.fps)
-        runs = [*ref, ours]
-        report(runs)
-        print()
-        for r in ref:
-            print(f"ratio aebridge / {r.label}: {ours.fps / r.fps:.2f}x throughput")
-        print(
-            f"the stricter of the two, against {best.label}: "
-            f"{ours.fps / best.fps:.2f}x (target 3.0x)"
-        )
-        leanest = min(ref, key=lambda r: r.cpu_ms_per_frame)
-        print(
-            f"CPU per frame, {leanest.label} / aebridge: "
-            f"{leanest.cpu_ms_per_frame / ours.cpu_ms_per_frame:.2f}x "
-            "(steadier than wall time when the machine is shared)"
-        )
-        print(
-            f"machine load average at the end: {os.getloadavg()[0]:.2f} on "
-            f"{os.cpu_count()} cores"
-        )
+        for comp in compressions:
+            compare(args, src, work, comp)
+        print(load_note(), "(end)")
         return 0
     finally:
         if args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def compare(args: argparse.Namespace, src: Path, work: Path, comp: str) -> None:
+    """aebridge and both oiiotool modes at one compression; runs alternate, and each
+    keeps its best trial: on a shared machine the fairest view of each."""
+    trials: dict[str, list[Run]] = {}
+    for _ in range(args.trials):
+        for kind in ("oiiotool sequence mode", "oiiotool --parallel-frames", "ae"):
+            out = work / "out"
+            out.mkdir(exist_ok=True)
+            if kind == "ae":
+                label = f"aebridge {args.engine} (jobs={args.jobs})"
+                cmd = aebridge_cmd(src, out, args.jobs, args.engine, comp)
+            else:
+                label = kind
+                cmd = oiiotool_cmd(src, out, args.frames, "parallel" in kind, comp)
+            print(f"running {label}, {comp} ...", flush=True)
+            trials.setdefault(label, []).append(measure(label, cmd, args.frames))
+            shutil.rmtree(out, ignore_errors=True)
+    bests = best_of(trials)
+    ref, ours = bests[:2], bests[2]
+    print(f"\n{comp}:")
+    report([*ref, ours])
+    for r in ref:
+        print(
+            f"  aebridge / {r.label}: {ours.fps / r.fps:.2f}x fps "
+            f"(target {TARGETS[r.label]:.0f}x), "
+            f"{r.cpu_ms_per_frame / ours.cpu_ms_per_frame:.2f}x less CPU per frame"
+        )
 
 
 if __name__ == "__main__":

@@ -135,10 +135,10 @@ def _default_name(source: str) -> str:
 )
 @click.option(
     "--compression",
-    default="piz",
-    show_default=True,
-    help="EXR compression. Lossless: none, rle, zips, zip, piz "
-    "(default: smaller and faster than zip on 8-bit-sourced plates). Lossy: "
+    default=None,
+    help="EXR compression [default: zip: the cheapest to write and to read, about "
+    "as small as piz; bench/README.md has the study]. Lossless: none, rle, zips, "
+    "zip, piz. Lossy: "
     "pxr24 (lossy on 32-bit float only), b44, b44a, dwaa, dwab. htj2k: lossless, "
     "but After Effects and older readers may not open it (warns).",
 )
@@ -232,7 +232,7 @@ def convert_cmd(
     start_frame: int,
     frames: str | None,
     full_float: bool,
-    compression: str,
+    compression: str | None,
     autocrop: bool,
     role: str,
     vfr: str,

@@ -173,6 +173,7 @@ def probe(
     part: str | None = None,
     view: str | None = None,
     fields: str = "keep",
+    matte: bool = False,
 ) -> SourceInfo:
     """Look at a source once and describe it.
 
@@ -193,6 +194,8 @@ def probe(
             picture for the view.
         view: EXR: the view to read; default the file's default view.
         fields: an interlaced movie's field handling, one of :data:`FIELD_MODES`.
+        matte: the source is a matte: a YUV movie without alpha then yields its
+            luma plane (one channel) instead of RGB. Image sequences are unchanged.
 
     Returns:
         A picklable description for :func:`read_frames`.
@@ -222,6 +225,7 @@ def probe(
             colorspace=colorspace,
             orientation=orientation,
             fields=fields,
+            matte=matte,
         )
     from . import images
 
@@ -231,7 +235,7 @@ def probe(
 
 
 def read_frames(
-    info: SourceInfo, start: int, stop: int
+    info: SourceInfo, start: int, stop: int, *, threads: int = 1
 ) -> Iterator[tuple[int, npt.NDArray[np.generic]]]:
     """Stream frames ``start`` .. ``stop - 1`` of a probed source.
 
@@ -242,6 +246,8 @@ def read_frames(
         info: what :func:`probe` returned (possibly in another process).
         start: first 0-based frame index.
         stop: one past the last index; ``0 <= start <= stop <= info.frame_count``.
+        threads: movies: FFmpeg decoder threads (1 decodes on the calling thread,
+            0 uses every core); image sequences ignore it.
 
     Returns:
         An iterator of ``(index, pixels)``.
@@ -258,7 +264,7 @@ def read_frames(
     if info.kind == "movie":
         from . import movie
 
-        return movie.read_movie_frames(info, start, stop)
+        return movie.read_movie_frames(info, start, stop, threads=threads)
     if info.kind == "images":
         from . import images
 

@@ -15,6 +15,12 @@ VP8 and VP9 alpha lives in side data (Matroska BlockAdditional) that FFmpeg's ow
 (``alpha_mode`` 1) or carries that side data is decoded with libvpx (``libvpx`` for
 VP8, ``libvpx-vp9`` for VP9); every other VP8/VP9 stream uses FFmpeg's own decoder,
 which also decodes 10- and 12-bit VP9 (profiles 2 and 3) that libvpx here cannot.
+
+A movie probed as a matte (``matte=True``) without an alpha channel yields its luma
+plane Y, scaled from its range to full scale by a table (limited-range 8-bit 16..235 ->
+0..255, 10-bit 64..940 -> 0..65535), one channel: the coverage the matting pass wrote,
+with no trip through RGB (whose chroma rounding would only add noise) and at a fraction
+of its cost.
 """
 
 from __future__ import annotations
@@ -146,8 +152,12 @@ def _choose_decoder(stream: Any, alpha_side_data: bool) -> tuple[str, str]:
     return name, f"decoder {name} (FFmpeg's): the {name.upper()} stream has no alpha"
 
 
-def _make_decoder(stream: Any, path: str, name: str) -> Any:
-    """The decoder context: the stream's own, or the named one (libvpx for alpha)."""
+def _make_decoder(stream: Any, path: str, name: str, threads: int = 1) -> Any:
+    """The decoder context: the stream's own, or the named one (libvpx for alpha).
+
+    ``threads`` above 1 turns on FFmpeg's frame and slice threads with that many
+    threads (0: as many as FFmpeg sees cores); frames still come out in order.
+    """
     import av
 
     ctx = stream.codec_context
@@ -157,6 +167,7 @@ def _make_decoder(stream: Any, path: str, name: str) -> Any:
             path=path,
         )
     if name == ctx.name:
+        _set_threads(ctx, threads)
         return ctx
     try:
         dec: Any = av.CodecContext.create(name, "r")
@@ -170,7 +181,14 @@ def _make_decoder(stream: Any, path: str, name: str) -> Any:
     if ctx.extradata:
         dec.extradata = ctx.extradata
     dec.width, dec.height = ctx.width, ctx.height
+    _set_threads(dec, threads)
     return dec
+
+
+def _set_threads(ctx: Any, threads: int) -> None:
+    if threads != 1:
+        ctx.thread_type = "AUTO"
+        ctx.thread_count = max(0, threads)
 
 
 def _scan(container: Any, stream: Any, path: str) -> _Timing:
@@ -505,6 +523,7 @@ def probe_movie(
     colorspace: str | None = None,
     orientation: str = "apply",
     fields: str = "keep",
+    matte: bool = False,
 ) -> SourceInfo:
     """Describe a movie: exact rate, real frame count, colour tags and decisions.
 
@@ -519,6 +538,8 @@ def probe_movie(
             stored pixels.
         fields: ``"keep"`` an interlaced movie's woven fields or ``"interpolate"``
             the first field into whole frames.
+        matte: the movie is a matte: without an alpha channel, its frames are its
+            luma plane (one channel, see the module docstring).
 
     Returns:
         The movie's SourceInfo (``kind="movie"``).
@@ -589,6 +610,14 @@ def probe_movie(
             height=first.height,
             colorspace=colorspace,
         )
+        if matte and _has_luma_plane(first.format) and not has_alpha:
+            out_fmt, channels = LUMA, 1
+            bits = first.format.components[0].bits
+            decision += (
+                f" Matte: its {bits}-bit luma plane, "
+                f"{'limited' if sws_range == 'MPEG' else 'full'} range scaled to "
+                "full scale."
+            )
         sar = stream.sample_aspect_ratio or ctx.sample_aspect_ratio
         aspect = Fraction(sar) if sar else Fraction(1)
         applied, width, height, turned = decide_orientation(
@@ -663,6 +692,61 @@ _KR_KB = {
     "fcc": (0.30, 0.11),
     "bt2020": (0.2627, 0.0593),
 }
+#: ``SourceInfo.pixel_format`` of a matte read from its luma plane.
+LUMA = "luma"
+
+
+def _has_luma_plane(fmt: Any) -> bool:
+    """Whether a decoded format is planar YUV whose first plane is Y alone."""
+    return (
+        not fmt.is_rgb
+        and not fmt.name.startswith(("gray", "ya"))
+        and len(fmt.components) >= 3
+        and fmt.components[0].plane == 0
+        and fmt.components[1].plane != 0
+    )
+
+
+_LUMA_TABLES: dict[tuple[int, str, str], npt.NDArray[np.generic]] = {}
+
+
+def _luma_table(bits: int, color_range: str, dtype: str) -> npt.NDArray[np.generic]:
+    """Y code -> full-scale code of ``dtype``: limited range (16..235 scaled by
+    2**(bits-8)) or full range (0..2**bits-1) onto 0..255 / 0..65535, rounded to
+    nearest and clipped; the range ends map exactly to 0 and full scale."""
+    key = (bits, color_range, dtype)
+    table = _LUMA_TABLES.get(key)
+    if table is None:
+        top = 255 if dtype == "uint8" else 65535
+        codes = np.arange(1 << bits, dtype=np.float64)
+        if color_range == "MPEG":
+            step = 1 << (bits - 8)
+            lo, hi = 16 * step, 235 * step
+        else:
+            lo, hi = 0, (1 << bits) - 1
+        scaled = np.floor((codes - lo) * top / (hi - lo) + 0.5)
+        table = np.clip(scaled, 0, top).astype(dtype)
+        _LUMA_TABLES[key] = table
+    return table
+
+
+def _luma(frame: Any, info: SourceInfo) -> npt.NDArray[np.generic]:
+    """The Y plane of a YUV frame at full scale, H x W x 1 (see :func:`_luma_table`)."""
+    comp = frame.format.components[0]
+    plane = frame.planes[0]
+    raw: npt.NDArray[np.unsignedinteger[Any]] = np.frombuffer(
+        plane, np.uint16 if comp.bits > 8 else np.uint8
+    )
+    stride = plane.line_size // raw.itemsize
+    y = raw.reshape(-1, stride)[: frame.height, : frame.width]
+    table = _luma_table(comp.bits, info.color_range, info.dtype)
+    if comp.bits > 8:
+        y = y & np.uint16((1 << comp.bits) - 1)  # bits above the depth are padding
+    out = np.empty((frame.height, frame.width, 1), dtype=table.dtype)
+    for top in range(0, frame.height, 64):  # bands: np.take's intp index stays small
+        band = slice(top, top + 64)
+        np.take(table, y[band], out=out[band, :, 0], mode="clip")
+    return out
 
 
 def _to_array(frame: Any, info: SourceInfo) -> npt.NDArray[np.generic]:
@@ -697,6 +781,10 @@ def _interpolate_fields(
 
 
 def _stored_array(frame: Any, info: SourceInfo) -> npt.NDArray[np.generic]:
+    """A decoded frame's pixels as stored (before orientation and field handling);
+    its size was checked by the caller."""
+    if info.pixel_format == LUMA:
+        return _luma(frame, info)  # a matte, at any depth
     if info.dtype == "uint16":
         return _deep_to_array(frame, info)
     from av.video.reformatter import Interpolation
@@ -871,7 +959,7 @@ def _decoded(container: Any, stream: Any, decoder: Any) -> Iterator[Any]:
 
 
 def read_movie_frames(
-    info: SourceInfo, start: int, stop: int
+    info: SourceInfo, start: int, stop: int, *, threads: int = 1
 ) -> Iterator[tuple[int, npt.NDArray[np.generic]]]:
     """Decode frames ``start`` .. ``stop - 1`` from the keyframe before ``start``.
 
@@ -879,6 +967,8 @@ def read_movie_frames(
         info: from :func:`probe_movie` (possibly in another process).
         start: first 0-based index.
         stop: one past the last index.
+        threads: FFmpeg decoder threads (frame and slice threads); 1 decodes on
+            the calling thread, 0 lets FFmpeg use every core.
 
     Returns:
         An iterator of ``(index, H x W x C array)``: uint8 RGB(A) for 8-bit
@@ -897,7 +987,7 @@ def read_movie_frames(
     container = _open_container(path)
     try:
         stream = container.streams[info.stream_index]
-        decoder = _make_decoder(stream, path, info.decoder)
+        decoder = _make_decoder(stream, path, info.decoder, threads)
         key = info.keyframe_pts[
             max(bisect.bisect_right(info.keyframe_pts, wanted[0]) - 1, 0)
         ]
@@ -977,7 +1067,7 @@ def read_movie_frames(
             container.close()
             container = _open_container(path)
             stream = container.streams[info.stream_index]
-            decoder = _make_decoder(stream, path, info.decoder)
+            decoder = _make_decoder(stream, path, info.decoder, threads)
         raise SourceError(
             f"the movie ended early: {start + position} of {info.frame_count} frames "
             "decoded",

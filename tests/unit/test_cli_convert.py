@@ -61,3 +61,17 @@ def test_meta_pairs_parse_and_bad_ones_are_refused() -> None:
 )
 def test_default_layer_name_comes_from_the_source(source: str, name: str) -> None:
     assert _default_name(source) == name
+
+
+def test_the_default_compression_is_the_one_exr_defines_everywhere() -> None:
+    import inspect as pyinspect
+
+    from aebridge import convert as convert_module
+    from aebridge import exr
+
+    assert exr.DEFAULT_COMPRESSION == "zip"  # chosen by bench/compression.py's rule
+    assert exr.ExrSettings().compression == exr.DEFAULT_COMPRESSION
+    default = pyinspect.signature(convert_module.convert).parameters["compression"]
+    assert default.default is None  # None: exr.DEFAULT_COMPRESSION
+    text = CliRunner().invoke(main, ["convert", "--help"]).output
+    assert f"default: {exr.DEFAULT_COMPRESSION}" in " ".join(text.split())

@@ -620,3 +620,22 @@ def test_pool_workers_end_when_their_parent_is_killed(tmp_path: Path) -> None:
             and "Z" not in Path(f"/proc/{p}/stat").read_text().split()[2]
         ]
     assert not alive, f"workers outlived their killed parent: {alive}"
+
+
+def test_prefetch_runs_its_producer_in_the_callers_context() -> None:
+    # A service job's reading sandbox lives in a context variable: a decoder thread
+    # that prefetches frames must read under it, as the caller would.
+    import contextvars
+
+    from aebridge.executor import prefetch
+
+    var: contextvars.ContextVar[str] = contextvars.ContextVar("var", default="none")
+
+    def seen() -> Iterator[str]:
+        yield var.get()
+
+    token = var.set("job")
+    try:
+        assert list(prefetch(seen(), 1)) == ["job"]
+    finally:
+        var.reset(token)

@@ -267,20 +267,23 @@ def test_light_under_alpha_zero_is_counted_in_the_conversion() -> None:
     )
     p = pipe(dtype="float32", alpha_mode="premultiplied", colorspace_in="linear")
     out = p(frame)
-    assert p.light_pixels == 3
+    assert p.keeps_light
+    assert p.light_pixels(out) == 3
     assert np.count_nonzero(np.any(out[..., :3][out[..., 3] == 0] != 0, axis=1)) == 3
-    # The count is per frame.
-    p(np.zeros((2, 3, 4), dtype=np.float32))
-    assert p.light_pixels == 0
+    # The count is of the frame given.
+    assert p.light_pixels(p(np.zeros((2, 3, 4), dtype=np.float32))) == 0
+    assert p.light_pixels(out) == 3
     # Every other path drops hidden colour, so nothing is counted.
     straight = pipe(dtype="float32", alpha_mode="straight", colorspace_in="linear")
-    straight(frame)
-    assert straight.light_pixels == 0
+    assert not straight.keeps_light
+    assert straight.light_pixels(straight(frame)) == 0
     eight = pipe(alpha_mode="premultiplied")
-    eight(px(200, 100, 0, 0))
-    assert eight.light_pixels == 0
-    # A pickled pipeline starts from no count.
-    assert pickle.loads(pickle.dumps(p)).light_pixels == 0
+    assert not eight.keeps_light
+    assert eight.light_pixels(eight(px(200, 100, 0, 0))) == 0
+    # The pipeline holds no per-frame state: frames of a chunk may be converted on
+    # several threads at once, and a pickled pipeline is its settings.
+    assert not hasattr(p, "__dict__")
+    assert pickle.loads(pickle.dumps(p)).__getstate__() == p.__getstate__()
 
 
 def test_nan_in_visible_colour_is_an_error_naming_the_pixel() -> None:
