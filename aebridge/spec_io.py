@@ -893,6 +893,7 @@ class _Reader:
                 f"{path}.opacity",
                 "set either opacity or transform.opacity, not both",
             )
+            opacity = None
         self._check_timing(path, comp, source, start, in_frame, out_frame, stretch)
         if comp is not None and source is not None:
             self._check_source_fit(path, comp, source)

@@ -133,7 +133,7 @@ def plan_from_spec(spec: CompSpec, base_dir: str | os.PathLike[str]) -> CompPlan
     mattes = {
         ids[layer.track_matte.layer]
         for layer in spec.layers
-        if layer.track_matte is not None and layer.track_matte.layer in ids
+        if layer.track_matte is not None
     }
     layers: list[LayerPlan] = []
     # Layers that never draw (disabled or guides, and no one's matte) are left out of
@@ -187,19 +187,9 @@ def plan_from_spec(spec: CompSpec, base_dir: str | os.PathLike[str]) -> CompPlan
         t = layer.transform
         matte = None
         if layer.track_matte is not None:
+            # The spec holds its mattes: each names another of its layers.
             matte_id = layer.track_matte.layer
-            if matte_id not in ids or matte_id == layer.id:
-                problems.append(
-                    Problem(
-                        path=f"{path}.track_matte.layer",
-                        message=f"no other layer with id {matte_id!r}; ids are: "
-                        + ", ".join(ids),
-                    )
-                )
-            matte = (
-                plan_index.get(ids.get(matte_id, -1), -1),
-                layer.track_matte.type.value,
-            )
+            matte = (plan_index[ids[matte_id]], layer.track_matte.type.value)
         layers.append(
             LayerPlan(
                 id=layer.id,
