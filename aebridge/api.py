@@ -42,7 +42,7 @@ from .model import (
 )
 from .sandbox import PathOutsideRootsError
 from .sequence import find_sequence, is_sequence_pattern
-from .spec_io import (
+from .spec import (
     RATE_POLICIES,
     footage_problems,
     load_spec,
@@ -620,7 +620,7 @@ def check_sources(
         The problems, errors and warnings, each with its spec path.
 
     Raises:
-        SpecError: the spec itself has errors (see :func:`aebridge.spec_io.load_spec`).
+        SpecError: the spec itself has errors (see :func:`aebridge.spec.load_spec`).
         OptionError: ``rate_policy`` is not allowed.
     """
     if rate_policy not in RATE_POLICIES:

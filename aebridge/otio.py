@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from .animation import footage_span, layer_bounds, shown_frames, source_frame_index
 from .errors import MissingExtraError, OptionError, OutputError, SourceError
 from .model import CompSpec, ExrSequence, Layer, Marker
-from .spec_io import spec_to_dict
+from .spec import spec_to_dict
 from .timing import format_rate
 
 if TYPE_CHECKING:

@@ -61,7 +61,7 @@ def validate_cmd(spec: Path, as_json: bool, rate_policy: str, sources: bool) -> 
       aebridge validate shots/sh010/comp.json --json
       aebridge validate shots/sh020/comp.json --sources --rate-policy refuse
     """
-    from ..spec_io import validate
+    from ..spec import validate
 
     problems = validate(spec, rate_policy=rate_policy)
     if sources and not any(p.severity == "error" for p in problems):

@@ -482,7 +482,7 @@ def load_build(path: str | os.PathLike[str]) -> tuple[CompSpec, Path]:
         SourceError: the file is missing or not JSON.
         SpecError: the spec inside is invalid.
     """
-    from ..spec_io import load_spec
+    from ..spec import load_spec
 
     p = Path(path)
     try:

@@ -355,6 +355,19 @@ CASES: list[tuple[str, Mutation, list[tuple[str, str, str]]]] = [
         ],
     ),
     (
+        # The pattern matches the whole id (a trailing line break was let through).
+        "layer id ending in a line break",
+        _set("layers[0].id", "bg\n"),
+        [
+            (
+                "error",
+                "layers[0].id",
+                "'bg\\n' is not allowed; allowed: 1 to 128 letters, digits, '_', '-', "
+                "'.', starting with a letter or digit",
+            )
+        ],
+    ),
+    (
         "wrong type",
         _set("comp.width", "320"),
         [("error", "comp.width", "expected a whole number, got string '320'")],
