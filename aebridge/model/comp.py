@@ -39,17 +39,16 @@ from .rules import (
     Rate,
     Ratio,
     Real,
+    Relation,
     Text,
     Vector,
     When,
     Whole,
-    check_model,
     comp_frame_problem,
     num_text,
     quote,
-    spec_model,
-    walk_comp_frames,
 )
+from .table import check_model, spec_model, walk_comp_frames
 
 __all__ = [
     "MAX_SECONDS",
@@ -76,7 +75,33 @@ _FRAME = "a frame number"
 ZOOM_AMOUNT = Real(lo=0.0, lo_open=True, hi=100.0)
 
 
-@spec_model(When(key="kind", equals=MoveKind.ZOOM, field="amount", rule=ZOOM_AMOUNT))
+def _end_after_start(start: int, end: int) -> Iterator[Problem]:
+    if end <= start:
+        yield Problem(
+            path="end",
+            message=f"{end} is not after start {start}; allowed: {start + 1} or later",
+        )
+
+
+def _move_influences(easing: Easing) -> Iterator[Problem]:
+    """A move's in and out handles share its duration."""
+    if isinstance(easing, CustomEase) and easing.ease_in and easing.ease_out:
+        total = easing.ease_in.influence + easing.ease_out.influence
+        if total > 100.0 + 1e-9:
+            yield Problem(
+                path="easing",
+                message=f"in influence plus out influence is {num_text(total)}; "
+                "allowed: at most 100",
+            )
+
+
+@spec_model(
+    when=(When(key="kind", equals=MoveKind.ZOOM, field="amount", rule=ZOOM_AMOUNT),),
+    relations=(
+        Relation(fields=("start", "end"), check=_end_after_start),
+        Relation(fields=("easing",), check=_move_influences),
+    ),
+)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CameraMove:
     """One camera move from comp frame ``start`` to comp frame ``end``.
@@ -109,27 +134,22 @@ class CameraMove:
     ] = Ease.LINEAR
 
     def __post_init__(self) -> None:
-        check_model(self, self._relations)
-
-    def _relations(self) -> Iterator[Problem]:
-        if self.end <= self.start:
-            yield Problem(
-                path="end",
-                message=f"{self.end} is not after start {self.start}; allowed: "
-                f"{self.start + 1} or later",
-            )
-        easing = self.easing
-        if isinstance(easing, CustomEase) and easing.ease_in and easing.ease_out:
-            total = easing.ease_in.influence + easing.ease_out.influence
-            if total > 100.0 + 1e-9:
-                yield Problem(
-                    path="easing",
-                    message=f"in influence plus out influence is {num_text(total)}; "
-                    "allowed: at most 100",
-                )
+        check_model(self)
 
 
-@spec_model()
+def _aimed(
+    position: tuple[float, float, float] | None,
+    point_of_interest: tuple[float, float, float] | None,
+) -> Iterator[Problem]:
+    if position is not None and position == point_of_interest:
+        yield Problem(
+            path="point_of_interest", message="must differ from the camera position"
+        )
+
+
+@spec_model(
+    relations=(Relation(fields=("position", "point_of_interest"), check=_aimed),)
+)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Camera:
     """A two-node camera (position plus point of interest) and its moves.
@@ -153,13 +173,7 @@ class Camera:
     moves: Annotated[tuple[CameraMove, ...], Items(noun="moves")] = ()
 
     def __post_init__(self) -> None:
-        check_model(self, self._relations)
-
-    def _relations(self) -> Iterator[Problem]:
-        if self.position is not None and self.position == self.point_of_interest:
-            yield Problem(
-                path="point_of_interest", message="must differ from the camera position"
-            )
+        check_model(self)
 
     def zoom(self, comp: Comp) -> float:
         """The camera's zoom in pixels for ``comp`` (AE's Camera Zoom)."""
@@ -192,7 +206,7 @@ class Marker:
     label: Annotated[int | None, Whole(lo=0, hi=16, doc="AE label colour")] = None
 
     def __post_init__(self) -> None:
-        check_model(self, None)
+        check_model(self)
 
 
 @spec_model()
@@ -204,7 +218,7 @@ class Style:
     name: str = ""
 
     def __post_init__(self) -> None:
-        check_model(self, None)
+        check_model(self)
 
 
 # Names Windows reserves for devices, whatever the extension.
@@ -249,7 +263,13 @@ def duration_problem(duration: int, rate: Fraction) -> str | None:
     )
 
 
-@spec_model()
+def _longest(rate: Fraction, duration: int) -> Iterator[Problem]:
+    message = duration_problem(duration, rate)
+    if message is not None:
+        yield Problem(path="duration", message=message)
+
+
+@spec_model(relations=(Relation(fields=("rate", "duration"), check=_longest),))
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Comp:
     """Comp and project settings.
@@ -339,12 +359,7 @@ class Comp:
     keyframe_guides: bool = False
 
     def __post_init__(self) -> None:
-        check_model(self, self._relations)
-
-    def _relations(self) -> Iterator[Problem]:
-        message = duration_problem(self.duration, self.rate)
-        if message is not None:
-            yield Problem(path="duration", message=message)
+        check_model(self)
 
     @property
     def folder_name(self) -> str:
@@ -431,7 +446,44 @@ def matte_cycle_problems(
             chain.append(current)
 
 
-@spec_model()
+def _references(layers: tuple[Layer, ...]) -> Iterator[Problem]:
+    """Layer ids are unique; each track matte names another layer; no cycles."""
+    ids: list[str | None] = [layer.id for layer in layers]
+    targets = [
+        layer.track_matte.layer if layer.track_matte else None for layer in layers
+    ]
+    yield from duplicate_id_problems(ids)
+    problems, valid = matte_target_problems(ids, targets)
+    yield from problems
+    yield from matte_cycle_problems(ids, valid)
+
+
+def _inside(
+    comp: Comp,
+    layers: tuple[Layer, ...],
+    camera: Camera | None,
+    markers: tuple[Marker, ...],
+) -> Iterator[Problem]:
+    """Every comp frame (keys, camera moves, markers) lies inside the comp."""
+    frames = (comp.start_frame, comp.last_frame)
+    held: list[tuple[str, object]] = [
+        (f"layers[{i}]", layer) for i, layer in enumerate(layers)
+    ]
+    held += [("camera", camera)] if camera is not None else []
+    held += [(f"markers[{i}]", marker) for i, marker in enumerate(markers)]
+    for where, obj in held:
+        for path, frame in walk_comp_frames(obj, where):
+            message = comp_frame_problem(frame, frames)
+            if message is not None:
+                yield Problem(path=path, message=message)
+
+
+@spec_model(
+    relations=(
+        Relation(fields=("layers",), check=_references),
+        Relation(fields=("comp", "layers", "camera", "markers"), check=_inside),
+    )
+)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CompSpec:
     """A whole comp: settings, layers bottom to top, camera, markers, metadata."""
@@ -445,23 +497,7 @@ class CompSpec:
     provenance: Provenance | None = None
 
     def __post_init__(self) -> None:
-        check_model(self, self._relations)
-
-    def _relations(self) -> Iterator[Problem]:
-        ids: list[str | None] = [layer.id for layer in self.layers]
-        targets = [
-            layer.track_matte.layer if layer.track_matte else None
-            for layer in self.layers
-        ]
-        yield from duplicate_id_problems(ids)
-        problems, valid = matte_target_problems(ids, targets)
-        yield from problems
-        yield from matte_cycle_problems(ids, valid)
-        frames = (self.comp.start_frame, self.comp.last_frame)
-        for path, frame in walk_comp_frames(self):
-            message = comp_frame_problem(frame, frames)
-            if message is not None:
-                yield Problem(path=path, message=message)
+        check_model(self)
 
     def layer(self, layer_id: str) -> Layer:
         """The layer with this id.

@@ -34,14 +34,14 @@ from .rules import (
     Rate,
     Ratio,
     Real,
+    Relation,
     Source,
     Text,
     Whole,
-    check_model,
     num_text,
-    spec_model,
     vector_sizes,
 )
+from .table import check_model, spec_model
 
 __all__ = [
     "ID",
@@ -85,7 +85,7 @@ class Keyframe:
     ] = Ease.LINEAR
 
     def __post_init__(self) -> None:
-        check_model(self, None)
+        check_model(self)
 
 
 def _influences(left: Easing, right: Easing) -> tuple[float, float] | None:
@@ -97,7 +97,47 @@ def _influences(left: Easing, right: Easing) -> tuple[float, float] | None:
     return out_side.influence, in_side.influence
 
 
-@spec_model()
+def _keys(value: Value | None, keyframes: tuple[Keyframe, ...]) -> Iterator[Problem]:
+    """A value or keys (not both), in increasing frame order, alike, and with
+    influences After Effects would not rescale."""
+    if (value is None) == (not keyframes):
+        yield Problem(
+            path="",
+            message="an animatable value needs a value or keyframes, not both",
+        )
+        return
+    ordered = True
+    for i in range(1, len(keyframes)):
+        key, previous = keyframes[i], keyframes[i - 1]
+        if key.frame <= previous.frame:
+            ordered = False
+            yield Problem(
+                path=f"keyframes[{i}].frame",
+                message=f"{key.frame} is not after the previous key's frame "
+                f"{previous.frame}; keys must be in increasing frame order",
+            )
+        shape = _shape(key.value)
+        if shape != _shape(keyframes[0].value):
+            ordered = False
+            earlier = _shape(keyframes[0].value)
+            yield Problem(
+                path=f"keyframes[{i}].value",
+                message=f"has {shape} components but earlier keys have {earlier}",
+            )
+    if not ordered:
+        return
+    for i in range(len(keyframes) - 1):
+        pair = _influences(keyframes[i].easing, keyframes[i + 1].easing)
+        if pair is not None and sum(pair) > 100.0 + 1e-9:
+            yield Problem(
+                path=f"keyframes[{i}].easing",
+                message=f"out influence {num_text(pair[0])} plus the next key's "
+                f"in influence {num_text(pair[1])} is {num_text(sum(pair))}; "
+                "allowed: at most 100",
+            )
+
+
+@spec_model(relations=(Relation(fields=("value", "keyframes"), check=_keys),))
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AnimatableValue:
     """A static ``value`` or (exclusive) a list of ``keyframes`` in frame order.
@@ -113,44 +153,7 @@ class AnimatableValue:
     keyframes: Annotated[tuple[Keyframe, ...], Items()] = ()
 
     def __post_init__(self) -> None:
-        check_model(self, self._relations)
-
-    def _relations(self) -> Iterator[Problem]:
-        if (self.value is None) == (not self.keyframes):
-            yield Problem(
-                path="",
-                message="an animatable value needs a value or keyframes, not both",
-            )
-            return
-        ordered = True
-        for i in range(1, len(self.keyframes)):
-            key, previous = self.keyframes[i], self.keyframes[i - 1]
-            if key.frame <= previous.frame:
-                ordered = False
-                yield Problem(
-                    path=f"keyframes[{i}].frame",
-                    message=f"{key.frame} is not after the previous key's frame "
-                    f"{previous.frame}; keys must be in increasing frame order",
-                )
-            shape = _shape(key.value)
-            if shape != _shape(self.keyframes[0].value):
-                ordered = False
-                earlier = _shape(self.keyframes[0].value)
-                yield Problem(
-                    path=f"keyframes[{i}].value",
-                    message=f"has {shape} components but earlier keys have {earlier}",
-                )
-        if not ordered:
-            return
-        for i in range(len(self.keyframes) - 1):
-            pair = _influences(self.keyframes[i].easing, self.keyframes[i + 1].easing)
-            if pair is not None and sum(pair) > 100.0 + 1e-9:
-                yield Problem(
-                    path=f"keyframes[{i}].easing",
-                    message=f"out influence {num_text(pair[0])} plus the next key's "
-                    f"in influence {num_text(pair[1])} is {num_text(sum(pair))}; "
-                    "allowed: at most 100",
-                )
+        check_model(self)
 
     @property
     def animated(self) -> bool:
@@ -198,10 +201,21 @@ class Transform:
     ] = None
 
     def __post_init__(self) -> None:
-        check_model(self, None)
+        check_model(self)
 
 
-@spec_model()
+def _matte_alpha(alpha: AlphaMode, matte: str | None) -> Iterator[Problem]:
+    """A matte becomes the alpha, so the colour is straight."""
+    if matte is not None and alpha not in (AlphaMode.AUTO, AlphaMode.STRAIGHT):
+        yield Problem(
+            path="alpha",
+            message=f"'{alpha}' is not allowed with a matte; allowed: auto, "
+            "straight (the matte becomes the alpha and the colour is treated as "
+            "straight)",
+        )
+
+
+@spec_model(relations=(Relation(fields=("alpha", "matte"), check=_matte_alpha),))
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LayerSource:
     """A source to convert, with the conversion options of :func:`aebridge.convert`.
@@ -244,22 +258,18 @@ class LayerSource:
     pixel_aspect: Annotated[Fraction | None, Ratio()] = None
 
     def __post_init__(self) -> None:
-        check_model(self, self._relations)
-
-    def _relations(self) -> Iterator[Problem]:
-        if self.matte is not None and self.alpha not in (
-            AlphaMode.AUTO,
-            AlphaMode.STRAIGHT,
-        ):
-            yield Problem(
-                path="alpha",
-                message=f"'{self.alpha}' is not allowed with a matte; allowed: auto, "
-                "straight (the matte becomes the alpha and the colour is treated as "
-                "straight)",
-            )
+        check_model(self)
 
 
-@spec_model()
+def _last_after_first(first: int, last: int) -> Iterator[Problem]:
+    if last < first:
+        yield Problem(
+            path="last",
+            message=f"{last} is before first {first}; allowed: {first} or later",
+        )
+
+
+@spec_model(relations=(Relation(fields=("first", "last"), check=_last_after_first),))
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ExrSequence:
     """An already converted EXR sequence: ``folder/name.<frame>.exr``, first..last.
@@ -280,15 +290,7 @@ class ExrSequence:
     colorspace: Annotated[str, Text(nonempty=True)] = DEFAULT_COLORSPACE
 
     def __post_init__(self) -> None:
-        check_model(self, self._relations)
-
-    def _relations(self) -> Iterator[Problem]:
-        if self.last < self.first:
-            yield Problem(
-                path="last",
-                message=f"{self.last} is before first {self.first}; allowed: "
-                f"{self.first} or later",
-            )
+        check_model(self)
 
     @property
     def frame_count(self) -> int:
@@ -309,7 +311,7 @@ class TrackMatte:
     type: MatteType = MatteType.ALPHA
 
     def __post_init__(self) -> None:
-        check_model(self, None)
+        check_model(self)
 
 
 @spec_model()
@@ -330,7 +332,7 @@ class ConditioningKeyframe:
     strength: Annotated[float | None, Real()] = None
 
     def __post_init__(self) -> None:
-        check_model(self, None)
+        check_model(self)
 
 
 @spec_model()
@@ -351,10 +353,57 @@ class Provenance:
     extra: Annotated[tuple[tuple[str, str], ...], Pairs()] = ()
 
     def __post_init__(self) -> None:
-        check_model(self, None)
+        check_model(self)
 
 
-@spec_model()
+def _light_blend(blend: BlendMode, light: LightUnderAlpha) -> Iterator[Problem]:
+    """Keeping light under alpha 0 makes the layer a cut-out plus an additive copy,
+    which together are 'over' only for the normal blend."""
+    if light is LightUnderAlpha.ADD and blend is not BlendMode.NORMAL:
+        yield Problem(
+            path="light_under_alpha",
+            message=f"'add' is not allowed with blend '{blend}'; allowed: 'add' "
+            "with blend 'normal' only (the layer becomes a cut-out and an additive "
+            "copy, which together are 'over'), else 'drop'",
+        )
+
+
+def _one_opacity(opacity: float, transform: Transform) -> Iterator[Problem]:
+    if transform.opacity is not None and opacity != 100:
+        yield Problem(
+            path="opacity", message="set either opacity or transform.opacity, not both"
+        )
+
+
+def _vector_sizes(three_d: bool, transform: Transform) -> Iterator[Problem]:
+    """Vectors have 2 components, or 2 or 3 on a 3D layer."""
+    sizes = vector_sizes(three_d)
+    for name in ("anchor", "position", "scale"):
+        value = getattr(transform, name)
+        if value is None:
+            continue
+        keys = value.keyframes
+        for where, item in (
+            [(f".keyframes[{i}].value", k.value) for i, k in enumerate(keys)]
+            if keys
+            else [("", value.value)]
+        ):
+            if isinstance(item, tuple) and len(item) not in sizes:
+                allowed = " or ".join(str(n) for n in sizes)
+                yield Problem(
+                    path=f"transform.{name}{where}",
+                    message=f"has {len(item)} components; allowed: {allowed} "
+                    "(3 on a 3D layer)",
+                )
+
+
+@spec_model(
+    relations=(
+        Relation(fields=("blend", "light_under_alpha"), check=_light_blend),
+        Relation(fields=("opacity", "transform"), check=_one_opacity),
+        Relation(fields=("three_d", "transform"), check=_vector_sizes),
+    )
+)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Layer:
     """One layer of the comp.
@@ -428,41 +477,7 @@ class Layer:
     ] = LightUnderAlpha.DROP
 
     def __post_init__(self) -> None:
-        check_model(self, self._relations)
-
-    def _relations(self) -> Iterator[Problem]:
-        if self.light_under_alpha is LightUnderAlpha.ADD and (
-            self.blend is not BlendMode.NORMAL
-        ):
-            yield Problem(
-                path="light_under_alpha",
-                message=f"'add' is not allowed with blend '{self.blend}'; allowed: "
-                "'add' with blend 'normal' only (the layer becomes a cut-out and an "
-                "additive copy, which together are 'over'), else 'drop'",
-            )
-        if self.transform.opacity is not None and self.opacity != 100:
-            yield Problem(
-                path="opacity",
-                message="set either opacity or transform.opacity, not both",
-            )
-        sizes = vector_sizes(self.three_d)
-        for name in ("anchor", "position", "scale"):
-            value = getattr(self.transform, name)
-            if value is None:
-                continue
-            keys = value.keyframes
-            for where, item in (
-                [(f".keyframes[{i}].value", k.value) for i, k in enumerate(keys)]
-                if keys
-                else [("", value.value)]
-            ):
-                if isinstance(item, tuple) and len(item) not in sizes:
-                    allowed = " or ".join(str(n) for n in sizes)
-                    yield Problem(
-                        path=f"transform.{name}{where}",
-                        message=f"has {len(item)} components; allowed: {allowed} "
-                        "(3 on a 3D layer)",
-                    )
+        check_model(self)
 
     @property
     def display_name(self) -> str:

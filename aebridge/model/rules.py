@@ -1,23 +1,13 @@
-"""The comp spec's field rules: every type, range, enum and default, defined once.
+"""The comp spec's field rules: the kinds of rule a field carries, and the message
+texts they share.
 
-Each field of a spec model carries its rule as ``Annotated`` metadata
-(``width: Annotated[int, Whole(lo=4, hi=30000)]``); its default is the dataclass
-default, and a field without one is required. :func:`spec_fields` compiles a model's
-rules into a table of :class:`FieldSpec` (the one table the rest reads, and the one a
-test patches), which is used three ways, so a range added here changes all of them:
-
-- the constructors of :mod:`aebridge.model` (:func:`check_model`), so a model object
-  never exists invalid;
-- :mod:`aebridge.spec.reader`, which reads JSON with them and reports every problem
-  with its spec path, what is allowed and a did-you-mean;
-- :mod:`aebridge.spec.schema`, which derives the JSON Schema file, the service's
-  OpenAPI schemas and (through :mod:`aebridge.emit.plan_schema`) the plan schema.
-
-Every model is closed: a field the model does not have is an error. Rules that span
-fields are the models' own ``_relations`` (checked by their constructors) and the
-validation rules of :mod:`aebridge.spec.crossfield`. The message texts live here too
-(:func:`quote`, :func:`range_text`, :func:`choice_message`), so the reader and the
-constructors say the same thing.
+Each field of a spec model carries one rule as ``Annotated`` metadata
+(``width: Annotated[int, Whole(lo=4, hi=30000)]``): what type, range, enum or pattern
+it allows, and a description. A model may add :class:`When` (a rule that applies
+while another field has a value) and :class:`Relation` (a rule between its fields).
+:mod:`aebridge.model.table` compiles them into the table everything else reads. The
+message texts live here (:func:`quote`, :func:`range_text`, :func:`choice_message`),
+so the reader and the constructors say the same thing.
 """
 
 from __future__ import annotations
@@ -26,22 +16,22 @@ import difflib
 import json
 import math
 import re
-import types
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import MISSING, dataclass, fields, is_dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from enum import StrEnum
 from fractions import Fraction
-from typing import Annotated, Any, TypeVar, Union, get_args, get_origin, get_type_hints
+from typing import Any, TypeVar
 
-from ..errors import ModelError, Problem
+from ..errors import Problem
 from ..timing import format_rate
 
 __all__ = [
+    "Animatable",
     "Choice",
     "Const",
     "EasingRule",
-    "FieldSpec",
     "Flag",
+    "Found",
     "Items",
     "Nested",
     "Pairs",
@@ -49,23 +39,18 @@ __all__ = [
     "Rate",
     "Ratio",
     "Real",
+    "Relation",
     "Rule",
     "Source",
     "Text",
     "Vector",
     "When",
     "Whole",
-    "check_model",
     "choice_message",
     "comp_frame_problem",
-    "conditions",
-    "definition_name",
     "num_text",
     "quote",
     "range_text",
-    "spec_fields",
-    "spec_model",
-    "spec_models",
     "type_name",
     "vector_sizes",
 ]
@@ -540,204 +525,12 @@ class When:
     rule: Rule
 
 
-# -- the table -------------------------------------------------------------------------
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
-class FieldSpec:
-    """One field of a spec model as the rules see it.
+class Relation:
+    """A rule between ``fields`` of one object (a move ends after it starts):
+    ``check`` gets their values, in that order, and yields its problems with paths
+    relative to the object. It runs once each of those fields is valid on its own,
+    in the constructor and (so every problem comes at once) in the reader."""
 
-    Attributes:
-        name: the field's name (also its JSON key).
-        rule: what it allows.
-        required: JSON must give it (no default, or ``rule.json_required``).
-        nullable: ``None`` (JSON null) is allowed.
-        default: the model's default (``dataclasses.MISSING`` when it has none).
-        models: the spec models the field holds (its items, for :class:`Items`).
-    """
-
-    name: str
-    rule: Rule
-    required: bool
-    nullable: bool
-    default: Any
-    models: tuple[type, ...] = ()
-
-    @property
-    def model(self) -> type:
-        """The one spec model the field holds.
-
-        Raises:
-            TypeError: it holds none, or several.
-        """
-        if len(self.models) != 1:
-            raise TypeError(f"{self.name} does not hold one spec model")
-        return self.models[0]
-
-
-_MODELS: dict[type, tuple[When, ...]] = {}
-_FIELDS: dict[type, dict[str, FieldSpec]] = {}
-
-
-def spec_model(*when: When) -> Callable[[type[T]], type[T]]:
-    """Mark a dataclass as a spec model (conditional rules ``when`` included)."""
-
-    def mark(cls: type[T]) -> type[T]:
-        _MODELS[cls] = when
-        return cls
-
-    return mark
-
-
-def spec_models() -> tuple[type, ...]:
-    """Every spec model, in the order they were defined."""
-    return tuple(_MODELS)
-
-
-def conditions(cls: type) -> tuple[When, ...]:
-    """A model's conditional rules."""
-    return _MODELS[cls]
-
-
-def definition_name(cls: type) -> str:
-    """A model's name in the JSON Schema: ``LayerSource`` -> ``layer_source``."""
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
-
-
-def spec_fields(cls: type) -> dict[str, FieldSpec]:
-    """The field table of a spec model, in field order (built once, then shared).
-
-    Raises:
-        TypeError: ``cls`` is not a spec model, or a field has no rule.
-    """
-    table = _FIELDS.get(cls)
-    if table is None:
-        if cls not in _MODELS or not is_dataclass(cls):
-            raise TypeError(f"{cls.__name__} is not a spec model")
-        table = _FIELDS[cls] = _compile(cls)
-    return table
-
-
-def _compile(cls: type) -> dict[str, FieldSpec]:
-    hints = get_type_hints(cls, include_extras=True)
-    table: dict[str, FieldSpec] = {}
-    for f in fields(cls):
-        hint = hints[f.name]
-        rule: Rule | None = None
-        if get_origin(hint) is Annotated:
-            hint, *meta = get_args(hint)
-            rule = next(m for m in meta if isinstance(m, Rule))
-        options = get_args(hint) if get_origin(hint) in (Union, types.UnionType) else ()
-        nullable = type(None) in options
-        inner = [o for o in options if o is not type(None)] if options else [hint]
-        base = inner[0] if len(inner) == 1 else None
-        if base is not None and get_origin(base) is tuple:
-            inner = [get_args(base)[0]]
-        models = tuple(t for t in inner if t in _MODELS)
-        if rule is None:
-            rule = _inferred(base, models, cls, f.name)
-        if f.default is not MISSING:
-            default: Any = f.default
-        elif f.default_factory is not MISSING:
-            default = f.default_factory()
-        else:
-            default = MISSING
-        table[f.name] = FieldSpec(
-            name=f.name,
-            rule=rule,
-            required=default is MISSING or rule.json_required,
-            nullable=nullable,
-            default=default,
-            models=models,
-        )
-    return table
-
-
-def _inferred(base: object, models: tuple[type, ...], cls: type, name: str) -> Rule:
-    if models:
-        return Nested()
-    if isinstance(base, type) and issubclass(base, StrEnum):
-        return Choice(enum=base)
-    if base is bool:
-        return Flag()
-    if base is str:
-        return Text()
-    raise TypeError(f"{cls.__name__}.{name} has no rule")
-
-
-# -- constructors ----------------------------------------------------------------------
-
-
-def _found(spec: FieldSpec, value: object) -> Found:
-    if spec.models:
-        if isinstance(spec.rule, Items):
-            ok = isinstance(value, tuple) and all(
-                isinstance(item, spec.models) for item in value
-            )
-        else:
-            ok = isinstance(value, spec.models)
-        if not ok:
-            kinds = " or ".join(m.__name__ for m in spec.models)
-            kind = f"a tuple of {kinds}" if isinstance(spec.rule, Items) else kinds
-            yield "", f"expected {kind}, got {type_name(value)}"
-            return
-    yield from spec.rule.found(value)
-
-
-def check_model(obj: object, relations: Callable[[], Iterable[Problem]] | None) -> None:
-    """Check a model object against its field rules, then its ``relations``.
-
-    Called by every spec model's ``__post_init__``; ``relations`` (the rules spanning
-    its fields) run only when every field is valid on its own.
-
-    Raises:
-        ModelError: every problem found, with paths relative to the object.
-    """
-    cls = type(obj)
-    problems: list[Problem] = []
-    for spec in spec_fields(cls).values():
-        value = getattr(obj, spec.name)
-        if value is None and spec.nullable:
-            continue
-        for sub, message in _found(spec, value):
-            problems.append(Problem(path=spec.name + sub, message=message))
-    for when in conditions(cls):
-        if not problems and getattr(obj, when.key) == when.equals:
-            for sub, message in when.rule.found(getattr(obj, when.field)):
-                problems.append(Problem(path=when.field + sub, message=message))
-    if not problems and relations is not None:
-        problems.extend(relations())
-    if problems:
-        raise ModelError(problems, source=cls.__name__)
-
-
-def walk_comp_frames(obj: object, path: str = "") -> Iterator[tuple[str, int]]:
-    """Every comp frame a model object holds (keys, moves, markers), with its path."""
-    for spec in spec_fields(type(obj)).values():
-        value = getattr(obj, spec.name)
-        where = f"{path}.{spec.name}" if path else spec.name
-        if isinstance(spec.rule, Whole) and spec.rule.in_comp and value is not None:
-            yield where, value
-        elif isinstance(spec.rule, Items):
-            for i, item in enumerate(value):
-                yield from walk_comp_frames(item, f"{where}[{i}]")
-        elif spec.models and value is not None:
-            yield from walk_comp_frames(value, where)
-
-
-def plain_default(value: object) -> Any:
-    """A model default as JSON (for schemas): enums as their value, ratios and rates
-    as numbers or ``"n/d"`` text, tuples as lists."""
-    if isinstance(value, StrEnum):
-        return value.value
-    if isinstance(value, Fraction):
-        return value.numerator if value.denominator == 1 else format_rate(value)
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, tuple):
-        return [plain_default(item) for item in value]
-    if isinstance(value, Mapping):
-        return {k: plain_default(v) for k, v in value.items()}
-    if is_dataclass(value):
-        return {}
-    return value
+    fields: tuple[str, ...]
+    check: Callable[..., Iterable[Problem]]

@@ -35,7 +35,8 @@ from ..model.comp import (
     matte_cycle_problems,
     matte_target_problems,
 )
-from ..model.rules import FieldSpec, num_text, quote, vector_sizes
+from ..model.rules import num_text, quote, vector_sizes
+from ..model.table import FieldSpec
 from ..sequence import find_sequence, format_frame_ranges, is_sequence_pattern
 from ..timing import format_rate
 from .reader import FAIL, Context, RuleReader

@@ -26,7 +26,6 @@ from ..model.rules import (
     Choice,
     Const,
     EasingRule,
-    FieldSpec,
     Flag,
     Items,
     Nested,
@@ -41,11 +40,10 @@ from ..model.rules import (
     Whole,
     choice_message,
     comp_frame_problem,
-    conditions,
     quote,
-    spec_fields,
     type_name,
 )
+from ..model.table import FieldSpec, conditions, relations, spec_fields
 from ..timing import parse_rate
 
 __all__ = ["FAIL", "Context", "RuleReader", "child"]
@@ -56,6 +54,8 @@ FAIL: Any = object()
 
 def child(path: str, key: str) -> str:
     """The spec path of ``key`` inside ``path`` (``layers[0]`` + ``blend``)."""
+    if not key:
+        return path
     return f"{path}.{key}" if path else key
 
 
@@ -190,8 +190,17 @@ class RuleReader:
                 if message is not None:
                     self.error(child(path, when.field), message)
                     values[when.field] = FAIL
+        # Each relation runs as soon as the fields it relates are valid, whatever the
+        # other fields hold, so every problem comes at once.
+        related = False
+        for relation in relations(cls):
+            args = [values.get(name, FAIL) for name in relation.fields]
+            if all(arg is not FAIL for arg in args):
+                for problem in relation.check(*args):
+                    related = True
+                    self.error(child(path, problem.path), problem.message)
         self.after(cls, values, data, path, ctx)
-        if any(v is FAIL for v in values.values()):
+        if related or any(v is FAIL for v in values.values()):
             return None
         return self.build(cls, values, path)
 
