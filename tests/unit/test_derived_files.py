@@ -1,0 +1,55 @@
+"""Files derived from the spec models' field rules stay equal to what they derive.
+
+As OpenTimelineIO's ``test_serialized_schema.py`` does for its schema documentation:
+each derived file is generated again and compared with the committed copy; a
+difference fails with the command that updates the file.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _comp_schema() -> str:
+    from aebridge.spec import schema
+
+    return schema.render()
+
+
+DERIVED: list[tuple[str, Callable[[], str], str]] = [
+    (
+        "aebridge/schema/comp-1.schema.json",
+        _comp_schema,
+        "python -m aebridge.spec.schema",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "derive", "command"), DERIVED, ids=[d[0] for d in DERIVED]
+)
+def test_a_derived_file_is_what_its_source_derives(
+    path: str, derive: Callable[[], str], command: str
+) -> None:
+    kept = (ROOT / path).read_text(encoding="utf-8")
+    derived = derive()
+    if kept != derived:
+        diff = "".join(
+            difflib.unified_diff(
+                kept.splitlines(keepends=True),
+                derived.splitlines(keepends=True),
+                fromfile=f"{path} (committed)",
+                tofile=f"{path} (derived)",
+                n=1,
+            )
+        )
+        pytest.fail(
+            f"{path} is out of date; regenerate it with: {command}\n{diff[:4000]}",
+            pytrace=False,
+        )
