@@ -22,11 +22,23 @@ def _comp_schema() -> str:
     return schema.render()
 
 
+def _openapi() -> str:
+    pytest.importorskip("fastapi", reason="the service extra is not installed")
+    from aebridge.service import openapi
+
+    return openapi.render()
+
+
 DERIVED: list[tuple[str, Callable[[], str], str]] = [
     (
         "aebridge/schema/comp-1.schema.json",
         _comp_schema,
         "python -m aebridge.spec.schema",
+    ),
+    (
+        "docs/openapi.json",
+        _openapi,
+        "python -m aebridge.service.openapi docs/openapi.json",
     ),
 ]
 
