@@ -1,6 +1,8 @@
 """The build plan: a comp spec as the one data literal ``jsx/aebridge.jsx`` reads.
 
-The plan (schema ``aebridge.plan/2``, documented field by field in ``jsx/PLAN.md``) is
+The plan (schema ``aebridge.plan/2``, documented field by field in ``jsx/PLAN.md``;
+its JSON Schema, ``aebridge/schema/plan-2.schema.json``, is derived by
+:mod:`aebridge.emit.plan_schema`) is
 plain JSON-ready data already in After Effects' units: comp frames plus the exact rate
 as two integers, pixels, percent, degrees, and AE enum names as lower-case strings the
 library maps through tables written out in full. Nothing here knows an AE call.

@@ -57,6 +57,8 @@ __all__ = [
     "field_schema",
     "main",
     "openapi_schemas",
+    "property_value_schema",
+    "real_schema",
     "render",
     "rule_schema",
 ]
@@ -76,7 +78,8 @@ def _local(cls: type) -> str:
     return f"#/$defs/{definition_name(cls)}"
 
 
-def _real(rule: Real) -> Json:
+def real_schema(rule: Real) -> Json:
+    """The JSON Schema of a number rule."""
     out: Json = {"type": "number"}
     if rule.lo is not None:
         out["exclusiveMinimum" if rule.lo_open else "minimum"] = _number(rule.lo)
@@ -91,9 +94,9 @@ def _number(value: float) -> float | int:
     return int(value) if float(value).is_integer() else float(value)
 
 
-def _property_value(rule: Animatable | None) -> Json:
+def property_value_schema(rule: Animatable | None) -> Json:
     """A property's value: a number, or a vector of 2 or 3 numbers."""
-    number = _real(rule.value_rule) if rule is not None else {"type": "number"}
+    number = real_schema(rule.value_rule) if rule is not None else {"type": "number"}
     vector = {"type": "array", "items": number, "minItems": 2, "maxItems": 3}
     if rule is None:
         return {"anyOf": [number, vector]}
@@ -106,9 +109,9 @@ def _easing(rule: EasingRule) -> Json:
         "additionalProperties": False,
         "required": ["speed"],
         "properties": {
-            "speed": _real(rule.speed),
+            "speed": real_schema(rule.speed),
             "influence": {
-                **_real(rule.influence),
+                **real_schema(rule.influence),
                 "default": rule.default_influence,
                 "description": "percent of the segment the handle reaches",
             },
@@ -151,7 +154,7 @@ def rule_schema(rule: Rule, ref: Ref = _local, models: tuple[type, ...] = ()) ->
             out["maximum"] = rule.hi
         return out
     if isinstance(rule, Real):
-        return _real(rule)
+        return real_schema(rule)
     if isinstance(rule, Flag):
         return {"type": "boolean"}
     if isinstance(rule, Const):
@@ -194,14 +197,14 @@ def rule_schema(rule: Rule, ref: Ref = _local, models: tuple[type, ...] = ()) ->
     if isinstance(rule, Vector):
         return {
             "type": "array",
-            "items": _real(rule.item),
+            "items": real_schema(rule.item),
             "minItems": rule.size,
             "maxItems": rule.size,
         }
     if isinstance(rule, PropertyValue):
-        return _property_value(None)
+        return property_value_schema(None)
     if isinstance(rule, Animatable):
-        value = _property_value(rule)
+        value = property_value_schema(rule)
         key = {"allOf": [{"$ref": ref(Keyframe)}, {"properties": {"value": value}}]}
         keys = {
             "type": "object",

@@ -22,6 +22,12 @@ def _comp_schema() -> str:
     return schema.render()
 
 
+def _plan_schema() -> str:
+    from aebridge.emit import plan_schema
+
+    return plan_schema.render()
+
+
 def _openapi() -> str:
     pytest.importorskip("fastapi", reason="the service extra is not installed")
     from aebridge.service import openapi
@@ -34,6 +40,11 @@ DERIVED: list[tuple[str, Callable[[], str], str]] = [
         "aebridge/schema/comp-1.schema.json",
         _comp_schema,
         "python -m aebridge.spec.schema",
+    ),
+    (
+        "aebridge/schema/plan-2.schema.json",
+        _plan_schema,
+        "python -m aebridge.emit.plan_schema",
     ),
     (
         "docs/openapi.json",
