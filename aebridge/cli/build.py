@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from ..errors import Problem
+from ..spec.crossfield import RATE_POLICIES
 
 __all__ = ["build_cmd", "validate_cmd"]
 
@@ -32,8 +33,8 @@ def _shown(path: Path) -> str:
 # Shared by validate and build, so both read a layer's rate the same way.
 _rate_policy_option = click.option(
     "--rate-policy",
-    type=click.Choice(["conform", "refuse"]),
-    default="conform",
+    type=click.Choice(RATE_POLICIES),
+    default=RATE_POLICIES[0],
     show_default=True,
     help="A layer rate that differs from the comp's: conform it (a warning) or "
     "refuse it (an error).",
