@@ -13,6 +13,7 @@ so the reader and the constructors say the same thing.
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import math
 import re
@@ -22,6 +23,7 @@ from enum import StrEnum
 from fractions import Fraction
 from typing import Any, TypeVar
 
+from ..animation import CustomEase, Ease
 from ..errors import Problem
 from ..timing import format_rate
 
@@ -237,6 +239,10 @@ class Real(Rule):
         return None
 
 
+#: Any finite number.
+_ANY_NUMBER = Real()
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Flag(Rule):
     """True or false."""
@@ -296,7 +302,12 @@ class Choice(Rule):
     @property
     def names(self) -> list[str]:
         """The allowed values, in the enum's order."""
-        return [member.value for member in self.enum]
+        return list(_values(self.enum))
+
+
+@functools.cache
+def _values(enum: type[StrEnum]) -> tuple[str, ...]:
+    return tuple(member.value for member in enum)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -411,7 +422,7 @@ class PropertyValue(Rule):
             return
         for i, item in enumerate(items):
             where = f"[{i}]" if isinstance(value, tuple) else ""
-            for sub, message in Real().found(item):
+            for sub, message in _ANY_NUMBER.found(item):
                 yield where + sub, message
 
 
@@ -437,13 +448,20 @@ class Animatable(Rule):
             if keyframes
             else [("", getattr(value, "value", None))]
         )
+        if self.lo is None and self.hi is None and not self.vector:
+            kinds_only = True
+        else:
+            kinds_only = False
+        number_rule = self.value_rule
         for where, item in values:
             if self.vector != isinstance(item, tuple):
                 kind = "a vector of 2 or 3 numbers" if self.vector else "a number"
                 yield where, f"expected {kind}, got {quote(item)}"
                 continue
+            if kinds_only:
+                continue
             for i, number in enumerate(item if isinstance(item, tuple) else (item,)):
-                message = self.value_rule.check(number)
+                message = number_rule.check(number)
                 if message is not None:
                     yield where + (f"[{i}]" if self.vector else ""), message
 
@@ -463,8 +481,6 @@ class EasingRule(Rule):
         return "an Ease or a CustomEase"
 
     def found(self, value: object) -> Found:
-        from ..animation import CustomEase, Ease
-
         if isinstance(value, Ease):
             return
         if not isinstance(value, CustomEase):

@@ -242,17 +242,37 @@ def check_model(obj: object) -> None:
         raise ModelError(problems, source=cls.__name__)
 
 
+_FRAME_FIELDS: dict[type, tuple[FieldSpec, ...]] = {}
+
+
+def _frame_fields(cls: type) -> tuple[FieldSpec, ...]:
+    """The fields of a model that hold comp frames, themselves or inside."""
+    found = _FRAME_FIELDS.get(cls)
+    if found is None:
+        _FRAME_FIELDS[cls] = ()  # a model never holds itself
+        found = tuple(
+            spec
+            for spec in spec_fields(cls).values()
+            if (isinstance(spec.rule, Whole) and spec.rule.in_comp)
+            or any(_frame_fields(model) for model in spec.models)
+        )
+        _FRAME_FIELDS[cls] = found
+    return found
+
+
 def walk_comp_frames(obj: object, path: str = "") -> Iterator[tuple[str, int]]:
     """Every comp frame a model object holds (keys, moves, markers), with its path."""
-    for spec in spec_fields(type(obj)).values():
+    for spec in _frame_fields(type(obj)):
         value = getattr(obj, spec.name)
+        if value is None:
+            continue
         where = f"{path}.{spec.name}" if path else spec.name
-        if isinstance(spec.rule, Whole) and spec.rule.in_comp and value is not None:
+        if not spec.models:
             yield where, value
         elif isinstance(spec.rule, Items):
             for i, item in enumerate(value):
                 yield from walk_comp_frames(item, f"{where}[{i}]")
-        elif spec.models and value is not None:
+        else:
             yield from walk_comp_frames(value, where)
 
 

@@ -51,6 +51,8 @@ __all__ = ["FAIL", "Context", "RuleReader", "child"]
 #: A field that could not be read (its problem is reported).
 FAIL: Any = object()
 
+_EASE = Choice(enum=Ease)
+
 
 def child(path: str, key: str) -> str:
     """The spec path of ``key`` inside ``path`` (``layers[0]`` + ``blend``)."""
@@ -68,12 +70,14 @@ class Context:
         sizes: how many components a vector may have (a 2D or 3D layer).
         origin: the comp frame a conditioning keyframe's frame 0 lands on.
         prop: the transform property whose keys are being read.
+        number: the rule of one of its numbers.
     """
 
     comp: Any = None
     sizes: tuple[int, ...] = (2,)
     origin: int | None = None
     prop: Animatable | None = None
+    number: Real | None = None
 
 
 class RuleReader:
@@ -170,7 +174,7 @@ class RuleReader:
     def model(self, cls: type, value: object, path: str, ctx: Context) -> Any:
         """Read one model object by its field rules; ``None`` when it has problems."""
         table = spec_fields(cls)
-        required = [name for name, spec in table.items() if spec.required]
+        required = tuple(name for name, spec in table.items() if spec.required)
         data = self.obj(value, path, tuple(table), required)
         if data is None:
             return None
@@ -190,17 +194,17 @@ class RuleReader:
                 if message is not None:
                     self.error(child(path, when.field), message)
                     values[when.field] = FAIL
-        # Each relation runs as soon as the fields it relates are valid, whatever the
-        # other fields hold, so every problem comes at once.
-        related = False
-        for relation in relations(cls):
-            args = [values.get(name, FAIL) for name in relation.fields]
-            if all(arg is not FAIL for arg in args):
-                for problem in relation.check(*args):
-                    related = True
-                    self.error(child(path, problem.path), problem.message)
+        failed = any(v is FAIL for v in values.values())
+        if failed:
+            # Each relation whose fields are valid runs anyway, so every problem comes
+            # at once (with every field valid, the constructor runs them all).
+            for relation in relations(cls):
+                args = [values.get(name, FAIL) for name in relation.fields]
+                if all(arg is not FAIL for arg in args):
+                    for problem in relation.check(*args):
+                        self.error(child(path, problem.path), problem.message)
         self.after(cls, values, data, path, ctx)
-        if related or any(v is FAIL for v in values.values()):
+        if failed:
             return None
         return self.build(cls, values, path)
 
@@ -310,8 +314,11 @@ class RuleReader:
 
     def choice(self, value: object, path: str, rule: Choice) -> Any:
         """One of the enum's values, with a did-you-mean."""
-        if isinstance(value, str) and value in rule.names:
-            return rule.enum(value)
+        if isinstance(value, str):
+            try:
+                return rule.enum(value)
+            except ValueError:
+                pass
         self.error(path, choice_message(value, rule.names))
         return None
 
@@ -366,16 +373,16 @@ class RuleReader:
 
     def property_value(self, value: object, path: str, ctx: Context) -> Any:
         """A transform property's value (a number or a vector), as its rule says."""
-        prop = ctx.prop if ctx.prop is not None else Animatable()
-        if prop.vector:
-            return self.vector(value, path, ctx.sizes, prop.value_rule)
-        return self.real(value, path, prop.value_rule)
+        number = ctx.number if ctx.number is not None else Real()
+        if ctx.prop is not None and ctx.prop.vector:
+            return self.vector(value, path, ctx.sizes, number)
+        return self.real(value, path, number)
 
     def animatable(
         self, value: object, path: str, rule: Animatable, ctx: Context
     ) -> AnimatableValue | None:
         """A value, or ``{"keyframes": [...]}`` in increasing frame order."""
-        ctx = replace(ctx, prop=rule)
+        ctx = replace(ctx, prop=rule, number=rule.value_rule)
         if not isinstance(value, dict):
             single = self.property_value(value, path, ctx)
             return None if single is None else AnimatableValue(value=single)
@@ -403,7 +410,7 @@ class RuleReader:
     def easing(self, value: object, path: str, rule: EasingRule) -> Any:
         """A named easing, or ``{"in": {...}, "out": {...}}`` handles."""
         if isinstance(value, str):
-            return self.choice(value, path, Choice(enum=Ease))
+            return self.choice(value, path, _EASE)
         data = self.obj(value, path, ("in", "out"))
         if data is None:
             return None
