@@ -12,7 +12,6 @@ inputs rewrites the same bytes (and convert skips the frames that are up to date
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import threading
 from collections.abc import Callable, Mapping
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, sandbox
+from .build_io import BUILD_SCHEMA, read_document, write_build
 from .errors import (
     CanceledError,
     OptionError,
@@ -42,7 +42,7 @@ from .model import (
 )
 from .sandbox import PathOutsideRootsError
 from .sequence import find_sequence, is_sequence_pattern
-from .spec_io import (
+from .spec import (
     RATE_POLICIES,
     footage_problems,
     load_spec,
@@ -62,8 +62,6 @@ __all__ = [
     "check_sources",
 ]
 
-#: Label of the ``build.json`` document.
-BUILD_SCHEMA = "aebridge.build/1"
 #: The stages :class:`BuildProgress` reports, in order.
 STAGES = ("validate", "convert", "script", "build_json", "preview", "done")
 
@@ -197,18 +195,6 @@ def _is_image_source(path: str) -> bool:
 
 def _relative(path: Path, start: Path) -> str:
     return Path(os.path.relpath(path, start)).as_posix()
-
-
-def _write_json_atomic(path: Path, data: Mapping[str, Any]) -> None:
-    text = json.dumps(
-        data, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False
-    )
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(text + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise OutputError(f"cannot write {path.name}: {exc}", path=str(path)) from exc
 
 
 def build(
@@ -356,7 +342,6 @@ def build(
     build_json = comp_dir / "build.json"
     originals = {layer.id: layer.source for layer in expand_conditioning(loaded).layers}
     document = {
-        "schema": BUILD_SCHEMA,
         "build_id": build_id,
         # The hash of the spec below (the script header carries the same one); the
         # user's spec as written hashes to source_spec_hash.
@@ -381,7 +366,7 @@ def build(
         },
         "warnings": warnings,
     }
-    _write_json_atomic(build_json, document)
+    write_build(build_json, document)
 
     preview_path: Path | None = None
     if preview:
@@ -422,12 +407,11 @@ def _check_folder_owner(
     Raises:
         SpecError: at ``comp.name`` (or ``comp.id``), naming both comps and specs.
     """
-    document_path = comp_dir / "build.json"
     try:
-        document = json.loads(document_path.read_text(encoding="utf-8"))
+        document = read_document(comp_dir / "build.json")
         other = document["spec"]["comp"]
         other_name, other_id = str(other["name"]), other.get("id")
-    except (OSError, ValueError, KeyError, TypeError):
+    except (SourceError, KeyError, TypeError, AttributeError):
         return  # no earlier build there (or not one of ours): nothing to protect
     if comp.id is not None and other_id == comp.id:
         return
@@ -620,7 +604,7 @@ def check_sources(
         The problems, errors and warnings, each with its spec path.
 
     Raises:
-        SpecError: the spec itself has errors (see :func:`aebridge.spec_io.load_spec`).
+        SpecError: the spec itself has errors (see :func:`aebridge.spec.load_spec`).
         OptionError: ``rate_policy`` is not allowed.
     """
     if rate_policy not in RATE_POLICIES:

@@ -10,6 +10,7 @@ traceback. Anything else that escapes is a bug in aebridge.
      ├── OptionError          a bad option value (names the option and what is allowed)
      ├── SourceError          an input file or frame is missing, corrupt or inconsistent
      ├── SpecError            a comp spec has problems, each with its spec path
+     │    └── ModelError      a spec object built in code with a value its rules refuse
      ├── OutputError          the output cannot be written
      ├── MissingExtraError    an optional extra (service, dask, otio) is not installed
      ├── EngineError          the execution engine (process pool, Dask) failed
@@ -30,6 +31,7 @@ __all__ = [
     "EngineError",
     "InitError",
     "MissingExtraError",
+    "ModelError",
     "OptionError",
     "OutputError",
     "Problem",
@@ -124,6 +126,16 @@ class SpecError(AebridgeError):
         lines = "\n".join(f"  {p}" for p in self.problems)
         noun = "problem" if count == 1 else "problems"
         super().__init__(f"{head}{count} {noun} in the comp spec:\n{lines}")
+
+
+class ModelError(SpecError, ValueError):
+    """A spec model object was built with values its field rules or invariants refuse.
+
+    Raised by the constructors of :mod:`aebridge.model`, so an object never exists
+    invalid; ``problems`` carry paths relative to the object (``width``,
+    ``layers[1].track_matte.layer``) and ``source`` names its class. Also a
+    :class:`ValueError`, as any constructor refusing a value is.
+    """
 
 
 class OutputError(AebridgeError):

@@ -18,7 +18,6 @@ is in the metadata (``"24000/1001"``).
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import urllib.parse
@@ -28,9 +27,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .animation import footage_span, layer_bounds, shown_frames, source_frame_index
+from .build_io import load_build
 from .errors import MissingExtraError, OptionError, OutputError, SourceError
 from .model import CompSpec, ExrSequence, Layer, Marker
-from .spec_io import spec_to_dict
+from .spec import spec_to_dict
 from .timing import format_rate
 
 if TYPE_CHECKING:
@@ -136,19 +136,6 @@ def _folder_url(folder: Path, relative_to: Path | None) -> str:
         return folder.resolve().as_uri() + "/"
     rel = os.path.relpath(folder.resolve(), relative_to.resolve())
     return urllib.parse.quote(Path(rel).as_posix()) + "/"
-
-
-def _read_document(path: Path) -> dict[str, Any]:
-    """The top level of build.json (build id, hashes); load_build reads the spec."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise SourceError("build.json not found", path=str(path)) from exc
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SourceError(f"cannot read build.json: {exc}", path=str(path)) from exc
-    if not isinstance(data, dict):
-        raise SourceError("build.json must hold a JSON object", path=str(path))
-    return data
 
 
 def _marker(otio: Any, spec: CompSpec, marker: Marker, rate: float) -> Any:
@@ -316,11 +303,8 @@ def to_timeline(
         SpecError: the spec inside the build.json is invalid.
     """
     otio = _import_otio()
-    from .preview.render import load_build
-
-    path = Path(build_json_path)
-    document = _read_document(path)
-    spec, comp_dir = load_build(path)
+    built = load_build(build_json_path)
+    document, spec, comp_dir = built.document, built.spec, built.comp_dir
     comp = spec.comp
     rate = float(comp.rate)
     spec_dict = spec_to_dict(spec)

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from ..errors import Problem
+from ..spec.crossfield import RATE_POLICIES
 
 __all__ = ["build_cmd", "validate_cmd"]
 
@@ -32,8 +33,8 @@ def _shown(path: Path) -> str:
 # Shared by validate and build, so both read a layer's rate the same way.
 _rate_policy_option = click.option(
     "--rate-policy",
-    type=click.Choice(["conform", "refuse"]),
-    default="conform",
+    type=click.Choice(RATE_POLICIES),
+    default=RATE_POLICIES[0],
     show_default=True,
     help="A layer rate that differs from the comp's: conform it (a warning) or "
     "refuse it (an error).",
@@ -61,7 +62,7 @@ def validate_cmd(spec: Path, as_json: bool, rate_policy: str, sources: bool) -> 
       aebridge validate shots/sh010/comp.json --json
       aebridge validate shots/sh020/comp.json --sources --rate-policy refuse
     """
-    from ..spec_io import validate
+    from ..spec import validate
 
     problems = validate(spec, rate_policy=rate_policy)
     if sources and not any(p.severity == "error" for p in problems):

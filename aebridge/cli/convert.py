@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from ..errors import OptionError
+from ..model.enums import AlphaMode, Role, VfrPolicy
 from ..timing import format_rate
 
 
@@ -92,8 +93,8 @@ def _default_name(source: str) -> str:
 @click.option("--name", help="Layer name (default: the source's base name).")
 @click.option(
     "--alpha",
-    type=click.Choice(["auto", "straight", "premultiplied", "none"]),
-    default="auto",
+    type=click.Choice([m.value for m in AlphaMode]),
+    default=AlphaMode.AUTO.value,
     show_default=True,
     help="How the source stores alpha. auto: PNG/movie alpha is straight, "
     "EXR alpha premultiplied, TIFF as its ExtraSamples tag says, no alpha channel "
@@ -151,14 +152,14 @@ def _default_name(source: str) -> str:
 )
 @click.option(
     "--role",
-    type=click.Choice(["background", "foreground", "element", "matte", "guide"]),
-    default="element",
+    type=click.Choice([m.value for m in Role]),
+    default=Role.ELEMENT.value,
     show_default=True,
 )
 @click.option(
     "--vfr",
-    type=click.Choice(["refuse", "resample"]),
-    default="refuse",
+    type=click.Choice([m.value for m in VfrPolicy]),
+    default=VfrPolicy.REFUSE.value,
     show_default=True,
     help="Variable-rate movies: refuse, or resample to a constant rate by timestamp.",
 )

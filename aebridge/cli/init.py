@@ -128,7 +128,7 @@ def init_cmd(
       aebridge init downloads/sh070 -o sh070/comp.json --camera --guides --force
     """
     from ..init import init_folder
-    from ..spec_io import save_spec
+    from ..spec import save_spec
 
     if spec_path.exists() and not force:
         # Said before any file is probed, and again (atomically) when writing.

@@ -3,7 +3,8 @@
 :func:`build_plan` turns a comp spec and its converted EXR sequences into the one data
 literal ``jsx/aebridge.jsx`` reads (``jsx/PLAN.md``); :func:`render_script` wraps the
 library, the literal and one call into a self-contained script; :func:`write_script`
-does both and writes the file. Nothing here imports numpy, OpenImageIO or PyAV.
+does both and writes the file; :mod:`aebridge.emit.plan_schema` derives the plan's
+JSON Schema. Nothing here imports numpy, OpenImageIO or PyAV.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """The build plan: a comp spec as the one data literal ``jsx/aebridge.jsx`` reads.
 
-The plan (schema ``aebridge.plan/2``, documented field by field in ``jsx/PLAN.md``) is
+The plan (schema ``aebridge.plan/2``, documented field by field in ``jsx/PLAN.md``;
+its JSON Schema, ``aebridge/schema/plan-2.schema.json``, is derived by
+:mod:`aebridge.emit.plan_schema`) is
 plain JSON-ready data already in After Effects' units: comp frames plus the exact rate
 as two integers, pixels, percent, degrees, and AE enum names as lower-case strings the
 library maps through tables written out in full. Nothing here knows an AE call.
@@ -140,22 +142,11 @@ def _key_json(key: Key, spatial: bool) -> Json:
 def _property(
     value: AnimatableValue, rate: Fraction, spatial: bool, where: str
 ) -> Json:
-    """A plan property: ``{"value": v}`` or ``{"keys": [...]}``."""
+    """A plan property: ``{"value": v}`` or ``{"keys": [...]}`` (the model holds the
+    keys in increasing frame order)."""
     if not value.keyframes:
-        if value.value is None:
-            raise SpecError([Problem(path=where, message="needs a value or keyframes")])
-        return {"value": _vec(value.value)}
+        return {"value": _vec(value.first_value())}
     keys = tuple(value.keyframes)
-    frames = [k.frame for k in keys]
-    if frames != sorted(set(frames)):
-        raise SpecError(
-            [
-                Problem(
-                    path=f"{where}.keyframes",
-                    message=f"frames must increase with no repeats; got {frames}",
-                )
-            ]
-        )
     try:
         evaluable = keys_from_spec(keys, rate, spatial=spatial)
         return {"keys": [_key_json(key, spatial) for key in evaluable]}
@@ -258,7 +249,6 @@ def _layer_json(
     layer: Layer,
     index: int,
     seq: ExrSequence,
-    ids: set[str],
 ) -> Json:
     where = f"layers[{index}]"
     rate = spec.comp.rate
@@ -272,20 +262,9 @@ def _layer_json(
         in_frame=layer.in_frame,
         out_frame=layer.out_frame,
     )
+    # The spec holds its mattes: each names another of its layers.
     matte: Json | None = None
     if layer.track_matte is not None:
-        if layer.track_matte.layer not in ids or layer.track_matte.layer == layer.id:
-            raise SpecError(
-                [
-                    Problem(
-                        path=f"{where}.track_matte.layer",
-                        message=(
-                            f"no other layer with id '{layer.track_matte.layer}'; "
-                            f"ids are: {', '.join(sorted(ids))}"
-                        ),
-                    )
-                ]
-            )
         matte = {"layer": layer.track_matte.layer, "type": str(layer.track_matte.type)}
     transform: Json = {}
     for name in _TRANSFORM_ORDER:
@@ -454,8 +433,8 @@ def build_plan(
 
     Raises:
         OptionError: ``build_id`` is not allowed, or a path cannot be made relative.
-        SpecError: a layer has no converted sequence, a track matte names no other
-            layer, keyframes are out of order, or a value is not a finite number.
+        SpecError: a layer has no converted sequence, or a value cannot be expressed
+            (a speed too large for a number).
     """
     if not _BUILD_ID.match(build_id):
         raise OptionError(
@@ -466,7 +445,6 @@ def build_plan(
         )
     folder = Path(script_dir)
     comp = spec.comp
-    ids = {layer.id for layer in spec.layers}
     try:
         footage: list[Json] = []
         plan_layers: list[Json] = []
@@ -481,7 +459,7 @@ def build_plan(
         colorspace = drawn[0] if drawn else DEFAULT_COLORSPACE
         for index, (layer, seq) in enumerate(zip(spec.layers, seqs, strict=True)):
             item = _footage_json(spec, layer, seq, folder)
-            layer_json = _layer_json(spec, layer, index, seq, ids)
+            layer_json = _layer_json(spec, layer, index, seq)
             if layer.light_under_alpha is LightUnderAlpha.ADD and spec.draws(layer):
                 light_item, cutout, light = _light_copy(item, layer_json)
                 footage += [item, light_item]

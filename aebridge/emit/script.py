@@ -158,7 +158,7 @@ def write_script(
         OptionError, SpecError: see :func:`aebridge.emit.build_plan`.
         OutputError: the file cannot be written.
     """
-    from ..spec_io import spec_hash as hash_spec
+    from ..spec import spec_hash as hash_spec
 
     version = _version()
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from ..errors import OptionError, Problem, SourceError
 from ..model import CompSpec, Style
-from ..spec_io import format_spec, load_spec, resolve_paths, spec_to_dict
+from ..spec import format_spec, load_spec, resolve_paths, spec_to_dict
 from ..timing import parse_rate
 from .assemble import Guess, InitOptions, LayerRow, assemble
 from .discover import scan
@@ -252,7 +252,7 @@ def init_spec(
 
     Returns:
         The spec, valid; its paths are relative to ``base_dir`` (default the
-        folder). :func:`aebridge.spec_io.save_spec` writes it for people.
+        folder). :func:`aebridge.spec.save_spec` writes it for people.
 
     Raises:
         InitError: the folder is ambiguous or holds no clip.

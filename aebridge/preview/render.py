@@ -9,7 +9,6 @@ last-read frame of each layer), so memory stays flat over long comps.
 from __future__ import annotations
 
 import contextvars
-import json
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -22,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..animation import Track, keys_from_spec, layer_bounds
+from ..build_io import load_build
 from ..errors import OptionError, Problem, SourceError, SpecError
 from . import composite
 from .display import DEFAULT_DISPLAY, DisplayTransform, is_colour_space
@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 __all__ = [
     "PreviewProgress",
     "Renderer",
-    "load_build",
     "parse_frames",
     "plan_from_spec",
     "render_frame",
@@ -133,7 +132,7 @@ def plan_from_spec(spec: CompSpec, base_dir: str | os.PathLike[str]) -> CompPlan
     mattes = {
         ids[layer.track_matte.layer]
         for layer in spec.layers
-        if layer.track_matte is not None and layer.track_matte.layer in ids
+        if layer.track_matte is not None
     }
     layers: list[LayerPlan] = []
     # Layers that never draw (disabled or guides, and no one's matte) are left out of
@@ -187,19 +186,9 @@ def plan_from_spec(spec: CompSpec, base_dir: str | os.PathLike[str]) -> CompPlan
         t = layer.transform
         matte = None
         if layer.track_matte is not None:
+            # The spec holds its mattes: each names another of its layers.
             matte_id = layer.track_matte.layer
-            if matte_id not in ids or matte_id == layer.id:
-                problems.append(
-                    Problem(
-                        path=f"{path}.track_matte.layer",
-                        message=f"no other layer with id {matte_id!r}; ids are: "
-                        + ", ".join(ids),
-                    )
-                )
-            matte = (
-                plan_index.get(ids.get(matte_id, -1), -1),
-                layer.track_matte.type.value,
-            )
+            matte = (plan_index[ids[matte_id]], layer.track_matte.type.value)
         layers.append(
             LayerPlan(
                 id=layer.id,
@@ -476,45 +465,6 @@ def _convert_space(pixels: Image, src: str, dst: str) -> Image:
     return converted.reshape(pixels.shape)
 
 
-# --- build.json --------------------------------------------------------------------
-
-
-def load_build(path: str | os.PathLike[str]) -> tuple[CompSpec, Path]:
-    """Read a ``build.json`` into its spec and the folder its paths are relative to.
-
-    Args:
-        path: ``out/<comp>/build.json`` as written by ``aebridge build``.
-
-    Returns:
-        (spec, comp folder).
-
-    Raises:
-        SourceError: the file is missing or not JSON.
-        SpecError: the spec inside is invalid.
-    """
-    from ..spec_io import load_spec
-
-    p = Path(path)
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise SourceError("build.json not found", path=str(p)) from exc
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SourceError(f"cannot read build.json: {exc}", path=str(p)) from exc
-    if not isinstance(data, dict):
-        raise SourceError("build.json must hold a JSON object", path=str(p))
-    spec_data = data.get("spec")
-    if not isinstance(spec_data, dict):
-        raise SourceError(
-            "not a build.json written by `aebridge build` (it has no 'spec' object); "
-            "preview the build.json in the comp's output folder",
-            path=str(p),
-        )
-    # Sequence folders in build.json are relative to the comp folder it sits in.
-    spec = load_spec(spec_data, base_dir=p.parent)
-    return spec, p.parent
-
-
 def _as_plan(
     source: CompPlan | CompSpec | str | os.PathLike[str],
     base_dir: str | os.PathLike[str] | None = None,
@@ -526,8 +476,8 @@ def _as_plan(
     if isinstance(source, CompSpec):
         return plan_from_spec(source, Path.cwd() if base_dir is None else base_dir)
     if isinstance(source, (str, os.PathLike)):
-        spec, base = load_build(source)
-        return plan_from_spec(spec, base)
+        built = load_build(source)
+        return plan_from_spec(built.spec, built.comp_dir)
     raise OptionError(
         "build",
         type(source).__name__,

@@ -32,6 +32,7 @@ from ..errors import (
 from .initspec import REQUEST_SCHEMA as INIT_REQUEST_SCHEMA
 from .initspec import RESULT_SCHEMA as INIT_RESULT_SCHEMA
 from .jobs import MalformedBodyError
+from .openapi import COMP_SPEC_REF, comp_spec_schemas
 from .runtime import Service
 from .security import InputRoots, allowed_host_names, host_name, token_matches
 from .store import (
@@ -219,13 +220,13 @@ _JOB_REQUEST_SCHEMA: dict[str, Any] = {
         "and job options."
     ),
     "oneOf": [
-        {"type": "object", "description": "a comp spec, schema aebridge.comp/1"},
+        {"$ref": COMP_SPEC_REF},
         {
             "type": "object",
             "required": ["spec"],
             "additionalProperties": False,
             "properties": {
-                "spec": {"type": "object", "description": "the comp spec"},
+                "spec": {"$ref": COMP_SPEC_REF},
                 "base_dir": {
                     "type": "string",
                     "description": "folder the spec's relative paths start from, "
@@ -619,6 +620,7 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
             schemas = components.setdefault("schemas", {})
             schemas["Problem"] = _PROBLEM_SCHEMA
             schemas["Job"] = _JOB_SCHEMA
+            schemas.update(comp_spec_schemas())
             # FastAPI's own 422 body is never sent: validation errors are problems.
             schemas.pop("HTTPValidationError", None)
             schemas.pop("ValidationError", None)

@@ -31,6 +31,7 @@ from typing import Any
 
 from ..errors import Problem
 from .jobs import InvalidRequestError
+from .openapi import COMP_SPEC_REF
 from .security import InputRoots, PathNotAllowedError
 
 __all__ = [
@@ -111,7 +112,7 @@ RESULT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["spec", "base_dir", "layers", "guesses", "warnings", "left_out"],
     "properties": {
-        "spec": {"type": "object", "description": "the comp spec, aebridge.comp/1"},
+        "spec": {"$ref": COMP_SPEC_REF},
         "base_dir": {"type": "string"},
         "layers": {"type": "array", "items": {"type": "object"}},
         "guesses": {

@@ -1,7 +1,10 @@
-"""Write the OpenAPI document the service serves, for ``docs/openapi.json``.
+"""Write the OpenAPI document the service serves, for ``docs/openapi.json``; the comp
+spec's part of it.
 
-Run ``python -m aebridge.service.openapi docs/openapi.json`` after changing the API;
-a test fails while the file in the repository differs from what the app serves.
+Run ``python -m aebridge.service.openapi docs/openapi.json`` after changing the API
+(or the spec models: the comp spec's component schemas are derived from their field
+rules, :func:`aebridge.spec.schema.openapi_schemas`); a test fails while the file in
+the repository differs from what the app serves.
 """
 
 from __future__ import annotations
@@ -12,9 +15,19 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ..spec.schema import openapi_schemas
 from .config import ServiceConfig
 
-__all__ = ["document", "main", "render"]
+__all__ = ["COMP_SPEC_REF", "comp_spec_schemas", "document", "main", "render"]
+
+#: Where a request or an answer holding a comp spec points.
+COMP_SPEC_REF = "#/components/schemas/CompSpec"
+
+
+def comp_spec_schemas() -> dict[str, Any]:
+    """The comp spec's component schemas (``CompSpec``, ``Layer``, ...), derived from
+    the spec models, for the document's ``components.schemas``."""
+    return openapi_schemas("#/components/schemas/")
 
 
 def document() -> dict[str, Any]:

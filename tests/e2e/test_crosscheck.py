@@ -27,10 +27,11 @@ import crosscheck
 import hand_table
 
 from aebridge.api import BuildResult
+from aebridge.build_io import load_build
 from aebridge.camera import camera_keys, camera_state_at
 from aebridge.emit import write_script
 from aebridge.model import CompSpec
-from aebridge.preview.render import load_build, plan_from_spec
+from aebridge.preview.render import plan_from_spec
 
 
 def _build(spec: CompSpec, folder: Path) -> Path:
@@ -54,7 +55,8 @@ def test_every_sample_evaluates_alike_in_after_effects_and_the_preview(
     built: dict[str, BuildResult], shot: str
 ) -> None:
     result = built[shot]
-    spec, comp_dir = load_build(result.build_json)
+    built = load_build(result.build_json)
+    spec, comp_dir = built.spec, built.comp_dir
     comp = crosscheck.evaluate_script(result.script)
     comparison = crosscheck.compare(spec, comp_dir, comp)
     _assert_agree(comparison, spec.comp.duration)

@@ -373,21 +373,6 @@ def test_a_build_id_is_stable_per_comp_name() -> None:
     assert default_build_id(replace(spec, comp=replace(spec.comp, name="sh020"))) != a
 
 
-def test_keyframes_out_of_order_are_a_spec_error() -> None:
-    from dataclasses import replace
-
-    from aebridge.model import AnimatableValue, Keyframe, Transform
-
-    spec = spec_of()
-    bad = AnimatableValue(
-        keyframes=(Keyframe(frame=1005, value=1.0), Keyframe(frame=1003, value=2.0))
-    )
-    layer = replace(spec.layers[0], transform=Transform(rotation=bad))
-    with pytest.raises(SpecError) as info:
-        plan_of(replace(spec, layers=(layer,)))
-    assert info.value.problems[0].path == "layers[0].transform.rotation.keyframes"
-
-
 # ---------------------------------------------------------------------------------
 # The script text
 

@@ -7,11 +7,13 @@ from fractions import Fraction
 
 import pytest
 
+from aebridge.errors import ModelError, SpecError
 from aebridge.model import (
     SCHEMA,
     AnimatableValue,
     BlendMode,
     Camera,
+    CameraMove,
     Comp,
     CompSpec,
     ConditioningKeyframe,
@@ -19,10 +21,13 @@ from aebridge.model import (
     Keyframe,
     Layer,
     LayerSource,
+    LightUnderAlpha,
     Marker,
     MarkerKind,
+    MoveKind,
     Provenance,
     Role,
+    TrackMatte,
     Transform,
     expand_conditioning,
 )
@@ -235,3 +240,108 @@ def test_existing_markers_are_kept_in_frame_order() -> None:
     )
     frames = [m.frame for m in expand_conditioning(spec).markers]
     assert frames == [1001, 1015, 1025, 1040]
+
+
+# -- the models hold their own invariants ----------------------------------------------
+
+
+def _problems(error: pytest.ExceptionInfo[ModelError]) -> list[str]:
+    return [str(p) for p in error.value.problems]
+
+
+def test_keyframes_out_of_order_cannot_exist() -> None:
+    # Moved from the build plan's tests: the plan no longer checks key order, the
+    # model refuses it once, for everyone downstream.
+    with pytest.raises(SpecError) as info:
+        AnimatableValue(
+            keyframes=(Keyframe(frame=1005, value=1.0), Keyframe(frame=1003, value=2.0))
+        )
+    assert info.value.problems[0].path == "keyframes[1].frame"
+    assert isinstance(info.value, ModelError) and isinstance(info.value, ValueError)
+
+
+def test_constructors_check_every_field_rule_at_once() -> None:
+    with pytest.raises(ModelError) as info:
+        _comp(width=2, rate=Fraction(120), bpc=12, name="a\nb")
+    assert _problems(info) == [
+        "name: 'a\\nb' is not allowed; allowed: any text of 1 to 255 characters "
+        "without line breaks or other control characters",
+        "width: 2 is out of range; allowed: 4 to 30000",
+        "rate: 120 fps is out of range; allowed: 1 to 99 fps (After Effects' comp "
+        "rates)",
+        "bpc: 12 is not allowed; allowed: 8, 16, 32",
+    ]
+    assert str(info.value).startswith("Comp: 4 problems in the comp spec:")
+
+
+def test_constructors_refuse_values_of_the_wrong_type() -> None:
+    with pytest.raises(ModelError) as info:
+        Layer(id="fg", source="fg.png", blend="screen")  # type: ignore[arg-type]
+    assert _problems(info) == [
+        "source: expected LayerSource or ExrSequence, got string",
+        "blend: expected a BlendMode, got string 'screen'",
+    ]
+
+
+def test_constructors_check_the_relations_between_their_fields() -> None:
+    with pytest.raises(ModelError, match=r"last: 1000 is before first 1001"):
+        ExrSequence(
+            folder="f",
+            name="f",
+            first=1001,
+            last=1000,
+            rate=Fraction(24),
+            width=4,
+            height=4,
+        )
+    with pytest.raises(ModelError, match=r"'add' is not allowed with blend 'screen'"):
+        Layer(
+            id="fg",
+            source=LayerSource(path="x"),
+            blend=BlendMode.SCREEN,
+            light_under_alpha=LightUnderAlpha.ADD,
+        )
+    with pytest.raises(ModelError, match=r"transform\.anchor: has 3 components"):
+        Layer(
+            id="fg",
+            source=LayerSource(path="x"),
+            transform=Transform(anchor=AnimatableValue(value=(1.0, 2.0, 3.0))),
+        )
+    with pytest.raises(ModelError, match=r"amount: 0 is out of range; allowed: more"):
+        CameraMove(kind=MoveKind.ZOOM, start=1001, end=1002, amount=0.0)
+    with pytest.raises(ModelError, match="needs a value or keyframes, not both"):
+        AnimatableValue(value=1.0, keyframes=(Keyframe(frame=1, value=2.0),))
+
+
+def test_a_spec_holds_its_layer_references_and_frames() -> None:
+    matte = TrackMatte(layer="nope")
+    with pytest.raises(ModelError) as info:
+        CompSpec(
+            comp=_comp(),
+            layers=(
+                Layer(id="a", source=LayerSource(path="x"), track_matte=matte),
+                Layer(id="a", source=LayerSource(path="x")),
+            ),
+            markers=(Marker(frame=5),),
+        )
+    assert _problems(info) == [
+        "layers[1].id: 'a' is already the id of layers[0]; layer ids must be unique",
+        "layers[0].track_matte.layer: no layer with id 'nope'; ids are: a",
+        "markers[0].frame: frame 5 is outside the comp; allowed: 1001 to 1048",
+    ]
+    with pytest.raises(ModelError, match="track mattes form a cycle: a -> b -> a"):
+        CompSpec(
+            comp=_comp(),
+            layers=(
+                Layer(
+                    id="a",
+                    source=LayerSource(path="x"),
+                    track_matte=TrackMatte(layer="b"),
+                ),
+                Layer(
+                    id="b",
+                    source=LayerSource(path="x"),
+                    track_matte=TrackMatte(layer="a"),
+                ),
+            ),
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from collections.abc import Callable
 from fractions import Fraction
@@ -350,6 +351,19 @@ CASES: list[tuple[str, Mutation, list[tuple[str, str, str]]]] = [
                 "error",
                 "layers[0].id",
                 "'../bg' is not allowed; allowed: 1 to 128 letters, digits, '_', '-', "
+                "'.', starting with a letter or digit",
+            )
+        ],
+    ),
+    (
+        # The pattern matches the whole id (a trailing line break was let through).
+        "layer id ending in a line break",
+        _set("layers[0].id", "bg\n"),
+        [
+            (
+                "error",
+                "layers[0].id",
+                "'bg\\n' is not allowed; allowed: 1 to 128 letters, digits, '_', '-', "
                 "'.', starting with a letter or digit",
             )
         ],
@@ -1124,3 +1138,18 @@ def test_save_spec_never_overwrites_without_being_told_to(tmp_path: Path) -> Non
     spec_io.save_spec(spec, path, overwrite=True)
     assert load_spec(path, check_files=False) == spec
     assert sorted(p.name for p in path.parent.iterdir()) == ["comp.json"]
+
+
+@settings(max_examples=80, deadline=None)
+@given(_specs())
+def test_any_valid_spec_satisfies_the_derived_json_schema(spec: m.CompSpec) -> None:
+    validator = _schema_validator()
+    for text in (dump_spec(spec), spec_io.format_spec(spec)):
+        assert [e.message for e in validator.iter_errors(json.loads(text))] == []
+
+
+@functools.cache
+def _schema_validator() -> Any:
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads(SCHEMA_FILE.read_text())
+    return jsonschema.Draft202012Validator(schema)

@@ -1,0 +1,98 @@
+"""The comp spec as data: frozen dataclasses and str enums, no I/O, no numpy.
+
+A :class:`CompSpec` describes one After Effects comp: its settings, its layers (bottom
+to top), an optional camera driven by a small camera-move language, comp markers, and
+the style and provenance of the generated material. :mod:`aebridge.spec` reads and
+writes it as versioned JSON (``"schema": "aebridge.comp/1"``) and validates it;
+:mod:`aebridge.camera` turns the camera moves into keyframes; :mod:`aebridge.emit`
+turns the whole spec into an ExtendScript.
+
+This package is the one definition of the spec's shape: every field carries its rule
+(type, range, enum, default; :mod:`aebridge.model.rules`), and the JSON reader, the
+JSON Schema, the service's OpenAPI schemas and the build-plan schema are all derived
+from those rules. The constructors check them, and the relations between fields, so
+a model object never exists invalid (:class:`~aebridge.errors.ModelError`, a
+``SpecError`` that is also a ``ValueError``); nothing downstream checks them again.
+
+Conventions shared by every field:
+
+- Time is integer comp frames plus the exact comp rate (a :class:`~fractions.Fraction`).
+  A comp runs over frames ``start_frame .. start_frame + duration - 1``; ``out_frame``
+  values are exclusive, as After Effects' ``outPoint`` is.
+- Space is After Effects' comp pixels: x right, y down, z into the screen.
+- Angles are degrees; scale and stretch are percent; opacity is 0..100.
+- Easing uses After Effects' own vocabulary: a key's ``ease_in`` shapes how the value
+  arrives at the key, its ``ease_out`` how it leaves (Easy Ease In / Easy Ease Out).
+
+Modules, in dependency order: ``enums`` (the vocabulary), ``rules`` (the field rules
+and the checks built on them), ``layer``, ``comp``, ``conditioning``
+(:func:`expand_conditioning`).
+"""
+
+from __future__ import annotations
+
+# The easing vocabulary is the animation module's; the spec uses it as it is.
+from ..animation import CustomEase, Ease, EaseHandle, Easing
+from .comp import Camera, CameraMove, Comp, CompSpec, Marker, Style, comp_slug
+from .conditioning import expand_conditioning
+from .enums import (
+    DEFAULT_COLORSPACE,
+    SCHEMA,
+    AlphaMode,
+    BlendMode,
+    LightUnderAlpha,
+    MarkerKind,
+    MatteType,
+    MoveKind,
+    ProjectSettings,
+    Role,
+    Value,
+    VfrPolicy,
+)
+from .layer import (
+    AnimatableValue,
+    ConditioningKeyframe,
+    ExrSequence,
+    Keyframe,
+    Layer,
+    LayerSource,
+    Provenance,
+    TrackMatte,
+    Transform,
+)
+
+__all__ = [
+    "DEFAULT_COLORSPACE",
+    "SCHEMA",
+    "AlphaMode",
+    "AnimatableValue",
+    "BlendMode",
+    "Camera",
+    "CameraMove",
+    "Comp",
+    "CompSpec",
+    "ConditioningKeyframe",
+    "CustomEase",
+    "Ease",
+    "EaseHandle",
+    "Easing",
+    "ExrSequence",
+    "Keyframe",
+    "Layer",
+    "LayerSource",
+    "LightUnderAlpha",
+    "Marker",
+    "MarkerKind",
+    "MatteType",
+    "MoveKind",
+    "ProjectSettings",
+    "Provenance",
+    "Role",
+    "Style",
+    "TrackMatte",
+    "Transform",
+    "Value",
+    "VfrPolicy",
+    "comp_slug",
+    "expand_conditioning",
+]
