@@ -31,10 +31,7 @@ from ..errors import (
 )
 from .initspec import REQUEST_SCHEMA as INIT_REQUEST_SCHEMA
 from .initspec import RESULT_SCHEMA as INIT_RESULT_SCHEMA
-from .jobs import MalformedBodyError
-from .runtime import Service
-from .security import InputRoots, allowed_host_names, host_name, token_matches
-from .store import (
+from .job import (
     EVENTS,
     IdempotencyConflictError,
     Job,
@@ -42,6 +39,9 @@ from .store import (
     JobNotFoundError,
     JobStatus,
 )
+from .jobs import MalformedBodyError
+from .runtime import Service
+from .security import InputRoots, allowed_host_names, host_name, token_matches
 
 try:
     import h11
@@ -957,7 +957,7 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
     def job_webhooks(job_id: str) -> dict[str, Any]:
         """The job's webhook messages and their delivery state."""
         store.get(job_id)
-        return {"job_id": job_id, "messages": store.messages(job_id)}
+        return {"job_id": job_id, "messages": store.outbox.messages(job_id)}
 
     @app.get(
         "/v1/jobs/{job_id}/events",

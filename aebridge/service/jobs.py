@@ -29,8 +29,9 @@ from typing import Any
 from ..errors import AebridgeError, OptionError, Problem, SpecError
 from ..model import ExrSequence
 from .config import ServiceConfig
+from .job import DEFAULT_EVENTS, EVENTS, Job, WebhookTarget
 from .security import InputRoots, PathNotAllowedError
-from .store import DEFAULT_EVENTS, EVENTS, Job, Store, WebhookTarget
+from .store import Store
 from .webhooks import check_url, decode_secret, new_secret
 
 __all__ = [

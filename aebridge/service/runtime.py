@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from .config import ServiceConfig
+from .job import Job, JobConflictError
 from .jobs import Submitter
 from .security import InputRoots
-from .store import Job, JobConflictError, Store
+from .store import Store
 from .watch import HotFolder
 from .webhooks import Dispatcher, new_secret
 from .worker import (
@@ -78,7 +79,7 @@ class Service:
             roots=self.roots,
         )
         self.dispatcher = Dispatcher(
-            self.store,
+            self.store.outbox,
             timeout=self.config.webhook_timeout,
             max_attempts=self.config.webhook_max_attempts,
             backoff=self.config.webhook_backoff,

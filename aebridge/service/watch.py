@@ -34,9 +34,10 @@ from typing import Any
 from .. import sandbox
 from ..errors import AebridgeError, SpecError
 from ..sandbox import PathOutsideRootsError
+from .job import JobNotFoundError, JobStatus
 from .jobs import MalformedBodyError, Submitter, parse_body
 from .security import InputRoots
-from .store import JobNotFoundError, JobStatus, Store
+from .store import Store
 
 __all__ = ["REJECTED", "HotFolder", "outcome_paths"]
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ..errors import AebridgeError, OptionError
-from .store import OutboxMessage, Store
+from .outbox import Outbox, OutboxMessage
 
 if TYPE_CHECKING:
     import httpx
@@ -336,7 +336,7 @@ class Dispatcher:
     """A thread that delivers due outbox messages until stopped.
 
     Args:
-        store: the job store holding the outbox.
+        outbox: the webhook outbox of the job database.
         timeout: seconds to wait for a receiver.
         max_attempts: attempts before a message is given up.
         backoff: the first retry delay in seconds.
@@ -349,7 +349,7 @@ class Dispatcher:
 
     def __init__(
         self,
-        store: Store,
+        outbox: Outbox,
         *,
         timeout: float,
         max_attempts: int,
@@ -359,7 +359,7 @@ class Dispatcher:
         parallel: int = 4,
         allow: Sequence[Network] = (),
     ) -> None:
-        self._store = store
+        self._outbox = outbox
         self._allow = tuple(allow)
         self._timeout = timeout
         self._max_attempts = max_attempts
@@ -402,7 +402,7 @@ class Dispatcher:
                 batch: list[OutboxMessage] = []
                 if room > 0:
                     try:
-                        batch = self._store.claim_messages(
+                        batch = self._outbox.claim_messages(
                             limit=room, claim_seconds=self._timeout + 30
                         )
                     except Exception:  # the database is busy or gone: try later
@@ -450,7 +450,7 @@ class Dispatcher:
         except (httpx.HTTPError, httpx.InvalidURL):
             error = "protocol_error"
         if error is None:
-            self._store.delivered(message.id)
+            self._outbox.delivered(message.id)
             return
         attempt = message.attempts + 1
         retry_at = None
@@ -467,7 +467,7 @@ class Dispatcher:
             f" {status}" if status is not None else "",
             "" if retry_at else "; giving up",
         )
-        self._store.delivery_failed(
+        self._outbox.delivery_failed(
             message.id, error=error, retry_at=retry_at, status=status
         )
 

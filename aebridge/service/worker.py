@@ -27,8 +27,9 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from ..errors import AebridgeError, CanceledError, OptionError
+from .job import Failure, Job, JobStatus
 from .security import InputRoots
-from .store import Failure, Job, JobStatus, Store
+from .store import Store
 
 __all__ = ["BuildFn", "SpecLoader", "WorkerPool", "describe_result", "load_callable"]
 

@@ -11,6 +11,14 @@ from pathlib import Path
 import pytest
 
 from aebridge.errors import OptionError
+from aebridge.service.job import (
+    Failure,
+    IdempotencyConflictError,
+    JobConflictError,
+    JobNotFoundError,
+    JobStatus,
+    WebhookTarget,
+)
 from aebridge.service.security import (
     PathNotAllowedError,
     check_bind,
@@ -18,15 +26,7 @@ from aebridge.service.security import (
     resolve_input,
     token_matches,
 )
-from aebridge.service.store import (
-    Failure,
-    IdempotencyConflictError,
-    JobConflictError,
-    JobNotFoundError,
-    JobStatus,
-    Store,
-    WebhookTarget,
-)
+from aebridge.service.store import Store
 from aebridge.service.watch import outcome_paths
 from aebridge.service.webhooks import (
     WebhookVerificationError,
@@ -81,7 +81,7 @@ def create(
 
 
 def outbox_events(store: Store, job_id: str) -> list[str]:
-    return [m["event"] for m in store.messages(job_id)]
+    return [m["event"] for m in store.outbox.messages(job_id)]
 
 
 # -- store ---------------------------------------------------------------------------
@@ -300,14 +300,14 @@ def test_webhook_payload_shows_the_job_as_the_event_left_it(
     job = store.claim("w", 10)
     assert job is not None
     store.finish(job.id, "w", status=JobStatus.SUCCEEDED, result={"script": "a.jsx"})
-    messages = store.claim_messages(limit=10, claim_seconds=30)
+    messages = store.outbox.claim_messages(limit=10, claim_seconds=30)
     payloads = {m.event: json.loads(m.payload) for m in messages}
     assert payloads["job.succeeded"]["data"]["status"] == "succeeded"
     assert payloads["job.succeeded"]["data"]["result"] == {"script": "a.jsx"}
     assert payloads["job.started"]["data"]["status"] == "running"
     assert all(m.secret == HOOK.secret for m in messages)
     # Claimed messages are not handed out twice while the claim lasts.
-    assert store.claim_messages(limit=10, claim_seconds=30) == []
+    assert store.outbox.claim_messages(limit=10, claim_seconds=30) == []
 
 
 def test_failed_delivery_is_retried_later_then_given_up(
@@ -315,16 +315,16 @@ def test_failed_delivery_is_retried_later_then_given_up(
 ) -> None:
     queued, _ = create(store, tmp_path)
     store.cancel(queued.id)
-    (message,) = store.claim_messages(limit=10, claim_seconds=30)
-    store.delivery_failed(message.id, error="HTTP 503", retry_at=clock.now + 60)
-    assert store.claim_messages(limit=10, claim_seconds=30) == []
+    (message,) = store.outbox.claim_messages(limit=10, claim_seconds=30)
+    store.outbox.delivery_failed(message.id, error="HTTP 503", retry_at=clock.now + 60)
+    assert store.outbox.claim_messages(limit=10, claim_seconds=30) == []
     clock.now += 61
-    (again,) = store.claim_messages(limit=10, claim_seconds=30)
+    (again,) = store.outbox.claim_messages(limit=10, claim_seconds=30)
     assert again.id == message.id and again.attempts == 1
-    store.delivery_failed(message.id, error="HTTP 503", retry_at=None)
+    store.outbox.delivery_failed(message.id, error="HTTP 503", retry_at=None)
     clock.now += 10_000
-    assert store.claim_messages(limit=10, claim_seconds=30) == []
-    (state,) = store.messages(queued.id)
+    assert store.outbox.claim_messages(limit=10, claim_seconds=30) == []
+    (state,) = store.outbox.messages(queued.id)
     assert (
         state["given_up"]
         and state["attempts"] == 2
@@ -501,7 +501,7 @@ INSERT INTO jobs (id, status, request, body_hash, base_dir, out_dir, created_at,
 def test_a_database_from_before_versioning_is_migrated_in_place(
     tmp_path: Path,
 ) -> None:
-    from aebridge.service.store import MIGRATIONS, SCHEMA_VERSION
+    from aebridge.service.migrations import MIGRATIONS, SCHEMA_VERSION
 
     path = tmp_path / "aebridge.db"
     old = sqlite3.connect(path)
@@ -525,19 +525,19 @@ def test_a_database_from_before_versioning_is_migrated_in_place(
 def test_a_failing_migration_leaves_the_database_as_it_was(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from aebridge.service import store as store_module
-    from aebridge.service.store import Migration
+    from aebridge.service import migrations
+    from aebridge.service.migrations import Migration
 
     path = tmp_path / "aebridge.db"
     Store(path).close()
     broken = (
-        *store_module.MIGRATIONS,
+        *migrations.MIGRATIONS,
         Migration(
             "9999_broken",
             ("CREATE TABLE half_done (x INTEGER)", "THIS IS NOT SQL"),
         ),
     )
-    monkeypatch.setattr(store_module, "MIGRATIONS", broken)
+    monkeypatch.setattr(migrations, "MIGRATIONS", broken)
     with pytest.raises(sqlite3.OperationalError):
         Store(path)
     db = sqlite3.connect(path)
@@ -545,12 +545,12 @@ def test_a_failing_migration_leaves_the_database_as_it_was(
     assert "half_done" not in tables
     assert (
         db.execute("PRAGMA user_version").fetchone()[0]
-        == len(store_module.MIGRATIONS) - 1
+        == len(migrations.MIGRATIONS) - 1
     )
 
 
 def test_a_database_from_a_newer_aebridge_is_refused(tmp_path: Path) -> None:
-    from aebridge.service.store import NewerDatabaseError
+    from aebridge.service.migrations import NewerDatabaseError
 
     path = tmp_path / "aebridge.db"
     Store(path).close()
@@ -566,7 +566,7 @@ def test_stores_opening_one_new_database_at_once_migrate_it_once(
 ) -> None:
     import threading
 
-    from aebridge.service.store import SCHEMA_VERSION
+    from aebridge.service.migrations import SCHEMA_VERSION
 
     path = tmp_path / "aebridge.db"
     errors: list[BaseException] = []
@@ -634,7 +634,7 @@ def test_delete_refuses_a_running_job_and_removes_the_rest(
     assert store.delete(running.id).id == running.id
     with pytest.raises(JobNotFoundError):
         store.get(running.id)
-    assert store.messages(running.id) == []
+    assert store.outbox.messages(running.id) == []
     again, created = create(store, tmp_path, key="k")  # the key is free again
     assert created and again.id != running.id
 
