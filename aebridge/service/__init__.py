@@ -12,7 +12,7 @@ Modules, in dependency order (each imports only those above it):
 - :mod:`.store`       the job store: jobs, leases, idempotency, status history
 - :mod:`.webhooks`    Standard Webhooks signing and the outbox dispatcher
 - :mod:`.worker`      worker threads that lease queued jobs and run the build
-- :mod:`.jobs`        submitting a job: validation, path checks, idempotency
+- :mod:`.submission`  submitting a job: validation, path checks, idempotency
 - :mod:`.watch`       the hot folder
 - :mod:`.app`         the FastAPI application (needs the ``service`` extra)
 - :mod:`.runtime`     starting and stopping all of the above together

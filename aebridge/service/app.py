@@ -39,9 +39,9 @@ from .job import (
     JobNotFoundError,
     JobStatus,
 )
-from .jobs import MalformedBodyError
 from .runtime import Service
 from .security import InputRoots, allowed_host_names, host_name, token_matches
+from .submission import MalformedBodyError
 
 try:
     import h11
@@ -767,7 +767,7 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
         Repeating a request with the same Idempotency-Key and body answers 200 with the
         job the first request made.
         """
-        from .jobs import parse_body, with_base_dir
+        from .submission import parse_body, with_base_dir
 
         raw = await read_body(request)
         body = with_base_dir(parse_body(raw), base_dir)
@@ -818,7 +818,7 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
         a matte without a partner answer 422 ``init_refused``.
         """
         from .initspec import run_init
-        from .jobs import parse_body
+        from .submission import parse_body
 
         body = parse_body(await read_body(request))
         return await run_in_threadpool(run_init, body, config.input_roots)

@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Problem
-from .jobs import InvalidRequestError
 from .security import InputRoots, PathNotAllowedError
+from .submission import InvalidRequestError
 
 __all__ = [
     "INIT_KEYS",

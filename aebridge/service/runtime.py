@@ -15,9 +15,9 @@ from typing import Any
 
 from .config import ServiceConfig
 from .job import Job, JobConflictError
-from .jobs import Submitter
 from .security import InputRoots
 from .store import Store
+from .submission import Submitter
 from .watch import HotFolder
 from .webhooks import Dispatcher, new_secret
 from .worker import (

@@ -35,9 +35,9 @@ from .. import sandbox
 from ..errors import AebridgeError, SpecError
 from ..sandbox import PathOutsideRootsError
 from .job import JobNotFoundError, JobStatus
-from .jobs import MalformedBodyError, Submitter, parse_body
 from .security import InputRoots
 from .store import Store
+from .submission import MalformedBodyError, Submitter, parse_body
 
 __all__ = ["REJECTED", "HotFolder", "outcome_paths"]
 
