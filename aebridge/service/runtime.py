@@ -15,6 +15,7 @@ from typing import Any
 
 from .config import ServiceConfig
 from .job import Job, JobConflictError
+from .loop import LoopThread
 from .security import InputRoots
 from .store import Store
 from .submission import Submitter
@@ -103,6 +104,16 @@ class Service:
         self._started = False
         #: Set when the service begins to stop: event streams end.
         self.stopping = threading.Event()
+        # Retention runs a quarter of the retention period apart (between half a
+        # second and an hour).
+        retention = self.config.retention_days * 86400
+        self._retention = LoopThread(
+            self._expire_round,
+            name="aebridge-retention",
+            interval=min(3600.0, max(0.5, retention / 4)),
+            log=_log,
+            failure="expiring old jobs failed",
+        )
 
     def start(self) -> None:
         """Requeue jobs of a dead server, then start workers, webhooks, hot folders."""
@@ -111,9 +122,7 @@ class Service:
         self._started = True
         self.workers.start()
         if self.config.retention_days:
-            threading.Thread(
-                target=self._janitor, name="aebridge-retention", daemon=True
-            ).start()
+            self._retention.start()
         self.dispatcher.start()
         for folder in self.hot_folders:
             folder.start()
@@ -154,6 +163,9 @@ class Service:
             _log.info("retention: deleted %d finished job(s)", len(expired))
         return expired
 
+    def _expire_round(self) -> None:
+        self.expire_jobs()
+
     def rotate_secret(self, job_id: str) -> str:
         """A new webhook secret for a job, returned once.
 
@@ -179,17 +191,6 @@ class Service:
             return
         shutil.rmtree(folder, ignore_errors=True)
 
-    def _janitor(self) -> None:
-        seconds = self.config.retention_days * 86400
-        period = min(3600.0, max(0.5, seconds / 4))
-        while True:
-            try:
-                self.expire_jobs()
-            except Exception:  # a busy database: next round
-                _log.exception("expiring old jobs failed")
-            if self.stopping.wait(period):
-                return
-
     def begin_stop(self) -> None:
         """Start stopping, without waiting (safe in a signal handler).
 
@@ -197,6 +198,7 @@ class Service:
         jobs go back to the queue); event streams end (:attr:`stopping`).
         """
         self.stopping.set()
+        self._retention.begin_stop()
         self.workers.begin_stop()
 
     def stop(self) -> None:
@@ -209,6 +211,7 @@ class Service:
             folder.stop()
         self.workers.stop()
         self.dispatcher.stop()
+        self._retention.join(5.0)
         # The conversion workers are kept warm between jobs; stop them here, because
         # uvicorn ends the process on SIGTERM by re-raising the signal after its
         # graceful shutdown, so atexit handlers never run.

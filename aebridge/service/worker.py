@@ -28,6 +28,7 @@ from typing import Any
 
 from ..errors import AebridgeError, CanceledError, OptionError
 from .job import Failure, Job, JobStatus
+from .loop import LoopThread
 from .security import InputRoots
 from .store import Store
 
@@ -188,39 +189,49 @@ class WorkerPool:
         self._max_attempts = max_attempts
         self._build_jobs = build_jobs
         self._engine = engine
-        self._interval = interval
         self._stop = threading.Event()
-        self._wake = threading.Event()
         self._runs: dict[str, _Run] = {}
         self._runs_lock = threading.Lock()
         self._last_sweep = 0.0
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._threads = [
-            threading.Thread(
-                target=self._loop, name=f"aebridge-worker-{i}", daemon=True
+        self._workers = [
+            LoopThread(
+                self._work,
+                name=f"aebridge-worker-{i}",
+                interval=interval,
+                log=_log,
+                failure="a worker's round failed",
             )
             for i in range(count)
         ]
-        self._heart = threading.Thread(
-            target=self._heartbeat, name="aebridge-heartbeat", daemon=True
+        self._heart = LoopThread(
+            self._heartbeat,
+            name="aebridge-heartbeat",
+            interval=min(lease_seconds / 3, 1.0),
+            log=_log,
+            failure="the heartbeat's round failed",
+            wait_first=True,
         )
 
     def start(self) -> None:
         """Requeue jobs whose server died, then start the workers and the heartbeat."""
         self._store.requeue_expired(self._max_attempts)
         self._heart.start()
-        for thread in self._threads:
-            thread.start()
+        for worker in self._workers:
+            worker.start()
 
     def wake(self) -> None:
         """A job was queued: look at the queue now instead of at the next interval."""
-        self._wake.set()
+        for worker in self._workers:
+            worker.wake()
 
     def begin_stop(self) -> None:
         """Stop taking jobs and ask running builds to stop between frames (returns at
         once; safe in a signal handler)."""
         self._stop.set()
-        self._wake.set()
+        self._heart.begin_stop()
+        for worker in self._workers:
+            worker.begin_stop()
         with self._runs_lock:
             for run in self._runs.values():
                 run.shutting_down.set()
@@ -234,47 +245,47 @@ class WorkerPool:
         """
         self.begin_stop()
         deadline = time.monotonic() + timeout
-        for thread in self._threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
+        for worker in self._workers:
+            worker.join(max(0.0, deadline - time.monotonic()))
         self._heart.join(max(0.0, deadline - time.monotonic()))
 
-    # -- threads -------------------------------------------------------------------
+    # -- rounds of the threads -----------------------------------------------------
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                job = self._store.claim(self.owner, self._lease)
-            except Exception:  # a locked or vanished database: retry, never die
-                _log.exception("claiming a job failed")
-                job = None
-            if job is None:
-                self._wake.wait(self._interval)
-                self._wake.clear()
-                continue
-            self._run(job)
+    def _work(self) -> bool:
+        """Claim a queued job and build it; False when there was none."""
+        try:
+            job = self._store.claim(self.owner, self._lease)
+        except Exception:  # a locked or vanished database: retry, never die
+            _log.exception("claiming a job failed")
+            return False
+        if job is None:
+            return False
+        self._run(job)
+        return True
 
     def _heartbeat(self) -> None:
+        """Renew the lease of every running job, pass cancels on, and now and then
+        requeue the jobs of servers that died."""
         period = self._lease / 3
-        while not self._stop.wait(min(period, 1.0)):
-            now = time.monotonic()
-            with self._runs_lock:
-                runs = list(self._runs.values())
-            for run in runs:
-                try:
-                    held, cancel = self._store.heartbeat(
-                        run.job.id, self.owner, self._lease
-                    )
-                except Exception:
-                    _log.exception("renewing the lease of %s failed", run.job.id)
-                    continue
-                self._react(run, held=held, cancel=cancel)
-            if now - self._last_sweep >= period:
-                self._last_sweep = now
-                try:
-                    if self._store.requeue_expired(self._max_attempts):
-                        self._wake.set()
-                except Exception:
-                    _log.exception("requeueing expired jobs failed")
+        now = time.monotonic()
+        with self._runs_lock:
+            runs = list(self._runs.values())
+        for run in runs:
+            try:
+                held, cancel = self._store.heartbeat(
+                    run.job.id, self.owner, self._lease
+                )
+            except Exception:
+                _log.exception("renewing the lease of %s failed", run.job.id)
+                continue
+            self._react(run, held=held, cancel=cancel)
+        if now - self._last_sweep >= period:
+            self._last_sweep = now
+            try:
+                if self._store.requeue_expired(self._max_attempts):
+                    self.wake()
+            except Exception:
+                _log.exception("requeueing expired jobs failed")
 
     @staticmethod
     def _react(run: _Run, *, held: bool, cancel: bool) -> None:

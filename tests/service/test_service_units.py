@@ -710,3 +710,97 @@ def test_retention_deletes_every_expired_job_in_batches(
         assert list(service.config.outputs.iterdir()) == []
     finally:
         service.store.close()
+
+
+# -- background threads ----------------------------------------------------------------
+
+
+def test_a_loop_thread_survives_a_failing_round_and_stops_within_its_interval(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import logging
+    import threading
+
+    from aebridge.service.loop import LoopThread
+
+    rounds: list[int] = []
+    second = threading.Event()
+    finished = threading.Event()
+
+    def step() -> bool:
+        rounds.append(len(rounds))
+        if len(rounds) == 1:
+            raise RuntimeError("the database is locked")
+        if len(rounds) == 2:
+            second.set()
+        return False
+
+    loop = LoopThread(
+        step,
+        name="test-loop",
+        interval=60.0,
+        log=logging.getLogger("test.loop"),
+        failure="a test round failed",
+        finish=finished.set,
+    )
+    with caplog.at_level(logging.ERROR, logger="test.loop"):
+        loop.start()
+        loop.wake()  # the first round raised; the next one comes when woken
+        assert second.wait(10)
+        loop.stop(timeout=10)
+    # Stopped without waiting out the 60 s interval, and closed in its thread.
+    assert finished.is_set() and loop.stopping
+    assert rounds == [0, 1]
+    assert [r.getMessage() for r in caplog.records] == ["a test round failed"]
+
+
+def test_a_loop_thread_runs_again_at_once_while_its_step_has_more_to_do() -> None:
+    import logging
+    import threading
+
+    from aebridge.service.loop import LoopThread
+
+    left = [3]
+    done = threading.Event()
+
+    def step() -> bool:
+        left[0] -= 1
+        if left[0] == 0:
+            done.set()
+        return left[0] > 0
+
+    loop = LoopThread(
+        step,
+        name="test-loop",
+        interval=60.0,
+        log=logging.getLogger("test.loop"),
+        failure="never",
+        wait_first=False,
+    )
+    loop.start()
+    try:
+        assert done.wait(10)  # three rounds, none waited for the 60 s interval
+    finally:
+        loop.stop(timeout=10)
+
+
+def test_a_loop_thread_that_waits_first_can_be_stopped_before_its_first_round() -> None:
+    import logging
+    import threading
+
+    from aebridge.service.loop import LoopThread
+
+    rounds: list[None] = []
+    finished = threading.Event()
+    loop = LoopThread(
+        lambda: rounds.append(None),
+        name="test-loop",
+        interval=60.0,
+        log=logging.getLogger("test.loop"),
+        failure="never",
+        wait_first=True,
+        finish=finished.set,
+    )
+    loop.start()
+    loop.stop(timeout=10)
+    assert finished.is_set() and rounds == []
