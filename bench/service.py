@@ -56,9 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from aebridge.client import Client
-    from aebridge.service.app import ServerThread
     from aebridge.service.config import ServiceConfig
     from aebridge.service.runtime import Service
+    from aebridge.service.server import ServerThread
     from aebridge.synthetic import write_png_sequence
 
     with tempfile.TemporaryDirectory(prefix="aebridge-bench-") as tmp:

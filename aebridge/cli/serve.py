@@ -202,8 +202,8 @@ def serve_cmd(
       curl -X POST 'localhost:8765/v1/jobs?base_dir=sh010' \\
         -H 'Content-Type: application/json' -d @shots/sh010/comp.json
     """
-    from ..service.app import serve
     from ..service.runtime import Service
+    from ..service.server import serve
 
     config = ServiceConfig(
         host=host,
