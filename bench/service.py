@@ -55,6 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--poll", type=float, default=0.2, help="client poll seconds")
     args = parser.parse_args(argv)
 
+    from aebridge.cli.serve import build_function
     from aebridge.client import Client
     from aebridge.service.config import ServiceConfig
     from aebridge.service.runtime import Service
@@ -70,8 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 input_roots=(root,),
                 workers=args.workers,
                 build_jobs=1,
-                build=args.build,
-            )
+            ),
+            build=build_function(args.build),
         )
         server = ServerThread(service).start()
         latencies: dict[str, list[float]] = {"submit": [], "get": [], "list": []}

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..spec_io import load_spec as read_spec
 from .config import ServiceConfig
 from .job import Job, JobConflictError
 from .loop import LoopThread
@@ -21,14 +22,7 @@ from .store import Store
 from .submission import Submitter
 from .watch import HotFolder
 from .webhooks import Dispatcher, new_secret
-from .worker import (
-    DEFAULT_BUILD,
-    DEFAULT_SPEC_LOADER,
-    BuildFn,
-    SpecLoader,
-    WorkerPool,
-    load_callable,
-)
+from .worker import BuildFn, SpecLoader, WorkerPool
 
 __all__ = ["Service"]
 
@@ -43,27 +37,23 @@ class Service:
 
     Args:
         config: the configuration (checked and made absolute here).
-        build: the build function (default: ``config.build``, else
-            :func:`aebridge.api.build`).
-        load_spec: the spec loader (default :func:`aebridge.spec_io.load_spec`).
+        build: the build every job runs: :func:`aebridge.api.build`, which the
+            command line passes, or a stand-in (tests slow it down or script it).
+        load_spec: reads a stored spec back (default
+            :func:`aebridge.spec_io.load_spec`).
 
     Raises:
-        OptionError: a configuration value is not allowed or the build cannot be
-            imported.
+        OptionError: a configuration value is not allowed.
     """
 
     def __init__(
         self,
         config: ServiceConfig,
         *,
-        build: BuildFn | None = None,
-        load_spec: SpecLoader | None = None,
+        build: BuildFn,
+        load_spec: SpecLoader = read_spec,
     ) -> None:
         self.config = config.resolved()
-        if build is None:
-            build = load_callable(self.config.build or DEFAULT_BUILD, option="--build")
-        if load_spec is None:
-            load_spec = load_callable(DEFAULT_SPEC_LOADER, option="spec loader")
         self.config.outputs.mkdir(parents=True, exist_ok=True)
         self.store = Store(self.config.db_path)
         #: The input roots: submission checks, the read sandbox, relative messages.

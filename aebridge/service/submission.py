@@ -33,6 +33,7 @@ from .job import DEFAULT_EVENTS, EVENTS, Job, WebhookTarget
 from .security import InputRoots, PathNotAllowedError
 from .store import Store
 from .webhooks import check_url, decode_secret, new_secret
+from .worker import SpecLoader
 
 __all__ = [
     "ENVELOPE_KEYS",
@@ -214,7 +215,7 @@ class Submitter:
         store: Store,
         config: ServiceConfig,
         *,
-        load_spec: Callable[..., Any],
+        load_spec: SpecLoader,
         on_queued: Callable[[], None] = lambda: None,
     ) -> None:
         self._store = store

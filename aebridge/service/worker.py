@@ -1,7 +1,7 @@
 """Worker threads: lease a queued job, run the build, record progress and the outcome.
 
-The build is a dependency (``module:function``, default :func:`aebridge.api.build`) so
-tests can run the service with a slowed-down or scripted build. A heartbeat thread
+The build is passed in (:class:`BuildFn`: :func:`aebridge.api.build`, or a slowed
+or scripted stand-in in tests), so the service never names it. A heartbeat thread
 renews the lease while the build runs and passes a cancel request on to the build
 through its ``cancel`` event; the build stops between frames and leaves no partial
 frame. A worker that loses its lease (the server was suspended for longer than the
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import importlib
 import json
 import logging
 import os
@@ -24,53 +23,65 @@ import uuid
 from collections.abc import Callable, Mapping
 from fractions import Fraction
 from pathlib import Path, PurePath
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from ..errors import AebridgeError, CanceledError, OptionError
+from ..errors import AebridgeError, CanceledError, Problem
+from ..model import CompSpec
 from .job import Failure, Job, JobStatus
 from .loop import LoopThread
 from .security import InputRoots
 from .store import Store
 
-__all__ = ["BuildFn", "SpecLoader", "WorkerPool", "describe_result", "load_callable"]
+if TYPE_CHECKING:
+    from ..api import BuildProgress
+
+__all__ = ["BuildFn", "SpecLoader", "WorkerPool", "describe_result"]
 
 _log = logging.getLogger("aebridge.service.worker")
 
-#: ``build(spec, out_dir, *, base_dir, preview, engine, jobs, force, progress, cancel)``
-BuildFn = Callable[..., Any]
-#: ``load_spec(mapping, *, base_dir, check_files) -> CompSpec``
-SpecLoader = Callable[..., Any]
 
-DEFAULT_BUILD = "aebridge.api:build"
-DEFAULT_SPEC_LOADER = "aebridge.spec_io:load_spec"
+class BuildFn(Protocol):
+    """The build a worker runs for a job: :func:`aebridge.api.build`'s contract.
+
+    The result is read by :func:`describe_result` (its ``comp_dir``, ``script``,
+    ``build_json``, ``preview``, ``layers`` and ``warnings``).
+    """
+
+    def __call__(
+        self,
+        spec: CompSpec,
+        out_dir: Path,
+        *,
+        base_dir: Path,
+        preview: bool,
+        engine: str,
+        jobs: int | None,
+        force: bool,
+        progress: Callable[[BuildProgress], None],
+        cancel: threading.Event,
+    ) -> object: ...
+
+
+class SpecLoader(Protocol):
+    """Reads a stored spec back (:func:`aebridge.spec_io.load_spec`'s contract).
+
+    It returns the :class:`~aebridge.model.CompSpec`; the return is typed ``Any``
+    because stand-ins that are never called (the OpenAPI writer's) return nothing.
+    """
+
+    def __call__(
+        self,
+        source: Mapping[str, Any],
+        *,
+        base_dir: Path,
+        check_files: bool,
+        warn: Callable[[Problem], None] | None = None,
+    ) -> Any: ...
+
 
 # Progress is written at most this often (plus on every stage or layer change), so a
 # build reporting every frame does not turn into a stream of database writes.
 PROGRESS_INTERVAL = 0.25
-
-
-def load_callable(path: str, *, option: str) -> Callable[..., Any]:
-    """Import ``module:function``.
-
-    Args:
-        path: e.g. ``aebridge.api:build``.
-        option: the option it came from, for the error message.
-
-    Raises:
-        OptionError: the text is not ``module:function`` or it cannot be imported.
-    """
-    module_name, _, attr = path.partition(":")
-    if not module_name or not attr:
-        raise OptionError(option, path, "module:function, e.g. aebridge.api:build")
-    try:
-        target = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
-        raise OptionError(
-            option, path, f"an importable module:function ({exc})"
-        ) from exc
-    if not callable(target):
-        raise OptionError(option, path, "a callable")
-    return target  # type: ignore[no-any-return]
 
 
 def _jsonable(value: Any, out_dir: Path, show: Callable[[str], str]) -> Any:
