@@ -23,6 +23,9 @@ __all__ = ["Clock", "Database"]
 #: The time source: seconds since the epoch (tests pass a fake one).
 Clock = Callable[[], float]
 
+#: Seconds a connection waits for another one's lock before giving up.
+_TIMEOUT = 30.0
+
 
 class Database:
     """The connections to one job database; safe to share between threads.
@@ -46,14 +49,14 @@ class Database:
         # Autocommit mode: transactions are opened explicitly with BEGIN IMMEDIATE so a
         # read-then-write never upgrades a shared lock and deadlocks another process.
         self._db = sqlite3.connect(
-            str(path), isolation_level=None, check_same_thread=False, timeout=30.0
+            str(path), isolation_level=None, check_same_thread=False, timeout=_TIMEOUT
         )
         self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._enable_wal()
         # FULL, not WAL's usual NORMAL: a 202 promises the job exists, and NORMAL may
         # lose the last commits on a power cut (a killed process loses nothing).
         self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA busy_timeout=30000")
+        self._db.execute(f"PRAGMA busy_timeout={int(_TIMEOUT * 1000)}")
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         with self._lock:
@@ -62,6 +65,23 @@ class Database:
             except BaseException:
                 self._db.close()
                 raise
+
+    def _enable_wal(self) -> None:
+        # Switching a new database to WAL takes an exclusive lock, and SQLite answers
+        # SQLITE_BUSY at once, without waiting in the busy handler, while another
+        # process or thread opening it at the same moment holds a shared one: one in
+        # about eight of four stores opened at once failed "database is locked".
+        deadline = time.monotonic() + _TIMEOUT
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                busy = exc.sqlite_errorcode == sqlite3.SQLITE_BUSY
+                if not busy or time.monotonic() > deadline:
+                    self._db.close()
+                    raise
+                time.sleep(0.01)
 
     @property
     def schema_version(self) -> int:
@@ -85,10 +105,10 @@ class Database:
                 str(self.path),
                 isolation_level=None,
                 check_same_thread=False,
-                timeout=30.0,
+                timeout=_TIMEOUT,
             )
             conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute(f"PRAGMA busy_timeout={int(_TIMEOUT * 1000)}")
             self._local.conn = conn
             with self._lock:
                 self._readers.append(conn)
