@@ -55,10 +55,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--poll", type=float, default=0.2, help="client poll seconds")
     args = parser.parse_args(argv)
 
+    from aebridge.cli.serve import build_function
     from aebridge.client import Client
-    from aebridge.service.app import ServerThread
     from aebridge.service.config import ServiceConfig
     from aebridge.service.runtime import Service
+    from aebridge.service.server import ServerThread
     from aebridge.synthetic import write_png_sequence
 
     with tempfile.TemporaryDirectory(prefix="aebridge-bench-") as tmp:
@@ -70,8 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 input_roots=(root,),
                 workers=args.workers,
                 build_jobs=1,
-                build=args.build,
-            )
+            ),
+            build=build_function(args.build),
         )
         server = ServerThread(service).start()
         latencies: dict[str, list[float]] = {"submit": [], "get": [], "list": []}

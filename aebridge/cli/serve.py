@@ -2,18 +2,59 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import signal
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 
+from ..errors import OptionError
 from ..service.config import DEFAULT_HOST, DEFAULT_PORT, ServiceConfig
 
-__all__ = ["serve_cmd", "watch_cmd"]
+if TYPE_CHECKING:
+    from ..service.worker import BuildFn
+
+__all__ = ["build_function", "serve_cmd", "watch_cmd"]
+
+
+def build_function(text: str | None) -> BuildFn:
+    """The build the service runs: :func:`aebridge.api.build`, or the ``--build``
+    override.
+
+    ``--build MODULE:FUNCTION`` stays a documented option rather than a seam only
+    tests can reach: the service's crash, stop and attack tests run the real
+    ``aebridge serve`` process (its signal handling, its kill -9 recovery, its
+    option parsing) with a slowed or paused build, and ``bench/service.py`` measures
+    the service's own overhead with a scripted one; a test-only launcher would test
+    another process than the one users run. The default is imported here, where a
+    type checker and the import contracts see it; only an override is resolved
+    from text, and it is checked to be an importable callable (its signature is the
+    operator's promise).
+
+    Raises:
+        OptionError: the text is not ``module:function``, or does not import a
+            callable.
+    """
+    if text is None:
+        from ..api import build
+
+        return build
+    module_name, _, attr = text.partition(":")
+    if not module_name or not attr:
+        raise OptionError("--build", text, "module:function, e.g. aebridge.api:build")
+    try:
+        target = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise OptionError(
+            "--build", text, f"an importable module:function ({exc})"
+        ) from exc
+    if not callable(target):
+        raise OptionError("--build", text, "a callable")
+    return cast("BuildFn", target)
 
 
 def _shared_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -183,6 +224,7 @@ def serve_cmd(
     cors_origins: tuple[str, ...],
     header_timeout: float,
     body_timeout: float,
+    build: str | None,
     **shared: Any,
 ) -> None:
     """Run the HTTP service: jobs in SQLite, progress, webhooks, hot folders.
@@ -202,8 +244,8 @@ def serve_cmd(
       curl -X POST 'localhost:8765/v1/jobs?base_dir=sh010' \\
         -H 'Content-Type: application/json' -d @shots/sh010/comp.json
     """
-    from ..service.app import serve
     from ..service.runtime import Service
+    from ..service.server import serve
 
     config = ServiceConfig(
         host=host,
@@ -218,7 +260,7 @@ def serve_cmd(
         **shared,
     )
     _logging()
-    service = Service(config)
+    service = Service(config, build=build_function(build))
     click.echo(
         f"aebridge service on http://{host}:{port} (data {service.config.data_dir})",
         err=True,
@@ -241,7 +283,9 @@ def serve_cmd(
     help="Seconds between scans of the folder.",
 )
 @_shared_options
-def watch_cmd(folder: Path, poll: bool, interval: float, **shared: Any) -> None:
+def watch_cmd(
+    folder: Path, poll: bool, interval: float, build: str | None, **shared: Any
+) -> None:
     """Turn every comp spec dropped into FOLDER into a job, without an HTTP server.
 
     Write a spec under a temporary name (or starting with '.') and rename it to
@@ -262,7 +306,7 @@ def watch_cmd(folder: Path, poll: bool, interval: float, **shared: Any) -> None:
     _logging()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with Service(config) as service:
+    with Service(config, build=build_function(build)) as service:
         click.echo(
             f"watching {service.config.watch_dirs[0]} (data "
             f"{service.config.data_dir}); Ctrl-C stops",

@@ -2,11 +2,12 @@
 
 :func:`init_folder` looks at a folder (:mod:`.discover`), reads the generator records
 beside the media (:mod:`.records`), pairs mattes by the naming conventions
-(:mod:`.naming`), decides plate, layers, provenance, keyframes and, on request, a
-camera (:mod:`.assemble`, :mod:`.controls`), and checks that the spec it made
-validates and reads back equal. :func:`init_spec` returns just the spec; the CLI and
-the service print or return the decisions too. ``docs/init.md`` lists the conventions
-and the records read.
+(:mod:`.naming`, :mod:`.mattes`), decides plate, layers, provenance, keyframes and,
+on request, a camera (:mod:`.assemble` over :mod:`.layers`, :mod:`.provenance` and
+:mod:`.controls`; what they share is in :mod:`.decisions`), and checks that the
+spec it made validates and reads back equal. :func:`init_spec` returns just the
+spec; the CLI and the service print or return the decisions too. ``docs/init.md``
+lists the conventions and the records read.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from ..errors import OptionError, Problem, SourceError
 from ..model import CompSpec, Style
 from ..spec import format_spec, load_spec, resolve_paths, spec_to_dict
 from ..timing import parse_rate
-from .assemble import Guess, InitOptions, LayerRow, assemble
+from .assemble import assemble
+from .decisions import Guess, InitOptions, LayerRow
 from .discover import scan
 
 __all__ = [

@@ -13,12 +13,14 @@ The moves run linearly over the generated clip (the control says nothing of easi
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
-from ..model import CameraMove, Ease, MoveKind
-from .records import CameraControl
+from ..model import Camera, CameraMove, CompSpec, Ease, MoveKind
+from .decisions import Clip, InitOptions, Notes
+from .records import CameraControl, Record
 
-__all__ = ["KLING_PRESETS", "KLING_SCALE", "Scale", "camera_moves"]
+__all__ = ["KLING_PRESETS", "KLING_SCALE", "Scale", "add_camera", "camera_moves"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -157,3 +159,75 @@ def camera_moves(
         + " (5 % of the comp width or 3 degrees per unit)"
     )
     return tuple(moves_list), said
+
+
+def add_camera(
+    spec: CompSpec,
+    ordered: Sequence[Clip],
+    plate: Clip,
+    comp_record: Record | None,
+    options: InitOptions,
+    notes: Notes,
+) -> CompSpec:
+    """The spec with a camera for the first record's camera control, when the user
+    asked for one (``--camera``); otherwise the control is only noted.
+
+    The camera follows the clip whose record has the control: that clip stays 2D
+    (the move is already in its pixels) and every other layer becomes 3D.
+    """
+    owners: list[tuple[Record, Clip]] = [
+        (c.record, c) for c in ordered if c.record is not None and c.record.camera
+    ]
+    if comp_record is not None and comp_record.camera is not None:
+        owners.append((comp_record, plate))
+    if not owners:
+        if options.camera:
+            notes.warnings.append(
+                "--camera: no record in the folder carries a camera control; no "
+                "camera is added"
+            )
+        return spec
+    record, owner = owners[0]
+    assert record.camera is not None
+    if not options.camera:
+        notes.guess(
+            f"camera: {record.files[0]} has a camera control ("
+            f"{record.camera.describe()}); it is recorded in provenance.camera_move, "
+            "no camera is added",
+            "--camera adds a heuristic camera move for it",
+        )
+        return spec
+    comp = spec.comp
+    end = min(comp.start_frame + owner.media.frame_count - 1, comp.last_frame)
+    moves, said = camera_moves(
+        record.camera, start=comp.start_frame, end=end, width=comp.width
+    )
+    if not moves:
+        notes.warnings.append(
+            f"--camera: {record.camera.describe()} cannot be turned into a camera "
+            "move (an unknown type, or a clip of one frame); no camera is added"
+        )
+        return spec
+    if len(owners) > 1:
+        notes.warnings.append(
+            f"--camera: {len(owners)} records carry camera controls; the camera "
+            f"follows {record.files[0]}"
+        )
+    followers = [layer.id for layer in spec.layers if layer.id != owner.layer_id]
+    layers = tuple(
+        replace(layer, three_d=True) if layer.id in followers else layer
+        for layer in spec.layers
+    )
+    notes.guess(
+        f"camera: a HEURISTIC for {record.camera.describe()}: {said}; linear over "
+        f"frames {comp.start_frame}-{end}. Generator camera controls are unitless, "
+        "so these amounts are aebridge's choice, not the generator's (docs/init.md)",
+        "edit camera.moves in the spec",
+    )
+    notes.guess(
+        f"3D: {', '.join(followers) or 'no layer'} follow the camera; "
+        f"{owner.layer_id} stays 2D (the move is already in its pixels)",
+        "set three_d in the spec",
+    )
+    moves_list: tuple[CameraMove, ...] = moves
+    return replace(spec, layers=layers, camera=Camera(moves=moves_list))

@@ -26,7 +26,8 @@ from ..errors import SourceError
 from ..ingest import MOVIE_EXTENSIONS, SourceInfo, probe, read_frames
 from ..sandbox import PathOutsideRootsError
 from ..sequence import IMAGE_EXTENSIONS, find_sequence
-from .records import Record, read_record
+from .readers import read_record
+from .records import Record
 
 __all__ = [
     "MIN_SEQUENCE",

@@ -44,8 +44,6 @@ class ServiceConfig:
         watch_dirs: hot folders whose specs become jobs.
         poll: hot folders are network shares: wait until a file's size is stable.
         watch_interval: seconds between hot-folder scans.
-        build: ``module:function`` of the build to run (default
-            ``aebridge.api:build``); the seam tests use to slow builds down.
         header_timeout: seconds a request's headers may take to arrive.
         body_timeout: seconds a request's body may take to arrive after its headers.
         allowed_hosts: ``Host`` names the server answers to besides its own address
@@ -79,7 +77,6 @@ class ServiceConfig:
     watch_dirs: tuple[Path, ...] = ()
     poll: bool = False
     watch_interval: float = 0.5
-    build: str | None = None
     header_timeout: float = 10.0
     body_timeout: float = 30.0
     allowed_hosts: tuple[str, ...] = ()

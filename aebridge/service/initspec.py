@@ -30,9 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Problem
-from .jobs import InvalidRequestError
 from .openapi import COMP_SPEC_REF
 from .security import InputRoots, PathNotAllowedError
+from .submission import InvalidRequestError
 
 __all__ = [
     "INIT_KEYS",

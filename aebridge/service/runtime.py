@@ -13,20 +13,16 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..spec import load_spec as read_spec
 from .config import ServiceConfig
-from .jobs import Submitter
+from .job import Job, JobConflictError
+from .loop import LoopThread
 from .security import InputRoots
-from .store import Job, JobConflictError, Store
+from .store import Store
+from .submission import Submitter
 from .watch import HotFolder
 from .webhooks import Dispatcher, new_secret
-from .worker import (
-    DEFAULT_BUILD,
-    DEFAULT_SPEC_LOADER,
-    BuildFn,
-    SpecLoader,
-    WorkerPool,
-    load_callable,
-)
+from .worker import BuildFn, SpecLoader, WorkerPool
 
 __all__ = ["Service"]
 
@@ -41,27 +37,23 @@ class Service:
 
     Args:
         config: the configuration (checked and made absolute here).
-        build: the build function (default: ``config.build``, else
-            :func:`aebridge.api.build`).
-        load_spec: the spec loader (default :func:`aebridge.spec_io.load_spec`).
+        build: the build every job runs: :func:`aebridge.api.build`, which the
+            command line passes, or a stand-in (tests slow it down or script it).
+        load_spec: reads a stored spec back (default
+            :func:`aebridge.spec.load_spec`).
 
     Raises:
-        OptionError: a configuration value is not allowed or the build cannot be
-            imported.
+        OptionError: a configuration value is not allowed.
     """
 
     def __init__(
         self,
         config: ServiceConfig,
         *,
-        build: BuildFn | None = None,
-        load_spec: SpecLoader | None = None,
+        build: BuildFn,
+        load_spec: SpecLoader = read_spec,
     ) -> None:
         self.config = config.resolved()
-        if build is None:
-            build = load_callable(self.config.build or DEFAULT_BUILD, option="--build")
-        if load_spec is None:
-            load_spec = load_callable(DEFAULT_SPEC_LOADER, option="spec loader")
         self.config.outputs.mkdir(parents=True, exist_ok=True)
         self.store = Store(self.config.db_path)
         #: The input roots: submission checks, the read sandbox, relative messages.
@@ -78,7 +70,7 @@ class Service:
             roots=self.roots,
         )
         self.dispatcher = Dispatcher(
-            self.store,
+            self.store.outbox,
             timeout=self.config.webhook_timeout,
             max_attempts=self.config.webhook_max_attempts,
             backoff=self.config.webhook_backoff,
@@ -102,6 +94,16 @@ class Service:
         self._started = False
         #: Set when the service begins to stop: event streams end.
         self.stopping = threading.Event()
+        # Retention runs a quarter of the retention period apart (between half a
+        # second and an hour).
+        retention = self.config.retention_days * 86400
+        self._retention = LoopThread(
+            self._expire_round,
+            name="aebridge-retention",
+            interval=min(3600.0, max(0.5, retention / 4)),
+            log=_log,
+            failure="expiring old jobs failed",
+        )
 
     def start(self) -> None:
         """Requeue jobs of a dead server, then start workers, webhooks, hot folders."""
@@ -110,9 +112,7 @@ class Service:
         self._started = True
         self.workers.start()
         if self.config.retention_days:
-            threading.Thread(
-                target=self._janitor, name="aebridge-retention", daemon=True
-            ).start()
+            self._retention.start()
         self.dispatcher.start()
         for folder in self.hot_folders:
             folder.start()
@@ -153,6 +153,9 @@ class Service:
             _log.info("retention: deleted %d finished job(s)", len(expired))
         return expired
 
+    def _expire_round(self) -> None:
+        self.expire_jobs()
+
     def rotate_secret(self, job_id: str) -> str:
         """A new webhook secret for a job, returned once.
 
@@ -178,17 +181,6 @@ class Service:
             return
         shutil.rmtree(folder, ignore_errors=True)
 
-    def _janitor(self) -> None:
-        seconds = self.config.retention_days * 86400
-        period = min(3600.0, max(0.5, seconds / 4))
-        while True:
-            try:
-                self.expire_jobs()
-            except Exception:  # a busy database: next round
-                _log.exception("expiring old jobs failed")
-            if self.stopping.wait(period):
-                return
-
     def begin_stop(self) -> None:
         """Start stopping, without waiting (safe in a signal handler).
 
@@ -196,6 +188,7 @@ class Service:
         jobs go back to the queue); event streams end (:attr:`stopping`).
         """
         self.stopping.set()
+        self._retention.begin_stop()
         self.workers.begin_stop()
 
     def stop(self) -> None:
@@ -208,6 +201,7 @@ class Service:
             folder.stop()
         self.workers.stop()
         self.dispatcher.stop()
+        self._retention.join(5.0)
         # The conversion workers are kept warm between jobs; stop them here, because
         # uvicorn ends the process on SIGTERM by re-raising the signal after its
         # graceful shutdown, so atexit handlers never run.

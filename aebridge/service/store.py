@@ -1,13 +1,19 @@
-"""The job store: jobs, leases, idempotency keys and the webhook outbox in SQLite.
+"""The job store: jobs, leases, idempotency keys and status history in SQLite.
 
-SQLite runs in WAL mode so readers never wait for the worker's writes. Every state
-change that a webhook subscribes to writes its outbox row in the same transaction as
-the change itself, so a crash can lose neither the change nor its notification.
+Every state change that a webhook subscribes to writes its outbox row
+(:mod:`.outbox`) in the same transaction as the change itself, and every status
+change its row in the history event streams replay, so a crash can lose neither the
+change nor its notification. The connections are :mod:`.database`'s, the schema
+:mod:`.migrations`'.
 
 A running job holds a lease (owner, expiry) renewed by its worker's heartbeat. Only the
 lease holder may record progress or finish the job: when a server is killed, its jobs'
 leases expire, another worker requeues and resumes them, and a late write from a
 worker that lost its lease is ignored, so no job finishes twice.
+
+The module is over 600 lines because it is one class whose every write is one
+transaction: the lease check, the change, its history row and its outbox row
+commit together, so they are written side by side here rather than split apart.
 """
 
 from __future__ import annotations
@@ -15,373 +21,26 @@ from __future__ import annotations
 import base64
 import json
 import sqlite3
-import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from enum import StrEnum
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import AebridgeError, OptionError
-
-__all__ = [
-    "DEFAULT_EVENTS",
-    "EVENTS",
-    "MIGRATIONS",
-    "SCHEMA_VERSION",
-    "Failure",
-    "IdempotencyConflictError",
-    "Job",
-    "JobConflictError",
-    "JobNotFoundError",
-    "JobStatus",
-    "Migration",
-    "NewerDatabaseError",
-    "OutboxMessage",
-    "Store",
-    "WebhookTarget",
-    "iso_time",
-    "migrate",
-]
-
-# -- schema ---------------------------------------------------------------------------
-#
-# The database carries its schema as named migrations, applied in order, each in its
-# own transaction together with the row that records it (as sqlite-utils'
-# migrations.py does). ``PRAGMA user_version`` holds the number applied. A database
-# made before versioning (the tables of 0001 without the table of applied
-# migrations) adopts 0001 as it is: every statement there is IF NOT EXISTS.
-
-
-@dataclass(frozen=True, slots=True)
-class Migration:
-    """One step of the schema: a stable name and the statements that take it."""
-
-    name: str
-    statements: tuple[str, ...]
-
-
-MIGRATIONS: tuple[Migration, ...] = (
-    Migration(
-        "0001_jobs_and_outbox",
-        (
-            """CREATE TABLE IF NOT EXISTS jobs (
-                seq INTEGER PRIMARY KEY AUTOINCREMENT,
-                id TEXT NOT NULL UNIQUE,
-                status TEXT NOT NULL,
-                stage TEXT,
-                layer TEXT,
-                frames_done INTEGER NOT NULL DEFAULT 0,
-                frames_total INTEGER NOT NULL DEFAULT 0,
-                request TEXT NOT NULL,
-                body_hash TEXT NOT NULL,
-                idempotency_key TEXT UNIQUE,
-                base_dir TEXT NOT NULL,
-                out_dir TEXT NOT NULL,
-                webhook_url TEXT,
-                webhook_events TEXT,
-                webhook_secret TEXT,
-                error_code TEXT,
-                error_message TEXT,
-                retryable INTEGER,
-                result TEXT,
-                cancel_requested INTEGER NOT NULL DEFAULT 0,
-                lease_owner TEXT,
-                lease_expires REAL,
-                attempts INTEGER NOT NULL DEFAULT 0,
-                completions INTEGER NOT NULL DEFAULT 0,
-                version INTEGER NOT NULL DEFAULT 1,
-                created_at REAL NOT NULL,
-                updated_at REAL NOT NULL,
-                started_at REAL,
-                finished_at REAL
-            )""",
-            "CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status, seq)",
-            """CREATE TABLE IF NOT EXISTS outbox (
-                id TEXT PRIMARY KEY,
-                job_id TEXT NOT NULL,
-                event TEXT NOT NULL,
-                url TEXT NOT NULL,
-                payload TEXT NOT NULL,
-                created_at REAL NOT NULL,
-                next_attempt_at REAL NOT NULL,
-                attempts INTEGER NOT NULL DEFAULT 0,
-                claimed_until REAL NOT NULL DEFAULT 0,
-                delivered_at REAL,
-                dead INTEGER NOT NULL DEFAULT 0,
-                last_error TEXT
-            )""",
-            "CREATE INDEX IF NOT EXISTS outbox_due "
-            "ON outbox(delivered_at, dead, next_attempt_at)",
-        ),
-    ),
-    # Starts that ended with the server gone (lease expired): only these count
-    # toward max_attempts; a stop that put the job back in the queue does not.
-    Migration(
-        "0002_job_crashes",
-        ("ALTER TABLE jobs ADD COLUMN crashes INTEGER NOT NULL DEFAULT 0",),
-    ),
-    # Every status a job passed, with the job as it was: event streams replay them.
-    Migration(
-        "0003_job_transitions",
-        (
-            """CREATE TABLE transitions (
-                job_id TEXT NOT NULL,
-                version INTEGER NOT NULL,
-                status TEXT NOT NULL,
-                job TEXT NOT NULL,
-                at REAL NOT NULL,
-                PRIMARY KEY (job_id, version)
-            )""",
-        ),
-    ),
-    # A failed delivery's category is in last_error; the receiver's status here.
-    Migration(
-        "0004_outbox_last_status",
-        ("ALTER TABLE outbox ADD COLUMN last_status INTEGER",),
-    ),
-    # Retention finds finished jobs by age; deletion finds a job's messages.
-    Migration(
-        "0005_retention_indexes",
-        (
-            "CREATE INDEX jobs_finished ON jobs(finished_at) "
-            "WHERE finished_at IS NOT NULL",
-            "CREATE INDEX outbox_job ON outbox(job_id)",
-        ),
-    ),
+from ..errors import OptionError
+from .database import Clock, Database
+from .job import (
+    Failure,
+    IdempotencyConflictError,
+    Job,
+    JobConflictError,
+    JobNotFoundError,
+    JobStatus,
+    WebhookTarget,
 )
+from .outbox import Outbox
 
-#: The schema version this code writes: the number of migrations.
-SCHEMA_VERSION = len(MIGRATIONS)
-
-_MIGRATIONS_TABLE = """CREATE TABLE IF NOT EXISTS aebridge_migrations (
-    name TEXT PRIMARY KEY,
-    applied_at REAL NOT NULL
-)"""
-
-
-class NewerDatabaseError(OptionError):
-    """The database was migrated by a newer aebridge than this one."""
-
-    def __init__(self, path: Path, unknown: Sequence[str]) -> None:
-        super().__init__(
-            "--data",
-            str(path.parent),
-            "a job database made by this aebridge version or an older one (it has "
-            f"schema migrations this version does not know: {', '.join(unknown)}; "
-            "upgrade aebridge)",
-        )
-
-
-def migrate(db: sqlite3.Connection, path: Path, *, clock: Any = time.time) -> list[str]:
-    """Apply the migrations a database lacks, each in its own transaction.
-
-    Safe when several processes open the same database at once: each migration is
-    looked up and applied under ``BEGIN IMMEDIATE``, so exactly one applies it.
-
-    Args:
-        db: a connection in autocommit mode (``isolation_level=None``).
-        path: the database file, for messages.
-        clock: the time source for ``applied_at``.
-
-    Returns:
-        The names of the migrations applied now.
-
-    Raises:
-        NewerDatabaseError: the database knows migrations this code does not.
-    """
-    db.execute(_MIGRATIONS_TABLE)
-    known = {m.name for m in MIGRATIONS}
-    recorded = [r[0] for r in db.execute("SELECT name FROM aebridge_migrations")]
-    unknown = sorted(set(recorded) - known)
-    if unknown:
-        raise NewerDatabaseError(path, unknown)
-    applied: list[str] = []
-    for migration in MIGRATIONS:
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            done = db.execute(
-                "SELECT 1 FROM aebridge_migrations WHERE name = ?", (migration.name,)
-            ).fetchone()
-            if done is None:
-                for statement in migration.statements:
-                    db.execute(statement)
-                db.execute(
-                    "INSERT INTO aebridge_migrations (name, applied_at) VALUES (?, ?)",
-                    (migration.name, clock()),
-                )
-                count = db.execute(
-                    "SELECT COUNT(*) FROM aebridge_migrations"
-                ).fetchone()[0]
-                db.execute(f"PRAGMA user_version = {int(count)}")
-                applied.append(migration.name)
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
-    return applied
-
-
-class JobStatus(StrEnum):
-    """Where a job is in its life."""
-
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELED = "canceled"
-
-    @property
-    def terminal(self) -> bool:
-        """True for succeeded, failed and canceled."""
-        return self in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELED)
-
-
-#: Webhook events a job may subscribe to.
-EVENTS = ("job.queued", "job.started", "job.succeeded", "job.failed", "job.canceled")
-#: What a webhook without ``events`` receives: the end of the job, whatever it is.
-DEFAULT_EVENTS = ("job.succeeded", "job.failed", "job.canceled")
-
-
-class JobNotFoundError(AebridgeError):
-    """No job has this id."""
-
-    code = "job_not_found"
-
-    def __init__(self, job_id: str) -> None:
-        self.job_id = job_id
-        super().__init__(f"no job with id {job_id!r}")
-
-
-class JobConflictError(AebridgeError):
-    """The job is in a state that does not allow the request (cancel a finished job)."""
-
-    code = "job_conflict"
-
-
-class IdempotencyConflictError(AebridgeError):
-    """An Idempotency-Key was used before with a different request body."""
-
-    code = "idempotency_key_reused"
-
-    def __init__(self, key: str, job_id: str) -> None:
-        self.key = key
-        self.job_id = job_id
-        super().__init__(
-            f"Idempotency-Key {key!r} was already used for job {job_id} with a "
-            "different request body; send the same body to get that job again, or use "
-            "a new key for a new job"
-        )
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Failure:
-    """Why a job failed: a stable ``code``, a message for people, and whether a retry
-    may help."""
-
-    code: str
-    message: str
-    retryable: bool
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class WebhookTarget:
-    """Where a job's events go, which events, and the secret that signs them."""
-
-    url: str
-    events: tuple[str, ...]
-    secret: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Job:
-    """One job as stored. ``request`` is the accepted request body (JSON text)."""
-
-    id: str
-    seq: int
-    status: JobStatus
-    stage: str | None
-    layer: str | None
-    frames_done: int
-    frames_total: int
-    request: str
-    base_dir: str
-    out_dir: str
-    webhook: WebhookTarget | None
-    failure: Failure | None
-    result: Mapping[str, Any] | None
-    cancel_requested: bool
-    lease_owner: str | None
-    attempts: int
-    crashes: int
-    completions: int
-    version: int
-    created_at: float
-    updated_at: float
-    started_at: float | None
-    finished_at: float | None
-
-    def public(self) -> dict[str, Any]:
-        """The job as the API shows it (no secrets, no internal lease data)."""
-        return {
-            "id": self.id,
-            "status": self.status.value,
-            "stage": self.stage,
-            "layer": self.layer,
-            "progress": {
-                "frames_done": self.frames_done,
-                "frames_total": self.frames_total,
-            },
-            "failure": (
-                None
-                if self.failure is None
-                else {
-                    "code": self.failure.code,
-                    "message": self.failure.message,
-                    "retryable": self.failure.retryable,
-                }
-            ),
-            "result": dict(self.result) if self.result is not None else None,
-            "cancel_requested": self.cancel_requested,
-            "attempts": self.attempts,
-            "webhook": (
-                None
-                if self.webhook is None
-                else {"url": self.webhook.url, "events": list(self.webhook.events)}
-            ),
-            "created_at": iso_time(self.created_at),
-            "updated_at": iso_time(self.updated_at),
-            "started_at": iso_time(self.started_at),
-            "finished_at": iso_time(self.finished_at),
-        }
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class OutboxMessage:
-    """One webhook message; ``id`` stays the same on every delivery attempt."""
-
-    id: str
-    job_id: str
-    event: str
-    url: str
-    payload: str
-    attempts: int
-    secret: str
-
-
-def iso_time(stamp: float | None) -> str | None:
-    """An epoch time as ISO 8601 UTC with milliseconds (``None`` stays ``None``)."""
-    if stamp is None:
-        return None
-    return (
-        datetime.fromtimestamp(stamp, UTC)
-        .isoformat(timespec="milliseconds")
-        .replace("+00:00", "Z")
-    )
+__all__ = ["Store"]
 
 
 def _encode_cursor(seq: int) -> str:
@@ -404,8 +63,63 @@ def _decode_cursor(cursor: str) -> int:
         ) from exc
 
 
+def _job_from_row(row: sqlite3.Row) -> Job:
+    """A job from its row in the jobs table."""
+    webhook = None
+    if row["webhook_url"]:
+        webhook = WebhookTarget(
+            url=row["webhook_url"],
+            events=tuple(json.loads(row["webhook_events"])),
+            secret=row["webhook_secret"],
+        )
+    failure = None
+    if row["error_code"]:
+        failure = Failure(
+            code=row["error_code"],
+            message=row["error_message"],
+            retryable=bool(row["retryable"]),
+        )
+    return Job(
+        id=row["id"],
+        seq=row["seq"],
+        status=JobStatus(row["status"]),
+        stage=row["stage"],
+        layer=row["layer"],
+        frames_done=row["frames_done"],
+        frames_total=row["frames_total"],
+        request=row["request"],
+        base_dir=row["base_dir"],
+        out_dir=row["out_dir"],
+        webhook=webhook,
+        failure=failure,
+        result=json.loads(row["result"]) if row["result"] else None,
+        cancel_requested=bool(row["cancel_requested"]),
+        lease_owner=row["lease_owner"],
+        attempts=row["attempts"],
+        crashes=row["crashes"],
+        completions=row["completions"],
+        version=row["version"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+    )
+
+
+def _read_job(db: sqlite3.Connection, job_id: str) -> Job:
+    """The job with this id as ``db`` sees it now.
+
+    Raises:
+        JobNotFoundError: no job has this id.
+    """
+    row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    if row is None:
+        raise JobNotFoundError(job_id)
+    return _job_from_row(row)
+
+
 class Store:
-    """The SQLite job store; safe to share between threads (one connection, a lock).
+    """The SQLite job store; safe to share between threads.
 
     Several processes (``aebridge serve`` and ``aebridge watch``) may open the same
     database: SQLite's own locking serialises their writes and leases keep them from
@@ -416,120 +130,23 @@ class Store:
         clock: the time source (tests pass a fake one).
     """
 
-    def __init__(self, path: Path, *, clock: Any = time.time) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, path: Path, *, clock: Clock = time.time) -> None:
+        self._db = Database(path, clock=clock)
         self._clock = clock
-        self._lock = threading.RLock()
-        # Autocommit mode: transactions are opened explicitly with BEGIN IMMEDIATE so a
-        # read-then-write never upgrades a shared lock and deadlocks another process.
-        self._db = sqlite3.connect(
-            str(path), isolation_level=None, check_same_thread=False, timeout=30.0
-        )
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # FULL, not WAL's usual NORMAL: a 202 promises the job exists, and NORMAL may
-        # lose the last commits on a power cut (a killed process loses nothing).
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA busy_timeout=30000")
-        self._path = path
-        self._local = threading.local()
-        self._readers: list[sqlite3.Connection] = []
-        with self._lock:
-            try:
-                migrate(self._db, path, clock=clock)
-            except BaseException:
-                self._db.close()
-                raise
+        #: The webhook outbox, in the same database: its rows are written in the
+        #: transactions below that change the jobs they report.
+        self.outbox = Outbox(self._db)
 
     @property
     def schema_version(self) -> int:
         """The number of schema migrations the database carries."""
-        return int(self._reader().execute("PRAGMA user_version").fetchone()[0])
+        return self._db.schema_version
 
     def close(self) -> None:
         """Close the database connections."""
-        with self._lock:
-            self._db.close()
-            for reader in self._readers:
-                reader.close()
-            self._readers.clear()
-
-    def _reader(self) -> sqlite3.Connection:
-        """This thread's read connection.
-
-        Writes go through one connection under a lock (SQLite has one writer anyway);
-        reads use a connection per thread so that, in WAL mode, an API call never
-        waits for a worker's commit and its fsync.
-        """
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(
-                str(self._path),
-                isolation_level=None,
-                check_same_thread=False,
-                timeout=30.0,
-            )
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA busy_timeout=30000")
-            self._local.conn = conn
-            with self._lock:
-                self._readers.append(conn)
-        return conn
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            else:
-                self._db.execute("COMMIT")
+        self._db.close()
 
     # -- reading -------------------------------------------------------------------
-
-    def _row_to_job(self, row: sqlite3.Row) -> Job:
-        webhook = None
-        if row["webhook_url"]:
-            webhook = WebhookTarget(
-                url=row["webhook_url"],
-                events=tuple(json.loads(row["webhook_events"])),
-                secret=row["webhook_secret"],
-            )
-        failure = None
-        if row["error_code"]:
-            failure = Failure(
-                code=row["error_code"],
-                message=row["error_message"],
-                retryable=bool(row["retryable"]),
-            )
-        return Job(
-            id=row["id"],
-            seq=row["seq"],
-            status=JobStatus(row["status"]),
-            stage=row["stage"],
-            layer=row["layer"],
-            frames_done=row["frames_done"],
-            frames_total=row["frames_total"],
-            request=row["request"],
-            base_dir=row["base_dir"],
-            out_dir=row["out_dir"],
-            webhook=webhook,
-            failure=failure,
-            result=json.loads(row["result"]) if row["result"] else None,
-            cancel_requested=bool(row["cancel_requested"]),
-            lease_owner=row["lease_owner"],
-            attempts=row["attempts"],
-            crashes=row["crashes"],
-            completions=row["completions"],
-            version=row["version"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-            started_at=row["started_at"],
-            finished_at=row["finished_at"],
-        )
 
     def get(self, job_id: str) -> Job:
         """One job by id.
@@ -537,14 +154,7 @@ class Store:
         Raises:
             JobNotFoundError: no job has this id.
         """
-        row = (
-            self._reader()
-            .execute("SELECT * FROM jobs WHERE id = ?", (job_id,))
-            .fetchone()
-        )
-        if row is None:
-            raise JobNotFoundError(job_id)
-        return self._row_to_job(row)
+        return _read_job(self._db.reader(), job_id)
 
     def list_jobs(
         self,
@@ -581,24 +191,18 @@ class Store:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY seq DESC LIMIT ?"
         params.append(limit + 1)
-        rows = self._reader().execute(sql, params).fetchall()
-        jobs = [self._row_to_job(r) for r in rows[:limit]]
+        rows = self._db.reader().execute(sql, params).fetchall()
+        jobs = [_job_from_row(r) for r in rows[:limit]]
         next_cursor = _encode_cursor(jobs[-1].seq) if len(rows) > limit else None
         return jobs, next_cursor
 
     def counts(self) -> dict[str, int]:
         """Number of jobs in each state, and of webhook messages still to deliver."""
-        db = self._reader()
-        db.execute("BEGIN")  # one snapshot for both counts
-        try:
+        with self._db.snapshot() as db:  # one snapshot for both counts
             rows = db.execute(
                 "SELECT status, COUNT(*) FROM jobs GROUP BY status"
             ).fetchall()
-            pending = db.execute(
-                "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL AND dead = 0"
-            ).fetchone()[0]
-        finally:
-            db.execute("COMMIT")
+            pending = self.outbox.pending(db)
         counts = {s.value: 0 for s in JobStatus}
         counts.update({row[0]: row[1] for row in rows})
         counts["webhooks_pending"] = pending
@@ -612,22 +216,7 @@ class Store:
         Called inside the transaction that made the change, after the change, so the
         payload shows the job as the event left it.
         """
-        row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        job = self._row_to_job(row)
-        if job.webhook is None or event not in job.webhook.events:
-            return
-        now = self._clock()
-        message_id = f"msg_{uuid.uuid4().hex}"
-        payload = json.dumps(
-            {"type": event, "timestamp": iso_time(now), "data": job.public()},
-            sort_keys=True,
-            separators=(",", ":"),
-        )
-        db.execute(
-            "INSERT INTO outbox (id, job_id, event, url, payload, created_at, "
-            "next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (message_id, job_id, event, job.webhook.url, payload, now, now),
-        )
+        self.outbox.enqueue(db, _read_job(db, job_id), event)
 
     def _transition(self, db: sqlite3.Connection, job_id: str) -> None:
         """Record the job's new status, as the job now is, for event streams.
@@ -635,8 +224,7 @@ class Store:
         Called inside the transaction that changed the status, so a stream replays
         every status a job passed, however quickly it passed them.
         """
-        row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        job = self._row_to_job(row)
+        job = _read_job(db, job_id)
         db.execute(
             "INSERT OR REPLACE INTO transitions (job_id, version, status, job, at) "
             "VALUES (?, ?, ?, ?, ?)",
@@ -662,20 +250,16 @@ class Store:
         Raises:
             JobNotFoundError: no job has this id.
         """
-        db = self._reader()
-        db.execute("BEGIN")
-        try:
+        with self._db.snapshot() as db:
             row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
             steps = db.execute(
                 "SELECT version, status, job FROM transitions "
                 "WHERE job_id = ? AND version > ? ORDER BY version",
                 (job_id, after),
             ).fetchall()
-        finally:
-            db.execute("COMMIT")
         if row is None:
             raise JobNotFoundError(job_id)
-        return self._row_to_job(row), [
+        return _job_from_row(row), [
             (int(v), str(status), json.loads(data)) for v, status, data in steps
         ]
 
@@ -686,7 +270,7 @@ class Store:
             IdempotencyConflictError: the key was used with a different body.
         """
         row = (
-            self._reader()
+            self._db.reader()
             .execute("SELECT * FROM jobs WHERE idempotency_key = ?", (key,))
             .fetchone()
         )
@@ -694,7 +278,7 @@ class Store:
             return None
         if row["body_hash"] != body_hash:
             raise IdempotencyConflictError(key, row["id"])
-        return self._row_to_job(row)
+        return _job_from_row(row)
 
     def create(
         self,
@@ -724,7 +308,7 @@ class Store:
             IdempotencyConflictError: the key was used with a different body.
         """
         now = self._clock()
-        with self._write() as db:
+        with self._db.write() as db:
             if idempotency_key is not None:
                 row = db.execute(
                     "SELECT id, body_hash FROM jobs WHERE idempotency_key = ?",
@@ -733,10 +317,7 @@ class Store:
                 if row is not None:
                     if row["body_hash"] != body_hash:
                         raise IdempotencyConflictError(idempotency_key, row["id"])
-                    existing = db.execute(
-                        "SELECT * FROM jobs WHERE id = ?", (row["id"],)
-                    ).fetchone()
-                    return self._row_to_job(existing), False
+                    return _read_job(db, row["id"]), False
             job_id = f"job_{uuid.uuid4().hex}"
             db.execute(
                 "INSERT INTO jobs (id, status, request, body_hash, idempotency_key, "
@@ -759,8 +340,8 @@ class Store:
             )
             self._emit(db, job_id, "job.queued")
             self._transition(db, job_id)
-            row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return self._row_to_job(row), True
+            job = _read_job(db, job_id)
+        return job, True
 
     def cancel(self, job_id: str) -> Job:
         """Cancel a queued job now, or ask its worker to stop a running one.
@@ -773,11 +354,9 @@ class Store:
             JobConflictError: the job already ended (succeeded, failed or canceled).
         """
         now = self._clock()
-        with self._write() as db:
-            row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
-            if row is None:
-                raise JobNotFoundError(job_id)
-            status = JobStatus(row["status"])
+        with self._db.write() as db:
+            job = _read_job(db, job_id)
+            status = job.status
             if status.terminal:
                 raise JobConflictError(
                     f"job {job_id} already {status.value}; only queued or running "
@@ -800,14 +379,14 @@ class Store:
                 )
                 self._emit(db, job_id, "job.canceled")
                 self._transition(db, job_id)
-            elif status is JobStatus.RUNNING and not row["cancel_requested"]:
+            elif status is JobStatus.RUNNING and not job.cancel_requested:
                 db.execute(
                     "UPDATE jobs SET cancel_requested = 1, updated_at = ?, "
                     "version = version + 1 WHERE id = ?",
                     (now, job_id),
                 )
-            row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return self._row_to_job(row)
+            job = _read_job(db, job_id)
+        return job
 
     def claim(self, owner: str, lease_seconds: float) -> Job | None:
         """Lease the oldest queued job to ``owner`` and mark it running.
@@ -816,7 +395,7 @@ class Store:
             The job, or ``None`` when nothing is queued.
         """
         now = self._clock()
-        with self._write() as db:
+        with self._db.write() as db:
             row = db.execute(
                 "SELECT id FROM jobs WHERE status = ? ORDER BY seq LIMIT 1",
                 (JobStatus.QUEUED.value,),
@@ -843,8 +422,8 @@ class Store:
             if first_start == 1:
                 self._emit(db, job_id, "job.started")
             self._transition(db, job_id)
-            row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return self._row_to_job(row)
+            job = _read_job(db, job_id)
+        return job
 
     def heartbeat(
         self, job_id: str, owner: str, lease_seconds: float
@@ -855,7 +434,7 @@ class Store:
             (the lease is still ``owner``'s, a cancel was requested).
         """
         now = self._clock()
-        with self._write() as db:
+        with self._db.write() as db:
             cur = db.execute(
                 "UPDATE jobs SET lease_expires = ? WHERE id = ? AND lease_owner = ? "
                 "AND status = ?",
@@ -883,7 +462,7 @@ class Store:
             (``owner`` still holds the lease, a cancel was requested).
         """
         now = self._clock()
-        with self._write() as db:
+        with self._db.write() as db:
             cur = db.execute(
                 "UPDATE jobs SET stage = ?, layer = ?, frames_done = ?, "
                 "frames_total = ?, updated_at = ?, version = version + 1 "
@@ -929,7 +508,7 @@ class Store:
         if not status.terminal:
             raise ValueError(f"finish needs a terminal status, not {status.value}")
         now = self._clock()
-        with self._write() as db:
+        with self._db.write() as db:
             cur = db.execute(
                 "UPDATE jobs SET status = ?, error_code = ?, error_message = ?, "
                 "retryable = ?, result = ?, lease_owner = NULL, lease_expires = NULL, "
@@ -962,7 +541,7 @@ class Store:
             True when ``owner`` held the lease and the job is queued again.
         """
         now = self._clock()
-        with self._write() as db:
+        with self._db.write() as db:
             cur = db.execute(
                 "UPDATE jobs SET status = ?, lease_owner = NULL, lease_expires = NULL, "
                 "updated_at = ?, version = version + 1 "
@@ -985,7 +564,7 @@ class Store:
         """
         now = self._clock()
         touched: list[str] = []
-        with self._write() as db:
+        with self._db.write() as db:
             rows = db.execute(
                 "SELECT id, crashes FROM jobs WHERE status = ? AND lease_expires < ?",
                 (JobStatus.RUNNING.value, now),
@@ -1027,7 +606,7 @@ class Store:
             JobNotFoundError: no job has this id.
             JobConflictError: the job has no webhook.
         """
-        with self._write() as db:
+        with self._db.write() as db:
             row = db.execute(
                 "SELECT webhook_url FROM jobs WHERE id = ?", (job_id,)
             ).fetchone()
@@ -1049,11 +628,8 @@ class Store:
             JobNotFoundError: no job has this id.
             JobConflictError: the job is running (cancel it first).
         """
-        with self._write() as db:
-            row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
-            if row is None:
-                raise JobNotFoundError(job_id)
-            job = self._row_to_job(row)
+        with self._db.write() as db:
+            job = _read_job(db, job_id)
             if job.status is JobStatus.RUNNING:
                 raise JobConflictError(
                     f"job {job_id} is running; cancel it and delete it once it has "
@@ -1068,7 +644,7 @@ class Store:
         Returns:
             The jobs deleted (their ``out_dir`` is for the caller to remove).
         """
-        with self._write() as db:
+        with self._db.write() as db:
             rows = db.execute(
                 "SELECT * FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ? "
                 "AND status IN (?, ?, ?) ORDER BY finished_at LIMIT ?",
@@ -1080,121 +656,12 @@ class Store:
                     limit,
                 ),
             ).fetchall()
-            jobs = [self._row_to_job(row) for row in rows]
+            jobs = [_job_from_row(row) for row in rows]
             self._purge(db, [job.id for job in jobs])
         return jobs
 
-    @staticmethod
-    def _purge(db: sqlite3.Connection, job_ids: Sequence[str]) -> None:
+    def _purge(self, db: sqlite3.Connection, job_ids: Sequence[str]) -> None:
+        self.outbox.discard(db, job_ids)
         for job_id in job_ids:
-            db.execute("DELETE FROM outbox WHERE job_id = ?", (job_id,))
             db.execute("DELETE FROM transitions WHERE job_id = ?", (job_id,))
             db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
-
-    # -- outbox --------------------------------------------------------------------
-
-    def claim_messages(
-        self, *, limit: int, claim_seconds: float
-    ) -> list[OutboxMessage]:
-        """Take up to ``limit`` due webhook messages for ``claim_seconds``.
-
-        A claimed message is not handed to another dispatcher (another process on the
-        same database) until the claim runs out, so a slow receiver does not get the
-        same message twice at once; after a crash the claim runs out and it is retried.
-        """
-        now = self._clock()
-        with self._write() as db:
-            rows = db.execute(
-                "SELECT o.*, j.webhook_secret AS secret FROM outbox o "
-                "JOIN jobs j ON j.id = o.job_id WHERE o.delivered_at IS NULL "
-                "AND o.dead = 0 AND o.next_attempt_at <= ? AND o.claimed_until <= ? "
-                "ORDER BY o.next_attempt_at LIMIT ?",
-                (now, now, limit),
-            ).fetchall()
-            for row in rows:
-                db.execute(
-                    "UPDATE outbox SET claimed_until = ? WHERE id = ?",
-                    (now + claim_seconds, row["id"]),
-                )
-        return [
-            OutboxMessage(
-                id=row["id"],
-                job_id=row["job_id"],
-                event=row["event"],
-                url=row["url"],
-                payload=row["payload"],
-                attempts=row["attempts"],
-                secret=row["secret"],
-            )
-            for row in rows
-        ]
-
-    def delivered(self, message_id: str) -> None:
-        """Record a successful delivery."""
-        now = self._clock()
-        with self._write() as db:
-            db.execute(
-                "UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, "
-                "claimed_until = 0, last_error = NULL, last_status = NULL "
-                "WHERE id = ?",
-                (now, message_id),
-            )
-
-    def delivery_failed(
-        self,
-        message_id: str,
-        *,
-        error: str,
-        retry_at: float | None,
-        status: int | None = None,
-    ) -> None:
-        """Record a failed delivery; ``retry_at`` ``None`` gives the message up.
-
-        Args:
-            message_id: the message.
-            error: the failure's category (``connect_failed``, ``http_status``...).
-            retry_at: when to try again; ``None``: give up.
-            status: the receiver's HTTP status, when it answered.
-        """
-        with self._write() as db:
-            db.execute(
-                "UPDATE outbox SET attempts = attempts + 1, claimed_until = 0, "
-                "last_error = ?, last_status = ?, "
-                "next_attempt_at = COALESCE(?, next_attempt_at), "
-                "dead = ? WHERE id = ?",
-                (
-                    error[:100],
-                    status,
-                    retry_at,
-                    1 if retry_at is None else 0,
-                    message_id,
-                ),
-            )
-
-    def messages(self, job_id: str) -> list[dict[str, Any]]:
-        """Every webhook message of a job with its delivery state (for people)."""
-        rows = (
-            self._reader()
-            .execute(
-                "SELECT id, event, attempts, delivered_at, dead, last_error, "
-                "last_status, next_attempt_at FROM outbox WHERE job_id = ? "
-                "ORDER BY created_at",
-                (job_id,),
-            )
-            .fetchall()
-        )
-        return [
-            {
-                "id": row["id"],
-                "event": row["event"],
-                "attempts": row["attempts"],
-                "delivered_at": iso_time(row["delivered_at"]),
-                "given_up": bool(row["dead"]),
-                "last_error": row["last_error"],
-                "last_status": row["last_status"],
-                "next_attempt_at": (
-                    None if row["delivered_at"] else iso_time(row["next_attempt_at"])
-                ),
-            }
-            for row in rows
-        ]

@@ -24,7 +24,6 @@ import hashlib
 import json
 import logging
 import os
-import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -34,9 +33,11 @@ from typing import Any
 from .. import sandbox
 from ..errors import AebridgeError, SpecError
 from ..sandbox import PathOutsideRootsError
-from .jobs import MalformedBodyError, Submitter, parse_body
+from .job import JobNotFoundError, JobStatus
+from .loop import LoopThread
 from .security import InputRoots
-from .store import JobNotFoundError, JobStatus, Store
+from .store import Store
+from .submission import MalformedBodyError, Submitter, parse_body
 
 __all__ = ["REJECTED", "HotFolder", "outcome_paths"]
 
@@ -121,28 +122,23 @@ class HotFolder:
         self._seen: dict[str, _Seen] = {}
         self._pending: dict[str, str] = {}  # spec file name -> job id
         self._skipped: dict[str, int] = {}  # file name -> mtime it failed at
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, name=f"aebridge-watch-{folder.name}", daemon=True
+        # A vanished share must not end the watcher: a failed scan is logged and
+        # the next one comes after the interval.
+        self._loop = LoopThread(
+            self.scan_once,
+            name=f"aebridge-watch-{folder.name}",
+            interval=interval,
+            log=_log,
+            failure=f"scanning {folder} failed",
         )
 
     def start(self) -> None:
         """Start scanning in a thread."""
-        self._thread.start()
+        self._loop.start()
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop scanning."""
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.scan_once()
-            except Exception:  # a vanished share must not end the watcher
-                _log.exception("scanning %s failed", self.folder)
-            self._stop.wait(self._interval)
+        self._loop.stop(timeout)
 
     def _candidates(self) -> list[os.DirEntry[str]]:
         found = []

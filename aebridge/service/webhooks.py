@@ -20,15 +20,15 @@ import logging
 import random
 import secrets
 import socket
-import threading
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from ..errors import AebridgeError, OptionError
-from .store import OutboxMessage, Store
+from ..errors import AebridgeError, MissingExtraError, OptionError
+from .loop import LoopThread
+from .outbox import Outbox, OutboxMessage
 
 if TYPE_CHECKING:
     import httpx
@@ -336,7 +336,7 @@ class Dispatcher:
     """A thread that delivers due outbox messages until stopped.
 
     Args:
-        store: the job store holding the outbox.
+        outbox: the webhook outbox of the job database.
         timeout: seconds to wait for a receiver.
         max_attempts: attempts before a message is given up.
         backoff: the first retry delay in seconds.
@@ -349,7 +349,7 @@ class Dispatcher:
 
     def __init__(
         self,
-        store: Store,
+        outbox: Outbox,
         *,
         timeout: float,
         max_attempts: int,
@@ -359,7 +359,7 @@ class Dispatcher:
         parallel: int = 4,
         allow: Sequence[Network] = (),
     ) -> None:
-        self._store = store
+        self._outbox = outbox
         self._allow = tuple(allow)
         self._timeout = timeout
         self._max_attempts = max_attempts
@@ -367,56 +367,74 @@ class Dispatcher:
         self._cap = backoff_cap
         self._interval = interval
         self._parallel = parallel
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, name="aebridge-webhooks", daemon=True
+        # Several deliveries run at once, so one slow or unreachable receiver (up to
+        # ``timeout`` per attempt) does not hold up every other job's webhooks.
+        self._in_flight: set[Future[None]] = set()
+        self._http: httpx.Client | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._loop = LoopThread(
+            self._round,
+            name="aebridge-webhooks",
+            interval=interval,
+            log=_log,
+            failure="the webhook dispatcher's round failed",
+            finish=self._close,
         )
 
     def start(self) -> None:
-        """Start delivering."""
-        self._thread.start()
+        """Start delivering.
+
+        Raises:
+            MissingExtraError: httpx (the ``service`` extra) is not installed.
+        """
+        try:
+            import httpx
+        except ImportError as exc:
+            raise MissingExtraError("service", exc.name or "httpx") from exc
+
+        self._http = httpx.Client(
+            transport=_checked_transport(self._allow),
+            timeout=self._timeout,
+            follow_redirects=False,
+            trust_env=False,
+        )
+        self._pool = ThreadPoolExecutor(self._parallel, "aebridge-webhook")
+        self._loop.start()
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop after the attempt under way; undelivered messages stay queued."""
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
+        self._loop.stop(timeout)
 
-    def _run(self) -> None:
-        import httpx
+    def _round(self) -> bool:
+        """Claim due messages while there is room and hand them to the pool; True
+        when deliveries are under way (this round waited on them already)."""
+        assert self._http is not None and self._pool is not None
+        room = self._parallel - len(self._in_flight)
+        batch: list[OutboxMessage] = []
+        if room > 0:
+            try:
+                batch = self._outbox.claim_messages(
+                    limit=room, claim_seconds=self._timeout + 30
+                )
+            except Exception:  # the database is busy or gone: try later
+                _log.exception("reading the webhook outbox failed")
+        for message in batch:
+            self._in_flight.add(self._pool.submit(self._deliver, self._http, message))
+        if not self._in_flight:
+            return False
+        _done, pending = wait(
+            self._in_flight, timeout=self._interval, return_when=FIRST_COMPLETED
+        )
+        self._in_flight = set(pending)
+        return True
 
-        # Several deliveries run at once, so one slow or unreachable receiver (up to
-        # ``timeout`` per attempt) does not hold up every other job's webhooks.
-        in_flight: set[Future[None]] = set()
-        with (
-            httpx.Client(
-                transport=_checked_transport(self._allow),
-                timeout=self._timeout,
-                follow_redirects=False,
-                trust_env=False,
-            ) as http,
-            ThreadPoolExecutor(self._parallel, "aebridge-webhook") as pool,
-        ):
-            while not self._stop.is_set():
-                room = self._parallel - len(in_flight)
-                batch: list[OutboxMessage] = []
-                if room > 0:
-                    try:
-                        batch = self._store.claim_messages(
-                            limit=room, claim_seconds=self._timeout + 30
-                        )
-                    except Exception:  # the database is busy or gone: try later
-                        _log.exception("reading the webhook outbox failed")
-                for message in batch:
-                    in_flight.add(pool.submit(self._deliver, http, message))
-                if in_flight:
-                    _done, pending = wait(
-                        in_flight, timeout=self._interval, return_when=FIRST_COMPLETED
-                    )
-                    in_flight = set(pending)
-                elif not batch:
-                    self._stop.wait(self._interval)
-            wait(in_flight, timeout=self._timeout)
+    def _close(self) -> None:
+        """After the last round: let the deliveries under way end, then close."""
+        wait(self._in_flight, timeout=self._timeout)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+        if self._http is not None:
+            self._http.close()
 
     def _deliver(self, http: httpx.Client, message: OutboxMessage) -> None:
         try:
@@ -450,7 +468,7 @@ class Dispatcher:
         except (httpx.HTTPError, httpx.InvalidURL):
             error = "protocol_error"
         if error is None:
-            self._store.delivered(message.id)
+            self._outbox.delivered(message.id)
             return
         attempt = message.attempts + 1
         retry_at = None
@@ -467,7 +485,7 @@ class Dispatcher:
             f" {status}" if status is not None else "",
             "" if retry_at else "; giving up",
         )
-        self._store.delivery_failed(
+        self._outbox.delivery_failed(
             message.id, error=error, retry_at=retry_at, status=status
         )
 

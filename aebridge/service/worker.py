@@ -1,7 +1,7 @@
 """Worker threads: lease a queued job, run the build, record progress and the outcome.
 
-The build is a dependency (``module:function``, default :func:`aebridge.api.build`) so
-tests can run the service with a slowed-down or scripted build. A heartbeat thread
+The build is passed in (:class:`BuildFn`: :func:`aebridge.api.build`, or a slowed
+or scripted stand-in in tests), so the service never names it. A heartbeat thread
 renews the lease while the build runs and passes a cancel request on to the build
 through its ``cancel`` event; the build stops between frames and leaves no partial
 frame. A worker that loses its lease (the server was suspended for longer than the
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import importlib
 import json
 import logging
 import os
@@ -24,51 +23,61 @@ import uuid
 from collections.abc import Callable, Mapping
 from fractions import Fraction
 from pathlib import Path, PurePath
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from ..errors import AebridgeError, CanceledError, OptionError
+from ..errors import AebridgeError, CanceledError, Problem
+from ..model import CompSpec
+from .job import Failure, Job, JobStatus
+from .loop import LoopThread
 from .security import InputRoots
-from .store import Failure, Job, JobStatus, Store
+from .store import Store
 
-__all__ = ["BuildFn", "SpecLoader", "WorkerPool", "describe_result", "load_callable"]
+if TYPE_CHECKING:
+    from ..api import BuildProgress
+
+__all__ = ["BuildFn", "SpecLoader", "WorkerPool", "describe_result"]
 
 _log = logging.getLogger("aebridge.service.worker")
 
-#: ``build(spec, out_dir, *, base_dir, preview, engine, jobs, force, progress, cancel)``
-BuildFn = Callable[..., Any]
-#: ``load_spec(mapping, *, base_dir, check_files) -> CompSpec``
-SpecLoader = Callable[..., Any]
 
-DEFAULT_BUILD = "aebridge.api:build"
-DEFAULT_SPEC_LOADER = "aebridge.spec_io:load_spec"
+class BuildFn(Protocol):
+    """The build a worker runs for a job: :func:`aebridge.api.build`'s contract.
+
+    The result is read by :func:`describe_result` (its ``comp_dir``, ``script``,
+    ``build_json``, ``preview``, ``layers`` and ``warnings``).
+    """
+
+    def __call__(
+        self,
+        spec: CompSpec,
+        out_dir: Path,
+        *,
+        base_dir: Path,
+        preview: bool,
+        engine: str,
+        jobs: int | None,
+        force: bool,
+        progress: Callable[[BuildProgress], None],
+        cancel: threading.Event,
+    ) -> object: ...
+
+
+class SpecLoader(Protocol):
+    """Reads a stored spec back (:func:`aebridge.spec.load_spec`'s contract)."""
+
+    def __call__(
+        self,
+        source: Mapping[str, Any],
+        *,
+        base_dir: Path,
+        check_files: bool,
+        warn: Callable[[Problem], None] | None = None,
+    ) -> CompSpec: ...
+
 
 # Progress is written at most this often (plus on every stage or layer change), so a
 # build reporting every frame does not turn into a stream of database writes.
 PROGRESS_INTERVAL = 0.25
-
-
-def load_callable(path: str, *, option: str) -> Callable[..., Any]:
-    """Import ``module:function``.
-
-    Args:
-        path: e.g. ``aebridge.api:build``.
-        option: the option it came from, for the error message.
-
-    Raises:
-        OptionError: the text is not ``module:function`` or it cannot be imported.
-    """
-    module_name, _, attr = path.partition(":")
-    if not module_name or not attr:
-        raise OptionError(option, path, "module:function, e.g. aebridge.api:build")
-    try:
-        target = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
-        raise OptionError(
-            option, path, f"an importable module:function ({exc})"
-        ) from exc
-    if not callable(target):
-        raise OptionError(option, path, "a callable")
-    return target  # type: ignore[no-any-return]
 
 
 def _jsonable(value: Any, out_dir: Path, show: Callable[[str], str]) -> Any:
@@ -187,39 +196,49 @@ class WorkerPool:
         self._max_attempts = max_attempts
         self._build_jobs = build_jobs
         self._engine = engine
-        self._interval = interval
         self._stop = threading.Event()
-        self._wake = threading.Event()
         self._runs: dict[str, _Run] = {}
         self._runs_lock = threading.Lock()
         self._last_sweep = 0.0
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._threads = [
-            threading.Thread(
-                target=self._loop, name=f"aebridge-worker-{i}", daemon=True
+        self._workers = [
+            LoopThread(
+                self._work,
+                name=f"aebridge-worker-{i}",
+                interval=interval,
+                log=_log,
+                failure="a worker's round failed",
             )
             for i in range(count)
         ]
-        self._heart = threading.Thread(
-            target=self._heartbeat, name="aebridge-heartbeat", daemon=True
+        self._heart = LoopThread(
+            self._heartbeat,
+            name="aebridge-heartbeat",
+            interval=min(lease_seconds / 3, 1.0),
+            log=_log,
+            failure="the heartbeat's round failed",
+            wait_first=True,
         )
 
     def start(self) -> None:
         """Requeue jobs whose server died, then start the workers and the heartbeat."""
         self._store.requeue_expired(self._max_attempts)
         self._heart.start()
-        for thread in self._threads:
-            thread.start()
+        for worker in self._workers:
+            worker.start()
 
     def wake(self) -> None:
         """A job was queued: look at the queue now instead of at the next interval."""
-        self._wake.set()
+        for worker in self._workers:
+            worker.wake()
 
     def begin_stop(self) -> None:
         """Stop taking jobs and ask running builds to stop between frames (returns at
         once; safe in a signal handler)."""
         self._stop.set()
-        self._wake.set()
+        self._heart.begin_stop()
+        for worker in self._workers:
+            worker.begin_stop()
         with self._runs_lock:
             for run in self._runs.values():
                 run.shutting_down.set()
@@ -233,47 +252,47 @@ class WorkerPool:
         """
         self.begin_stop()
         deadline = time.monotonic() + timeout
-        for thread in self._threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
+        for worker in self._workers:
+            worker.join(max(0.0, deadline - time.monotonic()))
         self._heart.join(max(0.0, deadline - time.monotonic()))
 
-    # -- threads -------------------------------------------------------------------
+    # -- rounds of the threads -----------------------------------------------------
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                job = self._store.claim(self.owner, self._lease)
-            except Exception:  # a locked or vanished database: retry, never die
-                _log.exception("claiming a job failed")
-                job = None
-            if job is None:
-                self._wake.wait(self._interval)
-                self._wake.clear()
-                continue
-            self._run(job)
+    def _work(self) -> bool:
+        """Claim a queued job and build it; False when there was none."""
+        try:
+            job = self._store.claim(self.owner, self._lease)
+        except Exception:  # a locked or vanished database: retry, never die
+            _log.exception("claiming a job failed")
+            return False
+        if job is None:
+            return False
+        self._run(job)
+        return True
 
     def _heartbeat(self) -> None:
+        """Renew the lease of every running job, pass cancels on, and now and then
+        requeue the jobs of servers that died."""
         period = self._lease / 3
-        while not self._stop.wait(min(period, 1.0)):
-            now = time.monotonic()
-            with self._runs_lock:
-                runs = list(self._runs.values())
-            for run in runs:
-                try:
-                    held, cancel = self._store.heartbeat(
-                        run.job.id, self.owner, self._lease
-                    )
-                except Exception:
-                    _log.exception("renewing the lease of %s failed", run.job.id)
-                    continue
-                self._react(run, held=held, cancel=cancel)
-            if now - self._last_sweep >= period:
-                self._last_sweep = now
-                try:
-                    if self._store.requeue_expired(self._max_attempts):
-                        self._wake.set()
-                except Exception:
-                    _log.exception("requeueing expired jobs failed")
+        now = time.monotonic()
+        with self._runs_lock:
+            runs = list(self._runs.values())
+        for run in runs:
+            try:
+                held, cancel = self._store.heartbeat(
+                    run.job.id, self.owner, self._lease
+                )
+            except Exception:
+                _log.exception("renewing the lease of %s failed", run.job.id)
+                continue
+            self._react(run, held=held, cancel=cancel)
+        if now - self._last_sweep >= period:
+            self._last_sweep = now
+            try:
+                if self._store.requeue_expired(self._max_attempts):
+                    self.wake()
+            except Exception:
+                _log.exception("requeueing expired jobs failed")
 
     @staticmethod
     def _react(run: _Run, *, held: bool, cancel: bool) -> None:

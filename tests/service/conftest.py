@@ -28,9 +28,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 import fakebuild
 
 from aebridge.client import Client
-from aebridge.service.app import ServerThread
 from aebridge.service.config import ServiceConfig
 from aebridge.service.runtime import Service
+from aebridge.service.server import ServerThread
 from aebridge.synthetic import write_png_sequence
 
 

@@ -67,6 +67,16 @@ def test_serve_names_a_build_it_cannot_import(no_token: None, tmp_path: Path) ->
     assert "--build: 'no_such_module:build' is not allowed" in output
 
 
+def test_serve_runs_aebridges_own_build_unless_given_another() -> None:
+    import fakebuild
+
+    from aebridge.api import build
+    from aebridge.cli.serve import build_function
+
+    assert build_function(None) is build
+    assert build_function("fakebuild:build") is fakebuild.build
+
+
 def test_serve_refuses_a_malformed_webhook_secret(
     no_token: None, tmp_path: Path
 ) -> None:

@@ -31,9 +31,9 @@ from schemathesis.checks import (  # noqa: E402
     status_code_conformance,
 )
 
-from aebridge.service.app import ServerThread  # noqa: E402
 from aebridge.service.config import ServiceConfig  # noqa: E402
 from aebridge.service.runtime import Service  # noqa: E402
+from aebridge.service.server import ServerThread  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "fuzz-token"

@@ -11,6 +11,14 @@ from pathlib import Path
 import pytest
 
 from aebridge.errors import OptionError
+from aebridge.service.job import (
+    Failure,
+    IdempotencyConflictError,
+    JobConflictError,
+    JobNotFoundError,
+    JobStatus,
+    WebhookTarget,
+)
 from aebridge.service.security import (
     PathNotAllowedError,
     check_bind,
@@ -18,15 +26,7 @@ from aebridge.service.security import (
     resolve_input,
     token_matches,
 )
-from aebridge.service.store import (
-    Failure,
-    IdempotencyConflictError,
-    JobConflictError,
-    JobNotFoundError,
-    JobStatus,
-    Store,
-    WebhookTarget,
-)
+from aebridge.service.store import Store
 from aebridge.service.watch import outcome_paths
 from aebridge.service.webhooks import (
     WebhookVerificationError,
@@ -81,7 +81,7 @@ def create(
 
 
 def outbox_events(store: Store, job_id: str) -> list[str]:
-    return [m["event"] for m in store.messages(job_id)]
+    return [m["event"] for m in store.outbox.messages(job_id)]
 
 
 # -- store ---------------------------------------------------------------------------
@@ -300,14 +300,14 @@ def test_webhook_payload_shows_the_job_as_the_event_left_it(
     job = store.claim("w", 10)
     assert job is not None
     store.finish(job.id, "w", status=JobStatus.SUCCEEDED, result={"script": "a.jsx"})
-    messages = store.claim_messages(limit=10, claim_seconds=30)
+    messages = store.outbox.claim_messages(limit=10, claim_seconds=30)
     payloads = {m.event: json.loads(m.payload) for m in messages}
     assert payloads["job.succeeded"]["data"]["status"] == "succeeded"
     assert payloads["job.succeeded"]["data"]["result"] == {"script": "a.jsx"}
     assert payloads["job.started"]["data"]["status"] == "running"
     assert all(m.secret == HOOK.secret for m in messages)
     # Claimed messages are not handed out twice while the claim lasts.
-    assert store.claim_messages(limit=10, claim_seconds=30) == []
+    assert store.outbox.claim_messages(limit=10, claim_seconds=30) == []
 
 
 def test_failed_delivery_is_retried_later_then_given_up(
@@ -315,16 +315,16 @@ def test_failed_delivery_is_retried_later_then_given_up(
 ) -> None:
     queued, _ = create(store, tmp_path)
     store.cancel(queued.id)
-    (message,) = store.claim_messages(limit=10, claim_seconds=30)
-    store.delivery_failed(message.id, error="HTTP 503", retry_at=clock.now + 60)
-    assert store.claim_messages(limit=10, claim_seconds=30) == []
+    (message,) = store.outbox.claim_messages(limit=10, claim_seconds=30)
+    store.outbox.delivery_failed(message.id, error="HTTP 503", retry_at=clock.now + 60)
+    assert store.outbox.claim_messages(limit=10, claim_seconds=30) == []
     clock.now += 61
-    (again,) = store.claim_messages(limit=10, claim_seconds=30)
+    (again,) = store.outbox.claim_messages(limit=10, claim_seconds=30)
     assert again.id == message.id and again.attempts == 1
-    store.delivery_failed(message.id, error="HTTP 503", retry_at=None)
+    store.outbox.delivery_failed(message.id, error="HTTP 503", retry_at=None)
     clock.now += 10_000
-    assert store.claim_messages(limit=10, claim_seconds=30) == []
-    (state,) = store.messages(queued.id)
+    assert store.outbox.claim_messages(limit=10, claim_seconds=30) == []
+    (state,) = store.outbox.messages(queued.id)
     assert (
         state["given_up"]
         and state["attempts"] == 2
@@ -501,7 +501,7 @@ INSERT INTO jobs (id, status, request, body_hash, base_dir, out_dir, created_at,
 def test_a_database_from_before_versioning_is_migrated_in_place(
     tmp_path: Path,
 ) -> None:
-    from aebridge.service.store import MIGRATIONS, SCHEMA_VERSION
+    from aebridge.service.migrations import MIGRATIONS, SCHEMA_VERSION
 
     path = tmp_path / "aebridge.db"
     old = sqlite3.connect(path)
@@ -525,19 +525,19 @@ def test_a_database_from_before_versioning_is_migrated_in_place(
 def test_a_failing_migration_leaves_the_database_as_it_was(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from aebridge.service import store as store_module
-    from aebridge.service.store import Migration
+    from aebridge.service import migrations
+    from aebridge.service.migrations import Migration
 
     path = tmp_path / "aebridge.db"
     Store(path).close()
     broken = (
-        *store_module.MIGRATIONS,
+        *migrations.MIGRATIONS,
         Migration(
             "9999_broken",
             ("CREATE TABLE half_done (x INTEGER)", "THIS IS NOT SQL"),
         ),
     )
-    monkeypatch.setattr(store_module, "MIGRATIONS", broken)
+    monkeypatch.setattr(migrations, "MIGRATIONS", broken)
     with pytest.raises(sqlite3.OperationalError):
         Store(path)
     db = sqlite3.connect(path)
@@ -545,12 +545,12 @@ def test_a_failing_migration_leaves_the_database_as_it_was(
     assert "half_done" not in tables
     assert (
         db.execute("PRAGMA user_version").fetchone()[0]
-        == len(store_module.MIGRATIONS) - 1
+        == len(migrations.MIGRATIONS) - 1
     )
 
 
 def test_a_database_from_a_newer_aebridge_is_refused(tmp_path: Path) -> None:
-    from aebridge.service.store import NewerDatabaseError
+    from aebridge.service.migrations import NewerDatabaseError
 
     path = tmp_path / "aebridge.db"
     Store(path).close()
@@ -566,7 +566,7 @@ def test_stores_opening_one_new_database_at_once_migrate_it_once(
 ) -> None:
     import threading
 
-    from aebridge.service.store import SCHEMA_VERSION
+    from aebridge.service.migrations import SCHEMA_VERSION
 
     path = tmp_path / "aebridge.db"
     errors: list[BaseException] = []
@@ -584,6 +584,32 @@ def test_stores_opening_one_new_database_at_once_migrate_it_once(
         thread.join()
     assert errors == []
     assert Store(path).schema_version == SCHEMA_VERSION
+
+
+def test_stores_opening_new_databases_at_once_never_find_them_locked(
+    tmp_path: Path,
+) -> None:
+    """Switching a new database to WAL failed 'database is locked' in about one of
+    eight rounds of four stores opening it at once (SQLite answers busy without
+    waiting when another connection holds a shared lock)."""
+    import threading
+
+    errors: list[BaseException] = []
+
+    def open_store(path: Path) -> None:
+        try:
+            Store(path).close()
+        except BaseException as exc:  # pragma: no cover - the failure shown
+            errors.append(exc)
+
+    for round_ in range(60):
+        path = tmp_path / f"{round_}.db"
+        threads = [threading.Thread(target=open_store, args=(path,)) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert errors == []
 
 
 def test_stops_that_requeue_a_job_do_not_count_as_failed_starts(
@@ -634,7 +660,7 @@ def test_delete_refuses_a_running_job_and_removes_the_rest(
     assert store.delete(running.id).id == running.id
     with pytest.raises(JobNotFoundError):
         store.get(running.id)
-    assert store.messages(running.id) == []
+    assert store.outbox.messages(running.id) == []
     again, created = create(store, tmp_path, key="k")  # the key is free again
     assert created and again.id != running.id
 
@@ -710,3 +736,97 @@ def test_retention_deletes_every_expired_job_in_batches(
         assert list(service.config.outputs.iterdir()) == []
     finally:
         service.store.close()
+
+
+# -- background threads ----------------------------------------------------------------
+
+
+def test_a_loop_thread_survives_a_failing_round_and_stops_within_its_interval(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import logging
+    import threading
+
+    from aebridge.service.loop import LoopThread
+
+    rounds: list[int] = []
+    second = threading.Event()
+    finished = threading.Event()
+
+    def step() -> bool:
+        rounds.append(len(rounds))
+        if len(rounds) == 1:
+            raise RuntimeError("the database is locked")
+        if len(rounds) == 2:
+            second.set()
+        return False
+
+    loop = LoopThread(
+        step,
+        name="test-loop",
+        interval=60.0,
+        log=logging.getLogger("test.loop"),
+        failure="a test round failed",
+        finish=finished.set,
+    )
+    with caplog.at_level(logging.ERROR, logger="test.loop"):
+        loop.start()
+        loop.wake()  # the first round raised; the next one comes when woken
+        assert second.wait(10)
+        loop.stop(timeout=10)
+    # Stopped without waiting out the 60 s interval, and closed in its thread.
+    assert finished.is_set() and loop.stopping
+    assert rounds == [0, 1]
+    assert [r.getMessage() for r in caplog.records] == ["a test round failed"]
+
+
+def test_a_loop_thread_runs_again_at_once_while_its_step_has_more_to_do() -> None:
+    import logging
+    import threading
+
+    from aebridge.service.loop import LoopThread
+
+    left = [3]
+    done = threading.Event()
+
+    def step() -> bool:
+        left[0] -= 1
+        if left[0] == 0:
+            done.set()
+        return left[0] > 0
+
+    loop = LoopThread(
+        step,
+        name="test-loop",
+        interval=60.0,
+        log=logging.getLogger("test.loop"),
+        failure="never",
+        wait_first=False,
+    )
+    loop.start()
+    try:
+        assert done.wait(10)  # three rounds, none waited for the 60 s interval
+    finally:
+        loop.stop(timeout=10)
+
+
+def test_a_loop_thread_that_waits_first_can_be_stopped_before_its_first_round() -> None:
+    import logging
+    import threading
+
+    from aebridge.service.loop import LoopThread
+
+    rounds: list[None] = []
+    finished = threading.Event()
+    loop = LoopThread(
+        lambda: rounds.append(None),
+        name="test-loop",
+        interval=60.0,
+        log=logging.getLogger("test.loop"),
+        failure="never",
+        wait_first=True,
+        finish=finished.set,
+    )
+    loop.start()
+    loop.stop(timeout=10)
+    assert finished.is_set() and rounds == []

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from aebridge.init.controls import camera_moves
-from aebridge.init.records import CameraControl, KeyImage, merge, read_record
+from aebridge.init.readers import read_record
+from aebridge.init.records import CameraControl, KeyImage, merge
 from aebridge.model import MoveKind
 
 RUNWAY_REQUEST: dict[str, Any] = {

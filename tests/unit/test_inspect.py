@@ -1,4 +1,4 @@
-"""``aebridge inspect`` review findings: one EXR file given on its own."""
+"""``aebridge inspect``: a sequence named by one of its frames; one EXR file alone."""
 
 from __future__ import annotations
 

@@ -29,9 +29,11 @@ from typing import Any
 from ..errors import AebridgeError, OptionError, Problem, SpecError
 from ..model import ExrSequence
 from .config import ServiceConfig
+from .job import DEFAULT_EVENTS, EVENTS, Job, WebhookTarget
 from .security import InputRoots, PathNotAllowedError
-from .store import DEFAULT_EVENTS, EVENTS, Job, Store, WebhookTarget
+from .store import Store
 from .webhooks import check_url, decode_secret, new_secret
+from .worker import SpecLoader
 
 __all__ = [
     "ENVELOPE_KEYS",
@@ -204,7 +206,7 @@ class Submitter:
     Args:
         store: the job store.
         config: the resolved service configuration.
-        load_spec: ``aebridge.spec_io.load_spec`` (or a stand-in in tests).
+        load_spec: ``aebridge.spec.load_spec`` (or a stand-in in tests).
         on_queued: called after a job is queued (wakes a worker).
     """
 
@@ -213,7 +215,7 @@ class Submitter:
         store: Store,
         config: ServiceConfig,
         *,
-        load_spec: Callable[..., Any],
+        load_spec: SpecLoader,
         on_queued: Callable[[], None] = lambda: None,
     ) -> None:
         self._store = store
