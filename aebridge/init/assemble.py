@@ -16,7 +16,7 @@ import re
 from fractions import Fraction
 from pathlib import Path
 
-from ..errors import InitError
+from ..errors import InitError, ModelError
 from ..model import Comp, CompSpec, Layer, Provenance, Style
 from ..timing import format_rate
 from . import naming
@@ -102,16 +102,25 @@ def assemble(
             "--rate RATE sets it",
         )
     name = options.name or _comp_name(folder)
-    comp = Comp(
-        name=name,
-        width=size[0],
-        height=size[1],
-        pixel_aspect=plate.media.pixel_aspect,
-        rate=rate,
-        duration=plate.media.frame_count,
-        start_frame=options.start_frame,
-        keyframe_guides=options.guides,
-    )
+    try:
+        comp = Comp(
+            name=name,
+            width=size[0],
+            height=size[1],
+            pixel_aspect=plate.media.pixel_aspect,
+            rate=rate,
+            duration=plate.media.frame_count,
+            start_frame=options.start_frame,
+            keyframe_guides=options.guides,
+        )
+    except ModelError as exc:
+        # The plate sets the comp: say which file, what is out of After Effects'
+        # limits (the comp's own rules) and how to choose otherwise, on one line.
+        refused = "; ".join(f"comp.{p.path}: {p.message}" for p in exc.problems)
+        raise InitError(
+            f"{folder.as_posix()}: the plate {plate.media.path} cannot set the comp: "
+            f"{refused}; --plate picks another clip (--rate and --name set those)"
+        ) from exc
 
     ordered = stack_order(colour, plate)
     taken: set[str] = set()

@@ -956,3 +956,19 @@ def test_the_readme_shows_what_init_prints_for_the_downloads_sample(
     )
     assert "asked for 5 s (120 frames at 24 fps); the clip has 24" in run.stderr
     assert load_spec(tmp_path / "sh040" / "comp.json").comp.duration == 24
+
+
+def test_a_plate_after_effects_cannot_hold_is_one_line_naming_it(
+    tmp_path: Path,
+) -> None:
+    # A 2x2 clip cannot set a comp (After Effects' addComp takes 4..30000 pixels).
+    synthetic.write_movie(
+        tmp_path / "bg_plate.mp4", frames=3, width=2, height=2, rate=Fraction(24)
+    )
+    with pytest.raises(InitError) as caught:
+        init_folder(tmp_path)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "the plate bg_plate.mp4 cannot set the comp" in message
+    assert "comp.width: 2 is out of range; allowed: 4 to 30000" in message
+    assert "--plate" in message
