@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import OutputError, SourceError
+from .errors import SourceError
+from .fileio import write_text
 from .model import CompSpec
 from .model.rules import quote
 from .spec import load_spec
@@ -72,15 +73,7 @@ def write_build(path: str | os.PathLike[str], fields: Mapping[str, Any]) -> Path
     text = json.dumps(
         document, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False
     )
-    tmp = target.with_name(f".{target.name}.tmp")
-    try:
-        tmp.write_text(text + "\n", encoding="utf-8")
-        os.replace(tmp, target)
-    except OSError as exc:
-        raise OutputError(
-            f"cannot write {target.name}: {exc}", path=str(target)
-        ) from exc
-    return target
+    return write_text(target, text + "\n", what=target.name)
 
 
 def read_document(path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -19,7 +19,6 @@ is in the metadata (``"24000/1001"``).
 from __future__ import annotations
 
 import os
-import shutil
 import urllib.parse
 from dataclasses import dataclass
 from fractions import Fraction
@@ -29,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from .animation import footage_span, layer_bounds, shown_frames, source_frame_index
 from .build_io import load_build
 from .errors import MissingExtraError, OptionError, OutputError, SourceError
+from .fileio import atomic_path
 from .model import CompSpec, ExrSequence, Layer, Marker
 from .spec import spec_to_dict
 from .timing import format_rate
@@ -397,19 +397,11 @@ def write_otio(
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"cannot create the folder: {exc}", path=str(out)) from exc
-    # Keep the extension on the temporary name: it is what selects the adapter.
-    temporary = out.with_name(f".{out.stem}.{os.getpid()}.tmp{out.suffix}")
+    # The temporary name keeps the extension: it is what selects the adapter. An
+    # .otiod bundle is a folder, which replaces the folder there.
     try:
-        otio.adapters.write_to_file(timeline, str(temporary))
-        if temporary.is_dir() and out.is_dir():
-            # An .otiod bundle is a folder; os.replace cannot rename over a folder.
-            shutil.rmtree(out)
-        os.replace(temporary, out)
-    except (OSError, otio.exceptions.OTIOError) as exc:
+        with atomic_path(out, what="the timeline") as temporary:
+            otio.adapters.write_to_file(timeline, str(temporary))
+    except otio.exceptions.OTIOError as exc:
         raise OutputError(f"cannot write the timeline: {exc}", path=str(out)) from exc
-    finally:
-        if temporary.is_dir():
-            shutil.rmtree(temporary)
-        elif temporary.exists():
-            temporary.unlink()
     return out

@@ -12,12 +12,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from ..errors import OptionError, OutputError, SourceError
+from ..fileio import write_text
 from ..model import CompSpec, ExrSequence
 from .plan import build_plan, default_build_id
 
@@ -176,19 +176,8 @@ def write_script(
     text = render_script(plan, spec_hash=digest, version=version)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="ascii", newline="\n") as handle:
-                handle.write(text)
-            # mkstemp makes the file private (0600); a script is meant to be copied and
-            # run by others, so give it the usual permissions under the umask.
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
-            os.replace(tmp, out)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
     except OSError as exc:
         raise OutputError(f"cannot write the script: {exc}", path=str(out)) from exc
+    # ASCII by construction (json.dumps(ensure_ascii=True) and an ASCII library).
+    write_text(out, text, what="the script", encoding="ascii")
     return out

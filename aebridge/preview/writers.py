@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import OptionError, OutputError
+from ..fileio import atomic_path, temporary_path
 
 __all__ = [
     "ContactSheet",
@@ -71,14 +72,10 @@ def write_png(path: Path, rgb: RGB8) -> None:
     """
     import OpenImageIO as oiio
 
-    tmp = path.with_name(f".{path.name}.tmp.png")
     buf = oiio.ImageBuf(np.ascontiguousarray(rgb))
-    if not buf.write(str(tmp), oiio.UINT8):
-        raise OutputError(f"cannot write PNG: {buf.geterror()}", path=str(path))
-    try:
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise OutputError(f"cannot write PNG: {exc}", path=str(path)) from exc
+    with atomic_path(path, what="the PNG") as tmp:
+        if not buf.write(str(tmp), oiio.UINT8):
+            raise OutputError(f"cannot write PNG: {buf.geterror()}", path=str(path))
 
 
 def frame_path(pattern: str, frame: int) -> Path:
@@ -134,7 +131,7 @@ class Mp4Sink:
 
         make_folder(path.parent)
         self.path = path
-        self._tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+        self._tmp = temporary_path(path)
         try:
             self._container = av.open(str(self._tmp), "w")
         except OSError as exc:

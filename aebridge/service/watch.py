@@ -32,6 +32,7 @@ from typing import Any
 
 from .. import sandbox
 from ..errors import AebridgeError, SpecError
+from ..fileio import write_text
 from ..sandbox import PathOutsideRootsError
 from .job import JobNotFoundError, JobStatus
 from .loop import LoopThread
@@ -67,9 +68,7 @@ def outcome_paths(spec: Path) -> tuple[Path, Path]:
 
 def _write_atomic(path: Path, data: Any) -> None:
     # The temporary name starts with "." so this watcher (and most others) skip it.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n", what=path.name)
 
 
 def _refusal(name: str, code: str, message: str, retryable: bool) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import OutputError
+from ..fileio import write_text
 from ..model import (
     AnimatableValue,
     Comp,
@@ -221,26 +222,23 @@ def save_spec(
             "the spec file exists already; give --force to overwrite it",
             path=target.as_posix(),
         )
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(format_spec(spec), encoding="utf-8")
-        if overwrite:
-            os.replace(tmp, target)
-        else:
-            # A hard link fails when the name is taken, unlike a rename.
-            os.link(tmp, target)
-    except FileExistsError:
-        raise OutputError(
-            "the spec file exists already; give --force to overwrite it",
-            path=target.as_posix(),
-        ) from None
     except OSError as exc:
         raise OutputError(
             f"cannot write the spec: {exc.strerror or exc}", path=target.as_posix()
         ) from exc
-    finally:
-        tmp.unlink(missing_ok=True)
+    try:
+        write_text(
+            target, format_spec(spec), exclusive=not overwrite, what="the spec file"
+        )
+    except OutputError as exc:
+        if not overwrite and target.exists():
+            raise OutputError(
+                "the spec file exists already; give --force to overwrite it",
+                path=target.as_posix(),
+            ) from exc
+        raise
     return target
 
 

@@ -463,6 +463,22 @@ def test_written_script_is_readable_by_others_under_the_umask(tmp_path: Path) ->
     assert stat.S_IMODE(out.stat().st_mode) == 0o644
 
 
+def test_writing_a_script_never_touches_the_process_umask(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The service writes scripts on worker threads while other threads create files:
+    # reading the umask by setting it (os.umask(0), then back) would let those files
+    # be made world-writable in between.
+    import os
+
+    def refuse(_mask: int) -> int:
+        raise AssertionError("os.umask called")
+
+    monkeypatch.setattr(os, "umask", refuse)
+    out = write_script(spec_of(), {}, tmp_path / "s.jsx", build_id="b1")
+    assert out.exists()
+
+
 def test_write_script_into_a_file_is_an_output_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
