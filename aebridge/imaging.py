@@ -47,6 +47,7 @@ import numpy.typing as npt
 from .colour import color_config, is_linear, linear_counterpart, validate_colorspace
 from .encoding import ColourIn, Encoding, output_matrix
 from .errors import OptionError
+from .model import AlphaMode
 
 __all__ = [
     "ALPHA_MODES",
@@ -65,7 +66,11 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.floating[Any]]
 
-ALPHA_MODES: tuple[str, ...] = ("straight", "premultiplied", "none")
+#: How a source stores alpha once ``auto`` is decided: the model's :class:`AlphaMode`
+#: without ``auto`` (convert decides it from the format before building a pipeline).
+ALPHA_MODES: tuple[str, ...] = tuple(
+    m.value for m in AlphaMode if m is not AlphaMode.AUTO
+)
 DTYPES: tuple[str, ...] = ("uint8", "uint16", "float16", "float32")
 
 # Rec.709 luma weights, applied to the *encoded* matte values. A matte is an 8- or
@@ -532,7 +537,7 @@ class PixelPipeline:
         other path sets colour to 0 where alpha is 0.
         """
         return (
-            self.effective_alpha == "premultiplied"
+            self.effective_alpha == AlphaMode.PREMULTIPLIED
             and is_linear_in(self.colorspace_in)
             and self._plan().kind != "lut"
         )
@@ -560,7 +565,7 @@ class PixelPipeline:
         if self.matte_dtype is not None:
             return "matte"
         if self.channels in (1, 3):
-            return "none"
+            return AlphaMode.NONE
         return self.alpha_mode
 
     @property
@@ -596,7 +601,7 @@ class PixelPipeline:
         alpha = self.effective_alpha
         if self.dtype not in ("uint8", "uint16"):
             return _Plan(kind="float")
-        if self.dtype == "uint16" and alpha == "premultiplied":
+        if self.dtype == "uint16" and alpha == AlphaMode.PREMULTIPLIED:
             # The unpremultiplied code v / a is no longer an integer and a 65536 x
             # 65536 table is out of the question: OCIO on floats keeps it exact.
             return _Plan(kind="float")
@@ -612,10 +617,14 @@ class PixelPipeline:
         # and the rounding to half happens once, after the matrix.
         table_dtype = odt if matrix is None else np.float32
         tables: tuple[npt.NDArray[Any], ...] = ()
-        if self.dtype == "uint8" and alpha in ("straight", "matte"):
-            tables = self._tables_2d(curve, split.middle, "straight", table_dtype)
-        elif self.dtype == "uint8" and alpha == "premultiplied":
-            tables = self._tables_2d(curve, split.middle, "premultiplied", table_dtype)
+        if self.dtype == "uint8" and alpha in (AlphaMode.STRAIGHT, "matte"):
+            tables = self._tables_2d(
+                curve, split.middle, AlphaMode.STRAIGHT, table_dtype
+            )
+        elif self.dtype == "uint8" and alpha == AlphaMode.PREMULTIPLIED:
+            tables = self._tables_2d(
+                curve, split.middle, AlphaMode.PREMULTIPLIED, table_dtype
+            )
         for t in tables:
             _check_table(t, what)
         curve32 = np.ascontiguousarray(curve.T, dtype=np.float32)
@@ -626,7 +635,7 @@ class PixelPipeline:
             bound *= float(np.abs(matrix).sum(axis=1).max())
         _check_table(np.asarray([bound], dtype=odt), what)
         table1d: tuple[npt.NDArray[Any], ...] = ()
-        if alpha == "none" and matrix is None:
+        if alpha == AlphaMode.NONE and matrix is None:
             # Rounded once, from OCIO's float32 result, as the float path does.
             flat = [curve32[c].astype(odt) for c in range(3)]
             same = all(np.array_equal(flat[0], t) for t in flat[1:])
@@ -651,7 +660,7 @@ class PixelPipeline:
         """256 x 256 (value, alpha) -> premultiplied value, flattened, per channel."""
         v = np.arange(256, dtype=np.float64)[:, None]
         a = np.arange(256, dtype=np.float64)[None, :]
-        if alpha == "straight":
+        if alpha == AlphaMode.STRAIGHT:
             tables = [curve[:, c][:, None] * (a / 255.0) for c in range(3)]
         else:
             # Premultiplied: the straight code is v / a (in code units, values above
@@ -724,7 +733,7 @@ class PixelPipeline:
                     alpha_codes = None
             else:
                 alpha_float = matte_to_alpha(matte)
-        elif self.effective_alpha in ("straight", "premultiplied"):
+        elif self.effective_alpha in (AlphaMode.STRAIGHT, AlphaMode.PREMULTIPLIED):
             alpha_codes = pixels[..., self.channels - 1]
 
         plan = self._plan()
@@ -867,7 +876,7 @@ class PixelPipeline:
             alpha = normalise(alpha_codes)
         if (
             alpha is not None
-            and self.effective_alpha == "premultiplied"
+            and self.effective_alpha == AlphaMode.PREMULTIPLIED
             and is_linear_in(self.colorspace_in)
         ):
             # Linear to linear is a matrix, which commutes with premultiplying: convert
@@ -876,7 +885,7 @@ class PixelPipeline:
             # it is kept, not zeroed as hidden straight colour is.
             rgb = convert_float(colour, self.colorspace_in, self.colorspace_out)
             return self._finish(rgb.transpose(2, 0, 1), alpha, None, check=True)
-        if alpha is not None and self.effective_alpha == "premultiplied":
+        if alpha is not None and self.effective_alpha == AlphaMode.PREMULTIPLIED:
             colour = unpremultiply(colour, alpha)
         rgb = convert_float(colour, self.colorspace_in, self.colorspace_out)
         if alpha is not None:

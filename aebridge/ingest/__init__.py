@@ -21,6 +21,7 @@ import numpy.typing as npt
 from .. import sandbox
 from ..encoding import Encoding
 from ..errors import OptionError, SourceError
+from ..model import VfrPolicy
 from .exrparts import ExrChoice
 
 __all__ = [
@@ -40,8 +41,8 @@ MOVIE_EXTENSIONS: frozenset[str] = frozenset(
     {".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi", ".mxf"}
 )
 
-#: What to do with a variable-frame-rate movie.
-VFR_MODES: tuple[str, ...] = ("refuse", "resample")
+#: What to do with a variable-frame-rate movie: the model's :class:`VfrPolicy`.
+VFR_MODES: tuple[str, ...] = tuple(p.value for p in VfrPolicy)
 
 #: What to do with an orientation the file declares (EXIF, a movie's display matrix):
 #: ``apply`` it (frames come out as a viewer shows them) or ``keep`` the stored one.
