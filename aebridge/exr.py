@@ -33,6 +33,7 @@ import numpy.typing as npt
 
 from . import sandbox
 from .errors import OptionError, OutputError, SourceError
+from .fileio import atomic_path
 
 __all__ = [
     "COMPRESSIONS",
@@ -43,7 +44,6 @@ __all__ = [
     "decode_timecode",
     "read_header",
     "read_pixels",
-    "temporary_path",
     "validate_compression",
     "write_frame",
 ]
@@ -219,16 +219,6 @@ _RESERVED = frozenset(
         "chunkCount",
     }
 )
-
-
-def temporary_path(path: str | os.PathLike[str]) -> str:
-    """The temporary name a frame is written under: ``.<name>.exr.tmp-<pid>``.
-
-    It is in the same folder (so the final rename is atomic), hidden, and does not
-    end in ``.exr``, so no sequence scanner takes it for a frame.
-    """
-    folder, base = os.path.split(os.fspath(path))
-    return os.path.join(folder, f".{base}.tmp-{os.getpid()}")
 
 
 def alpha_bounds(alpha: npt.NDArray[Any]) -> tuple[int, int, int, int] | None:
@@ -534,9 +524,10 @@ def write_frame(
 ) -> None:
     """Write one RGBA frame as a scanline EXR, atomically.
 
-    The file is written under :func:`temporary_path`, its header is read back to check
-    the compression and windows, and only then renamed over ``path``; on any failure
-    the temporary file is removed and ``path`` is left as it was.
+    The file is written under a temporary name beside ``path``
+    (:func:`aebridge.fileio.atomic_path`), its header is read back to check the
+    compression and windows, and only then renamed over ``path``; on any failure the
+    temporary file is removed and ``path`` is left as it was.
 
     Args:
         path: the final ``.exr`` path.
@@ -603,49 +594,34 @@ def write_frame(
             ),
         }
     )
-    tmp = temporary_path(final)
     try:
-        # One thread: aebridge runs one frame per worker process, and the binding's
-        # encoder threads would only compete with the other workers.
-        if compression == "zip" and _FAST_DEFLATE is not None:
-            _write_scanlines(
-                tmp, planes=channels, compression=compression, window=window,
-                display=display, attributes=checked, deflate=_FAST_DEFLATE,
-            )  # fmt: skip
-        else:
-            OpenEXR.File(header, channels, num_threads=1).write(tmp)
-        check = OpenEXR.File(tmp, header_only=True).header()
-        written = _compression_name(check.get("compression"))
-        if written != compression:
-            raise OutputError(
-                f"asked for {compression} compression, the file has {written}",
-                path=final,
-            )
-        if _box(check.get("dataWindow")) != window:
-            raise OutputError(
-                f"the data window came back as {_box(check.get('dataWindow'))}, "
-                f"expected {window}",
-                path=final,
-            )
-        os.replace(tmp, final)
-    except OutputError:
-        _remove(tmp)
-        raise
-    except (OSError, RuntimeError, ValueError) as exc:
-        _remove(tmp)
+        with atomic_path(final, what="the EXR frame") as tmp_path:
+            tmp = os.fspath(tmp_path)
+            # One thread: aebridge runs one frame per worker process, and the
+            # binding's encoder threads would only compete with the other workers.
+            if compression == "zip" and _FAST_DEFLATE is not None:
+                _write_scanlines(
+                    tmp, planes=channels, compression=compression, window=window,
+                    display=display, attributes=checked, deflate=_FAST_DEFLATE,
+                )  # fmt: skip
+            else:
+                OpenEXR.File(header, channels, num_threads=1).write(tmp)
+            check = OpenEXR.File(tmp, header_only=True).header()
+            written = _compression_name(check.get("compression"))
+            if written != compression:
+                raise OutputError(
+                    f"asked for {compression} compression, the file has {written}",
+                    path=final,
+                )
+            if _box(check.get("dataWindow")) != window:
+                raise OutputError(
+                    f"the data window came back as {_box(check.get('dataWindow'))}, "
+                    f"expected {window}",
+                    path=final,
+                )
+    except (RuntimeError, ValueError) as exc:
+        # The binding's errors; atomic_path has removed the temporary already.
         raise OutputError(f"cannot write the EXR frame: {exc}", path=final) from exc
-    except BaseException:
-        _remove(tmp)
-        raise
-
-
-def _remove(path: str) -> None:
-    try:
-        os.remove(path)
-    except FileNotFoundError:
-        pass
-    except OSError:  # pragma: no cover - the folder went away; nothing left to clean
-        pass
 
 
 def _compression_name(value: object) -> str:

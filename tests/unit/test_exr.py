@@ -16,6 +16,8 @@ import pytest
 from aebridge import exr
 from aebridge.errors import OptionError, OutputError, SourceError
 from aebridge.exr import ExrSettings
+from aebridge.fileio import is_temporary, temporary_path
+from aebridge.sequence import find_sequence
 from aebridge.timing import pack_timecode
 
 H, W = 36, 64
@@ -282,10 +284,34 @@ def test_write_output_is_deterministic(tmp_path: Path) -> None:
 # ------------------------------------------------------------------ atomic writes
 
 
-def test_the_temporary_name_is_hidden_and_not_an_exr() -> None:
-    tmp = exr.temporary_path(os.path.join("out", "fg", "fg.1001.exr"))
-    assert tmp == os.path.join("out", "fg", f".fg.1001.exr.tmp-{os.getpid()}")
-    assert not tmp.endswith(".exr")
+def test_a_frame_is_written_under_the_shared_hidden_temporary_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    renamed: list[tuple[str, str]] = []
+    replace = os.replace
+
+    def recording_replace(src: str, dst: str) -> None:
+        renamed.append((os.fspath(src), os.fspath(dst)))
+        replace(src, dst)
+
+    monkeypatch.setattr(exr.os, "replace", recording_replace)
+    path = tmp_path / "fg.1001.exr"
+    exr.write_frame(path, frame(), settings=ExrSettings(), attributes={})
+    [(src, dst)] = renamed
+    assert dst == str(path)
+    assert os.path.dirname(src) == str(tmp_path)  # one folder: the rename is atomic
+    name = os.path.basename(src)
+    assert name.startswith(".") and is_temporary(name, "fg.1001.exr")
+    assert os.listdir(tmp_path) == ["fg.1001.exr"]
+
+
+def test_a_left_temporary_is_no_frame_of_the_sequence(tmp_path: Path) -> None:
+    # A writer killed mid-frame leaves its temporary; no listing takes it for a frame.
+    exr.write_frame(tmp_path / "fg.1001.exr", frame(), settings=ExrSettings(),
+                    attributes={})  # fmt: skip
+    (tmp_path / temporary_path(tmp_path / "fg.1002.exr").name).write_bytes(b"part")
+    for where in (tmp_path, tmp_path / "fg.####.exr"):
+        assert find_sequence(where).frame_numbers == (1001,)
 
 
 def test_a_failed_rename_leaves_the_old_frame_and_no_temporary(
