@@ -26,7 +26,7 @@ from ..sequence import (
     find_sequence,
     is_sequence_pattern,
 )
-from . import SourceInfo, Tags, png
+from . import ImageSequenceInfo, png
 from .exrparts import ExrChoice, ExrRefusal, choose, to_picture
 from .metadata import (
     ORIENTATIONS,
@@ -314,7 +314,7 @@ def probe_images(
     orientation: str = "apply",
     part: str | None = None,
     view: str | None = None,
-) -> SourceInfo:
+) -> ImageSequenceInfo:
     """Describe an image sequence, checking every frame's header.
 
     Args:
@@ -329,7 +329,7 @@ def probe_images(
         view: EXR: the view to read (default the file's default view).
 
     Returns:
-        The sequence's SourceInfo (``kind="images"``).
+        The sequence's ImageSequenceInfo (``kind="images"``).
 
     Raises:
         SourceError: nothing matches, frames are missing, a frame cannot be opened,
@@ -427,20 +427,16 @@ def probe_images(
     )
     if turned:
         notes.append(turned)
-    return SourceInfo(
+    return ImageSequenceInfo(
         path=path,
-        kind="images",
         width=width,
         height=height,
         frame_count=len(seq.frame_files),
         channels=first.channels,
         has_alpha=first.has_alpha,
         dtype=first.dtype,
-        rate=None,
         colorspace=chosen,
         colour_decision=decision,
-        colour_tags=Tags(),
-        variable_rate=False,
         frame_files=seq.frame_files,
         frame_numbers=seq.frame_numbers,
         pixel_aspect=first.pixel_aspect,
@@ -519,7 +515,7 @@ def _read_exr(
 
 def _read_pixels(
     inp: oiio.ImageInput,
-    info: SourceInfo,
+    info: ImageSequenceInfo,
     path: str,
     number: int,
     width: int,
@@ -568,7 +564,7 @@ def _read_pixels(
 
 
 def read_image_frames(
-    info: SourceInfo, start: int, stop: int
+    info: ImageSequenceInfo, start: int, stop: int
 ) -> Iterator[tuple[int, npt.NDArray[np.generic]]]:
     """Stream frames ``start`` .. ``stop - 1`` of a probed image sequence.
 

@@ -40,7 +40,7 @@ from .. import sandbox
 from ..encoding import ColourIn, Encoding
 from ..errors import SourceError
 from ..timing import format_rate
-from . import SourceInfo, Tags
+from . import MovieInfo, Tags
 from .metadata import (
     PRIMARY_NAMES,
     TRANSFER_NAMES,
@@ -524,7 +524,7 @@ def probe_movie(
     orientation: str = "apply",
     fields: str = "keep",
     matte: bool = False,
-) -> SourceInfo:
+) -> MovieInfo:
     """Describe a movie: exact rate, real frame count, colour tags and decisions.
 
     Args:
@@ -542,7 +542,7 @@ def probe_movie(
             luma plane (one channel, see the module docstring).
 
     Returns:
-        The movie's SourceInfo (``kind="movie"``).
+        The movie's MovieInfo (``kind="movie"``).
 
     Raises:
         SourceError: missing or unreadable file, no video stream, no decoder,
@@ -648,9 +648,8 @@ def probe_movie(
                     "fields, which comb where things move; --fields interpolate "
                     "makes whole frames from the first field"
                 )
-        return SourceInfo(
+        return MovieInfo(
             path=path,
-            kind="movie",
             width=width,
             height=height,
             frame_count=len(frame_pts),
@@ -662,8 +661,6 @@ def probe_movie(
             colour_decision=decision,
             colour_tags=Tags(tags),
             variable_rate=variable,
-            frame_files=(),
-            frame_numbers=(),
             pixel_aspect=aspect if aspect > 0 else Fraction(1),
             codec=str(ctx.name),
             decoder=decoder_name,
@@ -692,7 +689,7 @@ _KR_KB = {
     "fcc": (0.30, 0.11),
     "bt2020": (0.2627, 0.0593),
 }
-#: ``SourceInfo.pixel_format`` of a matte read from its luma plane.
+#: ``MovieInfo.pixel_format`` of a matte read from its luma plane.
 LUMA = "luma"
 
 
@@ -730,7 +727,7 @@ def _luma_table(bits: int, color_range: str, dtype: str) -> npt.NDArray[np.gener
     return table
 
 
-def _luma(frame: Any, info: SourceInfo) -> npt.NDArray[np.generic]:
+def _luma(frame: Any, info: MovieInfo) -> npt.NDArray[np.generic]:
     """The Y plane of a YUV frame at full scale, H x W x 1 (see :func:`_luma_table`)."""
     comp = frame.format.components[0]
     plane = frame.planes[0]
@@ -749,7 +746,7 @@ def _luma(frame: Any, info: SourceInfo) -> npt.NDArray[np.generic]:
     return out
 
 
-def _to_array(frame: Any, info: SourceInfo) -> npt.NDArray[np.generic]:
+def _to_array(frame: Any, info: MovieInfo) -> npt.NDArray[np.generic]:
     """A decoded frame as displayed: RGB(A), orientation applied."""
     width, height = oriented_size(info.width, info.height, info.orientation)
     if frame.width != width or frame.height != height:
@@ -780,7 +777,7 @@ def _interpolate_fields(
     return out
 
 
-def _stored_array(frame: Any, info: SourceInfo) -> npt.NDArray[np.generic]:
+def _stored_array(frame: Any, info: MovieInfo) -> npt.NDArray[np.generic]:
     """A decoded frame's pixels as stored (before orientation and field handling);
     its size was checked by the caller."""
     if info.pixel_format == LUMA:
@@ -897,7 +894,7 @@ def _scaled(
     return out
 
 
-def _deep_to_array(frame: Any, info: SourceInfo) -> npt.NDArray[np.uint16]:
+def _deep_to_array(frame: Any, info: MovieInfo) -> npt.NDArray[np.uint16]:
     """A 9- to 16-bit frame as uint16 RGB(A), full scale exactly 65535.
 
     swscale converts deep YUV to 16-bit RGB on an 8-bit scale (10-bit limited-range
@@ -959,7 +956,7 @@ def _decoded(container: Any, stream: Any, decoder: Any) -> Iterator[Any]:
 
 
 def read_movie_frames(
-    info: SourceInfo, start: int, stop: int, *, threads: int = 1
+    info: MovieInfo, start: int, stop: int, *, threads: int = 1
 ) -> Iterator[tuple[int, npt.NDArray[np.generic]]]:
     """Decode frames ``start`` .. ``stop - 1`` from the keyframe before ``start``.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
@@ -291,8 +292,7 @@ def test_deep_conversion_rounds_the_exact_formula(tmp_path: Path) -> None:
     frame.color_range = 1  # tv
     info = probe(_encode(tmp_path / "t.mov", "prores_ks", "yuv444p10le",
                          [np.zeros((8, 16, 3), np.uint16)]))  # fmt: skip
-    info = type(info)(**{**{f: getattr(info, f) for f in info.__slots__},
-                         "matrix": "itu709", "color_range": "MPEG"})  # fmt: skip
+    info = dataclasses.replace(info, matrix="itu709", color_range="MPEG")
     from aebridge.ingest.movie import _deep_to_array
 
     got = np.asarray(_deep_to_array(frame, info)).astype(int)
