@@ -186,7 +186,7 @@ def test_an_exact_container_rate_is_kept(tmp_path: Path) -> None:
 def test_an_inexact_rate_is_snapped_to_the_standard_it_approximates(
     tmp_path: Path,
 ) -> None:
-    from aebridge.ingest.movie import _snap
+    from aebridge.ingest.movierate import snap as _snap
     from aebridge.synthetic import write_movie
 
     # WebM counts milliseconds: 24000/1001 fps frames land 41 or 42 ms apart.
@@ -293,7 +293,7 @@ def test_deep_conversion_rounds_the_exact_formula(tmp_path: Path) -> None:
     info = probe(_encode(tmp_path / "t.mov", "prores_ks", "yuv444p10le",
                          [np.zeros((8, 16, 3), np.uint16)]))  # fmt: skip
     info = dataclasses.replace(info, matrix="itu709", color_range="MPEG")
-    from aebridge.ingest.movie import _deep_to_array
+    from aebridge.ingest.moviepixels import deep_to_array as _deep_to_array
 
     got = np.asarray(_deep_to_array(frame, info)).astype(int)
     kr, kb = Q(2126, 10000), Q(722, 10000)
