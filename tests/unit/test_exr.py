@@ -15,7 +15,8 @@ import pytest
 
 from aebridge import exr
 from aebridge.errors import OptionError, OutputError, SourceError
-from aebridge.exr import ExrSettings
+from aebridge.exr import ExrSettings, scanlines
+from aebridge.exr import attributes as exr_attributes
 from aebridge.fileio import is_temporary, temporary_path
 from aebridge.sequence import find_sequence
 from aebridge.timing import pack_timecode
@@ -405,13 +406,13 @@ def _binding_and_own(
     window = exr.read_header(theirs)["dataWindow"]
     x0, y0, x1, y1 = window  # type: ignore[misc]
     crop = rgba[y0 : y1 + 1, x0 : x1 + 1]
-    exr._write_scanlines(
+    scanlines.write_scanlines(
         str(ours),
         planes={n: np.ascontiguousarray(crop[..., c]) for c, n in enumerate("RGBA")},
         compression=compression,
         window=window,  # type: ignore[arg-type]
         display=(0, 0, W - 1, H - 1),
-        attributes={k: exr._attribute(k, v) for k, v in attrs.items()},
+        attributes={k: exr_attributes.check_attribute(k, v) for k, v in attrs.items()},
         deflate=deflate,
     )
     return ours, theirs
@@ -519,15 +520,17 @@ def test_the_fast_zip_predictor_matches_the_format_byte_for_byte(
     whole = shape[0] - shape[0] % 16
     got = []
     if whole:
-        got += [b.tobytes() for b in exr._predicted([p[:whole] for p in planes], 16)]
+        got += [
+            b.tobytes() for b in scanlines._predicted([p[:whole] for p in planes], 16)
+        ]
     if whole < shape[0]:
         tail = [p[whole:] for p in planes]
-        got += [b.tobytes() for b in exr._predicted(tail, shape[0] - whole)]
+        got += [b.tobytes() for b in scanlines._predicted(tail, shape[0] - whole)]
     assert got == _predicted_by_the_book(planes, 16)
     # And whole files: what the OpenEXR library reads back is the frame.
     import zlib
 
-    blocks = exr._blocks(planes, 16, lambda b: zlib.compress(b, 6))
+    blocks = scanlines._blocks(planes, 16, lambda b: zlib.compress(b, 6))
     assert len(blocks) == -(-shape[0] // 16)
 
 
@@ -540,7 +543,7 @@ def test_zip_blocks_are_the_same_whatever_the_batch_size(
     base = np.ascontiguousarray((rng.random((4, 53, 9)) * 4).astype(np.float16))
     planes = [base[c] for c in (3, 2, 1, 0)]
     deflate = lambda b: zlib.compress(b, 6)  # noqa: E731
-    whole = exr._blocks(planes, 16, deflate)
+    whole = scanlines._blocks(planes, 16, deflate)
     for batch in (1, 9 * 8 * 16, 9 * 8 * 40):
-        monkeypatch.setattr(exr, "_BATCH_BYTES", batch)
-        assert exr._blocks(planes, 16, deflate) == whole
+        monkeypatch.setattr(scanlines, "_BATCH_BYTES", batch)
+        assert scanlines._blocks(planes, 16, deflate) == whole
