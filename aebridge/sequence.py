@@ -7,11 +7,18 @@ A sequence is written as a pattern whose frame-number field is one of
 - ``name.@@@@.ext`` (one ``@`` per digit),
 - ``name.%04d.ext`` (printf),
 - ``name.1001-1120#.ext`` (an explicit frame range before the padding field),
+- ``name.$F4.ext`` (Houdini),
 
-or is a folder holding exactly one image sequence. Numbers must be padded to the
-pattern's width (a wider number is accepted only without leading zeros, e.g. frame
-10000 of ``####``), and the frames found must be contiguous: a converted sequence has
-no holes, so a gap is an error naming the missing numbers.
+or is a folder holding exactly one image sequence. fileseq reads the pattern and
+groups a folder's names; :class:`SequencePattern` is the one translation of this
+grammar to fileseq's (its default ``#`` is four digits). Numbers must be padded to the
+pattern's width as fileseq's strict padding says (a wider number is accepted only
+without leading zeros, e.g. frame 10000 of ``####``; a negative number counts its sign
+in the width, ``-002``, or has it outside, ``-0002``), and the frames found must be
+contiguous: a converted sequence has no holes, so a gap is an error naming the
+missing numbers. Folders are listed through :mod:`aebridge.sandbox` (a service job's
+listing is checked like its reads), which is why fileseq's own
+``findSequenceOnDisk``, which globs the disk itself, is not called.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from dataclasses import dataclass
 from fileseq.constants import PAD_STYLE_HASH1
 from fileseq.exceptions import FileSeqException, ParseException
 from fileseq.filesequence import FileSequence
+from fileseq.frameset import FrameSet
 
 from . import sandbox
 from .errors import SourceError
@@ -30,9 +38,11 @@ from .errors import SourceError
 __all__ = [
     "IMAGE_EXTENSIONS",
     "FrameSequence",
+    "SequencePattern",
     "find_sequence",
     "format_frame_ranges",
     "is_sequence_pattern",
+    "takes_frame",
 ]
 
 #: File name extensions (lower case) read as image frames.
@@ -108,8 +118,18 @@ def format_frame_ranges(numbers: list[int] | tuple[int, ...]) -> str:
     return ", ".join(parts)
 
 
+# --------------------------------------------------------------------- the grammar
+#
+# aebridge's pattern grammar differs from fileseq's default in one place: there a
+# ``#`` is four digits (``PAD_STYLE_HASH4``), here one digit per ``#`` (fileseq's
+# ``PAD_STYLE_HASH1``), except that a lone ``#`` is four digits as in fileseq and
+# Nuke's range notation (``fg.1001-1120#.exr``). :class:`SequencePattern` is the one
+# translation: everything that reads a pattern (the build, ``init``, the spec check
+# and the service's path checks, through :func:`find_sequence`) goes through it.
+
+
 def _padding_width(pad: str) -> int:
-    """Digits meant by a fileseq padding field."""
+    """Digits meant by a padding field as fileseq parses it with ``PAD_STYLE_HASH1``."""
     if pad == "#":
         # fileseq's and Nuke's convention for a lone '#' after a range: four digits.
         return 4
@@ -123,35 +143,122 @@ def _pad_field(padding: int) -> str:
     return "@" if padding == 1 else "#" * padding
 
 
-def _number_re(padding: int) -> str:
-    # Exactly `padding` digits, or more digits without a leading zero (frame 10000 of
-    # a four-digit pattern). A negative frame counts its sign in the padding width as
-    # printf, fileseq and Nuke write it ('%04d' % -2 == '-002'); the sign outside the
-    # padding ('-0002') is accepted too.
-    neg = max(padding - 1, 1)
-    return rf"(-\d{{{neg},}}|-?(?:\d{{{padding}}}|[1-9]\d{{{padding},}}))"
+# A frame number in a file name: digits, with a sign for a negative frame.
+_FRAME_TEXT_RE = re.compile(r"-?\d+")
 
 
-def _list_frames(
-    directory: str, prefix: str, suffix: str, padding: int, shown: str
-) -> dict[int, str]:
+def takes_frame(text: str, padding: int) -> bool:
+    """Whether the frame field ``text`` of a file name fits a ``padding``-digit pattern.
+
+    fileseq's strict padding (``findSequenceOnDisk(..., strictPadding=True)``): a
+    padded number (a leading ``0``, or ``-0``) has exactly the pattern's width, the
+    sign counted in it as printf writes it (``'%04d' % -2 == '-002'``); an unpadded
+    one may be wider (frame 10000 of ``####``). A negative frame is also taken with
+    its sign outside the padding (``-0002``): any negative number with at least
+    ``padding - 1`` digits (one at least).
+
+    Args:
+        text: what stands between the pattern's prefix and suffix.
+        padding: the pattern's digits.
+
+    Returns:
+        True when ``text`` is a frame number of the pattern.
+    """
+    if _FRAME_TEXT_RE.fullmatch(text) is None:
+        return False
+    digits = text.removeprefix("-")
+    if len(digits) < len(text):
+        return len(digits) >= max(padding - 1, 1)
+    return len(text) == padding or (len(text) > padding and text[0] in "123456789")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SequencePattern:
+    """A sequence pattern read by aebridge's grammar (see :func:`find_sequence`).
+
+    ``directory`` and ``prefix`` locate the frames (``directory/prefix<frame>suffix``),
+    ``padding`` is the digits of the frame field, ``frames`` the explicit range the
+    pattern names (``fg.1001-1120#.exr``), if any.
+    """
+
+    path: str
+    directory: str
+    prefix: str
+    suffix: str
+    padding: int
+    frames: FrameSet | None = None
+
+    def __post_init__(self) -> None:
+        if self.padding < 1:
+            raise ValueError(f"padding must be at least 1, not {self.padding}")
+
+    @classmethod
+    def parse(cls, path: str | os.PathLike[str]) -> SequencePattern:
+        """Read a pattern (``fg.####.png``, ``fg.%04d.png``, ``fg.1001-1120#.png``,
+        ``fg.@@@@.png``, ``fg.$F4.png``).
+
+        Raises:
+            SourceError: fileseq cannot read it, or it has no frame-number field.
+        """
+        text = os.fspath(path)
+        directory, base = os.path.split(text)
+        try:
+            parsed = FileSequence(base, pad_style=PAD_STYLE_HASH1)
+        except ParseException as exc:
+            raise SourceError(
+                f"cannot read the frame pattern ({exc}); allowed: {_PATTERN_HELP}",
+                path=text,
+            ) from exc
+        pad = parsed.padding()
+        if not pad:
+            raise SourceError(
+                f"no frame-number field in the name; allowed: {_PATTERN_HELP}",
+                path=text,
+            )
+        return cls(
+            path=text,
+            directory=directory,
+            prefix=parsed.basename(),
+            suffix=parsed.extension(),
+            padding=_padding_width(pad),
+            frames=parsed.frameSet(),
+        )
+
+    @property
+    def name(self) -> str:
+        """The normalised file-name spelling: ``prefix####suffix`` (``@`` for 1)."""
+        return f"{self.prefix}{_pad_field(self.padding)}{self.suffix}"
+
+    def frame_text(self, name: str) -> str | None:
+        """What stands in a file name's frame field, None when the name is not
+        ``prefix...suffix``."""
+        head, tail = len(self.prefix), len(self.suffix)
+        if (
+            len(name) <= head + tail
+            or not name.startswith(self.prefix)
+            or not name.endswith(self.suffix)
+        ):
+            return None
+        return name[head : len(name) - tail]
+
+
+def _list_frames(pattern: SequencePattern) -> dict[int, str]:
+    """The frames of a pattern in its folder: number -> file name."""
+    shown = pattern.path
     try:
-        names = sandbox.listdir(directory or ".")
+        names = sandbox.listdir(pattern.directory or ".")
     except FileNotFoundError:
         raise SourceError(
-            f"the folder {directory!r} does not exist", path=shown
+            f"the folder {pattern.directory!r} does not exist", path=shown
         ) from None
     except OSError as exc:
         raise SourceError(f"cannot list the folder: {exc}", path=shown) from exc
-    regex = re.compile(
-        "^" + re.escape(prefix) + _number_re(padding) + re.escape(suffix) + "$"
-    )
     found: dict[int, str] = {}
     for name in names:
-        m = regex.match(name)
-        if m is None:
+        text = pattern.frame_text(name)
+        if text is None or not takes_frame(text, pattern.padding):
             continue
-        number = int(m.group(1))
+        number = int(text)
         if number in found:
             raise SourceError(
                 f"frame {number} exists twice ({found[number]!r} and {name!r})",
@@ -163,23 +270,9 @@ def _list_frames(
 
 
 def _from_pattern(path: str) -> FrameSequence:
-    directory, base = os.path.split(path)
-    try:
-        parsed = FileSequence(base, pad_style=PAD_STYLE_HASH1)
-    except ParseException as exc:
-        raise SourceError(
-            f"cannot read the frame pattern ({exc}); allowed: {_PATTERN_HELP}",
-            path=path,
-        ) from exc
-    pad = parsed.padding()
-    if not pad:
-        raise SourceError(
-            f"no frame-number field in the name; allowed: {_PATTERN_HELP}", path=path
-        )
-    padding = _padding_width(pad)
-    prefix, suffix = parsed.basename(), parsed.extension()
-    wanted = parsed.frameSet()
-    found = _list_frames(directory, prefix, suffix, padding, path)
+    pattern = SequencePattern.parse(path)
+    directory, wanted = pattern.directory, pattern.frames
+    found = _list_frames(pattern)
     if wanted is not None:
         numbers = [int(n) for n in wanted]
         missing = [n for n in numbers if n not in found]
@@ -197,8 +290,8 @@ def _from_pattern(path: str) -> FrameSequence:
     else:
         if not found:
             raise SourceError(
-                f"no file matches the pattern (looked for {prefix}"
-                f"{_pad_field(padding)}{suffix} in {directory or '.'!r})",
+                f"no file matches the pattern (looked for {pattern.name} in "
+                f"{directory or '.'!r})",
                 path=path,
             )
         numbers = sorted(found)
@@ -211,10 +304,10 @@ def _from_pattern(path: str) -> FrameSequence:
                 frame=missing[0],
             )
     return FrameSequence(
-        pattern=os.path.join(directory, f"{prefix}{_pad_field(padding)}{suffix}"),
-        prefix=os.path.join(directory, prefix),
-        suffix=suffix,
-        padding=padding,
+        pattern=os.path.join(directory, pattern.name),
+        prefix=os.path.join(directory, pattern.prefix),
+        suffix=pattern.suffix,
+        padding=pattern.padding,
         frame_files=tuple(os.path.join(directory, found[n]) for n in numbers),
         frame_numbers=tuple(numbers),
     )

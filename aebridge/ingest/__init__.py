@@ -14,6 +14,7 @@ import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import ClassVar, Literal, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -21,6 +22,7 @@ import numpy.typing as npt
 from .. import sandbox
 from ..encoding import Encoding
 from ..errors import OptionError, SourceError
+from ..model import VfrPolicy
 from .exrparts import ExrChoice
 
 __all__ = [
@@ -28,6 +30,8 @@ __all__ = [
     "MOVIE_EXTENSIONS",
     "ORIENTATION_MODES",
     "VFR_MODES",
+    "ImageSequenceInfo",
+    "MovieInfo",
     "SourceInfo",
     "Tags",
     "file_sha256",
@@ -40,8 +44,8 @@ MOVIE_EXTENSIONS: frozenset[str] = frozenset(
     {".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi", ".mxf"}
 )
 
-#: What to do with a variable-frame-rate movie.
-VFR_MODES: tuple[str, ...] = ("refuse", "resample")
+#: What to do with a variable-frame-rate movie: the model's :class:`VfrPolicy`.
+VFR_MODES: tuple[str, ...] = tuple(p.value for p in VfrPolicy)
 
 #: What to do with an orientation the file declares (EXIF, a movie's display matrix):
 #: ``apply`` it (frames come out as a viewer shows them) or ``keep`` the stored one.
@@ -88,8 +92,8 @@ class Tags(Mapping[str, str]):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class SourceInfo:
-    """What probing a source found; everything a worker needs to read any chunk.
+class _Source:
+    """What probing any source finds; everything a worker needs to read any chunk.
 
     Frames are addressed by 0-based index; arrays are H x W x ``channels`` in
     ``dtype``, display-encoded, with alpha exactly as stored (straight or
@@ -98,8 +102,6 @@ class SourceInfo:
 
     path: str
     """The source as the user gave it (pattern, folder or movie path)."""
-    kind: str
-    """``"images"`` or ``"movie"``."""
     width: int
     height: int
     frame_count: int
@@ -108,46 +110,13 @@ class SourceInfo:
     has_alpha: bool
     dtype: str
     """``"uint8"``, ``"uint16"``, ``"float16"`` or ``"float32"`` as yielded."""
-    rate: Fraction | None
-    """Movies: the exact constant rate of the yielded frames; images: None."""
     colorspace: str
     """Default input colour space, an OCIO name of OpenImageIO's built-in config."""
     colour_decision: str
     """One sentence: how ``colorspace`` (and a movie's YUV matrix) was chosen."""
-    colour_tags: Mapping[str, str]
-    """Movies: matrix, range, transfer, primaries as probed; images: empty.
-    Probing stores a hashable :class:`Tags`, so SourceInfo can be hashed."""
-    variable_rate: bool
-    """True when a movie's timestamps are irregular (it is then resampled)."""
-    frame_files: tuple[str, ...]
-    """Images: the file of each frame index; movies: empty."""
-    frame_numbers: tuple[int, ...]
-    """Images: the number in each file name; movies: empty."""
     pixel_aspect: Fraction
-    codec: str = ""
-    """Movies: the codec name as FFmpeg reports it (``h264``, ``prores``, ``vp9``)."""
-    decoder: str = ""
-    """Movies: the decoder used: ``libvpx``/``libvpx-vp9`` for VP8/VP9 streams with
-    alpha (only they decode its side data), else FFmpeg's own (``vp9``, ``h264``)."""
-    stream_index: int = 0
-    """Movies: index of the video stream among the container's streams."""
-    time_base: Fraction | None = None
-    """Movies: the stream's time base, the unit of ``frame_pts``."""
-    frame_pts: tuple[int, ...] = ()
-    """Movies: the source timestamp shown at each index (repeats when resampled)."""
-    keyframe_pts: tuple[int, ...] = ()
-    """Movies: timestamps of keyframes, ascending: where a chunk can start decoding."""
-    pixel_format: str = ""
-    """Movies: the FFmpeg pixel format converted to (``rgb24``, ``rgba64le``, ...)."""
-    matrix: str = ""
-    """Movies: the YUV->RGB matrix applied (swscale name: ``itu709``, ``itu601``)."""
-    color_range: str = ""
-    """Movies: the YUV range applied (``MPEG`` limited, ``JPEG`` full)."""
     notes: tuple[str, ...] = field(default=())
     """Anything else probing decided that a user may want to know."""
-    alpha_associated: bool = False
-    """Images: the file declares its alpha associated (premultiplied), as a TIFF's
-    ExtraSamples tag does; ``--alpha auto`` then reads it premultiplied."""
     encoding: Encoding | None = None
     """A colour the file declares that the OCIO config has no name for (a PNG gAMA of
     1.8 with cHRM, an ICC profile, EXR chromaticities, BT.2020 PQ tags). When set,
@@ -155,12 +124,87 @@ class SourceInfo:
     orientation: int = 1
     """The EXIF orientation code (1-8) that read_frames applies to the stored pixels
     (1: none); ``width`` and ``height`` are the size after it."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MovieInfo(_Source):
+    """A probed movie (PyAV). Its image-sequence attributes read as empty."""
+
+    kind: ClassVar[Literal["movie"]] = "movie"
+    rate: Fraction
+    """The exact constant rate of the yielded frames."""
+    colour_tags: Mapping[str, str] = field(default_factory=Tags)
+    """Matrix, range, transfer, primaries as probed. Probing stores a hashable
+    :class:`Tags`, so the info can be hashed."""
+    variable_rate: bool = False
+    """True when the timestamps are irregular (the movie is then resampled)."""
+    codec: str = ""
+    """The codec name as FFmpeg reports it (``h264``, ``prores``, ``vp9``)."""
+    decoder: str = ""
+    """The decoder used: ``libvpx``/``libvpx-vp9`` for VP8/VP9 streams with alpha
+    (only they decode its side data), else FFmpeg's own (``vp9``, ``h264``)."""
+    stream_index: int = 0
+    """Index of the video stream among the container's streams."""
+    time_base: Fraction | None = None
+    """The stream's time base, the unit of ``frame_pts``."""
+    frame_pts: tuple[int, ...] = ()
+    """The source timestamp shown at each index (repeats when resampled)."""
+    keyframe_pts: tuple[int, ...] = ()
+    """Timestamps of keyframes, ascending: where a chunk can start decoding."""
+    pixel_format: str = ""
+    """The FFmpeg pixel format converted to (``rgb24``, ``rgba64le``, ...)."""
+    matrix: str = ""
+    """The YUV->RGB matrix applied (swscale name: ``itu709``, ``itu601``)."""
+    color_range: str = ""
+    """The YUV range applied (``MPEG`` limited, ``JPEG`` full)."""
+    fields: str = ""
+    """``""`` when progressive, else ``"top first"`` or ``"bottom first"``."""
+    field_mode: str = "keep"
+    """The field handling read_frames applies (:data:`FIELD_MODES`)."""
+
+    # An image sequence's attributes, empty: code that handles either kind reads them.
+    frame_files: ClassVar[tuple[str, ...]] = ()
+    frame_numbers: ClassVar[tuple[int, ...]] = ()
+    alpha_associated: ClassVar[bool] = False
+    exr: ClassVar[None] = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImageSequenceInfo(_Source):
+    """A probed image sequence, folder or single image (OpenImageIO). Its movie
+    attributes read as empty (``rate`` None: the spec or the command line gives it)."""
+
+    kind: ClassVar[Literal["images"]] = "images"
+    frame_files: tuple[str, ...]
+    """The file of each frame index."""
+    frame_numbers: tuple[int, ...]
+    """The number in each file name."""
+    alpha_associated: bool = False
+    """The file declares its alpha associated (premultiplied), as a TIFF's
+    ExtraSamples tag does; ``--alpha auto`` then reads it premultiplied."""
     exr: ExrChoice | None = None
     """EXR sequences: the part, view channels and kind (RGB, Y, YC, deep) read."""
-    fields: str = ""
-    """Movies: ``""`` when progressive, else ``"top first"`` or ``"bottom first"``."""
-    field_mode: str = "keep"
-    """Movies: the field handling read_frames applies (:data:`FIELD_MODES`)."""
+
+    # A movie's attributes, empty: code that handles either kind reads them.
+    rate: ClassVar[None] = None
+    colour_tags: ClassVar[Mapping[str, str]] = Tags()
+    variable_rate: ClassVar[bool] = False
+    codec: ClassVar[str] = ""
+    decoder: ClassVar[str] = ""
+    stream_index: ClassVar[int] = 0
+    time_base: ClassVar[None] = None
+    frame_pts: ClassVar[tuple[int, ...]] = ()
+    keyframe_pts: ClassVar[tuple[int, ...]] = ()
+    pixel_format: ClassVar[str] = ""
+    matrix: ClassVar[str] = ""
+    color_range: ClassVar[str] = ""
+    fields: ClassVar[str] = ""
+    field_mode: ClassVar[str] = "keep"
+
+
+#: What :func:`probe` returns: one class per kind of source, each with every attribute
+#: (the other kind's read as empty), told apart by ``kind`` or ``isinstance``.
+SourceInfo: TypeAlias = MovieInfo | ImageSequenceInfo
 
 
 def probe(
@@ -261,11 +305,11 @@ def read_frames(
         raise OptionError(
             "frame range", (start, stop), f"0 <= start <= stop <= {info.frame_count}"
         )
-    if info.kind == "movie":
+    if isinstance(info, MovieInfo):
         from . import movie
 
         return movie.read_movie_frames(info, start, stop, threads=threads)
-    if info.kind == "images":
+    if isinstance(info, ImageSequenceInfo):
         from . import images
 
         return images.read_image_frames(info, start, stop)

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import sandbox
-from ..encoding import ColourIn, Encoding, output_matrix
+from ..encoding import ColourIn, Encoding
 from ..errors import SourceError
 from ..sequence import (
     IMAGE_EXTENSIONS,
@@ -26,18 +26,16 @@ from ..sequence import (
     find_sequence,
     is_sequence_pattern,
 )
-from . import SourceInfo, Tags, png
+from . import ImageSequenceInfo, png
 from .exrparts import ExrChoice, ExrRefusal, choose, to_picture
+from .imagecolour import LINEAR, SRGB, declared_colour
 from .metadata import (
     ORIENTATIONS,
     UnsupportedColour,
-    chromaticities_colour,
     decide_orientation,
     exif_orientation,
-    icc_colour,
     orient,
     oriented_size,
-    png_colour,
     read_png_chunks,
 )
 
@@ -50,9 +48,6 @@ __all__ = ["probe_images", "read_image_frames"]
 # double, ...) is read converted to float32.
 _DTYPES = {"uint8": "uint8", "uint16": "uint16", "half": "float16", "float": "float32"}
 _OIIO_TYPE = {v: k for k, v in _DTYPES.items()}
-
-_SRGB = "sRGB Encoded Rec.709 (sRGB)"
-_LINEAR = "Linear Rec.709 (sRGB)"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -200,93 +195,6 @@ def _mismatch(first: _Header, other: _Header) -> str | None:
     return None
 
 
-def _declared_colorspace(reported: str) -> str | None:
-    """The scene-linear OCIO space an EXR declares, or None.
-
-    OpenImageIO reports an EXR's colour space only when the file names it (the
-    ``colorInteropID`` attribute: ``lin_ap1_scene`` for ACEScg, as Nuke, Houdini and
-    aebridge write it). Integer formats are left out: OpenImageIO reports its default
-    for them whatever the file holds. Display-referred or unknown names are ignored.
-    """
-    from ..colour import color_config, colorspace_names, is_linear
-
-    if not reported:
-        return None
-    cc = color_config()
-    for name in colorspace_names():
-        if reported in (name, str(cc.get_color_interop_id(name) or "")):
-            return name if is_linear(name) else None
-    return None
-
-
-def _icc_bytes(value: object) -> bytes | None:
-    if value is None:
-        return None
-    return bytes(np.asarray(value, dtype=np.uint8).tobytes())
-
-
-_SRGB_CURVE_CODES = np.linspace(0.0, 1.0, 1024)
-
-
-def _named_if_srgb(colour: ColourIn) -> ColourIn:
-    """An ICC profile that is sRGB (curves and primaries within ICC's 16-bit
-    precision) is read as OCIO's sRGB space, exactly, instead of by its numbers."""
-    from ..encoding import Curve
-
-    if not isinstance(colour, Encoding):
-        return colour
-    srgb = Curve(kind="srgb")(_SRGB_CURVE_CODES)
-    curves_match = all(
-        np.abs(c(_SRGB_CURVE_CODES) - srgb).max() < 2e-3 for c in colour.curves
-    )
-    matrix = output_matrix(colour, _LINEAR)
-    if curves_match and np.abs(matrix - np.eye(3)).max() < 2e-3:
-        return _SRGB
-    return colour
-
-
-def _declared_colour(
-    inp: oiio.ImageInput, header: _Header, path: str, number: int, *, strict: bool
-) -> tuple[ColourIn | None, str]:
-    """The colour a frame file declares, and in what words; (None, "") for none.
-
-    PNG: its own chunks (read here, not by the pixel decoder); EXR: colorInteropID,
-    else chromaticities; other formats: an embedded ICC profile. A declaration that
-    cannot be read is an error when ``strict`` (no --colorspace given), else noted.
-    """
-    spec = inp.spec()
-    try:
-        if header.file_format == "png":
-            found = png_colour(read_png_chunks(path))
-            return found if found is not None else (None, "")
-        if header.file_format == "openexr":
-            interop = _declared_colorspace(header.file_colorspace)
-            if interop is not None:
-                return interop, (f"colorInteropID {header.file_colorspace!r}")
-            chroma = spec.getattribute("chromaticities")
-            if chroma is not None:
-                return chromaticities_colour(chroma), "chromaticities attribute"
-            return None, ""
-        icc = _icc_bytes(spec.getattribute("ICCProfile"))
-        if icc is not None:
-            colour = _named_if_srgb(icc_colour(icc, "embedded"))
-            what = colour.label if isinstance(colour, Encoding) else "an sRGB profile"
-            return colour, f"embedded ICC profile ({what})"
-    except UnsupportedColour as exc:
-        if not strict:
-            return None, f"a colour aebridge cannot read ({exc})"
-        raise SourceError(
-            f"{exc}; give --colorspace to read the file as a named space",
-            path=path,
-            frame=number,
-        ) from exc
-    except OSError as exc:
-        raise SourceError(
-            f"cannot read the file's colour chunks: {exc}", path=path, frame=number
-        ) from exc
-    return None, ""
-
-
 def _png_orientation(path: str) -> int:
     chunks = read_png_chunks(path)
     return 1 if chunks.exif is None else exif_orientation(chunks.exif)
@@ -314,7 +222,7 @@ def probe_images(
     orientation: str = "apply",
     part: str | None = None,
     view: str | None = None,
-) -> SourceInfo:
+) -> ImageSequenceInfo:
     """Describe an image sequence, checking every frame's header.
 
     Args:
@@ -329,7 +237,7 @@ def probe_images(
         view: EXR: the view to read (default the file's default view).
 
     Returns:
-        The sequence's SourceInfo (``kind="images"``).
+        The sequence's ImageSequenceInfo (``kind="images"``).
 
     Raises:
         SourceError: nothing matches, frames are missing, a frame cannot be opened,
@@ -355,8 +263,13 @@ def probe_images(
         inp = _open(file, number)
         try:
             header = _header(inp, file, number, exr)
-            declared, why = _declared_colour(
-                inp, header, file, number, strict=colorspace is None
+            declared, why = declared_colour(
+                inp,
+                file_format=header.file_format,
+                file_colorspace=header.file_colorspace,
+                path=file,
+                number=number,
+                strict=colorspace is None,
             )
         finally:
             inp.close()
@@ -376,7 +289,7 @@ def probe_images(
             raise SourceError(problem, path=file, frame=number)
     assert first is not None  # find_sequence never returns an empty sequence
     is_float = first.dtype in ("float16", "float32") or first.file_format == "openexr"
-    default = _LINEAR if is_float else _SRGB
+    default = LINEAR if is_float else SRGB
     kind_text = (
         f"{first.dtype} {first.file_format} frames"
         if is_float
@@ -427,20 +340,16 @@ def probe_images(
     )
     if turned:
         notes.append(turned)
-    return SourceInfo(
+    return ImageSequenceInfo(
         path=path,
-        kind="images",
         width=width,
         height=height,
         frame_count=len(seq.frame_files),
         channels=first.channels,
         has_alpha=first.has_alpha,
         dtype=first.dtype,
-        rate=None,
         colorspace=chosen,
         colour_decision=decision,
-        colour_tags=Tags(),
-        variable_rate=False,
         frame_files=seq.frame_files,
         frame_numbers=seq.frame_numbers,
         pixel_aspect=first.pixel_aspect,
@@ -519,7 +428,7 @@ def _read_exr(
 
 def _read_pixels(
     inp: oiio.ImageInput,
-    info: SourceInfo,
+    info: ImageSequenceInfo,
     path: str,
     number: int,
     width: int,
@@ -568,7 +477,7 @@ def _read_pixels(
 
 
 def read_image_frames(
-    info: SourceInfo, start: int, stop: int
+    info: ImageSequenceInfo, start: int, stop: int
 ) -> Iterator[tuple[int, npt.NDArray[np.generic]]]:
     """Stream frames ``start`` .. ``stop - 1`` of a probed image sequence.
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from enum import Enum, StrEnum
+from enum import Enum
 from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 
 from ..errors import OptionError
+from ..model import MatteType
 
 __all__ = [
     "BLEND_FUNCTIONS",
@@ -215,15 +216,6 @@ def _blend_general(backdrop: Image, src: Image, func: BlendFunction) -> Image:
     out[..., :3] = cs * (1.0 - a_b) + cb * (1.0 - a_s) + a_s * a_b * mixed
     out[..., 3:4] = a_s + a_b - a_s * a_b
     return out
-
-
-class MatteType(StrEnum):
-    """Track matte types, as ``TrackMatteType`` in After Effects 23.0+."""
-
-    ALPHA = "alpha"
-    ALPHA_INVERTED = "alpha_inverted"
-    LUMA = "luma"
-    LUMA_INVERTED = "luma_inverted"
 
 
 def luminance(rgb: Image) -> Image:

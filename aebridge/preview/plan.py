@@ -2,7 +2,7 @@
 
 The renderer works from this small plan rather than from the comp spec directly, so the
 maths can be tested without files and the spec's shape is read in one place
-(:func:`aebridge.preview.render.plan_from_spec`).
+(:func:`aebridge.preview.fromspec.plan_from_spec`).
 """
 
 from __future__ import annotations

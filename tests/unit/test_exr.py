@@ -15,7 +15,10 @@ import pytest
 
 from aebridge import exr
 from aebridge.errors import OptionError, OutputError, SourceError
-from aebridge.exr import ExrSettings
+from aebridge.exr import ExrSettings, scanlines
+from aebridge.exr import attributes as exr_attributes
+from aebridge.fileio import is_temporary, temporary_path
+from aebridge.sequence import find_sequence
 from aebridge.timing import pack_timecode
 
 H, W = 36, 64
@@ -282,10 +285,34 @@ def test_write_output_is_deterministic(tmp_path: Path) -> None:
 # ------------------------------------------------------------------ atomic writes
 
 
-def test_the_temporary_name_is_hidden_and_not_an_exr() -> None:
-    tmp = exr.temporary_path(os.path.join("out", "fg", "fg.1001.exr"))
-    assert tmp == os.path.join("out", "fg", f".fg.1001.exr.tmp-{os.getpid()}")
-    assert not tmp.endswith(".exr")
+def test_a_frame_is_written_under_the_shared_hidden_temporary_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    renamed: list[tuple[str, str]] = []
+    replace = os.replace
+
+    def recording_replace(src: str, dst: str) -> None:
+        renamed.append((os.fspath(src), os.fspath(dst)))
+        replace(src, dst)
+
+    monkeypatch.setattr(exr.os, "replace", recording_replace)
+    path = tmp_path / "fg.1001.exr"
+    exr.write_frame(path, frame(), settings=ExrSettings(), attributes={})
+    [(src, dst)] = renamed
+    assert dst == str(path)
+    assert os.path.dirname(src) == str(tmp_path)  # one folder: the rename is atomic
+    name = os.path.basename(src)
+    assert name.startswith(".") and is_temporary(name, "fg.1001.exr")
+    assert os.listdir(tmp_path) == ["fg.1001.exr"]
+
+
+def test_a_left_temporary_is_no_frame_of_the_sequence(tmp_path: Path) -> None:
+    # A writer killed mid-frame leaves its temporary; no listing takes it for a frame.
+    exr.write_frame(tmp_path / "fg.1001.exr", frame(), settings=ExrSettings(),
+                    attributes={})  # fmt: skip
+    (tmp_path / temporary_path(tmp_path / "fg.1002.exr").name).write_bytes(b"part")
+    for where in (tmp_path, tmp_path / "fg.####.exr"):
+        assert find_sequence(where).frame_numbers == (1001,)
 
 
 def test_a_failed_rename_leaves_the_old_frame_and_no_temporary(
@@ -379,13 +406,13 @@ def _binding_and_own(
     window = exr.read_header(theirs)["dataWindow"]
     x0, y0, x1, y1 = window  # type: ignore[misc]
     crop = rgba[y0 : y1 + 1, x0 : x1 + 1]
-    exr._write_scanlines(
+    scanlines.write_scanlines(
         str(ours),
         planes={n: np.ascontiguousarray(crop[..., c]) for c, n in enumerate("RGBA")},
         compression=compression,
         window=window,  # type: ignore[arg-type]
         display=(0, 0, W - 1, H - 1),
-        attributes={k: exr._attribute(k, v) for k, v in attrs.items()},
+        attributes={k: exr_attributes.check_attribute(k, v) for k, v in attrs.items()},
         deflate=deflate,
     )
     return ours, theirs
@@ -493,15 +520,17 @@ def test_the_fast_zip_predictor_matches_the_format_byte_for_byte(
     whole = shape[0] - shape[0] % 16
     got = []
     if whole:
-        got += [b.tobytes() for b in exr._predicted([p[:whole] for p in planes], 16)]
+        got += [
+            b.tobytes() for b in scanlines._predicted([p[:whole] for p in planes], 16)
+        ]
     if whole < shape[0]:
         tail = [p[whole:] for p in planes]
-        got += [b.tobytes() for b in exr._predicted(tail, shape[0] - whole)]
+        got += [b.tobytes() for b in scanlines._predicted(tail, shape[0] - whole)]
     assert got == _predicted_by_the_book(planes, 16)
     # And whole files: what the OpenEXR library reads back is the frame.
     import zlib
 
-    blocks = exr._blocks(planes, 16, lambda b: zlib.compress(b, 6))
+    blocks = scanlines._blocks(planes, 16, lambda b: zlib.compress(b, 6))
     assert len(blocks) == -(-shape[0] // 16)
 
 
@@ -514,7 +543,7 @@ def test_zip_blocks_are_the_same_whatever_the_batch_size(
     base = np.ascontiguousarray((rng.random((4, 53, 9)) * 4).astype(np.float16))
     planes = [base[c] for c in (3, 2, 1, 0)]
     deflate = lambda b: zlib.compress(b, 6)  # noqa: E731
-    whole = exr._blocks(planes, 16, deflate)
+    whole = scanlines._blocks(planes, 16, deflate)
     for batch in (1, 9 * 8 * 16, 9 * 8 * 40):
-        monkeypatch.setattr(exr, "_BATCH_BYTES", batch)
-        assert exr._blocks(planes, 16, deflate) == whole
+        monkeypatch.setattr(scanlines, "_BATCH_BYTES", batch)
+        assert scanlines._blocks(planes, 16, deflate) == whole

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from aebridge import imaging
+from aebridge.colour import validate_colorspace
 from aebridge.errors import OptionError
 from aebridge.imaging import PixelPipeline
 
@@ -372,7 +373,7 @@ def test_acescg_output_matches_ocio_on_random_colours(mode: str, dtype: str) -> 
 def test_other_input_spaces_match_ocio_on_every_code(cs_in: str) -> None:
     codes = np.arange(256, dtype=np.uint8)
     frame = np.stack([codes, codes[::-1], codes], -1)[None]
-    canonical = imaging.validate_colorspace(cs_in, option="x")
+    canonical = validate_colorspace(cs_in, option="x")
     for out_cs in ("Linear Rec.709 (sRGB)", "ACEScg"):
         out = pipe(channels=3, colorspace_in=cs_in, colorspace_out=out_cs, half=False)(
             frame

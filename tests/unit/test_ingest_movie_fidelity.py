@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
@@ -13,6 +14,7 @@ av = pytest.importorskip("av")
 
 from aebridge.errors import SourceError  # noqa: E402
 from aebridge.ingest import probe, read_frames  # noqa: E402
+from aebridge.ingest.movie import read_movie_frames  # noqa: E402
 
 Ffmpeg = Callable[..., Path]
 
@@ -185,7 +187,7 @@ def test_an_exact_container_rate_is_kept(tmp_path: Path) -> None:
 def test_an_inexact_rate_is_snapped_to_the_standard_it_approximates(
     tmp_path: Path,
 ) -> None:
-    from aebridge.ingest.movie import _snap
+    from aebridge.ingest.movierate import snap as _snap
     from aebridge.synthetic import write_movie
 
     # WebM counts milliseconds: 24000/1001 fps frames land 41 or 42 ms apart.
@@ -291,9 +293,8 @@ def test_deep_conversion_rounds_the_exact_formula(tmp_path: Path) -> None:
     frame.color_range = 1  # tv
     info = probe(_encode(tmp_path / "t.mov", "prores_ks", "yuv444p10le",
                          [np.zeros((8, 16, 3), np.uint16)]))  # fmt: skip
-    info = type(info)(**{**{f: getattr(info, f) for f in info.__slots__},
-                         "matrix": "itu709", "color_range": "MPEG"})  # fmt: skip
-    from aebridge.ingest.movie import _deep_to_array
+    info = dataclasses.replace(info, matrix="itu709", color_range="MPEG")
+    from aebridge.ingest.moviepixels import deep_to_array as _deep_to_array
 
     got = np.asarray(_deep_to_array(frame, info)).astype(int)
     kr, kb = Q(2126, 10000), Q(722, 10000)
@@ -309,6 +310,60 @@ def test_deep_conversion_rounds_the_exact_formula(tmp_path: Path) -> None:
                 # Round half to even (Python's round, numpy's rint), exactly.
                 assert got[j, i, c] == round(exact), (j, i, c)
     assert got[0, 0].tolist() == [32768, 32768, 32768]  # 32767.5 to even
+
+
+# ------------------------------------------------- subsampled deep sources keep colour
+
+# A flat colour (16-bit codes) made into 10-bit YUV by the exact BT.601 formulas.
+FLAT_RGB = (10000, 30000, 50000)
+
+
+def _flat_movie(path: Path, encoder: str, pix_fmt: str) -> None:
+    container = av.open(str(path), "w")
+    stream = container.add_stream(encoder, rate=25)
+    stream.width, stream.height, stream.pix_fmt = 64, 36, pix_fmt
+    if encoder == "libx265":
+        stream.options = {"x265-params": "log-level=error"}
+    # The YUV codes are made here with the exact BT.601 limited-range formulas
+    # (swscale's RGB -> 10-bit YUV is off by about 0.4 %, so it cannot make them).
+    r, g, b = (v / 65535 for v in FLAT_RGB)
+    y = 0.299 * r + 0.587 * g + 0.114 * b
+    codes = (64 + 876 * y, 512 + 896 * (b - y) / 1.772, 512 + 896 * (r - y) / 1.402)
+    for index in range(3):
+        # Untagged (BT.601, limited), as aebridge reads SD.
+        frame = av.VideoFrame(64, 36, pix_fmt)
+        for plane, code in zip(frame.planes, codes, strict=True):
+            view = np.frombuffer(plane, np.uint16)
+            view[:] = round(code)
+        frame.pts = index
+        for packet in stream.encode(frame):
+            container.mux(packet)
+    for packet in stream.encode():
+        container.mux(packet)
+    container.close()
+
+
+@pytest.mark.parametrize(
+    ("encoder", "pix_fmt"),
+    [
+        ("libx265", "yuv420p10le"),  # HEVC Main10: swscale's full-chroma path broke it
+        ("libx265", "yuv422p10le"),
+        ("prores_ks", "yuv422p10le"),
+    ],
+)
+def test_ten_bit_movies_keep_their_colour(
+    tmp_path: Path, encoder: str, pix_fmt: str
+) -> None:
+    path = tmp_path / "flat.mov"
+    _flat_movie(path, encoder, pix_fmt)
+    info = probe(path)
+    assert info.dtype == "uint16"
+    frames = list(read_movie_frames(info, 0, info.frame_count))
+    assert len(frames) == 3
+    for _, pixels in frames:
+        # 10-bit YUV and lossy coding of a flat field: within about 0.6% of full scale.
+        error = np.abs(pixels.astype(np.int64) - np.array(FLAT_RGB)).max()
+        assert error < 400, pixels[10, 10]
 
 
 def test_a_frame_the_decoder_reports_damaged_is_an_error(tmp_path: Path) -> None:

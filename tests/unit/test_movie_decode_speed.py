@@ -7,7 +7,7 @@ import pytest
 
 av = pytest.importorskip("av")
 
-from aebridge.ingest import movie, probe, read_frames  # noqa: E402
+from aebridge.ingest import moviepixels, probe, read_frames  # noqa: E402
 from aebridge.synthetic import write_movie  # noqa: E402
 
 
@@ -33,7 +33,11 @@ def test_a_matte_movie_is_its_luma_plane_scaled_to_full_range(
     )
     rgb = probe(path)
     info = probe(path, matte=True, colorspace="Raw")
-    assert (info.channels, info.dtype, info.pixel_format) == (1, dtype, movie.LUMA)
+    assert (info.channels, info.dtype, info.pixel_format) == (
+        1,
+        dtype,
+        moviepixels.LUMA,
+    )
     assert "luma plane" in info.colour_decision
     # Independently: the decoded Y plane, scaled with the range's own formula.
     container = av.open(path)
@@ -64,11 +68,11 @@ def test_a_matte_movie_is_its_luma_plane_scaled_to_full_range(
 
 
 def test_range_ends_map_exactly_to_zero_and_full_scale() -> None:
-    t8 = movie._luma_table(8, "MPEG", "uint8")
+    t8 = moviepixels.luma_table(8, "MPEG", "uint8")
     assert (t8[16], t8[235], t8[0], t8[255]) == (0, 255, 0, 255)
-    t10 = movie._luma_table(10, "MPEG", "uint16")
+    t10 = moviepixels.luma_table(10, "MPEG", "uint16")
     assert (t10[64], t10[940], t10[1023]) == (0, 65535, 65535)
-    f10 = movie._luma_table(10, "JPEG", "uint16")
+    f10 = moviepixels.luma_table(10, "JPEG", "uint16")
     assert (f10[0], f10[1023]) == (0, 65535)
     assert np.all(np.diff(t10.astype(np.int64)) >= 0)
 
@@ -76,7 +80,7 @@ def test_range_ends_map_exactly_to_zero_and_full_scale() -> None:
 def test_a_matte_with_alpha_keeps_its_alpha(tmp_path) -> None:
     path = write_movie(tmp_path / "a.mov", codec="prores4444", alpha=True, frames=2)
     info = probe(path, matte=True, colorspace="Raw")
-    assert info.channels == 4 and info.pixel_format != movie.LUMA
+    assert info.channels == 4 and info.pixel_format != moviepixels.LUMA
 
 
 @pytest.mark.parametrize("threads", [0, 2, 3])
@@ -110,7 +114,7 @@ def test_a_matte_read_from_its_luma_is_turned_as_the_file_says(
     )  # fmt: skip
     flat = read_all(probe(stored, matte=True, colorspace="Raw"))[0]
     info = probe(turned, matte=True, colorspace="Raw")
-    assert info.pixel_format == movie.LUMA
+    assert info.pixel_format == moviepixels.LUMA
     assert (info.width, info.height) == (flat.shape[0], flat.shape[1])
     upright = read_all(info)[0]
     assert upright.shape == (flat.shape[1], flat.shape[0], 1)

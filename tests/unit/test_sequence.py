@@ -11,7 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aebridge.errors import SourceError
-from aebridge.sequence import find_sequence, format_frame_ranges, is_sequence_pattern
+from aebridge.sequence import (
+    SequencePattern,
+    find_sequence,
+    format_frame_ranges,
+    is_sequence_pattern,
+    takes_frame,
+)
 
 
 def touch(folder: Path, *names: str) -> None:
@@ -213,3 +219,91 @@ def test_any_contiguous_run_is_found_in_order(
         str(folder / f"p.{n:0{padding}d}.tif") for n in numbers
     )
     assert find_sequence(str(folder)).frame_numbers == tuple(numbers)
+
+
+# ------------------------------------------------------------- fileseq's strict padding
+
+
+def _fileseq_strict(text: str, padding: int) -> bool:
+    """fileseq's own strictPadding filter (what findSequenceOnDisk applies)."""
+    from fileseq.filesequence import FileSequence
+
+    name = f"p.{text}.png"
+    kept = FileSequence._filterByPaddingNum([name], padding, get_frame=lambda n: text)
+    return list(kept) == [name]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    number=st.integers(min_value=-120000, max_value=120000),
+    width=st.integers(min_value=0, max_value=7),
+    padding=st.integers(min_value=1, max_value=6),
+)
+def test_frames_are_taken_by_fileseqs_strict_padding(
+    number: int, width: int, padding: int
+) -> None:
+    text = f"{number:0{width}d}"
+    if number >= 0:
+        assert takes_frame(text, padding) == _fileseq_strict(text, padding)
+    elif _fileseq_strict(text, padding):
+        # Negative frames: fileseq's (sign inside the width) and the sign outside.
+        assert takes_frame(text, padding)
+
+
+@pytest.mark.parametrize(
+    ("text", "padding", "taken"),
+    [
+        ("0001", 4, True),
+        ("001", 4, False),
+        ("00001", 4, False),
+        ("10000", 4, True),
+        ("-002", 4, True),
+        ("-0002", 4, True),
+        ("-02", 4, False),
+        ("-1", 1, True),
+        ("--1", 1, False),
+        ("1a", 1, False),
+        ("", 1, False),
+    ],
+)
+def test_frame_fields_follow_the_padding_rule(
+    text: str, padding: int, taken: bool
+) -> None:
+    assert takes_frame(text, padding) is taken
+
+
+@pytest.mark.parametrize(
+    ("pattern", "prefix", "suffix", "padding"),
+    [
+        ("fg.####.png", "fg.", ".png", 4),
+        ("fg.#.png", "fg.", ".png", 4),
+        ("fg.##.png", "fg.", ".png", 2),
+        ("fg.@.png", "fg.", ".png", 1),
+        ("fg.%04d.png", "fg.", ".png", 4),
+        ("fg.%d.png", "fg.", ".png", 1),
+        ("fg.$F4.png", "fg.", ".png", 4),
+        ("fg.1001-1004#.png", "fg.", ".png", 4),
+        ("fg.####_final.png", "fg.", "_final.png", 4),
+    ],
+)
+def test_the_pattern_grammar_is_translated_once(
+    pattern: str, prefix: str, suffix: str, padding: int
+) -> None:
+    parsed = SequencePattern.parse(os.path.join("shots", pattern))
+    assert (parsed.directory, parsed.prefix, parsed.suffix, parsed.padding) == (
+        "shots",
+        prefix,
+        suffix,
+        padding,
+    )
+    assert parsed.name == prefix + ("@" if padding == 1 else "#" * padding) + suffix
+
+
+def test_a_suffix_after_the_frame_field_is_kept(tmp_path: Path) -> None:
+    # fileseq's on-disk search finds no frame here (its disk pattern wants the digits
+    # right before the extension); the listing takes what stands between prefix and
+    # suffix.
+    touch(tmp_path, "fg.0001_final.png", "fg.0002_final.png", "fg.0003.png")
+    found = find_sequence(tmp_path / "fg.####_final.png")
+    assert found.frame_numbers == (1, 2)
+    assert found.pattern == str(tmp_path / "fg.####_final.png")

@@ -42,22 +42,29 @@ to the first move and whose out side to the second.
 from __future__ import annotations
 
 import itertools
-import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-from .animation import (
-    EASY_INFLUENCE,
+from ..animation import (
     LINEAR_INFLUENCE,
-    CustomEase,
     Ease,
     EaseHandle,
     Interpolation,
     Key,
     evaluate,
 )
-from .model import Camera, CameraMove, CompSpec, MoveKind
+from ..model import CompSpec, MoveKind
+from .rig import (
+    AFFINE,
+    CameraState,
+    Rig,
+    Side,
+    base_state,
+    move_sides,
+    moves_state_at,
+    norm,
+    ordered_moves,
+)
 
 __all__ = [
     "CameraKeys",
@@ -68,13 +75,8 @@ __all__ = [
     "evaluate_property",
     "moves_state_at",
 ]
-
-Vec3 = tuple[float, float, float]
-
-# Moves whose property changes are an eased straight line (exact with two keys).
-_AFFINE = frozenset({MoveKind.DOLLY, MoveKind.TRUCK, MoveKind.PEDESTAL})
 # Moves that two eased keys reproduce exactly when they run alone.
-_TWO_KEY_KINDS = _AFFINE | {MoveKind.ZOOM, MoveKind.ROLL}
+_TWO_KEY_KINDS = AFFINE | {MoveKind.ZOOM, MoveKind.ROLL}
 _PROPERTIES = ("position", "point_of_interest", "zoom", "roll")
 
 
@@ -118,281 +120,6 @@ class CameraKeys:
         return (self.position, self.point_of_interest, self.zoom, self.roll)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CameraState:
-    """The camera at one instant: position, point of interest, zoom (px), roll (deg)."""
-
-    position: Vec3
-    point_of_interest: Vec3
-    zoom: float
-    roll: float
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _State:
-    position: Vec3
-    poi: Vec3
-    zoom: float
-    roll: float
-
-    def get(self, name: str) -> tuple[float, ...]:
-        if name == "position":
-            return self.position
-        if name == "point_of_interest":
-            return self.poi
-        if name == "zoom":
-            return (self.zoom,)
-        return (self.roll,)
-
-
-# -- small vector helpers (no numpy: this module stays importable without it) ---------
-
-
-def _add(a: Vec3, b: Vec3) -> Vec3:
-    return (a[0] + b[0], a[1] + b[1], a[2] + b[2])
-
-
-def _sub(a: Vec3, b: Vec3) -> Vec3:
-    return (a[0] - b[0], a[1] - b[1], a[2] - b[2])
-
-
-def _scale(a: Vec3, k: float) -> Vec3:
-    return (a[0] * k, a[1] * k, a[2] * k)
-
-
-def _cross(a: Vec3, b: Vec3) -> Vec3:
-    return (
-        a[1] * b[2] - a[2] * b[1],
-        a[2] * b[0] - a[0] * b[2],
-        a[0] * b[1] - a[1] * b[0],
-    )
-
-
-def _dot(a: Sequence[float], b: Sequence[float]) -> float:
-    return sum(x * y for x, y in zip(a, b, strict=True))
-
-
-def _norm(a: Sequence[float]) -> float:
-    return math.sqrt(_dot(a, a))
-
-
-def _unit(a: Vec3) -> Vec3:
-    length = _norm(a)
-    return _scale(a, 1.0 / length) if length > 0 else (0.0, 0.0, 0.0)
-
-
-def _rotate(v: Vec3, axis: Vec3, degrees: float) -> Vec3:
-    """Rodrigues' rotation of ``v`` about the unit ``axis`` (right-handed)."""
-    theta = math.radians(degrees)
-    c, s = math.cos(theta), math.sin(theta)
-    k = axis
-    term1 = _scale(v, c)
-    term2 = _scale(_cross(k, v), s)
-    term3 = _scale(k, _dot(k, v) * (1 - c))
-    return _add(_add(term1, term2), term3)
-
-
-_DOWN: Vec3 = (0.0, 1.0, 0.0)  # world vertical in AE (y grows downwards)
-
-
-def _axes(state: _State) -> tuple[Vec3, Vec3, Vec3]:
-    """(forward, right, up) unit vectors of the camera, ignoring roll."""
-    forward = _unit(_sub(state.poi, state.position))
-    right = _unit(_cross(_DOWN, forward))
-    if _norm(right) == 0:
-        # Looking straight up or down: the horizontal axis is undefined; use +x.
-        right = (1.0, 0.0, 0.0)
-    down = _cross(forward, right)
-    return forward, right, _scale(down, -1.0)
-
-
-def _apply(state: _State, move: CameraMove, p: float, origin: _State) -> _State:
-    """The camera after ``move`` has progressed by ``p`` (0..1, eased).
-
-    ``origin`` is the camera when the move started: translations and tilts use its
-    axes, so a finished move's effect never changes while other moves run.
-    """
-    if p == 0.0:
-        return state
-    kind = move.kind
-    amount = move.amount
-    if kind in _AFFINE:
-        forward, right, up = _axes(origin)
-        axis = {MoveKind.DOLLY: forward, MoveKind.TRUCK: right}.get(kind, up)
-        offset = _scale(axis, amount * p)
-        return _State(
-            position=_add(state.position, offset),
-            poi=_add(state.poi, offset),
-            zoom=state.zoom,
-            roll=state.roll,
-        )
-    if kind is MoveKind.PAN:
-        # A positive pan turns the view to the right: about +y (down) in AE's
-        # right-handed x-right, y-down, z-forward space.
-        rel = _rotate(_sub(state.poi, state.position), _DOWN, amount * p)
-        return _State(
-            position=state.position,
-            poi=_add(state.position, rel),
-            zoom=state.zoom,
-            roll=state.roll,
-        )
-    if kind is MoveKind.TILT:
-        # Positive tilts up: about the camera's right axis, which lifts +z towards -y.
-        _forward, right, _up = _axes(origin)
-        rel = _rotate(_sub(state.poi, state.position), right, amount * p)
-        return _State(
-            position=state.position,
-            poi=_add(state.position, rel),
-            zoom=state.zoom,
-            roll=state.roll,
-        )
-    if kind is MoveKind.ORBIT:
-        # The camera travels to its right around the point of interest: about -y.
-        rel = _rotate(_sub(state.position, state.poi), _DOWN, -amount * p)
-        return _State(
-            position=_add(state.poi, rel),
-            poi=state.poi,
-            zoom=state.zoom,
-            roll=state.roll,
-        )
-    if kind is MoveKind.ROLL:
-        return _State(
-            position=state.position,
-            poi=state.poi,
-            zoom=state.zoom,
-            roll=state.roll + amount * p,
-        )
-    # zoom: a factor on the zoom, interpolated linearly in zoom pixels.
-    return _State(
-        position=state.position,
-        poi=state.poi,
-        zoom=state.zoom * (1.0 + (amount - 1.0) * p),
-        roll=state.roll,
-    )
-
-
-# -- easing ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _Side:
-    """One side of a segment's ease: type, speed (units/s), influence (percent)."""
-
-    type: Interpolation
-    speed: float
-    influence: float
-
-
-def _move_sides(
-    move: CameraMove, distance: float, seconds: float
-) -> tuple[_Side, _Side]:
-    """(out side at the move's start, in side at its end) for a property that moves
-    ``distance`` (>= 0, property units) over ``seconds``."""
-    average = distance / seconds if seconds > 0 else 0.0
-    linear = _Side(type=Interpolation.LINEAR, speed=average, influence=LINEAR_INFLUENCE)
-    easy = _Side(type=Interpolation.BEZIER, speed=0.0, influence=EASY_INFLUENCE)
-    easing = move.easing
-    if isinstance(easing, CustomEase):
-
-        def side(handle: EaseHandle | None) -> _Side:
-            if handle is None:
-                return linear
-            return _Side(
-                type=Interpolation.BEZIER,
-                speed=handle.speed,
-                influence=handle.influence,
-            )
-
-        return side(easing.ease_out), side(easing.ease_in)
-    if easing is Ease.HOLD:
-        hold = _Side(type=Interpolation.HOLD, speed=0.0, influence=LINEAR_INFLUENCE)
-        return hold, hold
-    out_side = easy if easing in (Ease.EASE_OUT, Ease.EASE_IN_OUT) else linear
-    in_side = easy if easing in (Ease.EASE_IN, Ease.EASE_IN_OUT) else linear
-    return out_side, in_side
-
-
-def _move_magnitude(move: CameraMove, zoom_at_start: float) -> float:
-    """How far the move goes in the units its custom ease speeds are given in."""
-    if move.kind is MoveKind.ZOOM:
-        return abs(zoom_at_start * (move.amount - 1.0))
-    return abs(move.amount)
-
-
-def _progress(move: CameraMove, frame: float, rate: Fraction, zoom0: float) -> float:
-    """Eased progress 0..1 of ``move`` at ``frame`` (the curve AE draws for it).
-
-    The move is evaluated as the two keys that would carry it alone
-    (:func:`aebridge.animation.evaluate`), on its magnitude: so a translation's
-    progress follows the same spatial curve as its position keys. ``zoom0`` is the
-    zoom when the move starts; only a zoom move with explicit speeds needs it (its
-    speeds are zoom pixels per second).
-    """
-    if frame <= move.start:
-        return 0.0
-    if frame >= move.end:
-        return 1.0
-    seconds = (move.end - move.start) / float(rate)
-    magnitude = _move_magnitude(move, zoom0)
-    if magnitude == 0:
-        return 1.0
-    out_side, in_side = _move_sides(move, magnitude, seconds)
-    keys = (
-        Key(
-            frame=move.start,
-            value=(0.0,),
-            out_type=out_side.type,
-            ease_out=(EaseHandle(speed=out_side.speed, influence=out_side.influence),),
-        ),
-        Key(
-            frame=move.end,
-            value=(magnitude,),
-            in_type=in_side.type,
-            ease_in=(EaseHandle(speed=in_side.speed, influence=in_side.influence),),
-        ),
-    )
-    travelled = evaluate(keys, frame, rate, spatial=move.kind in _AFFINE)[0]
-    return travelled / magnitude
-
-
-def _ordered(moves: Sequence[CameraMove]) -> list[CameraMove]:
-    order = sorted(enumerate(moves), key=lambda item: (item[1].start, item[0]))
-    return [move for _index, move in order]
-
-
-class _Rig:
-    """Evaluates the move language: the camera at any frame, moves in start order.
-
-    The camera at each move's start is cached, so evaluation is quadratic in the
-    number of moves at worst.
-    """
-
-    def __init__(
-        self, base: _State, moves: Sequence[CameraMove], rate: Fraction
-    ) -> None:
-        self.base = base
-        self.moves = list(moves)
-        self.rate = rate
-        self._origins: dict[int, _State] = {}
-
-    def origin(self, index: int) -> _State:
-        """The camera when move ``index`` starts."""
-        if index not in self._origins:
-            self._origins[index] = self.state(self.moves[index].start)
-        return self._origins[index]
-
-    def state(self, frame: float) -> _State:
-        """The camera at ``frame``: every started move applied, in order."""
-        state = self.base
-        for index, move in enumerate(self.moves):
-            if frame <= move.start:
-                continue
-            origin = self.origin(index)
-            progress = _progress(move, frame, self.rate, origin.zoom)
-            state = _apply(state, move, progress, origin)
-        return state
-
-
 # -- building keys --------------------------------------------------------------------
 
 
@@ -405,7 +132,7 @@ def _same(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
 def _distance(a: tuple[float, ...], b: tuple[float, ...], spatial: bool) -> float:
     """Path length for spatial properties; signed change for one-dimensional ones."""
     if spatial:
-        return _norm([y - x for x, y in zip(a, b, strict=True)])
+        return norm([y - x for x, y in zip(a, b, strict=True)])
     return b[0] - a[0]
 
 
@@ -413,24 +140,24 @@ def _distance(a: tuple[float, ...], b: tuple[float, ...], spatial: bool) -> floa
 class _KeyDraft:
     frame: int
     value: tuple[float, ...]
-    in_side: _Side | None = None
-    out_side: _Side | None = None
+    in_side: Side | None = None
+    out_side: Side | None = None
 
 
-def _linear_side(distance: float, seconds: float) -> _Side:
+def _linear_side(distance: float, seconds: float) -> Side:
     speed = distance / seconds if seconds > 0 else 0.0
-    return _Side(type=Interpolation.LINEAR, speed=speed, influence=LINEAR_INFLUENCE)
+    return Side(type=Interpolation.LINEAR, speed=speed, influence=LINEAR_INFLUENCE)
 
 
-def _signed(side: _Side, distance: float, spatial: bool) -> _Side:
+def _signed(side: Side, distance: float, spatial: bool) -> Side:
     """Spatial speeds are magnitudes; a 1-D property's speed carries its direction."""
     if spatial or distance >= 0 or side.speed == 0:
         return side
-    return _Side(type=side.type, speed=-side.speed, influence=side.influence)
+    return Side(type=side.type, speed=-side.speed, influence=side.influence)
 
 
 def _finish(draft: _KeyDraft) -> Key:
-    still = _Side(type=Interpolation.LINEAR, speed=0.0, influence=LINEAR_INFLUENCE)
+    still = Side(type=Interpolation.LINEAR, speed=0.0, influence=LINEAR_INFLUENCE)
     # A side no move drives (before the first move, after the last, or next to a
     # still stretch between moves) is linear with speed 0: the value stays put.
     in_side = draft.in_side or still
@@ -458,9 +185,9 @@ def camera_keys(spec: CompSpec) -> CameraKeys:
     Raises:
         ValueError: the spec has no camera.
     """
-    camera, base = _base_state(spec)
+    camera, base = base_state(spec)
     rate = spec.comp.rate
-    moves = _ordered(camera.moves)
+    moves = ordered_moves(camera.moves)
     bounds = sorted({m.start for m in moves} | {m.end for m in moves})
 
     drafts: dict[str, dict[int, _KeyDraft]] = {name: {} for name in _PROPERTIES}
@@ -471,7 +198,7 @@ def camera_keys(spec: CompSpec) -> CameraKeys:
         "roll": False,
     }
     touched: dict[str, list[tuple[int, int]]] = {name: [] for name in _PROPERTIES}
-    rig = _Rig(base, moves, rate)
+    rig = Rig(base, moves, rate)
     states = (
         {f: rig.state(f) for f in range(bounds[0], bounds[-1] + 1)} if bounds else {}
     )
@@ -506,7 +233,7 @@ def camera_keys(spec: CompSpec) -> CameraKeys:
                 k0, k1 = draft(name, b0), draft(name, b1)
                 seconds = (b1 - b0) / float(rate)
                 dist = _distance(k0.value, k1.value, is_spatial)
-                out_side, in_side = _move_sides(single, abs(dist), seconds)
+                out_side, in_side = move_sides(single, abs(dist), seconds)
                 k0.out_side = _signed(out_side, dist, is_spatial)
                 k1.in_side = _signed(in_side, dist, is_spatial)
                 continue
@@ -552,45 +279,6 @@ def camera_keys(spec: CompSpec) -> CameraKeys:
         point_of_interest=properties["point_of_interest"],
         zoom=properties["zoom"],
         roll=properties["roll"],
-    )
-
-
-def _base_state(spec: CompSpec) -> tuple[Camera, _State]:
-    camera = spec.camera
-    if camera is None:
-        raise ValueError("the spec has no camera")
-    comp = spec.comp
-    return camera, _State(
-        position=camera.start_position(comp),
-        poi=camera.start_point_of_interest(comp),
-        zoom=camera.zoom(comp),
-        roll=0.0,
-    )
-
-
-def moves_state_at(spec: CompSpec, frame: float) -> CameraState:
-    """The camera at a (fractional) frame straight from the move language.
-
-    This is the definition the keys of :func:`camera_keys` reproduce: equal at every
-    whole frame, and at every instant of a segment with two eased keys.
-
-    Args:
-        spec: a validated spec with a camera.
-        frame: comp frame.
-
-    Returns:
-        Position, point of interest, zoom and roll.
-
-    Raises:
-        ValueError: the spec has no camera.
-    """
-    camera, base = _base_state(spec)
-    state = _Rig(base, _ordered(camera.moves), spec.comp.rate).state(frame)
-    return CameraState(
-        position=state.position,
-        point_of_interest=state.poi,
-        zoom=state.zoom,
-        roll=state.roll,
     )
 
 

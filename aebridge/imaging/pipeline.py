@@ -1,39 +1,6 @@
-"""Pixel maths: display-encoded source pixels -> premultiplied scene-linear RGBA.
-
-The conversion of a frame is, per pixel::
-
-    straight       rgb_out = T(rgb) * a
-    premultiplied  rgb_out = T(rgb / a) * a        (where a > 0)
-    none           rgb_out = T(rgb),  a = 1
-    matte          a = matte alpha (or luma), then as straight
-
-with ``T`` the OCIO conversion from the input to the output colour space, done by
-OpenImageIO's colour configuration, and every colour where ``a == 0`` set to 0 (straight
-PNGs often carry colour under alpha 0, which must not leak into a premultiplied image).
-Premultiplied float input in a linear space is the exception: ``T`` is then a matrix,
-applied to the premultiplied values as stored, so light under alpha 0 (glows) is kept.
-
-Speed comes from lookup tables that are exact to the OCIO config, because they are
-made by running OCIO itself on every possible code value:
-
-* 8-bit straight or premultiplied input: one 256 x 256 table indexed by (value, alpha)
-  holding the final premultiplied output value, already in the output precision
-  (half or float). A frame is then one integer gather per channel; linearise,
-  premultiply and the half conversion are fused. An 8-bit matte with the same depth
-  uses the same table.
-* 8-bit without alpha and 16-bit straight input: a per-channel curve table of 256 /
-  65536 entries, then a float32 multiply by alpha. 16-bit premultiplied input has no
-  exact table (``v / a`` is not an integer) and goes through OCIO on floats.
-* When the input and output spaces differ in primaries (sRGB -> ACEScg) the table
-  linearises to the input space's own linear space and a 3x3 matrix, measured from OCIO
-  and checked against OCIO on random values, finishes the conversion. A conversion
-  that does not split this way (checked the same way) falls back to OCIO on floats.
-* Float input goes through OCIO directly.
-
-Output is written as four contiguous channel planes (returned as an H x W x 4 view),
-the layout EXR stores, so the writer takes them without splitting pixels.
-Everything here is pure numpy plus OCIO; no file I/O.
-"""
+"""The pixel pipeline: one source's frames to premultiplied scene-linear RGBA, by the
+fused lookup tables where they are exact and OCIO on floats otherwise (the plan is
+described in :mod:`aebridge.imaging`)."""
 
 from __future__ import annotations
 
@@ -44,341 +11,29 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .colour import color_config, is_linear, linear_counterpart, validate_colorspace
-from .encoding import ColourIn, Encoding, output_matrix
-from .errors import OptionError
+from ..colour import validate_colorspace
+from ..encoding import ColourIn, Encoding
+from ..errors import OptionError
+from ..model import AlphaMode
+from .maths import (
+    ALPHA_MODES,
+    DTYPES,
+    matte_to_alpha,
+    normalise,
+    premultiply,
+    unpremultiply,
+)
+from .tables import (
+    GATHER_ROWS,
+    check_table,
+    convert_float,
+    find_split,
+    gather,
+    is_linear_in,
+    ramp_curve,
+)
 
-__all__ = [
-    "ALPHA_MODES",
-    "DTYPES",
-    "LUMA_WEIGHTS",
-    "ColourIn",
-    "PixelPipeline",
-    "dtype_max",
-    "linear_premultiply",
-    "matte_to_alpha",
-    "normalise",
-    "ocio_convert",
-    "premultiply",
-    "unpremultiply",
-]
-
-FloatArray = npt.NDArray[np.floating[Any]]
-
-ALPHA_MODES: tuple[str, ...] = ("straight", "premultiplied", "none")
-DTYPES: tuple[str, ...] = ("uint8", "uint16", "float16", "float32")
-
-# Rec.709 luma weights, applied to the *encoded* matte values. A matte is an 8- or
-# 16-bit greyscale picture of coverage: its code values are the coverage (that is how
-# keyers and generators export them), so they are weighted as stored, not linearised.
-LUMA_WEIGHTS: tuple[float, float, float] = (0.2126, 0.7152, 0.0722)
-
-# Largest absolute difference allowed between the fast path (tables, matrix) and OCIO
-# itself on random values before the fast path is refused. Half float has a relative
-# step of 2**-11 (~4.9e-4); this is two orders of magnitude below it.
-_FAST_PATH_TOLERANCE = 2e-6
-
-
-def dtype_max(dtype: str) -> float:
-    """The value that means 1.0 for a source dtype: 255, 65535, or 1.0 for floats.
-
-    Raises:
-        OptionError: dtype is not one of :data:`DTYPES`.
-    """
-    if dtype == "uint8":
-        return 255.0
-    if dtype == "uint16":
-        return 65535.0
-    if dtype in ("float16", "float32"):
-        return 1.0
-    raise OptionError("dtype", dtype, DTYPES)
-
-
-def normalise(pixels: npt.NDArray[Any]) -> npt.NDArray[np.float32]:
-    """Source values as float32, 1.0 = full scale (integers divided by their max)."""
-    scale = dtype_max(str(pixels.dtype))
-    out = pixels.astype(np.float32)
-    if scale != 1.0:
-        # A true division: k / 255 correctly rounded (a multiply by 1/255 is not).
-        out /= np.float32(scale)
-    return out
-
-
-def premultiply(rgb: FloatArray, alpha: FloatArray) -> npt.NDArray[np.float32]:
-    """Multiply colour by alpha; where alpha is 0 the colour is exactly 0.
-
-    Args:
-        rgb: H x W x 3 colour (any float dtype).
-        alpha: H x W alpha.
-
-    Returns:
-        H x W x 3 float32. Colour under alpha 0 (NaN and Inf included) becomes 0.
-    """
-    a = np.asarray(alpha, dtype=np.float32)[..., None]
-    with np.errstate(invalid="ignore"):
-        out = np.asarray(rgb, dtype=np.float32) * a
-    # 0 * Inf and 0 * NaN are NaN; colour hidden under alpha 0 must not survive.
-    np.copyto(out, np.float32(0.0), where=(a == 0))
-    return out
-
-
-# The plain name the architecture notes use for this step.
-linear_premultiply = premultiply
-
-
-def unpremultiply(rgb: FloatArray, alpha: FloatArray) -> npt.NDArray[np.float32]:
-    """Divide colour by alpha where alpha > 0; 0 where alpha <= 0.
-
-    Args:
-        rgb: H x W x 3 premultiplied colour.
-        alpha: H x W alpha.
-
-    Returns:
-        H x W x 3 float32 straight colour. Values above 1 (colour brighter than the
-        coverage allows, found in badly premultiplied files) are kept, not clipped.
-    """
-    a = np.asarray(alpha, dtype=np.float32)[..., None]
-    out = np.zeros(np.shape(rgb), dtype=np.float32)
-    np.divide(np.asarray(rgb, dtype=np.float32), a, out=out, where=(a > 0))
-    return out
-
-
-def matte_to_alpha(matte: npt.NDArray[Any]) -> npt.NDArray[np.float32]:
-    """Turn a matte frame into an H x W float32 alpha in 0..1 (for integer mattes).
-
-    The matte's alpha channel is used when it has one (2 or 4 channels); otherwise its
-    luma: Rec.709 weights (:data:`LUMA_WEIGHTS`) on the encoded values, so a grey matte
-    is its own coverage. Integer values are divided by 255 or 65535.
-
-    Args:
-        matte: H x W or H x W x C, C in 1..4, dtype uint8/uint16/float16/float32.
-
-    Returns:
-        H x W float32 alpha.
-
-    Raises:
-        ValueError: the matte's shape or dtype is not supported.
-    """
-    if str(matte.dtype) not in DTYPES:
-        raise ValueError(
-            f"matte dtype {matte.dtype} is not supported; allowed: {', '.join(DTYPES)}"
-        )
-    if matte.ndim == 2:
-        return normalise(matte)
-    if matte.ndim != 3 or not 1 <= matte.shape[2] <= 4:
-        raise ValueError(f"matte shape {matte.shape} is not H x W x C with C in 1..4")
-    channels = matte.shape[2]
-    if channels in (2, 4):
-        return normalise(matte[..., channels - 1])
-    if channels == 1:
-        return normalise(matte[..., 0])
-    scale = np.float32(1.0 / dtype_max(str(matte.dtype)))
-    w = np.asarray(LUMA_WEIGHTS, dtype=np.float32) * scale
-    return np.asarray(np.dot(matte[..., :3].astype(np.float32), w), dtype=np.float32)
-
-
-def ocio_convert(
-    rgb: npt.NDArray[np.float32], colorspace_in: str, colorspace_out: str
-) -> npt.NDArray[np.float32]:
-    """Convert float colour between two OCIO colour spaces with OpenImageIO.
-
-    Args:
-        rgb: ... x 3 float32 colour (straight, not premultiplied).
-        colorspace_in: canonical OCIO name of the source space.
-        colorspace_out: canonical OCIO name of the target space.
-
-    Returns:
-        float32 array of the same shape.
-
-    Raises:
-        ValueError: OpenImageIO reported an error.
-    """
-    if colorspace_in == colorspace_out:
-        return np.array(rgb, dtype=np.float32, copy=True)
-    import OpenImageIO as oiio
-    from OpenImageIO import ImageBufAlgo
-
-    shape = rgb.shape
-    flat = np.ascontiguousarray(rgb, dtype=np.float32).reshape(1, -1, 3)
-    src = oiio.ImageBuf(flat)
-    dst = ImageBufAlgo.colorconvert(src, colorspace_in, colorspace_out, False)
-    if dst.has_error:
-        raise ValueError(
-            f"colour conversion {colorspace_in!r} -> {colorspace_out!r} failed: "
-            f"{dst.geterror()}"
-        )
-    out = np.asarray(dst.get_pixels(oiio.FLOAT), dtype=np.float32)
-    return out.reshape(shape)
-
-
-# --------------------------------------------------------------------------- tables
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _Split:
-    """A conversion split into a per-channel curve and an optional 3x3 matrix.
-
-    ``curve(code) -> middle`` per channel, then ``matrix @ middle -> output``.
-    """
-
-    middle: str
-    matrix: npt.NDArray[np.float64] | None
-
-
-def _curve(
-    values: npt.NDArray[np.float64], cs_in: ColourIn, cs_out: str
-) -> npt.NDArray[np.float64]:
-    """OCIO on a grey ramp: N values -> N x 3 (one column per channel).
-
-    A declared encoding's curves are evaluated from their formulas in float64 instead
-    (``cs_out`` is then its own linear space, the middle of its split).
-    """
-    if isinstance(cs_in, Encoding):
-        return cs_in.linearise(np.repeat(values[:, None], 3, axis=1))
-    grey = np.repeat(values.astype(np.float32)[:, None], 3, axis=1)
-    return ocio_convert(grey, cs_in, cs_out).astype(np.float64)
-
-
-def convert_float(
-    rgb: npt.NDArray[np.float32], cs_in: ColourIn, cs_out: str
-) -> npt.NDArray[np.float32]:
-    """``... x 3`` straight float colour from a source's colour to an output space.
-
-    OCIO for a named space; a declared encoding's curves and matrix otherwise.
-    """
-    if not isinstance(cs_in, Encoding):
-        return ocio_convert(rgb, cs_in, cs_out)
-    linear = cs_in.linearise(rgb)
-    matrix = output_matrix(cs_in, cs_out)
-    return np.asarray(linear @ matrix.T, dtype=np.float32)
-
-
-def is_linear_in(cs_in: ColourIn) -> bool:
-    """Whether a source's colour is scene-linear (a matrix away from the output)."""
-    if isinstance(cs_in, Encoding):
-        return cs_in.is_linear
-    return is_linear(cs_in)
-
-
-def _matrix(cs_from: str, cs_to: str) -> npt.NDArray[np.float64] | None:
-    """The 3x3 matrix of a linear-to-linear OCIO conversion; None for identity."""
-    if cs_from == cs_to:
-        return None
-    basis = np.eye(3, dtype=np.float32)
-    columns = ocio_convert(basis, cs_from, cs_to).astype(np.float64)
-    m = columns.T  # ocio_convert maps row vectors; M[:, j] is the image of e_j
-    if np.allclose(m, np.eye(3), atol=1e-7):
-        return None
-    return m
-
-
-def _apply_split(
-    codes: npt.NDArray[np.float64], split: _Split, cs_in: ColourIn
-) -> npt.NDArray[np.float64]:
-    rgb = np.stack(
-        [_curve(codes[:, c], cs_in, split.middle)[:, c] for c in range(3)], axis=1
-    )
-    if split.matrix is not None:
-        rgb = rgb @ split.matrix.T
-    return rgb
-
-
-_SPLITS: dict[tuple[ColourIn, str], _Split | None] = {}
-
-# The middle space of a declared encoding's split: its own linear RGB.
-_DECLARED_LINEAR = "declared linear"
-
-
-def _find_split(cs_in: ColourIn, cs_out: str) -> _Split | None:
-    """Split ``cs_in -> cs_out`` into curve + matrix, verified against OCIO.
-
-    Tries the input's own linear space, then the output space itself, then every other
-    linear space of the config, and keeps the first that reproduces OCIO on random
-    colours (including values just outside 0..1) within a tolerance far below half
-    float precision. None when no split does (the float path is used then).
-    """
-    key = (cs_in, cs_out)
-    if key in _SPLITS:
-        return _SPLITS[key]
-    if isinstance(cs_in, Encoding):
-        # Curve and matrix by construction: nothing to search or verify here (the
-        # tests check the formulas against OCIO and littleCMS).
-        matrix = output_matrix(cs_in, cs_out)
-        identity = np.allclose(matrix, np.eye(3), atol=1e-7)
-        split = _Split(middle=_DECLARED_LINEAR, matrix=None if identity else matrix)
-        _SPLITS[key] = split
-        return split
-    cc = color_config()
-    candidates: list[str] = []
-    own = linear_counterpart(cs_in)
-    if own is not None:
-        candidates.append(own)
-    candidates.append(cs_out)
-    for name in cc.getColorSpaceNames():
-        name = str(name)
-        if cc.isColorSpaceLinear(name) and name not in candidates:
-            candidates.append(name)
-    rng = np.random.default_rng(20240611)
-    probe = rng.uniform(-0.05, 1.05, size=(512, 3))
-    # Black, white, primaries, mid grey and an orange are always among the probes.
-    probe[:8] = np.array(
-        [
-            [0, 0, 0],
-            [1, 1, 1],
-            [1, 0, 0],
-            [0, 1, 0],
-            [0, 0, 1],
-            [0.5] * 3,
-            [0.18] * 3,
-            [1, 0.5, 0],
-        ],
-        dtype=np.float64,
-    )
-    reference = ocio_convert(probe.astype(np.float32), cs_in, cs_out).astype(np.float64)
-    found: _Split | None = None
-    for middle in candidates:
-        try:
-            split = _Split(middle=middle, matrix=_matrix(middle, cs_out))
-            got = _apply_split(probe, split, cs_in)
-        except ValueError:
-            continue
-        scale = np.maximum(1.0, np.abs(reference))
-        if np.all(np.isfinite(got)) and np.all(
-            np.abs(got - reference) <= _FAST_PATH_TOLERANCE * scale
-        ):
-            found = split
-            break
-    _SPLITS[key] = found
-    return found
-
-
-def _check_table(table: npt.NDArray[Any], what: str) -> None:
-    if not np.all(np.isfinite(table)):
-        raise ValueError(
-            f"the colour conversion {what} gives values that are not finite in the "
-            "output precision (overflow in half float?); use --float"
-        )
-
-
-# Rows gathered at a time: np.take turns its index into a temporary intp array (8
-# bytes per pixel); bands of 64 rows keep that in cache (measured ~35 % faster at
-# 1080p) instead of 50 MB for the three channels of a 1080p frame.
-_GATHER_ROWS = 64
-
-
-def _gather(
-    table: npt.NDArray[Any], index: npt.NDArray[Any], out: npt.NDArray[Any]
-) -> None:
-    """``out[...] = table[index]`` in bands of rows (index and out: [C x] H x W)."""
-    rows = index.shape[-2]
-    if index.ndim == 2:
-        for y in range(0, rows, _GATHER_ROWS):
-            band = slice(y, y + _GATHER_ROWS)
-            np.take(table, index[band], out=out[band], mode="clip")
-    else:
-        for y in range(0, rows, _GATHER_ROWS):
-            band = slice(y, y + _GATHER_ROWS)
-            np.take(table, index[:, band], out=out[:, band], mode="clip")
+__all__ = ["PixelPipeline"]
 
 
 # --------------------------------------------------------------------------- pipeline
@@ -532,7 +187,7 @@ class PixelPipeline:
         other path sets colour to 0 where alpha is 0.
         """
         return (
-            self.effective_alpha == "premultiplied"
+            self.effective_alpha == AlphaMode.PREMULTIPLIED
             and is_linear_in(self.colorspace_in)
             and self._plan().kind != "lut"
         )
@@ -560,7 +215,7 @@ class PixelPipeline:
         if self.matte_dtype is not None:
             return "matte"
         if self.channels in (1, 3):
-            return "none"
+            return AlphaMode.NONE
         return self.alpha_mode
 
     @property
@@ -596,37 +251,41 @@ class PixelPipeline:
         alpha = self.effective_alpha
         if self.dtype not in ("uint8", "uint16"):
             return _Plan(kind="float")
-        if self.dtype == "uint16" and alpha == "premultiplied":
+        if self.dtype == "uint16" and alpha == AlphaMode.PREMULTIPLIED:
             # The unpremultiplied code v / a is no longer an integer and a 65536 x
             # 65536 table is out of the question: OCIO on floats keeps it exact.
             return _Plan(kind="float")
-        split = _find_split(self.colorspace_in, self.colorspace_out)
+        split = find_split(self.colorspace_in, self.colorspace_out)
         if split is None:
             return _Plan(kind="float")
         levels = 256 if self.dtype == "uint8" else 65536
         codes = np.arange(levels, dtype=np.float64) / (levels - 1)
-        curve = _curve(codes, self.colorspace_in, split.middle)
+        curve = ramp_curve(codes, self.colorspace_in, split.middle)
         matrix = None if split.matrix is None else split.matrix.astype(np.float32)
         odt = self.out_dtype
         # With a matrix still to apply, the tables hold float32 middle-space values
         # and the rounding to half happens once, after the matrix.
         table_dtype = odt if matrix is None else np.float32
         tables: tuple[npt.NDArray[Any], ...] = ()
-        if self.dtype == "uint8" and alpha in ("straight", "matte"):
-            tables = self._tables_2d(curve, split.middle, "straight", table_dtype)
-        elif self.dtype == "uint8" and alpha == "premultiplied":
-            tables = self._tables_2d(curve, split.middle, "premultiplied", table_dtype)
+        if self.dtype == "uint8" and alpha in (AlphaMode.STRAIGHT, "matte"):
+            tables = self._tables_2d(
+                curve, split.middle, AlphaMode.STRAIGHT, table_dtype
+            )
+        elif self.dtype == "uint8" and alpha == AlphaMode.PREMULTIPLIED:
+            tables = self._tables_2d(
+                curve, split.middle, AlphaMode.PREMULTIPLIED, table_dtype
+            )
         for t in tables:
-            _check_table(t, what)
+            check_table(t, what)
         curve32 = np.ascontiguousarray(curve.T, dtype=np.float32)
         bound = float(np.abs(curve32).max())
         for t in tables:
             bound = max(bound, float(np.abs(t.astype(np.float32)).max()))
         if matrix is not None:
             bound *= float(np.abs(matrix).sum(axis=1).max())
-        _check_table(np.asarray([bound], dtype=odt), what)
+        check_table(np.asarray([bound], dtype=odt), what)
         table1d: tuple[npt.NDArray[Any], ...] = ()
-        if alpha == "none" and matrix is None:
+        if alpha == AlphaMode.NONE and matrix is None:
             # Rounded once, from OCIO's float32 result, as the float path does.
             flat = [curve32[c].astype(odt) for c in range(3)]
             same = all(np.array_equal(flat[0], t) for t in flat[1:])
@@ -651,13 +310,13 @@ class PixelPipeline:
         """256 x 256 (value, alpha) -> premultiplied value, flattened, per channel."""
         v = np.arange(256, dtype=np.float64)[:, None]
         a = np.arange(256, dtype=np.float64)[None, :]
-        if alpha == "straight":
+        if alpha == AlphaMode.STRAIGHT:
             tables = [curve[:, c][:, None] * (a / 255.0) for c in range(3)]
         else:
             # Premultiplied: the straight code is v / a (in code units, values above
             # 1 when v > a), which OCIO evaluates directly; a == 0 gives 0.
             ratio = np.divide(v, a, out=np.zeros((256, 256)), where=a > 0)
-            lin = _curve(ratio.ravel(), self.colorspace_in, middle)
+            lin = ramp_curve(ratio.ravel(), self.colorspace_in, middle)
             tables = [
                 np.where(a > 0, lin[:, c].reshape(256, 256) * (a / 255.0), 0.0)
                 for c in range(3)
@@ -724,7 +383,7 @@ class PixelPipeline:
                     alpha_codes = None
             else:
                 alpha_float = matte_to_alpha(matte)
-        elif self.effective_alpha in ("straight", "premultiplied"):
+        elif self.effective_alpha in (AlphaMode.STRAIGHT, AlphaMode.PREMULTIPLIED):
             alpha_codes = pixels[..., self.channels - 1]
 
         plan = self._plan()
@@ -766,7 +425,7 @@ class PixelPipeline:
         # a little-endian uint16 is its low byte (alpha) then its high byte (value),
         # so two strided byte copies make all of them, with no shift or or. Built
         # and gathered a band of rows at a time, so the indexes stay in cache.
-        band_rows = min(h, _GATHER_ROWS)
+        band_rows = min(h, GATHER_ROWS)
         pairs = np.empty((colours, band_rows, w, 2), dtype=np.uint8)
         for top in range(0, h, band_rows):
             rows = slice(top, top + band_rows)
@@ -788,7 +447,7 @@ class PixelPipeline:
         if colours == 1:
             planes[1] = planes[0]  # one grey channel spread to RGB
             planes[2] = planes[0]
-        _gather(plan.alpha_lut.astype(planes.dtype, copy=False), alpha_codes, planes[3])
+        gather(plan.alpha_lut.astype(planes.dtype, copy=False), alpha_codes, planes[3])
 
     def _run_table1d(self, plan: _Plan, pixels: npt.NDArray[Any]) -> npt.NDArray[Any]:
         """Opaque integer input: one gather per channel into output values."""
@@ -800,7 +459,7 @@ class PixelPipeline:
                 planes[c] = planes[0]  # one grey channel spread to RGB
                 continue
             table = plan.table1d[c if len(plan.table1d) == 3 else 0]
-            _gather(table, sources[c], planes[c])
+            gather(table, sources[c], planes[c])
         planes[3] = 1.0
         return planes.transpose(1, 2, 0)
 
@@ -821,19 +480,19 @@ class PixelPipeline:
             # tables were checked finite when built).
             planes = np.empty((4, h, w), dtype=self.out_dtype)
             cover = np.empty((h, w), dtype=np.float32)
-            _gather(plan.alpha32, alpha_codes, cover)
+            gather(plan.alpha32, alpha_codes, cover)
             lin = np.empty((h, w), dtype=np.float32)
             for c in range(3):
                 if c > 0 and sources[c] is sources[0]:
                     planes[c] = planes[0]  # one grey channel spread to RGB
                     continue
-                _gather(plan.curve[c], sources[c], lin)
+                gather(plan.curve[c], sources[c], lin)
                 np.multiply(lin, cover, out=planes[c], casting="unsafe")
             planes[3] = cover
             return planes.transpose(1, 2, 0)
         rgb = np.empty((3, h, w), dtype=np.float32)
         for c, values in enumerate(sources):
-            _gather(plan.curve[c], values, rgb[c])
+            gather(plan.curve[c], values, rgb[c])
         alpha: npt.NDArray[np.float32] | None = None
         if alpha_float is not None:
             alpha = alpha_float
@@ -867,7 +526,7 @@ class PixelPipeline:
             alpha = normalise(alpha_codes)
         if (
             alpha is not None
-            and self.effective_alpha == "premultiplied"
+            and self.effective_alpha == AlphaMode.PREMULTIPLIED
             and is_linear_in(self.colorspace_in)
         ):
             # Linear to linear is a matrix, which commutes with premultiplying: convert
@@ -876,7 +535,7 @@ class PixelPipeline:
             # it is kept, not zeroed as hidden straight colour is.
             rgb = convert_float(colour, self.colorspace_in, self.colorspace_out)
             return self._finish(rgb.transpose(2, 0, 1), alpha, None, check=True)
-        if alpha is not None and self.effective_alpha == "premultiplied":
+        if alpha is not None and self.effective_alpha == AlphaMode.PREMULTIPLIED:
             colour = unpremultiply(colour, alpha)
         rgb = convert_float(colour, self.colorspace_in, self.colorspace_out)
         if alpha is not None:
