@@ -7,7 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import click
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,10 +23,14 @@ def test_import_contracts_hold() -> None:
 def test_every_command_has_help_and_examples() -> None:
     from aebridge.cli import main
 
-    ctx = click.Context(main)
+    # Contexts made as click makes them (make_context applies context_settings such
+    # as the -h help name); a bare Context made click cache a help option without
+    # -h on each command, and later invocations in the same process refused -h.
+    ctx = main.make_context("aebridge", [], resilient_parsing=True)
     missing = []
     for name, command in main.commands.items():
-        text = command.get_help(click.Context(command, info_name=name, parent=ctx))
+        sub = command.make_context(name, [], parent=ctx, resilient_parsing=True)
+        text = command.get_help(sub)
         if "Examples:" not in text or not (command.help or "").strip():
             missing.append(name)
     assert not missing, f"commands without help and examples: {missing}"
