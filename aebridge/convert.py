@@ -86,7 +86,7 @@ PROVENANCE_KEYS = (
 # Decoded frames a source's thread may hold ahead of the pixel work.
 _PREFETCH = 2
 
-# What a worker imports to convert frames (see executor.prestart).
+# What a worker imports to convert frames (see engine.prestart).
 _WORKER_MODULES = ("aebridge.imaging", "aebridge.exr", "aebridge.ingest")
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
@@ -226,7 +226,7 @@ def _decode(
     FFmpeg's threads), a few frames ahead of the pixel work.
     """
     from . import ingest
-    from .executor import prefetch
+    from .engine import prefetch
 
     def spans() -> Iterator[tuple[int, int]]:
         if task.info.kind == "movie" and (
@@ -778,7 +778,7 @@ def convert(
         OutputError: the output cannot be written.
         CanceledError: ``cancel`` was set.
     """
-    from .executor import chunk_ranges, cpu_count, open_engine, parse_engine, prestart
+    from .engine import chunk_ranges, cpu_count, open_engine, parse_engine, prestart
     from .ingest import MOVIE_EXTENSIONS
 
     if Path(source).suffix.lower() not in MOVIE_EXTENSIONS:

@@ -17,7 +17,7 @@ import pytest
 
 from aebridge import synthetic
 from aebridge.convert import _movie_ranges, convert
-from aebridge.executor import prefetch
+from aebridge.engine import prefetch
 from aebridge.exr import read_header, read_pixels
 
 # ------------------------------------------------------------------ prefetch

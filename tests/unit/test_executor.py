@@ -19,6 +19,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from aebridge.engine import (
+    Engine,
+    LocalEngine,
+    chunk_ranges,
+    open_engine,
+    parse_frame_range,
+    shutdown_local_pools,
+)
 from aebridge.errors import (
     AebridgeError,
     CanceledError,
@@ -27,14 +35,6 @@ from aebridge.errors import (
     Problem,
     SourceError,
     SpecError,
-)
-from aebridge.executor import (
-    Engine,
-    LocalEngine,
-    chunk_ranges,
-    open_engine,
-    parse_frame_range,
-    shutdown_local_pools,
 )
 
 # --------------------------------------------------------------------------- workers
@@ -548,44 +548,46 @@ def test_cancel_finishes_running_chunks_and_starts_no_more(
 def test_engine_specs_parse_without_connecting(
     spec: str, parsed: tuple[str, object]
 ) -> None:
-    from aebridge.executor import parse_engine
+    from aebridge.engine import parse_engine
 
     assert parse_engine(spec) == parsed
 
 
 @pytest.mark.parametrize("spec", ["", "dask", "dask://farm", "dask-local:0", "gpu"])
 def test_bad_engine_specs_name_the_option(spec: str) -> None:
-    from aebridge.executor import parse_engine
+    from aebridge.engine import parse_engine
 
     with pytest.raises(OptionError, match="--engine"):
         parse_engine(spec)
 
 
 def test_prestart_warms_the_shared_pool_that_the_run_then_uses() -> None:
-    from aebridge import executor
+    from aebridge import engine as engines
+    from aebridge.engine import local
 
-    executor.shutdown_local_pools()
-    executor.prestart("local", jobs=2, modules=("json",))
-    pool = executor._pools[2][1]
-    with executor.open_engine("local", jobs=2) as engine:
+    engines.shutdown_local_pools()
+    engines.prestart("local", jobs=2, modules=("json",))
+    pool = local._pools[2][1]
+    with engines.open_engine("local", jobs=2) as engine:
         results: list[int] = []
         engine.map_chunks(abs, [-1, -2], on_result=results.append)
     assert sorted(results) == [1, 2]
-    assert executor._pools[2][1] is pool  # the run reused the prestarted workers
+    assert local._pools[2][1] is pool  # the run reused the prestarted workers
 
 
 @pytest.mark.parametrize(("spec", "jobs"), [("local", 1), ("dask://farm:8786", 2)])
 def test_prestart_starts_nothing_for_inline_or_dask_runs(spec: str, jobs: int) -> None:
-    from aebridge import executor
+    from aebridge import engine as engines
+    from aebridge.engine import local
 
-    executor.shutdown_local_pools()
-    executor.prestart(spec, jobs=jobs, modules=("json",))
-    assert executor._pools == {}
+    engines.shutdown_local_pools()
+    engines.prestart(spec, jobs=jobs, modules=("json",))
+    assert local._pools == {}
 
 
 _ORPHAN_SCRIPT = """
 import os, signal, sys
-from aebridge.executor import open_engine
+from aebridge.engine import open_engine
 
 def pid(_):
     return os.getpid()
@@ -627,7 +629,7 @@ def test_prefetch_runs_its_producer_in_the_callers_context() -> None:
     # that prefetches frames must read under it, as the caller would.
     import contextvars
 
-    from aebridge.executor import prefetch
+    from aebridge.engine import prefetch
 
     var: contextvars.ContextVar[str] = contextvars.ContextVar("var", default="none")
 
@@ -639,3 +641,13 @@ def test_prefetch_runs_its_producer_in_the_callers_context() -> None:
         assert list(prefetch(seen(), 1)) == ["job"]
     finally:
         var.reset(token)
+
+
+def test_farm_scripts_import_the_engines_from_their_former_module() -> None:
+    # Farm submission scripts written for 0.1 import these from aebridge.executor
+    # (docs/farm.md); they are the engine package's own objects, not copies.
+    import aebridge.engine
+    import aebridge.executor
+
+    for name in aebridge.executor.__all__:
+        assert getattr(aebridge.executor, name) is getattr(aebridge.engine, name), name

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 
-from aebridge.executor import open_engine, shutdown_local_pools
+from aebridge.engine import open_engine, shutdown_local_pools
 
 
 def sigint_handler(_: object) -> str:
