@@ -241,8 +241,6 @@ def build(
         OptionError: an option is not allowed.
         CanceledError: ``cancel`` was set.
     """
-    from .convert import convert
-
     if rate_policy not in RATE_POLICIES:
         raise OptionError("rate_policy", rate_policy, RATE_POLICIES)
 
@@ -302,8 +300,7 @@ def build(
             )
             continue
         built.append(
-            _convert_layer(
-                convert,
+            _build_layer(
                 resolved,
                 layer,
                 layers_dir,
@@ -487,8 +484,7 @@ def _relative_keyframe_images(spec: CompSpec, comp_dir: Path) -> CompSpec:
     )
 
 
-def _convert_layer(
-    convert: Callable[..., Any],
+def _build_layer(
     spec: CompSpec,
     layer: Layer,
     layers_dir: Path,
@@ -499,6 +495,8 @@ def _convert_layer(
     cancel: threading.Event | None,
     report: Callable[[str, str | None, int, int], None],
 ) -> BuiltLayer:
+    from .convert import ConvertOptions, convert_layer
+
     source = layer.source
     assert isinstance(source, LayerSource)
     layer_warnings: list[str] = []
@@ -511,20 +509,18 @@ def _convert_layer(
         report("convert", layer.id, done, total)
 
     report("convert", layer.id, 0, 0)
-    result = convert(
-        source.path,
-        layers_dir,
+    options = ConvertOptions.from_source(
+        source,
         name=layer.id,
-        alpha=source.alpha.value,
-        matte=source.matte,
-        colorspace=source.colorspace,
-        fps=fps,
+        rate=fps,
         start_frame=spec.comp.start_frame,
-        role=layer.role.value,
-        vfr=source.vfr.value,
+        role=layer.role,
         provenance=_provenance_dict(spec, layer),
         comments=layer.comment or None,
-        pixel_aspect=source.pixel_aspect,
+    )
+    result = convert_layer(
+        options,
+        layers_dir,
         engine=engine,
         jobs=jobs,
         force=force,
