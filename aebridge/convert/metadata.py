@@ -13,8 +13,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
-from ..errors import OutputError, SourceError
+from .. import __version__, fileio
+from ..errors import SourceError
 from ..timing import format_rate
 from .options import ConvertOptions
 from .result import ConvertResult, light_report
@@ -204,20 +204,10 @@ def write_sidecar(
         "decisions": list(result.decisions),
         "light_under_alpha0": light_report(result),
     }
-    _write_json_atomic(result.sidecar, data)
-
-
-def _write_json_atomic(path: Path, data: Mapping[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     text = json.dumps(
         data, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False
     )
-    try:
-        tmp.write_text(text + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise OutputError(f"cannot write: {exc.strerror}", path=str(path)) from exc
+    fileio.write_text(result.sidecar, text + "\n", what="the sidecar")
 
 
 def read_sidecar(

@@ -7,10 +7,12 @@ A frame is current when its header records the same source hash and settings has
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from pathlib import Path
 
+from .. import fileio
 from ..errors import AebridgeError, OutputError
 
 __all__ = [
@@ -80,17 +82,35 @@ def check_writable(folder: Path) -> None:
 def clean_folder(
     folder: Path, name: str, keep: range | None, frames: set[int]
 ) -> list[str]:
-    """Remove temporary files of the frames about to be written and, on a full run,
-    frames of this name outside the new range (so After Effects imports no stale tail).
+    """Remove what earlier runs left: temporaries of the frames about to be written
+    (whoever wrote them), temporaries of this layer's files whose writer is gone,
+    and, on a full run, frames of this name outside the new range (so After Effects
+    imports no stale tail).
+
+    Temporaries are :mod:`aebridge.fileio`'s
+    (``.<name>.<frame>.<pid>-<token>.tmp.exr``, the sidecar's
+    ``.<name>.aebridge.<pid>-<token>.tmp.json``) and the
+    ``.<name>.<frame>.exr.tmp-<pid>`` names earlier versions wrote.
 
     Returns:
         The names of the frames removed, sorted.
     """
     removed: list[str] = []
     frame_re = re.compile(rf"^{re.escape(name)}\.(\d+)\.exr$")
-    tmp_re = re.compile(rf"^\.{re.escape(name)}\.(\d+)\.exr\.tmp")
+    old_tmp_re = re.compile(rf"^\.{re.escape(name)}\.(\d+)\.exr\.tmp")
+    stale = {path.name for path in fileio.stale_temporaries(folder)}
     for entry in os.scandir(folder):
-        m = tmp_re.match(entry.name)
+        temporary = fileio.TEMPORARY_RE.match(entry.name)
+        if temporary is not None:
+            frame = frame_re.match(f"{temporary['stem']}{temporary['suffix'] or ''}")
+            if (frame is not None and int(frame.group(1)) in frames) or (
+                entry.name in stale and temporary["stem"].startswith(f"{name}.")
+            ):
+                # A writer racing this run may have renamed it meanwhile.
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
+            continue
+        m = old_tmp_re.match(entry.name)
         if m and int(m.group(1)) in frames:
             os.unlink(entry.path)
             continue
