@@ -11,7 +11,6 @@ inputs rewrites the same bytes (and convert skips the frames that are up to date
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 from collections.abc import Callable, Mapping
@@ -20,7 +19,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from . import __version__, sandbox
+from . import __version__
 from .build_io import BUILD_SCHEMA, read_document, write_build
 from .errors import (
     CanceledError,
@@ -41,7 +40,7 @@ from .model import (
     expand_conditioning,
 )
 from .sandbox import PathOutsideRootsError
-from .sequence import find_sequence, is_sequence_pattern
+from .sequence import is_sequence_pattern
 from .spec import (
     RATE_POLICIES,
     footage_problems,
@@ -117,28 +116,6 @@ class BuildResult:
     preview: Path | None
     layers: tuple[BuiltLayer, ...]
     warnings: tuple[str, ...]
-
-
-def _hash_source(path: str) -> str | None:
-    """SHA-256 over the bytes of a source (every frame of a sequence, in order)."""
-    digest = hashlib.sha256()
-    files: tuple[str, ...]
-    if is_sequence_pattern(path) or os.path.isdir(path):
-        files = find_sequence(path).frame_files
-    elif os.path.isfile(path):
-        files = (path,)
-    else:
-        return None
-    for name in files:
-        try:
-            with sandbox.open_binary(name) as handle:
-                while chunk := handle.read(1 << 20):
-                    digest.update(chunk)
-        except OSError as exc:
-            raise SourceError(
-                f"cannot read the source to hash it: {exc}", path=name
-            ) from exc
-    return digest.hexdigest()
 
 
 def _provenance_dict(spec: CompSpec, layer: Layer) -> dict[str, Any]:
@@ -331,9 +308,17 @@ def build(
     from .emit import default_build_id, write_script
 
     build_id = default_build_id(as_built)
+    built_hash = spec_hash(as_built)
     script_path = comp_dir / f"{comp.folder_name}.jsx"
     aep_path = None if aep is None else Path(aep).resolve()
-    write_script(as_built, layer_map, script_path, aep=aep_path, build_id=build_id)
+    write_script(
+        as_built,
+        layer_map,
+        script_path,
+        aep=aep_path,
+        build_id=build_id,
+        spec_hash=built_hash,
+    )
 
     report("build_json")
     build_json = comp_dir / "build.json"
@@ -342,7 +327,7 @@ def build(
         "build_id": build_id,
         # The hash of the spec below (the script header carries the same one); the
         # user's spec as written hashes to source_spec_hash.
-        "spec_hash": spec_hash(as_built),
+        "spec_hash": built_hash,
         "source_spec_hash": hash_of_spec,
         # Where the spec came from (null for a mapping): named when another comp's
         # build would land in this folder.
@@ -528,18 +513,7 @@ def _build_layer(
         cancel=cancel,
         warn=layer_warnings.append,
     )
-    sequence = ExrSequence(
-        folder=Path(result.folder).as_posix(),
-        name=result.name,
-        first=result.first,
-        last=result.last,
-        padding=result.padding,
-        rate=result.rate,
-        width=result.width,
-        height=result.height,
-        pixel_aspect=Fraction(result.pixel_aspect),
-        colorspace=result.colorspace,
-    )
+    sequence = result.sequence
     for text in result.warnings:
         if text not in layer_warnings:
             layer_warnings.append(text)
@@ -552,7 +526,7 @@ def _build_layer(
     return BuiltLayer(
         id=layer.id,
         sequence=sequence,
-        source_sha256=_hash_source(source.path),
+        source_sha256=result.source_sha256,
         frames_written=result.frames_written,
         frames_skipped=result.frames_skipped,
         warnings=tuple(layer_warnings),

@@ -72,11 +72,16 @@ class ChunkTask:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FrameRecord:
+    """One frame done (``written``) or found current."""
+
     frame: int
     index: int
     written: bool
     # Pixels holding light under alpha 0 (PixelPipeline.light_pixels).
     light: int = 0
+    # The SHA-256 of the source frame's file (of the movie, for a movie), which the
+    # frame's header records: the layer's source hash is made from these.
+    source_sha256: str = ""
 
 
 def decode(
@@ -205,7 +210,15 @@ def convert_frames(
             None if task.force else current_light(path, combined, task.settings_hash)
         )
         if light is not None:
-            add(FrameRecord(frame=frame, index=index, written=False, light=light))
+            add(
+                FrameRecord(
+                    frame=frame,
+                    index=index,
+                    written=False,
+                    light=light,
+                    source_sha256=src_sha,
+                )
+            )
         else:
             todo[index] = (src_sha, m_sha)
     if not todo:
@@ -256,7 +269,9 @@ def convert_frames(
         attrs[LIGHT_ATTRIBUTE] = str(light)
         path = frame_path(task.folder, task.name, frame, task.padding)
         exr.write_frame(path, rgba, settings=settings, attributes=attrs)
-        return FrameRecord(frame=frame, index=index, written=True, light=light)
+        return FrameRecord(
+            frame=frame, index=index, written=True, light=light, source_sha256=src_sha
+        )
 
     pipeline: PixelPipeline | None = None
     pool = ThreadPoolExecutor(task.threads) if task.threads > 1 else None

@@ -9,6 +9,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from ..model import ExrSequence
+
 __all__ = ["ConvertResult", "light_report", "light_warning"]
 
 
@@ -39,6 +41,27 @@ class ConvertResult:
     warnings: tuple[str, ...] = ()
     light_pixels: int = 0
     light_frames: tuple[int, ...] = ()
+    source_sha256: str | None = None
+    """The source's SHA-256 as the frames' headers record it: a movie's, of its file;
+    an image sequence's, of its frames' SHA-256 digests in order, one per line (for
+    the frames this run converted)."""
+
+    @property
+    def sequence(self) -> ExrSequence:
+        """The sequence written, as a comp spec (and the build plan) describe it; its
+        folder is this result's, absolute or as given, with ``/`` separators."""
+        return ExrSequence(
+            folder=self.folder.as_posix(),
+            name=self.name,
+            first=self.first,
+            last=self.last,
+            padding=self.padding,
+            rate=self.rate,
+            width=self.width,
+            height=self.height,
+            pixel_aspect=self.pixel_aspect,
+            colorspace=self.colorspace,
+        )
 
     @property
     def frame_count(self) -> int:

@@ -9,6 +9,7 @@ colour, rate), then run the chunks on an engine and describe the sequence writte
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -433,9 +434,11 @@ def _convert(
     skipped = 0
     light_pixels = 0
     light_frames: list[int] = []
+    frame_hashes: dict[int, str] = {}
 
     def count(record: FrameRecord) -> None:
         nonlocal done, written, skipped, light_pixels
+        frame_hashes[record.index] = record.source_sha256
         done += 1
         written += record.written
         skipped += not record.written
@@ -507,6 +510,13 @@ def _convert(
 
     if light_frames:
         _warn(light_warning(light_pixels, sorted(light_frames)))
+    if movie_sha is not None:
+        source_sha256 = movie_sha
+    else:
+        # The frames' own hashes, which the workers made anyway: the sequence is
+        # read once for its pixels and once for its hashes, never again.
+        digests = "".join(f"{frame_hashes[i]}\n" for i in indices)
+        source_sha256 = hashlib.sha256(digests.encode("ascii")).hexdigest()
     result = ConvertResult(
         folder=out_folder,
         name=name,
@@ -528,6 +538,7 @@ def _convert(
         warnings=tuple(warnings),
         light_pixels=light_pixels,
         light_frames=tuple(sorted(light_frames)),
+        source_sha256=source_sha256,
     )
     write_sidecar(result, info, matte_info, recorded, hashed)
     return result
