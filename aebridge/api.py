@@ -33,9 +33,11 @@ from .model import (
     Comp,
     CompSpec,
     ExrSequence,
+    FieldMode,
     Layer,
     LayerSource,
     LightUnderAlpha,
+    Orientation,
     Provenance,
     expand_conditioning,
 )
@@ -602,11 +604,17 @@ def _source_problems(spec: CompSpec, rate_policy: str) -> list[Problem]:
                 if source.colorspace is None
                 else colour.validate_colorspace(source.colorspace, option="colorspace")
             )
+            # Read as the conversion will: the orientation turns the picture, the
+            # part and view choose it, so all of them decide its size.
             info = ingest.probe(
                 source.path,
                 vfr=source.vfr.value,
                 rate=source.rate,
                 colorspace=colorspace,
+                orientation=(source.orientation or Orientation.APPLY).value,
+                part=source.part,
+                view=source.view,
+                fields=(source.fields or FieldMode.KEEP).value,
             )
         except OptionError as exc:
             problems.append(

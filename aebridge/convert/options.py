@@ -223,6 +223,10 @@ class ConvertOptions:
             provenance=provenance,
             comments=comments,
             pixel_aspect=source.pixel_aspect,
+            orientation=source.orientation or Orientation.APPLY,
+            fields=source.fields or FieldMode.KEEP,
+            part=source.part,
+            view=source.view,
         )
 
 
