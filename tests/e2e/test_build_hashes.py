@@ -86,7 +86,7 @@ def test_a_sequence_hash_is_made_from_its_frames_hashes(tmp_path: Path) -> None:
 def test_the_spec_as_built_is_hashed_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import aebridge.api
+    import aebridge.api.chain
     import aebridge.spec
 
     synthetic.write_png_sequence(
@@ -101,7 +101,7 @@ def test_the_spec_as_built_is_hashed_once(
         return digest
 
     monkeypatch.setattr(aebridge.spec, "spec_hash", counting)
-    monkeypatch.setattr(aebridge.api, "spec_hash", counting)
+    monkeypatch.setattr(aebridge.api.chain, "spec_hash", counting)
     result = build(
         _spec("media/fg.####.png"), tmp_path / "out", base_dir=tmp_path, jobs=1
     )
