@@ -13,7 +13,7 @@ import contextlib
 import importlib
 import pickle
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -27,10 +27,12 @@ __all__ = [
     "WorkerError",
     "describe",
     "rebuild",
+    "run_bounded",
     "wrap_worker_error",
 ]
 
 R = TypeVar("R")
+H = TypeVar("H", bound=Hashable)
 
 #: How often (seconds) a wait wakes up to look at the cancel event.
 POLL = 0.1
@@ -187,3 +189,69 @@ class Collector:
                 "the run was canceled; chunks already running were finished and "
                 "nothing more was started"
             )
+
+
+def run_bounded(
+    count: int,
+    *,
+    limit: int,
+    submit: Callable[[int], H | None],
+    wait_some: Callable[[Collection[H]], Iterable[H]],
+    collect: Callable[[H, int], None],
+    collector: Collector,
+    cancel: threading.Event | None,
+    abandon: Callable[[Collection[H]], None],
+    drop_queued: Callable[[Collection[H]], None] | None = None,
+) -> bool:
+    """The submit-and-collect loop every engine runs, with at most ``limit`` chunks
+    submitted and not yet collected, so memory stays flat for any number of chunks.
+
+    Once ``cancel`` is set or ``collector`` holds an error nothing more is submitted
+    (``drop_queued`` may withdraw what has not started) and the loop ends when every
+    submitted chunk is collected: a running chunk is never abandoned, since it may be
+    writing frames. Anything raised here (Ctrl-C) hands what is pending to ``abandon``.
+
+    Args:
+        count: chunks, submitted by index ``0 .. count - 1`` in order.
+        limit: chunks submitted and not yet collected, at most.
+        submit: submits chunk ``index`` and returns its handle, or None when it could
+            not be submitted (it has told ``collector`` why).
+        wait_some: waits for some pending handles to finish and returns them (it may
+            return none after a short wait when ``cancel`` is given, so a cancel is
+            seen).
+        collect: takes one finished handle and its index (to ``collector``).
+        collector: where results and the first error go.
+        cancel: when set, stop submitting.
+        abandon: withdraws pending handles when the loop is left by an exception.
+        drop_queued: withdraws pending handles that have not started, when stopping.
+
+    Returns:
+        Whether ``cancel`` was set.
+    """
+    pending: dict[H, int] = {}
+    next_index = 0
+    canceled = False
+    stopping = False
+    try:
+        while True:
+            if cancel is not None and cancel.is_set():
+                canceled = True
+            if (canceled or collector.error is not None) and not stopping:
+                stopping = True
+                if drop_queued is not None:
+                    drop_queued(pending)
+            while not stopping and next_index < count and len(pending) < limit:
+                handle = submit(next_index)
+                if handle is None:
+                    stopping = True
+                    break
+                pending[handle] = next_index
+                next_index += 1
+            if not pending:
+                break
+            for handle in wait_some(pending):
+                collect(handle, pending.pop(handle))
+    except BaseException:
+        abandon(pending)
+        raise
+    return canceled

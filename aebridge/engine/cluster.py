@@ -7,11 +7,18 @@ from __future__ import annotations
 import contextlib
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any, TypeVar
 
 from ..errors import EngineError, MissingExtraError, OptionError
-from .base import POLL, Collector, WorkerError, describe, wrap_worker_error
+from .base import (
+    POLL,
+    Collector,
+    WorkerError,
+    describe,
+    run_bounded,
+    wrap_worker_error,
+)
 from .worker import MALLOC_MMAP_THRESHOLD, MALLOC_TRIM_THRESHOLD, run_chunk
 
 __all__ = [
@@ -102,50 +109,47 @@ class DaskEngine:
         # Re-read the cluster size: workers may have joined since the engine opened.
         self.workers = self._count_workers()
         collector = Collector(on_result)
-        limit = 2 * self.workers
         run_id = uuid.uuid4().hex[:12]
-        pending: dict[Any, int] = {}
         completed = distributed.as_completed(loop=self._client.loop)
-        next_index = 0
-        canceled = False
-        try:
-            while True:
-                if cancel is not None and cancel.is_set():
-                    canceled = True
-                stopping = canceled or collector.error is not None
-                while (
-                    not stopping and next_index < len(chunks) and len(pending) < limit
-                ):
-                    fut = self._client.submit(
-                        run_chunk,
-                        fn,
-                        chunks[next_index],
-                        # Dask's parallelism is its worker threads; one OpenImageIO
-                        # thread per task keeps a worker from oversubscribing its host.
-                        1,
-                        key=f"aebridge-{run_id}-{next_index}",
-                        pure=False,
-                        retries=self._retries,
-                    )
-                    pending[fut] = next_index
-                    completed.add(fut)
-                    next_index += 1
-                if not pending:
-                    break
-                # Submitted chunks are not cancelled: one may already be running on
-                # a worker thread, which Dask cannot stop, and returning before it is
-                # done would let it write frames behind the caller's back.
-                batch = completed.next_batch(block=cancel is None)
-                if not batch:
-                    threading.Event().wait(POLL)
-                    continue
-                for fut in batch:
-                    index = pending.pop(fut)
-                    self._collect(fut, index, chunks, collector)
-        except BaseException:
+
+        def submit(index: int) -> Any:
+            fut = self._client.submit(
+                run_chunk,
+                fn,
+                chunks[index],
+                # Dask's parallelism is its worker threads; one OpenImageIO thread
+                # per task keeps a worker from oversubscribing its host.
+                1,
+                key=f"aebridge-{run_id}-{index}",
+                pure=False,
+                retries=self._retries,
+            )
+            completed.add(fut)
+            return fut
+
+        def wait_some(pending: Collection[Any]) -> list[Any]:
+            batch: list[Any] = completed.next_batch(block=cancel is None)
+            if not batch:
+                threading.Event().wait(POLL)
+            return batch
+
+        def abandon(pending: Collection[Any]) -> None:
             with contextlib.suppress(Exception):
                 self._client.cancel(list(pending))
-            raise
+
+        # Submitted chunks are not cancelled when stopping (no drop_queued): one may
+        # already be running on a worker thread, which Dask cannot stop, and
+        # returning before it is done would let it write frames behind the caller.
+        canceled = run_bounded(
+            len(chunks),
+            limit=2 * self.workers,
+            submit=submit,
+            wait_some=wait_some,
+            collect=lambda fut, index: self._collect(fut, index, chunks, collector),
+            collector=collector,
+            cancel=cancel,
+            abandon=abandon,
+        )
         collector.finish(canceled)
 
     def _collect(

@@ -11,14 +11,14 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
 from ..errors import AebridgeError, CanceledError, EngineError, OptionError
 from . import worker
-from .base import POLL, Collector, describe, wrap_worker_error
+from .base import POLL, Collector, describe, run_bounded, wrap_worker_error
 from .worker import run_chunk
 
 __all__ = [
@@ -268,60 +268,54 @@ class LocalEngine:
     ) -> None:
         pool = self._get_pool()
         collector = Collector(on_result)
-        limit = 2 * self.workers  # running + at most `workers` waiting
-        pending: dict[Future[Any], int] = {}
-        next_index = 0
-        canceled = False
-        stopping = False
-        try:
-            while True:
-                if cancel is not None and cancel.is_set() and not canceled:
-                    canceled = True
-                if (canceled or collector.error is not None) and not stopping:
-                    stopping = True
-                    # Queued chunks are dropped; running ones cannot be cancelled
-                    # and are waited for below.
-                    for fut in pending:
-                        fut.cancel()
-                while (
-                    not stopping and next_index < len(chunks) and len(pending) < limit
-                ):
-                    try:
-                        fut = pool.submit(
-                            run_chunk, fn, chunks[next_index], self._oiio_threads
-                        )
-                    except BrokenProcessPool as broken:
-                        # Broken by a worker of a run on another thread sharing it.
-                        collector.fail(self._broken(next_index, chunks, broken))
-                        stopping = True
-                        break
-                    pending[fut] = next_index
-                    next_index += 1
-                if not pending:
-                    break
-                done, _ = wait(
-                    pending,
-                    timeout=POLL if cancel is not None else None,
-                    return_when=FIRST_COMPLETED,
+
+        def submit(index: int) -> Future[Any] | None:
+            try:
+                return pool.submit(run_chunk, fn, chunks[index], self._oiio_threads)
+            except BrokenProcessPool as broken:
+                # Broken by a worker of a run on another thread sharing it.
+                collector.fail(self._broken(index, chunks, broken))
+                return None
+
+        def wait_some(pending: Collection[Future[Any]]) -> set[Future[Any]]:
+            done, _ = wait(
+                pending,
+                timeout=POLL if cancel is not None else None,
+                return_when=FIRST_COMPLETED,
+            )
+            return done
+
+        def collect(fut: Future[Any], index: int) -> None:
+            if fut.cancelled():
+                return
+            exc = fut.exception()
+            if exc is None:
+                collector.deliver(fut.result())
+            elif isinstance(exc, BrokenProcessPool):
+                collector.fail(self._broken(index, chunks, exc))
+            else:
+                collector.fail(
+                    wrap_worker_error(exc, index, chunks, "a worker process")
                 )
-                for fut in done:
-                    index = pending.pop(fut)
-                    if fut.cancelled():
-                        continue
-                    exc = fut.exception()
-                    if exc is None:
-                        collector.deliver(fut.result())
-                    elif isinstance(exc, BrokenProcessPool):
-                        collector.fail(self._broken(index, chunks, exc))
-                    else:
-                        collector.fail(
-                            wrap_worker_error(exc, index, chunks, "a worker process")
-                        )
-        except BaseException:
-            # KeyboardInterrupt or an error in this loop: do not leave work queued.
+
+        def cancel_all(pending: Collection[Future[Any]]) -> None:
+            # Queued chunks are dropped; running ones cannot be cancelled and are
+            # waited for (on an exception in this thread: left to finish alone).
             for fut in pending:
                 fut.cancel()
-            raise
+
+        try:
+            canceled = run_bounded(
+                len(chunks),
+                limit=2 * self.workers,  # running + at most `workers` waiting
+                submit=submit,
+                wait_some=wait_some,
+                collect=collect,
+                collector=collector,
+                cancel=cancel,
+                abandon=cancel_all,
+                drop_queued=cancel_all,
+            )
         finally:
             if isinstance(collector.error, EngineError) and self._pool_broken():
                 self._discard_pool()

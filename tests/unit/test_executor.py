@@ -672,3 +672,87 @@ def test_pool_workers_leave_ctrl_c_to_the_calling_process() -> None:
     with open_engine("local", jobs=2) as engine:
         engine.map_chunks(sigint_handler, [0, 1, 2, 3], on_result=results.append)
     assert results == ["ignored"] * 4
+
+
+# ----------------------------------------------------------- the bounded loop itself
+
+
+def test_the_shared_loop_keeps_at_most_limit_chunks_pending_and_collects_all() -> None:
+    from aebridge.engine.base import Collector, run_bounded
+
+    most = 0
+    pending_now: set[int] = set()
+    results: list[int] = []
+
+    def submit(index: int) -> int:
+        nonlocal most
+        pending_now.add(index)
+        most = max(most, len(pending_now))
+        return index
+
+    def wait_some(pending: Any) -> list[int]:
+        done = [min(pending)]  # one finishes at a time, the oldest first
+        pending_now.difference_update(done)
+        return done
+
+    collector = Collector(results.append)
+    canceled = run_bounded(
+        10,
+        limit=3,
+        submit=submit,
+        wait_some=wait_some,
+        collect=lambda handle, index: collector.deliver(index * 10),
+        collector=collector,
+        cancel=None,
+        abandon=lambda pending: None,
+    )
+    assert (canceled, most) == (False, 3)
+    assert results == [i * 10 for i in range(10)]
+
+
+def test_the_shared_loop_stops_submitting_on_cancel_and_abandons_on_ctrl_c() -> None:
+    from aebridge.engine.base import Collector, run_bounded
+
+    cancel = threading.Event()
+    submitted: list[int] = []
+    dropped: list[list[int]] = []
+
+    def submit(index: int) -> int:
+        submitted.append(index)
+        return index
+
+    def wait_some(pending: Any) -> list[int]:
+        cancel.set()  # canceled while the first chunks run
+        return [min(pending)]
+
+    collector = Collector(lambda result: None)
+    canceled = run_bounded(
+        10,
+        limit=2,
+        submit=submit,
+        wait_some=wait_some,
+        collect=lambda handle, index: None,
+        collector=collector,
+        cancel=cancel,
+        abandon=lambda pending: None,
+        drop_queued=lambda pending: dropped.append(sorted(pending)),
+    )
+    assert canceled and submitted == [0, 1] and dropped == [[1]]
+
+    abandoned: list[list[int]] = []
+
+    def interrupted(pending: Any) -> list[int]:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_bounded(
+            10,
+            limit=2,
+            submit=lambda index: index,
+            wait_some=interrupted,
+            collect=lambda handle, index: None,
+            collector=Collector(lambda result: None),
+            cancel=None,
+            abandon=lambda pending: abandoned.append(sorted(pending)),
+        )
+    assert abandoned == [[0, 1]]
