@@ -143,7 +143,8 @@ def build(
     comp = resolved.comp
     # Open every source before converting any, so a bad rate or length fails fast
     # and every such problem is reported at once.
-    preflight = source_problems(resolved, rate_policy)
+    probed: dict[str, Any] = {}
+    preflight = source_problems(resolved, rate_policy, probed)
     if any(p.severity == "error" for p in preflight):
         raise SpecError(preflight, source=comp.name)
     warnings.extend(str(p) for p in preflight)
@@ -179,6 +180,7 @@ def build(
                 resolved,
                 layer,
                 layers_dir,
+                info=probed.get(layer.id),
                 engine=engine,
                 jobs=jobs,
                 force=force,

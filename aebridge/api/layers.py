@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..model import (
     CompSpec,
@@ -21,10 +21,14 @@ from ..model import (
 )
 from ..sequence import is_sequence_pattern
 
+if TYPE_CHECKING:
+    from ..convert import ConvertOptions
+
 __all__ = [
     "BuiltLayer",
     "build_layer",
     "is_image_source",
+    "layer_options",
     "light_entry",
     "provenance_dict",
     "source_text",
@@ -101,32 +105,21 @@ def is_image_source(path: str) -> bool:
     )
 
 
-def build_layer(
-    spec: CompSpec,
-    layer: Layer,
-    layers_dir: Path,
-    *,
-    engine: str,
-    jobs: int | None,
-    force: bool,
-    cancel: threading.Event | None,
-    report: Callable[[str, str | None, int, int], None],
-) -> BuiltLayer:
-    from ..convert import ConvertOptions, convert_layer
+def layer_options(spec: CompSpec, layer: Layer) -> ConvertOptions:
+    """The conversion a layer's spec source asks for (paths resolved).
+
+    Raises:
+        OptionError: the source's colour space is not in the OCIO config.
+    """
+    from ..convert import ConvertOptions
 
     source = layer.source
     assert isinstance(source, LayerSource)
-    layer_warnings: list[str] = []
     # Image sequences carry no rate: without an explicit one they play at the comp's.
     fps: Fraction | None = source.rate
     if fps is None and is_image_source(source.path):
         fps = spec.comp.rate
-
-    def on_progress(done: int, total: int) -> None:
-        report("convert", layer.id, done, total)
-
-    report("convert", layer.id, 0, 0)
-    options = ConvertOptions.from_source(
+    return ConvertOptions.from_source(
         source,
         name=layer.id,
         rate=fps,
@@ -135,9 +128,35 @@ def build_layer(
         provenance=provenance_dict(spec, layer),
         comments=layer.comment or None,
     )
+
+
+def build_layer(
+    spec: CompSpec,
+    layer: Layer,
+    layers_dir: Path,
+    *,
+    info: Any | None,
+    engine: str,
+    jobs: int | None,
+    force: bool,
+    cancel: threading.Event | None,
+    report: Callable[[str, str | None, int, int], None],
+) -> BuiltLayer:
+    """Convert one layer; ``info`` is its source as the source check probed it with
+    the same options (None: probed again)."""
+    from ..convert import convert_layer
+
+    layer_warnings: list[str] = []
+
+    def on_progress(done: int, total: int) -> None:
+        report("convert", layer.id, done, total)
+
+    report("convert", layer.id, 0, 0)
+    options = layer_options(spec, layer)
     result = convert_layer(
         options,
         layers_dir,
+        info=info,
         engine=engine,
         jobs=jobs,
         force=force,

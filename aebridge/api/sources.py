@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import OptionError, Problem, SourceError
-from ..model import CompSpec, FieldMode, LayerSource, Orientation, expand_conditioning
+from ..model import CompSpec, LayerSource, expand_conditioning
 from ..sandbox import PathOutsideRootsError
 from ..spec import RATE_POLICIES, footage_problems, load_spec, resolve_paths
 from ..timing import format_rate
@@ -66,9 +66,16 @@ def check_sources(
     return tuple(source_problems(resolved, rate_policy))
 
 
-def source_problems(spec: CompSpec, rate_policy: str) -> list[Problem]:
-    """Probe every source to convert and compare rate, size and length with the comp."""
-    from .. import colour, ingest
+def source_problems(
+    spec: CompSpec, rate_policy: str, probed: dict[str, Any] | None = None
+) -> list[Problem]:
+    """Probe every source to convert and compare rate, size and length with the comp.
+
+    Each source is probed as its conversion will read it, and the probe is put in
+    ``probed`` by layer id, so the conversion need not read it again.
+    """
+    from .. import ingest
+    from .layers import layer_options
 
     comp = spec.comp
     problems: list[Problem] = []
@@ -78,23 +85,20 @@ def source_problems(spec: CompSpec, rate_policy: str) -> list[Problem]:
             continue
         path = f"layers[{index}].source"
         try:
-            # Short aliases (srgb, linear) become the config's names, as in convert.
-            colorspace = (
-                None
-                if source.colorspace is None
-                else colour.validate_colorspace(source.colorspace, option="colorspace")
-            )
             # Read as the conversion will: the orientation turns the picture, the
-            # part and view choose it, so all of them decide its size.
+            # part and view choose it, so all of them decide its size. The options
+            # name a colour space by the config's name (srgb, linear are aliases);
+            # one the config does not have is their only OptionError.
+            options = layer_options(spec, layer)
             info = ingest.probe(
-                source.path,
-                vfr=source.vfr.value,
-                rate=source.rate,
-                colorspace=colorspace,
-                orientation=(source.orientation or Orientation.APPLY).value,
-                part=source.part,
-                view=source.view,
-                fields=(source.fields or FieldMode.KEEP).value,
+                options.source,
+                vfr=options.vfr.value,
+                rate=options.rate,
+                colorspace=options.colorspace,
+                orientation=options.orientation.value,
+                part=options.part,
+                view=options.view,
+                fields=options.fields.value,
             )
         except OptionError as exc:
             problems.append(
@@ -109,6 +113,8 @@ def source_problems(spec: CompSpec, rate_policy: str) -> list[Problem]:
         except SourceError as exc:
             problems.append(Problem(path=f"{path}.path", message=str(exc)))
             continue
+        if probed is not None:
+            probed[layer.id] = info
         # Image sequences carry no rate and play at the comp's unless one is given.
         rate = source.rate or info.rate or comp.rate
         if rate != comp.rate and source.rate is None:

@@ -181,6 +181,7 @@ def convert(
     return _convert(
         options,
         out_dir,
+        info=None,
         frames=frames,
         engine=engine,
         jobs=jobs,
@@ -195,6 +196,7 @@ def convert_layer(
     options: ConvertOptions,
     out_dir: str | os.PathLike[str],
     *,
+    info: Any | None = None,
     frames: Sequence[int] | None = None,
     engine: str = "local",
     jobs: int | None = None,
@@ -208,6 +210,10 @@ def convert_layer(
     Args:
         options: the source and what to make of it.
         out_dir: frames go to ``out_dir/<name>/<name>.<frame>.exr``.
+        info: the source as :func:`aebridge.ingest.probe` read it with these
+            options (its ``vfr``, ``rate``, ``colorspace``, ``orientation``,
+            ``part``, ``view`` and ``fields``), when the caller has probed it
+            already; default probed here.
         frames: output frame numbers to convert (a farm chunk); default all.
         engine: ``local``, ``dask://host:port`` or ``dask-local:N``.
         jobs: parallel processes for the local engine (default all cores).
@@ -230,6 +236,7 @@ def convert_layer(
     return _convert(
         options,
         out_dir,
+        info=info,
         frames=frames,
         engine=engine,
         jobs=jobs,
@@ -244,6 +251,7 @@ def _convert(
     options: ConvertOptions,
     out_dir: str | os.PathLike[str],
     *,
+    info: Any | None,
     frames: Sequence[int] | None,
     engine: str,
     jobs: int | None,
@@ -271,16 +279,17 @@ def _convert(
 
     user_rate = options.rate
     colorspace_given = options.colorspace
-    info = ingest.probe(
-        source,
-        vfr=options.vfr.value,
-        rate=user_rate,
-        colorspace=colorspace_given,
-        orientation=options.orientation.value,
-        part=options.part,
-        view=options.view,
-        fields=options.fields.value,
-    )
+    if info is None:
+        info = ingest.probe(
+            source,
+            vfr=options.vfr.value,
+            rate=user_rate,
+            colorspace=colorspace_given,
+            orientation=options.orientation.value,
+            part=options.part,
+            view=options.view,
+            fields=options.fields.value,
+        )
     decisions: list[str] = [str(info.colour_decision)] if info.colour_decision else []
     decisions.extend(str(n) for n in getattr(info, "notes", ()))
     if info.fields and info.field_mode == "keep":

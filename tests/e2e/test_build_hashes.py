@@ -1,6 +1,7 @@
-"""What a build hashes, and how often: a layer's source hash in build.json comes from
-the hashes the conversion makes anyway (a movie read for it once, a sequence's
-frames hashed once each), and the spec as built is hashed once."""
+"""What a build reads, and how often: each source is probed once (the source check's
+probe is the conversion's), a layer's source hash in build.json comes from the
+hashes the conversion makes anyway (a movie read for it once, a sequence's frames
+hashed once each), and the spec as built is hashed once."""
 
 from __future__ import annotations
 
@@ -110,3 +111,26 @@ def test_the_spec_as_built_is_hashed_once(
     assert sorted(hashed) == sorted(
         [document["source_spec_hash"], document["spec_hash"]]
     )
+
+
+def test_each_source_is_probed_once_per_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aebridge import ingest
+
+    synthetic.write_movie(tmp_path / "fg.mp4", frames=4, width=64, height=36)
+    synthetic.write_png_sequence(
+        tmp_path / "media", "bg", frames=4, width=64, height=36
+    )
+    probed: Counter[str] = Counter()
+    real = ingest.probe
+
+    def counting(path: Any, **options: Any) -> Any:
+        probed[Path(path).name] += 1
+        return real(path, **options)
+
+    monkeypatch.setattr(ingest, "probe", counting)
+    spec = _spec("fg.mp4")
+    spec["layers"].insert(0, {"id": "bg", "source": "media/bg.####.png"})
+    build(spec, tmp_path / "out", base_dir=tmp_path, jobs=1)
+    assert probed == {"fg.mp4": 1, "bg.####.png": 1}
