@@ -24,6 +24,10 @@ folder), ``result`` (:class:`ConvertResult`).
 
 from __future__ import annotations
 
+import sys
+import types
+from typing import Any
+
 from .metadata import (
     EXR_METADATA_SCHEMA,
     PIPELINE_VERSION,
@@ -61,3 +65,20 @@ __all__ = [
     "load_provenance",
     "read_sidecar",
 ]
+
+
+class _ConvertModule(types.ModuleType):
+    """This package, callable as :func:`convert`.
+
+    ``aebridge.convert`` is both this package and, as the README shows, the
+    function (``aebridge.convert("fg.####.png", "out", name="fg")``). Once the
+    package is imported, Python binds the name ``aebridge.convert`` to the package,
+    so a second call, or a first one after a build imported the package, called a
+    module. Calling the package calls the function.
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> ConvertResult:
+        return convert(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _ConvertModule

@@ -4,6 +4,7 @@ keywords or from a comp spec's layer source)."""
 from __future__ import annotations
 
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 
@@ -133,3 +134,21 @@ def test_built_from_a_spec_source_they_carry_its_fields() -> None:
 def test_colour_space_aliases_become_the_configs_names() -> None:
     options = ConvertOptions(source="fg.png", name="fg", colorspace="sRGB - Texture")
     assert options.colorspace == "sRGB Encoded Rec.709 (sRGB)"
+
+
+def test_aebridge_convert_stays_callable_once_the_package_is_imported(
+    tmp_path: Path,
+) -> None:
+    # The README's aebridge.convert(...): the name is also the package's, which Python
+    # binds to aebridge once the package is imported (a build imports it).
+    import aebridge
+    import aebridge.convert
+    from aebridge import synthetic
+
+    synthetic.write_png_sequence(tmp_path / "src", "fg", frames=2, width=8, height=4)
+    for _ in range(2):
+        result = aebridge.convert(
+            str(tmp_path / "src" / "fg.####.png"), tmp_path / "out", name="fg", fps=24,
+            jobs=1,
+        )  # fmt: skip
+        assert (result.first, result.last) == (1001, 1002)
