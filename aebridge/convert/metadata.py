@@ -15,6 +15,7 @@ from typing import Any
 
 from .. import __version__, fileio
 from ..errors import SourceError
+from ..model import AlphaMode
 from ..timing import format_rate
 from .options import ConvertOptions
 from .result import ConvertResult, light_report
@@ -184,7 +185,7 @@ def write_sidecar(
         "height": result.height,
         "pixel_aspect": str(result.pixel_aspect),
         "colorspace": result.colorspace,
-        "alpha": "premultiplied",
+        "alpha": AlphaMode.PREMULTIPLIED.value,
         "role": result.role,
         "source": {
             "path": result.source,

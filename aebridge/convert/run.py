@@ -19,7 +19,7 @@ from typing import Any
 
 from .. import sandbox
 from ..errors import OptionError, SourceError
-from ..model import AlphaMode
+from ..model import AlphaMode, FieldMode, Orientation, Role, VfrPolicy
 from ..timing import format_rate
 from .chunks import WORKER_MODULES, ChunkTask, FrameRecord, convert_chunk, movie_ranges
 from .metadata import header_attributes, settings, settings_hash, write_sidecar
@@ -31,29 +31,34 @@ __all__ = ["ProgressCallback", "convert", "convert_layer"]
 
 ProgressCallback = Callable[[int, int], None]
 
+# How the source stores alpha, as headers, settings and the sidecar record it.
+STRAIGHT = AlphaMode.STRAIGHT.value
+PREMULTIPLIED = AlphaMode.PREMULTIPLIED.value
+NONE = AlphaMode.NONE.value
+
 
 def _auto_alpha(info: Any) -> tuple[str, str]:
     """Choose the alpha mode of a source whose mode the user did not give."""
     if not info.has_alpha:
-        return "none", "alpha auto: the source has no alpha channel, so it is opaque"
+        return NONE, "alpha auto: the source has no alpha channel, so it is opaque"
     suffix = Path(info.frame_files[0] if info.frame_files else info.path).suffix.lower()
     if suffix == ".exr":
         return (
-            "premultiplied",
+            PREMULTIPLIED,
             "alpha auto: OpenEXR stores premultiplied (associated) alpha",
         )
     if getattr(info, "alpha_associated", False):
         return (
-            "premultiplied",
+            PREMULTIPLIED,
             f"alpha auto: the {suffix} file declares its alpha associated "
             "(premultiplied)",
         )
     if info.kind == "movie":
         return (
-            "straight",
+            STRAIGHT,
             "alpha auto: movie alpha (ProRes 4444, VP9) is stored straight",
         )
-    return "straight", f"alpha auto: {suffix or 'image'} alpha is stored straight"
+    return STRAIGHT, f"alpha auto: {suffix or 'image'} alpha is stored straight"
 
 
 def _prestart(options_source: str, engine: str, jobs: int | None) -> None:
@@ -71,7 +76,7 @@ def convert(
     out_dir: str | os.PathLike[str],
     *,
     name: str,
-    alpha: str = "auto",
+    alpha: str = AlphaMode.AUTO.value,
     matte: str | os.PathLike[str] | None = None,
     colorspace: str | None = None,
     output_colorspace: str = DEFAULT_OUTPUT_COLORSPACE,
@@ -81,12 +86,12 @@ def convert(
     half: bool = True,
     compression: str | None = None,
     autocrop: bool = False,
-    role: str = "element",
-    vfr: str = "refuse",
-    orientation: str = "apply",
+    role: str = Role.ELEMENT.value,
+    vfr: str = VfrPolicy.REFUSE.value,
+    orientation: str = Orientation.APPLY.value,
     part: str | None = None,
     view: str | None = None,
-    fields: str = "keep",
+    fields: str = FieldMode.KEEP.value,
     frames: Sequence[int] | None = None,
     provenance: Mapping[str, Any] | None = None,
     owner: str | None = None,
@@ -292,7 +297,7 @@ def _convert(
         )
     decisions: list[str] = [str(info.colour_decision)] if info.colour_decision else []
     decisions.extend(str(n) for n in getattr(info, "notes", ()))
-    if info.fields and info.field_mode == "keep":
+    if info.fields and info.field_mode == FieldMode.KEEP:
         _warn(
             f"the movie is interlaced ({info.fields}): its frames are kept as two "
             "woven fields, which comb where things move; --fields interpolate makes "
@@ -329,7 +334,7 @@ def _convert(
                 f"the matte has {matte_info.frame_count} frames, the source "
                 f"{info.frame_count}; the extra matte frames are ignored"
             )
-        alpha_mode = "straight"
+        alpha_mode = STRAIGHT
         decisions.append("alpha: from the separate matte (its alpha, else its luma)")
     elif options.alpha is AlphaMode.AUTO:
         alpha_mode, why = _auto_alpha(info)
@@ -337,7 +342,7 @@ def _convert(
     else:
         alpha = options.alpha.value
         alpha_mode = alpha
-        if alpha != "none" and not info.has_alpha:
+        if alpha != NONE and not info.has_alpha:
             raise OptionError(
                 "--alpha",
                 alpha,
