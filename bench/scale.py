@@ -73,7 +73,7 @@ def _time_convert(
     layers of a build do.
     """
     from aebridge.convert import convert
-    from aebridge.executor import shutdown_local_pools
+    from aebridge.engine import shutdown_local_pools
 
     shutdown_local_pools()
     times: list[float] = []
@@ -117,7 +117,7 @@ class _Cluster(AbstractContextManager[str]):
         self.startup = 0.0
 
     def __enter__(self) -> str:
-        from aebridge.executor import DaskEngine, open_engine
+        from aebridge.engine import DaskEngine, open_engine
 
         start = time.perf_counter()
         engine = self.stack.enter_context(open_engine(f"dask-local:{self.workers}"))

@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from ..errors import OptionError
-from ..model.enums import AlphaMode, Role, VfrPolicy
+from ..model.enums import AlphaMode, FieldMode, Orientation, Role, VfrPolicy
 from ..timing import format_rate
 
 
@@ -165,16 +165,16 @@ def _default_name(source: str) -> str:
 )
 @click.option(
     "--orientation",
-    type=click.Choice(["apply", "keep"]),
-    default="apply",
+    type=click.Choice([m.value for m in Orientation]),
+    default=Orientation.APPLY.value,
     show_default=True,
     help="An orientation the file declares (EXIF in JPEG/TIFF/PNG, a phone movie's "
     "display matrix): apply it, or keep the pixels as stored.",
 )
 @click.option(
     "--fields",
-    type=click.Choice(["keep", "interpolate"]),
-    default="keep",
+    type=click.Choice([m.value for m in FieldMode]),
+    default=FieldMode.KEEP.value,
     show_default=True,
     help="Interlaced movies: keep the two woven fields of each frame (warns), or "
     "interpolate whole frames from the first field (no motion adaptation).",

@@ -138,6 +138,7 @@ def write_script(
     *,
     aep: str | os.PathLike[str] | None = None,
     build_id: str | None = None,
+    spec_hash: str | None = None,
 ) -> Path:
     """Write the comp's ExtendScript to ``out_path`` (atomically).
 
@@ -150,6 +151,8 @@ def write_script(
             script's folder).
         build_id: the id tagging what the script makes; default
             :func:`aebridge.emit.default_build_id` (stable for a comp name).
+        spec_hash: ``spec``'s hash (:func:`aebridge.spec.spec_hash`), when the
+            caller has it already; default computed here.
 
     Returns:
         The path written.
@@ -163,7 +166,7 @@ def write_script(
     version = _version()
 
     out = Path(out_path)
-    digest = hash_spec(spec)
+    digest = hash_spec(spec) if spec_hash is None else spec_hash
     plan = build_plan(
         spec,
         layers,

@@ -13,10 +13,12 @@ __all__ = [
     "SCHEMA",
     "AlphaMode",
     "BlendMode",
+    "FieldMode",
     "LightUnderAlpha",
     "MarkerKind",
     "MatteType",
     "MoveKind",
+    "Orientation",
     "ProjectSettings",
     "Role",
     "Value",
@@ -47,6 +49,22 @@ class VfrPolicy(StrEnum):
 
     REFUSE = "refuse"
     RESAMPLE = "resample"
+
+
+class Orientation(StrEnum):
+    """What to do with an orientation the file declares (EXIF in JPEG/TIFF/PNG, a
+    phone movie's display matrix): ``apply`` it, or ``keep`` the pixels as stored."""
+
+    APPLY = "apply"
+    KEEP = "keep"
+
+
+class FieldMode(StrEnum):
+    """Interlaced movies: ``keep`` the two woven fields of each frame, or
+    ``interpolate`` whole frames from the first field."""
+
+    KEEP = "keep"
+    INTERPOLATE = "interpolate"
 
 
 class Role(StrEnum):

@@ -17,8 +17,10 @@ from .enums import (
     DEFAULT_COLORSPACE,
     AlphaMode,
     BlendMode,
+    FieldMode,
     LightUnderAlpha,
     MatteType,
+    Orientation,
     Role,
     Value,
     VfrPolicy,
@@ -230,6 +232,13 @@ class LayerSource:
             sequences carry none; aebridge assumes the comp rate for them).
         vfr: what to do with a variable-frame-rate movie.
         pixel_aspect: override the source's pixel aspect ratio.
+        orientation: an orientation the file declares (EXIF, a phone movie's
+            display matrix): apply it (None: the default) or keep the stored pixels.
+        fields: interlaced movies: keep the two woven fields (None: the default,
+            with a warning) or interpolate whole frames from the first field.
+        part: EXR sources: the part to read, by name or index; None: the first
+            part with R, G, B or Y channels for the view.
+        view: EXR sources: the view to read; None: the file's default view.
     """
 
     path: Annotated[
@@ -256,6 +265,34 @@ class LayerSource:
     ] = None
     vfr: VfrPolicy = VfrPolicy.REFUSE
     pixel_aspect: Annotated[Fraction | None, Ratio()] = None
+    orientation: Annotated[
+        Orientation | None,
+        Choice(
+            enum=Orientation,
+            doc="an orientation the file declares (EXIF, a movie's display matrix): "
+            "apply it (default) or keep the pixels as stored",
+        ),
+    ] = None
+    fields: Annotated[
+        FieldMode | None,
+        Choice(
+            enum=FieldMode,
+            doc="interlaced movies: keep the woven fields (default) or interpolate "
+            "whole frames from the first field",
+        ),
+    ] = None
+    part: Annotated[
+        str | None,
+        Text(
+            nonempty=True,
+            doc='EXR: the part to read, by name or index ("1"); default the first '
+            "part with R, G, B or Y channels for the view",
+        ),
+    ] = None
+    view: Annotated[
+        str | None,
+        Text(nonempty=True, doc="EXR: the view to read; default the file's default"),
+    ] = None
 
     def __post_init__(self) -> None:
         check_model(self)

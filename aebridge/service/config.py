@@ -124,7 +124,7 @@ class ServiceConfig:
             raise OptionError("--workers", self.workers, "1 or more")
         if self.lease_seconds <= 0:
             raise OptionError("lease_seconds", self.lease_seconds, "more than 0")
-        from ..executor import parse_engine
+        from ..engine import parse_engine
 
         parse_engine(self.engine)
         for name in ("header_timeout", "body_timeout"):

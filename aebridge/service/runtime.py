@@ -205,7 +205,7 @@ class Service:
         # The conversion workers are kept warm between jobs; stop them here, because
         # uvicorn ends the process on SIGTERM by re-raising the signal after its
         # graceful shutdown, so atexit handlers never run.
-        from ..executor import shutdown_local_pools
+        from ..engine import shutdown_local_pools
 
         shutdown_local_pools()
 

@@ -169,6 +169,66 @@ def test_a_truncated_frame_and_stale_temporaries_are_redone(
     assert not [p for p in (out / "fg").iterdir() if ".tmp" in p.name]
 
 
+def _dead_pid() -> int:
+    import subprocess
+    import sys
+
+    code = "import os; print(os.getpid())"
+    child = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    return int(child.stdout)  # that process has ended
+
+
+def test_temporaries_of_the_atomic_writer_left_by_a_dead_run_are_removed(
+    fg_png: Path, tmp_path: Path
+) -> None:
+    from aebridge import fileio
+
+    out = tmp_path / "out"
+    convert(fg_png, out, name="fg", fps=24, jobs=1)
+    folder = out / "fg"
+    dead = _dead_pid()
+    left = [
+        # a frame of this run, written through aebridge.fileio by a run that died
+        folder / f".fg.1004.{dead}-0123abcd.tmp.exr",
+        # the sidecar's temporary, from the same run
+        folder / f".fg.aebridge.{dead}-0123abcd.tmp.json",
+    ]
+    for path in left:
+        path.write_bytes(b"partial")
+    result = convert(fg_png, out, name="fg", fps=24, jobs=1)
+    assert result.frames_skipped == 5
+    assert [p.name for p in folder.iterdir() if fileio.is_temporary(p.name)] == []
+
+
+def test_a_live_writers_temporary_of_a_frame_not_in_this_run_is_kept(
+    fg_png: Path, tmp_path: Path
+) -> None:
+    # Farm chunks of one layer run at once: one chunk must not remove what another,
+    # still running, is writing.
+    out = tmp_path / "out"
+    convert(fg_png, out, name="fg", fps=24, jobs=1)
+    other = out / "fg" / f".fg.1005.{os.getppid()}-0123abcd.tmp.exr"
+    other.write_bytes(b"being written")
+    convert(fg_png, out, name="fg", fps=24, jobs=1, frames=[1001, 1002])
+    assert other.exists()
+
+
+def test_a_sidecar_that_cannot_be_written_is_named_and_leaves_no_temporary(
+    fg_png: Path, tmp_path: Path
+) -> None:
+    from aebridge import fileio
+    from aebridge.errors import OutputError
+
+    blocked = tmp_path / "out" / "fg" / "fg.aebridge.json"
+    blocked.mkdir(parents=True)  # a folder where the sidecar goes
+    with pytest.raises(OutputError, match="cannot write the sidecar") as caught:
+        convert(fg_png, tmp_path / "out", name="fg", fps=24, jobs=1)
+    assert caught.value.path == str(blocked)
+    assert not [p for p in blocked.parent.iterdir() if fileio.is_temporary(p.name)]
+
+
 def test_a_shorter_rerun_removes_the_stale_tail(fg_png: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     convert(fg_png, out, name="fg", fps=24, jobs=1)

@@ -23,13 +23,13 @@ cloudpickle = pytest.importorskip("cloudpickle")
 
 from aebridge import synthetic  # noqa: E402
 from aebridge.convert import convert  # noqa: E402
-from aebridge.errors import CanceledError, EngineError, SourceError  # noqa: E402
-from aebridge.executor import (  # noqa: E402
+from aebridge.engine import (  # noqa: E402
     MALLOC_MMAP_THRESHOLD,
     MALLOC_TRIM_THRESHOLD,
     DaskEngine,
     open_engine,
 )
+from aebridge.errors import CanceledError, EngineError, SourceError  # noqa: E402
 
 pytestmark = pytest.mark.dask
 

@@ -110,7 +110,7 @@ def test_acescg_output_matches_oiiotool(tmp_path: Path) -> None:
 def test_convert_matches_oiiotool(tmp_path: Path) -> None:
     """The whole chain: aebridge.convert on a two-frame PNG sequence."""
     try:
-        import aebridge.executor  # noqa: F401  (convert runs its chunks through it)
+        import aebridge.engine  # noqa: F401  (convert runs its chunks through it)
     except ImportError as exc:
         pytest.skip(f"aebridge.convert is not complete yet: {exc}")
     from aebridge.convert import convert

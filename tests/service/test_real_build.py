@@ -16,8 +16,8 @@ from aebridge.client import Client
 from aebridge.service.webhooks import verify
 
 pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("aebridge.executor") is None,
-    reason="aebridge.executor (the conversion engines) is not in this checkout yet",
+    importlib.util.find_spec("aebridge.engine") is None,
+    reason="aebridge.engine (the conversion engines) is not in this checkout yet",
 )
 
 

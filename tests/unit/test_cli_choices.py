@@ -9,7 +9,7 @@ import click
 import pytest
 
 from aebridge.cli import main
-from aebridge.model import AlphaMode, Role, VfrPolicy
+from aebridge.model import AlphaMode, FieldMode, Orientation, Role, VfrPolicy
 from aebridge.spec import RATE_POLICIES
 
 
@@ -25,6 +25,8 @@ def _choice(command: str, option: str) -> click.Choice:
         ("convert", "alpha", AlphaMode),
         ("convert", "role", Role),
         ("convert", "vfr", VfrPolicy),
+        ("convert", "orientation", Orientation),
+        ("convert", "fields", FieldMode),
     ],
 )
 def test_spec_enum_choices_come_from_the_enum(

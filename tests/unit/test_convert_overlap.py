@@ -16,8 +16,9 @@ import numpy as np
 import pytest
 
 from aebridge import synthetic
-from aebridge.convert import _movie_ranges, convert
-from aebridge.executor import prefetch
+from aebridge.convert import convert
+from aebridge.convert.chunks import movie_ranges
+from aebridge.engine import prefetch
 from aebridge.exr import read_header, read_pixels
 
 # ------------------------------------------------------------------ prefetch
@@ -70,12 +71,12 @@ def _info(frame_pts: list[int], keyframes: list[int]) -> SimpleNamespace:
 
 def test_a_movie_with_one_keyframe_is_one_chunk() -> None:
     info = _info(list(range(120)), [0])
-    assert _movie_ranges(info, list(range(120)), workers=2) == [range(0, 120)]
+    assert movie_ranges(info, list(range(120)), workers=2) == [range(0, 120)]
 
 
 def test_movie_chunks_start_at_keyframes_and_cover_every_frame_once() -> None:
     info = _info(list(range(100)), [0, 10, 20, 30, 40, 50, 60, 70, 80, 90])
-    ranges = _movie_ranges(info, list(range(100)), workers=2)
+    ranges = movie_ranges(info, list(range(100)), workers=2)
     assert [i for r in ranges for i in r] == list(range(100))
     assert all(r.start % 10 == 0 for r in ranges)
     assert len(ranges) == 4  # spans joined to about a quarter each (2 workers)
@@ -84,7 +85,7 @@ def test_movie_chunks_start_at_keyframes_and_cover_every_frame_once() -> None:
 def test_movie_chunks_of_a_frame_subset_start_at_keyframes_too() -> None:
     info = _info(list(range(40)), [0, 12, 24, 36])
     indices = list(range(5, 40, 3))
-    ranges = _movie_ranges(info, indices, workers=4)
+    ranges = movie_ranges(info, indices, workers=4)
     starts = [indices[r.start] for r in ranges]
     assert starts[0] == 5
     # Every later chunk begins at the first wanted frame of a new keyframe span.
@@ -95,7 +96,7 @@ def test_movie_chunks_of_a_frame_subset_start_at_keyframes_too() -> None:
 
 def test_a_resampled_movies_repeated_keyframe_does_not_start_a_chunk() -> None:
     info = _info([0, 0, 1, 2, 2, 3], [0, 2])
-    ranges = _movie_ranges(info, list(range(6)), workers=8)
+    ranges = movie_ranges(info, list(range(6)), workers=8)
     assert [r.start for r in ranges] == [0, 3]
 
 

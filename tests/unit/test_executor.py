@@ -7,6 +7,7 @@ import them by name.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import threading
 import time
@@ -19,6 +20,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from aebridge.engine import (
+    Engine,
+    LocalEngine,
+    chunk_ranges,
+    open_engine,
+    parse_frame_range,
+    shutdown_local_pools,
+)
 from aebridge.errors import (
     AebridgeError,
     CanceledError,
@@ -27,14 +36,6 @@ from aebridge.errors import (
     Problem,
     SourceError,
     SpecError,
-)
-from aebridge.executor import (
-    Engine,
-    LocalEngine,
-    chunk_ranges,
-    open_engine,
-    parse_frame_range,
-    shutdown_local_pools,
 )
 
 # --------------------------------------------------------------------------- workers
@@ -548,44 +549,46 @@ def test_cancel_finishes_running_chunks_and_starts_no_more(
 def test_engine_specs_parse_without_connecting(
     spec: str, parsed: tuple[str, object]
 ) -> None:
-    from aebridge.executor import parse_engine
+    from aebridge.engine import parse_engine
 
     assert parse_engine(spec) == parsed
 
 
 @pytest.mark.parametrize("spec", ["", "dask", "dask://farm", "dask-local:0", "gpu"])
 def test_bad_engine_specs_name_the_option(spec: str) -> None:
-    from aebridge.executor import parse_engine
+    from aebridge.engine import parse_engine
 
     with pytest.raises(OptionError, match="--engine"):
         parse_engine(spec)
 
 
 def test_prestart_warms_the_shared_pool_that_the_run_then_uses() -> None:
-    from aebridge import executor
+    from aebridge import engine as engines
+    from aebridge.engine import local
 
-    executor.shutdown_local_pools()
-    executor.prestart("local", jobs=2, modules=("json",))
-    pool = executor._pools[2][1]
-    with executor.open_engine("local", jobs=2) as engine:
+    engines.shutdown_local_pools()
+    engines.prestart("local", jobs=2, modules=("json",))
+    pool = local._pools[2][1]
+    with engines.open_engine("local", jobs=2) as engine:
         results: list[int] = []
         engine.map_chunks(abs, [-1, -2], on_result=results.append)
     assert sorted(results) == [1, 2]
-    assert executor._pools[2][1] is pool  # the run reused the prestarted workers
+    assert local._pools[2][1] is pool  # the run reused the prestarted workers
 
 
 @pytest.mark.parametrize(("spec", "jobs"), [("local", 1), ("dask://farm:8786", 2)])
 def test_prestart_starts_nothing_for_inline_or_dask_runs(spec: str, jobs: int) -> None:
-    from aebridge import executor
+    from aebridge import engine as engines
+    from aebridge.engine import local
 
-    executor.shutdown_local_pools()
-    executor.prestart(spec, jobs=jobs, modules=("json",))
-    assert executor._pools == {}
+    engines.shutdown_local_pools()
+    engines.prestart(spec, jobs=jobs, modules=("json",))
+    assert local._pools == {}
 
 
 _ORPHAN_SCRIPT = """
 import os, signal, sys
-from aebridge.executor import open_engine
+from aebridge.engine import open_engine
 
 def pid(_):
     return os.getpid()
@@ -627,7 +630,7 @@ def test_prefetch_runs_its_producer_in_the_callers_context() -> None:
     # that prefetches frames must read under it, as the caller would.
     import contextvars
 
-    from aebridge.executor import prefetch
+    from aebridge.engine import prefetch
 
     var: contextvars.ContextVar[str] = contextvars.ContextVar("var", default="none")
 
@@ -639,3 +642,117 @@ def test_prefetch_runs_its_producer_in_the_callers_context() -> None:
         assert list(prefetch(seen(), 1)) == ["job"]
     finally:
         var.reset(token)
+
+
+def test_farm_scripts_import_the_engines_from_their_former_module() -> None:
+    # Farm submission scripts written for 0.1 import these from aebridge.executor
+    # (docs/farm.md); they are the engine package's own objects, not copies.
+    import aebridge.engine
+    import aebridge.executor
+
+    for name in aebridge.executor.__all__:
+        assert getattr(aebridge.executor, name) is getattr(aebridge.engine, name), name
+
+
+# --------------------------------------------------------------------------- Ctrl-C
+
+
+def sigint_handler(_: object) -> str:
+    handler = signal.getsignal(signal.SIGINT)
+    return "ignored" if handler == signal.SIG_IGN else repr(handler)
+
+
+def test_pool_workers_leave_ctrl_c_to_the_calling_process() -> None:
+    # A terminal's Ctrl-C reaches every process of the foreground group. A worker
+    # waiting for its next chunk died with a KeyboardInterrupt traceback on stderr
+    # (the CLI promises none), and could die holding the call queue's lock, hanging
+    # the run's exit. The caller cancels queued chunks and lets running ones finish.
+    shutdown_local_pools()
+    results: list[str] = []
+    with open_engine("local", jobs=2) as engine:
+        engine.map_chunks(sigint_handler, [0, 1, 2, 3], on_result=results.append)
+    assert results == ["ignored"] * 4
+
+
+# ----------------------------------------------------------- the bounded loop itself
+
+
+def test_the_shared_loop_keeps_at_most_limit_chunks_pending_and_collects_all() -> None:
+    from aebridge.engine.base import Collector, run_bounded
+
+    most = 0
+    pending_now: set[int] = set()
+    results: list[int] = []
+
+    def submit(index: int) -> int:
+        nonlocal most
+        pending_now.add(index)
+        most = max(most, len(pending_now))
+        return index
+
+    def wait_some(pending: Any) -> list[int]:
+        done = [min(pending)]  # one finishes at a time, the oldest first
+        pending_now.difference_update(done)
+        return done
+
+    collector = Collector(results.append)
+    canceled = run_bounded(
+        10,
+        limit=3,
+        submit=submit,
+        wait_some=wait_some,
+        collect=lambda handle, index: collector.deliver(index * 10),
+        collector=collector,
+        cancel=None,
+        abandon=lambda pending: None,
+    )
+    assert (canceled, most) == (False, 3)
+    assert results == [i * 10 for i in range(10)]
+
+
+def test_the_shared_loop_stops_submitting_on_cancel_and_abandons_on_ctrl_c() -> None:
+    from aebridge.engine.base import Collector, run_bounded
+
+    cancel = threading.Event()
+    submitted: list[int] = []
+    dropped: list[list[int]] = []
+
+    def submit(index: int) -> int:
+        submitted.append(index)
+        return index
+
+    def wait_some(pending: Any) -> list[int]:
+        cancel.set()  # canceled while the first chunks run
+        return [min(pending)]
+
+    collector = Collector(lambda result: None)
+    canceled = run_bounded(
+        10,
+        limit=2,
+        submit=submit,
+        wait_some=wait_some,
+        collect=lambda handle, index: None,
+        collector=collector,
+        cancel=cancel,
+        abandon=lambda pending: None,
+        drop_queued=lambda pending: dropped.append(sorted(pending)),
+    )
+    assert canceled and submitted == [0, 1] and dropped == [[1]]
+
+    abandoned: list[list[int]] = []
+
+    def interrupted(pending: Any) -> list[int]:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_bounded(
+            10,
+            limit=2,
+            submit=lambda index: index,
+            wait_some=interrupted,
+            collect=lambda handle, index: None,
+            collector=Collector(lambda result: None),
+            cancel=None,
+            abandon=lambda pending: abandoned.append(sorted(pending)),
+        )
+    assert abandoned == [[0, 1]]
