@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ._version import __version__
 from .errors import (
     AebridgeError,
     CanceledError,
@@ -21,8 +22,6 @@ from .errors import (
     SourceError,
     SpecError,
 )
-
-__version__ = "0.1.0"
 
 __all__ = [
     "AebridgeError",

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
+from .._version import __version__
 from ..build_io import read_document, write_build
 from ..errors import (
     CanceledError,

@@ -13,7 +13,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from .. import __version__, fileio
+from .. import fileio
+from .._version import __version__
 from ..errors import SourceError
 from ..model import AlphaMode
 from ..timing import format_rate

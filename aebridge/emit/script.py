@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from .._version import __version__
 from ..errors import OptionError, OutputError, SourceError
 from ..fileio import write_text
 from ..model import CompSpec, ExrSequence
@@ -117,20 +118,6 @@ def render_script(plan: Mapping[str, Any], *, spec_hash: str, version: str) -> s
     return "\n".join(lines)
 
 
-def _version() -> str:
-    """aebridge's version from the installed metadata.
-
-    Read this way rather than from ``aebridge.__version__`` so the emitter does not
-    import the package's front door (and with it the pixel pipeline).
-    """
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("aebridge")
-    except PackageNotFoundError:
-        return "0+unknown"
-
-
 def write_script(
     spec: CompSpec,
     layers: Mapping[str, ExrSequence],
@@ -163,7 +150,7 @@ def write_script(
     """
     from ..spec import spec_hash as hash_spec
 
-    version = _version()
+    version = __version__
 
     out = Path(out_path)
     digest = hash_spec(spec) if spec_hash is None else spec_hash

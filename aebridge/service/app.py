@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from .. import __version__
+from .._version import __version__
 from ..errors import MissingExtraError, OptionError
 from .artifacts import artifact_file, artifacts
 from .edge import ClientGone, Edge
