@@ -22,7 +22,7 @@ import numpy.typing as npt
 from .. import sandbox
 from ..encoding import Encoding
 from ..errors import OptionError, SourceError
-from ..model import VfrPolicy
+from ..model import FieldMode, Orientation, VfrPolicy
 from .exrparts import ExrChoice
 
 __all__ = [
@@ -48,14 +48,15 @@ MOVIE_EXTENSIONS: frozenset[str] = frozenset(
 VFR_MODES: tuple[str, ...] = tuple(p.value for p in VfrPolicy)
 
 #: What to do with an orientation the file declares (EXIF, a movie's display matrix):
-#: ``apply`` it (frames come out as a viewer shows them) or ``keep`` the stored one.
-ORIENTATION_MODES: tuple[str, ...] = ("apply", "keep")
+#: the model's :class:`Orientation` (``apply`` it, so frames come out as a viewer
+#: shows them, or ``keep`` the stored one).
+ORIENTATION_MODES: tuple[str, ...] = tuple(o.value for o in Orientation)
 
 #: What to do with an interlaced movie: ``keep`` each frame's two fields woven as
 #: stored (combing where things move; a warning says so), or ``interpolate``: keep
 #: the first field and rebuild the other's lines from it (no combing, half the
-#: vertical detail, one frame per frame).
-FIELD_MODES: tuple[str, ...] = ("keep", "interpolate")
+#: vertical detail, one frame per frame): the model's :class:`FieldMode`.
+FIELD_MODES: tuple[str, ...] = tuple(f.value for f in FieldMode)
 
 _HASH_CHUNK = 1 << 20
 
