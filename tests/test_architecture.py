@@ -87,3 +87,81 @@ def test_a_wheel_carries_the_extendscript_library(tmp_path: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     assert "aebridge/jsx/aebridge.jsx" in names
     assert "aebridge/schema/comp-1.schema.json" in names
+
+
+ARCHITECTURE = ROOT / "docs" / "architecture.md"
+
+
+def _section(title: str) -> str:
+    text = ARCHITECTURE.read_text(encoding="utf-8")
+    start = text.index(f"## {title}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end != -1 else None]
+
+
+def test_the_drawn_layers_are_the_import_contract() -> None:
+    import tomllib
+
+    block = _section("Layers").split("```layers\n", 1)[1].split("```", 1)[0]
+    drawn = [
+        " | ".join(p.strip() for p in line.split("|")) for line in block.split("\n")
+    ]
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"][
+        "importlinter"
+    ]["contracts"]
+    (layers,) = [c for c in contracts if c["type"] == "layers"]
+    assert layers["containers"] == ["aebridge"] and layers["exhaustive"]
+    assert [line for line in drawn if line] == layers["layers"]
+
+
+def _ideas() -> list[tuple[str, str, str]]:
+    """(idea, module, name) for every name in the table of ideas."""
+    rows = []
+    for line in _section("One definition of each idea").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 3 or not cells[1].startswith("`aebridge"):
+            continue
+        modules = [m.strip(" `") for m in cells[1].split("/")]
+        groups = [g.split(",") for g in cells[2].split("/")]
+        assert len(modules) == len(groups), line
+        for module, names in zip(modules, groups, strict=True):
+            rows.extend((cells[0], module, n.strip(" `")) for n in names)
+    return rows
+
+
+def _top_level_definitions() -> dict[str, set[str]]:
+    """Name -> the aebridge modules that define it at module level (not import it)."""
+    import ast
+
+    found: dict[str, set[str]] = {}
+    for path in (ROOT / "aebridge").rglob("*.py"):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+                names = [node.name]
+            elif isinstance(node, ast.Assign):
+                names = [t.id for t in node.targets if isinstance(t, ast.Name)]
+            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                names = [node.target.id]
+            else:
+                continue
+            for name in names:
+                found.setdefault(name, set()).add(module)
+    return found
+
+
+def test_each_idea_has_one_definition_in_the_module_the_table_names() -> None:
+    import importlib
+
+    ideas = _ideas()
+    assert len(ideas) >= 40, "the table of ideas was not found or lost rows"
+    defined = _top_level_definitions()
+    wrong = []
+    for idea, module, name in ideas:
+        if not hasattr(importlib.import_module(module), name):
+            wrong.append(f"{idea}: {module} has no {name}")
+        elif defined.get(name, set()) != {module}:
+            places = sorted(defined.get(name, set()))
+            wrong.append(f"{idea}: {name} is defined in {places}, not only {module}")
+    assert not wrong, "\n".join(wrong)
