@@ -19,8 +19,8 @@ from typing import Any, BinaryIO
 import pytest
 
 from aebridge import sandbox, synthetic
-from aebridge.api import build
-from aebridge.errors import SpecError
+from aebridge.api import BuildProgress, build
+from aebridge.errors import SourceError, SpecError
 
 
 def _sha256(path: Path) -> str:
@@ -210,6 +210,28 @@ def test_a_frame_gone_after_the_listing_is_refused_before_converting(
     assert problem.path == "layers[0].source.path"
     assert f"fg.{gone}.png, frame {gone}: the frame file is missing" in problem.message
     assert not list((tmp_path / "out").rglob("*.exr"))
+
+
+def test_a_frame_gone_before_it_is_read_is_named(tmp_path: Path) -> None:
+    synthetic.write_png_sequence(
+        tmp_path / "media", "fg", frames=4, width=64, height=36
+    )
+
+    def on_progress(update: BuildProgress) -> None:
+        if update.stage == "convert" and update.frames_total == 0:
+            (tmp_path / "media" / "fg.1003.png").unlink(missing_ok=True)
+
+    with pytest.raises(SourceError) as caught:
+        build(
+            _spec("media/fg.####.png"),
+            tmp_path / "out",
+            base_dir=tmp_path,
+            jobs=1,
+            progress=on_progress,
+        )
+    assert caught.value.frame == 1003
+    assert caught.value.path is not None
+    assert Path(caught.value.path).name == "fg.1003.png"
 
 
 def test_the_next_build_lists_the_sequence_again(tmp_path: Path) -> None:
