@@ -19,6 +19,11 @@ contiguous: a converted sequence has no holes, so a gap is an error naming the
 missing numbers. Folders are listed through :mod:`aebridge.sandbox` (a service job's
 listing is checked like its reads), which is why fileseq's own
 ``findSequenceOnDisk``, which globs the disk itself, is not called.
+
+:func:`find_sequence` is the one way to list a sequence. :class:`FoundSequences` is one
+build's record of the sequences it has listed, so the spec check, the probe and the
+matte's probe of one build share one listing per source; it is made by the build and
+dropped with it, never shared between builds or jobs.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from .errors import SourceError
 
 __all__ = [
     "IMAGE_EXTENSIONS",
+    "FoundSequences",
     "FrameSequence",
     "SequencePattern",
     "find_sequence",
@@ -376,3 +382,41 @@ def find_sequence(path: str | os.PathLike[str]) -> FrameSequence:
             f"not a sequence pattern or folder; allowed: {_PATTERN_HELP}", path=text
         )
     return _from_pattern(text)
+
+
+class FoundSequences:
+    """The sequences one build has listed: each source listed once per build.
+
+    A build makes one, hands it to its spec check, its probes and its conversions,
+    and drops it when it ends: a later build, or another service job, lists again
+    (frames may have changed, and a job lists under its own sandbox, from its own
+    thread, which is why this is not a process-wide cache keyed by path). A source
+    is known by its absolute, normalised path (``os.path.normpath``, as
+    :func:`aebridge.spec.resolve_paths` spells the paths a build reads), and that is
+    the path listed. A listing that fails is not kept. Frames that vanish after the
+    listing are found when they are opened: the probe opens every frame's header
+    and the reader every frame, each naming the file and frame.
+    """
+
+    __slots__ = ("_found",)
+
+    def __init__(self) -> None:
+        self._found: dict[str, FrameSequence] = {}
+
+    def find(self, path: str | os.PathLike[str]) -> FrameSequence:
+        """The sequence at ``path``, listed by :func:`find_sequence` the first time.
+
+        Args:
+            path: a pattern or a folder, as :func:`find_sequence` takes it.
+
+        Returns:
+            The frames in ascending order, as listed the first time this build asked.
+
+        Raises:
+            SourceError: as :func:`find_sequence`.
+        """
+        key = os.path.normpath(os.path.abspath(os.fspath(path)))
+        found = self._found.get(key)
+        if found is None:
+            found = self._found[key] = find_sequence(key)
+        return found

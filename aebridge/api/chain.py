@@ -22,6 +22,7 @@ from ..errors import (
     SpecError,
 )
 from ..model import Comp, CompSpec, ExrSequence, Layer, Provenance, expand_conditioning
+from ..sequence import FoundSequences
 from ..spec import RATE_POLICIES, resolve_paths, spec_hash, spec_to_dict
 from ..timing import format_rate
 from .layers import BuiltLayer, build_layer, light_entry, source_text
@@ -135,7 +136,12 @@ def build(
     def collect(problem: Problem) -> None:
         warnings.append(str(problem))
 
-    loaded, base = load(spec, base_dir, rate_policy, collect)
+    # Each image sequence is listed once in this build: by the spec check, or else by
+    # the probe; the probes and the conversions then use that listing (and open every
+    # frame, so a frame that vanished since is named). Made here and dropped with the
+    # build: the next build lists again.
+    sequences = FoundSequences()
+    loaded, base = load(spec, base_dir, rate_policy, collect, sequences)
     hash_of_spec = spec_hash(loaded)
     # Paths are made absolute first, so that keyframe images in the markers and
     # guide layers added from the provenance are absolute too.
@@ -144,7 +150,7 @@ def build(
     # Open every source before converting any, so a bad rate or length fails fast
     # and every such problem is reported at once.
     probed: dict[str, Any] = {}
-    preflight = source_problems(resolved, rate_policy, probed)
+    preflight = source_problems(resolved, rate_policy, probed, sequences=sequences)
     if any(p.severity == "error" for p in preflight):
         raise SpecError(preflight, source=comp.name)
     warnings.extend(str(p) for p in preflight)
@@ -181,6 +187,7 @@ def build(
                 layer,
                 layers_dir,
                 info=probed.get(layer.id),
+                sequences=sequences,
                 engine=engine,
                 jobs=jobs,
                 force=force,

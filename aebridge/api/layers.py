@@ -19,7 +19,7 @@ from ..model import (
     LightUnderAlpha,
     Provenance,
 )
-from ..sequence import is_sequence_pattern
+from ..sequence import FoundSequences, is_sequence_pattern
 
 if TYPE_CHECKING:
     from ..convert import ConvertOptions
@@ -136,6 +136,7 @@ def build_layer(
     layers_dir: Path,
     *,
     info: Any | None,
+    sequences: FoundSequences | None,
     engine: str,
     jobs: int | None,
     force: bool,
@@ -143,7 +144,7 @@ def build_layer(
     report: Callable[[str, str | None, int, int], None],
 ) -> BuiltLayer:
     """Convert one layer; ``info`` is its source as the source check probed it with
-    the same options (None: probed again)."""
+    the same options (None: probed again), ``sequences`` the build's listings."""
     from ..convert import convert_layer
 
     layer_warnings: list[str] = []
@@ -157,6 +158,7 @@ def build_layer(
         options,
         layers_dir,
         info=info,
+        sequences=sequences,
         engine=engine,
         jobs=jobs,
         force=force,

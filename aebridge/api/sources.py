@@ -11,6 +11,7 @@ from typing import Any
 from ..errors import OptionError, Problem, SourceError
 from ..model import CompSpec, LayerSource, expand_conditioning
 from ..sandbox import PathOutsideRootsError
+from ..sequence import FoundSequences
 from ..spec import RATE_POLICIES, footage_problems, load_spec, resolve_paths
 from ..timing import format_rate
 
@@ -22,8 +23,10 @@ def load(
     base_dir: str | os.PathLike[str] | None,
     rate_policy: str,
     warn: Callable[[Problem], None],
+    sequences: FoundSequences,
 ) -> tuple[CompSpec, Path]:
-    """The validated spec and the folder its relative paths are relative to."""
+    """The validated spec and the folder its relative paths are relative to; the
+    sequence sources the spec check lists go into ``sequences``."""
     if isinstance(spec, CompSpec):
         return spec, Path(base_dir) if base_dir is not None else Path.cwd()
     if base_dir is not None:
@@ -32,7 +35,10 @@ def load(
         base = Path.cwd()
     else:
         base = Path(spec).resolve().parent
-    return load_spec(spec, base_dir=base, rate_policy=rate_policy, warn=warn), base
+    loaded = load_spec(
+        spec, base_dir=base, rate_policy=rate_policy, warn=warn, sequences=sequences
+    )
+    return loaded, base
 
 
 def check_sources(
@@ -61,18 +67,24 @@ def check_sources(
     """
     if rate_policy not in RATE_POLICIES:
         raise OptionError("rate_policy", rate_policy, RATE_POLICIES)
-    loaded, base = load(spec, base_dir, rate_policy, lambda _problem: None)
+    sequences = FoundSequences()
+    loaded, base = load(spec, base_dir, rate_policy, lambda _problem: None, sequences)
     resolved = resolve_paths(expand_conditioning(loaded), base)
-    return tuple(source_problems(resolved, rate_policy))
+    return tuple(source_problems(resolved, rate_policy, sequences=sequences))
 
 
 def source_problems(
-    spec: CompSpec, rate_policy: str, probed: dict[str, Any] | None = None
+    spec: CompSpec,
+    rate_policy: str,
+    probed: dict[str, Any] | None = None,
+    *,
+    sequences: FoundSequences | None = None,
 ) -> list[Problem]:
     """Probe every source to convert and compare rate, size and length with the comp.
 
     Each source is probed as its conversion will read it, and the probe is put in
-    ``probed`` by layer id, so the conversion need not read it again.
+    ``probed`` by layer id, so the conversion need not read it again; an image
+    sequence the spec check listed into ``sequences`` is not listed again.
     """
     from .. import ingest
     from .layers import layer_options
@@ -99,6 +111,7 @@ def source_problems(
                 part=options.part,
                 view=options.view,
                 fields=options.fields.value,
+                sequences=sequences,
             )
         except OptionError as exc:
             problems.append(

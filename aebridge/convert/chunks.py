@@ -184,10 +184,20 @@ def convert_frames(
         if on_frame is not None:
             on_frame(record)
 
+    def frame_hash(source: Any, index: int) -> str:
+        try:
+            return str(ingest.file_sha256(source.frame_files[index]))
+        except SourceError as exc:
+            # A frame gone since the listing: name its frame number as the reader does
+            # (the same kind of error: a read the sandbox refused stays one).
+            raise type(exc)(
+                exc.message, path=exc.path, frame=source.frame_numbers[index]
+            ) from exc
+
     def source_hash(index: int) -> str:
         if task.movie_sha256 is not None:
             return task.movie_sha256
-        return str(ingest.file_sha256(info.frame_files[index]))
+        return frame_hash(info, index)
 
     def matte_hash(index: int) -> str | None:
         m = task.matte_info
@@ -195,7 +205,7 @@ def convert_frames(
             return None
         if task.matte_movie_sha256 is not None:
             return task.matte_movie_sha256
-        return str(ingest.file_sha256(m.frame_files[index]))
+        return frame_hash(m, index)
 
     # Decide which frames need work before decoding anything: a resumed run of an
     # image sequence then reads only the headers and hashes of finished frames.

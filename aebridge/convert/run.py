@@ -20,6 +20,7 @@ from typing import Any
 from .. import sandbox
 from ..errors import OptionError, SourceError
 from ..model import AlphaMode, FieldMode, Orientation, Role, VfrPolicy
+from ..sequence import FoundSequences
 from ..timing import format_rate
 from .chunks import WORKER_MODULES, ChunkTask, FrameRecord, convert_chunk, movie_ranges
 from .metadata import header_attributes, settings, settings_hash, write_sidecar
@@ -187,6 +188,7 @@ def convert(
         options,
         out_dir,
         info=None,
+        sequences=None,
         frames=frames,
         engine=engine,
         jobs=jobs,
@@ -202,6 +204,7 @@ def convert_layer(
     out_dir: str | os.PathLike[str],
     *,
     info: Any | None = None,
+    sequences: FoundSequences | None = None,
     frames: Sequence[int] | None = None,
     engine: str = "local",
     jobs: int | None = None,
@@ -219,6 +222,9 @@ def convert_layer(
             options (its ``vfr``, ``rate``, ``colorspace``, ``orientation``,
             ``part``, ``view`` and ``fields``), when the caller has probed it
             already; default probed here.
+        sequences: the build's listings (see
+            :class:`aebridge.sequence.FoundSequences`): an image-sequence source or
+            matte the build has listed already is not listed again.
         frames: output frame numbers to convert (a farm chunk); default all.
         engine: ``local``, ``dask://host:port`` or ``dask-local:N``.
         jobs: parallel processes for the local engine (default all cores).
@@ -242,6 +248,7 @@ def convert_layer(
         options,
         out_dir,
         info=info,
+        sequences=sequences,
         frames=frames,
         engine=engine,
         jobs=jobs,
@@ -257,6 +264,7 @@ def _convert(
     out_dir: str | os.PathLike[str],
     *,
     info: Any | None,
+    sequences: FoundSequences | None,
     frames: Sequence[int] | None,
     engine: str,
     jobs: int | None,
@@ -294,6 +302,7 @@ def _convert(
             part=options.part,
             view=options.view,
             fields=options.fields.value,
+            sequences=sequences,
         )
     decisions: list[str] = [str(info.colour_decision)] if info.colour_decision else []
     decisions.extend(str(n) for n in getattr(info, "notes", ()))
@@ -316,6 +325,7 @@ def _convert(
             colorspace="Raw",
             orientation=options.orientation.value,
             matte=True,
+            sequences=sequences,
         )
         if (matte_info.width, matte_info.height) != (info.width, info.height):
             raise SourceError(

@@ -23,6 +23,7 @@ from .. import sandbox
 from ..encoding import Encoding
 from ..errors import OptionError, SourceError
 from ..model import FieldMode, Orientation, VfrPolicy
+from ..sequence import FoundSequences
 from .exrparts import ExrChoice
 
 __all__ = [
@@ -219,6 +220,7 @@ def probe(
     view: str | None = None,
     fields: str = "keep",
     matte: bool = False,
+    sequences: FoundSequences | None = None,
 ) -> SourceInfo:
     """Look at a source once and describe it.
 
@@ -241,6 +243,9 @@ def probe(
         fields: an interlaced movie's field handling, one of :data:`FIELD_MODES`.
         matte: the source is a matte: a YUV movie without alpha then yields its
             luma plane (one channel) instead of RGB. Image sequences are unchanged.
+        sequences: the build's listings: an image sequence (a pattern or a folder)
+            it has listed already is not listed again (see
+            :class:`aebridge.sequence.FoundSequences`); default listed here.
 
     Returns:
         A picklable description for :func:`read_frames`.
@@ -275,7 +280,12 @@ def probe(
     from . import images
 
     return images.probe_images(
-        text, colorspace=colorspace, orientation=orientation, part=part, view=view
+        text,
+        colorspace=colorspace,
+        orientation=orientation,
+        part=part,
+        view=view,
+        sequences=sequences,
     )
 
 

@@ -22,6 +22,7 @@ from ..encoding import ColourIn, Encoding
 from ..errors import SourceError
 from ..sequence import (
     IMAGE_EXTENSIONS,
+    FoundSequences,
     FrameSequence,
     find_sequence,
     is_sequence_pattern,
@@ -145,10 +146,10 @@ def _header(
     )
 
 
-def _resolve(path: str) -> FrameSequence:
+def _resolve(path: str, sequences: FoundSequences | None) -> FrameSequence:
     """A pattern, a folder, or a single existing image as a one-frame sequence."""
     if os.path.isdir(path) or is_sequence_pattern(path):
-        return find_sequence(path)
+        return find_sequence(path) if sequences is None else sequences.find(path)
     ext = os.path.splitext(path)[1].lower()
     if os.path.isfile(path):
         if ext not in IMAGE_EXTENSIONS:
@@ -222,6 +223,7 @@ def probe_images(
     orientation: str = "apply",
     part: str | None = None,
     view: str | None = None,
+    sequences: FoundSequences | None = None,
 ) -> ImageSequenceInfo:
     """Describe an image sequence, checking every frame's header.
 
@@ -235,6 +237,9 @@ def probe_images(
             ``"keep"`` the stored one.
         part: EXR: the part (name or index) to read.
         view: EXR: the view to read (default the file's default view).
+        sequences: the build's listings (a sequence it has listed is not listed
+            again); default listed here. Either way every frame is opened below, so
+            a frame that vanished since the listing is named with its file.
 
     Returns:
         The sequence's ImageSequenceInfo (``kind="images"``).
@@ -244,7 +249,7 @@ def probe_images(
             a frame's size, channels, pixel type, declared colour or orientation
             differ from the first frame's, or a declared colour cannot be read.
     """
-    seq = _resolve(path)
+    seq = _resolve(path, sequences)
     first: _Header | None = None
     first_exr: ExrChoice | None = None
     for file, number in zip(seq.frame_files, seq.frame_numbers, strict=True):

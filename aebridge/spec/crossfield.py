@@ -37,7 +37,12 @@ from ..model.comp import (
 )
 from ..model.rules import num_text, quote, vector_sizes
 from ..model.table import FieldSpec
-from ..sequence import find_sequence, format_frame_ranges, is_sequence_pattern
+from ..sequence import (
+    FoundSequences,
+    find_sequence,
+    format_frame_ranges,
+    is_sequence_pattern,
+)
 from ..timing import format_rate
 from .reader import FAIL, Context, RuleReader
 
@@ -60,13 +65,23 @@ class SpecReader(RuleReader):
         check_files: check that sources, mattes, EXR frames and keyframe images exist.
         rate_policy: ``conform`` or ``refuse`` a layer rate that differs from the
             comp's.
+        sequences: the build's listings, when a build loads the spec: the sequences
+            checked here are then not listed again by its probes.
     """
 
-    def __init__(self, base_dir: Path, *, check_files: bool, rate_policy: str) -> None:
+    def __init__(
+        self,
+        base_dir: Path,
+        *,
+        check_files: bool,
+        rate_policy: str,
+        sequences: FoundSequences | None = None,
+    ) -> None:
         super().__init__()
         self.base_dir = base_dir
         self.check_files = check_files
         self.rate_policy = rate_policy
+        self.sequences = sequences
 
     def spec(self, data: object) -> CompSpec | None:
         """The spec, or ``None`` when any error was found."""
@@ -203,7 +218,10 @@ class SpecReader(RuleReader):
         full = self.base_dir / value
         if is_sequence_pattern(value):
             try:
-                find_sequence(full)
+                if self.sequences is None:
+                    find_sequence(full)
+                else:
+                    self.sequences.find(full)
             except SourceError as exc:
                 self.error(path, f"{what} {quote(value)}: {exc.message}")
         elif not full.exists():

@@ -20,6 +20,7 @@ from typing import Any
 from ..errors import OptionError, Problem, SpecError
 from ..model import SCHEMA, CompSpec
 from ..model.rules import quote, type_name
+from ..sequence import FoundSequences
 from ..timing import format_rate
 from .crossfield import RATE_POLICIES, SpecReader
 
@@ -158,6 +159,7 @@ def _check(
     base_dir: str | os.PathLike[str] | None,
     rate_policy: str,
     check_files: bool,
+    sequences: FoundSequences | None = None,
 ) -> tuple[CompSpec | None, tuple[Problem, ...], str | None]:
     if rate_policy not in RATE_POLICIES:
         raise OptionError("rate_policy", rate_policy, RATE_POLICIES)
@@ -172,7 +174,9 @@ def _check(
         data = read_json(path)
         base = Path(base_dir) if base_dir is not None else path.resolve().parent
     data = _upgrade(data, label)
-    reader = SpecReader(base, check_files=check_files, rate_policy=rate_policy)
+    reader = SpecReader(
+        base, check_files=check_files, rate_policy=rate_policy, sequences=sequences
+    )
     spec = reader.spec(data)
     return spec, tuple(reader.problems), label
 
@@ -190,6 +194,7 @@ def load_spec(
     rate_policy: str = "conform",
     check_files: bool = True,
     warn: Callable[[Problem], None] | None = None,
+    sequences: FoundSequences | None = None,
 ) -> CompSpec:
     """Load and validate a comp spec.
 
@@ -201,6 +206,9 @@ def load_spec(
             warning; After Effects conforms it) or ``refuse`` (it is an error).
         check_files: check that every source, matte and keyframe image exists.
         warn: called with each warning (a :class:`Problem` with severity "warning").
+        sequences: a build's listings (see :class:`aebridge.sequence.FoundSequences`):
+            the sequence sources checked here are listed into it, so the build's
+            probes do not list them again.
 
     Returns:
         The validated spec; paths stay as written (see :func:`resolve_paths`).
@@ -211,7 +219,11 @@ def load_spec(
         OptionError: ``rate_policy`` is not one of ``conform``, ``refuse``.
     """
     spec, problems, label = _check(
-        source, base_dir=base_dir, rate_policy=rate_policy, check_files=check_files
+        source,
+        base_dir=base_dir,
+        rate_policy=rate_policy,
+        check_files=check_files,
+        sequences=sequences,
     )
     errors = [p for p in problems if p.severity == "error"]
     if errors or spec is None:

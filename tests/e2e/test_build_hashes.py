@@ -1,7 +1,9 @@
 """What a build reads, and how often: each source is probed once (the source check's
-probe is the conversion's), a layer's source hash in build.json comes from the
-hashes the conversion makes anyway (a movie read for it once, a sequence's frames
-hashed once each), and the spec as built is hashed once."""
+probe is the conversion's), each image sequence listed once (the spec check's listing
+is the probes'), a layer's source hash in build.json comes from the hashes the
+conversion makes anyway (a movie read for it once, a sequence's frames hashed once
+each), and the spec as built is hashed once. Frames that vanish after the listing are
+still named, and the next build lists again."""
 
 from __future__ import annotations
 
@@ -17,7 +19,8 @@ from typing import Any, BinaryIO
 import pytest
 
 from aebridge import sandbox, synthetic
-from aebridge.api import build
+from aebridge.api import BuildProgress, build
+from aebridge.errors import SourceError, SpecError
 
 
 def _sha256(path: Path) -> str:
@@ -134,3 +137,111 @@ def test_each_source_is_probed_once_per_build(
     spec["layers"].insert(0, {"id": "bg", "source": "media/bg.####.png"})
     build(spec, tmp_path / "out", base_dir=tmp_path, jobs=1)
     assert probed == {"fg.mp4": 1, "bg.####.png": 1}
+
+
+def test_each_sequence_source_is_listed_once_per_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aebridge.ingest import movie
+
+    synthetic.write_png_sequence(
+        tmp_path / "media" / "bg", "bg", frames=4, width=64, height=36
+    )
+    synthetic.write_matte_sequence(
+        tmp_path / "media" / "matte", "matte", frames=4, width=64, height=36
+    )
+    synthetic.write_movie(tmp_path / "fg.mp4", frames=4, width=64, height=36)
+    # sandbox.listdir is how aebridge lists a folder (find_sequence's one listing).
+    listed: Counter[str] = Counter()
+    real_listdir = sandbox.listdir
+
+    def counting_listdir(path: Any) -> list[str]:
+        listed[Path(path).resolve().relative_to(tmp_path.resolve()).as_posix()] += 1
+        return real_listdir(path)
+
+    probed: Counter[str] = Counter()
+    real_probe = movie.probe_movie
+
+    def counting_probe(path: Any, **options: Any) -> Any:
+        probed[Path(path).name] += 1
+        return real_probe(path, **options)
+
+    monkeypatch.setattr(sandbox, "listdir", counting_listdir)
+    monkeypatch.setattr(movie, "probe_movie", counting_probe)
+    spec = _spec("fg.mp4")
+    spec["layers"] = [
+        {"id": "bg", "source": "media/bg/bg.####.png"},
+        {
+            "id": "fg",
+            "source": {
+                "path": "fg.mp4",
+                "matte": "media/matte/matte.####.png",
+                "alpha": "straight",
+            },
+        },
+    ]
+    result = build(spec, tmp_path / "out", base_dir=tmp_path, jobs=1)
+    assert [layer.sequence.frame_count for layer in result.layers] == [4, 4]
+    # The spec check lists each sequence (the source and the matte); the preflight
+    # probe, the conversion and the matte's probe use that listing.
+    assert listed == {"media/bg": 1, "media/matte": 1}
+    assert probed == {"fg.mp4": 1}
+
+
+@pytest.mark.parametrize("gone", [1002, 1004], ids=["a middle frame", "the last"])
+def test_a_frame_gone_after_the_listing_is_refused_before_converting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, gone: int
+) -> None:
+    import aebridge.api.chain
+
+    synthetic.write_png_sequence(
+        tmp_path / "media", "fg", frames=4, width=64, height=36
+    )
+    real = aebridge.api.chain.source_problems
+
+    def after_the_spec_check(*args: Any, **kwargs: Any) -> Any:
+        (tmp_path / "media" / f"fg.{gone}.png").unlink()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(aebridge.api.chain, "source_problems", after_the_spec_check)
+    with pytest.raises(SpecError) as caught:
+        build(_spec("media/fg.####.png"), tmp_path / "out", base_dir=tmp_path, jobs=1)
+    (problem,) = caught.value.problems
+    assert problem.path == "layers[0].source.path"
+    assert f"fg.{gone}.png, frame {gone}: the frame file is missing" in problem.message
+    assert not list((tmp_path / "out").rglob("*.exr"))
+
+
+def test_a_frame_gone_before_it_is_read_is_named(tmp_path: Path) -> None:
+    synthetic.write_png_sequence(
+        tmp_path / "media", "fg", frames=4, width=64, height=36
+    )
+
+    def on_progress(update: BuildProgress) -> None:
+        if update.stage == "convert" and update.frames_total == 0:
+            (tmp_path / "media" / "fg.1003.png").unlink(missing_ok=True)
+
+    with pytest.raises(SourceError) as caught:
+        build(
+            _spec("media/fg.####.png"),
+            tmp_path / "out",
+            base_dir=tmp_path,
+            jobs=1,
+            progress=on_progress,
+        )
+    assert caught.value.frame == 1003
+    assert caught.value.path is not None
+    assert Path(caught.value.path).name == "fg.1003.png"
+
+
+def test_the_next_build_lists_the_sequence_again(tmp_path: Path) -> None:
+    synthetic.write_png_sequence(
+        tmp_path / "media", "fg", frames=4, width=64, height=36
+    )
+    spec = _spec("media/fg.####.png")
+    first = build(spec, tmp_path / "out", base_dir=tmp_path, jobs=1)
+    synthetic.write_png_sequence(
+        tmp_path / "media", "fg", frames=5, width=64, height=36
+    )
+    second = build(spec, tmp_path / "out", base_dir=tmp_path, jobs=1)
+    assert [r.layers[0].sequence.frame_count for r in (first, second)] == [4, 5]

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from aebridge.errors import SourceError
 from aebridge.sequence import (
+    FoundSequences,
     SequencePattern,
     find_sequence,
     format_frame_ranges,
@@ -307,3 +308,38 @@ def test_a_suffix_after_the_frame_field_is_kept(tmp_path: Path) -> None:
     found = find_sequence(tmp_path / "fg.####_final.png")
     assert found.frame_numbers == (1, 2)
     assert found.pattern == str(tmp_path / "fg.####_final.png")
+
+
+def test_a_build_s_listings_list_each_source_once_under_any_spelling(
+    seq: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aebridge import sandbox
+
+    listed: list[str] = []
+    real = sandbox.listdir
+
+    def counting(path: str | os.PathLike[str]) -> list[str]:
+        listed.append(os.fspath(path))
+        return real(path)
+
+    monkeypatch.setattr(sandbox, "listdir", counting)
+    monkeypatch.chdir(seq)
+    found = FoundSequences()
+    first = found.find(seq / "fg.####.png")
+    assert found.find("fg.####.png") is first
+    assert found.find(seq / "bg" / ".." / "fg.####.png") is first
+    assert first.frame_numbers == (1001, 1002, 1003, 1004)
+    assert listed == [str(seq)]
+    # Another build (another FoundSequences) lists again and sees what changed.
+    touch(seq, "fg.1005.png")
+    assert FoundSequences().find("fg.####.png").last == 1005
+    assert found.find("fg.####.png").last == 1004
+    assert len(listed) == 2
+
+
+def test_a_listing_that_failed_is_not_kept(seq: Path) -> None:
+    found = FoundSequences()
+    with pytest.raises(SourceError, match="no file matches"):
+        found.find(seq / "late.####.png")
+    touch(seq, "late.0001.png")
+    assert found.find(seq / "late.####.png").frame_numbers == (1,)
