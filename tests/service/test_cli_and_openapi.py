@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from click.testing import CliRunner
-from conftest import Running, spec_for
+from servicekit import Running, spec_for
 
 from aebridge.cli import main
 

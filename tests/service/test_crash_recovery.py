@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import fakebuild
-from conftest import Receiver, ServerProcess, spec_for
+from servicekit import Receiver, ServerProcess, spec_for
 
 from aebridge.client import Client
 from aebridge.service.webhooks import verify

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import free_port
+from servicekit import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "service.md"

@@ -18,7 +18,7 @@ from typing import Any
 
 import fakebuild
 import pytest
-from conftest import Running
+from servicekit import Running
 
 schemathesis = pytest.importorskip("schemathesis")
 pytestmark = pytest.mark.slow  # bounded: FUZZ_EXAMPLES per operation

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Running, spec_for
+from servicekit import Running, spec_for
 
 from aebridge.service.watch import HotFolder
 

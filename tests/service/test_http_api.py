@@ -11,7 +11,7 @@ from typing import Any
 import fakebuild
 import httpx
 import pytest
-from conftest import Running, spec_for
+from servicekit import Running, spec_for
 
 from aebridge.client import (
     AuthError,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import Running
+from servicekit import Running
 
 from aebridge import synthetic
 

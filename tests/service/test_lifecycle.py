@@ -20,7 +20,7 @@ from typing import Any
 import fakebuild
 import httpx
 import pytest
-from conftest import Running, ServerProcess, spec_for
+from servicekit import Running, ServerProcess, spec_for
 from test_http_api import read_events
 
 from aebridge.client import Client, ConflictError, JobNotFoundError

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 import racebuild
-from conftest import Running, ServerProcess, spec_for
+from servicekit import Running, ServerProcess, spec_for
 
 from aebridge.client import Client, InvalidRequestError
 from aebridge.synthetic import write_png_sequence

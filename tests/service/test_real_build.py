@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import Receiver, Running, ServerProcess, free_port, spec_for
+from servicekit import Receiver, Running, ServerProcess, free_port, spec_for
 
 from aebridge.client import Client
 from aebridge.service.webhooks import verify

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from conftest import Running, spec_for
+from servicekit import Running, spec_for
 
 JSON = {"content-type": "application/json"}
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import Receiver, Running, spec_for
+from servicekit import Receiver, Running, spec_for
 
 from aebridge.client import InvalidRequestError
 

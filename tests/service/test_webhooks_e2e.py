@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from conftest import Receiver, Running, spec_for
+from servicekit import Receiver, Running, spec_for
 
 from aebridge.service.webhooks import new_secret, verify
 

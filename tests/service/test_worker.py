@@ -10,7 +10,7 @@ from pathlib import Path
 
 import fakebuild
 import pytest
-from conftest import Running, spec_for
+from servicekit import Running, spec_for
 
 from aebridge.errors import OptionError
 from aebridge.service.config import ServiceConfig
