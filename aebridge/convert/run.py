@@ -92,6 +92,7 @@ def convert(
     part: str | None = None,
     view: str | None = None,
     fields: str = FieldMode.KEEP.value,
+    yuv_matrix: str | None = None,
     frames: Sequence[int] | None = None,
     provenance: Mapping[str, Any] | None = None,
     owner: str | None = None,
@@ -137,6 +138,9 @@ def convert(
         view: EXR sources: the view to read; default the file's default view.
         fields: interlaced movies: ``keep`` the woven fields (a warning says so) or
             ``interpolate`` whole frames from the first field.
+        yuv_matrix: YUV movies: ``bt709``, ``bt601`` or ``bt2020`` to read them
+            with instead of the tag (default: as tagged; untagged HD as BT.709,
+            SD as BT.601). Image sequences refuse it.
         frames: output frame numbers to convert (a farm chunk); default all.
         provenance: generator, model, prompt, seed, keyframes, camera_move, style_id...
         owner: the EXR ``owner`` attribute.
@@ -178,6 +182,7 @@ def convert(
         part=part,
         view=view,
         fields=fields,  # type: ignore[arg-type]
+        yuv_matrix=yuv_matrix,  # type: ignore[arg-type]
         provenance=provenance or {},
         owner=owner,
         comments=comments,
@@ -217,8 +222,9 @@ def convert_layer(
         out_dir: frames go to ``out_dir/<name>/<name>.<frame>.exr``.
         info: the source as :func:`aebridge.ingest.probe` read it with these
             options (its ``vfr``, ``rate``, ``colorspace``, ``orientation``,
-            ``part``, ``view`` and ``fields``), when the caller has probed it
-            already; default probed here.
+            ``part``, ``view``, ``fields`` and ``yuv_matrix``), when the caller has
+            probed it already; default probed here (and again when it was probed
+            with another ``yuv_matrix``).
         frames: output frame numbers to convert (a farm chunk); default all.
         engine: ``local``, ``dask://host:port`` or ``dask-local:N``.
         jobs: parallel processes for the local engine (default all cores).
@@ -284,6 +290,8 @@ def _convert(
 
     user_rate = options.rate
     colorspace_given = options.colorspace
+    if info is not None and info.yuv_matrix != options.yuv_matrix:
+        info = None  # probed without the matrix these options give: read it again
     if info is None:
         info = ingest.probe(
             source,
@@ -294,6 +302,7 @@ def _convert(
             part=options.part,
             view=options.view,
             fields=options.fields.value,
+            yuv_matrix=options.yuv_matrix,
         )
     decisions: list[str] = [str(info.colour_decision)] if info.colour_decision else []
     decisions.extend(str(n) for n in getattr(info, "notes", ()))
