@@ -155,6 +155,8 @@ class MovieInfo(_Source):
     """The FFmpeg pixel format converted to (``rgb24``, ``rgba64le``, ...)."""
     matrix: str = ""
     """The YUV->RGB matrix applied (swscale name: ``itu709``, ``itu601``)."""
+    yuv: bool = False
+    """The pictures are YUV, made RGB with ``matrix`` (False: RGB or grey)."""
     color_range: str = ""
     """The YUV range applied (``MPEG`` limited, ``JPEG`` full)."""
     yuv_matrix: YuvMatrix | None = None
@@ -199,6 +201,7 @@ class ImageSequenceInfo(_Source):
     keyframe_pts: ClassVar[tuple[int, ...]] = ()
     pixel_format: ClassVar[str] = ""
     matrix: ClassVar[str] = ""
+    yuv: ClassVar[bool] = False
     color_range: ClassVar[str] = ""
     yuv_matrix: ClassVar[None] = None
     fields: ClassVar[str] = ""

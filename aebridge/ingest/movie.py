@@ -49,7 +49,7 @@ from .metadata import (
     oriented_size,
     rotation_orientation,
 )
-from .moviecolour import MATRIX_NAMES, RANGE_NAMES, decide_colour, tag_name
+from .moviecolour import MATRIX_NAMES, RANGE_NAMES, decide_colour, is_yuv, tag_name
 from .moviepixels import LUMA, SizeChange, has_luma_plane, output_format, to_array
 from .movierate import decide_rate, is_variable, resample
 
@@ -399,6 +399,7 @@ def probe_movie(
             keyframe_pts=timing.keyframes,
             pixel_format=out_fmt,
             matrix=sws_matrix,
+            yuv=is_yuv(first.format),
             color_range=sws_range,
             yuv_matrix=yuv_matrix,
             notes=tuple(notes),

@@ -17,7 +17,7 @@ from ..errors import SourceError
 from ..model import YuvMatrix
 from .metadata import UnsupportedColour, tagged_colour
 
-__all__ = ["MATRIX_NAMES", "RANGE_NAMES", "decide_colour", "tag_name"]
+__all__ = ["MATRIX_NAMES", "RANGE_NAMES", "decide_colour", "is_yuv", "tag_name"]
 
 
 # FFmpeg enum values -> names (libavutil/pixfmt.h), for tags and messages.
@@ -67,6 +67,12 @@ def tag_name(
     return names.get(int(value), f"unknown({value})")
 
 
+def is_yuv(fmt: Any) -> bool:
+    """Whether a decoded pixel format is YUV, so a YUV matrix makes it RGB (RGB and
+    grey pictures have none)."""
+    return not (fmt.is_rgb or fmt.name.startswith(("gray", "ya")))
+
+
 def decide_colour(
     *,
     path: str,
@@ -83,7 +89,7 @@ def decide_colour(
     """
     parts: list[str] = []
     matrix_tag, range_tag = tags["matrix"], tags["range"]
-    if fmt.is_rgb or fmt.name.startswith(("gray", "ya")):
+    if not is_yuv(fmt):
         sws_matrix = "itu709"  # no YUV matrix applies to RGB or grey pictures
         parts.append(f"{fmt.name} pictures need no YUV matrix")
         if yuv_matrix is not None:

@@ -212,6 +212,9 @@ def test_an_rgb_movie_records_it_as_not_applicable(
         "-f", "lavfi", "-i", "testsrc2=s=64x32:r=24:d=0.0834",
         "-c:v", "libx264rgb", "-pix_fmt", "rgb24", output=tmp_path / "rgb.mkv",
     )  # fmt: skip
+    from aebridge.ingest import probe
+
+    assert probe(movie).yuv is False and probe(_small_rvm_movie(tmp_path)).yuv
     plain = convert(movie, tmp_path / "a", name="fg", jobs=1)
     given = convert(movie, tmp_path / "b", name="fg", yuv_matrix="bt601", jobs=1)
     assert "YUV matrix bt601 given, not applicable" in given.decisions[0]

@@ -464,7 +464,7 @@ def test_a_given_matrix_wins_over_the_hd_default_and_says_so(tmp_path: Path) -> 
     )
     assert np.abs(read_all(probe(str(path)))[0][100, 30] - SOLID_RGB).max() > 10
     info = probe(str(path), yuv_matrix="bt601")
-    assert info.matrix == "itu601" and info.yuv_matrix == "bt601"
+    assert info.matrix == "itu601" and info.yuv_matrix == "bt601" and info.yuv
     assert "YUV matrix bt601 as given (tag: unspecified)" in info.colour_decision
     assert np.abs(read_all(info)[0][100, 30].astype(int) - SOLID_RGB).max() <= 3
 
