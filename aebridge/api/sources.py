@@ -112,6 +112,7 @@ def source_problems(
                 view=options.view,
                 fields=options.fields.value,
                 sequences=sequences,
+                yuv_matrix=options.yuv_matrix,
             )
         except OptionError as exc:
             problems.append(

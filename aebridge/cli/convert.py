@@ -12,7 +12,14 @@ from typing import Any
 import click
 
 from ..errors import OptionError
-from ..model.enums import AlphaMode, FieldMode, Orientation, Role, VfrPolicy
+from ..model.enums import (
+    AlphaMode,
+    FieldMode,
+    Orientation,
+    Role,
+    VfrPolicy,
+    YuvMatrix,
+)
 from ..timing import format_rate
 
 
@@ -180,6 +187,15 @@ def _default_name(source: str) -> str:
     "interpolate whole frames from the first field (no motion adaptation).",
 )
 @click.option(
+    "--yuv-matrix",
+    type=click.Choice([m.value for m in YuvMatrix]),
+    default=None,
+    help="YUV movies: the YCbCr matrix to read them with, instead of the tag "
+    "[default: as tagged; untagged HD (720 lines or more) as bt709, SD as bt601]. "
+    "Robust Video Matting's fgr/pha MP4s are bt601 and untagged at every size. "
+    "Refused for image sequences; RGB movies need none.",
+)
+@click.option(
     "--part",
     help="EXR: the part to read, by name or index (default: the first part with "
     "R, G, B or Y channels for the view; the choice is recorded).",
@@ -239,6 +255,7 @@ def convert_cmd(
     vfr: str,
     orientation: str,
     fields: str,
+    yuv_matrix: str | None,
     part: str | None,
     view: str | None,
     provenance_file: str | None,
@@ -260,6 +277,7 @@ def convert_cmd(
       aebridge convert runs/fg.####.png -o out --name fg --alpha straight --fps 24
       aebridge convert runs/bg_plate.mp4 -o out --name bg
       aebridge convert runs/fg_rgb.mp4 --matte runs/fg_matte.mp4 -o out --name fg
+      aebridge convert rvm/fgr.mp4 --matte rvm/pha.mp4 --yuv-matrix bt601 -o out
       aebridge convert runs/fg.####.png -o out --frames 1001-1016   # one farm chunk
     """
     from ..convert import convert, load_provenance
@@ -288,6 +306,7 @@ def convert_cmd(
             vfr=vfr,
             orientation=orientation,
             fields=fields,
+            yuv_matrix=yuv_matrix,
             part=part,
             view=view,
             frames=_parse_frames(frames),

@@ -102,6 +102,9 @@ def settings(
         "comments": options.comments,
         "provenance": dict(options.provenance),
     }
+    if options.yuv_matrix is not None:
+        # Only when given, so the frames of a run that gives none stay current.
+        recorded["yuv_matrix"] = options.yuv_matrix.value
     if not isinstance(source_colour, str):
         # A declared encoding is hashed by its full definition (curves, matrix).
         recorded["encoding"] = settings_hash({"encoding": repr(source_colour)})

@@ -31,6 +31,7 @@ from ..model import (
     Orientation,
     Role,
     VfrPolicy,
+    YuvMatrix,
 )
 from ..timing import parse_rate
 
@@ -102,6 +103,8 @@ class ConvertOptions:
         part: EXR sources: the part (name or index) to read.
         view: EXR sources: the view to read.
         fields: interlaced movies: keep the woven fields or interpolate frames.
+        yuv_matrix: YUV movies: the matrix to read them with instead of the tag
+            (None: as tagged; untagged HD as BT.709, SD as BT.601).
         provenance: generator, model, prompt, seed, keyframes, camera_move, ...
         owner: the EXR ``owner`` attribute.
         comments: the EXR ``comments`` attribute.
@@ -130,6 +133,7 @@ class ConvertOptions:
     part: str | None = None
     view: str | None = None
     fields: FieldMode = FieldMode.KEEP
+    yuv_matrix: YuvMatrix | None = None
     provenance: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     owner: str | None = None
     comments: str | None = None
@@ -182,6 +186,8 @@ class ConvertOptions:
             )
         put("orientation", _choice("--orientation", self.orientation, Orientation))
         put("fields", _choice("--fields", self.fields, FieldMode))
+        if self.yuv_matrix is not None:
+            put("yuv_matrix", _choice("--yuv-matrix", self.yuv_matrix, YuvMatrix))
         if self.pixel_aspect is not None:
             put("pixel_aspect", Fraction(self.pixel_aspect))
         put("provenance", MappingProxyType(dict(self.provenance)))
@@ -227,6 +233,7 @@ class ConvertOptions:
             fields=source.fields or FieldMode.KEEP,
             part=source.part,
             view=source.view,
+            yuv_matrix=source.yuv_matrix,
         )
 
 

@@ -93,6 +93,7 @@ def convert(
     part: str | None = None,
     view: str | None = None,
     fields: str = FieldMode.KEEP.value,
+    yuv_matrix: str | None = None,
     frames: Sequence[int] | None = None,
     provenance: Mapping[str, Any] | None = None,
     owner: str | None = None,
@@ -138,6 +139,9 @@ def convert(
         view: EXR sources: the view to read; default the file's default view.
         fields: interlaced movies: ``keep`` the woven fields (a warning says so) or
             ``interpolate`` whole frames from the first field.
+        yuv_matrix: YUV movies: ``bt709``, ``bt601`` or ``bt2020`` to read them
+            with instead of the tag (default: as tagged; untagged HD as BT.709,
+            SD as BT.601). Image sequences refuse it.
         frames: output frame numbers to convert (a farm chunk); default all.
         provenance: generator, model, prompt, seed, keyframes, camera_move, style_id...
         owner: the EXR ``owner`` attribute.
@@ -179,6 +183,7 @@ def convert(
         part=part,
         view=view,
         fields=fields,  # type: ignore[arg-type]
+        yuv_matrix=yuv_matrix,  # type: ignore[arg-type]
         provenance=provenance or {},
         owner=owner,
         comments=comments,
@@ -220,8 +225,8 @@ def convert_layer(
         out_dir: frames go to ``out_dir/<name>/<name>.<frame>.exr``.
         info: the source as :func:`aebridge.ingest.probe` read it with these
             options (its ``vfr``, ``rate``, ``colorspace``, ``orientation``,
-            ``part``, ``view`` and ``fields``), when the caller has probed it
-            already; default probed here.
+            ``part``, ``view``, ``fields`` and ``yuv_matrix``), when the caller has
+            probed it already; default probed here.
         sequences: the build's listings (see
             :class:`aebridge.sequence.FoundSequences`): an image-sequence source or
             matte the build has listed already is not listed again.
@@ -303,6 +308,7 @@ def _convert(
             view=options.view,
             fields=options.fields.value,
             sequences=sequences,
+            yuv_matrix=options.yuv_matrix,
         )
     decisions: list[str] = [str(info.colour_decision)] if info.colour_decision else []
     decisions.extend(str(n) for n in getattr(info, "notes", ()))

@@ -22,7 +22,7 @@ import numpy.typing as npt
 from .. import sandbox
 from ..encoding import Encoding
 from ..errors import OptionError, SourceError
-from ..model import FieldMode, Orientation, VfrPolicy
+from ..model import FieldMode, Orientation, VfrPolicy, YuvMatrix
 from ..sequence import FoundSequences
 from .exrparts import ExrChoice
 
@@ -157,8 +157,12 @@ class MovieInfo(_Source):
     """The FFmpeg pixel format converted to (``rgb24``, ``rgba64le``, ...)."""
     matrix: str = ""
     """The YUV->RGB matrix applied (swscale name: ``itu709``, ``itu601``)."""
+    yuv: bool = False
+    """The pictures are YUV, made RGB with ``matrix`` (False: RGB or grey)."""
     color_range: str = ""
     """The YUV range applied (``MPEG`` limited, ``JPEG`` full)."""
+    yuv_matrix: YuvMatrix | None = None
+    """The YUV matrix the caller gave instead of the tag (None: decided from it)."""
     fields: str = ""
     """``""`` when progressive, else ``"top first"`` or ``"bottom first"``."""
     field_mode: str = "keep"
@@ -199,7 +203,9 @@ class ImageSequenceInfo(_Source):
     keyframe_pts: ClassVar[tuple[int, ...]] = ()
     pixel_format: ClassVar[str] = ""
     matrix: ClassVar[str] = ""
+    yuv: ClassVar[bool] = False
     color_range: ClassVar[str] = ""
+    yuv_matrix: ClassVar[None] = None
     fields: ClassVar[str] = ""
     field_mode: ClassVar[str] = "keep"
 
@@ -221,6 +227,7 @@ def probe(
     fields: str = "keep",
     matte: bool = False,
     sequences: FoundSequences | None = None,
+    yuv_matrix: str | None = None,
 ) -> SourceInfo:
     """Look at a source once and describe it.
 
@@ -246,14 +253,19 @@ def probe(
         sequences: the build's listings: an image sequence (a pattern or a folder)
             it has listed already is not listed again (see
             :class:`aebridge.sequence.FoundSequences`); default listed here.
+        yuv_matrix: a :class:`~aebridge.model.YuvMatrix` value: a YUV movie is read
+            with it whatever its tag says (an RGB or grey movie records it as not
+            applicable). Image sequences refuse it.
 
     Returns:
         A picklable description for :func:`read_frames`.
 
     Raises:
-        OptionError: ``vfr``, ``colorspace`` or ``orientation`` is not allowed.
-        SourceError: the source is missing, unreadable, inconsistent or unsupported;
-            the message names the file and frame.
+        OptionError: ``vfr``, ``colorspace``, ``orientation`` or ``yuv_matrix`` is
+            not allowed.
+        SourceError: the source is missing, unreadable, inconsistent or unsupported
+            (or an image sequence given a YUV matrix); the message names the file
+            and frame.
     """
     text = os.fspath(path)
     if vfr not in VFR_MODES:
@@ -264,6 +276,14 @@ def probe(
         raise OptionError("--fields", fields, FIELD_MODES)
     if colorspace is not None:
         _check_colorspace(colorspace)
+    matrix: YuvMatrix | None = None
+    if yuv_matrix is not None:
+        try:
+            matrix = YuvMatrix(yuv_matrix)
+        except ValueError:
+            raise OptionError(
+                "--yuv-matrix", yuv_matrix, [m.value for m in YuvMatrix]
+            ) from None
     ext = os.path.splitext(text)[1].lower()
     if ext in MOVIE_EXTENSIONS and not os.path.isdir(text):
         from . import movie
@@ -276,6 +296,13 @@ def probe(
             orientation=orientation,
             fields=fields,
             matte=matte,
+            yuv_matrix=matrix,
+        )
+    if matrix is not None:
+        raise SourceError(
+            f"a YUV matrix ({matrix.value}; yuv_matrix, --yuv-matrix) applies only "
+            "to YUV movies, and this is an image sequence or still; remove it",
+            path=text,
         )
     from . import images
 

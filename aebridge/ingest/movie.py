@@ -39,6 +39,7 @@ import numpy.typing as npt
 from .. import sandbox
 from ..encoding import Encoding
 from ..errors import SourceError
+from ..model import YuvMatrix
 from ..timing import format_rate
 from . import MovieInfo, Tags
 from .metadata import (
@@ -48,7 +49,7 @@ from .metadata import (
     oriented_size,
     rotation_orientation,
 )
-from .moviecolour import MATRIX_NAMES, RANGE_NAMES, decide_colour, tag_name
+from .moviecolour import MATRIX_NAMES, RANGE_NAMES, decide_colour, is_yuv, tag_name
 from .moviepixels import LUMA, SizeChange, has_luma_plane, output_format, to_array
 from .movierate import decide_rate, is_variable, resample
 
@@ -249,6 +250,7 @@ def probe_movie(
     orientation: str = "apply",
     fields: str = "keep",
     matte: bool = False,
+    yuv_matrix: YuvMatrix | None = None,
 ) -> MovieInfo:
     """Describe a movie: exact rate, real frame count, colour tags and decisions.
 
@@ -265,6 +267,7 @@ def probe_movie(
             the first field into whole frames.
         matte: the movie is a matte: without an alpha channel, its frames are its
             luma plane (one channel, see the module docstring).
+        yuv_matrix: the YUV matrix to read it with instead of its tag.
 
     Returns:
         The movie's MovieInfo (``kind="movie"``).
@@ -334,6 +337,7 @@ def probe_movie(
             fmt=first.format,
             height=first.height,
             colorspace=colorspace,
+            yuv_matrix=yuv_matrix,
         )
         if matte and has_luma_plane(first.format) and not has_alpha:
             out_fmt, channels = LUMA, 1
@@ -395,7 +399,9 @@ def probe_movie(
             keyframe_pts=timing.keyframes,
             pixel_format=out_fmt,
             matrix=sws_matrix,
+            yuv=is_yuv(first.format),
             color_range=sws_range,
+            yuv_matrix=yuv_matrix,
             notes=tuple(notes),
             encoding=colour if isinstance(colour, Encoding) else None,
             orientation=applied,

@@ -3,8 +3,9 @@ source colour decided from them.
 
 YUV is converted to RGB with an explicit matrix and range because FFmpeg's converter
 assumes BT.601 unless told, which shifts the hues of HD material. Untagged HD
-(height >= 720) is read as BT.709, untagged SD as BT.601; the decision is a sentence
-recorded in ``MovieInfo.colour_decision``.
+(height >= 720) is read as BT.709, untagged SD as BT.601; a matrix the user gives
+(:class:`~aebridge.model.YuvMatrix`, ``--yuv-matrix``) wins over the tag. The decision
+is a sentence recorded in ``MovieInfo.colour_decision``.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from typing import Any
 
 from ..encoding import ColourIn, Encoding
 from ..errors import SourceError
+from ..model import YuvMatrix
 from .metadata import UnsupportedColour, tagged_colour
 
-__all__ = ["MATRIX_NAMES", "RANGE_NAMES", "decide_colour", "tag_name"]
+__all__ = ["MATRIX_NAMES", "RANGE_NAMES", "decide_colour", "is_yuv", "tag_name"]
 
 
 # FFmpeg enum values -> names (libavutil/pixfmt.h), for tags and messages.
@@ -43,6 +45,12 @@ _SWS_MATRIX = {
     "fcc": "fcc",
     "bt2020nc": "bt2020",
 }
+# A matrix the user gives -> swscale colourspace.
+_SWS_GIVEN = {
+    YuvMatrix.BT709: "itu709",
+    YuvMatrix.BT601: "itu601",
+    YuvMatrix.BT2020: "bt2020",
+}
 
 
 def tag_name(
@@ -59,6 +67,12 @@ def tag_name(
     return names.get(int(value), f"unknown({value})")
 
 
+def is_yuv(fmt: Any) -> bool:
+    """Whether a decoded pixel format is YUV, so a YUV matrix makes it RGB (RGB and
+    grey pictures have none)."""
+    return not (fmt.is_rgb or fmt.name.startswith(("gray", "ya")))
+
+
 def decide_colour(
     *,
     path: str,
@@ -66,13 +80,23 @@ def decide_colour(
     fmt: Any,
     height: int,
     colorspace: str | None,
+    yuv_matrix: YuvMatrix | None = None,
 ) -> tuple[ColourIn, str, str, str]:
-    """(source colour, swscale matrix, swscale range, decision sentence)."""
+    """(source colour, swscale matrix, swscale range, decision sentence).
+
+    ``yuv_matrix``, when given, is the matrix used whatever the tag says; for RGB or
+    grey pictures, which have none, the decision records it as not applicable.
+    """
     parts: list[str] = []
     matrix_tag, range_tag = tags["matrix"], tags["range"]
-    if fmt.is_rgb or fmt.name.startswith(("gray", "ya")):
+    if not is_yuv(fmt):
         sws_matrix = "itu709"  # no YUV matrix applies to RGB or grey pictures
         parts.append(f"{fmt.name} pictures need no YUV matrix")
+        if yuv_matrix is not None:
+            parts.append(f"YUV matrix {yuv_matrix.value} given, not applicable")
+    elif yuv_matrix is not None:
+        sws_matrix = _SWS_GIVEN[YuvMatrix(yuv_matrix)]
+        parts.append(f"YUV matrix {yuv_matrix.value} as given (tag: {matrix_tag})")
     elif matrix_tag in _SWS_MATRIX:
         sws_matrix = _SWS_MATRIX[matrix_tag]
         parts.append(f"YUV matrix {matrix_tag} as tagged")

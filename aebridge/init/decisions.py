@@ -21,6 +21,7 @@ from ..ingest import file_sha256
 from ..model import (
     CompSpec,
     Style,
+    YuvMatrix,
 )
 from ..timing import format_rate
 from .discover import Media
@@ -113,6 +114,7 @@ class Clip:
     opaque: bool = False
     layer_id: str = ""
     record: Record | None = None
+    yuv_matrix: YuvMatrix | None = None
 
 
 @dataclass(slots=True)

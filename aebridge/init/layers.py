@@ -156,6 +156,7 @@ def clip_layer(
         alpha=alpha,
         matte=None if clip.matte is None else place.rel(clip.matte.path),
         vfr=VfrPolicy.RESAMPLE if media.variable_rate else VfrPolicy.REFUSE,
+        yuv_matrix=clip.yuv_matrix,
     )
     enabled = True
     if (

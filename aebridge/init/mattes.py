@@ -7,11 +7,36 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..errors import InitError, OptionError
+from ..model import YuvMatrix
 from . import naming
 from .decisions import Clip, InitOptions, Notes, find_media
 from .discover import Media, is_grey
 
-__all__ = ["drop_compositions", "pair_mattes"]
+__all__ = ["drop_compositions", "pair_mattes", "rvm_matrix"]
+
+
+def rvm_matrix(clip: Clip, notes: Notes) -> None:
+    """Read an untagged YUV movie paired by RVM's names as BT.601.
+
+    Robust Video Matting's ``inference_utils.VideoWriter`` encodes with PyAV from
+    ``rgb24`` frames into ``yuv420p``, so swscale's default matrix (BT.601) makes
+    the YUV, and it tags nothing: read by the HD convention (BT.709 at 720 lines or
+    more) its foreground shifts hue. A tagged movie keeps its tag.
+    """
+    info = clip.media.info
+    if (
+        clip.media.kind != "movie"
+        or info is None
+        or not info.yuv
+        or info.colour_tags.get("matrix") != "unspecified"
+    ):
+        return
+    clip.yuv_matrix = YuvMatrix.BT601
+    notes.guess(
+        f"{clip.media.path}: read as BT.601 YUV (source.yuv_matrix: bt601), as "
+        "RVM's writer encodes its untagged MP4s",
+        "set yuv_matrix to bt709 (or remove it) if another tool wrote it",
+    )
 
 
 def pair_mattes(
@@ -132,6 +157,8 @@ def pair_mattes(
                 f"{partner.media.path}={matte.path} makes it a track-matte layer",
             )
         mattes.add(matte.path)
+        if naming.is_rvm_pair(partner.media.stem, name):
+            rvm_matrix(partner, notes)
 
     for item in by_path.values():
         if item.matte is None:

@@ -31,6 +31,7 @@ __all__ = [
     "is_composition",
     "is_foreground_name",
     "is_plate_name",
+    "is_rvm_pair",
     "keyframe_position",
     "layer_id",
     "matte_name",
@@ -127,6 +128,20 @@ def partner_keys(name: MatteName) -> tuple[str, ...]:
         partner = BARE_PAIRS.get(name.word)
         return (partner,) if partner else ()
     return (name.base, *(f"{name.base}_{w}" for w in COLOUR_WORDS))
+
+
+def is_rvm_pair(colour_stem: str, name: MatteName) -> bool:
+    """Whether a colour clip and its matte are paired by RVM's names: a ``pha``
+    matte (``pha``, ``x_pha``), an ``x_fgr`` colour clip, or inference.py's bare
+    ``foreground``/``alpha``.
+
+    Args:
+        colour_stem: the colour clip's name.
+        name: its matte's name from :func:`matte_name`.
+    """
+    if name.word == "pha" or words(colour_stem)[-1:] == ("fgr",):
+        return True
+    return not name.base and name.word in BARE_PAIRS
 
 
 def clip_base(stem: str) -> str:

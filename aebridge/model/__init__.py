@@ -50,6 +50,7 @@ from .enums import (
     Role,
     Value,
     VfrPolicy,
+    YuvMatrix,
 )
 from .layer import (
     AnimatableValue,
@@ -97,6 +98,7 @@ __all__ = [
     "Transform",
     "Value",
     "VfrPolicy",
+    "YuvMatrix",
     "comp_slug",
     "expand_conditioning",
 ]

@@ -23,6 +23,7 @@ __all__ = [
     "Role",
     "Value",
     "VfrPolicy",
+    "YuvMatrix",
 ]
 
 #: The schema label written into every spec this version of aebridge produces.
@@ -65,6 +66,19 @@ class FieldMode(StrEnum):
 
     KEEP = "keep"
     INTERPOLATE = "interpolate"
+
+
+class YuvMatrix(StrEnum):
+    """The YCbCr->RGB matrix to read a YUV movie with, instead of its tag (an
+    untagged movie is otherwise read as BT.709 at 720 lines or more, BT.601 below).
+
+    Robust Video Matting's writer, for one, encodes BT.601 and tags nothing, at
+    any size. ``bt2020`` is BT.2020's non-constant-luminance matrix.
+    """
+
+    BT709 = "bt709"
+    BT601 = "bt601"
+    BT2020 = "bt2020"
 
 
 class Role(StrEnum):

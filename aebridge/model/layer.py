@@ -24,6 +24,7 @@ from .enums import (
     Role,
     Value,
     VfrPolicy,
+    YuvMatrix,
 )
 from .rules import (
     Animatable,
@@ -239,6 +240,8 @@ class LayerSource:
         part: EXR sources: the part to read, by name or index; None: the first
             part with R, G, B or Y channels for the view.
         view: EXR sources: the view to read; None: the file's default view.
+        yuv_matrix: YUV movies: the YCbCr matrix to read them with instead of the
+            tag (None: as tagged; untagged HD as BT.709, SD as BT.601).
     """
 
     path: Annotated[
@@ -292,6 +295,14 @@ class LayerSource:
     view: Annotated[
         str | None,
         Text(nonempty=True, doc="EXR: the view to read; default the file's default"),
+    ] = None
+    yuv_matrix: Annotated[
+        YuvMatrix | None,
+        Choice(
+            enum=YuvMatrix,
+            doc="YUV movies: the YCbCr matrix to read them with, instead of the tag "
+            "(default: as tagged; untagged HD as BT.709, SD as BT.601)",
+        ),
     ] = None
 
     def __post_init__(self) -> None:

@@ -30,7 +30,7 @@ from aebridge.cli import main
 from aebridge.errors import InitError, OptionError
 from aebridge.exr import read_pixels
 from aebridge.init import init_folder
-from aebridge.model import AlphaMode, CompSpec, MatteType, MoveKind, Role
+from aebridge.model import AlphaMode, CompSpec, MatteType, MoveKind, Role, YuvMatrix
 from aebridge.preview.render import render_frame
 from aebridge.spec_io import load_spec, save_spec, validate
 
@@ -351,6 +351,14 @@ def test_runway_plate_and_rvm_pair_make_plate_and_foreground(
     assert plate.source.alpha is AlphaMode.NONE  # type: ignore[union-attr]
     assert fg.source.alpha is AlphaMode.STRAIGHT  # type: ignore[union-attr]
     assert fg.source.matte.endswith("sh040/pha.mp4")  # type: ignore[union-attr]
+    # RVM's fgr is BT.601 and untagged (1280x720 would be read as BT.709); the
+    # Runway plate is tagged and keeps its tag.
+    assert fg.source.yuv_matrix is YuvMatrix.BT601  # type: ignore[union-attr]
+    assert plate.source.yuv_matrix is None  # type: ignore[union-attr]
+    fg_exr = read_pixels(result.comp_dir / "layers" / "fgr" / "fgr.1001.exr")
+    # Inside the disc (alpha 1): the disc's colour, by BT.1886 (untagged transfer).
+    codes = 255 * np.clip(fg_exr[360, 384, :3], 0, None) ** (1 / 2.4)
+    assert np.abs(codes - np.array(synthetic.SOLID_RGB)).max() <= 3
     prov = plate.provenance
     assert prov is not None
     assert (prov.generator, prov.model, prov.seed) == ("runway", "gen4_turbo", 4040)
@@ -382,6 +390,11 @@ def test_rvm_composition_is_left_out_and_every_guess_is_said(
     said = "\n".join(str(g) for g in result.guesses)
     assert "pha.mp4: the alpha of fgr.mp4 (paired by RVM's default names)" in said
     assert "--track-matte fgr.mp4=pha.mp4" in said
+    assert (
+        "fgr.mp4: read as BT.601 YUV (source.yuv_matrix: bt601), as RVM's writer "
+        "encodes its untagged MP4s; set yuv_matrix to bt709 (or remove it) if "
+        "another tool wrote it" in said
+    )
     assert f"plate: {RUNWAY_UUID}.mp4, the largest opaque clip" in said
     assert "--plate FILE picks another" in said
     assert "request.json and task.json: one Runway generation" in said
@@ -428,6 +441,7 @@ def test_rvm_inference_example_names_pair_and_plate_can_take_the_composition(
     result = init_folder(tmp_path)
     fg = result.spec.layer("foreground")
     assert fg.source.matte == "alpha.mp4"  # type: ignore[union-attr]
+    assert fg.source.yuv_matrix is YuvMatrix.BT601  # type: ignore[union-attr]
     assert [layer.id for layer in result.spec.layers] == ["bg", "foreground"]
     assert "composition.mp4" in dict(result.left_out)
     # Asked for as the plate, the composition is kept.
@@ -596,6 +610,22 @@ def test_a_matte_can_be_a_track_matte_layer(tmp_path: Path) -> None:
     assert fg.track_matte.type is MatteType.LUMA
     assert matte.role is Role.MATTE and matte.enabled is False
     assert fg.source.matte is None  # type: ignore[union-attr]
+
+
+def test_an_rvm_pair_whose_movie_is_tagged_keeps_its_tag(tmp_path: Path) -> None:
+    _tiny(tmp_path, "bg.mp4", pattern="gradient")
+    _tiny(tmp_path, "hero_fgr.mp4", pattern="disc", matrix="bt709")
+    _grey_matte(tmp_path / "hero_pha.mp4")
+    _tiny(tmp_path, "logo.mp4", pattern="disc", matrix=None)
+    _grey_matte(tmp_path / "logo_matte.mp4")
+    result = init_folder(tmp_path)
+    hero, logo = result.spec.layer("hero"), result.spec.layer("logo")
+    assert hero.source.matte == "hero_pha.mp4"  # type: ignore[union-attr]
+    assert hero.source.yuv_matrix is None  # type: ignore[union-attr]
+    # Paired by the CLIP + CLIP_matte convention, not RVM's: no guess about its writer.
+    assert logo.source.matte == "logo_matte.mp4"  # type: ignore[union-attr]
+    assert logo.source.yuv_matrix is None  # type: ignore[union-attr]
+    assert not any("yuv_matrix" in str(g) for g in result.guesses)
 
 
 def test_a_colour_clip_named_like_a_matte_is_a_layer(tmp_path: Path) -> None:

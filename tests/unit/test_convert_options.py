@@ -18,6 +18,7 @@ from aebridge.model import (
     Orientation,
     Role,
     VfrPolicy,
+    YuvMatrix,
 )
 
 
@@ -28,6 +29,7 @@ def test_defaults_are_the_command_lines() -> None:
     assert options.vfr is VfrPolicy.REFUSE
     assert options.orientation is Orientation.APPLY
     assert options.fields is FieldMode.KEEP
+    assert options.yuv_matrix is None
     assert options.compression == exr.DEFAULT_COMPRESSION
     assert options.output_colorspace == "Linear Rec.709 (sRGB)"
     assert (options.start_frame, options.padding, options.half) == (1001, 4, True)
@@ -42,8 +44,10 @@ def test_values_given_as_text_become_the_models_enums() -> None:
         vfr="resample",  # type: ignore[arg-type]
         orientation="keep",  # type: ignore[arg-type]
         fields="interpolate",  # type: ignore[arg-type]
+        yuv_matrix="bt601",  # type: ignore[arg-type]
         rate="23.976",  # type: ignore[arg-type]
     )
+    assert options.yuv_matrix is YuvMatrix.BT601
     assert options.alpha is AlphaMode.STRAIGHT
     assert options.role is Role.FOREGROUND
     assert options.vfr is VfrPolicy.RESAMPLE
@@ -60,6 +64,7 @@ def test_values_given_as_text_become_the_models_enums() -> None:
         ("vfr", "drop", "--vfr", "refuse, resample"),
         ("orientation", "flip", "--orientation", "apply, keep"),
         ("fields", "bob", "--fields", "keep, interpolate"),
+        ("yuv_matrix", "bt470", "--yuv-matrix", "bt709, bt601, bt2020"),
         ("padding", 0, "--padding", "1 to 10"),
         ("start_frame", -1, "--start-frame", "0 or more"),
     ],
@@ -109,6 +114,7 @@ def test_built_from_a_spec_source_they_carry_its_fields() -> None:
         rate=Fraction(25),
         vfr=VfrPolicy.RESAMPLE,
         pixel_aspect=Fraction(2),
+        yuv_matrix=YuvMatrix.BT601,
     )
     options = ConvertOptions.from_source(
         source,
@@ -126,6 +132,7 @@ def test_built_from_a_spec_source_they_carry_its_fields() -> None:
     assert options.rate == Fraction(25)
     assert options.vfr is VfrPolicy.RESAMPLE
     assert options.pixel_aspect == Fraction(2)
+    assert options.yuv_matrix is YuvMatrix.BT601
     assert (options.start_frame, options.role) == (1, Role.FOREGROUND)
     assert dict(options.provenance) == {"seed": 7}
     assert options.comments == "hero"

@@ -12,7 +12,7 @@ import pytest
 
 av = pytest.importorskip("av")
 
-from aebridge.errors import SourceError  # noqa: E402
+from aebridge.errors import OptionError, SourceError  # noqa: E402
 from aebridge.ingest import SourceInfo, probe, read_frames  # noqa: E402
 from aebridge.synthetic import SOLID_RGB, frame_pixels, write_movie  # noqa: E402
 
@@ -443,3 +443,92 @@ def test_timestamps_rounded_to_milliseconds_are_a_constant_rate(
     assert info.variable_rate is False
     assert info.rate == Fraction(24000, 1001)
     assert info.frame_count == 12
+
+
+# -- a YUV matrix given instead of the tag (yuv_matrix, --yuv-matrix) ------------------
+
+
+def test_a_given_matrix_wins_over_the_hd_default_and_says_so(tmp_path: Path) -> None:
+    # Encoded BT.601 and untagged at 720 lines, as Robust Video Matting's writer does.
+    path = tmp_path / "rvm.mp4"
+    write_movie(
+        path,
+        pattern="solid",
+        frames=2,
+        width=64,
+        height=720,
+        matrix=None,
+        transfer=None,
+        primaries=None,
+        encode_matrix="bt601",
+    )
+    assert np.abs(read_all(probe(str(path)))[0][100, 30] - SOLID_RGB).max() > 10
+    info = probe(str(path), yuv_matrix="bt601")
+    assert info.matrix == "itu601" and info.yuv_matrix == "bt601" and info.yuv
+    assert "YUV matrix bt601 as given (tag: unspecified)" in info.colour_decision
+    assert np.abs(read_all(info)[0][100, 30].astype(int) - SOLID_RGB).max() <= 3
+
+
+def test_a_given_matrix_wins_over_a_tag(tmp_path: Path) -> None:
+    info = solid_movie(tmp_path / "t709.mp4", 36, matrix="bt709")
+    assert info.matrix == "itu709"
+    given = probe(str(tmp_path / "t709.mp4"), yuv_matrix="bt2020")
+    assert given.matrix == "bt2020"
+    assert "YUV matrix bt2020 as given (tag: bt709)" in given.colour_decision
+
+
+def _yuv_to_rgb(rgb: tuple[int, ...], encode: str, decode: str) -> np.ndarray:
+    """RGB made YCbCr with one matrix and read back with another (full precision)."""
+    k = {"bt709": (0.2126, 0.0722), "bt601": (0.299, 0.114)}
+    r, g, b = np.array(rgb, np.float64)
+    kr, kb = k[encode]
+    y = kr * r + (1 - kr - kb) * g + kb * b
+    cb, cr = (b - y) / (2 * (1 - kb)), (r - y) / (2 * (1 - kr))
+    kr, kb = k[decode]
+    r, b = y + 2 * (1 - kr) * cr, y + 2 * (1 - kb) * cb
+    g = (y - kr * r - kb * b) / (1 - kr - kb)
+    return np.clip(np.array([r, g, b]), 0, 255)
+
+
+def test_a_given_matrix_reaches_the_exact_deep_decode(tmp_path: Path) -> None:
+    # 10-bit 4:4:4 is converted from its planes by aebridge's own formula, not by
+    # swscale. (prores_ks tags the matrix its frames were made with, so this is a
+    # BT.709 movie read as BT.601 on purpose, checked against the formulas.)
+    path = tmp_path / "deep.mov"
+    write_movie(
+        path,
+        codec="prores4444",
+        pattern="solid",
+        frames=1,
+        width=64,
+        height=720,
+        matrix=None,
+        encode_matrix="bt709",
+    )
+    default = read_all(probe(str(path)))[0][100, 30] / 257.0
+    assert np.abs(default - SOLID_RGB).max() <= 1
+    info = probe(str(path), yuv_matrix="bt601")
+    assert info.dtype == "uint16" and info.matrix == "itu601"
+    given = read_all(info)[0][100, 30] / 257.0
+    expected = _yuv_to_rgb(SOLID_RGB, "bt709", "bt601")
+    assert np.abs(expected - SOLID_RGB).max() > 10
+    assert np.abs(given - expected).max() <= 1
+
+
+def test_an_image_sequence_refuses_a_yuv_matrix_naming_file_and_field(
+    tmp_path: Path,
+) -> None:
+    from aebridge.synthetic import write_png_sequence
+
+    write_png_sequence(tmp_path, "fg", frames=1, width=8, height=8)
+    with pytest.raises(SourceError) as caught:
+        probe(str(tmp_path / "fg.####.png"), yuv_matrix="bt601")
+    message = str(caught.value)
+    assert "yuv_matrix, --yuv-matrix" in message and "only to YUV movies" in message
+    assert "fg" in message and "\n" not in message
+
+
+def test_an_unknown_yuv_matrix_is_refused_listing_the_choices(tmp_path: Path) -> None:
+    path = write_movie(tmp_path / "m.mp4", frames=1)
+    with pytest.raises(OptionError, match="'bt470' is not allowed; allowed: bt709"):
+        probe(path, yuv_matrix="bt470")

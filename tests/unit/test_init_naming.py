@@ -108,3 +108,22 @@ def test_clip_base_drops_the_colour_word() -> None:
     assert naming.clip_base("Hero-FGR") == "hero"
     assert naming.clip_base("fgr") == "fgr"
     assert naming.clip_base("bg_plate") == "bg_plate"
+
+
+@pytest.mark.parametrize(
+    ("colour", "matte", "rvm"),
+    [
+        ("fgr", "pha", True),
+        ("shot_fgr", "shot_pha", True),
+        ("shot_fgr", "shot_matte", True),
+        ("shot", "shot_pha", True),
+        ("foreground", "alpha", True),
+        ("fg_rgb", "fg_matte", False),
+        ("fg", "fg_alpha", False),
+        ("hero_foreground", "hero_alpha", False),
+    ],
+)
+def test_a_pair_is_rvm_s_by_its_names(colour: str, matte: str, rvm: bool) -> None:
+    name = naming.matte_name(matte)
+    assert name is not None
+    assert naming.is_rvm_pair(colour, name) is rvm

@@ -186,6 +186,21 @@ def test_rvm_outputs_are_written_as_rvm_writes_them(tmp_path: Path) -> None:
         # RVM passes the rate as text with four decimals: 23.9760, not 24000/1001.
         assert stream.average_rate == Fraction("23.9760")
         assert stream.codec_context.colorspace in (2, None)  # untagged
+    # Its YUV is BT.601's, as PyAV's default swscale conversion makes RVM's: a disc
+    # pixel's Y, Cb, Cr are the BT.601 limited-range values of the disc's colour.
+    with av.open(movies[0]) as container:
+        frame = next(container.decode(video=0))
+        planes = [
+            np.frombuffer(bytes(p), np.uint8).reshape(-1, p.line_size)
+            for p in frame.planes
+        ]
+    r, g, b = np.array(SOLID_RGB) / 255
+    y = 0.299 * r + 0.587 * g + 0.114 * b
+    bt601 = (16 + 219 * y, 128 + 224 * (b - y) / 1.772, 128 + 224 * (r - y) / 1.402)
+    row, col = 18, 18  # the disc's centre in frame 0 (x = 0.3 W, mid height)
+    half = (row // 2, col // 2)
+    got = (planes[0][row, col], planes[1][half], planes[2][half])
+    assert np.abs(np.array(got, float) - np.array(bt601)).max() <= 2
     pha = probe(movies[1])
     ((_, grey),) = read_frames(pha, 0, 1)
     assert np.abs(grey[..., 0].astype(int) - grey[..., 2].astype(int)).max() <= 2
