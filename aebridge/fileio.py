@@ -10,7 +10,11 @@ pattern, ``.<stem>.<pid>-<token>.tmp<suffix>``:
 - the target's suffix kept last, because some writers pick their format by it
   (OpenImageIO, PyAV, OpenTimelineIO);
 - the process id, so :func:`stale_temporaries` can tell a dead writer's leftovers from
-  a live one's, and a token, so two threads of one process never share a name.
+  a live one's, and a token, so two threads of one process never share a name. A
+  process id means something only on the host that wrote it: folders shared by farm
+  hosts or containers hold other hosts' live writers, so a temporary is stale only
+  when its writer is not running here and it has not been written to for
+  :data:`STALE_AFTER` seconds.
 
 Files are created with the usual permissions (``0o666`` less the umask, applied by the
 kernel): nothing here reads or changes the process-wide umask, which other threads
@@ -24,12 +28,14 @@ import os
 import re
 import secrets
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import OutputError
 
 __all__ = [
+    "STALE_AFTER",
     "TEMPORARY_RE",
     "atomic_path",
     "is_temporary",
@@ -70,6 +76,13 @@ def is_temporary(name: str, target_name: str | None = None) -> bool:
     return match["stem"] == target.stem and (match["suffix"] or "") == target.suffix
 
 
+#: Seconds without a write after which a temporary whose writer is not running on
+#: this host is stale: far longer than any one file takes to write, so a live writer
+#: on another farm host or in another container (its pid meaningless here) keeps its
+#: temporary.
+STALE_AFTER = 3600.0
+
+
 def _alive(pid: int) -> bool:
     if pid == os.getpid():
         return True
@@ -82,24 +95,33 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def stale_temporaries(folder: str | os.PathLike[str]) -> list[Path]:
+def stale_temporaries(
+    folder: str | os.PathLike[str], *, older_than: float = STALE_AFTER
+) -> list[Path]:
     """Temporaries in ``folder`` left by writers that are no longer running.
 
-    A temporary of a live process (another run writing into the same folder right
-    now) is not stale; one of this process is never stale.
+    A temporary of a live process of this host (another run writing into the same
+    folder right now) is not stale; one of this process is never stale; one written
+    to in the last ``older_than`` seconds is not stale either, since its writer may
+    be running on another host sharing the folder.
 
     Args:
         folder: the folder to look in.
+        older_than: seconds since the temporary's last write.
 
     Returns:
         Their paths, sorted.
     """
     found = []
+    now = time.time()
     with contextlib.suppress(FileNotFoundError, NotADirectoryError):
         for entry in os.scandir(folder):
             match = TEMPORARY_RE.match(entry.name)
-            if match is not None and not _alive(int(match["pid"])):
-                found.append(Path(entry.path))
+            if match is None or _alive(int(match["pid"])):
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                if now - entry.stat(follow_symlinks=False).st_mtime > older_than:
+                    found.append(Path(entry.path))
     return sorted(found)
 
 

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -195,11 +196,31 @@ def test_temporaries_of_the_atomic_writer_left_by_a_dead_run_are_removed(
         # the sidecar's temporary, from the same run
         folder / f".fg.aebridge.{dead}-0123abcd.tmp.json",
     ]
+    long_ago = time.time() - fileio.STALE_AFTER - 60
     for path in left:
         path.write_bytes(b"partial")
+        os.utime(path, (long_ago, long_ago))
     result = convert(fg_png, out, name="fg", fps=24, jobs=1)
     assert result.frames_skipped == 5
     assert [p.name for p in folder.iterdir() if fileio.is_temporary(p.name)] == []
+
+
+def test_another_hosts_live_temporaries_in_a_shared_folder_are_kept(
+    fg_png: Path, tmp_path: Path
+) -> None:
+    # Farm hosts write chunks of one layer into one shared folder: a writer on
+    # another host has a pid that means nothing here (not running here), and its
+    # temporaries, written just now, must survive this host's run of other frames.
+    out = tmp_path / "out"
+    convert(fg_png, out, name="fg", fps=24, jobs=1)
+    folder = out / "fg"
+    theirs = _dead_pid()
+    frame = folder / f".fg.1004.{theirs}-0123abcd.tmp.exr"
+    sidecar = folder / f".fg.aebridge.{theirs}-89abcdef.tmp.json"
+    for path in (frame, sidecar):
+        path.write_bytes(b"being written on another host")
+    convert(fg_png, out, name="fg", fps=24, jobs=1, frames=[1001, 1002])
+    assert frame.exists() and sidecar.exists()
 
 
 def test_a_live_writers_temporary_of_a_frame_not_in_this_run_is_kept(

@@ -6,12 +6,14 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from aebridge.errors import OutputError
 from aebridge.fileio import (
+    STALE_AFTER,
     atomic_path,
     is_temporary,
     stale_temporaries,
@@ -121,7 +123,14 @@ def test_stale_temporaries_are_those_of_dead_writers(tmp_path: Path) -> None:
     pid = int(dead.stdout)
     theirs = tmp_path / f".fg.1001.{pid}-0123abcd.tmp.exr"
     theirs.write_bytes(b"")
+    hour_ago = time.time() - STALE_AFTER - 60
+    os.utime(theirs, (hour_ago, hour_ago))
+    # Written just now by a pid not running here: maybe a live writer on another
+    # host sharing the folder (a farm), so not stale yet.
+    recent = tmp_path / f".fg.1002.{pid}-4567cdef.tmp.exr"
+    recent.write_bytes(b"")
     assert stale_temporaries(tmp_path) == [theirs]
+    assert stale_temporaries(tmp_path, older_than=-1.0) == [theirs, recent]
     assert stale_temporaries(tmp_path / "missing") == []
 
 
