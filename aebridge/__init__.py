@@ -47,9 +47,12 @@ if TYPE_CHECKING:
 def __getattr__(name: str) -> Any:
     # Lazy so that `import aebridge` (and JSX emission) does not load OpenImageIO.
     if name == "convert":
-        from .convert import convert
+        # The package, which is callable as its convert() function: importing it
+        # binds this name to the package, so handing back the function would make
+        # aebridge.convert one object on first access and another after.
+        import importlib
 
-        return convert
+        return importlib.import_module(".convert", __name__)
     if name == "init_spec":
         from .init import init_spec
 

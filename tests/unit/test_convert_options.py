@@ -159,3 +159,23 @@ def test_aebridge_convert_stays_callable_once_the_package_is_imported(
             jobs=1,
         )  # fmt: skip
         assert (result.first, result.last) == (1001, 1002)
+
+
+def test_aebridge_convert_is_one_object_from_the_first_access() -> None:
+    # The first access went through aebridge.__getattr__, which handed back the
+    # function while importing the package rebound the name: aebridge.convert was the
+    # function once and the package after, so aebridge.convert.ConvertOptions failed
+    # on first use. A fresh interpreter, since this one has imported the package.
+    import subprocess
+    import sys
+
+    code = (
+        "import aebridge\n"
+        "first = aebridge.convert\n"
+        "assert first is aebridge.convert, (first, aebridge.convert)\n"
+        "assert callable(first) and first.ConvertOptions is not None\n"
+        "from aebridge import convert\n"
+        "assert convert is first\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
