@@ -11,6 +11,7 @@ one from keywords; a build makes one from each layer's spec source
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -134,7 +135,9 @@ class ConvertOptions:
     view: str | None = None
     fields: FieldMode = FieldMode.KEEP
     yuv_matrix: YuvMatrix | None = None
-    provenance: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    provenance: Mapping[str, Any] = field(
+        default_factory=lambda: MappingProxyType({}), hash=False
+    )
     owner: str | None = None
     comments: str | None = None
     pixel_aspect: Fraction | None = None
@@ -192,6 +195,14 @@ class ConvertOptions:
             put("pixel_aspect", Fraction(self.pixel_aspect))
         put("provenance", MappingProxyType(dict(self.provenance)))
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The read-only provenance (a mappingproxy) does not pickle: the fields go
+        # with the provenance as a dict, and the constructor checks and wraps them
+        # again, so options travel to process pools and Dask workers.
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        values["provenance"] = dict(self.provenance)
+        return (_from_fields, (values,))
+
     @classmethod
     def from_source(
         cls,
@@ -235,6 +246,11 @@ class ConvertOptions:
             view=source.view,
             yuv_matrix=source.yuv_matrix,
         )
+
+
+def _from_fields(values: dict[str, Any]) -> ConvertOptions:
+    """ConvertOptions from its fields (unpickling)."""
+    return ConvertOptions(**values)
 
 
 def load_provenance(

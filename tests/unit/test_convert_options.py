@@ -179,3 +179,19 @@ def test_aebridge_convert_is_one_object_from_the_first_access() -> None:
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
+
+
+def test_options_pickle_and_hash_so_they_can_travel_to_workers() -> None:
+    # A farm script may send ConvertOptions to Dask or a process pool; the
+    # provenance, held read-only, did not pickle and made the frozen options
+    # unhashable.
+    import pickle
+
+    options = ConvertOptions(
+        source="fg.####.png", name="fg", provenance={"seed": 7, "model": "gen4"}
+    )
+    again = pickle.loads(pickle.dumps(options))
+    assert again == options and dict(again.provenance) == {"seed": 7, "model": "gen4"}
+    assert hash(again) == hash(options)
+    with pytest.raises(TypeError):
+        again.provenance["seed"] = 8  # type: ignore[index]
