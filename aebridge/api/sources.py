@@ -103,16 +103,7 @@ def source_problems(
             # one the config does not have is their only OptionError.
             options = layer_options(spec, layer)
             info = ingest.probe(
-                options.source,
-                vfr=options.vfr.value,
-                rate=options.rate,
-                colorspace=options.colorspace,
-                orientation=options.orientation.value,
-                part=options.part,
-                view=options.view,
-                fields=options.fields.value,
-                sequences=sequences,
-                yuv_matrix=options.yuv_matrix,
+                options.source, sequences=sequences, **options.probe_arguments()
             )
         except OptionError as exc:
             problems.append(

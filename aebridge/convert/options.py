@@ -195,6 +195,20 @@ class ConvertOptions:
             put("pixel_aspect", Fraction(self.pixel_aspect))
         put("provenance", MappingProxyType(dict(self.provenance)))
 
+    def probe_arguments(self) -> dict[str, Any]:
+        """How :func:`aebridge.ingest.probe` must read the source for these options
+        (its keyword arguments, the matte's aside)."""
+        return {
+            "vfr": self.vfr.value,
+            "rate": self.rate,
+            "colorspace": self.colorspace,
+            "orientation": self.orientation.value,
+            "part": self.part,
+            "view": self.view,
+            "fields": self.fields.value,
+            "yuv_matrix": None if self.yuv_matrix is None else self.yuv_matrix.value,
+        }
+
     def __reduce__(self) -> tuple[Any, ...]:
         # The read-only provenance (a mappingproxy) does not pickle: the fields go
         # with the provenance as a dict, and the constructor checks and wraps them

@@ -297,19 +297,13 @@ def _convert(
 
     user_rate = options.rate
     colorspace_given = options.colorspace
+    reading = options.probe_arguments()
+    if info is not None and info.read_with != ingest.reading_key(**reading):
+        # Probed for other options (a matrix, field handling, part, ...): its frames
+        # would be read one way while the headers' settings hash says another.
+        info = None
     if info is None:
-        info = ingest.probe(
-            source,
-            vfr=options.vfr.value,
-            rate=user_rate,
-            colorspace=colorspace_given,
-            orientation=options.orientation.value,
-            part=options.part,
-            view=options.view,
-            fields=options.fields.value,
-            sequences=sequences,
-            yuv_matrix=options.yuv_matrix,
-        )
+        info = ingest.probe(source, sequences=sequences, **reading)
     decisions: list[str] = [str(info.colour_decision)] if info.colour_decision else []
     decisions.extend(str(n) for n in getattr(info, "notes", ()))
     if info.fields and info.field_mode == FieldMode.KEEP:

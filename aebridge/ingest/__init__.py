@@ -9,6 +9,7 @@ worker process or Dask worker decodes just its own frames. Image sequences live 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 from collections.abc import Iterator, Mapping
@@ -38,6 +39,7 @@ __all__ = [
     "file_sha256",
     "probe",
     "read_frames",
+    "reading_key",
 ]
 
 #: File name extensions (lower case) opened as movies with PyAV.
@@ -126,6 +128,11 @@ class _Source:
     orientation: int = 1
     """The EXIF orientation code (1-8) that read_frames applies to the stored pixels
     (1: none); ``width`` and ``height`` are the size after it."""
+    read_with: tuple[tuple[str, object], ...] = ()
+    """The reading arguments :func:`probe` was given (``vfr``, ``rate``,
+    ``colorspace``, ``orientation``, ``part``, ``view``, ``fields``, ``matte``,
+    ``yuv_matrix``) as sorted (name, value) pairs, so code handed a probe can tell
+    whether it was read the way it needs (:func:`reading_key`)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -215,6 +222,22 @@ class ImageSequenceInfo(_Source):
 SourceInfo: TypeAlias = MovieInfo | ImageSequenceInfo
 
 
+def reading_key(
+    *,
+    vfr: str = "refuse",
+    rate: Fraction | None = None,
+    colorspace: str | None = None,
+    orientation: str = "apply",
+    part: str | None = None,
+    view: str | None = None,
+    fields: str = "keep",
+    matte: bool = False,
+    yuv_matrix: str | None = None,
+) -> tuple[tuple[str, object], ...]:
+    """The :attr:`~_Source.read_with` record :func:`probe` gives for these arguments."""
+    return tuple(sorted(locals().items()))
+
+
 def probe(
     path: str | os.PathLike[str],
     *,
@@ -267,6 +290,47 @@ def probe(
             (or an image sequence given a YUV matrix); the message names the file
             and frame.
     """
+    info = _probe(
+        path,
+        vfr=vfr,
+        rate=rate,
+        colorspace=colorspace,
+        orientation=orientation,
+        part=part,
+        view=view,
+        fields=fields,
+        matte=matte,
+        sequences=sequences,
+        yuv_matrix=yuv_matrix,
+    )
+    given = reading_key(
+        vfr=vfr,
+        rate=rate,
+        colorspace=colorspace,
+        orientation=orientation,
+        part=part,
+        view=view,
+        fields=fields,
+        matte=matte,
+        yuv_matrix=yuv_matrix,
+    )
+    return dataclasses.replace(info, read_with=given)
+
+
+def _probe(
+    path: str | os.PathLike[str],
+    *,
+    vfr: str,
+    rate: Fraction | None,
+    colorspace: str | None,
+    orientation: str,
+    part: str | None,
+    view: str | None,
+    fields: str,
+    matte: bool,
+    sequences: FoundSequences | None,
+    yuv_matrix: str | None,
+) -> SourceInfo:
     text = os.fspath(path)
     if vfr not in VFR_MODES:
         raise OptionError("vfr", vfr, VFR_MODES)

@@ -241,3 +241,27 @@ def test_a_spec_source_builds_what_convert_reads_with_it(tmp_path: Path) -> None
     np.testing.assert_array_equal(built, converted)
     codes = 255 * built[5, 30, :3].astype(np.float64) ** (1 / 2.4)
     assert np.abs(codes - synthetic.SOLID_RGB).max() <= CODEC_ROUNDING + 1
+
+
+def test_a_probe_made_for_other_options_is_not_reused(tmp_path: Path) -> None:
+    # convert_layer takes a probe the caller made; one made without the matrix
+    # these options give was used as is, so the frames were read as BT.709 while
+    # their headers' settings hash said bt601 (and later runs kept them as current).
+    from aebridge import ingest
+    from aebridge.convert import ConvertOptions, convert_layer
+
+    movie = _small_rvm_movie(tmp_path)
+    options = ConvertOptions(source=str(movie), name="fgr", yuv_matrix="bt601")
+    other = ingest.probe(str(movie))
+    assert other.read_with != ingest.reading_key(**options.probe_arguments())
+    handed = convert_layer(options, tmp_path / "handed", info=other, jobs=1)
+    convert_layer(options, tmp_path / "probed", jobs=1)
+    assert "bt601 as given" in handed.decisions[0]
+    for frame in range(handed.first, handed.last + 1):
+        name = f"fgr.{frame:04d}.exr"
+        np.testing.assert_array_equal(
+            read_pixels(tmp_path / "handed" / "fgr" / name),
+            read_pixels(tmp_path / "probed" / "fgr" / name),
+        )
+    same = ingest.probe(str(movie), **options.probe_arguments())
+    assert same.read_with == ingest.reading_key(**options.probe_arguments())
