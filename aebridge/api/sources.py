@@ -91,6 +91,8 @@ def source_problems(
 
     comp = spec.comp
     problems: list[Problem] = []
+    # A source two layers read the same way (a plate used twice) is probed once.
+    read: dict[tuple[str, tuple[tuple[str, object], ...]], ingest.SourceInfo] = {}
     for index, layer in enumerate(spec.layers):
         source = layer.source
         if not isinstance(source, LayerSource):
@@ -102,9 +104,12 @@ def source_problems(
             # name a colour space by the config's name (srgb, linear are aliases);
             # one the config does not have is their only OptionError.
             options = layer_options(spec, layer)
-            info = ingest.probe(
-                options.source, sequences=sequences, **options.probe_arguments()
+            reading = options.probe_arguments()
+            key = (options.source, ingest.reading_key(**reading))
+            info = read.get(key) or ingest.probe(
+                options.source, sequences=sequences, **reading
             )
+            read[key] = info
         except OptionError as exc:
             problems.append(
                 Problem(

@@ -245,3 +245,29 @@ def test_the_next_build_lists_the_sequence_again(tmp_path: Path) -> None:
     )
     second = build(spec, tmp_path / "out", base_dir=tmp_path, jobs=1)
     assert [r.layers[0].sequence.frame_count for r in (first, second)] == [4, 5]
+
+
+def test_a_movie_two_layers_read_alike_is_probed_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A plate used twice (say, once more in screen mode) was probed per layer; a
+    # layer reading it another way (here its YUV matrix) still gets its own probe.
+    from aebridge import ingest
+
+    synthetic.write_movie(tmp_path / "fg.mp4", frames=4, width=64, height=36)
+    probed: Counter[str] = Counter()
+    real = ingest.probe
+
+    def counting(path: Any, **options: Any) -> Any:
+        probed[f"{Path(path).name} {options.get('yuv_matrix')}"] += 1
+        return real(path, **options)
+
+    monkeypatch.setattr(ingest, "probe", counting)
+    spec = _spec("fg.mp4")
+    spec["layers"].append({"id": "again", "source": "fg.mp4", "blend": "screen"})
+    spec["layers"].append(
+        {"id": "other", "source": {"path": "fg.mp4", "yuv_matrix": "bt601"}}
+    )
+    result = build(spec, tmp_path / "out", base_dir=tmp_path, jobs=1)
+    assert probed == {"fg.mp4 None": 1, "fg.mp4 bt601": 1}
+    assert [layer.sequence.last for layer in result.layers] == [1004, 1004, 1004]
