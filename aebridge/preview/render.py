@@ -69,7 +69,8 @@ def _read_exr(path: Path, *, frame: int, layer: LayerPlan) -> Image:
     try:
         return read_pixels(path)
     except SourceError as exc:
-        raise SourceError(f"{where}: {exc.message}", path=str(path)) from exc
+        # Of its kind: a read the sandbox refused stays path_not_allowed.
+        raise type(exc)(f"{where}: {exc.message}", path=str(path)) from exc
 
 
 class Renderer:

@@ -458,6 +458,26 @@ def test_a_missing_frame_names_the_layer_and_file(two_layers: CompPlan) -> None:
     assert str(fg.path(1)) in str(info.value)
 
 
+def test_a_frame_outside_the_read_roots_keeps_its_error_kind(
+    two_layers: CompPlan, tmp_path: Path
+) -> None:
+    # A service job previews under a read sandbox; a frame file swapped for a link
+    # out of the roots was reported as bad_source, not path_not_allowed.
+    from aebridge import sandbox
+
+    fg = two_layers.layers[1].source
+    outside = tmp_path / "elsewhere.exr"
+    shutil.copy(fg.path(1), outside)
+    fg.path(1).unlink()
+    fg.path(1).symlink_to(outside)
+    roots = [layer.source.path(1).parent for layer in two_layers.layers]
+    box = sandbox.sandbox_for(roots)
+    with sandbox.active(box), pytest.raises(sandbox.PathOutsideRootsError) as info:
+        render_frame(two_layers, 1002)
+    assert info.value.code == "path_not_allowed"
+    assert "layers[fg] (fg), comp frame 1002" in str(info.value)
+
+
 # --- from build.json, through the comp spec ----------------------------------------
 
 
