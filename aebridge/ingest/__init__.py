@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import inspect
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -222,20 +223,18 @@ class ImageSequenceInfo(_Source):
 SourceInfo: TypeAlias = MovieInfo | ImageSequenceInfo
 
 
-def reading_key(
-    *,
-    vfr: str = "refuse",
-    rate: Fraction | None = None,
-    colorspace: str | None = None,
-    orientation: str = "apply",
-    part: str | None = None,
-    view: str | None = None,
-    fields: str = "keep",
-    matte: bool = False,
-    yuv_matrix: str | None = None,
-) -> tuple[tuple[str, object], ...]:
-    """The :attr:`~_Source.read_with` record :func:`probe` gives for these arguments."""
-    return tuple(sorted(locals().items()))
+def reading_key(**reading: object) -> tuple[tuple[str, object], ...]:
+    """The :attr:`~_Source.read_with` record :func:`probe` gives when called with
+    these reading arguments (the others at its defaults): probe's own signature is
+    the one list of them and of their defaults."""
+    bound = _PROBE_SIGNATURE.bind("", **reading)
+    bound.apply_defaults()
+    arguments = bound.arguments
+    return tuple(sorted((k, v) for k, v in arguments.items() if k not in _NOT_READING))
+
+
+#: probe's arguments that say which file, not how it is read.
+_NOT_READING = frozenset({"path", "sequences"})
 
 
 def probe(
@@ -290,31 +289,14 @@ def probe(
             (or an image sequence given a YUV matrix); the message names the file
             and frame.
     """
-    info = _probe(
-        path,
-        vfr=vfr,
-        rate=rate,
-        colorspace=colorspace,
-        orientation=orientation,
-        part=part,
-        view=view,
-        fields=fields,
-        matte=matte,
-        sequences=sequences,
-        yuv_matrix=yuv_matrix,
-    )
-    given = reading_key(
-        vfr=vfr,
-        rate=rate,
-        colorspace=colorspace,
-        orientation=orientation,
-        part=part,
-        view=view,
-        fields=fields,
-        matte=matte,
-        yuv_matrix=yuv_matrix,
-    )
-    return dataclasses.replace(info, read_with=given)
+    arguments = dict(locals())  # the arguments alone: nothing is assigned before
+    reading = {k: v for k, v in arguments.items() if k not in _NOT_READING}
+    info = _probe(path, sequences=sequences, **reading)
+    return dataclasses.replace(info, read_with=reading_key(**reading))
+
+
+#: The one list of the reading arguments and their defaults (see :func:`reading_key`).
+_PROBE_SIGNATURE = inspect.signature(probe)
 
 
 def _probe(

@@ -254,6 +254,7 @@ def test_a_probe_made_for_other_options_is_not_reused(tmp_path: Path) -> None:
     options = ConvertOptions(source=str(movie), name="fgr", yuv_matrix="bt601")
     other = ingest.probe(str(movie))
     assert other.read_with != ingest.reading_key(**options.probe_arguments())
+    assert other.read_with == ingest.reading_key()  # probe's defaults
     handed = convert_layer(options, tmp_path / "handed", info=other, jobs=1)
     convert_layer(options, tmp_path / "probed", jobs=1)
     assert "bt601 as given" in handed.decisions[0]
