@@ -317,13 +317,16 @@ def _convert(
     if options.matte is not None:
         matte = options.matte
         # The matte's colour space does not matter (its values become alpha), so its
-        # transfer is never a reason to refuse it.
+        # transfer is never a reason to refuse it. Its frames line up with the
+        # source's: the same rate, orientation and field handling (an interlaced
+        # matte kept woven would comb the alpha of interpolated frames).
         matte_info = ingest.probe(
             matte,
             vfr=options.vfr.value,
             rate=user_rate,
             colorspace="Raw",
             orientation=options.orientation.value,
+            fields=options.fields.value,
             matte=True,
             sequences=sequences,
         )
@@ -422,7 +425,7 @@ def _convert(
     recorded = settings(
         options,
         info,
-        matte=matte_info is not None,
+        matte_info=matte_info,
         alpha_mode=alpha_mode,
         colorspace_in=colorspace_in,
         source_colour=source_colour,
