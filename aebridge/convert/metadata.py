@@ -70,7 +70,7 @@ def settings(
     options: ConvertOptions,
     info: Any,
     *,
-    matte: bool,
+    matte_info: Any | None,
     alpha_mode: str,
     colorspace_in: str,
     source_colour: Any,
@@ -82,7 +82,7 @@ def settings(
     recorded: dict[str, Any] = {
         "pipeline": PIPELINE_VERSION,
         "alpha": alpha_mode,
-        "matte": matte,
+        "matte": matte_info is not None,
         "colorspace_in": colorspace_in,
         "colorspace_out": options.output_colorspace,
         "orientation": int(info.orientation),
@@ -102,6 +102,11 @@ def settings(
         "comments": options.comments,
         "provenance": dict(options.provenance),
     }
+    if matte_info is not None and matte_info.field_mode != "keep":
+        # An interlaced matte's field handling shapes the alpha, whatever the
+        # source's is; only then, so the frames of every other run stay current
+        # (and those made while the matte's fields were always kept are remade).
+        recorded["matte_fields"] = matte_info.field_mode
     if options.yuv_matrix is not None:
         # Only when given, so the frames of a run that gives none stay current.
         recorded["yuv_matrix"] = options.yuv_matrix.value

@@ -226,7 +226,8 @@ def convert_layer(
         info: the source as :func:`aebridge.ingest.probe` read it with these
             options (its ``vfr``, ``rate``, ``colorspace``, ``orientation``,
             ``part``, ``view``, ``fields`` and ``yuv_matrix``), when the caller has
-            probed it already; default probed here.
+            probed it already; default probed here, as is a probe of another
+            path or one made with other reading options.
         sequences: the build's listings (see
             :class:`aebridge.sequence.FoundSequences`): an image-sequence source or
             matte the build has listed already is not listed again.
@@ -298,9 +299,12 @@ def _convert(
     user_rate = options.rate
     colorspace_given = options.colorspace
     reading = options.probe_arguments()
-    if info is not None and info.read_with != ingest.reading_key(**reading):
-        # Probed for other options (a matrix, field handling, part, ...): its frames
-        # would be read one way while the headers' settings hash says another.
+    if info is not None and (
+        info.path != source or info.read_with != ingest.reading_key(**reading)
+    ):
+        # Another source's probe, or one made for other options (a matrix, field
+        # handling, part, ...): its frames would be read one way while the headers
+        # (source, source hash, settings hash) say another.
         info = None
     if info is None:
         info = ingest.probe(source, sequences=sequences, **reading)
@@ -317,13 +321,16 @@ def _convert(
     if options.matte is not None:
         matte = options.matte
         # The matte's colour space does not matter (its values become alpha), so its
-        # transfer is never a reason to refuse it.
+        # transfer is never a reason to refuse it. Its frames line up with the
+        # source's: the same rate, orientation and field handling (an interlaced
+        # matte kept woven would comb the alpha of interpolated frames).
         matte_info = ingest.probe(
             matte,
             vfr=options.vfr.value,
             rate=user_rate,
             colorspace="Raw",
             orientation=options.orientation.value,
+            fields=options.fields.value,
             matte=True,
             sequences=sequences,
         )
@@ -422,7 +429,7 @@ def _convert(
     recorded = settings(
         options,
         info,
-        matte=matte_info is not None,
+        matte_info=matte_info,
         alpha_mode=alpha_mode,
         colorspace_in=colorspace_in,
         source_colour=source_colour,

@@ -556,3 +556,24 @@ def test_light_under_alpha_zero_is_counted_reported_and_kept_on_resume(
     )
     assert (straight.light_pixels, straight.light_frames) == (0, ())
     assert not any("light under alpha 0" in w for w in straight.warnings)
+
+
+def test_a_probe_of_another_source_is_not_used(tmp_path: Path) -> None:
+    # convert_layer trusted a handed probe whose reading options matched without
+    # asking whether it was this source's: the frames came from the other movie
+    # while the headers named this one (and hashed its bytes).
+    from aebridge import ingest
+    from aebridge.convert import ConvertOptions, convert_layer
+
+    ours = synthetic.write_movie(tmp_path / "ours.mp4", pattern="gradient")
+    theirs = synthetic.write_movie(tmp_path / "theirs.mp4", pattern="disc")
+    options = ConvertOptions(source=ours, name="fg")
+    handed = ingest.probe(theirs, **options.probe_arguments())
+    convert_layer(options, tmp_path / "handed", info=handed, jobs=1)
+    convert_layer(options, tmp_path / "probed", jobs=1)
+    for frame in (1001, 1008):
+        name = f"fg/fg.{frame}.exr"
+        np.testing.assert_array_equal(
+            read_pixels(tmp_path / "handed" / name),
+            read_pixels(tmp_path / "probed" / name),
+        )

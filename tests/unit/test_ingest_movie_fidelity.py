@@ -382,3 +382,44 @@ def test_a_frame_the_decoder_reports_damaged_is_an_error(tmp_path: Path) -> None
     info = probe(path)
     with pytest.raises(SourceError, match=r"c\.mp4, frame \d+: the decoder reports"):
         list(read_frames(info, 0, info.frame_count))
+
+
+def test_fields_interpolate_reads_an_interlaced_matte_the_same_way(
+    tmp_path: Path, ffmpeg: Ffmpeg
+) -> None:
+    # The matte was probed without the field handling the options give, so with
+    # --fields interpolate the colour was made whole from its first field while the
+    # alpha kept both woven fields: alpha combed where the picture did not.
+    from aebridge.convert import convert
+    from aebridge.exr import read_pixels
+
+    path = _interlaced(tmp_path, ffmpeg)
+    result = convert(str(path), tmp_path / "out", name="il", matte=str(path),
+                     fields="interpolate", jobs=1)  # fmt: skip
+    alpha = read_pixels(tmp_path / "out" / "il" / f"il.{result.first:04d}.exr")[..., 3]
+    alpha = alpha.astype(np.float64)
+    # Every other line is interpolated from the lines of the first field around it
+    # (8-bit luma codes averaged, limited range scaled to full, half float).
+    middle = (alpha[0:-2:2] + alpha[2::2]) / 2
+    assert np.abs(alpha[1:-1:2] - middle).max() <= 1 / 255
+    np.testing.assert_array_equal(alpha[-1], alpha[-2])  # the last line repeats
+
+
+def test_an_interlaced_mattes_field_handling_is_in_the_settings_hash(
+    tmp_path: Path, ffmpeg: Ffmpeg
+) -> None:
+    # Beside a progressive source the settings hash recorded only the source's
+    # field handling ("keep"), so frames made with the matte's fields woven were
+    # kept as current by a run asking for --fields interpolate.
+    from aebridge.convert import convert
+
+    matte = _interlaced(tmp_path, ffmpeg)
+    colour = ffmpeg(
+        "-f", "lavfi", "-i", "testsrc2=s=64x32:r=25:d=0.4",
+        "-c:v", "libx264", "-pix_fmt", "yuv420p", output=tmp_path / "p.mp4",
+    )  # fmt: skip
+    out = tmp_path / "out"
+    convert(str(colour), out, name="p", matte=str(matte), jobs=1)
+    again = convert(str(colour), out, name="p", matte=str(matte),
+                    fields="interpolate", jobs=1)  # fmt: skip
+    assert (again.frames_written, again.frames_skipped) == (10, 0)
