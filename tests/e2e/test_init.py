@@ -544,6 +544,16 @@ def test_two_candidate_plates_are_refused_naming_both(tmp_path: Path) -> None:
     assert any("would hide the plate" in w for w in result.warnings)
 
 
+def test_three_candidate_plates_are_counted_and_listed(tmp_path: Path) -> None:
+    for name in ("bg_a.mp4", "bg_b.mp4", "bg_c.mp4"):
+        _tiny(tmp_path, name, frames=2)
+    with pytest.raises(InitError) as caught:
+        init_folder(tmp_path)
+    assert str(caught.value).startswith(
+        "3 candidate plates, bg_a.mp4, bg_b.mp4 and bg_c.mp4 (opaque, 64x36, 2 frames"
+    )
+
+
 def test_of_two_named_plates_the_full_frame_then_longest_one_is_taken(
     tmp_path: Path,
 ) -> None:
