@@ -282,7 +282,7 @@ def convert_cmd(
     """
     from ..convert import convert, load_provenance
 
-    layer = name or _default_name(source)
+    layer = _default_name(source) if name is None else name
     provenance = load_provenance(provenance_file, _parse_meta(meta))
 
     def warn(text: str) -> None:

@@ -128,8 +128,9 @@ def init_cmd(
       aebridge init downloads/sh070 -o sh070/comp.json --camera --guides --force
     """
     from ..init import init_folder
-    from ..spec import save_spec
+    from ..spec import check_spec_target, save_spec
 
+    check_spec_target(spec_path)  # a spec that cannot be written: before any probing
     if spec_path.exists() and not force:
         # Said before any file is probed, and again (atomically) when writing.
         from ..errors import OutputError

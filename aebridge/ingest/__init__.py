@@ -333,6 +333,9 @@ def _probe(
     ext = os.path.splitext(text)[1].lower()
     if ext in MOVIE_EXTENSIONS and not os.path.isdir(text):
         from . import movie
+        from .exrparts import refuse_selection
+
+        refuse_selection(part, view, kind="movie", path=text)
 
         return movie.probe_movie(
             text,

@@ -18,8 +18,33 @@ import numpy as np
 import numpy.typing as npt
 
 from ..encoding import KNOWN_PRIMARIES, rgb_to_xyz
+from ..errors import SourceError
 
-__all__ = ["ExrChoice", "ExrRefusal", "choose", "to_picture"]
+__all__ = [
+    "ExrChoice",
+    "ExrRefusal",
+    "choose",
+    "refuse_selection",
+    "to_picture",
+]
+
+
+def refuse_selection(
+    part: str | None, view: str | None, *, kind: str, path: str
+) -> None:
+    """Refuse a part or view chosen for a file that is no EXR (it would be ignored,
+    and the whole picture read instead of the one asked for).
+
+    Raises:
+        SourceError: ``part`` or ``view`` is set.
+    """
+    for name, value in (("part", part), ("view", view)):
+        if value is not None:
+            raise SourceError(
+                f"an EXR {name} ({value}; {name}, --{name}) applies only to EXR "
+                f"files, and this is a {kind}; remove it",
+                path=path,
+            )
 
 
 class ExrRefusal(ValueError):

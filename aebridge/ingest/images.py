@@ -28,7 +28,7 @@ from ..sequence import (
     is_sequence_pattern,
 )
 from . import ImageSequenceInfo, png
-from .exrparts import ExrChoice, ExrRefusal, choose, to_picture
+from .exrparts import ExrChoice, ExrRefusal, choose, refuse_selection, to_picture
 from .imagecolour import LINEAR, SRGB, declared_colour
 from .metadata import (
     ORIENTATIONS,
@@ -250,6 +250,10 @@ def probe_images(
             differ from the first frame's, or a declared colour cannot be read.
     """
     seq = _resolve(path, sequences)
+    ext = os.path.splitext(seq.frame_files[0])[1].lower()
+    if ext != ".exr":
+        kind = {".tif": "TIFF", ".jpg": "JPEG"}.get(ext, ext.lstrip(".").upper())
+        refuse_selection(part, view, kind=kind, path=path)
     first: _Header | None = None
     first_exr: ExrChoice | None = None
     for file, number in zip(seq.frame_files, seq.frame_numbers, strict=True):

@@ -77,7 +77,13 @@ def _open_container(path: str) -> Any:
         with sandbox.readable(path) as name:
             return av.open(name)
     except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
-        raise SourceError(f"cannot open the movie: {exc}", path=path) from exc
+        # FFmpeg's reason alone: PyAV's message adds an errno and the file name again.
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise SourceError(
+            f"cannot open the movie: {reason}; allowed: a movie FFmpeg reads "
+            "(MP4, MOV, WebM, MKV, AVI, MXF)",
+            path=path,
+        ) from exc
 
 
 def _video_stream(container: Any, path: str) -> Any:

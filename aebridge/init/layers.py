@@ -87,11 +87,13 @@ def choose_plate(
     top = max(rank(c) for c in pool)
     best = [c for c in pool if rank(c) == top]
     if len(best) > 1:
-        listing = " and ".join(c.media.path for c in best)
+        paths = [c.media.path for c in best]
+        listing = f"{', '.join(paths[:-1])} and {paths[-1]}"
+        count = "two" if len(best) == 2 else str(len(best))
         why = "named plate, bg or background" if named else "the largest opaque clips"
         w, h = best[0].media.width, best[0].media.height
         raise InitError(
-            f"two candidate plates, {listing} (opaque, {w}x{h}, {top[1]} frames, "
+            f"{count} candidate plates, {listing} (opaque, {w}x{h}, {top[1]} frames, "
             f"{why}); choose one with --plate {best[0].media.path}"
         )
     plate = best[0]

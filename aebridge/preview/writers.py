@@ -8,7 +8,7 @@ import os
 import re
 from fractions import Fraction
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -133,9 +133,15 @@ class Mp4Sink:
         self.path = path
         self._tmp = temporary_path(path)
         try:
+            # PyAV opens the file only when the first packet is muxed, after frames
+            # have been rendered: create it now, so an unwritable place fails first.
+            self._tmp.touch(exist_ok=False)
             self._container = av.open(str(self._tmp), "w")
         except OSError as exc:
-            raise OutputError(f"cannot write the movie: {exc}", path=str(path)) from exc
+            self._tmp.unlink(missing_ok=True)
+            raise OutputError(
+                f"cannot write the movie: {exc.strerror or exc}", path=str(path)
+            ) from exc
         self._stream = self._container.add_stream("libx264", rate=rate)
         self._stream.pix_fmt = "yuv420p"
         self._stream.codec_context.options = {"crf": "16", "preset": "medium"}
@@ -157,14 +163,21 @@ class Mp4Sink:
         vf = vf.reformat(format="yuv420p", dst_colorspace="ITU709")
         vf.pts = self._count
         self._count += 1
-        for packet in self._stream.encode(vf):
-            self._container.mux(packet)
+        self._mux(self._stream.encode(vf))
+
+    def _mux(self, packets: list[Any]) -> None:
+        try:
+            for packet in packets:
+                self._container.mux(packet)
+        except OSError as exc:  # PyAV's errors from writing (a full disk) are OSErrors
+            raise OutputError(
+                f"cannot write the movie: {exc.strerror or exc}", path=str(self.path)
+            ) from exc
 
     def close(self) -> None:
-        for packet in self._stream.encode():
-            self._container.mux(packet)
-        self._container.close()
+        self._mux(self._stream.encode())
         try:
+            self._container.close()
             os.replace(self._tmp, self.path)
         except OSError as exc:
             raise OutputError(

@@ -25,6 +25,7 @@ from __future__ import annotations
 from .crossfield import RATE_POLICIES, footage_problems
 from .load import UPGRADES, Upgrade, load_spec, register_upgrade, validate
 from .write import (
+    check_spec_target,
     dump_spec,
     format_spec,
     resolve_paths,
@@ -37,6 +38,7 @@ __all__ = [
     "RATE_POLICIES",
     "UPGRADES",
     "Upgrade",
+    "check_spec_target",
     "dump_spec",
     "footage_problems",
     "format_spec",

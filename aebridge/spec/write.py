@@ -36,6 +36,7 @@ from ..model import (
 from ..timing import format_rate
 
 __all__ = [
+    "check_spec_target",
     "dump_spec",
     "format_spec",
     "resolve_paths",
@@ -194,6 +195,28 @@ def format_spec(spec: CompSpec) -> str:
     return _human_json(_object_dict(spec, human=True), "", "", 1) + "\n"
 
 
+def check_spec_target(path: str | os.PathLike[str]) -> None:
+    """Refuse a spec path whose folder can be neither found nor made, before any work.
+
+    The nearest part of the path that exists must be a folder this process may write
+    in (the rest is created when the spec is saved).
+
+    Raises:
+        OutputError: a part of the path is a file, or the folder is not writable.
+    """
+    target = Path(path)
+    ancestor = target.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        problem = f"{ancestor.as_posix()} is a file, not a folder"
+    elif not os.access(ancestor, os.W_OK | os.X_OK):
+        problem = f"the folder {ancestor.as_posix()} is not writable"
+    else:
+        return
+    raise OutputError(f"cannot write the spec: {problem}", path=target.as_posix())
+
+
 def save_spec(
     spec: CompSpec, path: str | os.PathLike[str], *, overwrite: bool = False
 ) -> Path:
@@ -222,6 +245,7 @@ def save_spec(
             "the spec file exists already; give --force to overwrite it",
             path=target.as_posix(),
         )
+    check_spec_target(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -544,6 +544,16 @@ def test_two_candidate_plates_are_refused_naming_both(tmp_path: Path) -> None:
     assert any("would hide the plate" in w for w in result.warnings)
 
 
+def test_three_candidate_plates_are_counted_and_listed(tmp_path: Path) -> None:
+    for name in ("bg_a.mp4", "bg_b.mp4", "bg_c.mp4"):
+        _tiny(tmp_path, name, frames=2)
+    with pytest.raises(InitError) as caught:
+        init_folder(tmp_path)
+    assert str(caught.value).startswith(
+        "3 candidate plates, bg_a.mp4, bg_b.mp4 and bg_c.mp4 (opaque, 64x36, 2 frames"
+    )
+
+
 def test_of_two_named_plates_the_full_frame_then_longest_one_is_taken(
     tmp_path: Path,
 ) -> None:
@@ -1002,3 +1012,16 @@ def test_a_plate_after_effects_cannot_hold_is_one_line_naming_it(
     assert "the plate bg_plate.mp4 cannot set the comp" in message
     assert "comp.width: 2 is out of range; allowed: 4 to 30000" in message
     assert "--plate" in message
+
+
+def test_cli_refuses_a_spec_under_a_file_before_probing(tmp_path: Path) -> None:
+    _tiny(tmp_path, "bg_plate.mp4")
+    (tmp_path / "notes").write_text("a file, not a folder")
+    result = CliRunner().invoke(
+        main, ["init", str(tmp_path), "-o", str(tmp_path / "notes" / "comp.json")]
+    )
+    assert result.exit_code == 1
+    assert "notes is a file, not a folder" in result.output
+    assert "File exists" not in result.output
+    # Refused before the folder is read: no report of a spec that is not written.
+    assert "layer  source" not in result.output

@@ -16,7 +16,7 @@ import OpenImageIO as oiio
 import pytest
 
 from aebridge.animation import Key, Track
-from aebridge.errors import OptionError, SourceError, SpecError
+from aebridge.errors import OptionError, OutputError, SourceError, SpecError
 from aebridge.model import (
     AnimatableValue,
     BlendMode,
@@ -697,6 +697,16 @@ def test_a_failure_mid_movie_leaves_no_movie_file(
     with pytest.raises(SourceError, match="comp frame 1003"):
         render_preview(two_layers, out)
     assert list(out.parent.iterdir()) == []
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_a_movie_that_cannot_be_created_is_an_output_error(
+    two_layers: CompPlan, tmp_path: Path
+) -> None:
+    # /proc exists but no file can be made in it (even by root): PyAV opens the file
+    # only when the first packet is muxed, which raised a bare av.error traceback.
+    with pytest.raises(OutputError, match="cannot write the movie"):
+        render_preview(two_layers, Path("/proc/aebridge-preview.mp4"))
 
 
 def test_reading_ahead_gives_the_same_frames_and_stops_its_threads(

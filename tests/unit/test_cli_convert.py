@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -75,3 +76,13 @@ def test_the_default_compression_is_the_one_exr_defines_everywhere() -> None:
     assert default.default is None  # None: exr.DEFAULT_COMPRESSION
     text = CliRunner().invoke(main, ["convert", "--help"]).output
     assert f"default: {exr.DEFAULT_COMPRESSION}" in " ".join(text.split())
+
+
+def test_an_empty_name_is_refused_not_replaced(tmp_path: Path) -> None:
+    # --name "" (an unset shell variable) wrote the frames under the source's name.
+    result = CliRunner().invoke(
+        main, ["convert", "nowhere.####.png", "-o", str(tmp_path), "--name", ""]
+    )
+    assert result.exit_code == 1
+    expected = "error: --name: '' is not allowed; allowed: 1-128 characters"
+    assert expected in result.output

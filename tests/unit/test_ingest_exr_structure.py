@@ -177,3 +177,24 @@ def test_subsampled_chroma_is_refused_in_one_line(tmp_path: Path) -> None:
     text = str(caught.value)
     assert "subsampled channels (RY at 1/2 x 1/2, BY at 1/2 x 1/2)" in text
     assert "sub.exr" in text and "\n" not in text
+
+
+@pytest.mark.parametrize("option", [{"part": "beauty"}, {"view": "left"}])
+def test_a_part_or_view_for_a_file_that_is_not_exr_is_refused(
+    tmp_path: Path, option: dict[str, str]
+) -> None:
+    # It was ignored: the picture came out whole, not the part or view asked for.
+    from aebridge import synthetic
+
+    synthetic.write_png_sequence(tmp_path, "fg", frames=2)
+    movie = tmp_path / "fg.mp4"
+    synthetic.write_movie(movie, frames=2, width=64, height=36)
+    name = "part" if "part" in option else "view"
+    for path, kind in ((tmp_path / "fg.####.png", "PNG"), (movie, "movie")):
+        with pytest.raises(SourceError) as caught:
+            probe(str(path), **option)  # type: ignore[arg-type]
+        message = str(caught.value)
+        assert (
+            f"an EXR {name} ({option[name]}; {name}, --{name}) applies only" in message
+        )
+        assert f"this is a {kind}; remove it" in message

@@ -356,6 +356,11 @@ def test_an_unreadable_movie_gives_the_reason(tmp_path: Path) -> None:
     ) as caught:
         probe(str(path))
     assert caught.value.__cause__ is not None
+    # FFmpeg's reason without PyAV's errno and repeated file name, then what is read.
+    message = str(caught.value)
+    assert "Invalid data found when processing input" in message
+    assert "Errno" not in message and message.count("junk.mov") == 1
+    assert "allowed: a movie FFmpeg reads" in message
 
 
 def test_a_truncated_movie_is_a_source_error(
