@@ -16,7 +16,7 @@ import re
 from fractions import Fraction
 from pathlib import Path
 
-from ..errors import InitError, ModelError
+from ..errors import InitError, ModelError, OptionError
 from ..model import Comp, CompSpec, Layer, Provenance, Style
 from ..timing import format_rate
 from . import naming
@@ -65,7 +65,8 @@ def assemble(
     Raises:
         InitError: the folder has no clip, two candidate plates, a matte without a
             partner, or a matte that cannot be its clip's alpha.
-        OptionError: an option names a file that is not a clip in the folder.
+        OptionError: an option names a file that is not a clip in the folder, or
+            --name is no comp name.
     """
     notes = Notes(left_out=list(found.left_out))
     if not found.clips:
@@ -101,7 +102,7 @@ def assemble(
             + ")",
             "--rate RATE sets it",
         )
-    name = options.name or _comp_name(folder)
+    name = _comp_name(folder) if options.name is None else options.name
     try:
         comp = Comp(
             name=name,
@@ -114,6 +115,10 @@ def assemble(
             keyframe_guides=options.guides,
         )
     except ModelError as exc:
+        if options.name is not None and any(p.path == "name" for p in exc.problems):
+            # From --name (an unset shell variable gives ''), not from the plate.
+            allowed = "the comp name in After Effects, 1 to 255 characters of any text"
+            raise OptionError("--name", options.name, allowed) from exc
         # The plate sets the comp: say which file, what is out of After Effects'
         # limits (the comp's own rules) and how to choose otherwise, on one line.
         refused = "; ".join(f"comp.{p.path}: {p.message}" for p in exc.problems)

@@ -836,6 +836,15 @@ def test_options_that_name_no_clip_list_the_clips(folders: dict[str, Path]) -> N
         init_folder(folders["prores_vp9"], plate="nope.mp4")
 
 
+def test_an_empty_name_is_refused_as_the_option_not_blamed_on_the_plate(
+    folders: dict[str, Path],
+) -> None:
+    # --name "$SHOT" with SHOT unset gave '': it fell back to the folder's name, then
+    # (as None vs '' was told apart) was blamed on the plate.
+    with pytest.raises(OptionError, match=r"--name: '' is not allowed; allowed: "):
+        init_folder(folders["prores_vp9"], name="")
+
+
 # -- the written spec, the CLI and the Python API ------------------------------------
 
 
