@@ -195,7 +195,11 @@ def build(
                 report=report,
             )
         )
-        warnings.extend(f"{path}.source: {text}" for text in built[-1].warnings)
+        # What the source check said of this layer (a longer matte) is not repeated.
+        said = {p.message for p in preflight if p.path.startswith(f"{path}.")}
+        warnings.extend(
+            f"{path}.source: {text}" for text in built[-1].warnings if text not in said
+        )
 
     # The spec as built: sources replaced by sequences relative to the comp folder.
     layer_map: dict[str, ExrSequence] = {}

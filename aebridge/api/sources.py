@@ -51,7 +51,8 @@ def check_sources(
 
     What only the media can tell: a movie that cannot be read, a rate that differs
     from the comp's (a warning, or an error under ``refuse``), a size that differs
-    (a warning), an ``out_frame`` past the end of the source (an error).
+    (a warning), an ``out_frame`` past the end of the source (an error), a matte of
+    another size or with fewer frames (an error; more frames, a warning).
 
     Args:
         spec: a spec file, a spec mapping, or a loaded spec.
@@ -87,6 +88,7 @@ def source_problems(
     sequence the spec check listed into ``sequences`` is not listed again.
     """
     from .. import ingest
+    from ..convert import check_matte
     from .layers import layer_options
 
     comp = spec.comp
@@ -125,6 +127,26 @@ def source_problems(
             continue
         if probed is not None:
             probed[layer.id] = info
+        if options.matte is not None:
+            # A matte that does not fit its source failed in the conversion, after
+            # the layers before it were converted: it is checked here with the rest.
+            try:
+                matte_reading = options.matte_probe_arguments()
+                matte_key = (options.matte, ingest.reading_key(**matte_reading))
+                matte_info = read.get(matte_key) or ingest.probe(
+                    options.matte, sequences=sequences, **matte_reading
+                )
+                read[matte_key] = matte_info
+                extra = check_matte(info, matte_info)
+            except PathOutsideRootsError:
+                raise
+            except SourceError as exc:
+                problems.append(Problem(path=f"{path}.matte", message=str(exc)))
+            else:
+                if extra:
+                    problems.append(
+                        Problem(path=f"{path}.matte", message=extra, severity="warning")
+                    )
         # Image sequences carry no rate and play at the comp's unless one is given.
         rate = source.rate or info.rate or comp.rate
         if rate != comp.rate and source.rate is None:

@@ -44,7 +44,7 @@ from .options import (
     load_provenance,
 )
 from .result import ConvertResult, light_report, light_warning
-from .run import ProgressCallback, convert, convert_layer
+from .run import ProgressCallback, check_matte, convert, convert_layer
 
 __all__ = [
     "ALPHA_MODES",
@@ -58,6 +58,7 @@ __all__ = [
     "ConvertOptions",
     "ConvertResult",
     "ProgressCallback",
+    "check_matte",
     "convert",
     "convert_layer",
     "light_report",

@@ -209,6 +209,23 @@ class ConvertOptions:
             "yuv_matrix": None if self.yuv_matrix is None else self.yuv_matrix.value,
         }
 
+    def matte_probe_arguments(self) -> dict[str, Any]:
+        """How :func:`aebridge.ingest.probe` must read the separate matte.
+
+        Its colour space does not matter (its values become alpha), so its transfer
+        is never a reason to refuse it. Its frames line up with the source's: the
+        same rate, orientation and field handling (an interlaced matte kept woven
+        would comb the alpha of interpolated frames).
+        """
+        return {
+            "vfr": self.vfr.value,
+            "rate": self.rate,
+            "colorspace": "Raw",
+            "orientation": self.orientation.value,
+            "fields": self.fields.value,
+            "matte": True,
+        }
+
     def __reduce__(self) -> tuple[Any, ...]:
         # The read-only provenance (a mappingproxy) does not pickle: the fields go
         # with the provenance as a dict, and the constructor checks and wraps them

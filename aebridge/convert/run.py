@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import sandbox
 from ..errors import OptionError, SourceError
@@ -28,7 +28,10 @@ from .options import DEFAULT_OUTPUT_COLORSPACE, ConvertOptions
 from .result import ConvertResult, light_warning
 from .resume import check_writable, clean_folder
 
-__all__ = ["ProgressCallback", "convert", "convert_layer"]
+if TYPE_CHECKING:
+    from ..ingest import SourceInfo
+
+__all__ = ["ProgressCallback", "check_matte", "convert", "convert_layer"]
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -265,6 +268,33 @@ def convert_layer(
     )
 
 
+def check_matte(info: SourceInfo, matte_info: SourceInfo) -> str | None:
+    """Check a separate matte against its source: the same size and at least as many
+    frames. Returns the warning for a longer matte (its extra frames are ignored).
+
+    Raises:
+        SourceError: the sizes differ or the matte is shorter (names the matte).
+    """
+    if (matte_info.width, matte_info.height) != (info.width, info.height):
+        raise SourceError(
+            f"the matte is {matte_info.width}x{matte_info.height} but the source "
+            f"is {info.width}x{info.height}; they must match",
+            path=matte_info.path,
+        )
+    if matte_info.frame_count < info.frame_count:
+        raise SourceError(
+            f"the matte has {matte_info.frame_count} frames but the source has "
+            f"{info.frame_count}; it must have at least as many",
+            path=matte_info.path,
+        )
+    if matte_info.frame_count > info.frame_count:
+        return (
+            f"the matte has {matte_info.frame_count} frames, the source "
+            f"{info.frame_count}; the extra matte frames are ignored"
+        )
+    return None
+
+
 def _convert(
     options: ConvertOptions,
     out_dir: str | os.PathLike[str],
@@ -320,37 +350,12 @@ def _convert(
     matte_info = None
     if options.matte is not None:
         matte = options.matte
-        # The matte's colour space does not matter (its values become alpha), so its
-        # transfer is never a reason to refuse it. Its frames line up with the
-        # source's: the same rate, orientation and field handling (an interlaced
-        # matte kept woven would comb the alpha of interpolated frames).
         matte_info = ingest.probe(
-            matte,
-            vfr=options.vfr.value,
-            rate=user_rate,
-            colorspace="Raw",
-            orientation=options.orientation.value,
-            fields=options.fields.value,
-            matte=True,
-            sequences=sequences,
+            matte, sequences=sequences, **options.matte_probe_arguments()
         )
-        if (matte_info.width, matte_info.height) != (info.width, info.height):
-            raise SourceError(
-                f"the matte is {matte_info.width}x{matte_info.height} but the source "
-                f"is {info.width}x{info.height}; they must match",
-                path=matte,
-            )
-        if matte_info.frame_count < info.frame_count:
-            raise SourceError(
-                f"the matte has {matte_info.frame_count} frames but the source has "
-                f"{info.frame_count}",
-                path=matte,
-            )
-        if matte_info.frame_count > info.frame_count:
-            _warn(
-                f"the matte has {matte_info.frame_count} frames, the source "
-                f"{info.frame_count}; the extra matte frames are ignored"
-            )
+        extra = check_matte(info, matte_info)
+        if extra:
+            _warn(extra)
         alpha_mode = STRAIGHT
         decisions.append("alpha: from the separate matte (its alpha, else its luma)")
     elif options.alpha is AlphaMode.AUTO:

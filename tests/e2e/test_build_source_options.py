@@ -203,3 +203,41 @@ def test_the_sources_are_checked_as_the_options_read_them(tmp_path: Path) -> Non
         "32x64 differs from the comp's 64x32; the layer is placed by its transform "
         "(centred by default)"
     ]
+
+
+def test_a_matte_that_does_not_fit_fails_the_check_before_any_conversion(
+    tmp_path: Path,
+) -> None:
+    # The build's source check did not open mattes: a matte of another size failed
+    # only in its layer's conversion, after the layers before it were converted.
+    from aebridge import synthetic
+    from aebridge.api import check_sources
+    from aebridge.errors import SpecError
+
+    synthetic.write_movie(tmp_path / "bg.mp4", frames=4, width=64, height=32)
+    synthetic.write_movie(tmp_path / "fg.mp4", frames=4, width=64, height=32)
+    synthetic.write_movie(tmp_path / "small.mp4", frames=4, width=32, height=16)
+    synthetic.write_movie(tmp_path / "long.mp4", frames=6, width=64, height=32)
+    spec = {
+        "schema": "aebridge.comp/1",
+        "comp": {"name": "mattes", "width": 64, "height": 32, "rate": 24,
+                 "duration": 4},
+        "layers": [
+            {"id": "bg", "source": "bg.mp4"},
+            {"id": "fg", "source": {"path": "fg.mp4", "matte": "small.mp4"}},
+            {"id": "fg2", "source": {"path": "fg.mp4", "matte": "long.mp4"}},
+        ],
+    }  # fmt: skip
+    problems = {p.path: p for p in check_sources(spec, base_dir=tmp_path)}
+    small = problems["layers[1].source.matte"]
+    assert small.severity == "error"
+    assert "the matte is 32x16 but the source is 64x32" in small.message
+    long = problems["layers[2].source.matte"]
+    assert long.severity == "warning" and "extra matte frames" in long.message
+    with pytest.raises(SpecError, match=r"layers\[1\]\.source\.matte"):
+        build(spec, tmp_path / "out", base_dir=tmp_path, jobs=1)
+    assert not list((tmp_path / "out").rglob("*.exr"))
+    del spec["layers"][1]
+    result = build(spec, tmp_path / "out", base_dir=tmp_path, jobs=1)
+    said = [w for w in result.warnings if "extra matte frames" in w]
+    assert said == [f"layers[1].source.matte: {long.message}"]
