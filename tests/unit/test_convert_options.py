@@ -195,3 +195,17 @@ def test_options_pickle_and_hash_so_they_can_travel_to_workers() -> None:
     assert hash(again) == hash(options)
     with pytest.raises(TypeError):
         again.provenance["seed"] = 8  # type: ignore[index]
+
+
+def test_the_options_say_how_to_read_with_every_argument_probe_takes() -> None:
+    # probe's signature is the one list of reading arguments; an argument added
+    # there but not here would be left at its default for every conversion.
+    from aebridge import ingest
+
+    reading = {name for name, _ in ingest.reading_key()}
+    options = ConvertOptions(source="fg.mp4", name="fg", matte="pha.mp4")
+    assert set(options.probe_arguments()) == reading - {"matte"}
+    assert set(options.matte_probe_arguments()) <= reading
+    assert ingest.reading_key(**options.matte_probe_arguments()) != (
+        ingest.reading_key(**options.probe_arguments())
+    )
