@@ -40,8 +40,11 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from .convert import convert
+    from . import convert as _convert_package
     from .init import init_spec
+
+    # The package, callable as its convert() function (see __getattr__).
+    convert: _convert_package._ConvertModule
 
 
 def __getattr__(name: str) -> Any:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import sys
 import types
-from typing import Any
 
 from .metadata import (
     EXR_METADATA_SCHEMA,
@@ -78,8 +77,9 @@ class _ConvertModule(types.ModuleType):
     module. Calling the package calls the function.
     """
 
-    def __call__(self, *args: Any, **kwargs: Any) -> ConvertResult:
-        return convert(*args, **kwargs)
+    # The function itself (not a wrapper taking *args), so type checkers check a
+    # call of the package against convert()'s own parameters.
+    __call__ = staticmethod(convert)
 
 
 sys.modules[__name__].__class__ = _ConvertModule

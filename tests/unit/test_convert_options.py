@@ -209,3 +209,25 @@ def test_the_options_say_how_to_read_with_every_argument_probe_takes() -> None:
     assert ingest.reading_key(**options.matte_probe_arguments()) != (
         ingest.reading_key(**options.probe_arguments())
     )
+
+
+def test_type_checkers_see_aebridge_convert_as_the_callable_package(
+    tmp_path: Path,
+) -> None:
+    # It was typed as the function, so aebridge.convert.ConvertOptions failed a
+    # strict type check of user code although it works.
+    from mypy import api
+
+    user = tmp_path / "user.py"
+    user.write_text(
+        "import aebridge\n"
+        "result = aebridge.convert('fg.####.png', 'out', name='fg')\n"
+        "options = aebridge.convert.ConvertOptions(source='fg.mp4', name='fg')\n"
+        "reveal_type(result)\n"
+        "aebridge.convert('fg.mp4', 'out', name='fg', jobs='two')\n"
+    )
+    out, _, _ = api.run(["--strict", "--no-error-summary", str(user)])
+    lines = out.splitlines()
+    assert len(lines) == 2, out
+    assert "ConvertResult" in lines[0]
+    assert 'Argument "jobs"' in lines[1] and "user.py:5:" in lines[1]
