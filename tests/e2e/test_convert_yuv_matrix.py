@@ -120,6 +120,15 @@ def output_codes(folder: Path) -> Codes:
     return 255 * np.clip(centres, 0, None) ** (1 / 2.4)
 
 
+def assert_same_frames(one: Path, other: Path) -> None:
+    """Both folders hold the same EXR frames, pixel for pixel."""
+    names = sorted(path.name for path in one.glob("*.exr"))
+    assert names and names == sorted(path.name for path in other.glob("*.exr"))
+    for name in names:
+        first, second = read_pixels(one / name), read_pixels(other / name)
+        np.testing.assert_array_equal(first, second)
+
+
 @pytest.fixture(scope="module")
 def rvm_fgr(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_like_rvm(tmp_path_factory.mktemp("rvm") / "fgr.mp4")
@@ -218,12 +227,8 @@ def test_an_rgb_movie_records_it_as_not_applicable(
     plain = convert(movie, tmp_path / "a", name="fg", jobs=1)
     given = convert(movie, tmp_path / "b", name="fg", yuv_matrix="bt601", jobs=1)
     assert "YUV matrix bt601 given, not applicable" in given.decisions[0]
-    for frame in range(plain.first, plain.last + 1):
-        name = f"fg.{frame:04d}.exr"
-        np.testing.assert_array_equal(
-            read_pixels(tmp_path / "a" / "fg" / name),
-            read_pixels(tmp_path / "b" / "fg" / name),
-        )
+    assert plain.frames_written == given.frames_written > 0
+    assert_same_frames(tmp_path / "a" / "fg", tmp_path / "b" / "fg")
 
 
 def test_a_spec_source_builds_what_convert_reads_with_it(tmp_path: Path) -> None:
@@ -258,11 +263,6 @@ def test_a_probe_made_for_other_options_is_not_reused(tmp_path: Path) -> None:
     handed = convert_layer(options, tmp_path / "handed", info=other, jobs=1)
     convert_layer(options, tmp_path / "probed", jobs=1)
     assert "bt601 as given" in handed.decisions[0]
-    for frame in range(handed.first, handed.last + 1):
-        name = f"fgr.{frame:04d}.exr"
-        np.testing.assert_array_equal(
-            read_pixels(tmp_path / "handed" / "fgr" / name),
-            read_pixels(tmp_path / "probed" / "fgr" / name),
-        )
+    assert_same_frames(tmp_path / "handed" / "fgr", tmp_path / "probed" / "fgr")
     same = ingest.probe(str(movie), **options.probe_arguments())
     assert same.read_with == ingest.reading_key(**options.probe_arguments())
