@@ -845,6 +845,20 @@ def test_an_empty_name_is_refused_as_the_option_not_blamed_on_the_plate(
         init_folder(folders["prores_vp9"], name="")
 
 
+def test_a_refused_name_says_what_the_comp_model_allows(
+    folders: dict[str, Path],
+) -> None:
+    # The refusal said "1 to 255 characters of any text" (its own copy of the
+    # comp name's rule), so a name with a line break was refused while the message
+    # said any text was allowed.
+    with pytest.raises(OptionError) as caught:
+        init_folder(folders["prores_vp9"], name="sh\n040")
+    assert str(caught.value) == (
+        "--name: 'sh\\n040' is not allowed; allowed: any text of 1 to 255 "
+        "characters without line breaks or other control characters"
+    )
+
+
 # -- the written spec, the CLI and the Python API ------------------------------------
 
 
