@@ -250,7 +250,8 @@ def save_spec(
             written.
     """
     target = Path(path)
-    if target.exists() and not overwrite:
+    # lexists: a link to nothing cannot be written through without overwrite either.
+    if os.path.lexists(target) and not overwrite:
         raise OutputError(
             "the spec file exists already; give --force to overwrite it",
             path=target.as_posix(),
@@ -267,7 +268,7 @@ def save_spec(
             target, format_spec(spec), exclusive=not overwrite, what="the spec file"
         )
     except OutputError as exc:
-        if not overwrite and target.exists():
+        if not overwrite and os.path.lexists(target):
             raise OutputError(
                 "the spec file exists already; give --force to overwrite it",
                 path=target.as_posix(),
