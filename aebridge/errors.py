@@ -80,15 +80,24 @@ class SourceError(AebridgeError):
         message: what is wrong.
         path: the file concerned, if any.
         frame: the frame number concerned, if any.
+        field: the source's reading option at fault (``part``, ``view``,
+            ``yuv_matrix``: one given for a file it does not apply to), if any, so
+            a spec's problem is put at that field, not at the path.
     """
 
     code = "bad_source"
 
     def __init__(
-        self, message: str, *, path: str | None = None, frame: int | None = None
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        frame: int | None = None,
+        field: str | None = None,
     ) -> None:
         self.path = path
         self.frame = frame
+        self.field = field
         self.message = message
         where = []
         if path is not None:

@@ -123,7 +123,9 @@ def source_problems(
         except PathOutsideRootsError:
             raise  # a read the sandbox refused is not a spec problem: it fails as such
         except SourceError as exc:
-            problems.append(Problem(path=f"{path}.path", message=str(exc)))
+            # At the option given for a file it does not apply to, else the path.
+            field = exc.field or "path"
+            problems.append(Problem(path=f"{path}.{field}", message=str(exc)))
             continue
         if probed is not None:
             probed[layer.id] = info

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -131,7 +132,7 @@ def init_cmd(
     from ..spec import check_spec_target, save_spec
 
     check_spec_target(spec_path)  # a spec that cannot be written: before any probing
-    if spec_path.exists() and not force:
+    if os.path.lexists(spec_path) and not force:  # a link to nothing is there too
         # Said before any file is probed, and again (atomically) when writing.
         from ..errors import OutputError
 

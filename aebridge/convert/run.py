@@ -295,6 +295,16 @@ def check_matte(info: SourceInfo, matte_info: SourceInfo) -> str | None:
     return None
 
 
+def _warn_woven(info: SourceInfo, what: str, warn: Callable[[str], None]) -> None:
+    """Warn that an interlaced movie's frames are kept as woven fields."""
+    if info.fields and info.field_mode == FieldMode.KEEP:
+        warn(
+            f"{what} is interlaced ({info.fields}): its frames are kept as two "
+            "woven fields, which comb where things move; --fields interpolate makes "
+            "whole frames from the first field"
+        )
+
+
 def _convert(
     options: ConvertOptions,
     out_dir: str | os.PathLike[str],
@@ -340,12 +350,7 @@ def _convert(
         info = ingest.probe(source, sequences=sequences, **reading)
     decisions: list[str] = [str(info.colour_decision)] if info.colour_decision else []
     decisions.extend(str(n) for n in getattr(info, "notes", ()))
-    if info.fields and info.field_mode == FieldMode.KEEP:
-        _warn(
-            f"the movie is interlaced ({info.fields}): its frames are kept as two "
-            "woven fields, which comb where things move; --fields interpolate makes "
-            "whole frames from the first field"
-        )
+    _warn_woven(info, "the movie", _warn)
 
     matte_info = None
     if options.matte is not None:
@@ -356,6 +361,8 @@ def _convert(
         extra = check_matte(info, matte_info)
         if extra:
             _warn(extra)
+        # Beside a progressive source too: a woven matte combs the alpha.
+        _warn_woven(matte_info, "the matte", _warn)
         alpha_mode = STRAIGHT
         decisions.append("alpha: from the separate matte (its alpha, else its luma)")
     elif options.alpha is AlphaMode.AUTO:

@@ -352,6 +352,7 @@ def _probe(
             f"a YUV matrix ({matrix.value}; yuv_matrix, --yuv-matrix) applies only "
             "to YUV movies, and this is an image sequence or still; remove it",
             path=text,
+            field="yuv_matrix",
         )
     from . import images
 

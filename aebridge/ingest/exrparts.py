@@ -44,6 +44,7 @@ def refuse_selection(
                 f"an EXR {name} ({value}; {name}, --{name}) applies only to EXR "
                 f"files, and this is a {kind}; remove it",
                 path=path,
+                field=name,
             )
 
 

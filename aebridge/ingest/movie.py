@@ -41,7 +41,7 @@ from ..encoding import Encoding
 from ..errors import SourceError
 from ..model import YuvMatrix
 from ..timing import format_rate
-from . import MovieInfo, Tags
+from . import MOVIE_EXTENSIONS, MovieInfo, Tags
 from .metadata import (
     PRIMARY_NAMES,
     TRANSFER_NAMES,
@@ -77,13 +77,22 @@ def _open_container(path: str) -> Any:
         with sandbox.readable(path) as name:
             return av.open(name)
     except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
-        # FFmpeg's reason alone: PyAV's message adds an errno and the file name again.
-        reason = getattr(exc, "strerror", None) or str(exc)
         raise SourceError(
-            f"cannot open the movie: {reason}; allowed: a movie FFmpeg reads "
-            "(MP4, MOV, WebM, MKV, AVI, MXF)",
-            path=path,
+            f"cannot open the movie: {_reason(exc)}; {_ALLOWED}", path=path
         ) from exc
+
+
+#: What is read as a movie, for the messages that refuse a file.
+_ALLOWED = (
+    "allowed: a movie FFmpeg reads ("
+    + ", ".join(sorted(ext.lstrip(".").upper() for ext in MOVIE_EXTENSIONS))
+    + ")"
+)
+
+
+def _reason(exc: BaseException) -> str:
+    """FFmpeg's reason alone: PyAV's message adds an errno and the file name again."""
+    return getattr(exc, "strerror", None) or str(exc)
 
 
 def _video_stream(container: Any, path: str) -> Any:
@@ -232,7 +241,17 @@ def _first_frame(
 ) -> Any:
     import av
 
-    container.seek(0, stream=stream, backward=True, any_frame=False)
+    try:
+        container.seek(0, stream=stream, backward=True, any_frame=False)
+    except (av.FFmpegError, OSError) as exc:
+        # A raw stream (FFmpeg opens a .m4v by its name as raw MPEG-4 video) cannot
+        # seek, and every chunk of a conversion starts with a seek.
+        raise SourceError(
+            f"cannot seek in the movie ({container.format.name} format): "
+            f"{_reason(exc)}; {_ALLOWED}, in a container that can seek (rewrap "
+            "it: ffmpeg -i IN -c copy OUT.mp4)",
+            path=path,
+        ) from exc
     try:
         for packet in container.demux(stream):
             for frame in decoder.decode(packet):

@@ -18,6 +18,8 @@ from pathlib import Path
 
 from ..errors import InitError, ModelError, OptionError
 from ..model import Comp, CompSpec, Layer, Provenance, Style
+from ..model.rules import Text
+from ..model.table import spec_fields
 from ..timing import format_rate
 from . import naming
 from .controls import add_camera
@@ -116,8 +118,10 @@ def assemble(
         )
     except ModelError as exc:
         if options.name is not None and any(p.path == "name" for p in exc.problems):
-            # From --name (an unset shell variable gives ''), not from the plate.
-            allowed = "the comp name in After Effects, 1 to 255 characters of any text"
+            # From --name (an unset shell variable gives ''), not from the plate;
+            # what is allowed is the comp model's own rule, said in its words.
+            rule = spec_fields(Comp)["name"].rule
+            allowed = rule.allowed if isinstance(rule, Text) else rule.doc
             raise OptionError("--name", options.name, allowed) from exc
         # The plate sets the comp: say which file, what is out of After Effects'
         # limits (the comp's own rules) and how to choose otherwise, on one line.

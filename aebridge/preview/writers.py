@@ -139,9 +139,7 @@ class Mp4Sink:
             self._container = av.open(str(self._tmp), "w")
         except OSError as exc:
             self._tmp.unlink(missing_ok=True)
-            raise OutputError(
-                f"cannot write the movie: {exc.strerror or exc}", path=str(path)
-            ) from exc
+            raise self._failed(exc) from exc
         self._stream = self._container.add_stream("libx264", rate=rate)
         self._stream.pix_fmt = "yuv420p"
         self._stream.codec_context.options = {"crf": "16", "preset": "medium"}
@@ -170,19 +168,23 @@ class Mp4Sink:
             for packet in packets:
                 self._container.mux(packet)
         except OSError as exc:  # PyAV's errors from writing (a full disk) are OSErrors
-            raise OutputError(
-                f"cannot write the movie: {exc.strerror or exc}", path=str(self.path)
-            ) from exc
+            raise self._failed(exc) from exc
 
     def close(self) -> None:
         self._mux(self._stream.encode())
         try:
+            # A small movie is written out only now (PyAV buffers it): a full disk
+            # shows here as often as in _mux.
             self._container.close()
             os.replace(self._tmp, self.path)
         except OSError as exc:
-            raise OutputError(
-                f"cannot write the movie: {exc}", path=str(self.path)
-            ) from exc
+            raise self._failed(exc) from exc
+
+    def _failed(self, exc: OSError) -> OutputError:
+        # The reason alone: OSError's text adds an errno and the temporary's name.
+        return OutputError(
+            f"cannot write the movie: {exc.strerror or exc}", path=str(self.path)
+        )
 
     def abort(self) -> None:
         # A movie cut short is not a preview: drop the temporary file.

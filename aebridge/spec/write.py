@@ -202,13 +202,23 @@ def check_spec_target(path: str | os.PathLike[str]) -> None:
     in (the rest is created when the spec is saved).
 
     Raises:
-        OutputError: a part of the path is a file, or the folder is not writable.
+        OutputError: a part of the path is a file or a link to nothing, or the
+            folder is not writable.
     """
     target = Path(path)
     ancestor = target.parent
-    while not ancestor.exists() and ancestor != ancestor.parent:
+    # A link to nothing does not "exist", but no folder can be made in its place.
+    while not (ancestor.exists() or ancestor.is_symlink()) and (
+        ancestor != ancestor.parent
+    ):
         ancestor = ancestor.parent
-    if not ancestor.is_dir():
+    if not ancestor.exists():
+        link = Path(os.readlink(ancestor))
+        problem = (
+            f"{ancestor.as_posix()} is a link to {link.as_posix()}, which does not "
+            "exist, not a folder"
+        )
+    elif not ancestor.is_dir():
         problem = f"{ancestor.as_posix()} is a file, not a folder"
     elif not os.access(ancestor, os.W_OK | os.X_OK):
         problem = f"the folder {ancestor.as_posix()} is not writable"
@@ -240,7 +250,8 @@ def save_spec(
             written.
     """
     target = Path(path)
-    if target.exists() and not overwrite:
+    # lexists: a link to nothing cannot be written through without overwrite either.
+    if os.path.lexists(target) and not overwrite:
         raise OutputError(
             "the spec file exists already; give --force to overwrite it",
             path=target.as_posix(),
@@ -257,7 +268,7 @@ def save_spec(
             target, format_spec(spec), exclusive=not overwrite, what="the spec file"
         )
     except OutputError as exc:
-        if not overwrite and target.exists():
+        if not overwrite and os.path.lexists(target):
             raise OutputError(
                 "the spec file exists already; give --force to overwrite it",
                 path=target.as_posix(),

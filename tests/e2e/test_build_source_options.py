@@ -241,3 +241,36 @@ def test_a_matte_that_does_not_fit_fails_the_check_before_any_conversion(
     result = build(spec, tmp_path / "out", base_dir=tmp_path, jobs=1)
     said = [w for w in result.warnings if "extra matte frames" in w]
     assert said == [f"layers[1].source.matte: {long.message}"]
+
+
+def test_a_reading_option_the_file_cannot_take_is_refused_at_its_field(
+    tmp_path: Path,
+) -> None:
+    # part or view on a movie or PNG sequence, a YUV matrix on an image sequence:
+    # the source check put each at layers[i].source.path, though the path is
+    # right and the field to remove is the option.
+    from aebridge import synthetic
+    from aebridge.api import check_sources
+
+    synthetic.write_movie(tmp_path / "bg.mp4", frames=4, width=64, height=32)
+    synthetic.write_png_sequence(tmp_path, "fg", frames=4, width=64, height=32)
+    spec = {
+        "schema": "aebridge.comp/1",
+        "comp": {"name": "opts", "width": 64, "height": 32, "rate": 24,
+                 "duration": 4},
+        "layers": [
+            {"id": "a", "source": {"path": "bg.mp4", "part": "beauty"}},
+            {"id": "b", "source": {"path": "fg.####.png", "view": "left"}},
+            {"id": "c", "source": {"path": "fg.####.png", "yuv_matrix": "bt601"}},
+        ],
+    }  # fmt: skip
+    problems = {p.path: p.message for p in check_sources(spec, base_dir=tmp_path)}
+    assert sorted(problems) == [
+        "layers[0].source.part",
+        "layers[1].source.view",
+        "layers[2].source.yuv_matrix",
+    ]
+    part = problems["layers[0].source.part"]
+    assert "applies only to EXR files, and this is a movie" in part
+    assert "this is a PNG; remove it" in problems["layers[1].source.view"]
+    assert "applies only to YUV movies" in problems["layers[2].source.yuv_matrix"]

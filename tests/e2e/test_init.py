@@ -845,6 +845,20 @@ def test_an_empty_name_is_refused_as_the_option_not_blamed_on_the_plate(
         init_folder(folders["prores_vp9"], name="")
 
 
+def test_a_refused_name_says_what_the_comp_model_allows(
+    folders: dict[str, Path],
+) -> None:
+    # The refusal said "1 to 255 characters of any text" (its own copy of the
+    # comp name's rule), so a name with a line break was refused while the message
+    # said any text was allowed.
+    with pytest.raises(OptionError) as caught:
+        init_folder(folders["prores_vp9"], name="sh\n040")
+    assert str(caught.value) == (
+        "--name: 'sh\\n040' is not allowed; allowed: any text of 1 to 255 "
+        "characters without line breaks or other control characters"
+    )
+
+
 # -- the written spec, the CLI and the Python API ------------------------------------
 
 
@@ -1034,3 +1048,25 @@ def test_cli_refuses_a_spec_under_a_file_before_probing(tmp_path: Path) -> None:
     assert "File exists" not in result.output
     # Refused before the folder is read: no report of a spec that is not written.
     assert "layer  source" not in result.output
+
+
+def test_cli_refuses_a_spec_path_that_is_a_broken_link_before_probing(
+    tmp_path: Path,
+) -> None:
+    # A link to nothing does not "exist": the folder was probed and the report
+    # printed, then the write failed with "the spec file exists already" and no
+    # word of --force.
+    _tiny(tmp_path, "bg_plate.mp4")
+    spec = tmp_path / "comp.json"
+    spec.symlink_to(tmp_path / "gone.json")
+    result = CliRunner().invoke(main, ["init", str(tmp_path), "-o", str(spec)])
+    assert result.exit_code == 1
+    assert "the spec file exists already; give --force to overwrite it" in (
+        result.output
+    )
+    assert "layer  source" not in result.output
+    forced = CliRunner().invoke(
+        main, ["init", str(tmp_path), "-o", str(spec), "--force"]
+    )
+    assert forced.exit_code == 0, forced.output
+    assert not spec.is_symlink() and json.loads(spec.read_text())["layers"]

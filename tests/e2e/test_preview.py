@@ -709,6 +709,53 @@ def test_a_movie_that_cannot_be_created_is_an_output_error(
         render_preview(two_layers, Path("/proc/aebridge-preview.mp4"))
 
 
+_FULL_DISK = """
+import resource, signal, sys
+from fractions import Fraction
+from pathlib import Path
+import numpy as np
+from aebridge.errors import OutputError
+from aebridge.preview.writers import Mp4Sink
+
+frames, limit, out = int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
+sink = Mp4Sink(out, rate=Fraction(24))
+# A write past the limit fails with EFBIG, as one on a full disk fails with ENOSPC.
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
+noise = np.random.default_rng(0)
+try:
+    for index in range(frames):
+        sink.write(index, noise.integers(0, 256, (256, 256, 3), dtype=np.uint8))
+    sink.close()
+except OutputError as exc:
+    sink.abort()
+    print(exc)
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs RLIMIT_FSIZE")
+@pytest.mark.parametrize(
+    "frames, limit",
+    [(2, 1000), (12, 200_000)],
+    ids=["when-the-movie-is-closed", "while-frames-are-written"],
+)
+def test_a_movie_the_disk_cannot_hold_is_one_line_naming_it(
+    tmp_path: Path, frames: int, limit: int
+) -> None:
+    # A failure when the movie was closed (PyAV writes a small movie out only
+    # then) said "[Errno 27] File too large: '.../.p.<pid>-<token>.tmp.mp4'": an
+    # errno and the hidden temporary's name, where one while writing gave the reason.
+    out = tmp_path / "p.mp4"
+    run = subprocess.run(
+        [sys.executable, "-c", _FULL_DISK, str(frames), str(limit), str(out)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert run.stdout == f"{out}: cannot write the movie: File too large\n"
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_reading_ahead_gives_the_same_frames_and_stops_its_threads(
     two_layers: CompPlan,
 ) -> None:

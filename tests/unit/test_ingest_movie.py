@@ -363,6 +363,34 @@ def test_an_unreadable_movie_gives_the_reason(tmp_path: Path) -> None:
     assert "allowed: a movie FFmpeg reads" in message
 
 
+def test_an_unreadable_movie_lists_every_kind_read_as_a_movie(tmp_path: Path) -> None:
+    # The list was a second, hand-written copy of MOVIE_EXTENSIONS, and left out
+    # .m4v, which is read as a movie.
+    from aebridge.ingest import MOVIE_EXTENSIONS
+
+    path = tmp_path / "junk.mov"
+    path.write_bytes(b"not a movie at all" * 20)
+    with pytest.raises(SourceError) as caught:
+        probe(str(path))
+    listed = str(caught.value).rpartition("allowed: a movie FFmpeg reads (")[2]
+    kinds = {kind.lower() for kind in listed.rstrip(")").split(", ")}
+    assert kinds == {ext.lstrip(".") for ext in MOVIE_EXTENSIONS}
+
+
+def test_a_movie_that_cannot_seek_is_a_source_error(tmp_path: Path) -> None:
+    # FFmpeg opens a .m4v by its name as a raw MPEG-4 video stream (text renamed
+    # .m4v too), which cannot seek: the probe's seek to the first frame escaped as
+    # av.error.PermissionError, a traceback.
+    path = tmp_path / "notes.m4v"
+    path.write_bytes(b"not a movie at all" * 20)
+    with pytest.raises(SourceError) as caught:
+        probe(str(path))
+    message = str(caught.value)
+    assert message.startswith(f"{path}: cannot seek in the movie (m4v format): ")
+    assert "Errno" not in message and "\n" not in message
+    assert "allowed: a movie FFmpeg reads (" in message
+
+
 def test_a_truncated_movie_is_a_source_error(
     movies: dict[str, str], tmp_path: Path
 ) -> None:

@@ -423,3 +423,24 @@ def test_an_interlaced_mattes_field_handling_is_in_the_settings_hash(
     again = convert(str(colour), out, name="p", matte=str(matte),
                     fields="interpolate", jobs=1)  # fmt: skip
     assert (again.frames_written, again.frames_skipped) == (10, 0)
+
+
+def test_an_interlaced_matte_kept_woven_is_warned_about(
+    tmp_path: Path, ffmpeg: Ffmpeg
+) -> None:
+    # Only the source's fields were warned about: beside a progressive source an
+    # interlaced matte combed the alpha where things move, and nothing said so.
+    from aebridge.convert import convert
+
+    matte = _interlaced(tmp_path, ffmpeg)
+    colour = ffmpeg(
+        "-f", "lavfi", "-i", "testsrc2=s=64x32:r=25:d=0.4",
+        "-c:v", "libx264", "-pix_fmt", "yuv420p", output=tmp_path / "p.mp4",
+    )  # fmt: skip
+    kept = convert(str(colour), tmp_path / "kept", name="p", matte=str(matte), jobs=1)
+    (said,) = [w for w in kept.warnings if "interlaced" in w]
+    assert said.startswith("the matte is interlaced (top first): ")
+    assert "--fields interpolate" in said
+    whole = convert(str(colour), tmp_path / "whole", name="p", matte=str(matte),
+                    fields="interpolate", jobs=1)  # fmt: skip
+    assert not [w for w in whole.warnings if "interlaced" in w]

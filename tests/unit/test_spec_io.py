@@ -1153,3 +1153,21 @@ def _schema_validator() -> Any:
     jsonschema = pytest.importorskip("jsonschema")
     schema = json.loads(SCHEMA_FILE.read_text())
     return jsonschema.Draft202012Validator(schema)
+
+
+def test_a_spec_under_a_broken_link_is_refused_before_any_work(tmp_path: Path) -> None:
+    # The walk up to the nearest existing folder passed a link to nothing (it does
+    # not "exist"), so init probed the whole folder and then failed creating the
+    # folder with "cannot write the spec: File exists".
+    from aebridge.spec import check_spec_target
+
+    (tmp_path / "shots").symlink_to(tmp_path / "gone")
+    with pytest.raises(OutputError) as caught:
+        check_spec_target(tmp_path / "shots" / "sh010" / "comp.json")
+    message = str(caught.value)
+    assert f"{tmp_path.as_posix()}/shots is a link to {tmp_path.as_posix()}/gone" in (
+        message
+    )
+    assert "not a folder" in message and "\n" not in message
+    check_spec_target(tmp_path / "comp.json")  # a folder that exists
+    check_spec_target("comp.json")  # relative: the working folder
