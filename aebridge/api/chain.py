@@ -149,7 +149,7 @@ def build(
     comp = resolved.comp
     # Open every source before converting any, so a bad rate or length fails fast
     # and every such problem is reported at once.
-    probed: dict[str, Any] = {}
+    probed: dict[str, tuple[Any, Any | None]] = {}
     preflight = source_problems(resolved, rate_policy, probed, sequences=sequences)
     if any(p.severity == "error" for p in preflight):
         raise SpecError(preflight, source=comp.name)
@@ -186,7 +186,7 @@ def build(
                 resolved,
                 layer,
                 layers_dir,
-                info=probed.get(layer.id),
+                probes=probed.get(layer.id, (None, None)),
                 sequences=sequences,
                 engine=engine,
                 jobs=jobs,

@@ -135,7 +135,7 @@ def build_layer(
     layer: Layer,
     layers_dir: Path,
     *,
-    info: Any | None,
+    probes: tuple[Any | None, Any | None],
     sequences: FoundSequences | None,
     engine: str,
     jobs: int | None,
@@ -143,8 +143,9 @@ def build_layer(
     cancel: threading.Event | None,
     report: Callable[[str, str | None, int, int], None],
 ) -> BuiltLayer:
-    """Convert one layer; ``info`` is its source as the source check probed it with
-    the same options (None: probed again), ``sequences`` the build's listings."""
+    """Convert one layer; ``probes`` are its source and matte as the source check
+    probed them with the same options (None: probed again), ``sequences`` the
+    build's listings."""
     from ..convert import convert_layer
 
     layer_warnings: list[str] = []
@@ -157,7 +158,8 @@ def build_layer(
     result = convert_layer(
         options,
         layers_dir,
-        info=info,
+        info=probes[0],
+        matte_info=probes[1],
         sequences=sequences,
         engine=engine,
         jobs=jobs,

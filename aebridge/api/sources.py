@@ -77,14 +77,15 @@ def check_sources(
 def source_problems(
     spec: CompSpec,
     rate_policy: str,
-    probed: dict[str, Any] | None = None,
+    probed: dict[str, tuple[Any, Any | None]] | None = None,
     *,
     sequences: FoundSequences | None = None,
 ) -> list[Problem]:
     """Probe every source to convert and compare rate, size and length with the comp.
 
-    Each source is probed as its conversion will read it, and the probe is put in
-    ``probed`` by layer id, so the conversion need not read it again; an image
+    Each source (and separate matte) is probed as its conversion will read it, and
+    the probes are put in ``probed`` by layer id as (source, matte or None), so the
+    conversion need not read them again; an image
     sequence the spec check listed into ``sequences`` is not listed again.
     """
     from .. import ingest
@@ -128,7 +129,7 @@ def source_problems(
             problems.append(Problem(path=f"{path}.{field}", message=str(exc)))
             continue
         if probed is not None:
-            probed[layer.id] = info
+            probed[layer.id] = (info, None)
         if options.matte is not None:
             # A matte that does not fit its source failed in the conversion, after
             # the layers before it were converted: it is checked here with the rest.
@@ -145,6 +146,8 @@ def source_problems(
             except SourceError as exc:
                 problems.append(Problem(path=f"{path}.matte", message=str(exc)))
             else:
+                if probed is not None:
+                    probed[layer.id] = (info, matte_info)
                 if extra:
                     problems.append(
                         Problem(path=f"{path}.matte", message=extra, severity="warning")

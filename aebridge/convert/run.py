@@ -196,6 +196,7 @@ def convert(
         options,
         out_dir,
         info=None,
+        matte_info=None,
         sequences=None,
         frames=frames,
         engine=engine,
@@ -212,6 +213,7 @@ def convert_layer(
     out_dir: str | os.PathLike[str],
     *,
     info: Any | None = None,
+    matte_info: Any | None = None,
     sequences: FoundSequences | None = None,
     frames: Sequence[int] | None = None,
     engine: str = "local",
@@ -231,6 +233,8 @@ def convert_layer(
             ``part``, ``view``, ``fields`` and ``yuv_matrix``), when the caller has
             probed it already; default probed here, as is a probe of another
             path or one made with other reading options.
+        matte_info: the same for the separate matte, read as
+            :meth:`ConvertOptions.matte_probe_arguments` say.
         sequences: the build's listings (see
             :class:`aebridge.sequence.FoundSequences`): an image-sequence source or
             matte the build has listed already is not listed again.
@@ -257,6 +261,7 @@ def convert_layer(
         options,
         out_dir,
         info=info,
+        matte_info=matte_info,
         sequences=sequences,
         frames=frames,
         engine=engine,
@@ -305,11 +310,33 @@ def _warn_woven(info: SourceInfo, what: str, warn: Callable[[str], None]) -> Non
         )
 
 
+def _probed(
+    handed: SourceInfo | None,
+    path: str,
+    reading: dict[str, Any],
+    sequences: FoundSequences | None,
+) -> SourceInfo:
+    """The probe a caller handed over when it is of ``path`` read this way, else a
+    new one: another file's probe, or one made for other options (a matrix, field
+    handling, part, ...), would have the frames read one way while the headers
+    (source, source hash, settings hash) say another."""
+    from .. import ingest
+
+    if (
+        handed is not None
+        and handed.path == path
+        and handed.read_with == ingest.reading_key(**reading)
+    ):
+        return handed
+    return ingest.probe(path, sequences=sequences, **reading)
+
+
 def _convert(
     options: ConvertOptions,
     out_dir: str | os.PathLike[str],
     *,
     info: Any | None,
+    matte_info: Any | None,
     sequences: FoundSequences | None,
     frames: Sequence[int] | None,
     engine: str,
@@ -338,26 +365,16 @@ def _convert(
 
     user_rate = options.rate
     colorspace_given = options.colorspace
-    reading = options.probe_arguments()
-    if info is not None and (
-        info.path != source or info.read_with != ingest.reading_key(**reading)
-    ):
-        # Another source's probe, or one made for other options (a matrix, field
-        # handling, part, ...): its frames would be read one way while the headers
-        # (source, source hash, settings hash) say another.
-        info = None
-    if info is None:
-        info = ingest.probe(source, sequences=sequences, **reading)
+    info = _probed(info, source, options.probe_arguments(), sequences)
     decisions: list[str] = [str(info.colour_decision)] if info.colour_decision else []
     decisions.extend(str(n) for n in getattr(info, "notes", ()))
     _warn_woven(info, "the movie", _warn)
 
-    matte_info = None
+    handed_matte, matte_info = matte_info, None
     if options.matte is not None:
         matte = options.matte
-        matte_info = ingest.probe(
-            matte, sequences=sequences, **options.matte_probe_arguments()
-        )
+        reading = options.matte_probe_arguments()
+        matte_info = _probed(handed_matte, matte, reading, sequences)
         extra = check_matte(info, matte_info)
         if extra:
             _warn(extra)

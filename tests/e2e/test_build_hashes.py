@@ -271,3 +271,27 @@ def test_a_movie_two_layers_read_alike_is_probed_once(
     result = build(spec, tmp_path / "out", base_dir=tmp_path, jobs=1)
     assert probed == {"fg.mp4 None": 1, "fg.mp4 bt601": 1}
     assert [layer.sequence.last for layer in result.layers] == [1004, 1004, 1004]
+
+
+def test_a_matte_is_probed_once_per_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The source check probes the matte (to check it fits); the conversion probed
+    # it again, since only the source's probe was handed over.
+    from aebridge import ingest
+
+    synthetic.write_movie(tmp_path / "fg.mp4", frames=4, width=64, height=36)
+    synthetic.write_movie(tmp_path / "pha.mp4", frames=4, width=64, height=36)
+    probed: Counter[str] = Counter()
+    real = ingest.probe
+
+    def counting(path: Any, **options: Any) -> Any:
+        probed[Path(path).name] += 1
+        return real(path, **options)
+
+    monkeypatch.setattr(ingest, "probe", counting)
+    spec = _spec("fg.mp4")
+    spec["layers"][0]["source"] = {"path": "fg.mp4", "matte": "pha.mp4"}
+    result = build(spec, tmp_path / "out", base_dir=tmp_path, jobs=1)
+    assert probed == {"fg.mp4": 1, "pha.mp4": 1}
+    assert result.layers[0].frames_written == 4
