@@ -89,7 +89,8 @@ def choose_plate(
     if len(best) > 1:
         paths = [c.media.path for c in best]
         listing = f"{', '.join(paths[:-1])} and {paths[-1]}"
-        count = "two" if len(best) == 2 else str(len(best))
+        words = ("two", "three", "four", "five", "six", "seven", "eight", "nine")
+        count = words[len(best) - 2] if len(best) < 10 else str(len(best))
         why = "named plate, bg or background" if named else "the largest opaque clips"
         w, h = best[0].media.width, best[0].media.height
         raise InitError(

@@ -550,7 +550,8 @@ def test_three_candidate_plates_are_counted_and_listed(tmp_path: Path) -> None:
     with pytest.raises(InitError) as caught:
         init_folder(tmp_path)
     assert str(caught.value).startswith(
-        "3 candidate plates, bg_a.mp4, bg_b.mp4 and bg_c.mp4 (opaque, 64x36, 2 frames"
+        "three candidate plates, bg_a.mp4, bg_b.mp4 and bg_c.mp4 "
+        "(opaque, 64x36, 2 frames"
     )
 
 

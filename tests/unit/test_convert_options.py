@@ -215,7 +215,9 @@ def test_type_checkers_see_aebridge_convert_as_the_callable_package(
     tmp_path: Path,
 ) -> None:
     # It was typed as the function, so aebridge.convert.ConvertOptions failed a
-    # strict type check of user code although it works.
+    # strict type check of user code although it works. Calls of the package are
+    # checked against convert()'s parameters; its attributes are typed Any (a
+    # module's __getattr__), so a misspelt one is not caught: import them instead.
     from mypy import api
 
     user = tmp_path / "user.py"
