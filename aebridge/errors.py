@@ -132,6 +132,10 @@ class SpecError(AebridgeError):
         self.source = source
         head = f"{source}: " if source else ""
         count = len(self.problems)
+        if count == 1 and not self.problems[0].path:
+            # Of the file as a whole (not found, not JSON): one line naming it.
+            super().__init__(f"{head}{self.problems[0].message}")
+            return
         lines = "\n".join(f"  {p}" for p in self.problems)
         noun = "problem" if count == 1 else "problems"
         super().__init__(f"{head}{count} {noun} in the comp spec:\n{lines}")

@@ -79,9 +79,9 @@ def validate_cmd(spec: Path, as_json: bool, rate_policy: str, sources: bool) -> 
         click.echo(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False))
     else:
         for problem in problems:
-            click.echo(
-                f"{problem.severity}: {problem}", err=problem.severity == "error"
-            )
+            # A problem of the file as a whole (not found, not JSON) names the file.
+            where = problem if problem.path else f"{spec.as_posix()}: {problem}"
+            click.echo(f"{problem.severity}: {where}", err=problem.severity == "error")
         if errors:
             noun = "error" if len(errors) == 1 else "errors"
             click.echo(f"{spec.as_posix()}: {len(errors)} {noun}", err=True)

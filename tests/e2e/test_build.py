@@ -365,7 +365,14 @@ def test_build_command_prints_what_it_wrote(tmp_path: Path) -> None:
         main, ["build", str(tmp_path / "none.json"), "-o", str(out)]
     )
     assert broken.exit_code == 1
-    assert "spec file not found" in broken.output
+    # One line naming the file (it was "1 problem in the comp spec:", then the
+    # problem on a line of its own, and validate's did not name the file).
+    missing = (tmp_path / "none.json").as_posix()
+    assert f"error: {missing}: spec file not found\n" in broken.output
+    assert "in the comp spec" not in broken.output
+    checked = CliRunner().invoke(main, ["validate", missing])
+    assert checked.exit_code == 1
+    assert f"error: {missing}: spec file not found\n" in checked.output
 
 
 def test_every_command_has_help_with_examples() -> None:
