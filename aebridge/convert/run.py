@@ -316,16 +316,19 @@ def _probed(
     reading: dict[str, Any],
     sequences: FoundSequences | None,
 ) -> SourceInfo:
-    """The probe a caller handed over when it is of ``path`` read this way, else a
-    new one: another file's probe, or one made for other options (a matrix, field
-    handling, part, ...), would have the frames read one way while the headers
-    (source, source hash, settings hash) say another."""
+    """The probe a caller handed over when it is of ``path`` read this way and the
+    file is unchanged since, else a new one: another file's probe, one made for
+    other options (a matrix, field handling, part, ...) or of a movie replaced
+    since (the build's check probed it before the layers ahead were converted)
+    would have the frames read one way while the headers (source, source hash,
+    settings hash) say another, or a longer movie cut to the old length."""
     from .. import ingest
 
     if (
         handed is not None
         and handed.path == path
         and handed.read_with == ingest.reading_key(**reading)
+        and ingest.is_current(handed)
     ):
         return handed
     return ingest.probe(path, sequences=sequences, **reading)

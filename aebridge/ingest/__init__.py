@@ -38,6 +38,7 @@ __all__ = [
     "SourceInfo",
     "Tags",
     "file_sha256",
+    "is_current",
     "probe",
     "read_frames",
     "reading_key",
@@ -134,6 +135,10 @@ class _Source:
     ``colorspace``, ``orientation``, ``part``, ``view``, ``fields``, ``matte``,
     ``yuv_matrix``) as sorted (name, value) pairs, so code handed a probe can tell
     whether it was read the way it needs (:func:`reading_key`)."""
+    stamp: tuple[int, int] | None = None
+    """A movie file's (size, modification time in ns) when it was probed, so a probe
+    kept for later can tell the file was replaced since (:func:`is_current`); None
+    for image sequences, whose frames are each opened when read."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -291,8 +296,28 @@ def probe(
     """
     arguments = dict(locals())  # the arguments alone: nothing is assigned before
     reading = {k: v for k, v in arguments.items() if k not in _NOT_READING}
+    before = _stamp(path)  # before reading: a file replaced meanwhile differs
     info = _probe(path, sequences=sequences, **reading)
-    return dataclasses.replace(info, read_with=reading_key(**reading))
+    stamp = before if info.kind == "movie" else None
+    return dataclasses.replace(info, read_with=reading_key(**reading), stamp=stamp)
+
+
+def is_current(info: SourceInfo) -> bool:
+    """Whether the file a probe read is still the one it read: a movie's size and
+    modification time are as they were (an image sequence's frames are each opened,
+    and checked against the probe, when read)."""
+    return info.stamp is None or _stamp(info.path) == info.stamp
+
+
+def _stamp(path: str | os.PathLike[str]) -> tuple[int, int] | None:
+    """A file's (size, modification time in ns), read through the active sandbox;
+    None when it cannot be opened (the probe then says why)."""
+    try:
+        with sandbox.readable(path) as name:
+            status = os.stat(name)
+    except (OSError, SourceError):
+        return None
+    return status.st_size, status.st_mtime_ns
 
 
 #: The one list of the reading arguments and their defaults (see :func:`reading_key`).

@@ -577,3 +577,21 @@ def test_a_probe_of_another_source_is_not_used(tmp_path: Path) -> None:
             read_pixels(tmp_path / "handed" / name),
             read_pixels(tmp_path / "probed" / name),
         )
+
+
+def test_a_probe_of_a_movie_replaced_since_is_not_used(tmp_path: Path) -> None:
+    # A build probes every source first, then converts layer after layer; a movie
+    # replaced meanwhile (a longer render of the same shot) was converted to the
+    # old probe's length, its last frames silently dropped.
+    from aebridge import ingest
+    from aebridge.convert import ConvertOptions, convert_layer
+
+    movie = synthetic.write_movie(tmp_path / "fg.mp4", frames=4)
+    options = ConvertOptions(source=movie, name="fg")
+    early = ingest.probe(movie, **options.probe_arguments())
+    assert ingest.is_current(early)
+    longer = synthetic.write_movie(tmp_path / "longer.mp4", frames=8)
+    Path(longer).replace(movie)
+    assert not ingest.is_current(early)
+    result = convert_layer(options, tmp_path / "out", info=early, jobs=1)
+    assert (result.first, result.last, result.frames_written) == (1001, 1008, 8)
