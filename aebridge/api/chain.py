@@ -165,6 +165,8 @@ def build(
             f"cannot create the output folder: {exc}", path=str(layers_dir)
         ) from exc
 
+    from .. import ingest
+
     built: list[BuiltLayer] = []
     for index, layer in enumerate(resolved.layers):
         if cancel is not None and cancel.is_set():
@@ -181,12 +183,25 @@ def build(
                 )
             )
             continue
+        probes = probed.get(layer.id, (None, None))
+        if not all(p is None or ingest.is_current(p) for p in probes):
+            # Replaced since the check (a render landing while the layers before it
+            # converted): held to the comp again, as the check held the old file.
+            again = source_problems(
+                resolved, rate_policy, probed, sequences=sequences, only=layer.id
+            )
+            if any(p.severity == "error" for p in again):
+                raise SpecError(again, source=comp.name)
+            new = [p for p in again if p not in preflight]
+            preflight.extend(new)
+            warnings.extend(str(p) for p in new)
+            probes = probed.get(layer.id, (None, None))
         built.append(
             build_layer(
                 resolved,
                 layer,
                 layers_dir,
-                probes=probed.get(layer.id, (None, None)),
+                probes=probes,
                 sequences=sequences,
                 engine=engine,
                 jobs=jobs,

@@ -80,13 +80,15 @@ def source_problems(
     probed: dict[str, tuple[Any, Any | None]] | None = None,
     *,
     sequences: FoundSequences | None = None,
+    only: str | None = None,
 ) -> list[Problem]:
     """Probe every source to convert and compare rate, size and length with the comp.
 
     Each source (and separate matte) is probed as its conversion will read it, and
     the probes are put in ``probed`` by layer id as (source, matte or None), so the
     conversion need not read them again; an image
-    sequence the spec check listed into ``sequences`` is not listed again.
+    sequence the spec check listed into ``sequences`` is not listed again. ``only``
+    names the one layer to check (a source replaced since the build's check).
     """
     from .. import ingest
     from ..convert import check_matte
@@ -98,7 +100,7 @@ def source_problems(
     read: dict[tuple[str, tuple[tuple[str, object], ...]], ingest.SourceInfo] = {}
     for index, layer in enumerate(spec.layers):
         source = layer.source
-        if not isinstance(source, LayerSource):
+        if not isinstance(source, LayerSource) or only not in (None, layer.id):
             continue
         path = f"layers[{index}].source"
         try:

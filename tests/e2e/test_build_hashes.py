@@ -295,3 +295,36 @@ def test_a_matte_is_probed_once_per_build(
     result = build(spec, tmp_path / "out", base_dir=tmp_path, jobs=1)
     assert probed == {"fg.mp4": 1, "pha.mp4": 1}
     assert result.layers[0].frames_written == 4
+
+
+def test_a_movie_replaced_after_the_source_check_is_checked_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The conversion probes a movie replaced since the source check again, but the
+    # build did not hold the new probe to the comp: a 30 fps render landing while
+    # the layers before it converted was built under rate_policy 'refuse', at 30
+    # fps and without a word.
+    from aebridge.api import chain
+
+    synthetic.write_movie(tmp_path / "bg.mp4", frames=4)
+    synthetic.write_movie(tmp_path / "fg.mp4", frames=4)
+    real = chain.source_problems
+    checks: list[int] = []
+
+    def then_replaced(*args: Any, **kwargs: Any) -> Any:
+        problems = real(*args, **kwargs)
+        checks.append(1)
+        if len(checks) == 1:
+            synthetic.write_movie(tmp_path / "new.mp4", frames=4, rate=Fraction(30))
+            (tmp_path / "new.mp4").replace(tmp_path / "fg.mp4")
+        return problems
+
+    monkeypatch.setattr(chain, "source_problems", then_replaced)
+    spec = _spec("fg.mp4")
+    spec["layers"].insert(0, {"id": "bg", "source": "bg.mp4"})
+    with pytest.raises(SpecError) as caught:
+        build(spec, tmp_path / "out", base_dir=tmp_path, rate_policy="refuse", jobs=1)
+    assert [str(p) for p in caught.value.problems] == [
+        "layers[1].source: the source runs at 30 fps, the comp at 24 fps; allowed "
+        "with rate_policy 'conform' or a source rate equal to the comp's"
+    ]
