@@ -135,10 +135,12 @@ class _Source:
     ``colorspace``, ``orientation``, ``part``, ``view``, ``fields``, ``matte``,
     ``yuv_matrix``) as sorted (name, value) pairs, so code handed a probe can tell
     whether it was read the way it needs (:func:`reading_key`)."""
-    stamp: tuple[int, int] | None = None
-    """A movie file's (size, modification time in ns) when it was probed, so a probe
-    kept for later can tell the file was replaced since (:func:`is_current`); None
-    for image sequences, whose frames are each opened when read."""
+    stamp: tuple[int, int, int, int, int] | None = None
+    """A movie file's (device, inode, size, modification and change times in ns)
+    when it was probed, so a probe kept for later can tell the file was replaced
+    since (:func:`is_current`), even by a copy of the same size that kept the old
+    modification time; None for image sequences, whose frames are each opened when
+    read."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -303,21 +305,30 @@ def probe(
 
 
 def is_current(info: SourceInfo) -> bool:
-    """Whether the file a probe read is still the one it read: a movie's size and
-    modification time are as they were (an image sequence's frames are each opened,
-    and checked against the probe, when read)."""
+    """Whether the file a probe read is still the one it read: a movie is the same
+    file (device and inode), of the same size, and neither written nor replaced
+    since (modification and change times; a copy can keep the first, not the
+    second). An image sequence's frames are each opened, and checked against the
+    probe, when read."""
     return info.stamp is None or _stamp(info.path) == info.stamp
 
 
-def _stamp(path: str | os.PathLike[str]) -> tuple[int, int] | None:
-    """A file's (size, modification time in ns), read through the active sandbox;
-    None when it cannot be opened (the probe then says why)."""
+def _stamp(path: str | os.PathLike[str]) -> tuple[int, int, int, int, int] | None:
+    """A file's (device, inode, size, modification and change times in ns), read
+    through the active sandbox; None when it cannot be opened (the probe then says
+    why)."""
     try:
         with sandbox.readable(path) as name:
             status = os.stat(name)
     except (OSError, SourceError):
         return None
-    return status.st_size, status.st_mtime_ns
+    return (
+        status.st_dev,
+        status.st_ino,
+        status.st_size,
+        status.st_mtime_ns,
+        status.st_ctime_ns,
+    )
 
 
 #: The one list of the reading arguments and their defaults (see :func:`reading_key`).

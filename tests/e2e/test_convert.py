@@ -595,3 +595,28 @@ def test_a_probe_of_a_movie_replaced_since_is_not_used(tmp_path: Path) -> None:
     assert not ingest.is_current(early)
     result = convert_layer(options, tmp_path / "out", info=early, jobs=1)
     assert (result.first, result.last, result.frames_written) == (1001, 1008, 8)
+
+
+def test_a_movie_replaced_by_one_of_its_size_and_time_is_not_current(
+    tmp_path: Path,
+) -> None:
+    # The stamp was (size, modification time): a copy that keeps the time (rsync
+    # -t, cp -p, a download dated by the server) of a render padded to the same
+    # size passed as the file probed, and was read with the old probe.
+    import os
+
+    from aebridge import ingest
+
+    movie = Path(synthetic.write_movie(tmp_path / "fg.mp4", frames=4))
+    longer = Path(synthetic.write_movie(tmp_path / "longer.mp4", frames=8))
+    gap = longer.stat().st_size - movie.stat().st_size
+    assert gap > 8
+    # A 'free' box pads the longer render's twin to the size probed (MP4 allows it).
+    with movie.open("ab") as padding:
+        padding.write(gap.to_bytes(4, "big") + b"free" + bytes(gap - 8))
+    early = ingest.probe(movie)
+    status = movie.stat()
+    os.utime(longer, ns=(status.st_atime_ns, status.st_mtime_ns))
+    assert longer.stat().st_size == status.st_size
+    longer.replace(movie)
+    assert not ingest.is_current(early)
