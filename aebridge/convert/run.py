@@ -232,7 +232,8 @@ def convert_layer(
             options (its ``vfr``, ``rate``, ``colorspace``, ``orientation``,
             ``part``, ``view``, ``fields`` and ``yuv_matrix``), when the caller has
             probed it already; default probed here, as is a probe of another
-            path or one made with other reading options.
+            path, one made with other reading options, or one of a movie changed
+            since (:func:`aebridge.ingest.is_current`).
         matte_info: the same for the separate matte, read as
             :meth:`ConvertOptions.matte_probe_arguments` say.
         sequences: the build's listings (see

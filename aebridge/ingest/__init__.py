@@ -298,7 +298,8 @@ def probe(
     """
     arguments = dict(locals())  # the arguments alone: nothing is assigned before
     reading = {k: v for k, v in arguments.items() if k not in _NOT_READING}
-    before = _stamp(path)  # before reading: a file replaced meanwhile differs
+    # Before reading: a file replaced meanwhile then differs.
+    before = _stamp(path) if _is_movie(os.fspath(path)) else None
     info = _probe(path, sequences=sequences, **reading)
     stamp = before if info.kind == "movie" else None
     return dataclasses.replace(info, read_with=reading_key(**reading), stamp=stamp)
@@ -311,6 +312,13 @@ def is_current(info: SourceInfo) -> bool:
     second). An image sequence's frames are each opened, and checked against the
     probe, when read."""
     return info.stamp is None or _stamp(info.path) == info.stamp
+
+
+def _is_movie(path: str) -> bool:
+    """Whether probe reads ``path`` as a movie (by its extension; not a folder)."""
+    return os.path.splitext(path)[1].lower() in MOVIE_EXTENSIONS and not (
+        os.path.isdir(path)
+    )
 
 
 def _stamp(path: str | os.PathLike[str]) -> tuple[int, int, int, int, int] | None:
@@ -366,8 +374,7 @@ def _probe(
             raise OptionError(
                 "--yuv-matrix", yuv_matrix, [m.value for m in YuvMatrix]
             ) from None
-    ext = os.path.splitext(text)[1].lower()
-    if ext in MOVIE_EXTENSIONS and not os.path.isdir(text):
+    if _is_movie(text):
         from . import movie
         from .exrparts import refuse_selection
 
