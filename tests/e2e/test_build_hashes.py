@@ -55,6 +55,23 @@ def _reads_for_hashing(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]
     yield opened
 
 
+@contextmanager
+def _counting_probes(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
+    # Probes by file name, and YUV matrix when one is given.
+    from aebridge import ingest
+
+    probed: Counter[str] = Counter()
+    real = ingest.probe
+
+    def counting(path: Any, **options: Any) -> Any:
+        matrix = options.get("yuv_matrix")
+        probed[Path(path).name + (f" {matrix}" if matrix else "")] += 1
+        return real(path, **options)
+
+    monkeypatch.setattr(ingest, "probe", counting)
+    yield probed
+
+
 def test_a_movie_is_read_for_its_hash_once_per_build(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -119,23 +136,14 @@ def test_the_spec_as_built_is_hashed_once(
 def test_each_source_is_probed_once_per_build(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from aebridge import ingest
-
     synthetic.write_movie(tmp_path / "fg.mp4", frames=4, width=64, height=36)
     synthetic.write_png_sequence(
         tmp_path / "media", "bg", frames=4, width=64, height=36
     )
-    probed: Counter[str] = Counter()
-    real = ingest.probe
-
-    def counting(path: Any, **options: Any) -> Any:
-        probed[Path(path).name] += 1
-        return real(path, **options)
-
-    monkeypatch.setattr(ingest, "probe", counting)
     spec = _spec("fg.mp4")
     spec["layers"].insert(0, {"id": "bg", "source": "media/bg.####.png"})
-    build(spec, tmp_path / "out", base_dir=tmp_path, jobs=1)
+    with _counting_probes(monkeypatch) as probed:
+        build(spec, tmp_path / "out", base_dir=tmp_path, jobs=1)
     assert probed == {"fg.mp4": 1, "bg.####.png": 1}
 
 
@@ -252,24 +260,15 @@ def test_a_movie_two_layers_read_alike_is_probed_once(
 ) -> None:
     # A plate used twice (say, once more in screen mode) was probed per layer; a
     # layer reading it another way (here its YUV matrix) still gets its own probe.
-    from aebridge import ingest
-
     synthetic.write_movie(tmp_path / "fg.mp4", frames=4, width=64, height=36)
-    probed: Counter[str] = Counter()
-    real = ingest.probe
-
-    def counting(path: Any, **options: Any) -> Any:
-        probed[f"{Path(path).name} {options.get('yuv_matrix')}"] += 1
-        return real(path, **options)
-
-    monkeypatch.setattr(ingest, "probe", counting)
     spec = _spec("fg.mp4")
     spec["layers"].append({"id": "again", "source": "fg.mp4", "blend": "screen"})
     spec["layers"].append(
         {"id": "other", "source": {"path": "fg.mp4", "yuv_matrix": "bt601"}}
     )
-    result = build(spec, tmp_path / "out", base_dir=tmp_path, jobs=1)
-    assert probed == {"fg.mp4 None": 1, "fg.mp4 bt601": 1}
+    with _counting_probes(monkeypatch) as probed:
+        result = build(spec, tmp_path / "out", base_dir=tmp_path, jobs=1)
+    assert probed == {"fg.mp4": 1, "fg.mp4 bt601": 1}
     assert [layer.sequence.last for layer in result.layers] == [1004, 1004, 1004]
 
 
@@ -278,21 +277,12 @@ def test_a_matte_is_probed_once_per_build(
 ) -> None:
     # The source check probes the matte (to check it fits); the conversion probed
     # it again, since only the source's probe was handed over.
-    from aebridge import ingest
-
     synthetic.write_movie(tmp_path / "fg.mp4", frames=4, width=64, height=36)
     synthetic.write_movie(tmp_path / "pha.mp4", frames=4, width=64, height=36)
-    probed: Counter[str] = Counter()
-    real = ingest.probe
-
-    def counting(path: Any, **options: Any) -> Any:
-        probed[Path(path).name] += 1
-        return real(path, **options)
-
-    monkeypatch.setattr(ingest, "probe", counting)
     spec = _spec("fg.mp4")
     spec["layers"][0]["source"] = {"path": "fg.mp4", "matte": "pha.mp4"}
-    result = build(spec, tmp_path / "out", base_dir=tmp_path, jobs=1)
+    with _counting_probes(monkeypatch) as probed:
+        result = build(spec, tmp_path / "out", base_dir=tmp_path, jobs=1)
     assert probed == {"fg.mp4": 1, "pha.mp4": 1}
     assert result.layers[0].frames_written == 4
 
