@@ -229,6 +229,14 @@ def _interlaced(tmp_path: Path, ffmpeg: Ffmpeg) -> Path:
     )  # fmt: skip
 
 
+def _progressive(tmp_path: Path, ffmpeg: Ffmpeg) -> Path:
+    """The same picture as :func:`_interlaced`, progressive."""
+    return ffmpeg(
+        "-f", "lavfi", "-i", "testsrc2=s=64x32:r=25:d=0.4",
+        "-c:v", "libx264", "-pix_fmt", "yuv420p", output=tmp_path / "p.mp4",
+    )  # fmt: skip
+
+
 def test_interlaced_movies_are_flagged_and_warned(
     tmp_path: Path, ffmpeg: Ffmpeg
 ) -> None:
@@ -414,10 +422,7 @@ def test_an_interlaced_mattes_field_handling_is_in_the_settings_hash(
     from aebridge.convert import convert
 
     matte = _interlaced(tmp_path, ffmpeg)
-    colour = ffmpeg(
-        "-f", "lavfi", "-i", "testsrc2=s=64x32:r=25:d=0.4",
-        "-c:v", "libx264", "-pix_fmt", "yuv420p", output=tmp_path / "p.mp4",
-    )  # fmt: skip
+    colour = _progressive(tmp_path, ffmpeg)
     out = tmp_path / "out"
     convert(str(colour), out, name="p", matte=str(matte), jobs=1)
     again = convert(str(colour), out, name="p", matte=str(matte),
@@ -433,10 +438,7 @@ def test_an_interlaced_matte_kept_woven_is_warned_about(
     from aebridge.convert import convert
 
     matte = _interlaced(tmp_path, ffmpeg)
-    colour = ffmpeg(
-        "-f", "lavfi", "-i", "testsrc2=s=64x32:r=25:d=0.4",
-        "-c:v", "libx264", "-pix_fmt", "yuv420p", output=tmp_path / "p.mp4",
-    )  # fmt: skip
+    colour = _progressive(tmp_path, ffmpeg)
     kept = convert(str(colour), tmp_path / "kept", name="p", matte=str(matte), jobs=1)
     (said,) = [w for w in kept.warnings if "interlaced" in w]
     assert said.startswith("the matte is interlaced (top first): ")
