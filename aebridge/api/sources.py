@@ -86,9 +86,9 @@ def source_problems(
 
     Each source (and separate matte) is probed as its conversion will read it, and
     the probes are put in ``probed`` by layer id as (source, matte or None), so the
-    conversion need not read them again; an image
-    sequence the spec check listed into ``sequences`` is not listed again. ``only``
-    names the one layer to check (a source replaced since the build's check).
+    conversion need not read them again; an image sequence the spec check listed
+    into ``sequences`` is not listed again. ``only`` names the one layer to check
+    (a source replaced since the build's check).
     """
     from .. import ingest
     from ..convert import check_matte
@@ -96,8 +96,15 @@ def source_problems(
 
     comp = spec.comp
     problems: list[Problem] = []
-    # A source two layers read the same way (a plate used twice) is probed once.
+    # A file two layers read the same way (a plate used twice) is probed once.
     read: dict[tuple[str, tuple[tuple[str, object], ...]], ingest.SourceInfo] = {}
+
+    def probe_once(path: str, reading: dict[str, Any]) -> ingest.SourceInfo:
+        key = (path, ingest.reading_key(**reading))
+        if key not in read:
+            read[key] = ingest.probe(path, sequences=sequences, **reading)
+        return read[key]
+
     for index, layer in enumerate(spec.layers):
         source = layer.source
         if not isinstance(source, LayerSource) or only not in (None, layer.id):
@@ -109,12 +116,7 @@ def source_problems(
             # name a colour space by the config's name (srgb, linear are aliases);
             # one the config does not have is their only OptionError.
             options = layer_options(spec, layer)
-            reading = options.probe_arguments()
-            key = (options.source, ingest.reading_key(**reading))
-            info = read.get(key) or ingest.probe(
-                options.source, sequences=sequences, **reading
-            )
-            read[key] = info
+            info = probe_once(options.source, options.probe_arguments())
         except OptionError as exc:
             problems.append(
                 Problem(
@@ -136,12 +138,7 @@ def source_problems(
             # A matte that does not fit its source failed in the conversion, after
             # the layers before it were converted: it is checked here with the rest.
             try:
-                matte_reading = options.matte_probe_arguments()
-                matte_key = (options.matte, ingest.reading_key(**matte_reading))
-                matte_info = read.get(matte_key) or ingest.probe(
-                    options.matte, sequences=sequences, **matte_reading
-                )
-                read[matte_key] = matte_info
+                matte_info = probe_once(options.matte, options.matte_probe_arguments())
                 extra = check_matte(info, matte_info)
             except PathOutsideRootsError:
                 raise
