@@ -45,7 +45,9 @@ SIDECAR_SCHEMA = "aebridge.sequence/1"
 #    chromaticities, wide-gamut and HDR movie tags, EXIF, display matrices).
 # 5: a matte movie without alpha is read from its luma plane, not from RGB; the default
 #    compression is zip (a change of compression alone is in the settings hash too).
-PIPELINE_VERSION = 5
+# 6: 8-bit movies read by the exact H.273 rule like deeper ones (they went through
+#    swscale's exact-rounding path, which differs by a code here and there).
+PIPELINE_VERSION = 6
 
 # Provenance keys with a meaning of their own; anything else is kept under "extra".
 PROVENANCE_KEYS = (

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .._native import zip_split
 from .attributes import encode_attribute
 
 __all__ = ["fast_deflate", "write_scanlines"]
@@ -53,32 +54,21 @@ def _predicted(planes: list[npt.NDArray[Any]], lines: int) -> npt.NDArray[np.uin
 
     Returns a (blocks x bytes per block) array for the blocks of ``lines`` whole
     scanlines; ``planes`` (channels in file order, each H x W, H a multiple of
-    ``lines``) may be strided views. A block's raw bytes are, scanline by scanline,
-    each channel's row; the byte split puts the even bytes first, then the odd ones,
-    and the predictor stores ``d[i] = t[i] - t[i-1] + 128`` (mod 256), as Imf's zip
-    compressor does. For half data the split is done straight from the planes (low
-    bytes, then high bytes): no interleaved copy is ever made.
+    ``lines``) may be views with strided rows. A block's raw bytes are, scanline by
+    scanline, each channel's row (little-endian values); the byte split puts the
+    even bytes first, then the odd ones, and the predictor stores
+    ``d[i] = t[i] - t[i-1] + 128`` (mod 256), as Imf's zip compressor does. Done by
+    :func:`aebridge._native.zip_split`, straight from the planes.
     """
     height, width = planes[0].shape
-    blocks = height // lines
-    channels = len(planes)
-    if planes[0].dtype == np.float16 and sys.byteorder == "little":
-        # (block, low/high byte, line, channel, x): the raw order, split.
-        split = np.empty((blocks, 2, lines, channels, width), dtype=np.uint8)
-        for c, plane in enumerate(planes):
-            # Little-endian words: byte 0 is the low byte (the even stream).
-            pairs = plane.view(np.uint8).reshape(blocks, lines, width, 2)
-            np.copyto(split[:, 0, :, c], pairs[..., 0])
-            np.copyto(split[:, 1, :, c], pairs[..., 1])
-        flat = split.reshape(blocks, -1)
-    else:
-        rows = np.stack(planes, axis=1).reshape(blocks, -1).view(np.uint8)
-        flat = np.concatenate((rows[:, 0::2], rows[:, 1::2]), axis=1)
-    delta = np.empty_like(flat)
-    delta[:, 0] = flat[:, 0]
-    np.subtract(flat[:, 1:], flat[:, :-1], out=delta[:, 1:])
-    delta[:, 1:] += np.uint8(128)
-    return delta
+    row_bytes = sum(width * p.itemsize for p in planes)
+    out = np.empty((height // lines, lines * row_bytes), dtype=np.uint8)
+    if sys.byteorder == "little":
+        zip_split(tuple(planes), lines, out)
+    else:  # pragma: no cover - no big-endian machine runs the tests
+        swapped = tuple(p.astype(p.dtype.newbyteorder("<")) for p in planes)
+        zip_split(swapped, lines, out)
+    return out
 
 
 def _raw(planes: list[npt.NDArray[Any]], y0: int, y1: int) -> bytes:

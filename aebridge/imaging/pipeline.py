@@ -4,13 +4,13 @@ described in :mod:`aebridge.imaging`)."""
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from .._native import gather2d
 from ..colour import validate_colorspace
 from ..encoding import ColourIn, Encoding
 from ..errors import OptionError
@@ -24,7 +24,6 @@ from .maths import (
     unpremultiply,
 )
 from .tables import (
-    GATHER_ROWS,
     check_table,
     convert_float,
     find_split,
@@ -416,34 +415,13 @@ class PixelPipeline:
         alpha_codes: npt.NDArray[Any],
         planes: npt.NDArray[Any],
     ) -> None:
-        """8-bit: one gather per channel from the (value << 8 | alpha) table."""
+        """8-bit: one gather per channel from the (value << 8 | alpha) table, by
+        :func:`aebridge._native.gather2d`; alpha from its own table."""
         assert plan.alpha_lut is not None
-        tables = plan.table2d
-        h, w = pixels.shape[:2]
         colours = 3 if self.channels >= 3 else 1
-        # The indexes value << 8 | alpha of every colour channel, built as bytes:
-        # a little-endian uint16 is its low byte (alpha) then its high byte (value),
-        # so two strided byte copies make all of them, with no shift or or. Built
-        # and gathered a band of rows at a time, so the indexes stay in cache.
-        band_rows = min(h, GATHER_ROWS)
-        pairs = np.empty((colours, band_rows, w, 2), dtype=np.uint8)
-        for top in range(0, h, band_rows):
-            rows = slice(top, top + band_rows)
-            n = min(band_rows, h - top)
-            if sys.byteorder == "little":
-                pairs[:, :n, :, 0] = alpha_codes[rows]
-                pairs[:, :n, :, 1] = pixels[rows, :, :colours].transpose(2, 0, 1)
-                index = pairs[:, :n].view(np.uint16)[..., 0]
-            else:  # pragma: no cover - no big-endian machine runs the tests
-                index = np.left_shift(
-                    pixels[rows, :, :colours].transpose(2, 0, 1), 8, dtype=np.uint16
-                )
-                index |= alpha_codes[rows]
-            if len(tables) == 1:
-                np.take(tables[0], index, out=planes[:colours, rows], mode="clip")
-            else:
-                for c in range(colours):
-                    np.take(tables[c], index[c], out=planes[c, rows], mode="clip")
+        values = tuple(pixels[..., c] for c in range(colours))
+        tables = plan.table2d if len(plan.table2d) == 1 else plan.table2d[:colours]
+        gather2d(tables, values, alpha_codes, tuple(planes[:colours]))
         if colours == 1:
             planes[1] = planes[0]  # one grey channel spread to RGB
             planes[2] = planes[0]

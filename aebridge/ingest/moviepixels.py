@@ -13,13 +13,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .._native import lookup, yuv_rgb
 from . import MovieInfo
 from .metadata import orient, oriented_size
 
 __all__ = [
     "LUMA",
     "SizeChange",
-    "deep_to_array",
+    "exact_to_array",
     "has_luma_plane",
     "luma_table",
     "output_format",
@@ -96,12 +97,9 @@ def _luma(frame: Any, info: MovieInfo) -> npt.NDArray[np.generic]:
     stride = plane.line_size // raw.itemsize
     y = raw.reshape(-1, stride)[: frame.height, : frame.width]
     table = luma_table(comp.bits, info.color_range, info.dtype)
-    if comp.bits > 8:
-        y = y & np.uint16((1 << comp.bits) - 1)  # bits above the depth are padding
     out = np.empty((frame.height, frame.width, 1), dtype=table.dtype)
-    for top in range(0, frame.height, 64):  # bands: np.take's intp index stays small
-        band = slice(top, top + 64)
-        np.take(table, y[band], out=out[band, :, 0], mode="clip")
+    # Bits above the depth are padding: masked off.
+    lookup(table, y, out[..., 0], (1 << comp.bits) - 1)
     return out
 
 
@@ -136,12 +134,13 @@ def _stored_array(frame: Any, info: MovieInfo) -> npt.NDArray[np.generic]:
     its size was checked by the caller."""
     if info.pixel_format == LUMA:
         return _luma(frame, info)  # a matte, at any depth
-    if info.dtype == "uint16":
-        return deep_to_array(frame, info)
+    if info.dtype == "uint16" or _exact_layout(frame):
+        return exact_to_array(frame, info)
     from av.video.reformatter import Interpolation
 
-    # Exact rounding and full chroma interpolation: swscale's fast paths are off by
-    # up to a few code values.
+    # The 8-bit layouts the exact path does not take (grey + alpha, palettes,
+    # chroma subsampled by more than two): swscale with exact rounding and full
+    # chroma interpolation (its fast paths are off by up to a few code values).
     flags = Interpolation.BILINEAR | Interpolation.ACCURATE_RND
     flags |= Interpolation.FULL_CHR_H_INT
     rgb = frame.reformat(
@@ -164,29 +163,55 @@ class SizeChange(Exception):
         self.width, self.height = width, height
 
 
-def _planar(frame: Any) -> Any:
-    """The frame itself when its deep planes can be read directly, else repacked.
+def _two_by_two(frame: Any) -> bool:
+    """Whether a YUV frame's chroma is full size or half (rounded up) each way."""
+    fmt, width, height = frame.format, int(frame.width), int(frame.height)
+    return fmt.chroma_width(width) in (width, (width + 1) // 2) and fmt.chroma_height(
+        height
+    ) in (height, (height + 1) // 2)
 
-    Semi-planar or packed deep formats (p010, y210, ...) are repacked by swscale to
-    the planar format of the same depth and subsampling, which moves samples without
-    scaling them.
+
+def _exact_layout(frame: Any) -> bool:
+    """Whether an 8-bit frame's layout is one the exact path reads: RGB, grey alone,
+    or Y'CbCr (+ alpha) with chroma subsampled at most two to one each way, stored
+    planar or packed (packed ones are first repacked losslessly, see _planar)."""
+    fmt = frame.format
+    comps = fmt.components
+    if fmt.is_bayer or any(c.bits != 8 for c in comps):
+        return False
+    if fmt.is_rgb or (len(comps) == 1 and not comps[0].is_alpha):
+        return str(fmt.name) != "pal8"
+    colour = sum(1 for c in comps if not c.is_alpha)
+    return colour == 3 and _two_by_two(frame)
+
+
+def _planar(frame: Any) -> Any:
+    """The frame itself when its planes can be read directly, else repacked.
+
+    Semi-planar or packed formats (nv12, yuyv422, p010, rgb24, ...) are repacked by
+    swscale to the planar format of the same depth and subsampling, which moves
+    samples without scaling them.
     """
     fmt = frame.format
-    name = str(fmt.name)
-    if fmt.is_planar and name.endswith("le") and not fmt.is_bayer:
+    comps = fmt.components
+    bits = max(c.bits for c in comps)
+    own_planes = len({c.plane for c in comps}) == len(comps)
+    native_order = bits == 8 or str(fmt.name).endswith("le")
+    alpha = any(c.is_alpha for c in comps)
+    readable = fmt.is_rgb or len(comps) - alpha == 1 or _two_by_two(frame)
+    if own_planes and native_order and not fmt.is_bayer and readable:
         return frame
-    bits = max(c.bits for c in fmt.components)
-    depth = 16 if bits > 12 else 12 if bits > 10 else 10
-    alpha = any(c.is_alpha for c in fmt.components)
+    depth = 8 if bits <= 8 else 16 if bits > 12 else 12 if bits > 10 else 10
+    suffix = "" if depth == 8 else f"{depth}le"
     if fmt.is_rgb:
-        target = f"gbr{'a' if alpha else ''}p{depth}le"
-    elif len(fmt.components) - alpha == 1:
-        target = f"gray{depth}le"
+        target = f"gbr{'a' if alpha else ''}p{suffix}"
+    elif len(comps) - alpha == 1:
+        target = "gray" if depth == 8 else f"gray{depth}le"
     else:
         sub_w = fmt.chroma_width(frame.width) < frame.width
         sub_h = fmt.chroma_height(frame.height) < frame.height
         layout = "420" if sub_w and sub_h else "422" if sub_w else "444"
-        target = f"yuv{'a' if alpha else ''}{layout}p{depth}le"
+        target = f"yuv{'a' if alpha else ''}{layout}p{suffix}"
     return frame.reformat(format=target)
 
 
@@ -201,63 +226,67 @@ def _codes(frame: Any, index: int) -> npt.NDArray[np.integer[Any]]:
     return rows[: plane.height, : plane.width]
 
 
-def _plus_upsampled(
-    full: npt.NDArray[np.float64], term: npt.NDArray[np.float64]
-) -> npt.NDArray[np.float64]:
-    """``full`` plus a chroma-resolution ``term`` brought to full size.
-
-    Chroma is co-sited horizontally (left) and centred vertically: the siting H.264,
-    HEVC and ProRes use unless told otherwise ("left"), and what FFmpeg assumes. A
-    pixel between two chroma samples gets their linear interpolation. The terms are
-    already-scaled parts of the RGB sums (linear in the chroma code), so
-    interpolating them is interpolating the chroma.
-    """
-    height, width = full.shape
-    h, w = term.shape
-    if w < width:
-        right = np.concatenate((term[:, 1:], term[:, -1:]), axis=1)
-        right += term
-        right *= 0.5
-        wide = np.empty((h, width))
-        wide[:, 0::2] = term[:, : (width + 1) // 2]
-        wide[:, 1::2] = right[:, : width // 2]
-        term = wide
-    if h < height:
-        up = np.concatenate((term[:1], term[:-1]), axis=0)
-        down = np.concatenate((term[1:], term[-1:]), axis=0)
-        up *= 0.25
-        down *= 0.25
-        near = term * 0.75
-        up += near
-        down += near
-        out = np.empty_like(full)
-        np.add(full[0::2], up[: (height + 1) // 2], out=out[0::2])
-        np.add(full[1::2], down[: height // 2], out=out[1::2])
-        return out
-    return full + term
-
-
 def _scaled(
-    codes: npt.NDArray[np.integer[Any]], offset: float, span: float
+    codes: npt.NDArray[np.integer[Any]], offset: float, span: float, top: float
 ) -> npt.NDArray[np.float64]:
-    """``(code - offset) * 65535 / span`` in float64: the subtraction and product are
+    """``(code - offset) * top / span`` in float64: the subtraction and product are
     exact, the division correctly rounded, so an exact half (mid grey) stays one."""
     out: npt.NDArray[np.float64] = np.subtract(codes, offset, dtype=np.float64)
-    out *= 65535.0
+    out *= top
     out /= span
     return out
 
 
-def deep_to_array(frame: Any, info: MovieInfo) -> npt.NDArray[np.uint16]:
-    """A 9- to 16-bit frame as uint16 RGB(A), full scale exactly 65535.
+def yuv_rule(
+    bits: int, color_range: str, matrix: str, top: float
+) -> tuple[float, float, float, float, float, float, float, float, float]:
+    """The constants of the Y'CbCr -> R'G'B' rule for ``bits``-bit codes and output
+    full scale ``top``: Y offset and span, chroma offset and span, ``top``, then the
+    coefficients of Cr in R, Cb and Cr in G, and Cb in B (ITU-T H.273)::
 
-    swscale converts deep YUV to 16-bit RGB on an 8-bit scale (10-bit limited-range
-    white 940 came out as 65283, 0.9961), so deep frames are converted here from
-    their planes with the exact ranges of ITU-T H.273: limited range maps
-    ``16 << (b - 8)`` .. ``235 << (b - 8)`` luma (``240 << (b - 8)`` chroma) to 0..1,
-    full range ``0 .. 2**b - 1``. Each value is ``round(65535 * v)`` of the exact
-    formula (float64; values outside 0..1 are clipped, as 16 bits cannot hold them):
-    this is the reference a faster path must reproduce.
+        y = (Y - y_offset) * top / y_span      c = (C - c_offset) * top / c_span
+        R = y + k_r Cr      G = y + (k_gb Cb + k_gr Cr)      B = y + k_b Cb
+
+    Limited range maps ``16 << (b - 8)`` .. ``235 << (b - 8)`` luma (``240 << (b - 8)``
+    chroma) to 0..1, full range ``0 .. 2**b - 1``. G is (y - Kr R - Kb B) / Kg.
+    """
+    scale = float(1 << (bits - 8))
+    if color_range != "JPEG":
+        y_offset, y_span, c_offset, c_span = (
+            16 * scale,
+            219 * scale,
+            128 * scale,
+            224 * scale,
+        )
+    else:
+        full = float((1 << bits) - 1)
+        y_offset, y_span, c_offset, c_span = 0.0, full, float(1 << (bits - 1)), full
+    kr, kb = _KR_KB[matrix]
+    kg = 1.0 - kr - kb
+    return (
+        y_offset, y_span, c_offset, c_span, top,
+        2 * (1 - kr), -2 * kb * (1 - kb) / kg, -2 * kr * (1 - kr) / kg, 2 * (1 - kb),
+    )  # fmt: skip
+
+
+def exact_to_array(frame: Any, info: MovieInfo) -> npt.NDArray[np.unsignedinteger[Any]]:
+    """A frame as RGB(A) codes of ``info.dtype``, full scale exactly 255 or 65535.
+
+    This is the one rule by which aebridge reads movie pixels, at every depth: each
+    value is ``round(top * v)`` (half to even; values outside 0..1 clipped) of the
+    exact formula of ITU-T H.273 (:func:`yuv_rule`), evaluated in float64. Chroma is
+    co-sited horizontally (left) and centred vertically, the siting H.264, HEVC and
+    ProRes use unless told otherwise and what FFmpeg assumes: a pixel between two
+    chroma samples gets their linear interpolation (horizontally the mean, vertically
+    0.75 of the nearer row and 0.25 of the other, edges repeated), done on the
+    already-scaled chroma terms. Y'CbCr is computed by :func:`aebridge._native.yuv_rgb`
+    (the tests hold it to a numpy evaluation of the same operations, and to exact
+    rational arithmetic); RGB, grey and alpha codes are rescaled here.
+
+    swscale is not the rule: it converts deep Y'CbCr to 16-bit RGB on an 8-bit scale
+    (10-bit limited-range white 940 came out as 65283, 0.9961), and its 8-bit paths
+    round in fixed point (its exact-rounding one differs from the formula by a code
+    here and there).
 
     The returned H x W x C array is a view over channel planes (``out[..., c]`` is
     contiguous), like the pixel pipeline's output.
@@ -266,39 +295,30 @@ def deep_to_array(frame: Any, info: MovieInfo) -> npt.NDArray[np.uint16]:
     fmt = frame.format
     comps = fmt.components
     bits = max(c.bits for c in comps)
-    top = float((1 << bits) - 1)
+    code_top = float((1 << bits) - 1)
+    top = 255.0 if info.dtype == "uint8" else 65535.0
     alpha_index = next((i for i, c in enumerate(comps) if c.is_alpha), None)
     colour = [i for i in range(len(comps)) if i != alpha_index]
     width, height = int(frame.width), int(frame.height)
-    limited = info.color_range != "JPEG" and not fmt.is_rgb  # RGB is full range
-    scale = float(1 << (bits - 8))
-    offset, span = (16 * scale, 219 * scale) if limited else (0.0, top)
-    planes: list[npt.NDArray[np.float64]]
+    out = np.empty((info.channels, height, width), info.dtype)
+    planes: list[npt.NDArray[np.float64]] = []
     if fmt.is_rgb:
-        planes = [_scaled(_codes(frame, i), 0.0, top) for i in colour]
+        planes = [_scaled(_codes(frame, i), 0.0, code_top, top) for i in colour]
     elif len(colour) == 1:
-        grey = _scaled(_codes(frame, colour[0]), offset, span)
+        rule = yuv_rule(bits, info.color_range, "itu709", top)
+        grey = _scaled(_codes(frame, colour[0]), rule[0], rule[1], top)
         planes = [grey] * (3 if info.channels >= 3 else 1)
     else:
-        c_offset, c_span = (
-            (128 * scale, 224 * scale) if limited else (float(1 << (bits - 1)), top)
-        )
-        kr, kb = _KR_KB[info.matrix]
-        kg = 1.0 - kr - kb
-        cb, cr = (_scaled(_codes(frame, i), c_offset, c_span) for i in colour[1:])
-        # R = Y + 2(1 - Kr) Cr; B = Y + 2(1 - Kb) Cb; G = (Y - Kr R - Kb B) / Kg.
-        terms = (
-            cr * (2 * (1 - kr)),
-            cb * (-2 * kb * (1 - kb) / kg) + cr * (-2 * kr * (1 - kr) / kg),
-            cb * (2 * (1 - kb)),
-        )
-        y = _scaled(_codes(frame, colour[0]), offset, span)
-        planes = [_plus_upsampled(y, t) for t in terms]
+        y, cb, cr = (_codes(frame, i) for i in colour)
+        rule = yuv_rule(bits, info.color_range, info.matrix, top)
+        yuv_rgb(y, cb, cr, out[0], out[1], out[2], rule)
     if alpha_index is not None and info.has_alpha:
-        planes.append(_scaled(_codes(frame, alpha_index), 0.0, top))
-    out = np.empty((info.channels, height, width), np.uint16)
-    for c in range(info.channels):
-        plane = np.clip(planes[c], 0.0, 65535.0)
+        planes.append(_scaled(_codes(frame, alpha_index), 0.0, code_top, top))
+    first = info.channels - len(planes)
+    if first not in (0, 3) or (first == 3) != (len(colour) == 3 and not fmt.is_rgb):
+        raise ValueError(f"{fmt.name} frames cannot give {info.channels} channels")
+    for c, plane in enumerate(planes, start=first):
+        np.clip(plane, 0.0, top, out=plane)
         np.rint(plane, out=plane)
         out[c] = plane
     return out.transpose(1, 2, 0)

@@ -302,9 +302,9 @@ def test_deep_conversion_rounds_the_exact_formula(tmp_path: Path) -> None:
     info = probe(_encode(tmp_path / "t.mov", "prores_ks", "yuv444p10le",
                          [np.zeros((8, 16, 3), np.uint16)]))  # fmt: skip
     info = dataclasses.replace(info, matrix="itu709", color_range="MPEG")
-    from aebridge.ingest.moviepixels import deep_to_array as _deep_to_array
+    from aebridge.ingest.moviepixels import exact_to_array
 
-    got = np.asarray(_deep_to_array(frame, info)).astype(int)
+    got = np.asarray(exact_to_array(frame, info)).astype(int)
     kr, kb = Q(2126, 10000), Q(722, 10000)
     for j in range(8):
         for i in range(16):
