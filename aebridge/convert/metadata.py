@@ -46,7 +46,8 @@ SIDECAR_SCHEMA = "aebridge.sequence/1"
 # 5: a matte movie without alpha is read from its luma plane, not from RGB; the default
 #    compression is zip (a change of compression alone is in the settings hash too).
 # 6: 8-bit movies read by the exact H.273 rule like deeper ones (they went through
-#    swscale's exact-rounding path, which differs by a code here and there).
+#    swscale's exact-rounding path, which differs by a code here and there); untagged
+#    9- to 16-bit grey movies read as full range, as 8-bit ones were.
 PIPELINE_VERSION = 6
 
 # Provenance keys with a meaning of their own; anything else is kept under "extra".

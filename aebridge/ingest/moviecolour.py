@@ -115,9 +115,13 @@ def decide_colour(
             path=path,
         )
     jpeg_format = fmt.name.startswith("yuvj")
-    if range_tag == "pc" or (range_tag == "unspecified" and jpeg_format):
+    # Untagged grey is full range, as swscale and FFmpeg's image codecs take it (a
+    # grey matte's 0 and 255 are clear and opaque).
+    grey = fmt.name.startswith(("gray", "ya"))
+    if range_tag == "pc" or (range_tag == "unspecified" and (jpeg_format or grey)):
         sws_range = "JPEG"
-        parts.append("full range" + (" as tagged" if range_tag == "pc" else " (yuvj)"))
+        untagged = " (yuvj)" if jpeg_format else " (untagged grey)"
+        parts.append("full range" + (" as tagged" if range_tag == "pc" else untagged))
     else:
         sws_range = "MPEG"
         parts.append(

@@ -446,3 +446,30 @@ def test_an_interlaced_matte_kept_woven_is_warned_about(
     whole = convert(str(colour), tmp_path / "whole", name="p", matte=str(matte),
                     fields="interpolate", jobs=1)  # fmt: skip
     assert not [w for w in whole.warnings if "interlaced" in w]
+
+
+@pytest.mark.parametrize(("pix_fmt", "top"), [("gray", 255), ("gray10le", 1023)])
+def test_untagged_grey_movies_are_full_range_at_every_depth(
+    tmp_path: Path, pix_fmt: str, top: int
+) -> None:
+    """Grey codes 0 and full scale are clear and opaque in a matte: untagged grey is
+    read as full range (swscale's reading), 8-bit and deep alike (10-bit grey was
+    stretched as limited range while 8-bit was not)."""
+    path = tmp_path / "grey.mkv"
+    container = av.open(str(path), "w")
+    stream = container.add_stream("ffv1", rate=24)
+    stream.width, stream.height, stream.pix_fmt = 32, 16, pix_fmt
+    codes = np.tile(np.linspace(0, top, 32).round().astype(np.uint16), (16, 1))
+    frame = av.VideoFrame(32, 16, pix_fmt)
+    view = np.frombuffer(frame.planes[0], np.uint8 if top == 255 else np.uint16)
+    view.reshape(16, -1)[:, :32] = codes
+    for packet in [*stream.encode(frame), *stream.encode()]:
+        container.mux(packet)
+    container.close()
+    info = probe(path)
+    assert info.color_range == "JPEG"
+    assert "full range (untagged grey)" in info.colour_decision
+    [(_, pixels)] = list(read_movie_frames(info, 0, 1))
+    full = 255 if info.dtype == "uint8" else 65535
+    want = np.floor(codes.astype(np.float64) * full / top + 0.5)
+    assert np.array_equal(pixels[..., 0], want)
