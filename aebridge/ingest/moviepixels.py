@@ -138,8 +138,8 @@ def _stored_array(frame: Any, info: MovieInfo) -> npt.NDArray[np.generic]:
         return exact_to_array(frame, info)
     from av.video.reformatter import Interpolation
 
-    # The 8-bit layouts the exact path does not take (grey + alpha, palettes,
-    # chroma subsampled by more than two): swscale with exact rounding and full
+    # The 8-bit layouts the exact path does not take (palettes, chroma subsampled
+    # by more than two to one): swscale with exact rounding and full
     # chroma interpolation (its fast paths are off by up to a few code values).
     flags = Interpolation.BILINEAR | Interpolation.ACCURATE_RND
     flags |= Interpolation.FULL_CHR_H_INT
@@ -172,16 +172,17 @@ def _two_by_two(frame: Any) -> bool:
 
 
 def _exact_layout(frame: Any) -> bool:
-    """Whether an 8-bit frame's layout is one the exact path reads: RGB, grey alone,
-    or Y'CbCr (+ alpha) with chroma subsampled at most two to one each way, stored
-    planar or packed (packed ones are first repacked losslessly, see _planar)."""
+    """Whether an 8-bit frame's layout is one the exact path reads: RGB, grey, or
+    Y'CbCr with chroma subsampled at most two to one each way, each with or without
+    alpha, stored planar or packed (packed ones are first repacked losslessly, see
+    _planar)."""
     fmt = frame.format
     comps = fmt.components
     if fmt.is_bayer or any(c.bits != 8 for c in comps):
         return False
-    if fmt.is_rgb or (len(comps) == 1 and not comps[0].is_alpha):
-        return str(fmt.name) != "pal8"
     colour = sum(1 for c in comps if not c.is_alpha)
+    if fmt.is_rgb or colour == 1:
+        return str(fmt.name) != "pal8"
     return colour == 3 and _two_by_two(frame)
 
 
@@ -190,7 +191,8 @@ def _planar(frame: Any) -> Any:
 
     Semi-planar or packed formats (nv12, yuyv422, p010, rgb24, ...) are repacked by
     swscale to the planar format of the same depth and subsampling, which moves
-    samples without scaling them.
+    samples without scaling them; grey with alpha (ya8, ya16) becomes planar RGB with
+    alpha, each colour plane a copy of the grey one.
     """
     fmt = frame.format
     comps = fmt.components
@@ -203,7 +205,7 @@ def _planar(frame: Any) -> Any:
         return frame
     depth = 8 if bits <= 8 else 16 if bits > 12 else 12 if bits > 10 else 10
     suffix = "" if depth == 8 else f"{depth}le"
-    if fmt.is_rgb:
+    if fmt.is_rgb or (len(comps) - alpha == 1 and alpha):
         target = f"gbr{'a' if alpha else ''}p{suffix}"
     elif len(comps) - alpha == 1:
         target = "gray" if depth == 8 else f"gray{depth}le"
@@ -291,6 +293,7 @@ def exact_to_array(frame: Any, info: MovieInfo) -> npt.NDArray[np.unsignedintege
     The returned H x W x C array is a view over channel planes (``out[..., c]`` is
     contiguous), like the pixel pipeline's output.
     """
+    grey = sum(1 for c in frame.format.components if not c.is_alpha) == 1
     frame = _planar(frame)
     fmt = frame.format
     comps = fmt.components
@@ -302,12 +305,12 @@ def exact_to_array(frame: Any, info: MovieInfo) -> npt.NDArray[np.unsignedintege
     width, height = int(frame.width), int(frame.height)
     out = np.empty((info.channels, height, width), info.dtype)
     planes: list[npt.NDArray[np.float64]] = []
-    if fmt.is_rgb:
-        planes = [_scaled(_codes(frame, i), 0.0, code_top, top) for i in colour]
-    elif len(colour) == 1:
+    if grey:  # (grey with alpha arrives as RGB planes, each the grey)
         rule = yuv_rule(bits, info.color_range, "itu709", top)
-        grey = _scaled(_codes(frame, colour[0]), rule[0], rule[1], top)
-        planes = [grey] * (3 if info.channels >= 3 else 1)
+        luma = _scaled(_codes(frame, colour[0]), rule[0], rule[1], top)
+        planes = [luma] * (3 if info.channels >= 3 else 1)
+    elif fmt.is_rgb:
+        planes = [_scaled(_codes(frame, i), 0.0, code_top, top) for i in colour]
     else:
         y, cb, cr = (_codes(frame, i) for i in colour)
         rule = yuv_rule(bits, info.color_range, info.matrix, top)
@@ -315,7 +318,7 @@ def exact_to_array(frame: Any, info: MovieInfo) -> npt.NDArray[np.unsignedintege
     if alpha_index is not None and info.has_alpha:
         planes.append(_scaled(_codes(frame, alpha_index), 0.0, code_top, top))
     first = info.channels - len(planes)
-    if first not in (0, 3) or (first == 3) != (len(colour) == 3 and not fmt.is_rgb):
+    if first not in (0, 3) or (first == 3) != (not grey and not fmt.is_rgb):
         raise ValueError(f"{fmt.name} frames cannot give {info.channels} channels")
     for c, plane in enumerate(planes, start=first):
         np.clip(plane, 0.0, top, out=plane)

@@ -300,3 +300,25 @@ def test_zip_split_refuses_an_output_of_the_wrong_size() -> None:
     planes = (np.zeros((32, 8), np.float16),)
     with pytest.raises(ValueError, match="2 blocks of 256 bytes"):
         _native.zip_split(planes, 16, np.zeros((2, 255), np.uint8))
+
+
+@pytest.mark.parametrize(("fmt", "dtype"), [("ya8", "uint8"), ("ya16le", "uint16")])
+def test_grey_with_alpha_reads_as_grey_rgb_and_its_alpha(
+    tmp_path: Path, fmt: str, dtype: str
+) -> None:
+    """Packed grey + alpha (PNG in MOV writes it): the grey in all three colour
+    channels, full range, and the alpha (16-bit ones failed: the alpha was dropped)."""
+    path = tmp_path / "m.mp4"
+    write_movie(path, frames=1, width=32, height=16)
+    info = dataclasses.replace(
+        probe(path), channels=4, has_alpha=True, dtype=dtype, color_range="JPEG",
+        pixel_format="rgba" if dtype == "uint8" else "rgba64le",
+    )  # fmt: skip
+    frame = av.VideoFrame(32, 16, fmt)
+    raw = np.frombuffer(frame.planes[0], dtype)
+    raw[:] = RNG.integers(0, np.iinfo(dtype).max + 1, raw.size)
+    pairs = raw.reshape(16, -1)[:, :64].reshape(16, 32, 2)
+    got = np.asarray(exact_to_array(frame, info))
+    for c in range(3):
+        assert np.array_equal(got[..., c], pairs[..., 0])
+    assert np.array_equal(got[..., 3], pairs[..., 1])
