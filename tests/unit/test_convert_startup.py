@@ -1,0 +1,60 @@
+"""Start-up of a conversion: what it loads before its first frame.
+
+A movie's conversion is timed from the process start (a generated clip is a few
+seconds of frames), so it loads only what it uses: no sequence-pattern parser.
+Checked in a fresh process, through ``sys.modules``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from aebridge import synthetic
+
+
+def _loaded_by(code: str) -> set[str]:
+    """The modules a fresh interpreter has loaded after running ``code``."""
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"{code}\nimport json, sys\nprint(json.dumps(list(sys.modules)))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return set(json.loads(run.stdout.strip().splitlines()[-1]))
+
+
+@pytest.fixture(scope="module")
+def movie_and_matte(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    folder = tmp_path_factory.mktemp("startup")
+    fgr = synthetic.write_movie(folder / "fgr.mp4", frames=4, pattern="disc")
+    pha = synthetic.write_movie(folder / "pha.mp4", frames=4, pattern="disc")
+    return fgr, pha
+
+
+# Loaded by a comp spec's build, its check and ``init``, never by a conversion.
+UNUSED_BY_A_CONVERSION = {
+    "fileseq",  # image-sequence patterns and folders
+}
+
+
+def test_a_movie_and_matte_conversion_loads_no_pattern_code(
+    movie_and_matte: tuple[str, str], tmp_path: Path
+) -> None:
+    fgr, pha = movie_and_matte
+    loaded = _loaded_by(
+        "from aebridge.convert import convert\n"
+        f"result = convert({fgr!r}, {str(tmp_path)!r}, name='fg', matte={pha!r})\n"
+        "assert result.frames_written == 4\n"
+    )
+    assert "av" in loaded  # the conversion ran
+    unused = sorted(loaded & UNUSED_BY_A_CONVERSION)
+    assert unused == []
