@@ -1,8 +1,8 @@
 """Start-up of a conversion: what it loads before its first frame.
 
 A movie's conversion is timed from the process start (a generated clip is a few
-seconds of frames), so it loads only what it uses: no sequence-pattern parser.
-Checked in a fresh process, through ``sys.modules``.
+seconds of frames), so it loads only what it uses: no comp model classes, no
+sequence-pattern parser. Checked in a fresh process, through ``sys.modules``.
 """
 
 from __future__ import annotations
@@ -43,10 +43,14 @@ def movie_and_matte(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]
 # Loaded by a comp spec's build, its check and ``init``, never by a conversion.
 UNUSED_BY_A_CONVERSION = {
     "fileseq",  # image-sequence patterns and folders
+    "aebridge.model.rules",  # the comp spec's classes and their rules
+    "aebridge.model.layer",
+    "aebridge.model.comp",
+    "aebridge.animation",
 }
 
 
-def test_a_movie_and_matte_conversion_loads_no_pattern_code(
+def test_a_movie_and_matte_conversion_loads_no_spec_or_pattern_code(
     movie_and_matte: tuple[str, str], tmp_path: Path
 ) -> None:
     fgr, pha = movie_and_matte
@@ -58,3 +62,13 @@ def test_a_movie_and_matte_conversion_loads_no_pattern_code(
     assert "av" in loaded  # the conversion ran
     unused = sorted(loaded & UNUSED_BY_A_CONVERSION)
     assert unused == []
+
+
+def test_the_spec_classes_load_when_first_named() -> None:
+    loaded = _loaded_by(
+        "from aebridge.model import AlphaMode\n"
+        "from aebridge.model import CompSpec, Ease, expand_conditioning\n"
+        "import aebridge.model as model\n"
+        "assert all(getattr(model, name) for name in model.__all__)\n"
+    )
+    assert {"aebridge.model.comp", "aebridge.animation"} <= loaded
