@@ -57,6 +57,34 @@ def test_prefetch_stops_and_closes_the_producer_when_the_consumer_stops() -> Non
     assert closed.wait(5)
 
 
+def test_prefetch_produces_before_the_first_item_is_asked_for() -> None:
+    # A source and its matte decode at the same time, and the consumer builds its
+    # tables meanwhile: each producer starts when its prefetch is made.
+    started = [threading.Event(), threading.Event()]
+
+    def items(n: int) -> Iterator[int]:
+        started[n].set()
+        yield n
+
+    source, matte = prefetch(items(0), 1), prefetch(items(1), 1)
+    assert started[0].wait(5) and started[1].wait(5)
+    assert (list(source), list(matte)) == ([0], [1])
+
+
+def test_a_prefetch_dropped_before_its_first_item_stops_its_producer() -> None:
+    closed = threading.Event()
+
+    def items() -> Iterator[int]:
+        try:
+            yield from range(10**9)
+        finally:
+            closed.set()
+
+    it = prefetch(items(), 2)
+    del it
+    assert closed.wait(5)
+
+
 def test_prefetch_refuses_a_depth_below_one() -> None:
     with pytest.raises(ValueError, match="depth"):
         prefetch(range(3), 0)
