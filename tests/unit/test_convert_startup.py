@@ -72,3 +72,26 @@ def test_the_spec_classes_load_when_first_named() -> None:
         "assert all(getattr(model, name) for name in model.__all__)\n"
     )
     assert {"aebridge.model.comp", "aebridge.animation"} <= loaded
+
+
+def test_the_convert_command_loads_no_other_command(
+    movie_and_matte: tuple[str, str], tmp_path: Path
+) -> None:
+    fgr, pha = movie_and_matte
+    args = ["convert", fgr, "--matte", pha, "-o", str(tmp_path), "--name", "fg"]
+    loaded = _loaded_by(
+        f"from aebridge.cli import main\nmain({args!r}, standalone_mode=False)\n"
+    )
+    assert (tmp_path / "fg" / "fg.1004.exr").is_file()  # the command ran
+    others = {
+        "aebridge.cli.build",  # and the spec reader it names its choices from
+        "aebridge.cli.init",
+        "aebridge.cli.otio",
+        "aebridge.cli.preview",  # and the compositor
+        "aebridge.cli.serve",  # and the service
+        "aebridge.spec",
+        "aebridge.preview",
+        "aebridge.service",
+    }
+    unused = sorted(loaded & (others | UNUSED_BY_A_CONVERSION))
+    assert unused == []
