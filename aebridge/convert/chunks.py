@@ -7,6 +7,7 @@ A :class:`ChunkTask` holds everything a worker needs (picklable); the engine cal
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import threading
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -15,7 +16,7 @@ from fractions import Fraction
 from typing import Any
 
 from .. import sandbox
-from ..errors import CanceledError, SourceError
+from ..errors import AebridgeError, CanceledError, SourceError
 from ..sandbox import Sandbox
 from ..timing import has_timecode, pack_timecode
 from .resume import LIGHT_ATTRIBUTE, current_light, frame_path
@@ -234,19 +235,68 @@ def convert_frames(
     if not todo:
         return records
 
-    def make_pipeline(pixels: Any, matte: Any | None) -> PixelPipeline:
+    def make_pipeline(
+        frame: tuple[str, int], matte: tuple[str, int] | None
+    ) -> PixelPipeline:
+        """The pipeline for frames (and matte frames) of this (dtype, channels)."""
         return PixelPipeline(
-            dtype=str(pixels.dtype),
-            channels=pixels.shape[2] if pixels.ndim == 3 else 1,
+            dtype=frame[0],
+            channels=frame[1],
             colorspace_in=task.colorspace_in,
             colorspace_out=task.colorspace_out,
             alpha_mode=task.alpha_mode,
             half=task.half,
-            matte_dtype=None if matte is None else str(matte.dtype),
-            matte_channels=(
-                None if matte is None else (matte.shape[2] if matte.ndim == 3 else 1)
-            ),
+            matte_dtype=None if matte is None else matte[0],
+            matte_channels=None if matte is None else matte[1],
         )
+
+    def layout(pixels: Any) -> tuple[str, int]:
+        return str(pixels.dtype), pixels.shape[2] if pixels.ndim == 3 else 1
+
+    def first_pipeline(
+        ready: Future[PixelPipeline | None] | None, pixels: Any, matte: Any | None
+    ) -> PixelPipeline:
+        """The pipeline for the first frame: the one built (its tables too) while
+        it decoded, when the frame is as the probe said; else a new one."""
+        wanted = (layout(pixels), None if matte is None else layout(matte))
+        built = None if ready is None else ready.result()
+        if built is not None and wanted == (
+            (built.dtype, built.channels),
+            None
+            if built.matte_dtype is None
+            else (built.matte_dtype, built.matte_channels),
+        ):
+            return built
+        return make_pipeline(*wanted)
+
+    def prepare() -> PixelPipeline | None:
+        """The pipeline for frames as the probe describes them, its tables built by
+        converting one pixel (the tables take tens of milliseconds: built on a pool
+        thread, that time passes while the sources open and decode their first
+        frames). None when the probe's description makes no pipeline."""
+        import numpy as np
+
+        matte_info = task.matte_info
+        try:
+            pipeline = make_pipeline(
+                (str(info.dtype), int(info.channels)),
+                None
+                if matte_info is None
+                else (str(matte_info.dtype), int(matte_info.channels)),
+            )
+        except AebridgeError:
+            return None
+        pixel = np.zeros((1, 1, pipeline.channels), dtype=pipeline.dtype)
+        matte_pixel = (
+            None
+            if pipeline.matte_dtype is None or pipeline.matte_channels is None
+            else np.zeros((1, 1, pipeline.matte_channels), dtype=pipeline.matte_dtype)
+        )
+        # A conversion that fails here fails again on the first frame, which names
+        # its file and frame.
+        with contextlib.suppress(ValueError):
+            pipeline(pixel, matte_pixel)
+        return pipeline
 
     def convert_frame(
         pipeline: PixelPipeline, index: int, pixels: Any, matte: Any | None
@@ -285,6 +335,9 @@ def convert_frames(
 
     pipeline: PixelPipeline | None = None
     pool = ThreadPoolExecutor(task.threads) if task.threads > 1 else None
+    ready = (
+        None if pool is None else pool.submit(contextvars.copy_context().run, prepare)
+    )
     running: set[Future[FrameRecord]] = set()
 
     def collect(block: bool) -> None:
@@ -315,9 +368,9 @@ def convert_frames(
                     frame=task.start_frame + index,
                 )
             if pipeline is None:
-                # The first frame is converted here: it builds the tables once,
-                # before any thread needs them.
-                pipeline = make_pipeline(pixels, matte)
+                # The first frame is converted here: its tables are built (or were,
+                # while it decoded) before any thread needs them.
+                pipeline = first_pipeline(ready, pixels, matte)
                 add(convert_frame(pipeline, index, pixels, matte))
                 continue
             if pool is None:
