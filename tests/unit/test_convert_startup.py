@@ -2,7 +2,8 @@
 
 A movie's conversion is timed from the process start (a generated clip is a few
 seconds of frames), so it loads only what it uses: no comp model classes, no
-sequence-pattern parser. Checked in a fresh process, through ``sys.modules``.
+sequence-pattern parser, no process pool for a movie converted in one chunk, no
+other command. Checked in a fresh process, through ``sys.modules``.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ UNUSED_BY_A_CONVERSION = {
     "aebridge.model.layer",
     "aebridge.model.comp",
     "aebridge.animation",
+    "multiprocessing",  # a process pool: a movie that makes one chunk runs inline
+    "concurrent.futures.process",
 }
 
 
