@@ -7,7 +7,6 @@ A :class:`ChunkTask` holds everything a worker needs (picklable); the engine cal
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
 import threading
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -16,7 +15,7 @@ from fractions import Fraction
 from typing import Any
 
 from .. import sandbox
-from ..errors import AebridgeError, CanceledError, SourceError
+from ..errors import CanceledError, SourceError
 from ..sandbox import Sandbox
 from ..timing import has_timecode, pack_timecode
 from .resume import LIGHT_ATTRIBUTE, current_light, frame_path
@@ -273,29 +272,26 @@ def convert_frames(
         """The pipeline for frames as the probe describes them, its tables built by
         converting one pixel (the tables take tens of milliseconds: built on a pool
         thread, that time passes while the sources open and decode their first
-        frames). None when the probe's description makes no pipeline."""
+        frames). None when that fails."""
         import numpy as np
 
         matte_info = task.matte_info
-        try:
-            pipeline = make_pipeline(
-                (str(info.dtype), int(info.channels)),
-                None
-                if matte_info is None
-                else (str(matte_info.dtype), int(matte_info.channels)),
-            )
-        except AebridgeError:
-            return None
-        pixel = np.zeros((1, 1, pipeline.channels), dtype=pipeline.dtype)
-        matte_pixel = (
+        frame = (str(info.dtype), int(info.channels))
+        matte = (
             None
-            if pipeline.matte_dtype is None or pipeline.matte_channels is None
-            else np.zeros((1, 1, pipeline.matte_channels), dtype=pipeline.matte_dtype)
+            if matte_info is None
+            else (str(matte_info.dtype), int(matte_info.channels))
         )
-        # A conversion that fails here fails again on the first frame, which names
-        # its file and frame.
-        with contextlib.suppress(ValueError):
-            pipeline(pixel, matte_pixel)
+        try:
+            pipeline = make_pipeline(frame, matte)
+            pipeline(
+                np.zeros((1, 1, frame[1]), dtype=frame[0]),
+                None if matte is None else np.zeros((1, 1, matte[1]), dtype=matte[0]),
+            )
+        except Exception:
+            # The first frame then makes its pipeline as it always did, and what
+            # failed here fails again there, reported with its file and frame.
+            return None
         return pipeline
 
     def convert_frame(
