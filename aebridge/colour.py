@@ -55,10 +55,13 @@ _INTEROP_IDS: dict[str, str] = {
 
 @lru_cache(maxsize=1)
 def color_config() -> Any:
-    """The process-wide OpenImageIO ColorConfig (built once: it parses the config)."""
+    """The process-wide OpenImageIO ColorConfig: OpenImageIO's own default config
+    (``$OCIO`` when set, else the built-in one), the one its colour conversions
+    use, so the config is parsed once per process (some 50 ms) and the names
+    checked here are those the conversions resolve."""
     import OpenImageIO as oiio
 
-    return oiio.ColorConfig()
+    return oiio.ColorConfig.default_colorconfig()
 
 
 @lru_cache(maxsize=1)

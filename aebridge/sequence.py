@@ -31,14 +31,17 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-
-from fileseq.constants import PAD_STYLE_HASH1
-from fileseq.exceptions import FileSeqException, ParseException
-from fileseq.filesequence import FileSequence
-from fileseq.frameset import FrameSet
+from typing import TYPE_CHECKING
 
 from . import sandbox
 from .errors import SourceError
+
+if TYPE_CHECKING:
+    from fileseq.frameset import FrameSet
+
+# fileseq (its ANTLR parser: some 50 ms to import) is imported where a pattern is
+# parsed or a folder grouped, so what never reads a sequence (a movie's conversion,
+# the JSX emitter) does not load it.
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -141,6 +144,9 @@ def _padding_width(pad: str) -> int:
         return 4
     if set(pad) <= {"#", "@"}:
         return len(pad)
+    from fileseq.constants import PAD_STYLE_HASH1
+    from fileseq.filesequence import FileSequence
+
     return int(FileSequence.getPaddingNum(pad, pad_style=PAD_STYLE_HASH1))
 
 
@@ -206,6 +212,10 @@ class SequencePattern:
         Raises:
             SourceError: fileseq cannot read it, or it has no frame-number field.
         """
+        from fileseq.constants import PAD_STYLE_HASH1
+        from fileseq.exceptions import ParseException
+        from fileseq.filesequence import FileSequence
+
         text = os.fspath(path)
         directory, base = os.path.split(text)
         try:
@@ -320,6 +330,9 @@ def _from_pattern(path: str) -> FrameSequence:
 
 
 def _from_folder(folder: str) -> FrameSequence:
+    from fileseq.exceptions import FileSeqException
+    from fileseq.filesequence import FileSequence
+
     try:
         # Listed through the sandbox (when one is active), like every read: fileseq
         # groups the names only.

@@ -28,7 +28,9 @@ def test_every_command_has_help_and_examples() -> None:
     # -h on each command, and later invocations in the same process refused -h.
     ctx = main.make_context("aebridge", [], resilient_parsing=True)
     missing = []
-    for name, command in main.commands.items():
+    for name in main.list_commands(ctx):
+        command = main.get_command(ctx, name)
+        assert command is not None, name
         sub = command.make_context(name, [], parent=ctx, resilient_parsing=True)
         text = command.get_help(sub)
         if "Examples:" not in text or not (command.help or "").strip():

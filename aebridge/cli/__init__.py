@@ -2,10 +2,14 @@
 
 Each command lives in its own module in this package; this module only assembles the
 group and turns :class:`~aebridge.errors.AebridgeError` into a message and exit code 1.
+A command's module is imported when that command is looked up (run, or listed by
+``--help``), so ``aebridge convert`` does not load the spec reader, the previewer or
+the service.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 from typing import Any
 
@@ -17,8 +21,37 @@ from ..errors import AebridgeError, SpecError
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
+#: Each command's name, and the module of this package and the name it is defined by.
+_COMMANDS: dict[str, tuple[str, str]] = {
+    "convert": ("convert", "convert_cmd"),
+    "inspect": ("convert", "inspect_cmd"),
+    "preview": ("preview", "preview_cmd"),
+    "validate": ("build", "validate_cmd"),
+    "build": ("build", "build_cmd"),
+    "init": ("init", "init_cmd"),
+    "serve": ("serve", "serve_cmd"),
+    "watch": ("serve", "watch_cmd"),
+    "otio": ("otio", "otio_cmd"),
+}
+
+
 class _Group(click.Group):
-    """Turns user mistakes (AebridgeError) into one clear message, never a traceback."""
+    """Loads each command with its module when it is looked up, and turns user
+    mistakes (AebridgeError) into one clear message, never a traceback."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands:
+            # A name that is no command loads them all: click suggests the nearest
+            # of the commands it has ("Did you mean 'convert'?").
+            for name in [cmd_name] if cmd_name in _COMMANDS else list(_COMMANDS):
+                if name not in self.commands:
+                    where, attribute = _COMMANDS[name]
+                    module = importlib.import_module(f".{where}", __name__)
+                    self.add_command(getattr(module, attribute), name)
+        return self.commands.get(cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -52,35 +85,3 @@ def main() -> None:
       aebridge preview out/sh010/build.json --contact-sheet sheet.png
       aebridge serve
     """
-
-
-def _register() -> None:
-    from . import convert as _convert
-
-    main.add_command(_convert.convert_cmd)
-    main.add_command(_convert.inspect_cmd)
-
-    from . import preview as _preview
-
-    main.add_command(_preview.preview_cmd)
-
-    from . import build as _build
-
-    main.add_command(_build.validate_cmd)
-    main.add_command(_build.build_cmd)
-
-    from . import init as _init
-
-    main.add_command(_init.init_cmd)
-
-    from . import serve as _serve
-
-    main.add_command(_serve.serve_cmd)
-    main.add_command(_serve.watch_cmd)
-
-    from . import otio as _otio
-
-    main.add_command(_otio.otio_cmd)
-
-
-_register()

@@ -234,19 +234,65 @@ def convert_frames(
     if not todo:
         return records
 
-    def make_pipeline(pixels: Any, matte: Any | None) -> PixelPipeline:
+    def make_pipeline(
+        frame: tuple[str, int], matte: tuple[str, int] | None
+    ) -> PixelPipeline:
+        """The pipeline for frames (and matte frames) of this (dtype, channels)."""
         return PixelPipeline(
-            dtype=str(pixels.dtype),
-            channels=pixels.shape[2] if pixels.ndim == 3 else 1,
+            dtype=frame[0],
+            channels=frame[1],
             colorspace_in=task.colorspace_in,
             colorspace_out=task.colorspace_out,
             alpha_mode=task.alpha_mode,
             half=task.half,
-            matte_dtype=None if matte is None else str(matte.dtype),
-            matte_channels=(
-                None if matte is None else (matte.shape[2] if matte.ndim == 3 else 1)
-            ),
+            matte_dtype=None if matte is None else matte[0],
+            matte_channels=None if matte is None else matte[1],
         )
+
+    def layout(pixels: Any) -> tuple[str, int]:
+        return str(pixels.dtype), pixels.shape[2] if pixels.ndim == 3 else 1
+
+    def first_pipeline(
+        ready: Future[PixelPipeline | None] | None, pixels: Any, matte: Any | None
+    ) -> PixelPipeline:
+        """The pipeline for the first frame: the one built (its tables too) while
+        it decoded, when the frame is as the probe said; else a new one."""
+        wanted = (layout(pixels), None if matte is None else layout(matte))
+        built = None if ready is None else ready.result()
+        if built is not None and wanted == (
+            (built.dtype, built.channels),
+            None
+            if built.matte_dtype is None
+            else (built.matte_dtype, built.matte_channels),
+        ):
+            return built
+        return make_pipeline(*wanted)
+
+    def prepare() -> PixelPipeline | None:
+        """The pipeline for frames as the probe describes them, its tables built by
+        converting one pixel (the tables take tens of milliseconds: built on a pool
+        thread, that time passes while the sources open and decode their first
+        frames). None when that fails."""
+        import numpy as np
+
+        matte_info = task.matte_info
+        frame = (str(info.dtype), int(info.channels))
+        matte = (
+            None
+            if matte_info is None
+            else (str(matte_info.dtype), int(matte_info.channels))
+        )
+        try:
+            pipeline = make_pipeline(frame, matte)
+            pipeline(
+                np.zeros((1, 1, frame[1]), dtype=frame[0]),
+                None if matte is None else np.zeros((1, 1, matte[1]), dtype=matte[0]),
+            )
+        except Exception:
+            # The first frame then makes its pipeline as it always did, and what
+            # failed here fails again there, reported with its file and frame.
+            return None
+        return pipeline
 
     def convert_frame(
         pipeline: PixelPipeline, index: int, pixels: Any, matte: Any | None
@@ -285,6 +331,9 @@ def convert_frames(
 
     pipeline: PixelPipeline | None = None
     pool = ThreadPoolExecutor(task.threads) if task.threads > 1 else None
+    ready = (
+        None if pool is None else pool.submit(contextvars.copy_context().run, prepare)
+    )
     running: set[Future[FrameRecord]] = set()
 
     def collect(block: bool) -> None:
@@ -315,9 +364,9 @@ def convert_frames(
                     frame=task.start_frame + index,
                 )
             if pipeline is None:
-                # The first frame is converted here: it builds the tables once,
-                # before any thread needs them.
-                pipeline = make_pipeline(pixels, matte)
+                # The first frame is converted here: its tables are built (or were,
+                # while it decoded) before any thread needs them.
+                pipeline = first_pipeline(ready, pixels, matte)
                 add(convert_frame(pipeline, index, pixels, matte))
                 continue
             if pool is None:

@@ -21,20 +21,22 @@ from enum import StrEnum
 from fractions import Fraction
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import OptionError, SourceError
 from ..model import (
     DEFAULT_COLORSPACE,
     AlphaMode,
     FieldMode,
-    LayerSource,
     Orientation,
     Role,
     VfrPolicy,
     YuvMatrix,
 )
 from ..timing import parse_rate
+
+if TYPE_CHECKING:
+    from ..model import LayerSource
 
 __all__ = [
     "ALPHA_MODES",

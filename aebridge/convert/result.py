@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..model import ExrSequence
+if TYPE_CHECKING:
+    from ..model import ExrSequence
 
 __all__ = ["ConvertResult", "light_report", "light_warning"]
 
@@ -50,6 +51,8 @@ class ConvertResult:
     def sequence(self) -> ExrSequence:
         """The sequence written, as a comp spec (and the build plan) describe it; its
         folder is this result's, absolute or as given, with ``/`` separators."""
+        from ..model import ExrSequence
+
         return ExrSequence(
             folder=self.folder.as_posix(),
             name=self.name,

@@ -6,20 +6,24 @@ from __future__ import annotations
 
 import atexit
 import importlib
-import multiprocessing
 import os
 import signal
 import threading
 import time
 from collections.abc import Callable, Collection, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
-from typing import Any, TypeVar
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import AebridgeError, CanceledError, EngineError, OptionError
 from . import worker
 from .base import POLL, Collector, describe, run_bounded, wrap_worker_error
 from .worker import run_chunk
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
+
+# multiprocessing and the process pool (some 20 ms to import) are imported where a
+# pool starts: an inline run (a movie that makes one chunk) never starts one.
 
 __all__ = [
     "LocalEngine",
@@ -100,6 +104,8 @@ def _init_local_worker(oiio_threads: int, parent: int | None = None) -> None:
 
 
 def _start_method() -> str:
+    import multiprocessing
+
     # Not fork: OpenImageIO and OCIO start threads (and hold locks) in the parent, and
     # a forked child can inherit a lock held by a thread that no longer exists.
     methods = multiprocessing.get_all_start_methods()
@@ -116,6 +122,9 @@ _pools_lock = threading.Lock()
 
 
 def _shared_pool(jobs: int, oiio_threads: int) -> ProcessPoolExecutor:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     with _pools_lock:
         entry = _pools.get(jobs)
         # A pool made before a fork belongs to the parent; a broken one is useless.
@@ -266,6 +275,8 @@ class LocalEngine:
         on_result: Callable[[R], None],
         cancel: threading.Event | None,
     ) -> None:
+        from concurrent.futures.process import BrokenProcessPool
+
         pool = self._get_pool()
         collector = Collector(on_result)
 

@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import sandbox
+from ..colour import colorspace_names
 from ..encoding import Encoding
 from ..errors import OptionError, SourceError
 from ..model import FieldMode, Orientation, VfrPolicy, YuvMatrix
@@ -473,8 +474,6 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
 
 
 def _check_colorspace(name: str) -> None:
-    import OpenImageIO as oiio
-
-    names = tuple(oiio.ColorConfig().getColorSpaceNames())
+    names = colorspace_names()
     if name not in names:
         raise OptionError("colorspace", name, names)

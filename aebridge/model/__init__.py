@@ -26,15 +26,16 @@ Conventions shared by every field:
 
 Modules, in dependency order: ``enums`` (the vocabulary), ``rules`` (the field rules
 and the checks built on them), ``layer``, ``comp``, ``conditioning``
-(:func:`expand_conditioning`).
+(:func:`expand_conditioning`). Importing the package loads ``enums``; the others load
+when one of their names is first used.
 """
 
 from __future__ import annotations
 
-# The easing vocabulary is the animation module's; the spec uses it as it is.
-from ..animation import CustomEase, Ease, EaseHandle, Easing
-from .comp import Camera, CameraMove, Comp, CompSpec, Marker, Style, comp_slug
-from .conditioning import expand_conditioning
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# The vocabulary, loaded with the package: every layer of aebridge names these.
 from .enums import (
     DEFAULT_COLORSPACE,
     SCHEMA,
@@ -52,17 +53,63 @@ from .enums import (
     VfrPolicy,
     YuvMatrix,
 )
-from .layer import (
-    AnimatableValue,
-    ConditioningKeyframe,
-    ExrSequence,
-    Keyframe,
-    Layer,
-    LayerSource,
-    Provenance,
-    TrackMatte,
-    Transform,
-)
+
+if TYPE_CHECKING:
+    # The easing vocabulary is the animation module's; the spec uses it as it is.
+    from ..animation import CustomEase, Ease, EaseHandle, Easing
+    from .comp import Camera, CameraMove, Comp, CompSpec, Marker, Style, comp_slug
+    from .conditioning import expand_conditioning
+    from .layer import (
+        AnimatableValue,
+        ConditioningKeyframe,
+        ExrSequence,
+        Keyframe,
+        Layer,
+        LayerSource,
+        Provenance,
+        TrackMatte,
+        Transform,
+    )
+
+# The spec's classes load on first use (some 50 ms of dataclasses and rules), so code
+# that needs only the vocabulary above, a conversion's options and its readers, does
+# not load them: the module that defines each of the other public names.
+_LAZY: dict[str, str] = {
+    **dict.fromkeys(("CustomEase", "Ease", "EaseHandle", "Easing"), "..animation"),
+    **dict.fromkeys(
+        ("Camera", "CameraMove", "Comp", "CompSpec", "Marker", "Style", "comp_slug"),
+        ".comp",
+    ),
+    "expand_conditioning": ".conditioning",
+    **dict.fromkeys(
+        (
+            "AnimatableValue",
+            "ConditioningKeyframe",
+            "ExrSequence",
+            "Keyframe",
+            "Layer",
+            "LayerSource",
+            "Provenance",
+            "TrackMatte",
+            "Transform",
+        ),
+        ".layer",
+    ),
+}
+
+
+if not TYPE_CHECKING:
+    # Type checkers read the imports above instead, so a name the package does not
+    # have stays an error there.
+
+    def __getattr__(name: str) -> Any:
+        module = _LAZY.get(name)
+        if module is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(module, __name__), name)
+        globals()[name] = value  # looked up once
+        return value
+
 
 __all__ = [
     "DEFAULT_COLORSPACE",

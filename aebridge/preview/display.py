@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from functools import cache
-from typing import Any
-
 import numpy as np
 import numpy.typing as npt
 
+from ..colour import color_config
 from ..errors import OptionError
 
 __all__ = [
@@ -25,29 +23,21 @@ DEFAULT_DISPLAY = "sRGB"
 DEFAULT_WORKING_SPACE = "lin_rec709"
 
 
-@cache
-def _config() -> Any:
-    import OpenImageIO as oiio
-
-    # OpenImageIO's built-in config (or $OCIO when set), read once per process.
-    return oiio.ColorConfig()
-
-
 def display_choices() -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The colour-space names and the display names the OCIO config offers."""
-    cfg = _config()
+    cfg = color_config()
     return tuple(cfg.getColorSpaceNames()), tuple(cfg.getDisplayNames())
 
 
 def is_colour_space(name: str) -> bool:
     """Whether the OCIO config knows a colour space by this name or alias."""
-    cfg = _config()
+    cfg = color_config()
     return bool(cfg.getColorSpaceIndex(cfg.resolve(name)) >= 0)
 
 
 def display_views(display: str) -> tuple[str, ...]:
     """The views of an OCIO display, its default view first."""
-    cfg = _config()
+    cfg = color_config()
     default = cfg.getDefaultViewName(display)
     views = [v for v in cfg.getViewNames(display) if v != default]
     return (default, *views)
@@ -86,7 +76,7 @@ class DisplayTransform:
         working_space: str = DEFAULT_WORKING_SPACE,
         background: tuple[float, float, float] = (0.0, 0.0, 0.0),
     ) -> None:
-        cfg = _config()
+        cfg = color_config()
         spaces, displays = display_choices()
         working = cfg.resolve(working_space)
         if cfg.getColorSpaceIndex(working) < 0:

@@ -14,7 +14,9 @@ from aebridge.spec import RATE_POLICIES
 
 
 def _choice(command: str, option: str) -> click.Choice:
-    param = next(p for p in main.commands[command].params if p.name == option)
+    found = main.get_command(click.Context(main), command)
+    assert found is not None, command
+    param = next(p for p in found.params if p.name == option)
     assert isinstance(param.type, click.Choice)
     return param.type
 

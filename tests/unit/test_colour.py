@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from aebridge import colour
@@ -98,3 +102,45 @@ def test_each_encoded_space_has_the_linear_space_of_its_primaries(
 
 def test_raw_has_no_linear_counterpart() -> None:
     assert colour.linear_counterpart("Raw") is None
+
+
+def test_the_config_is_openimageios_own_read_once_per_process(tmp_path: Path) -> None:
+    # Parsing the config costs some 50 ms a time; validating names, probing with a
+    # colour space, converting pixels and previewing all use the one OpenImageIO's
+    # conversions use, so no second ColorConfig is ever made.
+    code = f"""
+import OpenImageIO as oiio
+import numpy as np
+
+real = oiio.ColorConfig
+made = []
+
+class Counted:
+    default_colorconfig = staticmethod(real.default_colorconfig)
+
+    def __new__(cls, *args, **kwargs):
+        made.append(args)
+        return real(*args, **kwargs)
+
+oiio.ColorConfig = Counted
+from aebridge import colour, ingest
+from aebridge.errors import SourceError
+from aebridge.imaging import PixelPipeline
+from aebridge.preview.display import DisplayTransform
+
+colour.validate_colorspace("acescg", option="--colorspace")
+try:
+    ingest.probe({str(tmp_path / "missing.mp4")!r}, colorspace="Raw")
+except SourceError:
+    pass
+PixelPipeline(
+    dtype="uint8", channels=3, colorspace_in="srgb", colorspace_out="ACEScg",
+    alpha_mode="none", half=True,
+)(np.zeros((2, 2, 3), np.uint8))
+DisplayTransform("sRGB")
+print(len(made))
+"""
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert run.stdout.strip() == "0", run.stdout + run.stderr

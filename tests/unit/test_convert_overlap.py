@@ -57,6 +57,34 @@ def test_prefetch_stops_and_closes_the_producer_when_the_consumer_stops() -> Non
     assert closed.wait(5)
 
 
+def test_prefetch_produces_before_the_first_item_is_asked_for() -> None:
+    # A source and its matte decode at the same time, and the consumer builds its
+    # tables meanwhile: each producer starts when its prefetch is made.
+    started = [threading.Event(), threading.Event()]
+
+    def items(n: int) -> Iterator[int]:
+        started[n].set()
+        yield n
+
+    source, matte = prefetch(items(0), 1), prefetch(items(1), 1)
+    assert started[0].wait(5) and started[1].wait(5)
+    assert (list(source), list(matte)) == ([0], [1])
+
+
+def test_a_prefetch_dropped_before_its_first_item_stops_its_producer() -> None:
+    closed = threading.Event()
+
+    def items() -> Iterator[int]:
+        try:
+            yield from range(10**9)
+        finally:
+            closed.set()
+
+    it = prefetch(items(), 2)
+    del it
+    assert closed.wait(5)
+
+
 def test_prefetch_refuses_a_depth_below_one() -> None:
     with pytest.raises(ValueError, match="depth"):
         prefetch(range(3), 0)
@@ -206,3 +234,39 @@ def test_movie_chunks_on_a_dask_cluster_match_the_inline_run(
         np.testing.assert_array_equal(
             read_pixels(inline.frame_path(frame)), read_pixels(farm.frame_path(frame))
         )
+
+
+def test_the_tables_are_built_while_the_first_frames_decode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The colour tables take tens of milliseconds; built on a pool thread from the
+    # probe, they are ready by the time the first frames are (FFmpeg decodes without
+    # the GIL), not started after them.
+    from aebridge import ingest
+    from aebridge.imaging import PixelPipeline
+
+    fg = synthetic.write_movie(tmp_path / "fgr.mp4", frames=4, pattern="disc")
+    matte = synthetic.write_movie(tmp_path / "pha.mp4", frames=4, pattern="disc")
+    converting = threading.Event()
+    real_call = PixelPipeline.__call__
+
+    def call(self: PixelPipeline, *args: object, **kwargs: object) -> object:
+        converting.set()
+        return real_call(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    real_read = ingest.read_frames
+    waited: list[bool] = []
+
+    def read(info: object, start: int, stop: int, **kwargs: object) -> Iterator[object]:
+        frames = real_read(info, start, stop, **kwargs)  # type: ignore[arg-type]
+        for n, item in enumerate(frames):
+            if n == 0:
+                waited.append(converting.wait(5))
+            yield item
+
+    monkeypatch.setattr(PixelPipeline, "__call__", call)
+    monkeypatch.setattr(ingest, "read_frames", read)
+    # One keyframe, two cores: one chunk, converted here on threads.
+    result = convert(fg, tmp_path / "out", name="fg", matte=matte, jobs=2)
+    assert result.frames_written == 4
+    assert waited == [True, True]  # the source's and the matte's first frames
