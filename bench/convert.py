@@ -47,6 +47,7 @@ from benchlib import (
     png_pipeline,
     report,
     straight_rgba,
+    warm_bytecode,
 )
 
 UNIQUE = 8
@@ -449,6 +450,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def compare(args: argparse.Namespace, src: Path, work: Path, comp: str) -> None:
     """aebridge and both oiiotool modes at one compression; runs alternate, and each
     keeps its best trial: on a shared machine the fairest view of each."""
+    warm_bytecode()
     trials: dict[str, list[Run]] = {}
     for _ in range(args.trials):
         for kind in ("oiiotool sequence mode", "oiiotool --parallel-frames", "ae"):

@@ -48,6 +48,7 @@ from benchlib import (
     load_note,
     measure,
     report,
+    warm_bytecode,
     write_movie_pair,
 )
 
@@ -322,6 +323,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.no_ffmpeg:
             cases.append(("ffmpeg (alphamerge, zscale, premultiply, exr zip)",
                           ffmpeg_cmd(fgr, pha, work / "out")))  # fmt: skip
+        warm_bytecode()
         trials: dict[str, list[Run]] = {}
         for _ in range(args.trials):
             for label, cmd in cases:

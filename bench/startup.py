@@ -34,7 +34,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from benchlib import load_note, write_movie_pair
+from benchlib import child_env, load_note, warm_bytecode, write_movie_pair
 
 # --------------------------------------------------------------------------- children
 # Run as ``python -c`` so that a child imports nothing of this script's (benchlib
@@ -81,7 +81,9 @@ print(json.dumps(marks))
 def timed(cmd: Sequence[str]) -> dict[str, float]:
     """Seconds from starting ``cmd`` to each mark it prints, and to its end."""
     start = time.monotonic()
-    run = subprocess.run(list(cmd), check=True, capture_output=True, text=True)
+    run = subprocess.run(
+        list(cmd), check=True, capture_output=True, text=True, env=child_env()
+    )
     end = time.monotonic()
     last = (run.stdout.strip().splitlines() or [""])[-1]
     marks: dict[str, float] = json.loads(last) if last.startswith("{") else {}
@@ -111,6 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "aebridge": [sys.executable, "-c", CONVERT, str(fgr), str(pha), str(out)],
         "aebridge command line": cli,
     }
+    warm_bytecode()
     best: dict[str, float] = {}
     for _ in range(args.trials):
         for case, cmd in cases.items():
