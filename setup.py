@@ -7,9 +7,15 @@ setup(
         Extension(
             "aebridge._native._kernels",
             sources=["aebridge/_native/_kernels.c"],
-            # -ffp-contract=off: no fused multiply-add, so the float64 arithmetic
-            # rounds where the numpy reference rounds (aebridge/_native/_kernels.c).
-            extra_compile_args=["-O3", "-ffp-contract=off", "-fno-math-errno"],
+            # -ffp-contract=off: no fused multiply-add, and -fno-fast-math (after
+            # any CFLAGS): the float64 arithmetic rounds where the numpy reference
+            # rounds (aebridge/_native/_kernels.c refuses a fast-math build).
+            extra_compile_args=[
+                "-O3",
+                "-ffp-contract=off",
+                "-fno-fast-math",
+                "-fno-math-errno",
+            ],
         )
     ]
 )

@@ -10,6 +10,13 @@ Each loop is the compiled form of a rule defined in Python beside its caller, an
 * :func:`zip_split`: EXR zip's byte split and predictor (:mod:`aebridge.exr.scanlines`).
 """
 
-from ._kernels import gather2d, lookup, yuv_rgb, zip_split
+try:
+    from ._kernels import gather2d, lookup, yuv_rgb, zip_split
+except ImportError as exc:  # a source checkout that was never built
+    raise ImportError(
+        "aebridge's compiled loops (aebridge/_native) are not built: install the "
+        "package with a C compiler present (pip install -e .), or build them in "
+        "place with 'python setup.py build_ext --inplace'"
+    ) from exc
 
 __all__ = ["gather2d", "lookup", "yuv_rgb", "zip_split"]

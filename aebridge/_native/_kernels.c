@@ -23,17 +23,21 @@
  * rounds twice.
  */
 #define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
 /* The hot loops are compiled twice, for AVX2 and for the baseline, and the loader
-   picks one for the machine (GCC and Clang on x86-64 Linux); elsewhere once. */
-#if defined(__x86_64__) && defined(__linux__) && (defined(__GNUC__) || defined(__clang__))
+   picks one for the machine (GCC and Clang on x86-64 with glibc, whose loader
+   resolves the choice); elsewhere once. */
+#ifdef __FAST_MATH__
+#error "aebridge._native must not be built with -ffast-math: it would change the rounding the exact rules rely on"
+#endif
+#if defined(__x86_64__) && defined(__GLIBC__) && (defined(__GNUC__) || defined(__clang__))
 #define HOT __attribute__((target_clones("avx2", "default")))
 #else
 #define HOT
 #endif
-
-#include <Python.h>
-#include <stdint.h>
-#include <string.h>
 
 /* ------------------------------------------------------------------ buffers */
 
@@ -100,11 +104,6 @@ static int check_shape(const Plane *p, Py_ssize_t rows, Py_ssize_t cols,
         return -1;
     }
     return 0;
-}
-
-static inline unsigned read_code(const Plane *p, Py_ssize_t r, Py_ssize_t c) {
-    const char *at = p->data + r * p->row_stride + c * p->col_stride;
-    return p->itemsize == 1 ? *(const uint8_t *)at : *(const uint16_t *)at;
 }
 
 /* ------------------------------------------------------------------ yuv_rgb */
@@ -206,8 +205,9 @@ HOT static void fill_slot(const Plane *cb, const Plane *cr, Py_ssize_t j,
     }
 }
 
-/* Round half to even for |v| < 2**51: adding 2**52 leaves no fraction bits, and the
-   addition rounds to nearest even (numpy's rint). */
+/* Round half to even for 0 <= v < 2**51: adding 2**52 leaves no fraction bits, and
+   the addition rounds to nearest even (numpy's rint); negative values (which clamp
+   to 0 after) come out as some integer <= 0. */
 #define TWO52 4503599627370496.0
 
 /* Rounded first, then clipped to 0..top: the same integer as clipping first, since
@@ -338,6 +338,9 @@ static PyObject *yuv_rgb(PyObject *self, PyObject *args) {
             }
         }
         for (int w = 0; w < 2; w++) {
+            if (w == 1 && want[1] == want[0]) {
+                got[1] = got[0]; /* no vertical interpolation: one row */
+            }
             for (int s = 0; got[w] == NULL && s < 3; s++) {
                 if (slots[s].row != want[0] && slots[s].row != want[1]) {
                     fill_slot(&p[1], &p[2], want[w], &t, vertical, narrow, &slots[s],
@@ -491,9 +494,8 @@ static PyObject *gather2d(PyObject *self, PyObject *args) {
              check_itemsize(&p[9], 1, 1, "alpha") == 0;
     for (Py_ssize_t i = 0; ok && i < nt; i++) {
         ok = get_plane(PyTuple_GET_ITEM(o_tables, i), &p[i], 0, 1, "table") == 0 &&
-             check_itemsize(&p[i], 2, 4, "table") == 0 &&
-             p[i].col_stride == p[i].itemsize;
-        if (ok && p[i].cols != 65536) {
+             check_itemsize(&p[i], 2, 4, "table") == 0;
+        if (ok && (p[i].cols != 65536 || p[i].col_stride != p[i].itemsize)) {
             PyErr_SetString(PyExc_ValueError, "a table has 65536 contiguous entries");
             ok = 0;
         }
@@ -559,18 +561,29 @@ static PyObject *zip_split(PyObject *self, PyObject *args) {
         return PyErr_NoMemory();
     }
     int ok = get_plane(o_out, &p[n], 1, 2, "out") == 0 &&
-             check_itemsize(&p[n], 1, 1, "out") == 0 && p[n].col_stride == 1;
+             check_itemsize(&p[n], 1, 1, "out") == 0;
+    if (ok && p[n].col_stride != 1) {
+        PyErr_SetString(PyExc_ValueError, "out rows must be contiguous");
+        ok = 0;
+    }
     Py_ssize_t rows = 0, cols = 0, row_bytes = 0;
     for (Py_ssize_t i = 0; ok && i < n; i++) {
         ok = get_plane(PyTuple_GET_ITEM(o_planes, i), &p[i], 0, 2, "plane") == 0 &&
-             check_itemsize(&p[i], 2, 4, "plane") == 0 &&
-             p[i].col_stride == p[i].itemsize;
+             check_itemsize(&p[i], 2, 4, "plane") == 0;
+        if (ok && p[i].col_stride != p[i].itemsize) {
+            PyErr_SetString(PyExc_ValueError, "plane rows must be contiguous");
+            ok = 0;
+        }
         if (ok && i == 0) {
             rows = p[0].rows;
             cols = p[0].cols;
         }
         ok = ok && check_shape(&p[i], rows, cols, "plane") == 0;
         row_bytes += ok ? cols * p[i].itemsize : 0;
+    }
+    if (ok && cols == 0) {
+        PyErr_SetString(PyExc_ValueError, "planes have no columns");
+        ok = 0;
     }
     if (ok && (rows % lines != 0 || p[n].rows != rows / lines ||
                p[n].cols != lines * row_bytes)) {

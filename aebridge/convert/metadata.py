@@ -45,9 +45,10 @@ SIDECAR_SCHEMA = "aebridge.sequence/1"
 #    chromaticities, wide-gamut and HDR movie tags, EXIF, display matrices).
 # 5: a matte movie without alpha is read from its luma plane, not from RGB; the default
 #    compression is zip (a change of compression alone is in the settings hash too).
-# 6: 8-bit movies read by the exact H.273 rule like deeper ones (they went through
-#    swscale's exact-rounding path, which differs by a code here and there); untagged
-#    9- to 16-bit grey movies read as full range, as 8-bit ones were.
+# 6: 8-bit H.264/HEVC and grey movies read by the exact H.273 rule like deeper ones
+#    (swscale's exact-rounding path differs by a code here and there); interlaced
+#    4:2:0 converted field by field at every depth; untagged 9- to 16-bit grey read
+#    as full range, as 8-bit grey was; tagged limited-range 8-bit grey scaled.
 PIPELINE_VERSION = 6
 
 # Provenance keys with a meaning of their own; anything else is kept under "extra".

@@ -1,9 +1,12 @@
 """Decoded movie frames to arrays, as displayed.
 
-8-bit frames go through swscale with exact rounding; 9- to 16-bit frames are
-converted here from their planes with the exact ranges of ITU-T H.273 (swscale puts
-deep YUV on an 8-bit scale); a matte's luma plane goes through a table to full scale.
-Interlaced fields are interpolated on request and the orientation is applied last.
+Frames are converted here from their planes by one exact rule, ITU-T H.273's ranges
+and matrices evaluated in float64 (:func:`exact_to_array`; swscale puts deep YUV on
+an 8-bit scale and rounds 8-bit in fixed point). 8-bit frames whose chroma siting the
+rule cannot know (codecs other than H.264 and HEVC) and a few rare 8-bit layouts go
+through swscale with exact rounding, which reads the siting from the frame. A
+matte's luma plane goes through a table to full scale. Interlaced fields are
+interpolated on request and the orientation is applied last.
 """
 
 from __future__ import annotations
@@ -134,12 +137,14 @@ def _stored_array(frame: Any, info: MovieInfo) -> npt.NDArray[np.generic]:
     its size was checked by the caller."""
     if info.pixel_format == LUMA:
         return _luma(frame, info)  # a matte, at any depth
-    if info.dtype == "uint16" or _exact_layout(frame):
+    if info.dtype == "uint16" or (_exact_layout(frame) and _sited_as_rule(frame, info)):
         return exact_to_array(frame, info)
     from av.video.reformatter import Interpolation
 
-    # The 8-bit layouts the exact path does not take (palettes, chroma subsampled
-    # by more than two to one): swscale with exact rounding and full
+    # The 8-bit frames the exact path does not take (RGB, which swscale copies;
+    # palettes; chroma subsampled by more than two to one, or sited otherwise than
+    # the rule assumes; interlaced fields that do not split evenly): swscale with
+    # exact rounding and full
     # chroma interpolation (its fast paths are off by up to a few code values).
     flags = Interpolation.BILINEAR | Interpolation.ACCURATE_RND
     flags |= Interpolation.FULL_CHR_H_INT
@@ -171,17 +176,66 @@ def _two_by_two(frame: Any) -> bool:
     ) in (height, (height + 1) // 2)
 
 
+# Codecs whose decoders site 4:2:0 and 4:2:2 chroma left (co-sited horizontally,
+# between the lines vertically), the siting the rule assumes: H.264 and HEVC's
+# default (their VUI can say otherwise, which PyAV does not expose). Measured: on
+# their frames the rule and swscale's exact-rounding path differ by at most a code.
+# Other codecs' frames are untagged (VP8, VP9, AV1, which swscale reads as centred)
+# or tagged otherwise (MJPEG centre): 8-bit ones go through swscale, which reads the
+# frame's siting.
+LEFT_SITED_CODECS = frozenset({"h264", "hevc"})
+
+
+def _vertical_fields(frame: Any) -> bool:
+    """Whether a frame's chroma is subsampled vertically and its lines are two
+    interlaced fields (each field then has its own chroma rows)."""
+    fmt = frame.format
+    if fmt.is_rgb or sum(1 for c in fmt.components if not c.is_alpha) != 3:
+        return False
+    return bool(frame.interlaced_frame) and fmt.chroma_height(frame.height) < int(
+        frame.height
+    )
+
+
+def _fields_split(height: int, chroma_height: int) -> bool:
+    """Whether both fields of an interlaced frame are 4:2:0 on their own: each
+    field's chroma rows (every other one) are half its lines, rounded up."""
+    return all(
+        len(range(f, chroma_height, 2)) == (len(range(f, height, 2)) + 1) // 2
+        for f in (0, 1)
+    )
+
+
+def _sited_as_rule(frame: Any, info: MovieInfo) -> bool:
+    """Whether the exact rule reads an 8-bit frame's chroma where it is: no chroma
+    subsampling, or a codec that sites it left, with interlaced fields that split."""
+    fmt = frame.format
+    if fmt.is_rgb or sum(1 for c in fmt.components if not c.is_alpha) != 3:
+        return True
+    width, height = int(frame.width), int(frame.height)
+    chroma_width, chroma_height = fmt.chroma_width(width), fmt.chroma_height(height)
+    if chroma_width == width and chroma_height == height:
+        return True
+    if info.codec not in LEFT_SITED_CODECS:
+        return False
+    return not _vertical_fields(frame) or _fields_split(height, chroma_height)
+
+
 def _exact_layout(frame: Any) -> bool:
-    """Whether an 8-bit frame's layout is one the exact path reads: RGB, grey, or
-    Y'CbCr with chroma subsampled at most two to one each way, each with or without
-    alpha, stored planar or packed (packed ones are first repacked losslessly, see
-    _planar)."""
+    """Whether an 8-bit frame's layout is one the exact path reads: grey, or Y'CbCr
+    with chroma subsampled at most two to one each way, each with or without alpha,
+    stored planar or packed (packed ones are first repacked losslessly, see
+    _planar). 8-bit RGB is left to swscale, whose copy is the rule's identity."""
     fmt = frame.format
     comps = fmt.components
     if fmt.is_bayer or any(c.bits != 8 for c in comps):
         return False
     colour = sum(1 for c in comps if not c.is_alpha)
-    if fmt.is_rgb or colour == 1:
+    if fmt.is_rgb:
+        # 8-bit RGB to 8-bit RGB is the identity under the rule: swscale's copy (or
+        # byte shuffle) is the same array without a repack.
+        return False
+    if colour == 1:
         return str(fmt.name) != "pal8"
     return colour == 3 and _two_by_two(frame)
 
@@ -271,19 +325,41 @@ def yuv_rule(
     )  # fmt: skip
 
 
+_CODE_TABLES: dict[tuple[int, float, float, str], npt.NDArray[np.generic]] = {}
+
+
+def _code_table(
+    codes: int, offset: float, span: float, dtype: str
+) -> npt.NDArray[np.generic]:
+    """Code -> ``round(top * (code - offset) / span)`` clipped to 0..top, for every
+    code a plane of ``codes`` values can hold (the rule of :func:`exact_to_array`
+    for one RGB, grey or alpha plane, evaluated once per code)."""
+    key = (codes, offset, span, dtype)
+    table = _CODE_TABLES.get(key)
+    if table is None:
+        top = 255.0 if dtype == "uint8" else 65535.0
+        values = _scaled(np.arange(codes), offset, span, top)
+        np.clip(values, 0.0, top, out=values)
+        table = np.rint(values).astype(dtype)
+        _CODE_TABLES[key] = table
+    return table
+
+
 def exact_to_array(frame: Any, info: MovieInfo) -> npt.NDArray[np.unsignedinteger[Any]]:
     """A frame as RGB(A) codes of ``info.dtype``, full scale exactly 255 or 65535.
 
     This is the one rule by which aebridge reads movie pixels, at every depth: each
     value is ``round(top * v)`` (half to even; values outside 0..1 clipped) of the
     exact formula of ITU-T H.273 (:func:`yuv_rule`), evaluated in float64. Chroma is
-    co-sited horizontally (left) and centred vertically, the siting H.264, HEVC and
-    ProRes use unless told otherwise and what FFmpeg assumes: a pixel between two
-    chroma samples gets their linear interpolation (horizontally the mean, vertically
-    0.75 of the nearer row and 0.25 of the other, edges repeated), done on the
-    already-scaled chroma terms. Y'CbCr is computed by :func:`aebridge._native.yuv_rgb`
-    (the tests hold it to a numpy evaluation of the same operations, and to exact
-    rational arithmetic); RGB, grey and alpha codes are rescaled here.
+    taken as co-sited horizontally (left) and centred vertically, H.264's and HEVC's
+    default siting (8-bit frames of other codecs go to swscale, see
+    :data:`LEFT_SITED_CODECS`): a pixel between two chroma samples gets their linear
+    interpolation (horizontally the mean, vertically 0.75 of the nearer row and 0.25
+    of the other, edges repeated), done on the already-scaled chroma terms, and an
+    interlaced frame's two fields are converted apart. Y'CbCr is computed by
+    :func:`aebridge._native.yuv_rgb` (the tests hold it to a numpy evaluation of the
+    same operations, and to exact rational arithmetic); RGB, grey and alpha planes
+    go through a table of the same rule per code value.
 
     swscale is not the rule: it converts deep Y'CbCr to 16-bit RGB on an 8-bit scale
     (10-bit limited-range white 940 came out as 65283, 0.9961), and its 8-bit paths
@@ -291,37 +367,50 @@ def exact_to_array(frame: Any, info: MovieInfo) -> npt.NDArray[np.unsignedintege
     here and there).
 
     The returned H x W x C array is a view over channel planes (``out[..., c]`` is
-    contiguous), like the pixel pipeline's output.
+    contiguous, the array itself is not), like the pixel pipeline's output.
     """
     grey = sum(1 for c in frame.format.components if not c.is_alpha) == 1
+    fields = _vertical_fields(frame)
     frame = _planar(frame)
     fmt = frame.format
     comps = fmt.components
     bits = max(c.bits for c in comps)
+    codes = 1 << (8 if bits <= 8 else 16)  # every value the plane's words can hold
     code_top = float((1 << bits) - 1)
-    top = 255.0 if info.dtype == "uint8" else 65535.0
     alpha_index = next((i for i, c in enumerate(comps) if c.is_alpha), None)
     colour = [i for i in range(len(comps)) if i != alpha_index]
     width, height = int(frame.width), int(frame.height)
     out = np.empty((info.channels, height, width), info.dtype)
-    planes: list[npt.NDArray[np.float64]] = []
+    # (plane, table) of each output channel computed from one plane of codes.
+    lookups: list[tuple[npt.NDArray[Any], npt.NDArray[np.generic]]] = []
     if grey:  # (grey with alpha arrives as RGB planes, each the grey)
-        rule = yuv_rule(bits, info.color_range, "itu709", top)
-        luma = _scaled(_codes(frame, colour[0]), rule[0], rule[1], top)
-        planes = [luma] * (3 if info.channels >= 3 else 1)
+        rule = yuv_rule(bits, info.color_range, "itu709", 255.0)
+        table = _code_table(codes, rule[0], rule[1], info.dtype)
+        luma = _codes(frame, colour[0])
+        lookups = [(luma, table)] * (3 if info.channels >= 3 else 1)
     elif fmt.is_rgb:
-        planes = [_scaled(_codes(frame, i), 0.0, code_top, top) for i in colour]
+        table = _code_table(codes, 0.0, code_top, info.dtype)
+        lookups = [(_codes(frame, i), table) for i in colour]
     else:
         y, cb, cr = (_codes(frame, i) for i in colour)
+        top = 255.0 if info.dtype == "uint8" else 65535.0
         rule = yuv_rule(bits, info.color_range, info.matrix, top)
-        yuv_rgb(y, cb, cr, out[0], out[1], out[2], rule)
-    if alpha_index is not None and info.has_alpha:
-        planes.append(_scaled(_codes(frame, alpha_index), 0.0, code_top, top))
-    first = info.channels - len(planes)
-    if first not in (0, 3) or (first == 3) != (not grey and not fmt.is_rgb):
-        raise ValueError(f"{fmt.name} frames cannot give {info.channels} channels")
-    for c, plane in enumerate(planes, start=first):
-        np.clip(plane, 0.0, top, out=plane)
-        np.rint(plane, out=plane)
-        out[c] = plane
+        if fields and _fields_split(height, cb.shape[0]):
+            # Interlaced 4:2:0: each field is converted on its own (its chroma rows
+            # are every other one), as swscale does.
+            for f in (0, 1):
+                rows = slice(f, None, 2)
+                yuv_rgb(y[rows], cb[rows], cr[rows], out[0, rows], out[1, rows],
+                        out[2, rows], rule)  # fmt: skip
+        else:
+            yuv_rgb(y, cb, cr, out[0], out[1], out[2], rule)
+    colours = len(lookups) if lookups else 3
+    for c, (plane, table) in enumerate(lookups):
+        lookup(table, plane, out[c], 0xFFFFFFFF)
+    if info.channels > colours:  # the alpha channel
+        if alpha_index is not None:
+            table = _code_table(codes, 0.0, code_top, info.dtype)
+            lookup(table, _codes(frame, alpha_index), out[colours], 0xFFFFFFFF)
+        else:  # a frame without the alpha its stream started with: opaque
+            out[colours] = 255 if info.dtype == "uint8" else 65535
     return out.transpose(1, 2, 0)

@@ -6,15 +6,18 @@ import dataclasses
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 av = pytest.importorskip("av")
 
+from aebridge import _native  # noqa: E402
 from aebridge.errors import SourceError  # noqa: E402
 from aebridge.ingest import probe, read_frames  # noqa: E402
 from aebridge.ingest.movie import read_movie_frames  # noqa: E402
+from aebridge.ingest.moviepixels import yuv_rule  # noqa: E402
 
 Ffmpeg = Callable[..., Path]
 
@@ -473,3 +476,96 @@ def test_untagged_grey_movies_are_full_range_at_every_depth(
     full = 255 if info.dtype == "uint8" else 65535
     want = np.floor(codes.astype(np.float64) * full / top + 0.5)
     assert np.array_equal(pixels[..., 0], want)
+
+
+# ------------------------------------------------ chroma siting, fields, alpha
+
+
+def _rule_rgb(y: int, cb: int, cr: int) -> list[int]:
+    out = np.zeros((3, 1, 1), np.uint8)
+    planes = [np.full((1, 1), v, np.uint8) for v in (y, cb, cr)]
+    _native.yuv_rgb(*planes, out[0], out[1], out[2],
+                    yuv_rule(8, "MPEG", "itu601", 255.0))  # fmt: skip
+    return [int(v) for v in out[:, 0, 0]]
+
+
+def test_an_interlaced_420_movie_keeps_each_fields_chroma(tmp_path: Path) -> None:
+    """Interlaced 4:2:0 subsamples chroma per field (chroma rows alternate between
+    the fields): each field is converted on its own, as swscale does (the rule over
+    the woven frame mixed the other field's colour into every line)."""
+    path = tmp_path / "il.mp4"
+    container = av.open(str(path), "w")
+    stream = container.add_stream("libx264", rate=24)
+    stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+    flags = av.codec.context.Flags
+    stream.codec_context.flags |= flags.interlaced_dct | flags.interlaced_me
+    stream.options = {"qp": "0", "x264-params": "tff=1"}
+    frame = av.VideoFrame(64, 48, "yuv420p")
+    y, u, v = (np.frombuffer(p, np.uint8) for p in frame.planes)
+    y[:] = 128
+    u.reshape(24, -1)[0::2], v.reshape(24, -1)[0::2] = 200, 60  # top field
+    u.reshape(24, -1)[1::2], v.reshape(24, -1)[1::2] = 60, 200  # bottom field
+    frame.pts = 0
+    for packet in [*stream.encode(frame), *stream.encode()]:
+        container.mux(packet)
+    container.close()
+    info = probe(path)
+    assert info.fields == "top first"
+    pixels = next(read_frames(info, 0, 1))[1].astype(int)
+    assert pixels[0::2, 10].tolist() == [_rule_rgb(128, 200, 60)] * 24
+    assert pixels[1::2, 10].tolist() == [_rule_rgb(128, 60, 200)] * 24
+
+
+def _swscale_rgb(path: Path) -> Any:
+    from av.video.reformatter import Interpolation
+
+    info = probe(path)
+    frame = next(av.open(str(path)).decode(video=0))
+    flags = Interpolation.BILINEAR | Interpolation.ACCURATE_RND
+    flags |= Interpolation.FULL_CHR_H_INT
+    return frame.reformat(
+        format="rgb24", src_colorspace=info.matrix,
+        src_color_range=info.color_range, interpolation=flags,
+    ).to_ndarray().astype(int)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "args"),
+    [
+        ("center.mkv", ["-pix_fmt", "yuv420p", "-c:v", "ffv1",
+                        "-chroma_sample_location", "center"]),
+        ("mjpeg.avi", ["-pix_fmt", "yuvj422p", "-c:v", "mjpeg", "-q:v", "1"]),
+        ("vp9.webm", ["-pix_fmt", "yuv420p", "-c:v", "libvpx-vp9", "-lossless", "1"]),
+    ],
+)  # fmt: skip
+def test_eight_bit_movies_not_sited_left_agree_with_swscale_within_one_code(
+    tmp_path: Path, ffmpeg: Any, name: str, args: list[str]
+) -> None:
+    """The rule sites chroma left, as H.264 and HEVC do. A movie whose chroma is
+    tagged centre (MJPEG, here ffv1) or untagged (VP8, VP9, AV1: swscale reads
+    those as centred) goes through swscale, which reads the siting from the frame
+    (the rule alone was off by up to ~100 codes at chroma edges)."""
+    source = "testsrc2=s=64x48:r=24,format=yuv444p,geq=lum='p(X,Y)':" + (
+        "cb='clip(cb(X,Y)+(X-Y)*2,0,255)':cr='clip(cr(X,Y)+Y-X,0,255)'"
+    )
+    path = ffmpeg("-f", "lavfi", "-i", source, "-frames:v", "1", *args,
+                  output=tmp_path / name)  # fmt: skip
+    info = probe(path)
+    ours = next(read_frames(info, 0, 1))[1].astype(int)
+    assert np.abs(ours - _swscale_rgb(path)).max() <= 1
+
+
+def test_a_png_movie_whose_frames_drop_alpha_still_reads(
+    tmp_path: Path, ffmpeg: Any
+) -> None:
+    """PNG in MOV with an RGBA frame then an RGB one (each PNG keeps its own
+    type): the RGB frame reads opaque (it failed with a bare ValueError)."""
+    for index, fmt in ((1, "rgba"), (2, "rgb24")):
+        ffmpeg("-f", "lavfi", "-i", f"testsrc2=s=64x48,format={fmt}",
+               "-frames:v", "1", output=tmp_path / f"f{index}.png")  # fmt: skip
+    path = ffmpeg("-framerate", "24", "-i", tmp_path / "f%d.png", "-c:v", "copy",
+                  output=tmp_path / "mix.mov")  # fmt: skip
+    info = probe(path)
+    assert info.channels == 4
+    frames = list(read_frames(info, 0, info.frame_count))
+    assert [int(p[..., 3].min()) for _, p in frames] == [255, 255]

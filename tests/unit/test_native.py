@@ -120,7 +120,9 @@ def test_yuv_rgb_reads_strided_rows_and_writes_interleaved_output() -> None:
 
 def test_eight_bit_yuv_rounds_the_exact_formula_for_every_luma_code() -> None:
     """Exact rational arithmetic, every Y code against a spread of chroma pairs (a
-    lossless 4:4:4 frame): no float evaluation order is trusted here."""
+    lossless 4:4:4 frame), clipped values included: no float evaluation order is
+    trusted here. Only a value within 1e-9 of a half could round either way from
+    float64, and none is (every value is checked)."""
     chroma = [16, 17, 64, 127, 128, 129, 200, 239, 240, 0, 255]
     pairs = [(b, r) for b in chroma for r in chroma]
     y = np.repeat(np.arange(256, dtype=np.uint8)[:, None], len(pairs), axis=1)
@@ -131,6 +133,7 @@ def test_eight_bit_yuv_rounds_the_exact_formula_for_every_luma_code() -> None:
         y, cb, cr, out[0], out[1], out[2], yuv_rule(8, "MPEG", "itu709", 255.0)
     )
     kr, kb = Q(2126, 10000), Q(722, 10000)
+    checked = 0
     for j in range(256):
         for i, (b_code, r_code) in enumerate(pairs):
             yy = Q(j - 16, 219)
@@ -140,9 +143,11 @@ def test_eight_bit_yuv_rounds_the_exact_formula_for_every_luma_code() -> None:
             g = (yy - kr * r - kb * b) / (1 - kr - kb)
             for c, v in enumerate((r, g, b)):
                 exact = min(max(v * 255, Q(0)), Q(255))
-                if exact.denominator == 2 or abs(exact - round(exact)) > Q(1, 10**9):
-                    # Not a tie within float64's reach: the rounded value is certain.
+                half = abs(exact - exact.numerator // exact.denominator - Q(1, 2))
+                if half > Q(1, 10**9):  # not within float64's reach of a tie
                     assert out[c, j, i] == round(exact), (j, b_code, r_code, c)
+                    checked += 1
+    assert checked == 3 * 256 * len(pairs)
 
 
 def test_out_of_gamut_codes_clip_where_swscale_wrapped() -> None:
@@ -294,6 +299,27 @@ def test_zip_split_is_the_file_formats_preprocessing(
     out = np.zeros((height // lines, lines * row_bytes), np.uint8)
     _native.zip_split(tuple(planes), lines, out)
     assert np.array_equal(out, _reference_split(planes, lines))
+
+
+def test_kernels_refuse_non_contiguous_tables_with_a_value_error() -> None:
+    """A table, plane or out row that is not contiguous is a ValueError (it was a
+    SystemError: the kernels returned NULL with no exception set)."""
+    table = np.zeros(131072, np.uint16)[::2]
+    codes = np.zeros((2, 2), np.uint8)
+    with pytest.raises(ValueError):
+        _native.gather2d((table,), (codes,), codes, (np.zeros((2, 2), np.uint16),))
+    with pytest.raises(ValueError):
+        _native.zip_split(
+            (np.zeros((2, 8), np.float16)[:, ::2],), 2, np.zeros((1, 16), np.uint8)
+        )
+
+
+def test_zip_split_refuses_planes_without_columns() -> None:
+    """A zero-width plane read before its start (found with AddressSanitizer)."""
+    with pytest.raises(ValueError, match="no columns"):
+        _native.zip_split(
+            (np.zeros((16, 0), np.float16),), 16, np.zeros((1, 0), np.uint8)
+        )
 
 
 def test_zip_split_refuses_an_output_of_the_wrong_size() -> None:
