@@ -42,16 +42,17 @@ def test_prefetch_raises_the_producers_error_at_its_item() -> None:
     assert got == [1, 2]
 
 
+def _endless(closed: threading.Event) -> Iterator[int]:
+    """Items without end; ``closed`` is set when the generator is closed."""
+    try:
+        yield from range(10**9)
+    finally:
+        closed.set()
+
+
 def test_prefetch_stops_and_closes_the_producer_when_the_consumer_stops() -> None:
     closed = threading.Event()
-
-    def items() -> Iterator[int]:
-        try:
-            yield from range(10**9)
-        finally:
-            closed.set()
-
-    it = prefetch(items(), 2)
+    it = prefetch(_endless(closed), 2)
     assert next(it) == 0
     it.close()  # type: ignore[attr-defined]
     assert closed.wait(5)
@@ -73,14 +74,7 @@ def test_prefetch_produces_before_the_first_item_is_asked_for() -> None:
 
 def test_a_prefetch_dropped_before_its_first_item_stops_its_producer() -> None:
     closed = threading.Event()
-
-    def items() -> Iterator[int]:
-        try:
-            yield from range(10**9)
-        finally:
-            closed.set()
-
-    it = prefetch(items(), 2)
+    it = prefetch(_endless(closed), 2)
     del it
     assert closed.wait(5)
 
