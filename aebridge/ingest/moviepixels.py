@@ -144,8 +144,8 @@ def _stored_array(frame: Any, info: MovieInfo) -> npt.NDArray[np.generic]:
     # The 8-bit frames the exact path does not take (RGB, which swscale copies;
     # palettes; chroma subsampled by more than two to one, or sited otherwise than
     # the rule assumes; interlaced fields that do not split evenly): swscale with
-    # exact rounding and full
-    # chroma interpolation (its fast paths are off by up to a few code values).
+    # exact rounding and full chroma interpolation (its fast paths are off by up to
+    # a few code values), reading the siting and fields from the frame.
     flags = Interpolation.BILINEAR | Interpolation.ACCURATE_RND
     flags |= Interpolation.FULL_CHR_H_INT
     rgb = frame.reformat(
