@@ -301,6 +301,21 @@ static PyObject *yuv_rgb(PyObject *self, PyObject *args) {
     }
     int vertical = ch < height;
     double top = p[3].itemsize == 1 ? 255.0 : 65535.0;
+    double constants[9] = {k.y_offset, k.y_span, k.c_offset, k.c_span, k.scale,
+                           k.k_r, k.k_gb, k.k_gr, k.k_b};
+    for (int i = 0; i < 9; i++) {
+        /* finite, and small enough that every sum stays far inside int32 */
+        if (!(constants[i] > -1e6 && constants[i] < 1e6)) {
+            ok = 0;
+        }
+    }
+    if (!ok || k.scale != top || k.y_span <= 0.0 || k.c_span <= 0.0) {
+        PyErr_Format(PyExc_ValueError,
+                     "the rule must be finite, with positive spans and the output's "
+                     "full scale (%g)", top);
+        release(p, 6);
+        return NULL;
+    }
     unsigned codes = p[0].itemsize == 1 ? 256u : 65536u;
     /* tables (5 x codes), narrow terms (3 x cw), three slots of 2 x 3 x width, luma */
     size_t doubles = 5 * (size_t)codes + 3 * (size_t)cw + 19 * (size_t)width;

@@ -348,3 +348,14 @@ def test_grey_with_alpha_reads_as_grey_rgb_and_its_alpha(
     for c in range(3):
         assert np.array_equal(got[..., c], pairs[..., 0])
     assert np.array_equal(got[..., 3], pairs[..., 1])
+
+
+def test_yuv_rgb_refuses_a_rule_for_another_scale_or_not_finite() -> None:
+    y = np.zeros((2, 2), np.uint8)
+    out = np.zeros((3, 2, 2), np.uint8)
+    deep = yuv_rule(8, "MPEG", "itu709", 65535.0)  # full scale of 16-bit output
+    with pytest.raises(ValueError, match="full scale"):
+        _native.yuv_rgb(y, y, y, out[0], out[1], out[2], deep)
+    broken = (*yuv_rule(8, "MPEG", "itu709", 255.0)[:5], float("inf"), 0.0, 0.0, 0.0)
+    with pytest.raises(ValueError, match="finite"):
+        _native.yuv_rgb(y, y, y, out[0], out[1], out[2], broken)
