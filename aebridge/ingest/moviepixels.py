@@ -67,27 +67,13 @@ def has_luma_plane(fmt: Any) -> bool:
     )
 
 
-_LUMA_TABLES: dict[tuple[int, str, str], npt.NDArray[np.generic]] = {}
-
-
 def luma_table(bits: int, color_range: str, dtype: str) -> npt.NDArray[np.generic]:
     """Y code -> full-scale code of ``dtype``: limited range (16..235 scaled by
-    2**(bits-8)) or full range (0..2**bits-1) onto 0..255 / 0..65535, rounded to
-    nearest and clipped; the range ends map exactly to 0 and full scale."""
-    key = (bits, color_range, dtype)
-    table = _LUMA_TABLES.get(key)
-    if table is None:
-        top = 255 if dtype == "uint8" else 65535
-        codes = np.arange(1 << bits, dtype=np.float64)
-        if color_range == "MPEG":
-            step = 1 << (bits - 8)
-            lo, hi = 16 * step, 235 * step
-        else:
-            lo, hi = 0, (1 << bits) - 1
-        scaled = np.floor((codes - lo) * top / (hi - lo) + 0.5)
-        table = np.clip(scaled, 0, top).astype(dtype)
-        _LUMA_TABLES[key] = table
-    return table
+    2**(bits-8)) or full range (0..2**bits-1) onto 0..255 / 0..65535, rounded half
+    to even and clipped (the grey rule of :func:`exact_to_array`); the range ends
+    map exactly to 0 and full scale."""
+    rule = yuv_rule(bits, color_range, "itu709", 255.0)
+    return _code_table(1 << bits, rule[0], rule[1], dtype)
 
 
 def _luma(frame: Any, info: MovieInfo) -> npt.NDArray[np.generic]:

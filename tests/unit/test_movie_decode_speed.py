@@ -49,15 +49,18 @@ def test_a_matte_movie_is_its_luma_plane_scaled_to_full_range(
     for frame, pixels in zip(frames, got, strict=True):
         comp = frame.format.components[0]
         raw = np.frombuffer(frame.planes[0], np.uint16 if comp.bits > 8 else np.uint8)
-        y = raw.reshape(frame.height, -1)[:, : frame.width].astype(np.float64)
+        y = raw.reshape(frame.height, -1)[:, : frame.width].astype(np.int64)
         y = np.mod(y, 2**comp.bits)
-        top = 255.0 if dtype == "uint8" else 65535.0
+        top = 255 if dtype == "uint8" else 65535
         if color_range == "tv":
             step = 2 ** (comp.bits - 8)
-            want = (y - 16 * step) / (219 * step) * top
+            lo, span = 16 * step, 219 * step
         else:
-            want = y / (2**comp.bits - 1) * top
-        want = np.clip(np.floor(want + 0.5), 0, top)
+            lo, span = 0, 2**comp.bits - 1
+        # (y - lo) * top / span in integers, rounded half to even, clipped.
+        q, r = np.divmod((y - lo) * top, span)
+        q += (2 * r > span) | ((2 * r == span) & (q % 2 == 1))
+        want = np.clip(q, 0, top)
         assert pixels.shape == (info.height, info.width, 1)
         assert pixels.dtype == np.dtype(dtype)
         np.testing.assert_array_equal(pixels[..., 0], want)
