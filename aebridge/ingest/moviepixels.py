@@ -31,12 +31,18 @@ __all__ = [
 ]
 
 
+def _colours(fmt: Any) -> int:
+    """A pixel format's colour components: 1 for grey, 3 for RGB or Y'CbCr (alpha is
+    not counted)."""
+    return sum(1 for c in fmt.components if not c.is_alpha)
+
+
 def output_format(fmt: Any) -> tuple[str, int, bool, int]:
     """(pixel format to convert to, channels, has alpha, bits) for a decoded format."""
     bits = max(c.bits for c in fmt.components)
     alpha = any(c.is_alpha for c in fmt.components)
     deep = bits > 8
-    grey = fmt.name.startswith(("gray", "ya")) or len(fmt.components) - alpha == 1
+    grey = fmt.name.startswith(("gray", "ya")) or _colours(fmt) == 1
     if grey and not alpha:
         return ("gray16le" if deep else "gray"), 1, False, bits
     if alpha:
@@ -176,7 +182,7 @@ def _vertical_fields(frame: Any) -> bool:
     """Whether a frame's chroma is subsampled vertically and its lines are two
     interlaced fields (each field then has its own chroma rows)."""
     fmt = frame.format
-    if fmt.is_rgb or sum(1 for c in fmt.components if not c.is_alpha) != 3:
+    if fmt.is_rgb or _colours(fmt) != 3:
         return False
     return bool(frame.interlaced_frame) and fmt.chroma_height(frame.height) < int(
         frame.height
@@ -196,7 +202,7 @@ def _sited_as_rule(frame: Any, info: MovieInfo) -> bool:
     """Whether the exact rule reads an 8-bit frame's chroma where it is: no chroma
     subsampling, or a codec that sites it left, with interlaced fields that split."""
     fmt = frame.format
-    if fmt.is_rgb or sum(1 for c in fmt.components if not c.is_alpha) != 3:
+    if fmt.is_rgb or _colours(fmt) != 3:
         return True
     width, height = int(frame.width), int(frame.height)
     chroma_width, chroma_height = fmt.chroma_width(width), fmt.chroma_height(height)
@@ -216,7 +222,7 @@ def _exact_layout(frame: Any) -> bool:
     comps = fmt.components
     if fmt.is_bayer or any(c.bits != 8 for c in comps):
         return False
-    colour = sum(1 for c in comps if not c.is_alpha)
+    colour = _colours(fmt)
     if fmt.is_rgb:
         # 8-bit RGB to 8-bit RGB is the identity under the rule: swscale's copy (or
         # byte shuffle) is the same array without a repack.
@@ -240,14 +246,14 @@ def _planar(frame: Any) -> Any:
     own_planes = len({c.plane for c in comps}) == len(comps)
     native_order = bits == 8 or str(fmt.name).endswith("le")
     alpha = any(c.is_alpha for c in comps)
-    readable = fmt.is_rgb or len(comps) - alpha == 1 or _two_by_two(frame)
+    readable = fmt.is_rgb or _colours(fmt) == 1 or _two_by_two(frame)
     if own_planes and native_order and not fmt.is_bayer and readable:
         return frame
     depth = 8 if bits <= 8 else 16 if bits > 12 else 12 if bits > 10 else 10
     suffix = "" if depth == 8 else f"{depth}le"
-    if fmt.is_rgb or (len(comps) - alpha == 1 and alpha):
+    if fmt.is_rgb or (_colours(fmt) == 1 and alpha):
         target = f"gbr{'a' if alpha else ''}p{suffix}"
-    elif len(comps) - alpha == 1:
+    elif _colours(fmt) == 1:
         target = "gray" if depth == 8 else f"gray{depth}le"
     else:
         sub_w = fmt.chroma_width(frame.width) < frame.width
@@ -355,7 +361,7 @@ def exact_to_array(frame: Any, info: MovieInfo) -> npt.NDArray[np.unsignedintege
     The returned H x W x C array is a view over channel planes (``out[..., c]`` is
     contiguous, the array itself is not), like the pixel pipeline's output.
     """
-    grey = sum(1 for c in frame.format.components if not c.is_alpha) == 1
+    grey = _colours(frame.format) == 1
     fields = _vertical_fields(frame)
     frame = _planar(frame)
     fmt = frame.format
