@@ -475,7 +475,8 @@ class PixelPipeline:
         if alpha_float is not None:
             alpha = alpha_float
         elif alpha_codes is not None:
-            alpha = np.take(plan.alpha32, alpha_codes, mode="clip")
+            alpha = np.empty(alpha_codes.shape, dtype=np.float32)
+            gather(plan.alpha32, alpha_codes, alpha)
         if alpha is not None:
             rgb *= alpha
             if alpha_float is not None:
