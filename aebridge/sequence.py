@@ -9,15 +9,17 @@ A sequence is written as a pattern whose frame-number field is one of
 - ``name.1001-1120#.ext`` (an explicit frame range before the padding field),
 - ``name.$F4.ext`` (Houdini),
 
-or is a folder holding exactly one image sequence. fileseq reads the pattern and
-groups a folder's names; :class:`SequencePattern` is the one translation of this
-grammar to fileseq's (its default ``#`` is four digits). Numbers must be padded to the
-pattern's width as fileseq's strict padding says (a wider number is accepted only
-without leading zeros, e.g. frame 10000 of ``####``; a negative number counts its sign
-in the width, ``-002``, or has it outside, ``-0002``), and the frames found must be
-contiguous: a converted sequence has no holes, so a gap is an error naming the
-missing numbers. Folders are listed through :mod:`aebridge.sandbox` (a service job's
-listing is checked like its reads), which is why fileseq's own
+or is a folder holding exactly one image sequence. The frame field is the last one in
+the name, which ends in an image extension: ``#``, ``@`` or ``%`` before it are part
+of the name (``it's #2.####.png``), and a movie is never a pattern. fileseq reads the
+pattern and groups a folder's names; :class:`SequencePattern` is the one translation
+of this grammar to fileseq's (its default ``#`` is four digits). Numbers must be
+padded to the pattern's width as fileseq's strict padding says (a wider number is
+accepted only without leading zeros, e.g. frame 10000 of ``####``; a negative number
+counts its sign in the width, ``-002``, or has it outside, ``-0002``), and the frames
+found must be contiguous: a converted sequence has no holes, so a gap is an error
+naming the missing numbers. Folders are listed through :mod:`aebridge.sandbox` (a
+service job's listing is checked like its reads), which is why fileseq's own
 ``findSequenceOnDisk``, which globs the disk itself, is not called.
 
 :func:`find_sequence` is the one way to list a sequence. :class:`FoundSequences` is one
@@ -61,6 +63,8 @@ IMAGE_EXTENSIONS: frozenset[str] = frozenset(
 
 # The frame-number field of a pattern: an optional range, then the padding.
 _PAD_FIELD_RE = re.compile(r"(#+|@+|%0?\d*d|\$F\d*)")
+# The characters fileseq reads as the start of a padding field.
+_FIELD_CHARS_RE = re.compile(r"[#@%$]")
 
 _PATTERN_HELP = (
     "name.####.ext, name.%04d.ext, name.1001-1120#.ext, name.@@@@.ext "
@@ -95,15 +99,28 @@ class FrameSequence:
 
 
 def is_sequence_pattern(path: str) -> bool:
-    """Whether the file name in ``path`` has a frame field (``#``, ``@``, ``%d``).
+    """Whether the file name in ``path`` is a pattern: it has a frame field (``#``,
+    ``@``, ``%d``, ``$F``) and an image extension (a movie named ``Tom's take
+    #2.mp4`` is a movie).
 
     Args:
         path: a path as the user typed it.
 
     Returns:
-        True when the base name holds a padding field.
+        True when the base name holds a padding field and ends in an image extension.
     """
-    return _PAD_FIELD_RE.search(os.path.basename(path)) is not None
+    base = os.path.basename(path)
+    return (
+        os.path.splitext(base)[1].lower() in IMAGE_EXTENSIONS
+        and _PAD_FIELD_RE.search(base) is not None
+    )
+
+
+def _frame_field(base: str) -> re.Match[str] | None:
+    """The frame field of a file name: its last padding field (``#``, ``@``, ``%``
+    or ``$F`` before it belong to the name, ``shot #2.####.png``)."""
+    fields = list(_PAD_FIELD_RE.finditer(base))
+    return fields[-1] if fields else None
 
 
 def format_frame_ranges(numbers: list[int] | tuple[int, ...]) -> str:
@@ -218,23 +235,34 @@ class SequencePattern:
 
         text = os.fspath(path)
         directory, base = os.path.split(text)
+        field = _frame_field(base)
+        if field is None:
+            raise SourceError(
+                f"no frame-number field in the name; allowed: {_PATTERN_HELP}",
+                path=text,
+            )
+        # fileseq takes '#', '@', '%d' and '$F' for the frame field wherever they
+        # stand, so in the name before the field they are masked ('_' keeps the
+        # length and is no range character) and the prefix is cut from the name.
+        masked = _FIELD_CHARS_RE.sub("_", base[: field.start()]) + base[field.start() :]
         try:
-            parsed = FileSequence(base, pad_style=PAD_STYLE_HASH1)
+            parsed = FileSequence(masked, pad_style=PAD_STYLE_HASH1)
         except ParseException as exc:
             raise SourceError(
                 f"cannot read the frame pattern ({exc}); allowed: {_PATTERN_HELP}",
                 path=text,
             ) from exc
         pad = parsed.padding()
-        if not pad:
+        if pad != field.group():
             raise SourceError(
-                f"no frame-number field in the name; allowed: {_PATTERN_HELP}",
+                f"cannot read the frame field {field.group()!r}; allowed: "
+                f"{_PATTERN_HELP}",
                 path=text,
             )
         return cls(
             path=text,
             directory=directory,
-            prefix=parsed.basename(),
+            prefix=base[: len(parsed.basename())],
             suffix=parsed.extension(),
             padding=_padding_width(pad),
             frames=parsed.frameSet(),

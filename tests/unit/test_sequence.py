@@ -178,6 +178,11 @@ def test_bad_paths_name_the_path(tmp_path: Path, path: str, message: str) -> Non
         ("a#b/fg.0001.png", False),
         ("fg.0001.png", False),
         ("folder", False),
+        # A movie is never a sequence, whatever its name holds.
+        ("Tom's plate #2 50%.mp4", False),
+        ("clip.%04d.mov", False),
+        ("take @home #3.webm", False),
+        ("fg #2.####.png", True),
     ],
 )
 def test_pattern_detection_looks_at_the_file_name(path: str, expected: bool) -> None:
@@ -285,6 +290,13 @@ def test_frame_fields_follow_the_padding_rule(
         ("fg.$F4.png", "fg.", ".png", 4),
         ("fg.1001-1004#.png", "fg.", ".png", 4),
         ("fg.####_final.png", "fg.", "_final.png", 4),
+        # '#', '@' and '%' before the frame field are part of the name.
+        ("fg #2.####.png", "fg #2.", ".png", 4),
+        ("it's 50% #.####.png", "it's 50% #.", ".png", 4),
+        ("x%d.%04d.png", "x%d.", ".png", 4),
+        ("me@home.@@.png", "me@home.", ".png", 2),
+        ("a#b.1001-1004#.png", "a#b.", ".png", 4),
+        ("v$F2.$F4.png", "v$F2.", ".png", 4),
     ],
 )
 def test_the_pattern_grammar_is_translated_once(
@@ -308,6 +320,16 @@ def test_a_suffix_after_the_frame_field_is_kept(tmp_path: Path) -> None:
     found = find_sequence(tmp_path / "fg.####_final.png")
     assert found.frame_numbers == (1, 2)
     assert found.pattern == str(tmp_path / "fg.####_final.png")
+
+
+@pytest.mark.parametrize(
+    "source", ["fg 50% it's #.####.png", "fg 50% it's #.%04d.png", ""]
+)
+def test_a_name_holding_pattern_characters_is_read(tmp_path: Path, source: str) -> None:
+    touch(tmp_path, *(f"fg 50% it's #.{n:04d}.png" for n in (7, 8, 9)))
+    found = find_sequence(tmp_path / source if source else tmp_path)
+    assert found.frame_numbers == (7, 8, 9)
+    assert found.pattern == str(tmp_path / "fg 50% it's #.####.png")
 
 
 def test_a_build_s_listings_list_each_source_once_under_any_spelling(
