@@ -223,5 +223,7 @@ def assemble(
 
 
 def _comp_name(folder: Path) -> str:
-    name = re.sub(r"[^A-Za-z0-9 _.-]+", "_", folder.resolve().name).strip(" _.-")
-    return name[:128] or "comp"
+    """The folder's name as it is: a comp name is free text (its output folder is a
+    slug of it), without control characters, which it may not hold."""
+    name = re.sub(r"[\u0000-\u001f\u007f-\u009f]+", " ", folder.resolve().name)
+    return name.strip()[:255].strip() or "comp"

@@ -883,6 +883,21 @@ def test_python_api_returns_the_spec(folders: dict[str, Path]) -> None:
     assert spec.layers[0].source.path == "bg_plate.mp4"  # type: ignore[union-attr]
 
 
+def test_names_with_quotes_hashes_and_accents_build(tmp_path: Path) -> None:
+    # The comp is named as the folder (free text), and a movie whose name holds a
+    # '#' or '%' is a movie, not a frame pattern.
+    folder = tmp_path / "it's a ünïcode #1 100%"
+    folder.mkdir()
+    _tiny(folder, "Tom's plate #2 50%.mp4")
+    spec_path = tmp_path / "spec" / "comp.json"
+    result = init_folder(folder, base_dir=spec_path.parent)
+    assert result.spec.comp.name == "it's a ünïcode #1 100%"
+    save_spec(result.spec, spec_path)
+    assert [p for p in validate(spec_path) if p.severity == "error"] == []
+    built = build(spec_path, tmp_path / "out")
+    assert built.script.name == "it_s_a_unicode_1_100.jsx"
+
+
 def test_cli_writes_prints_the_table_and_never_overwrites(
     folders: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
