@@ -273,6 +273,12 @@ class SequencePattern:
         """The normalised file-name spelling: ``prefix####suffix`` (``@`` for 1)."""
         return f"{self.prefix}{_pad_field(self.padding)}{self.suffix}"
 
+    def frame_file(self, frame: int) -> str:
+        """The path of frame ``frame``: its number padded to the pattern's width, a
+        negative one with its sign counted in it (``-002``), as printf writes it."""
+        name = f"{self.prefix}{frame:0{self.padding}d}{self.suffix}"
+        return os.path.join(self.directory, name)
+
     def frame_text(self, name: str) -> str | None:
         """What stands in a file name's frame field, None when the name is not
         ``prefix...suffix``."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import re
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Protocol
@@ -15,6 +14,7 @@ import numpy.typing as npt
 
 from ..errors import OptionError, OutputError
 from ..fileio import atomic_path, temporary_path
+from ..sequence import SequencePattern, is_sequence_pattern
 
 __all__ = [
     "ContactSheet",
@@ -27,8 +27,6 @@ __all__ = [
 
 RGB8 = npt.NDArray[np.uint8]
 
-_HASHES = re.compile(r"#+")
-_PRINTF = re.compile(r"%0?(\d*)d")
 
 # H.264 colour tags (ITU-T H.273 code points) for the display encodings a preview uses;
 # anything else is left "unspecified" rather than mislabelled.
@@ -79,26 +77,18 @@ def write_png(path: Path, rgb: RGB8) -> None:
 
 
 def frame_path(pattern: str, frame: int) -> Path:
-    """Expand ``out.####.png`` or ``out.%04d.png`` for one frame number."""
-    if _HASHES.search(pattern):
-        return Path(_HASHES.sub(lambda m: f"{frame:0{len(m.group(0))}d}", pattern, 1))
-    m = _PRINTF.search(pattern)
-    if m:
-        width = int(m.group(1) or 1)
-        return Path(pattern[: m.start()] + f"{frame:0{width}d}" + pattern[m.end() :])
-    return Path(pattern)
-
-
-def is_pattern(path: str) -> bool:
-    """Whether a path names a numbered sequence (``####`` or ``%04d``)."""
-    return bool(_HASHES.search(path) or _PRINTF.search(path))
+    """Expand ``out.####.png`` or ``out.%04d.png`` for one frame number (the pattern
+    grammar of sources, :mod:`aebridge.sequence`); any other path is itself."""
+    if not is_sequence_pattern(pattern):
+        return Path(pattern)
+    return Path(SequencePattern.parse(pattern).frame_file(frame))
 
 
 class PngSink:
     """PNG frames: a numbered sequence, or one file when a single frame is rendered."""
 
     def __init__(self, pattern: str, *, frame_count: int) -> None:
-        if frame_count > 1 and not is_pattern(pattern):
+        if frame_count > 1 and not is_sequence_pattern(pattern):
             raise OptionError(
                 "-o/--output",
                 pattern,

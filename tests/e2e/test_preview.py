@@ -666,6 +666,12 @@ def test_output_names_expand_hashes_and_printf_padding() -> None:
     assert frame_path("out/sh.####.png", 1001).name == "sh.1001.png"
     assert frame_path("out/sh.%06d.png", 1001).name == "sh.001001.png"
     assert frame_path("still.png", 1001).name == "still.png"
+    # The grammar of sources (aebridge.sequence): the frame field is the name's last,
+    # a lone '#' is four digits, and folders may hold '#' or '%'.
+    assert frame_path("out #1/sh.####.png", 7) == Path("out #1/sh.0007.png")
+    assert frame_path("50%d/it's #2.%03d.png", 7) == Path("50%d/it's #2.007.png")
+    assert frame_path("out/sh.#.png", 7) == Path("out/sh.0007.png")
+    assert frame_path("out/sh.@@.png", 7) == Path("out/sh.07.png")
 
 
 def test_an_unknown_output_extension_is_refused(
