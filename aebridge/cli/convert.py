@@ -82,9 +82,17 @@ def progress_reporter(label: str) -> Iterator[Callable[[int, int], None]]:
 
 
 def _default_name(source: str) -> str:
+    from ..convert import is_layer_name
+
     base = Path(source.rstrip("/")).name
-    stem = base.split(".")[0] if "." in base else base
-    return stem.strip("_-") or "layer"
+    stem = (base.split(".")[0] if "." in base else base).strip("_-") or "layer"
+    if is_layer_name(stem):
+        return stem
+    # A name no folder should have ("Tom's take #2"): the slug a comp name gets
+    # (the spec model, some 100 ms to import, is loaded only for such a name).
+    from ..model.comp import comp_slug
+
+    return comp_slug(stem)
 
 
 @click.command("convert")

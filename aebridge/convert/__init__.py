@@ -40,6 +40,7 @@ from .options import (
     ROLES,
     VFR_POLICIES,
     ConvertOptions,
+    is_layer_name,
     load_provenance,
 )
 from .result import ConvertResult, light_report, light_warning
@@ -60,6 +61,7 @@ __all__ = [
     "check_matte",
     "convert",
     "convert_layer",
+    "is_layer_name",
     "light_report",
     "light_warning",
     "load_provenance",

@@ -44,6 +44,7 @@ __all__ = [
     "ROLES",
     "VFR_POLICIES",
     "ConvertOptions",
+    "is_layer_name",
     "load_provenance",
 ]
 
@@ -68,8 +69,13 @@ def _choice(option: str, value: object, enum: type[E]) -> E:
     raise OptionError(option, value, [m.value for m in enum])
 
 
+def is_layer_name(name: object) -> bool:
+    """Whether ``name`` can name a layer's folder and files (``--name``)."""
+    return isinstance(name, str) and _NAME_RE.match(name) is not None
+
+
 def _check_name(name: str) -> str:
-    if not isinstance(name, str) or not _NAME_RE.match(name):
+    if not is_layer_name(name):
         raise OptionError(
             "--name",
             name,

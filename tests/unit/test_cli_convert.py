@@ -58,6 +58,10 @@ def test_meta_pairs_parse_and_bad_ones_are_refused() -> None:
         ("runs/fg.####.png", "fg"),
         ("runs/bg_plate.mp4", "bg_plate"),
         ("runs/plates/", "plates"),
+        # A name that cannot name a folder is given the slug a comp name gets.
+        ("dl/Tom's plate #2 50%.mp4", "Tom_s_plate_2_50"),
+        ("dl/fg ünï's #3.webm", "fg_uni_s_3"),
+        ("dl/été/", "ete"),
     ],
 )
 def test_default_layer_name_comes_from_the_source(source: str, name: str) -> None:
