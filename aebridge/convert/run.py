@@ -276,7 +276,9 @@ def convert_layer(
 
 def check_matte(info: SourceInfo, matte_info: SourceInfo) -> str | None:
     """Check a separate matte against its source: the same size and at least as many
-    frames. Returns the warning for a longer matte (its extra frames are ignored).
+    frames. Returns the warning for a longer matte (its extra frames are ignored) or
+    a movie matte at another rate than a movie source (frames are still paired by
+    number: a matte encoded at a tool's default rate is common), else None.
 
     Raises:
         SourceError: the sizes differ or the matte is shorter (names the matte).
@@ -293,12 +295,19 @@ def check_matte(info: SourceInfo, matte_info: SourceInfo) -> str | None:
             f"{info.frame_count}; it must have at least as many",
             path=matte_info.path,
         )
+    said: list[str] = []
+    rate, matte_rate = info.rate, matte_info.rate
+    if rate is not None and matte_rate is not None and matte_rate != rate:
+        said.append(
+            f"the matte runs at {format_rate(matte_rate)} fps, the source at "
+            f"{format_rate(rate)} fps; matte frame N is used with source frame N"
+        )
     if matte_info.frame_count > info.frame_count:
-        return (
+        said.append(
             f"the matte has {matte_info.frame_count} frames, the source "
             f"{info.frame_count}; the extra matte frames are ignored"
         )
-    return None
+    return "; ".join(said) or None
 
 
 def _warn_woven(info: SourceInfo, what: str, warn: Callable[[str], None]) -> None:

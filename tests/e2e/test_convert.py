@@ -341,6 +341,20 @@ def test_separate_matte_becomes_the_alpha(tmp_path: Path) -> None:
     assert "+" in str(h["aebridge/sourceSha256"])
 
 
+def test_a_matte_movie_at_another_rate_is_said(tmp_path: Path) -> None:
+    # Matte frame N goes with source frame N: at another rate (a matte made from
+    # frames by a tool's default 25 fps, or a different clip) the pairing is said.
+    rgb = synthetic.write_movie(tmp_path / "fg.mp4", frames=4, width=W, height=H)
+    matte = synthetic.write_movie(
+        tmp_path / "pha.mp4", frames=4, width=W, height=H, rate=Fraction(30)
+    )
+    result = convert(rgb, tmp_path / "out", name="fg", matte=matte, jobs=1)
+    assert result.warnings == (
+        "the matte runs at 30 fps, the source at 24 fps; matte frame N is used "
+        "with source frame N",
+    )
+
+
 # ------------------------------------------------------------------ errors
 
 
