@@ -9,11 +9,13 @@ from .errors import OptionError
 
 __all__ = [
     "NTSC_RATES",
+    "RATIO_TEXT",
     "format_rate",
     "frame_to_timecode",
     "has_timecode",
     "pack_timecode",
     "parse_rate",
+    "ratio_from_text",
     "timecode_rate",
 ]
 
@@ -27,7 +29,11 @@ NTSC_RATES: dict[str, Fraction] = {
     "119.88": Fraction(120000, 1001),
 }
 
-_RATE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:/\s*(\d+(?:\.\d+)?))?\s*$")
+#: Rates and ratios written as text (``"24"``, ``"23.976"``, ``"24000/1001"``,
+#: ``"10/11"``): a decimal, or two with ``/`` between; no sign and no exponent, so a
+#: short text never stands for a huge exact number (``Fraction("1e100000000")`` takes
+#: minutes to make). The JSON Schema's pattern for them, too.
+RATIO_TEXT = r"^\s*\d+(\.\d+)?\s*(/\s*\d+(\.\d+)?)?\s*$"
 
 _ALLOWED = "a positive number or ratio such as 24, 25, 23.976, 29.97, 24000/1001"
 
@@ -64,21 +70,32 @@ def parse_rate(value: object, *, option: str = "rate") -> Fraction:
             raise OptionError(option, value, _ALLOWED)
         rate = Fraction(num, den)
     elif isinstance(value, str):
-        m = _RATE_RE.match(value)
-        if not m:
+        text = value.strip()
+        exact = NTSC_RATES.get(text) or ratio_from_text(text)
+        if exact is None:
             raise OptionError(option, value, _ALLOWED)
-        num_s, den_s = m.group(1), m.group(2)
-        if den_s is None:
-            rate = NTSC_RATES.get(num_s, Fraction(num_s))
-        else:
-            if Fraction(den_s) == 0:
-                raise OptionError(option, value, _ALLOWED)
-            rate = Fraction(num_s) / Fraction(den_s)
+        rate = exact
     else:
         raise OptionError(option, value, _ALLOWED)
     if not (1 <= rate <= 1000):
         raise OptionError(option, value, _ALLOWED)
     return rate
+
+
+def ratio_from_text(text: str) -> Fraction | None:
+    """The exact value of rate or ratio text written as :data:`RATIO_TEXT` says.
+
+    Returns:
+        The value, or None for other text, a zero denominator, or a number of more
+        digits than Python turns into an integer (4300).
+    """
+    if re.fullmatch(RATIO_TEXT, text) is None:
+        return None
+    num, _, den = text.partition("/")
+    try:
+        return Fraction(num.strip()) / Fraction(den.strip() or 1)
+    except (ValueError, ZeroDivisionError):
+        return None
 
 
 def format_rate(rate: Fraction) -> str:

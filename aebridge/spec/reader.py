@@ -44,7 +44,7 @@ from ..model.rules import (
     type_name,
 )
 from ..model.table import FieldSpec, conditions, relations, spec_fields
-from ..timing import parse_rate
+from ..timing import parse_rate, ratio_from_text
 
 __all__ = ["FAIL", "Context", "RuleReader", "child"]
 
@@ -345,10 +345,7 @@ class RuleReader:
         elif isinstance(value, float) and math.isfinite(value):
             result = Fraction(repr(value))
         elif isinstance(value, str):
-            try:
-                result = Fraction(value.replace(" ", ""))
-            except (ValueError, ZeroDivisionError):
-                result = None
+            result = ratio_from_text(value)
         if result is None or rule.check(result) is not None:
             self.error(path, rule.message(value))
             return None

@@ -50,6 +50,7 @@ from ..model.table import (
     spec_fields,
     spec_models,
 )
+from ..timing import RATIO_TEXT
 
 __all__ = [
     "SCHEMA_FILE",
@@ -70,7 +71,6 @@ Json = dict[str, Any]
 #: How a model is referred to: its class -> a ``$ref`` target.
 Ref = Callable[[type], str]
 
-_RATE_TEXT = r"^\s*\d+(\.\d+)?\s*(/\s*\d+(\.\d+)?)?\s*$"
 _NOT_BLANK = r"\S"
 
 
@@ -186,14 +186,14 @@ def rule_schema(rule: Rule, ref: Ref = _local, models: tuple[type, ...] = ()) ->
             "minItems": 2,
             "maxItems": 2,
         }
-        return {"anyOf": [number, {"type": "string", "pattern": _RATE_TEXT}, pair]}
+        return {"anyOf": [number, {"type": "string", "pattern": RATIO_TEXT}, pair]}
     if isinstance(rule, Ratio):
         number = {
             "type": "number",
             "minimum": _number(float(rule.lo)),
             "maximum": _number(float(rule.hi)),
         }
-        return {"anyOf": [number, {"type": "string", "pattern": _RATE_TEXT}]}
+        return {"anyOf": [number, {"type": "string", "pattern": RATIO_TEXT}]}
     if isinstance(rule, Vector):
         return {
             "type": "array",

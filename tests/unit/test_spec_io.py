@@ -396,6 +396,32 @@ CASES: list[tuple[str, Mutation, list[tuple[str, str, str]]]] = [
         ],
     ),
     (
+        "a rate of more digits than a number holds",
+        _set("comp.rate", "1" * 5000),
+        [
+            (
+                "error",
+                "comp.rate",
+                "'" + "1" * 56 + "... is not allowed; allowed: a positive number or "
+                "ratio such as 24, 25, 23.976, 29.97, 24000/1001",
+            )
+        ],
+    ),
+    (
+        # The JSON Schema's form: decimals and ratios, no exponent (Fraction read
+        # "1e100000000" too, and spent minutes making that number exact).
+        "a ratio written with an exponent",
+        _set("comp.pixel_aspect", "1e1"),
+        [
+            (
+                "error",
+                "comp.pixel_aspect",
+                "'1e1' is not allowed; allowed: a ratio from 0.01 to 100 such as 1, "
+                '0.9, "10/11"',
+            )
+        ],
+    ),
+    (
         "marker outside the comp",
         _set("markers[0].frame", 1049),
         [

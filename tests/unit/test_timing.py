@@ -34,7 +34,21 @@ def test_rates_parse_exactly(text: object, expected: Fraction) -> None:
 
 
 @pytest.mark.parametrize(
-    "bad", ["", "abc", "0", "-24", "24/0", "2000", True, None, [1, 0]]
+    "bad",
+    [
+        "",
+        "abc",
+        "0",
+        "-24",
+        "24/0",
+        "2000",
+        True,
+        None,
+        [1, 0],
+        # More digits than Python turns into an integer (it raised ValueError).
+        pytest.param("1" * 5000, id="5000-digits"),
+        pytest.param("24/" + "1" * 5000, id="5000-digit-denominator"),
+    ],
 )
 def test_bad_rates_name_the_option_and_what_is_allowed(bad: object) -> None:
     with pytest.raises(OptionError) as info:
