@@ -224,11 +224,21 @@ class SpecReader(RuleReader):
                     self.sequences.find(full)
             except SourceError as exc:
                 self.error(path, f"{what} {quote(value)}: {exc.message}")
-        elif not full.exists():
-            self.error(
-                path,
-                f"{what} not found: {quote(value)} (looked for {full.as_posix()})",
-            )
+        else:
+            try:
+                found = full.exists()
+            except OSError as exc:  # a name too long, a folder without permission
+                self.error(
+                    path,
+                    f"{what} {quote(value)} cannot be looked up: {exc.strerror} "
+                    f"(looked for {full.as_posix()})",
+                )
+                return
+            if not found:
+                self.error(
+                    path,
+                    f"{what} not found: {quote(value)} (looked for {full.as_posix()})",
+                )
 
     def layer_references(self, items: list[Any], path: str) -> None:
         """Ids and track mattes across the layers, read from the raw data so they are

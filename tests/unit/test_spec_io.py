@@ -727,6 +727,23 @@ def test_missing_sources_are_reported_relative_to_the_spec_folder(
     ]
 
 
+def test_a_source_path_the_system_cannot_look_up_is_a_problem(tmp_path: Path) -> None:
+    # A name longer than the file system allows made exists() raise: a traceback
+    # from validate, and a 500 from the service.
+    data = base()
+    data["layers"] = [{"id": "plate", "source": "a" * 300}]
+    path = tmp_path / "comp.json"
+    path.write_text(json.dumps(data))
+    problems = [(p.path, p.message) for p in validate(path) if p.severity == "error"]
+    assert problems == [
+        (
+            "layers[0].source.path",
+            "source '" + "a" * 56 + "... cannot be looked up: File name too long "
+            f"(looked for {(tmp_path / ('a' * 300)).as_posix()})",
+        )
+    ]
+
+
 def test_exr_sequence_sources_report_missing_frames_and_other_sizes(
     tmp_path: Path,
 ) -> None:
