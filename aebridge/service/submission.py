@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from typing import Any
 
 from ..errors import AebridgeError, OptionError, Problem, SpecError
 from ..model import ExrSequence
+from ..model.rules import quote
 from .config import ServiceConfig
 from .job import DEFAULT_EVENTS, EVENTS, Job, WebhookTarget
 from .security import InputRoots, PathNotAllowedError
@@ -481,11 +483,11 @@ class Submitter:
                 for p in exc.problems
             )
             return None
-        if not base.is_dir():
+        if not os.path.isdir(base):  # False, not OSError, for a name too long
             problems.append(
                 Problem(
                     path="base_dir",
-                    message=f"{text!r} is not a folder inside the input roots "
+                    message=f"{quote(text)} is not a folder inside the input roots "
                     "(relative to the first input root, or absolute)",
                 )
             )

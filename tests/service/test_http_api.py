@@ -139,6 +139,37 @@ def test_base_dir_must_stay_inside_the_roots(server: Running) -> None:
     assert response.json()["problems"][0]["path"] == "base_dir"
 
 
+def _long_name(body: dict[str, Any]) -> None:
+    body["spec"]["layers"][0]["source"]["path"] = "a" * 300
+
+
+def _long_base_dir(body: dict[str, Any]) -> None:
+    body["base_dir"] = "a" * 5000
+
+
+def _long_rate(body: dict[str, Any]) -> None:
+    body["spec"]["comp"]["rate"] = "1" * 5000
+
+
+@pytest.mark.parametrize(
+    ("mutate", "where"),
+    [
+        (_long_name, "layers[0].source.path"),
+        (_long_base_dir, "base_dir"),
+        (_long_rate, "comp.rate"),
+    ],
+)
+def test_names_and_numbers_too_long_for_the_system_are_422_not_500(
+    server: Running, mutate: Callable[[dict[str, Any]], None], where: str
+) -> None:
+    # Each made an OSError or ValueError escape the checks: a 500 internal_error.
+    body: dict[str, Any] = {"spec": spec_for()}
+    mutate(body)
+    response = httpx.post(f"{server.url}/v1/jobs", json=body)
+    assert response.status_code == 422, response.text
+    assert [p["path"] for p in response.json()["problems"]] == [where]
+
+
 def test_envelope_mistakes_are_reported_with_their_paths(server: Running) -> None:
     body = {
         "spec": spec_for(),
