@@ -38,6 +38,7 @@ from typing import BinaryIO
 from .errors import SourceError
 
 __all__ = [
+    "FD_DIR",
     "PathOutsideRootsError",
     "Sandbox",
     "active",
@@ -62,8 +63,9 @@ _FILE_FLAGS = (
 _PROBE_FLAGS = (
     os.O_PATH | os.O_NOFOLLOW | _CLOEXEC if hasattr(os, "O_PATH") else _FILE_FLAGS
 )
-# Where a process sees its own descriptors as paths (magic links to the open file).
-_FD_DIR = "/proc/self/fd" if os.path.isdir("/proc/self/fd") else "/dev/fd"
+#: Where a process sees its own descriptors as paths (magic links to the open file or
+#: folder: ``FD_DIR/N/name`` is ``name`` in the folder descriptor N holds).
+FD_DIR = "/proc/self/fd" if os.path.isdir("/proc/self/fd") else "/dev/fd"
 
 
 class PathOutsideRootsError(SourceError):
@@ -155,7 +157,7 @@ class Sandbox:
                 f"cannot open: {exc.strerror or exc}", path=self.show(text)
             ) from exc
         try:
-            return os.readlink(f"{_FD_DIR}/{fd}")
+            return os.readlink(f"{FD_DIR}/{fd}")
         finally:
             os.close(fd)
 
@@ -322,7 +324,7 @@ def readable(path: str | os.PathLike[str]) -> Iterator[str]:
         return
     fd = sandbox.open(path)
     try:
-        yield f"{_FD_DIR}/{fd}"
+        yield f"{FD_DIR}/{fd}"
     finally:
         os.close(fd)
 

@@ -20,6 +20,7 @@ a restart finds the same job again instead of building it twice.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -48,6 +49,8 @@ REJECTED = "rejected"
 MAX_SPEC_BYTES = 1 << 20
 
 _log = logging.getLogger("aebridge.service.watch")
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0)
 
 _IGNORED_SUFFIXES = (
     ".tmp",
@@ -264,16 +267,49 @@ class HotFolder:
         return submission.job.id
 
     def _reject(self, spec: Path, *, code: str, message: str, retryable: bool) -> None:
-        """Move ``spec`` into ``rejected/`` and write its ``.error.json`` beside it."""
-        folder = self.folder / REJECTED
-        folder.mkdir(exist_ok=True)
-        moved = folder / spec.name
-        os.replace(spec, moved)
+        """Move ``spec`` into ``rejected/`` and write its ``.error.json`` beside it.
+
+        ``rejected/`` is opened without following a link and used through that
+        descriptor: whoever can write the hot folder could have made it a link to any
+        folder the service may write. When it is not a folder of its own, the file
+        stays where it is with its ``.error.json`` beside it (so it is not read
+        again).
+        """
         self._pending.pop(spec.name, None)
-        _write_atomic(
-            outcome_paths(moved)[1], _refusal(spec.name, code, message, retryable)
-        )
+        try:
+            folder_fd = self._rejected_folder()
+        except OSError:
+            note = f" (not moved: {REJECTED}/ is not a folder of its own, e.g. a link)"
+            refusal = _refusal(spec.name, code, message + note, retryable)
+            _write_atomic(outcome_paths(spec)[1], refusal)
+            _log.warning("hot folder: %s refused%s: %s", spec.name, note, message)
+            return
+        try:
+            # The descriptor's own path: the folder opened, whatever the name
+            # leads to by now.
+            folder = Path(sandbox.FD_DIR, str(folder_fd))
+            os.replace(spec, folder / spec.name)
+            _write_atomic(
+                outcome_paths(folder / spec.name)[1],
+                _refusal(spec.name, code, message, retryable),
+            )
+        finally:
+            os.close(folder_fd)
         _log.warning("hot folder: %s moved to %s/: %s", spec.name, REJECTED, message)
+
+    def _rejected_folder(self) -> int:
+        """A descriptor of ``rejected/`` in the hot folder, made if missing.
+
+        Raises:
+            OSError: it is a link (``ELOOP``) or not a folder (``ENOTDIR``).
+        """
+        hot = os.open(self.folder, _DIR_FLAGS)
+        try:
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(REJECTED, dir_fd=hot)
+            return os.open(REJECTED, _DIR_FLAGS | os.O_NOFOLLOW, dir_fd=hot)
+        finally:
+            os.close(hot)
 
     def _write_outcome(
         self, job_id: str, spec: Path, result_path: Path, error_path: Path

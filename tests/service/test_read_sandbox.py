@@ -238,3 +238,29 @@ def test_a_hot_folder_spec_linked_outside_is_not_read(
     assert json.loads(text)["failure"]["code"] == "path_not_allowed"
     assert "hunter2" not in text and str(tmp_path) not in text
     assert secret.read_text().startswith("{")  # untouched
+
+
+def test_a_rejected_folder_linked_outside_is_not_written_through(
+    tmp_path: Path, start_server: Callable[..., Running]
+) -> None:
+    """``rejected/`` planted as a link to a folder elsewhere: a poison file moved
+    into it, and its error file, would land outside every root (any ``*.json`` the
+    service may write, another job's ``build.json`` included, could be replaced)."""
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    os.symlink(elsewhere, folder / "rejected")
+    (folder / "poison.json").write_bytes(b"{oops")
+    start_server(watch_dirs=(folder,), watch_interval=0.05)
+    error = folder / "poison.error.json"
+    deadline = time.monotonic() + 10
+    while not error.exists():
+        assert time.monotonic() < deadline, sorted(os.listdir(folder))
+        time.sleep(0.05)
+    refusal = json.loads(error.read_text(encoding="utf-8"))
+    assert refusal["failure"]["code"] == "malformed_body"
+    assert "rejected" in refusal["failure"]["message"]
+    time.sleep(0.3)  # more scans: the file is done, not read or moved again
+    assert os.listdir(elsewhere) == []
+    assert (folder / "poison.json").read_bytes() == b"{oops"
