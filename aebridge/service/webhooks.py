@@ -18,6 +18,7 @@ import hmac
 import ipaddress
 import logging
 import random
+import re
 import secrets
 import socket
 import time
@@ -188,14 +189,22 @@ def check_url(
         OptionError: another scheme, no host, credentials in the URL, or an address
             :func:`address_refusal` refuses (``localhost`` counts as loopback).
     """
+    allowed = "an absolute http:// or https:// URL"
+    # urlsplit drops tabs and line breaks that the stored URL would keep; a space
+    # in the host is sent percent-encoded, as a name no resolver has.
+    if re.search(r"[\x00-\x20\x7f]", url):
+        raise OptionError(
+            option, url, f"{allowed}, without spaces or control characters"
+        )
     parts = urlsplit(url)
     try:
         host = parts.hostname
         parts.port  # noqa: B018 (a port out of range raises here)
+        _sendable(url)
     except ValueError as exc:
-        raise OptionError(option, url, "an absolute http:// or https:// URL") from exc
+        raise OptionError(option, url, allowed) from exc
     if parts.scheme not in ("http", "https") or not host:
-        raise OptionError(option, url, "an absolute http:// or https:// URL")
+        raise OptionError(option, url, allowed)
     if parts.username or parts.password:
         raise OptionError(option, url, "a URL without user name or password")
     try:
@@ -207,6 +216,21 @@ def check_url(
         if why is not None:
             raise OptionError(option, url, f"a public address ({host} is {why})")
     return url
+
+
+def _sendable(url: str) -> None:
+    """Build the URL as a delivery does (httpx: IDNA host names and all).
+
+    Raises:
+        ValueError: httpx cannot send to it (``http://xn--/``: no IDNA label; its
+            UnicodeError is a ValueError).
+    """
+    import httpx
+
+    try:
+        httpx.URL(url).host  # noqa: B018 (the host is decoded here)
+    except httpx.InvalidURL as exc:
+        raise ValueError(str(exc)) from exc
 
 
 def resolve_host(host: str, port: int) -> list[str]:
@@ -465,7 +489,9 @@ class Dispatcher:
             error = "timeout"
         except httpx.ConnectError as exc:
             error = "tls_failed" if _is_tls(exc) else "connect_failed"
-        except (httpx.HTTPError, httpx.InvalidURL):
+        except (httpx.HTTPError, httpx.InvalidURL, UnicodeError):
+            # UnicodeError: an IDNA host httpx cannot encode (stored before the
+            # submission check refused such URLs); counted like any failure.
             error = "protocol_error"
         if error is None:
             self._outbox.delivered(message.id)

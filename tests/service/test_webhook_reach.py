@@ -3,9 +3,11 @@ checked is the address connected to, and what a failed delivery says."""
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -68,6 +70,72 @@ def test_private_and_loopback_addresses_need_webhook_allow(
     (problem,) = info.value.problems
     assert "private or loopback" in problem.message
     assert "--webhook-allow" in problem.message
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://xn--/hook",  # no IDNA label: httpx raised from inside the dispatcher
+        "http://ex ample.com/hook",
+        "http://exa\u200bmple.com/hook",
+        "http://hooks\texample.com/hook",
+    ],
+)
+def test_a_host_no_request_can_be_sent_to_is_refused_at_submission(
+    start_server: Callable[..., Running], url: str
+) -> None:
+    running = start_server()
+    with pytest.raises(InvalidRequestError) as info:
+        running.client.submit(spec_for(), webhook={"url": url})
+    (problem,) = info.value.problems
+    assert problem.path == "webhook.url"
+    assert "an absolute http:// or https:// URL" in problem.message
+
+
+def test_a_message_whose_url_cannot_be_sent_counts_its_attempts_and_ends(
+    tmp_path: Path,
+) -> None:
+    """An IDNA error building the request escaped every category: the message was
+    never marked failed, so it was claimed again every 40 s, with a traceback,
+    forever (a URL stored before the submission check, or by an older version)."""
+    from aebridge.service.job import WebhookTarget
+    from aebridge.service.store import Store
+    from aebridge.service.webhooks import Dispatcher, new_secret
+
+    store = Store(tmp_path / "aebridge.db")
+    hook = WebhookTarget(
+        url="http://xn--/hook", events=("job.canceled",), secret=new_secret()
+    )
+    job, _ = store.create(
+        request=json.dumps({"spec": {}, "options": {}}),
+        body_hash="b",
+        idempotency_key=None,
+        base_dir=tmp_path,
+        output_root=tmp_path / "out",
+        webhook=hook,
+    )
+    store.cancel(job.id)
+    dispatcher = Dispatcher(
+        store.outbox,
+        timeout=1.0,
+        max_attempts=2,
+        backoff=0.01,
+        backoff_cap=0.01,
+        interval=0.01,
+    )
+    dispatcher.start()
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            (state,) = store.outbox.messages(job.id)
+            if state["given_up"]:
+                break
+            assert time.monotonic() < deadline, state
+            time.sleep(0.02)
+    finally:
+        dispatcher.stop()
+        store.close()
+    assert state["attempts"] == 2 and state["last_error"] == "protocol_error"
 
 
 @pytest.fixture
