@@ -25,11 +25,13 @@ Messages show paths relative to their input root.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..errors import Problem
+from ..model.rules import quote
 from .openapi import COMP_SPEC_REF
 from .security import InputRoots, PathNotAllowedError
 from .submission import InvalidRequestError
@@ -148,8 +150,8 @@ def _folder(
     except PathNotAllowedError as exc:
         problems.extend(exc.problems)
         return None
-    if not path.is_dir():
-        problems.append(Problem(path=key, message=f"{value!r} is not a folder"))
+    if not os.path.isdir(path):  # False, not OSError, for a name too long
+        problems.append(Problem(path=key, message=f"{quote(value)} is not a folder"))
         return None
     return path
 

@@ -89,7 +89,16 @@ def test_an_ambiguous_folder_is_a_422_problem_naming_the_files(
     assert ok.json()["spec"]["layers"][0]["source"]["path"] == "bg_plate_v2.mp4"
 
 
-@pytest.mark.parametrize("folder", ["/tmp", "../outside", "missing"])
+@pytest.mark.parametrize(
+    "folder",
+    [
+        "/tmp",
+        "../outside",
+        "missing",
+        # Too long for the file system: is_dir() raised, a 500 internal_error.
+        pytest.param("a" * 5000, id="name-too-long"),
+    ],
+)
 def test_the_folder_must_be_a_folder_inside_the_roots(
     server: Running, folder: str
 ) -> None:
