@@ -181,6 +181,9 @@ def test_footage_is_a_premultiplied_sequence_conformed_to_the_comp_rate(
             "premul_color": [0, 0, 0],
             "conform_frame_rate": pytest.approx(24000 / 1001, abs=0),
             "field_separation": "FieldSeparationType.OFF",
+            "remove_pulldown": "PulldownPhase.OFF",
+            "invert_alpha": False,
+            "loop": 1,
         }
         assert item["pixel_aspect"] == 1
         assert item["comment"].startswith("[aebridge ab")
@@ -803,6 +806,54 @@ def test_a_layer_the_user_locked_is_updated_and_locked_again(tmp_path: Path) -> 
         "hero",
         "bg",
     ]
+
+
+# What a user may have changed in Interpret Footage: pulldown removal (which must be
+# off before field separation can be turned off), inverted alpha and loops.
+REINTERPRET = (
+    "(function () { var i, s; app.beginUndoGroup('interpret');"
+    " for (i = 1; i <= app.project.numItems; i++) {"
+    " if (app.project.item(i) instanceof FootageItem) {"
+    " s = app.project.item(i).mainSource;"
+    " s.fieldSeparationType = FieldSeparationType.UPPER_FIELD_FIRST;"
+    " s.removePulldown = PulldownPhase.WSSWW; s.invertAlpha = true; s.loop = 3; } }"
+    " app.endUndoGroup(); }());"
+)
+
+
+def test_a_rerun_undoes_pulldown_inverted_alpha_and_loops_the_user_set(
+    tmp_path: Path,
+) -> None:
+    script = build(aejsx.load(aejsx.sample_data()["sh020"]), tmp_path)
+    fiddle = _script(tmp_path, "interpret.jsx", REINTERPRET)
+    first, fiddled, again = aejsx.run_in_model(script, fiddle, script)
+    assert {f["main_source"]["remove_pulldown"] for f in items(fiddled, "Footage")} == {
+        "PulldownPhase.WSSWW"
+    }
+    clean(again)
+    for before, after in zip(
+        items(first, "Footage"), items(again, "Footage"), strict=True
+    ):
+        assert after["main_source"] == before["main_source"]
+        assert after["main_source"]["remove_pulldown"] == "PulldownPhase.OFF"
+        assert after["main_source"]["invert_alpha"] is False
+        assert after["main_source"]["loop"] == 1
+        assert after["frame_rate"] == pytest.approx(24000 / 1001)
+        assert after["duration"] == before["duration"]
+
+
+def test_the_model_refuses_field_separation_off_while_pulldown_is_removed(
+    tmp_path: Path,
+) -> None:
+    script = build(aejsx.load(aejsx.sample_data()["sh020"]), tmp_path)
+    poke = _script(
+        tmp_path,
+        "poke.jsx",
+        REINTERPRET + " var s = app.project.item(2).mainSource;"
+        " s.fieldSeparationType = FieldSeparationType.OFF;",
+    )
+    _, poked = aejsx.run_in_model(script, poke)
+    assert "removePulldown is not PulldownPhase.OFF" in poked["uncaught"]
 
 
 # ---------------------------------------------------------------------------------

@@ -430,12 +430,20 @@ function aeb_interpret(item, spec) {
     if (spec.alpha === "premultiplied") {
         source.premulColor = [0, 0, 0];
     }
-    // Setting conformFrameRate or fieldSeparationType on a still is an error
-    // (scripting guide, FootageSource.conformFrameRate and .fieldSeparationType).
+    // What a user may have set since the last run is set back: inverted alpha, and
+    // (not on a still, where setting them is an error) pulldown removal, field
+    // separation and loops. Pulldown goes off first: field separation cannot be
+    // turned off while it is on (scripting guide, FootageSource.removePulldown,
+    // .fieldSeparationType, .conformFrameRate, .loop, .invertAlpha).
+    if (source.hasAlpha) {
+        source.invertAlpha = false;
+    }
     if (!source.isStill) {
+        source.removePulldown = PulldownPhase.OFF;
+        source.fieldSeparationType = FieldSeparationType.OFF;
+        source.loop = 1;
         // AE reads no rate from EXR files: without this the import preference decides.
         source.conformFrameRate = spec.rate_num / spec.rate_den;
-        source.fieldSeparationType = FieldSeparationType.OFF;
     }
     item.pixelAspect = spec.pixel_aspect;
 }

@@ -74,6 +74,10 @@ const ENUMS = {
   ImportAsType: makeEnum("ImportAsType", ["COMP_CROPPED_LAYERS", "FOOTAGE", "COMP", "PROJECT"]),
   FieldSeparationType: makeEnum("FieldSeparationType", ["OFF", "UPPER_FIELD_FIRST",
     "LOWER_FIELD_FIRST"]),
+  // Types-for-Adobe AfterEffects/23.0 (the scripting guide lists the phases).
+  PulldownPhase: makeEnum("PulldownPhase", ["OFF", "WSSWW", "SSWWW", "SWWWS", "WWWSS",
+    "WWSSW", "WWWSW_24P_ADVANCE", "WWSWW_24P_ADVANCE", "WSWWW_24P_ADVANCE",
+    "SWWWW_24P_ADVANCE", "WWWWS_24P_ADVANCE"]),
   AutoOrientType: makeEnum("AutoOrientType", ["ALONG_PATH", "CAMERA_OR_POINT_OF_INTEREST",
     "CHARACTERS_TOWARD_CAMERA", "NO_AUTO_ORIENT"]),
   PropertyValueType: makeEnum("PropertyValueType", ["NO_VALUE", "ThreeD_SPATIAL", "ThreeD",
@@ -605,8 +609,13 @@ function makeDom(model, scriptPath) {
   }
 
   // FootageSource (scripting guide, sources/footagesource.md): setting
-  // conformFrameRate, fieldSeparationType or loop is an error when isStill is true;
-  // conformFrameRate is 0..99.
+  // conformFrameRate, fieldSeparationType, removePulldown or loop is an error when
+  // isStill is true; conformFrameRate is 0..99, and 0 is an error while removePulldown
+  // is not OFF (set to non-OFF with conformFrameRate 0, conformFrameRate becomes the
+  // native rate); fieldSeparationType cannot be set OFF while removePulldown is not
+  // OFF, nor removePulldown set to a phase while fieldSeparationType is OFF; the
+  // displayed rate is conformFrameRate * 0.8 while pulldown is removed; loop is
+  // 1..9999; invertAlpha is a boolean, ignored without alpha or with AlphaMode.IGNORE.
   class FileSource {
     constructor(isStill) {
       this._isStill = isStill;
@@ -614,8 +623,12 @@ function makeDom(model, scriptPath) {
       this._premul = [0, 0, 0];
       this._conform = 0;
       this._fields = E.FieldSeparationType.OFF;
+      this._pulldown = E.PulldownPhase.OFF;
+      this._invert = false;
+      this._loop = 1;
       return strict(this, "FileSource", new Set(["alphaMode", "premulColor",
-        "conformFrameRate", "fieldSeparationType"]), model);
+        "conformFrameRate", "fieldSeparationType", "removePulldown", "invertAlpha",
+        "loop"]), model);
     }
     get isStill() { return this._isStill; }
     get hasAlpha() { return true; }
@@ -631,14 +644,49 @@ function makeDom(model, scriptPath) {
     get conformFrameRate() { return this._conform; }
     set conformFrameRate(v) {
       if (this._isStill) { throw new Error("conformFrameRate: a still has no frame rate"); }
-      this._conform = checkNumber(v, "conformFrameRate", 0, 99);
+      const rate = checkNumber(v, "conformFrameRate", 0, 99);
+      if (rate === 0 && this._pulldown !== E.PulldownPhase.OFF) {
+        throw new Error("conformFrameRate: it is an error to set 0 while removePulldown " +
+          "is not PulldownPhase.OFF");
+      }
+      this._conform = rate;
     }
     get fieldSeparationType() { return this._fields; }
     set fieldSeparationType(v) {
       if (this._isStill) {
         throw new Error("fieldSeparationType: it is an error to set it on a still");
       }
-      this._fields = checkEnum(v, "FieldSeparationType", "fieldSeparationType");
+      const fields = checkEnum(v, "FieldSeparationType", "fieldSeparationType");
+      if (fields === E.FieldSeparationType.OFF && this._pulldown !== E.PulldownPhase.OFF) {
+        throw new Error("fieldSeparationType: it is an error to set OFF while " +
+          "removePulldown is not PulldownPhase.OFF");
+      }
+      this._fields = fields;
+    }
+    get removePulldown() { return this._pulldown; }
+    set removePulldown(v) {
+      if (this._isStill) {
+        throw new Error("removePulldown: it is an error to set it on a still");
+      }
+      const phase = checkEnum(v, "PulldownPhase", "removePulldown");
+      if (phase !== E.PulldownPhase.OFF && this._fields === E.FieldSeparationType.OFF) {
+        throw new Error("removePulldown: it is an error to set a phase while " +
+          "fieldSeparationType is OFF");
+      }
+      if (phase !== E.PulldownPhase.OFF && this._conform === 0) {
+        this._conform = IMPORT_PREFERENCE_RATE;
+      }
+      this._pulldown = phase;
+    }
+    get invertAlpha() { return this._invert; }
+    set invertAlpha(v) {
+      if (typeof v !== "boolean") { throw new TypeError("invertAlpha: a boolean"); }
+      this._invert = v;
+    }
+    get loop() { return this._loop; }
+    set loop(v) {
+      if (this._isStill) { throw new Error("loop: it is an error to set it on a still"); }
+      this._loop = checkInteger(v, "loop", 1, 9999);
     }
     guessAlphaMode() { model.guessCalls += 1; }
   }
@@ -741,21 +789,34 @@ function makeDom(model, scriptPath) {
       this._scan = scan;
       this._size = readExrSize(file.fsName);
       this._source = new FileSource(scan.still);
-      if (old) {
+      if (old) { // replace() and replaceWithSequence() keep the interpretation
         this._source._alphaMode = old._alphaMode;
         this._source._premul = old._premul;
-        if (!scan.still) { this._source._conform = old._conform; }
+        this._source._invert = old._invert;
+        if (!scan.still) {
+          this._source._conform = old._conform;
+          this._source._fields = old._fields;
+          this._source._pulldown = old._pulldown;
+          this._source._loop = old._loop;
+        }
       }
     }
     get typeName() { return "Footage"; }
     get mainSource() { return this._source; }
     get file() { return FileCtor.raw(this._file); }
+    // displayFrameRate: the conformed (or native) rate, times 0.8 while pulldown is
+    // removed (scripting guide, FootageSource.displayFrameRate); a looped footage
+    // lasts its loops (FootageSource.loop).
     get frameRate() {
-      return this._sequence ? (this._source._conform || IMPORT_PREFERENCE_RATE) : 0;
+      if (!this._sequence) { return 0; }
+      const rate = this._source._conform || IMPORT_PREFERENCE_RATE;
+      return this._source._pulldown === E.PulldownPhase.OFF ? rate : rate * 0.8;
     }
     set frameRate(_v) { throw new Error("frameRate is read-only"); }
     get frameDuration() { return this._sequence ? 1 / this.frameRate : 0; }
-    get duration() { return this._sequence ? this._frames / this.frameRate : 0; }
+    get duration() {
+      return this._sequence ? this._frames * this._source._loop / this.frameRate : 0;
+    }
     get pixelAspect() { return this._pixelAspect; }
     set pixelAspect(v) { this._pixelAspect = checkNumber(v, "pixelAspect", 0.01, 100); }
     get width() { return this._size[0]; }
@@ -1296,6 +1357,7 @@ function makeDom(model, scriptPath) {
         main_source: {
           alpha_mode: enumName(s._alphaMode), premul_color: s._premul,
           conform_frame_rate: s._conform, field_separation: enumName(s._fields),
+          remove_pulldown: enumName(s._pulldown), invert_alpha: s._invert, loop: s._loop,
         },
       });
     }
