@@ -12,12 +12,14 @@ that has no safe answer is an :class:`~aebridge.errors.InitError`.
 
 from __future__ import annotations
 
+import math
 import re
 from fractions import Fraction
 from pathlib import Path
 
 from ..errors import InitError, ModelError, OptionError
 from ..model import Comp, CompSpec, Layer, Provenance, Style
+from ..model.comp import MAX_START_SECONDS
 from ..model.rules import Text
 from ..model.table import spec_fields
 from ..timing import format_rate
@@ -123,6 +125,15 @@ def assemble(
             rule = spec_fields(Comp)["name"].rule
             allowed = rule.allowed if isinstance(rule, Text) else rule.doc
             raise OptionError("--name", options.name, allowed) from exc
+        if any(p.path == "start_frame" for p in exc.problems):
+            # From --start-frame: After Effects' latest comp start, at this rate.
+            raise OptionError(
+                "--start-frame",
+                options.start_frame,
+                f"0 to {math.floor(MAX_START_SECONDS * rate)} (at {format_rate(rate)} "
+                f"fps, {MAX_START_SECONDS} s: 23:59:00, the latest start After "
+                "Effects gives a comp)",
+            ) from exc
         # The plate sets the comp: say which file, what is out of After Effects'
         # limits (the comp's own rules) and how to choose otherwise, on one line.
         refused = "; ".join(f"comp.{p.path}: {p.message}" for p in exc.problems)

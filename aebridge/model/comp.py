@@ -52,6 +52,7 @@ from .table import check_model, spec_model, walk_comp_frames
 
 __all__ = [
     "MAX_SECONDS",
+    "MAX_START_SECONDS",
     "Camera",
     "CameraMove",
     "Comp",
@@ -63,12 +64,16 @@ __all__ = [
     "duration_problem",
     "matte_cycle_problems",
     "matte_target_problems",
+    "start_problem",
 ]
 
 #: After Effects' longest comp and farthest layer time, in seconds (scripting guide:
 #: ``ItemCollection.addComp`` takes a duration up to 10800 s; ``Layer.startTime``,
 #: ``inPoint`` and ``outPoint`` lie within +-10800 s).
 MAX_SECONDS = 10800
+#: The latest time a comp may start at, in seconds (scripting guide,
+#: ``CompItem.displayStartTime``: -10800 to 86339, that is 23:59:00).
+MAX_START_SECONDS = 86339
 _FRAME = "a frame number"
 
 #: A zoom move's amount is a factor on the zoom, not a distance.
@@ -269,7 +274,30 @@ def _longest(rate: Fraction, duration: int) -> Iterator[Problem]:
         yield Problem(path="duration", message=message)
 
 
-@spec_model(relations=(Relation(fields=("rate", "duration"), check=_longest),))
+def start_problem(start_frame: int, rate: Fraction) -> str | None:
+    """The message for a comp starting after After Effects' latest start (23:59:00)."""
+    if start_frame <= MAX_START_SECONDS * rate:
+        return None
+    return (
+        f"frame {start_frame} at {format_rate(rate)} fps is "
+        f"{float(start_frame / rate):.6g} s; allowed: up to {MAX_START_SECONDS} s "
+        f"({math.floor(MAX_START_SECONDS * rate)} frames, 23:59:00), the latest "
+        "start After Effects gives a comp"
+    )
+
+
+def _latest_start(rate: Fraction, start_frame: int) -> Iterator[Problem]:
+    message = start_problem(start_frame, rate)
+    if message is not None:
+        yield Problem(path="start_frame", message=message)
+
+
+@spec_model(
+    relations=(
+        Relation(fields=("rate", "duration"), check=_longest),
+        Relation(fields=("rate", "start_frame"), check=_latest_start),
+    )
+)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Comp:
     """Comp and project settings.
@@ -328,7 +356,12 @@ class Comp:
         int, Whole(lo=1, hi=10_000_000, doc="frames; at most 10800 s at the rate")
     ]
     start_frame: Annotated[
-        int, Whole(lo=0, doc="first frame number (displayStartFrame)")
+        int,
+        Whole(
+            lo=0,
+            hi=MAX_START_SECONDS * 99,
+            doc="first frame number (displayStartFrame); at most 86339 s at the rate",
+        ),
     ] = 1001
     background: Annotated[
         tuple[float, float, float], Vector(size=3, lo=0.0, hi=1.0, doc="RGB 0..1")

@@ -34,6 +34,7 @@ from ..model.comp import (
     duration_problem,
     matte_cycle_problems,
     matte_target_problems,
+    start_problem,
 )
 from ..model.rules import num_text, quote, vector_sizes
 from ..model.table import FieldSpec
@@ -207,7 +208,10 @@ class SpecReader(RuleReader):
         rate = _ok(values["rate"])
         if start is None or duration is None:
             return
-        if rate is not None and duration_problem(duration, rate) is not None:
+        if rate is not None and (
+            duration_problem(duration, rate) is not None
+            or start_problem(start, rate) is not None
+        ):
             return
         self.frames = (start, start + duration - 1)
 

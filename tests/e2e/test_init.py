@@ -943,6 +943,26 @@ def test_cli_refusal_is_one_line_and_exit_1(tmp_path: Path) -> None:
     assert not (tmp_path / "out" / "comp.json").exists()
 
 
+def test_a_start_frame_after_23_59_00_at_the_rate_names_the_option(
+    folders: dict[str, Path], tmp_path: Path
+) -> None:
+    # After Effects starts a comp at 86339 s at the latest (CompItem.displayStartTime):
+    # at the folder's 24 fps that is frame 2072136.
+    runner = CliRunner()
+    out = tmp_path / "comp.json"
+    args = ["init", str(folders["kling_over_runway"]), "-o", str(out)]
+    run = runner.invoke(main, [*args, "--start-frame", "2072137"])
+    assert run.exit_code == 1
+    assert run.output.strip() == (
+        "error: --start-frame: 2072137 is not allowed; allowed: 0 to 2072136 (at 24 "
+        "fps, 86339 s: 23:59:00, the latest start After Effects gives a comp)"
+    )
+    assert not out.exists()
+    run = runner.invoke(main, [*args, "--start-frame", "2072136"])
+    assert run.exit_code == 0, run.output
+    assert load_spec(out).comp.start_frame == 2072136
+
+
 def test_cli_options_reach_init(folders: dict[str, Path], tmp_path: Path) -> None:
     runner = CliRunner()
     out = tmp_path / "comp.json"

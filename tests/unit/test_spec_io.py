@@ -178,6 +178,30 @@ CASES: list[tuple[str, Mutation, list[tuple[str, str, str]]]] = [
         ],
     ),
     (
+        "a comp starting after 23:59:00",
+        _set("comp.start_frame", 2100000),
+        [
+            (
+                "error",
+                "comp.start_frame",
+                "frame 2100000 at 24000/1001 fps is 87587.5 s; allowed: up to 86339 s "
+                "(2070065 frames, 23:59:00), the latest start After Effects gives a "
+                "comp",
+            )
+        ],
+    ),
+    (
+        "a comp start frame no rate can reach",
+        _set("comp.start_frame", 10**300),
+        [
+            (
+                "error",
+                "comp.start_frame",
+                f"{10**300} is out of range; allowed: 0 to 8547561",
+            )
+        ],
+    ),
+    (
         "a layer start further than three hours from the comp",
         _set("layers[0].start", -300000),
         [
