@@ -68,8 +68,11 @@ ID = Text(
 )
 #: After Effects' largest comp and layer size (scripting guide, ``addComp``).
 MAX_SIZE = 30000
-# After Effects keeps a layer's stretch within +-9900 % (``Layer.stretch``).
+# After Effects keeps a layer's stretch within +-9900 % and sets one between 0 and 1
+# to 1, one between -1 and 0 to -1 (scripting guide, ``Layer.stretch``): refused here,
+# so the preview never plays a stretch After Effects would not.
 _MAX_STRETCH = 9900.0
+_MIN_STRETCH = 1.0
 _FRAME = "a frame number"
 
 
@@ -506,7 +509,7 @@ class Layer:
         Real(
             lo=-_MAX_STRETCH,
             hi=_MAX_STRETCH,
-            nonzero=True,
+            min_abs=_MIN_STRETCH,
             doc="time stretch, percent (200 plays at half speed; negative reverses)",
         ),
     ] = 100.0

@@ -211,12 +211,12 @@ class Whole(Rule):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Real(Rule):
     """A finite number ``lo``..``hi`` (``lo`` excluded when ``lo_open``), maybe
-    not 0."""
+    at least ``min_abs`` (above 0) away from 0."""
 
     lo: float | None = None
     hi: float | None = None
     lo_open: bool = False
-    nonzero: bool = False
+    min_abs: float | None = None
 
     @property
     def expected(self) -> str:
@@ -232,9 +232,12 @@ class Real(Rule):
         lo, hi = self.lo, self.hi
         below = lo is not None and (number <= lo if self.lo_open else number < lo)
         above = hi is not None and number > hi
-        if below or above or (self.nonzero and number == 0):
+        near_zero = self.min_abs is not None and abs(number) < self.min_abs
+        if below or above or near_zero:
             allowed = range_text(lo, hi, lo_open=self.lo_open)
-            allowed += ", not 0" if self.nonzero else ""
+            if self.min_abs is not None:
+                m = num_text(self.min_abs)
+                allowed += f", not between -{m} and {m}"
             return f"{num_text(number)} is out of range; allowed: {allowed}"
         return None
 

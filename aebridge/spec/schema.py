@@ -85,8 +85,11 @@ def real_schema(rule: Real) -> Json:
         out["exclusiveMinimum" if rule.lo_open else "minimum"] = _number(rule.lo)
     if rule.hi is not None:
         out["maximum"] = _number(rule.hi)
-    if rule.nonzero:
-        out["not"] = {"const": 0}
+    if rule.min_abs is not None:
+        out["not"] = {
+            "exclusiveMinimum": -_number(rule.min_abs),
+            "exclusiveMaximum": _number(rule.min_abs),
+        }
     return out
 
 

@@ -154,6 +154,24 @@ def test_the_model_refuses_what_add_comp_refuses(tmp_path: Path) -> None:
     assert "addComp frameRate: 120 is outside 1..99" in fast["uncaught"]
 
 
+def test_the_model_sets_a_stretch_under_one_percent_as_the_guide_says(
+    tmp_path: Path,
+) -> None:
+    # Layer.stretch: "Values between 0 and 1 are set to 1, and values between -1 and
+    # 0 (not including 0) are set to -1"; 0 itself is not a stretch.
+    script = _script(
+        tmp_path,
+        "stretch.jsx",
+        "var c = app.project.items.addComp('c', 64, 36, 1, 10, 24);"
+        " var l = c.layers.add(app.project.items.addComp('d', 64, 36, 1, 2, 24));"
+        " l.stretch = 0.5; $.writeln(l.stretch); l.stretch = -0.25;"
+        " $.writeln(l.stretch); l.stretch = 1.5; $.writeln(l.stretch); l.stretch = 0;",
+    )
+    (snap,) = aejsx.run_in_model(script)
+    assert snap["written"] == ["1", "-1", "1.5"]
+    assert "layer.stretch: 0 is not allowed" in snap["uncaught"]
+
+
 # ---------------------------------------------------------------------------------
 # What the scripts build
 

@@ -954,10 +954,15 @@ function makeDom(model, scriptPath) {
     get stretch() { return this._stretch; }
     // Stretch rescales the in and out points about the start time; a change of sign
     // mirrors the layer about its start (a reversed layer ends at its start time), and
-    // AE keeps the earlier of the two as the in point.
-    set stretch(v) {
-      checkNumber(v, "layer.stretch", -9900, 9900);
-      if (v === 0) { throw new RangeError("layer.stretch: 0 is not allowed"); }
+    // AE keeps the earlier of the two as the in point. "Values between 0 and 1 are set
+    // to 1, and values between -1 and 0 (not including 0) are set to -1" (scripting
+    // guide, Layer.stretch).
+    set stretch(value) {
+      checkNumber(value, "layer.stretch", -9900, 9900);
+      if (value === 0) { throw new RangeError("layer.stretch: 0 is not allowed"); }
+      let v = value;
+      if (v > 0 && v < 1) { v = 1; }
+      if (v < 0 && v > -1) { v = -1; }
       const k = v / this._stretch;
       const a = this._start + (this._in - this._start) * k;
       const b = this._start + (this._out - this._start) * k;

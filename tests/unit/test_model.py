@@ -307,6 +307,18 @@ def test_constructors_check_the_relations_between_their_fields() -> None:
             source=LayerSource(path="x"),
             transform=Transform(anchor=AnimatableValue(value=(1.0, 2.0, 3.0))),
         )
+    # Layer.stretch: "Values between 0 and 1 are set to 1, and values between -1 and
+    # 0 (not including 0) are set to -1" (scripting guide): a 0.5 % stretch would play
+    # at 1 % in After Effects while the preview played it at 0.5 %.
+    for stretch in (0.5, -0.5, 0.0):
+        with pytest.raises(
+            ModelError,
+            match=rf"stretch: {stretch:g} is out of range; allowed: -9900 to 9900, "
+            r"not between -1 and 1",
+        ):
+            Layer(id="fg", source=LayerSource(path="x"), stretch=stretch)
+    for stretch in (1.0, -1.0):
+        assert Layer(id="fg", source=LayerSource(path="x"), stretch=stretch).stretch
     with pytest.raises(ModelError, match=r"amount: 0 is out of range; allowed: more"):
         CameraMove(kind=MoveKind.ZOOM, start=1001, end=1002, amount=0.0)
     with pytest.raises(ModelError, match="needs a value or keyframes, not both"):

@@ -644,6 +644,17 @@ CASES: list[tuple[str, Mutation, list[tuple[str, str, str]]]] = [
         ],
     ),
     (
+        "stretch After Effects would set to 1 %",
+        _set("layers[0].stretch", 0.5),
+        [
+            (
+                "error",
+                "layers[0].stretch",
+                "0.5 is out of range; allowed: -9900 to 9900, not between -1 and 1",
+            )
+        ],
+    ),
+    (
         "bad alpha mode",
         _set("layers[1].source.alpha", "straigth"),
         [
@@ -972,6 +983,15 @@ def test_specs_aebridge_writes_satisfy_the_json_schema() -> None:
     bad["layers"][0]["blend"] = "mutliply"
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(bad, schema)
+    for stretch in (0.5, -0.5, 0):
+        bad = base()
+        bad["layers"][0]["stretch"] = stretch
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(bad, schema)
+    for stretch in (1, -1, 9900):
+        good = base()
+        good["layers"][0]["stretch"] = stretch
+        jsonschema.validate(good, schema)
 
 
 def test_a_layer_conditioning_keyframe_lands_relative_to_the_layer_start() -> None:
