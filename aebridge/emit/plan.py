@@ -29,6 +29,9 @@ from ..animation import EaseHandle, Key, keys_from_spec, layer_bounds
 from ..errors import OptionError, Problem, SpecError
 from ..model import (
     DEFAULT_COLORSPACE,
+    LIGHT_COPY_BLEND,
+    LIGHT_CUTOUT_BLEND,
+    LIGHT_SUFFIX,
     AnimatableValue,
     CompSpec,
     ExrSequence,
@@ -330,10 +333,6 @@ def _footage_json(
     }
 
 
-#: Suffix of the id of a layer's additive light copy; '#' is never in a spec id.
-LIGHT_SUFFIX = "#light"
-
-
 def _light_copy(footage: Json, layer_json: Json) -> tuple[Json, Json, Json]:
     """A layer that keeps its light under alpha 0 in After Effects.
 
@@ -353,13 +352,13 @@ def _light_copy(footage: Json, layer_json: Json) -> tuple[Json, Json, Json]:
         "comment": footage["comment"]
         + "\nthe layer's light under alpha 0, added (alpha ignored)",
     }
-    cutout = {**layer_json, "blend": "silhouette_alpha"}
+    cutout = {**layer_json, "blend": LIGHT_CUTOUT_BLEND.value}
     light = {
         **layer_json,
         "id": light_id,
         "name": f"{layer_json['name']} (light)",
         "footage": light_id,
-        "blend": "add",
+        "blend": LIGHT_COPY_BLEND.value,
         "comment": layer_json["comment"]
         + "\nlight under alpha 0 kept (light_under_alpha: add)",
     }

@@ -17,11 +17,20 @@ from pathlib import Path
 from typing import Any
 
 from ..animation import Interpolation
-from ..model import Camera, Comp, ExrSequence, Layer, Marker, TrackMatte, Transform
+from ..model import (
+    LIGHT_SUFFIX,
+    Camera,
+    Comp,
+    ExrSequence,
+    Layer,
+    Marker,
+    TrackMatte,
+    Transform,
+)
 from ..model.rules import Animatable, EasingRule, Ratio
 from ..model.table import spec_fields
 from ..spec.schema import field_schema, property_value_schema
-from .plan import _BUILD_ID, _WORKING_PRIMARIES, LIGHT_SUFFIX, PLAN_SCHEMA
+from .plan import _BUILD_ID, _WORKING_PRIMARIES, PLAN_SCHEMA
 
 __all__ = ["PLAN_SCHEMA_FILE", "main", "plan_schema", "render"]
 

@@ -38,6 +38,9 @@ from typing import TYPE_CHECKING, Any
 # The vocabulary, loaded with the package: every layer of aebridge names these.
 from .enums import (
     DEFAULT_COLORSPACE,
+    LIGHT_COPY_BLEND,
+    LIGHT_CUTOUT_BLEND,
+    LIGHT_SUFFIX,
     SCHEMA,
     AlphaMode,
     BlendMode,
@@ -113,6 +116,9 @@ if not TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_COLORSPACE",
+    "LIGHT_COPY_BLEND",
+    "LIGHT_CUTOUT_BLEND",
+    "LIGHT_SUFFIX",
     "SCHEMA",
     "AlphaMode",
     "AnimatableValue",

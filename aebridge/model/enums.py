@@ -10,6 +10,9 @@ from enum import StrEnum
 
 __all__ = [
     "DEFAULT_COLORSPACE",
+    "LIGHT_COPY_BLEND",
+    "LIGHT_CUTOUT_BLEND",
+    "LIGHT_SUFFIX",
     "SCHEMA",
     "AlphaMode",
     "BlendMode",
@@ -99,8 +102,9 @@ class LightUnderAlpha(StrEnum):
     nothing there: ``drop`` (AE's own behaviour, which the preview shows too).
     ``add`` keeps it: the script builds the layer as two, one cutting the layer's
     alpha out of what is below (Silhouette Alpha) and an additive copy with alpha
-    ignored adding its premultiplied colour, which is premultiplied 'over' with the
-    light kept. Only for layers blended ``normal``.
+    ignored adding its premultiplied colour (:data:`LIGHT_CUTOUT_BLEND`,
+    :data:`LIGHT_COPY_BLEND`), which is premultiplied 'over' with the light kept.
+    Only for layers blended ``normal``.
     """
 
     DROP = "drop"
@@ -152,6 +156,15 @@ class BlendMode(StrEnum):
     SILHOUETTE_LUMA = "silhouette_luma"
     ALPHA_ADD = "alpha_add"
     LUMINESCENT_PREMUL = "luminescent_premul"
+
+
+# A layer with light_under_alpha 'add' is two layers in After Effects (jsx/PLAN.md,
+# "Light under alpha 0"): the layer itself, blended LIGHT_CUTOUT_BLEND, and just
+# above it a copy of its frames with the footage's alpha ignored, blended
+# LIGHT_COPY_BLEND, its id the layer's plus LIGHT_SUFFIX ('#' is never in a spec id).
+LIGHT_CUTOUT_BLEND = BlendMode.SILHOUETTE_ALPHA
+LIGHT_COPY_BLEND = BlendMode.ADD
+LIGHT_SUFFIX = "#light"
 
 
 class MatteType(StrEnum):
