@@ -99,5 +99,6 @@ def light_warning(pixels: int, frames: Sequence[int]) -> str:
         f"{pixels} pixel(s) in {len(frames)} frame(s) ({ranges}) hold light under "
         "alpha 0 (glows, fire in premultiplied input): After "
         "Effects drops it when it unpremultiplies the footage; in a comp spec, "
-        "light_under_alpha 'add' on the layer keeps it as an additive copy"
+        "light_under_alpha 'add' on the layer keeps it as an additive copy, which "
+        "makes the layer's whole frame opaque (for a layer above an opaque plate)"
     )

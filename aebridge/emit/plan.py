@@ -340,8 +340,10 @@ def _light_copy(footage: Json, layer_json: Json) -> tuple[Json, Json, Json]:
     layer becomes two: itself blended Silhouette Alpha (the layer's alpha cuts what
     is below: ``below * (1 - a)``) and, just above, a copy of the same frames with
     alpha ignored blended Add (``+ rgb``, premultiplied colour as stored, light
-    included). Together that is premultiplied 'over' with the light kept; opacity and
-    a track matte scale both alike. Returns (light footage, cut-out layer, light layer).
+    included). Together their colour is premultiplied 'over' with the light kept, but
+    the copy is opaque, so the layer's whole frame becomes opaque (alpha 1); opacity
+    and a track matte scale both alike. Returns (light footage, cut-out layer, light
+    layer).
     """
     light_id = footage["id"] + LIGHT_SUFFIX
     light_footage = {

@@ -103,8 +103,10 @@ class LightUnderAlpha(StrEnum):
     ``add`` keeps it: the script builds the layer as two, one cutting the layer's
     alpha out of what is below (Silhouette Alpha) and an additive copy with alpha
     ignored adding its premultiplied colour (:data:`LIGHT_CUTOUT_BLEND`,
-    :data:`LIGHT_COPY_BLEND`), which is premultiplied 'over' with the light kept.
-    Only for layers blended ``normal``.
+    :data:`LIGHT_COPY_BLEND`). That is the colour of premultiplied 'over' with the
+    light kept, but the copy is opaque: the layer's whole frame becomes opaque (alpha
+    1), so ``add`` is meant for a layer above an opaque plate. Only for layers blended
+    ``normal``.
     """
 
     DROP = "drop"
@@ -159,9 +161,10 @@ class BlendMode(StrEnum):
 
 
 # A layer with light_under_alpha 'add' is two layers in After Effects (jsx/PLAN.md,
-# "Light under alpha 0"): the layer itself, blended LIGHT_CUTOUT_BLEND, and just
-# above it a copy of its frames with the footage's alpha ignored, blended
-# LIGHT_COPY_BLEND, its id the layer's plus LIGHT_SUFFIX ('#' is never in a spec id).
+# "Light under alpha 0"), and the preview draws the same two: the layer itself,
+# blended LIGHT_CUTOUT_BLEND, and just above it a copy of its frames with the
+# footage's alpha ignored, blended LIGHT_COPY_BLEND, its id the layer's plus
+# LIGHT_SUFFIX ('#' is never in a spec id).
 LIGHT_CUTOUT_BLEND = BlendMode.SILHOUETTE_ALPHA
 LIGHT_COPY_BLEND = BlendMode.ADD
 LIGHT_SUFFIX = "#light"

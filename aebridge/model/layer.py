@@ -409,13 +409,13 @@ class Provenance:
 
 def _light_blend(blend: BlendMode, light: LightUnderAlpha) -> Iterator[Problem]:
     """Keeping light under alpha 0 makes the layer a cut-out plus an additive copy,
-    which together are 'over' only for the normal blend."""
+    which together give the colour of 'over' only for the normal blend."""
     if light is LightUnderAlpha.ADD and blend is not BlendMode.NORMAL:
         yield Problem(
             path="light_under_alpha",
             message=f"'add' is not allowed with blend '{blend}'; allowed: 'add' "
             "with blend 'normal' only (the layer becomes a cut-out and an additive "
-            "copy, which together are 'over'), else 'drop'",
+            "copy, which together give the colour of 'over'), else 'drop'",
         )
 
 
@@ -523,7 +523,8 @@ class Layer:
             enum=LightUnderAlpha,
             doc="What becomes of light the layer's frames hold under alpha 0: drop "
             "(After Effects drops it when it unpremultiplies; the preview shows the "
-            "same) or add (kept by an additive copy; blend normal only).",
+            "same) or add (kept by an additive copy, which makes the layer's whole "
+            "frame opaque: for a layer above an opaque plate; blend normal only).",
         ),
     ] = LightUnderAlpha.DROP
 

@@ -16,11 +16,12 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import OptionError
-from ..model import MatteType
+from ..model import BlendMode, MatteType
 
 __all__ = [
     "BLEND_FUNCTIONS",
     "REC709_LUMA",
+    "SILHOUETTE_ALPHA",
     "SUPPORTED_BLEND_MODES",
     "MatteType",
     "apply_matte",
@@ -31,6 +32,7 @@ __all__ = [
     "luminance",
     "matte_factor",
     "over",
+    "silhouette",
     "warp",
 ]
 
@@ -117,7 +119,10 @@ BLEND_FUNCTIONS: Mapping[str, BlendFunction] = {
     "difference": _difference,
 }
 
-SUPPORTED_BLEND_MODES: Final = tuple(BLEND_FUNCTIONS)
+#: The mode that blends no colour: the layer's alpha cuts a hole in what is below.
+SILHOUETTE_ALPHA: Final = BlendMode.SILHOUETTE_ALPHA.value
+
+SUPPORTED_BLEND_MODES: Final = (*BLEND_FUNCTIONS, SILHOUETTE_ALPHA)
 
 
 def _mode_name(mode: object) -> str:
@@ -138,7 +143,7 @@ def check_blend_mode(mode: object, *, option: str = "blend") -> str:
         OptionError: the preview does not implement this mode; lists the ones it does.
     """
     name = _mode_name(mode)
-    if name not in BLEND_FUNCTIONS:
+    if name not in SUPPORTED_BLEND_MODES:
         raise OptionError(
             option,
             name,
@@ -161,6 +166,23 @@ def over(fg: Image, bg: Image) -> Image:
     return (fg + bg * (1.0 - fg[..., 3:4])).astype(np.float32, copy=False)
 
 
+def silhouette(fg: Image, bg: Image) -> Image:
+    """After Effects' Silhouette Alpha: ``bg * (1 - fg.alpha)``, all four channels.
+
+    The layer's alpha cuts a hole in everything below it and its colour is not drawn
+    (Adobe help, "Using stencil and silhouette blending modes": silhouette "blocks out
+    all layers below it").
+
+    Args:
+        fg: the silhouette layer, premultiplied RGBA (only its alpha is used).
+        bg: the backdrop, premultiplied RGBA, same shape.
+
+    Returns:
+        A new float32 array.
+    """
+    return (bg * (1.0 - fg[..., 3:4])).astype(np.float32, copy=False)
+
+
 def blend(
     backdrop: Image, source: Image, mode: object = "normal", *, opacity: float = 1.0
 ) -> Image:
@@ -169,6 +191,7 @@ def blend(
     Uses the W3C Compositing and Blending general formula on premultiplied colour:
     ``co = cs(1 - ab) + cb(1 - as) + as ab B(cb/ab, cs/as)``,
     ``ao = as + ab - as ab``; ``opacity`` scales the premultiplied source first.
+    Silhouette Alpha blends no colour: it is :func:`silhouette`.
 
     Args:
         backdrop: what lies below, premultiplied RGBA float32.
@@ -188,6 +211,8 @@ def blend(
     a_b = backdrop[..., 3:4]
     if name == "normal":
         return over(src, backdrop)
+    if name == SILHOUETTE_ALPHA:
+        return silhouette(src, backdrop)
     if name == "add":
         out = src + backdrop
         out[..., 3:4] = a_s + a_b - a_s * a_b

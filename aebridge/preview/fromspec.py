@@ -4,6 +4,7 @@ spec's shape (layers, footage timing, transforms, the camera) into numbers."""
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -82,14 +83,23 @@ def plan_from_spec(spec: CompSpec, base_dir: str | os.PathLike[str]) -> CompPlan
         base_dir: the folder the sequences' ``folder`` fields are relative to.
 
     Returns:
-        The plan.
+        The plan: one layer per drawn spec layer and matte, bottom to top, except that
+        a layer keeping its light under alpha 0 is two, as in After Effects: itself
+        blended ``silhouette_alpha`` and its copy ``<id>#light`` (alpha ignored)
+        blended ``add``.
 
     Raises:
         SpecError: a layer still has an unconverted source, or uses a blend mode or
             matte the preview cannot render; every such problem at once, with its
             spec path and what is allowed.
     """
-    from ..model import ExrSequence, LightUnderAlpha
+    from ..model import (
+        LIGHT_COPY_BLEND,
+        LIGHT_CUTOUT_BLEND,
+        LIGHT_SUFFIX,
+        ExrSequence,
+        LightUnderAlpha,
+    )
 
     base = Path(base_dir)
     comp = spec.comp
@@ -106,7 +116,19 @@ def plan_from_spec(spec: CompSpec, base_dir: str | os.PathLike[str]) -> CompPlan
     drawn = [
         i for i, layer in enumerate(spec.layers) if i in mattes or spec.draws(layer)
     ]
-    plan_index = {spec_index: n for n, spec_index in enumerate(drawn)}
+    # A drawn layer keeping its light under alpha 0 is two plan layers, as After
+    # Effects has it (LIGHT_CUTOUT_BLEND and, just above, its copy).
+    keeps_light = {
+        i
+        for i in drawn
+        if spec.layers[i].light_under_alpha is LightUnderAlpha.ADD
+        and spec.draws(spec.layers[i])
+    }
+    plan_index: dict[int, int] = {}
+    count = 0
+    for spec_index in drawn:
+        plan_index[spec_index] = count
+        count += 2 if spec_index in keeps_light else 1
     for i in drawn:
         layer = spec.layers[i]
         path = f"layers[{i}]"
@@ -155,37 +177,46 @@ def plan_from_spec(spec: CompSpec, base_dir: str | os.PathLike[str]) -> CompPlan
             # The spec holds its mattes: each names another of its layers.
             matte_id = layer.track_matte.layer
             matte = (plan_index[ids[matte_id]], layer.track_matte.type.value)
-        layers.append(
-            LayerPlan(
-                id=layer.id,
-                spec_path=path,
-                source=SequencePlan(
-                    folder=base / src.folder,
-                    name=src.name,
-                    first=src.first,
-                    last=src.last,
-                    padding=src.padding,
-                    width=src.width,
-                    height=src.height,
-                    colorspace=src.colorspace,
-                ),
-                blend=str(layer.blend.value),
-                visible=spec.draws(layer),
-                three_d=layer.three_d,
-                start=start,
-                in_frame=in_frame,
-                out_frame=out_frame,
-                stretch=stretch,
-                matte=matte,
-                is_matte=i in mattes,
-                keep_light=layer.light_under_alpha is LightUnderAlpha.ADD,
-                anchor=_track(t.anchor, centre, comp.rate, spatial=True),
-                position=_track(t.position, comp_centre, comp.rate, spatial=True),
-                scale=_track(t.scale, (100.0, 100.0, 100.0), comp.rate),
-                rotation=_track(t.rotation, (0.0,), comp.rate),
-                opacity=_track(layer.opacity_value(), (100.0,), comp.rate),
-            )
+        plan = LayerPlan(
+            id=layer.id,
+            spec_path=path,
+            source=SequencePlan(
+                folder=base / src.folder,
+                name=src.name,
+                first=src.first,
+                last=src.last,
+                padding=src.padding,
+                width=src.width,
+                height=src.height,
+                colorspace=src.colorspace,
+            ),
+            blend=str(layer.blend.value),
+            visible=spec.draws(layer),
+            three_d=layer.three_d,
+            start=start,
+            in_frame=in_frame,
+            out_frame=out_frame,
+            stretch=stretch,
+            matte=matte,
+            is_matte=i in mattes,
+            anchor=_track(t.anchor, centre, comp.rate, spatial=True),
+            position=_track(t.position, comp_centre, comp.rate, spatial=True),
+            scale=_track(t.scale, (100.0, 100.0, 100.0), comp.rate),
+            rotation=_track(t.rotation, (0.0,), comp.rate),
+            opacity=_track(layer.opacity_value(), (100.0,), comp.rate),
         )
+        if i in keeps_light:
+            layers += [
+                replace(plan, blend=LIGHT_CUTOUT_BLEND.value),
+                replace(
+                    plan,
+                    id=plan.id + LIGHT_SUFFIX,
+                    blend=LIGHT_COPY_BLEND.value,
+                    alpha_ignored=True,
+                ),
+            ]
+        else:
+            layers.append(plan)
     if problems:
         raise SpecError(problems)
     return CompPlan(

@@ -67,9 +67,11 @@ class LayerPlan:
     ``in_frame``/``out_frame`` are exact (a stretch can end a layer between frames;
     :func:`aebridge.animation.layer_bounds`). ``matte`` is ``(index into
     CompPlan.layers, matte type)``; ``spec_path`` is the layer's path in the spec
-    (``layers[2]``) for error messages. ``keep_light``: the layer keeps the light its
-    frames hold under alpha 0 (an additive copy in After Effects); otherwise that
-    light is dropped, as AE drops it when it unpremultiplies.
+    (``layers[2]``) for error messages. ``alpha_ignored``: the footage is read with
+    its alpha ignored, as After Effects interprets a light copy's
+    (``AlphaMode.IGNORE``): opaque over its whole frame, colour as stored, light
+    under alpha 0 included; otherwise that light is dropped, as AE drops it when it
+    unpremultiplies premultiplied footage.
     """
 
     id: str
@@ -84,7 +86,7 @@ class LayerPlan:
     stretch: Fraction = Fraction(100)
     matte: tuple[int, str] | None = None
     is_matte: bool = False
-    keep_light: bool = False
+    alpha_ignored: bool = False
     anchor: Track | None = None
     position: Track | None = None
     scale: Track = _FULL_SCALE

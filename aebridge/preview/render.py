@@ -110,7 +110,10 @@ class Renderer:
     def _load(self, index: int, src_index: int, frame: int) -> Image:
         layer = self.plan.layers[index]
         pixels = _read_exr(layer.source.path(src_index), frame=frame, layer=layer)
-        if not layer.keep_light:
+        if layer.alpha_ignored:
+            # AlphaMode.IGNORE: the stored (premultiplied) colour as opaque colour.
+            pixels[..., 3] = 1.0
+        else:
             # After Effects unpremultiplies premultiplied footage: colour where alpha
             # is 0 (light under alpha 0) contributes nothing there, so not here.
             np.copyto(pixels[..., :3], np.float32(0.0), where=pixels[..., 3:4] == 0)
@@ -259,13 +262,14 @@ class Renderer:
                 if matte is None:
                     matte = np.zeros_like(pixels)
                 pixels = composite.apply_matte(pixels, matte, layer.matte[1])
-            # Any mode over nothing is the layer itself (the general formula with
-            # ab = 0), so the bottom layer costs no blend.
-            canvas = (
-                pixels
-                if canvas is None
-                else composite.blend(canvas, pixels, layer.blend)
-            )
+            if canvas is None:
+                # Any colour mode over nothing is the layer itself (the general
+                # formula with ab = 0), so the bottom layer costs no blend; a
+                # silhouette over nothing cuts nothing.
+                if layer.blend != composite.SILHOUETTE_ALPHA:
+                    canvas = pixels
+                continue
+            canvas = composite.blend(canvas, pixels, layer.blend)
         if canvas is None:
             return np.zeros((plan.height, plan.width, 4), dtype=np.float32)
         if any(canvas is cached for _, cached in self._cache.values()):

@@ -27,6 +27,7 @@ from aebridge.model import (
     ExrSequence,
     Keyframe,
     Layer,
+    LightUnderAlpha,
     MatteType,
     MoveKind,
     TrackMatte,
@@ -196,24 +197,126 @@ def test_track_matte_hides_the_matte_and_cuts_the_layer(tmp_path: Path) -> None:
     )
 
 
+def glow_frame(height: int = H, width: int = W) -> np.ndarray:
+    """Premultiplied colour on the left, light under alpha 0 on the right (a glow),
+    and transparent black along the bottom row."""
+    glow = np.zeros((height, width, 4), np.float32)
+    glow[:, : width // 2] = (0.5, 0.25, 0.0, 0.5)  # covered: premultiplied colour
+    glow[:, width // 2 :, :3] = (0.0, 0.75, 1.0)  # light under alpha 0
+    glow[-1] = 0.0
+    return glow
+
+
 def test_light_under_alpha_zero_shows_only_when_the_layer_keeps_it(
     tmp_path: Path,
 ) -> None:
-    # A glow: light (RGB > 0) where alpha is 0, over a grey plate. After Effects
-    # unpremultiplies premultiplied footage and drops that light; the preview shows
-    # what AE will: the plate alone there, unless the layer keeps it (an additive
-    # copy in AE), when 'over' adds it.
-    glow = np.zeros((H, W, 4), np.float32)
-    glow[:, : W // 2] = (0.5, 0.25, 0.0, 0.5)  # covered: premultiplied colour
-    glow[:, W // 2 :, :3] = (0.0, 0.75, 1.0)  # light under alpha 0
-    bg = sequence(tmp_path, "bg", [solid(0.2, 0.2, 0.2, 1.0)])
-    fg = sequence(tmp_path, "fg", [glow])
-    dropped = render_frame(comp(layer(bg), layer(fg), duration=1), FIRST)
-    kept = render_frame(comp(layer(bg), layer(fg, keep_light=True), duration=1), FIRST)
+    # A glow over a grey plate. After Effects unpremultiplies premultiplied footage
+    # and drops that light; the preview shows what AE will: the plate alone there,
+    # unless the layer keeps it (a cut-out and an additive copy in AE), which over an
+    # opaque plate gives the colour of 'over' with the light added.
+    bg = exr_layer(tmp_path, "bg", [solid(0.2, 0.2, 0.2, 1.0)])
+    fg = exr_layer(tmp_path, "fg", [glow_frame()])
+    kept = replace(fg, light_under_alpha=LightUnderAlpha.ADD)
+    dropped = render_frame(spec_of(bg, fg), FIRST, base_dir=tmp_path)
+    added = render_frame(spec_of(bg, kept), FIRST, base_dir=tmp_path)
     np.testing.assert_allclose(dropped[0, -1], (0.2, 0.2, 0.2, 1.0), atol=1e-3)
-    np.testing.assert_allclose(kept[0, -1], (0.2, 0.95, 1.2, 1.0), atol=1e-3)
-    for out in (dropped, kept):  # where alpha > 0 both are 'over'
+    np.testing.assert_allclose(added[0, -1], (0.2, 0.95, 1.2, 1.0), atol=1e-3)
+    for out in (dropped, added):  # where alpha > 0 both are 'over'
         np.testing.assert_allclose(out[0, 0], (0.6, 0.35, 0.1, 1.0), atol=1e-3)
+
+
+def test_a_silhouette_layer_cuts_what_is_below_and_nothing_at_the_bottom(
+    tmp_path: Path,
+) -> None:
+    cut = np.zeros((H, W, 4), np.float32)
+    cut[:, : W // 2] = (0.3, 0.3, 0.3, 0.75)  # its colour is never drawn
+    plate_layer = exr_layer(tmp_path, "plate", [solid(0.2, 0.4, 0.6, 1.0)])
+    hole = exr_layer(tmp_path, "hole", [cut], blend=BlendMode.SILHOUETTE_ALPHA)
+    out = render_frame(spec_of(plate_layer, hole), FIRST, base_dir=tmp_path)
+    np.testing.assert_allclose(out[0, 0], (0.05, 0.1, 0.15, 0.25), atol=1e-3)
+    np.testing.assert_allclose(out[0, -1], (0.2, 0.4, 0.6, 1.0), atol=1e-3)
+    alone = render_frame(spec_of(hole), FIRST, base_dir=tmp_path)
+    assert not alone.any()
+
+
+# A light-keeping layer half the comp's size, centred: comp pixels 16..47 x 9..26.
+SMALL = (slice(9, 27), slice(16, 48))
+
+
+def light_comp(
+    tmp_path: Path, *below: Layer, **kw: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """The comp frame of a small glow layer kept with light_under_alpha 'add' above
+    the layers ``below``, and its part inside the glow's frame."""
+    glow = exr_layer(
+        tmp_path,
+        "glow",
+        [glow_frame(H // 2, W // 2)],
+        light_under_alpha=LightUnderAlpha.ADD,
+        **kw,
+    )
+    out = render_frame(spec_of(*below, glow), FIRST, base_dir=tmp_path)
+    return out, out[SMALL]
+
+
+def test_a_layer_keeping_its_light_over_nothing_is_opaque_over_its_whole_frame(
+    tmp_path: Path,
+) -> None:
+    # In After Effects the cut-out (Silhouette Alpha) cuts nothing out of nothing;
+    # the copy, its alpha ignored, is opaque over its whole frame and Add gives
+    # alpha as + ab - as ab = 1 there: the stored colour, opaque, even where the
+    # frame is transparent black.
+    out, inside = light_comp(tmp_path)
+    np.testing.assert_allclose(inside[0, 0], (0.5, 0.25, 0.0, 1.0), atol=1e-3)
+    np.testing.assert_allclose(inside[0, -1], (0.0, 0.75, 1.0, 1.0), atol=1e-3)
+    np.testing.assert_allclose(inside[-1, 0], (0.0, 0.0, 0.0, 1.0), atol=1e-3)
+    assert np.all(inside[..., 3] == 1.0)
+    outside = out.copy()
+    outside[SMALL] = 0.0
+    assert not outside.any()
+
+
+BELOW = (0.2, 0.1, 0.05, 0.5)  # premultiplied, half transparent
+
+
+def test_a_layer_keeping_its_light_over_a_half_transparent_layer(
+    tmp_path: Path,
+) -> None:
+    # Colour c + cb (1 - a), alpha 1 inside the layer's frame (not a + ab (1 - a) as
+    # 'over' would give); the layer below unchanged outside it.
+    below = exr_layer(tmp_path, "below", [solid(*BELOW)])
+    out, inside = light_comp(tmp_path, below)
+    # c = (.5, .25, 0), a = .5: (.5 + .2 * .5, .25 + .1 * .5, 0 + .05 * .5)
+    np.testing.assert_allclose(inside[0, 0], (0.6, 0.3, 0.025, 1.0), atol=1e-3)
+    # light under alpha 0, a = 0: c + cb
+    np.testing.assert_allclose(inside[0, -1], (0.2, 0.85, 1.05, 1.0), atol=1e-3)
+    # transparent black: the backdrop's colour, made opaque
+    np.testing.assert_allclose(inside[-1, 0], (0.2, 0.1, 0.05, 1.0), atol=1e-3)
+    np.testing.assert_allclose(out[0, 0], BELOW, atol=1e-3)
+    np.testing.assert_allclose(out[-1, -1], BELOW, atol=1e-3)
+    np.testing.assert_allclose(out[8, 20], BELOW, atol=1e-3)  # just above the frame
+
+
+@pytest.mark.parametrize("scaled_by", ["opacity", "matte"])
+def test_a_layer_keeping_its_light_at_half_strength_follows_the_general_formula(
+    tmp_path: Path, scaled_by: str
+) -> None:
+    # Opacity 50 % or an alpha matte of 0.5 scale both layers: the cut-out leaves
+    # cb (1 - .5 a), the copy adds source alpha .5 and colour .5 c by the general
+    # formula: colour .5 c + cb (1 - .5 a), alpha .5 + ab (1 - .5 a)(1 - .5).
+    below = [exr_layer(tmp_path, "below", [solid(*BELOW)])]
+    kw: dict[str, Any] = {"opacity": 50.0}
+    if scaled_by == "matte":
+        below.append(exr_layer(tmp_path, "m", [solid(0.5, 0.5, 0.5, 0.5)]))
+        kw = {"track_matte": TrackMatte(layer="m", type=MatteType.ALPHA)}
+    out, inside = light_comp(tmp_path, *below, **kw)
+    # a = .5: (.25 + .2 * .75, .125 + .1 * .75, 0 + .05 * .75), .5 + .5 * .75 * .5
+    np.testing.assert_allclose(inside[0, 0], (0.4, 0.2, 0.0375, 0.6875), atol=1e-3)
+    # a = 0: (0 + .2, .375 + .1, .5 + .05), .5 + .5 * .5
+    np.testing.assert_allclose(inside[0, -1], (0.2, 0.475, 0.55, 0.75), atol=1e-3)
+    # transparent black: the backdrop's colour, alpha .75
+    np.testing.assert_allclose(inside[-1, 0], (0.2, 0.1, 0.05, 0.75), atol=1e-3)
+    np.testing.assert_allclose(out[0, 0], BELOW, atol=1e-3)
 
 
 # --- 3D layers through the camera -----------------------------------------------------

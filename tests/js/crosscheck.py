@@ -67,14 +67,21 @@ class Comparison:
 
 
 def js_layers(frame: Frame) -> dict[str, list[dict[str, Any]]]:
-    """The model's footage layers at one frame by spec layer id (a ``#light``
-    companion under its layer's id)."""
+    """The model's footage layers at one frame by plan layer id (a layer keeping its
+    light under alpha 0 is two: its id and its copy's ``<id>#light``, as in the
+    preview's plan)."""
     found: dict[str, list[dict[str, Any]]] = {}
     for lay in frame["layers"]:
         tagged = layer_id(lay["tag"])
         if lay["type"] == "AVLayer" and tagged is not None and tagged[0] == "layer":
-            found.setdefault(tagged[1].split("#")[0], []).append(lay)
+            found.setdefault(tagged[1], []).append(lay)
     return found
+
+
+def ae_blend(name: str) -> str:
+    """The ``BlendingMode`` constant of a blend name (AE spells SILHOUETE_ALPHA with
+    one T)."""
+    return "BlendingMode." + name.upper().replace("SILHOUETTE_A", "SILHOUETE_A")
 
 
 def preview_camera(plan: CompPlan, frame: int) -> dict[str, Any]:
@@ -126,6 +133,11 @@ def compare(spec: CompSpec, base_dir: Path, evaluation: dict[str, Any]) -> Compa
                 where = f"frame {number}: {lay['name']!r} ({lp.id})"
                 if lay["three_d"] != lp.three_d:
                     result.problems.append(f"{where}: three_d differs")
+                if lay["blend"] != ae_blend(lp.blend):
+                    result.problems.append(
+                        f"{where}: blend: preview {lp.blend!r}, DOM model "
+                        f"{lay['blend']!r}"
+                    )
                 t = lay["transform"]
                 result.check(f"{where}: anchor", st.anchor, _three(t["anchor"], 0.0))
                 result.check(

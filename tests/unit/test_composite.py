@@ -70,7 +70,18 @@ def test_each_blend_mode_matches_its_formula_on_opaque_pixels(mode: str) -> None
 
 
 def test_every_supported_mode_has_an_exact_case() -> None:
-    assert set(SUPPORTED_BLEND_MODES) == set(EXPECTED)
+    assert set(SUPPORTED_BLEND_MODES) == {*EXPECTED, "silhouette_alpha"}
+
+
+def test_silhouette_alpha_cuts_the_backdrop_by_the_source_alpha_only() -> None:
+    # Alpha .25 at opacity .5 cuts 1 - .125 = .875 of all four backdrop channels;
+    # the source's colour is not drawn.
+    out = blend(
+        px(0.4, 0.2, 0.1, 0.8), px(2.0, 1.0, 0.5, 0.25), "silhouette_alpha", opacity=0.5
+    )
+    np.testing.assert_allclose(out[0, 0], [0.35, 0.175, 0.0875, 0.7], atol=1e-7)
+    over_nothing = blend(px(0, 0, 0, 0), px(2.0, 1.0, 0.5, 0.25), "silhouette_alpha")
+    np.testing.assert_array_equal(over_nothing[0, 0], [0, 0, 0, 0])
 
 
 def test_soft_light_uses_the_square_root_above_a_quarter() -> None:
@@ -85,8 +96,8 @@ def test_general_formula_weights_the_blend_by_both_alphas() -> None:
     np.testing.assert_allclose(out[0, 0], [0.3125] * 3 + [0.75], atol=1e-7)
 
 
-def test_a_mode_over_transparent_backdrop_is_the_source_itself() -> None:
-    for mode in SUPPORTED_BLEND_MODES:
+def test_a_colour_mode_over_transparent_backdrop_is_the_source_itself() -> None:
+    for mode in EXPECTED:
         out = blend(px(0, 0, 0, 0), px(0.3, 0.2, 0.1, 0.5), mode)
         np.testing.assert_allclose(out[0, 0], [0.3, 0.2, 0.1, 0.5], atol=1e-7)
 
@@ -381,7 +392,7 @@ def premultiplied(draw: st.DrawFn) -> np.ndarray:
 @given(
     backdrop=premultiplied(),
     source=premultiplied(),
-    mode=st.sampled_from([m for m in SUPPORTED_BLEND_MODES if m != "add"]),
+    mode=st.sampled_from([m for m in EXPECTED if m != "add"]),
     opacity=unit,
 )
 def test_blending_valid_pixels_gives_a_valid_pixel(

@@ -260,7 +260,7 @@ CASES: list[tuple[str, Mutation, list[tuple[str, str, str]]]] = [
                 "layers[1].light_under_alpha",
                 "'add' is not allowed with blend 'screen'; allowed: 'add' with blend "
                 "'normal' only (the layer becomes a cut-out and an additive copy, "
-                "which together are 'over'), else 'drop'",
+                "which together give the colour of 'over'), else 'drop'",
             )
         ],
     ),
