@@ -26,6 +26,7 @@ from ..model import (
     ExrSequence,
     Layer,
     LayerSource,
+    LightUnderAlpha,
     Role,
 )
 from ..model.comp import (
@@ -185,6 +186,8 @@ class SpecReader(RuleReader):
                 self.source_fit(path, ctx.comp, source)
 
     def built(self, obj: Any, path: str) -> None:
+        if isinstance(obj, CompSpec):
+            self.light_backdrop(obj)
         if isinstance(obj, ExrSequence) and self.check_files:
             base = self.base_dir / obj.folder
             missing = [
@@ -290,6 +293,24 @@ class SpecReader(RuleReader):
                     f"{path}[{i}].role",
                     f"layer '{ids[i]}' has role 'matte' but no layer uses it as its "
                     "track_matte, so it renders as an ordinary layer",
+                )
+
+    def light_backdrop(self, spec: CompSpec) -> None:
+        """Warn where a layer keeps its light under alpha 0 with nothing drawn below
+        it: its additive copy is opaque over the layer's whole frame."""
+        for i, layer in enumerate(spec.layers):
+            if (
+                layer.light_under_alpha is LightUnderAlpha.ADD
+                and spec.draws(layer)
+                and not any(spec.draws(below) for below in spec.layers[:i])
+            ):
+                self.warn(
+                    f"layers[{i}].light_under_alpha",
+                    f"layer '{layer.id}' keeps its light with 'add' but no layer is "
+                    "drawn below it: the additive copy is opaque, so the layer's "
+                    "whole frame hides the comp background (alpha 1, in After "
+                    "Effects and in the preview); 'add' is meant for a layer above "
+                    "an opaque plate",
                 )
 
     def timing(

@@ -265,6 +265,42 @@ CASES: list[tuple[str, Mutation, list[tuple[str, str, str]]]] = [
         ],
     ),
     (
+        "a layer keeping its light with nothing drawn below it is warned about",
+        _set("layers[0].light_under_alpha", "add"),
+        [
+            (
+                "warning",
+                "layers[0].light_under_alpha",
+                "layer 'bg' keeps its light with 'add' but no layer is drawn below "
+                "it: the additive copy is opaque, so the layer's whole frame hides "
+                "the comp background (alpha 1, in After Effects and in the preview); "
+                "'add' is meant for a layer above an opaque plate",
+            )
+        ],
+    ),
+    (
+        "a layer keeping its light above a plate is not warned about",
+        lambda data: data["layers"][1].update(blend="normal", light_under_alpha="add"),
+        [],
+    ),
+    (
+        "a layer keeping its light above a guide only is warned about",
+        lambda data: (
+            data["layers"][0].update(role="guide"),
+            data["layers"][1].update(blend="normal", light_under_alpha="add"),
+        ),
+        [
+            (
+                "warning",
+                "layers[1].light_under_alpha",
+                "layer 'fg' keeps its light with 'add' but no layer is drawn below "
+                "it: the additive copy is opaque, so the layer's whole frame hides "
+                "the comp background (alpha 1, in After Effects and in the preview); "
+                "'add' is meant for a layer above an opaque plate",
+            )
+        ],
+    ),
+    (
         "a matte layer asked to render is warned about",
         _set("layers[2].enabled", True),
         [
