@@ -12,8 +12,12 @@ A sequence is written as a pattern whose frame-number field is one of
 or is a folder holding exactly one image sequence. The frame field is the last one in
 the name, which ends in an image extension: ``#``, ``@`` or ``%`` before it are part
 of the name (``it's #2.####.png``), and a movie is never a pattern. fileseq reads the
-pattern and groups a folder's names; :class:`SequencePattern` is the one translation
-of this grammar to fileseq's (its default ``#`` is four digits). Numbers must be
+pattern and splits a folder's names; :class:`SequencePattern` is the one translation
+of this grammar to fileseq's (its default ``#`` is four digits), and
+:func:`group_numbered` the one grouping of file names into patterns (a folder's and
+``init``'s): a ``-`` after a letter or digit separates the name from the number
+(``fg-0001.png`` is ``fg-####.png``), after ``.``, ``_`` or nothing it is a minus
+sign (``fg.-001.png``). Numbers must be
 padded to the pattern's width as fileseq's strict padding says (a wider number is
 accepted only without leading zeros, e.g. frame 10000 of ``####``; a negative number
 counts its sign in the width, ``-002``, or has it outside, ``-0002``), and the frames
@@ -32,6 +36,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -49,11 +54,14 @@ __all__ = [
     "IMAGE_EXTENSIONS",
     "FoundSequences",
     "FrameSequence",
+    "NumberedNames",
     "SequencePattern",
     "find_sequence",
     "format_frame_ranges",
+    "group_numbered",
     "is_sequence_pattern",
     "takes_frame",
+    "unnamed_sequence",
 ]
 
 #: File name extensions (lower case) read as image frames.
@@ -167,9 +175,12 @@ def _padding_width(pad: str) -> int:
     return int(FileSequence.getPaddingNum(pad, pad_style=PAD_STYLE_HASH1))
 
 
-def _pad_field(padding: int) -> str:
-    """The ``#`` spelling of a padding width; one digit is ``@`` (a lone ``#`` is 4)."""
-    return "@" if padding == 1 else "#" * padding
+def _pad_field(padding: int, prefix: str = "") -> str:
+    """The ``#`` spelling of a padding width; one digit is ``@`` (a lone ``#`` is 4);
+    the printf one where the prefix ends in the same character, which would join
+    the field (``take#`` and 4 digits: ``take#%04d``, not ``take#####``)."""
+    field = "@" if padding == 1 else "#" * padding
+    return f"%0{padding}d" if prefix.endswith(field[0]) else field
 
 
 # A frame number in a file name: digits, with a sign for a negative frame.
@@ -268,10 +279,43 @@ class SequencePattern:
             frames=parsed.frameSet(),
         )
 
+    @classmethod
+    def of(
+        cls, directory: str, prefix: str, suffix: str, padding: int
+    ) -> SequencePattern:
+        """The pattern of frames ``directory/prefix<frame>suffix``, spelled as
+        :attr:`name` says (no explicit range)."""
+        name = f"{prefix}{_pad_field(padding, prefix)}{suffix}"
+        return cls(
+            path=os.path.join(directory, name),
+            directory=directory,
+            prefix=prefix,
+            suffix=suffix,
+            padding=padding,
+        )
+
     @property
     def name(self) -> str:
-        """The normalised file-name spelling: ``prefix####suffix`` (``@`` for 1)."""
-        return f"{self.prefix}{_pad_field(self.padding)}{self.suffix}"
+        """The normalised file-name spelling: ``prefix####suffix`` (``@`` for 1), or
+        ``prefix%04dsuffix`` when the prefix ends in the field's character
+        (``take#%04d.png``: ``take#####.png`` would be five digits after ``take``)."""
+        return f"{self.prefix}{_pad_field(self.padding, self.prefix)}{self.suffix}"
+
+    def reads_back(self) -> bool:
+        """Whether :meth:`parse` reads this pattern's :attr:`name` as this pattern
+        (no range, the same prefix, suffix and padding): a name whose prefix ends in
+        a digit (``fg_v2-1001.png``) cannot be written in the grammar, where digits
+        before the frame field are a frame range (``fg.1001-1120#.png``)."""
+        try:
+            parsed = SequencePattern.parse(self.name)
+        except SourceError:
+            return False
+        return (parsed.prefix, parsed.suffix, parsed.padding, parsed.frames) == (
+            self.prefix,
+            self.suffix,
+            self.padding,
+            None,
+        )
 
     def frame_file(self, frame: int) -> str:
         """The path of frame ``frame``: its number padded to the pattern's width, a
@@ -363,28 +407,119 @@ def _from_pattern(path: str) -> FrameSequence:
     )
 
 
-def _from_folder(folder: str) -> FrameSequence:
-    from fileseq.exceptions import FileSeqException
-    from fileseq.filesequence import FileSequence
+# ------------------------------------------------------------ grouping a folder
+#
+# fileseq's disk pattern (``DISK_RE``, what its ``findSequencesInList`` uses) splits a
+# name into name, frame number and extension; the grammar then says which numbers one
+# pattern takes (:func:`takes_frame`) and how it is spelled
+# (:attr:`SequencePattern.name`), so a folder's sequences are what their patterns list.
 
+# What a '-' before a frame number follows when it is the number's sign: nothing, or
+# a separator ('fg.-001.png'); after anything else (a letter, a digit) it separates
+# ('fg-0001.png', ffmpeg's 'frame-%04d.png'), as in the pattern 'fg-####.png'.
+_SIGN_AFTER = frozenset("._- ")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NumberedNames:
+    """File names of one folder that one pattern takes.
+
+    Attributes:
+        pattern: the pattern (no range), spelled by :attr:`SequencePattern.name`.
+        names: the file names, by frame number.
+        numbers: their frame numbers (a number twice when two names hold it).
+    """
+
+    pattern: SequencePattern
+    names: tuple[str, ...]
+    numbers: tuple[int, ...]
+
+
+def _split_numbered(name: str) -> tuple[str, str, str] | None:
+    """A file name's (name, frame number text, extension), None without a number."""
+    from fileseq.constants import DISK_RE
+
+    match = DISK_RE.match(name)
+    if match is None or not match.group(3):
+        return None
+    directory, prefix, frame, suffix = match.groups()
+    prefix = (directory or "") + (prefix or "")
+    if frame.startswith("-") and prefix and prefix[-1] not in _SIGN_AFTER:
+        prefix, frame = prefix + "-", frame[1:]
+    return prefix, frame, suffix or ""
+
+
+def _widest_take(texts: list[str]) -> int:
+    """The padding that takes the most of ``texts`` (the wider one of a tie)."""
+    widths = {len(t) for t in texts} | {len(t) - 1 for t in texts if t[0] == "-"}
+    return max(
+        (w for w in widths if w >= 1),
+        key=lambda w: (sum(takes_frame(t, w) for t in texts), w),
+    )
+
+
+def group_numbered(directory: str, names: Iterable[str]) -> tuple[NumberedNames, ...]:
+    """The sequences a folder's file names hold, as the grammar reads them.
+
+    Names are split by fileseq's disk pattern (the last number before the
+    extension is the frame), a ``-`` after a letter or digit separates the name
+    from the number (``fg-0001.png`` is frame 1 of ``fg-####.png``), and the names
+    of one name and extension go to the padding that takes the most of them, the
+    rest to the next (``fg.-0002.png``..``fg.0001.png`` are one ``####`` sequence,
+    ``fg.001.png``, ``fg.0002.png`` two). Every group's pattern lists exactly its
+    names; it may not :meth:`~SequencePattern.reads_back`.
+
+    Args:
+        directory: the folder the names are in (joined to each pattern's path).
+        names: file names (no folders); names without a number are in no group.
+
+    Returns:
+        The groups, by pattern name.
+    """
+    by_name: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for name in names:
+        split = _split_numbered(name)
+        if split is not None:
+            prefix, text, suffix = split
+            by_name.setdefault((prefix, suffix), []).append((text, name))
+    groups: list[NumberedNames] = []
+    for (prefix, suffix), items in by_name.items():
+        while items:
+            padding = _widest_take([text for text, _ in items])
+            taken = sorted(
+                (int(text), name) for text, name in items if takes_frame(text, padding)
+            )
+            items = [(t, n) for t, n in items if not takes_frame(t, padding)]
+            groups.append(
+                NumberedNames(
+                    pattern=SequencePattern.of(directory, prefix, suffix, padding),
+                    names=tuple(name for _, name in taken),
+                    numbers=tuple(number for number, _ in taken),
+                )
+            )
+    return tuple(sorted(groups, key=lambda g: (g.pattern.name, g.numbers)))
+
+
+def _is_image_name(name: str) -> bool:
+    """Whether a file name ends in an image extension (``fg.1001.tar.png`` does)."""
+    return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
+
+
+def _spelled(group: NumberedNames) -> str:
+    return f"{group.pattern.name} ({format_frame_ranges(group.numbers)})"
+
+
+def _from_folder(folder: str) -> FrameSequence:
     try:
-        # Listed through the sandbox (when one is active), like every read: fileseq
-        # groups the names only.
-        names = [n for n in sandbox.listdir(folder) if not n.startswith(".")]
-        candidates = FileSequence.findSequencesInList(
-            os.path.join(folder, n)
-            for n in names
-            if not os.path.isdir(os.path.join(folder, n))
-        )
-    except (OSError, FileSeqException) as exc:
+        # Listed through the sandbox (when one is active), like every read.
+        names = [
+            n
+            for n in sandbox.listdir(folder)
+            if not n.startswith(".") and not os.path.isdir(os.path.join(folder, n))
+        ]
+    except OSError as exc:
         raise SourceError(f"cannot list the folder: {exc}", path=folder) from exc
-    sequences = [
-        s
-        for s in candidates
-        if s.frameSet() is not None
-        and s.extension().lower() in IMAGE_EXTENSIONS
-        and not s.basename().startswith(".")
-    ]
+    sequences = [g for g in group_numbered(folder, names) if _is_image_name(g.names[0])]
     if not sequences:
         raise SourceError(
             "the folder holds no numbered image sequence "
@@ -393,17 +528,32 @@ def _from_folder(folder: str) -> FrameSequence:
             path=folder,
         )
     if len(sequences) > 1:
-        listing = "; ".join(sorted(str(s) for s in sequences))
+        listing = "; ".join(_spelled(g) for g in sequences)
         raise SourceError(
             f"the folder holds {len(sequences)} image sequences, give one as a "
             f"pattern instead: {listing}",
             path=folder,
         )
-    seq = sequences[0]
-    padding = max(seq.zfill(), 1)
-    name = f"{seq.basename()}{_pad_field(padding)}{seq.extension()}"
-    pattern = os.path.join(folder, name)
-    return _from_pattern(pattern)
+    (group,) = sequences
+    if not group.pattern.reads_back():
+        raise SourceError(unnamed_sequence(group), path=folder)
+    return _from_pattern(group.pattern.path)
+
+
+def unnamed_sequence(group: NumberedNames) -> str:
+    """What to say of numbered names no pattern can name (see
+    :meth:`SequencePattern.reads_back`)."""
+    more = len(group.names) - 1
+    names = f"{group.names[0]!r}" + (f" and {more} more" if more else "")
+    if re.search(r"\d-?$", group.pattern.prefix):
+        why = (
+            f"the digits that end their name ({group.pattern.prefix!r}) would be read "
+            "as a frame range in a pattern (name.1001-1120#.ext); rename them with "
+            "'.' or '_' before the frame number"
+        )
+    else:
+        why = f"the pattern {group.pattern.name!r} would read other names"
+    return f"no frame pattern can name the numbered files {names}: {why}"
 
 
 def find_sequence(path: str | os.PathLike[str]) -> FrameSequence:

@@ -25,7 +25,12 @@ from .. import sandbox
 from ..errors import SourceError
 from ..ingest import MOVIE_EXTENSIONS, SourceInfo, probe, read_frames
 from ..sandbox import PathOutsideRootsError
-from ..sequence import IMAGE_EXTENSIONS, find_sequence
+from ..sequence import (
+    IMAGE_EXTENSIONS,
+    find_sequence,
+    group_numbered,
+    unnamed_sequence,
+)
 from .readers import read_record
 from .records import Record
 
@@ -212,35 +217,31 @@ def _list(directory: Path) -> list[Path]:
 
 def _sequences(
     images: list[Path], folder: Path
-) -> tuple[list[tuple[str, str, tuple[str, ...]]], list[Path]]:
-    """Group numbered images into sequences: ([(pattern, stem, files)], stills)."""
-    from fileseq import FileSequence  # type: ignore[attr-defined]
-
+) -> tuple[list[tuple[str, str, tuple[str, ...]]], list[Path], list[tuple[str, str]]]:
+    """Group numbered images into sequences as the sequence grammar reads them
+    (:func:`aebridge.sequence.group_numbered`): ([(pattern, stem, files)], stills,
+    left out)."""
     groups: dict[str, list[Path]] = {}
     for image in images:
         groups.setdefault(image.parent.as_posix(), []).append(image)
     found: list[tuple[str, str, tuple[str, ...]]] = []
     stills: list[Path] = []
+    left_out: list[tuple[str, str]] = []
     for directory, files in sorted(groups.items()):
-        names = [f.name for f in files]
         taken: set[str] = set()
-        for seq in FileSequence.yield_sequences_in_list(names):
-            frames = seq.frameSet()
-            if frames is None or len(frames) < MIN_SEQUENCE:
+        for group in group_numbered("", [f.name for f in files]):
+            if len(group.names) < MIN_SEQUENCE:
                 continue
-            padding = max(seq.zfill(), 1)
-            prefix, suffix = seq.basename(), seq.extension()
-            pattern_name = f"{prefix}{'#' * padding if padding > 1 else '@'}{suffix}"
-            pattern = (Path(directory) / pattern_name).as_posix()
-            members = tuple(
-                _rel(Path(directory) / str(name), folder)
-                for name in (seq.frame(f) for f in frames)
-            )
-            taken.update(Path(m).name for m in members)
-            stem = prefix.rstrip("._- ") or Path(directory).name
-            found.append((_rel(Path(pattern), folder), stem, members))
+            members = tuple(_rel(Path(directory) / n, folder) for n in group.names)
+            taken.update(group.names)
+            if not group.pattern.reads_back():
+                left_out.append((members[0], unnamed_sequence(group)))
+                continue
+            pattern = _rel(Path(directory) / group.pattern.name, folder)
+            stem = group.pattern.prefix.rstrip("._- ") or Path(directory).name
+            found.append((pattern, stem, members))
         stills.extend(f for f in files if f.name not in taken)
-    return found, stills
+    return found, stills, left_out
 
 
 def scan(
@@ -309,7 +310,8 @@ def scan(
         clips.append(
             media_from_probe(info, path=rel, kind="movie", stem=path.stem, files=(rel,))
         )
-    found, still_paths = _sequences(images, folder)
+    found, still_paths, unnamed = _sequences(images, folder)
+    left_out.extend(unnamed)
     for pattern, stem, members in found:
         try:
             find_sequence(folder / pattern)

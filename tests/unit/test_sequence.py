@@ -16,6 +16,7 @@ from aebridge.sequence import (
     SequencePattern,
     find_sequence,
     format_frame_ranges,
+    group_numbered,
     is_sequence_pattern,
     takes_frame,
 )
@@ -124,7 +125,7 @@ def test_a_folder_with_several_sequences_lists_them(seq: Path) -> None:
         find_sequence(str(seq))
     message = str(caught.value)
     assert "2 image sequences" in message
-    assert "fg.1001-1004#.png" in message and "mask.1-2#.png" in message
+    assert "fg.####.png (1001-1004); mask.####.png (1-2)" in message
     assert caught.value.path == str(seq)
 
 
@@ -365,3 +366,72 @@ def test_a_listing_that_failed_is_not_kept(seq: Path) -> None:
         found.find(seq / "late.####.png")
     touch(seq, "late.0001.png")
     assert found.find(seq / "late.####.png").frame_numbers == (1,)
+
+
+# A folder's sequences are what their patterns list: the grouping and the grammar are
+# one (init's discovery groups through the same function).
+
+
+@pytest.mark.parametrize(
+    ("names", "pattern", "numbers"),
+    [
+        # A '-' after a letter separates (ffmpeg's frame-%04d.png); these were read as
+        # frames -3..-1, the clip backwards.
+        (("fg-0001.png", "fg-0002.png", "fg-0003.png"), "fg-####.png", (1, 2, 3)),
+        (("frame-8.png", "frame-9.png", "frame-10.png"), "frame-@.png", (8, 9, 10)),
+        # After a separator it is a sign, inside or outside the padding (these were
+        # two sequences, -2..-1 of five digits and 0..1 of four).
+        (("n.-002.png", "n.-001.png", "n.0000.png"), "n.####.png", (-2, -1, 0)),
+        (("n.-0002.png", "n.-0001.png", "n.0000.png"), "n.####.png", (-2, -1, 0)),
+        (("-0002.png", "-0001.png", "0000.png"), "####.png", (-2, -1, 0)),
+        # A name ending in '#' or '@' is spelled so its pattern reads it back (it was
+        # 'take#####.png': five digits after 'take').
+        (("take#1001.png", "take#1002.png"), "take#%04d.png", (1001, 1002)),
+        (("me@1.png", "me@2.png"), "me@%01d.png", (1, 2)),
+        (("me@0001.png", "me@0002.png"), "me@####.png", (1, 2)),
+        (("take#1.png", "take#2.png"), "take#@.png", (1, 2)),
+        # The image extension is the last one (the folder found none here).
+        (("fg.1001.tar.png", "fg.1002.tar.png"), "fg.####.tar.png", (1001, 1002)),
+        # Pattern characters in the name are the name.
+        (
+            ("it's #2 50%.0001.png", "it's #2 50%.0002.png"),
+            "it's #2 50%.####.png",
+            (1, 2),
+        ),
+    ],
+)
+def test_a_folder_is_grouped_by_the_pattern_grammar(
+    tmp_path: Path, names: tuple[str, ...], pattern: str, numbers: tuple[int, ...]
+) -> None:
+    touch(tmp_path, *names)
+    (group,) = group_numbered(str(tmp_path), names)
+    assert group.pattern.name == pattern and group.pattern.reads_back()
+    assert group.numbers == numbers
+    found = find_sequence(tmp_path)
+    assert found.pattern == str(tmp_path / pattern)
+    assert found.frame_numbers == numbers
+    assert sorted(found.frame_files) == sorted(str(tmp_path / n) for n in names)
+    assert find_sequence(tmp_path / pattern).frame_numbers == numbers
+
+
+def test_names_of_two_paddings_are_two_sequences() -> None:
+    groups = group_numbered("", ["fg.001.png", "fg.002.png", "fg.0003.png", "x.png"])
+    assert [(g.pattern.name, g.names) for g in groups] == [
+        ("fg.####.png", ("fg.0003.png",)),
+        ("fg.###.png", ("fg.001.png", "fg.002.png")),
+    ]
+
+
+def test_numbers_after_a_digit_that_no_pattern_names_are_refused(
+    tmp_path: Path,
+) -> None:
+    # 'fg_v2-####.png' reads '2-' as a frame range: no pattern names these files.
+    touch(tmp_path, *(f"fg_v2-{n}.png" for n in (1001, 1002, 1003)))
+    with pytest.raises(SourceError) as caught:
+        find_sequence(tmp_path)
+    assert str(caught.value) == (
+        f"{tmp_path}: no frame pattern can name the numbered files 'fg_v2-1001.png' "
+        "and 2 more: the digits that end their name ('fg_v2-') would be read as a "
+        "frame range in a pattern (name.1001-1120#.ext); rename them with '.' or '_' "
+        "before the frame number"
+    )

@@ -1,0 +1,73 @@
+"""What init finds in a downloads folder: its sequences are the sequence grammar's
+(one grouping, :func:`aebridge.sequence.group_numbered`), and what it cannot read is
+listed with the reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from aebridge import synthetic
+from aebridge.init.discover import scan
+
+
+def _pngs(folder: Path, *names: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, name in enumerate(names):
+        pixels = np.full((4, 6, 3), 40 * i, dtype=np.uint8)
+        synthetic.write_image(folder / name, pixels)
+
+
+@pytest.mark.parametrize(
+    ("names", "pattern", "first"),
+    [
+        # Was 'fg#####.png', frames -3..-1: the clip backwards.
+        (("fg-0001.png", "fg-0002.png", "fg-0003.png"), "fg-####.png", "fg-0001.png"),
+        # Were four stills (fileseq made two groups of two).
+        (
+            ("fg.-0002.png", "fg.-0001.png", "fg.0000.png", "fg.0001.png"),
+            "fg.####.png",
+            "fg.-0002.png",
+        ),
+        # Was 'take#####.png', which lists no file: left out.
+        (
+            ("take#1001.png", "take#1002.png", "take#1003.png"),
+            "take#%04d.png",
+            "take#1001.png",
+        ),
+        (
+            ("it's #2.0007.png", "it's #2.0008.png", "it's #2.0009.png"),
+            "it's #2.####.png",
+            "it's #2.0007.png",
+        ),
+    ],
+)
+def test_sequences_are_grouped_as_their_patterns_list_them(
+    tmp_path: Path, names: tuple[str, ...], pattern: str, first: str
+) -> None:
+    _pngs(tmp_path / "sub", *names)
+    found = scan(tmp_path)
+    assert [(c.path, c.kind, c.frame_count) for c in found.clips] == [
+        (f"sub/{pattern}", "sequence", len(names))
+    ]
+    assert found.clips[0].files[0] == f"sub/{first}"
+    assert found.stills == () and found.left_out == ()
+
+
+def test_numbered_images_no_pattern_can_name_are_left_out_saying_why(
+    tmp_path: Path,
+) -> None:
+    _pngs(tmp_path, "fg_v2-1001.png", "fg_v2-1002.png", "fg_v2-1003.png")
+    found = scan(tmp_path)
+    assert found.clips == () and found.stills == ()
+    assert found.left_out == (
+        (
+            "fg_v2-1001.png",
+            "no frame pattern can name the numbered files 'fg_v2-1001.png' and 2 "
+            "more: the digits that end their name ('fg_v2-') would be read as a frame "
+            "range in a pattern (name.1001-1120#.ext); rename them with '.' or '_' "
+            "before the frame number",
+        ),
+    )
