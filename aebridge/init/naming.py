@@ -1,7 +1,10 @@
 """The file-name conventions ``aebridge init`` reads: mattes, plates, RVM's outputs.
 
-Names are compared by their words: a stem is split at ``_``, ``-``, ``.`` and spaces
-and lower-cased, so ``Hero-FGR``, ``hero_fgr`` and ``hero.fgr`` are the same name.
+Names are compared by their words: a stem is folded to ASCII as ids are
+(:func:`aebridge.model.layer.fold_ascii`: ``ünï`` -> ``uni``), split at every other
+character than a letter or digit and lower-cased, so ``Hero-FGR``, ``hero_fgr`` and
+``hero.fgr`` are the same name, and a layer id is made of the words
+(``fg ünï's #3`` -> ``fg_uni_s_3``) as a comp's folder is of its name.
 
 A matte is a clip whose last word is one of :data:`MATTE_WORDS`. Its colour clip is
 the clip named by the words before it, alone or followed by one of
@@ -18,6 +21,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+from ..model.layer import fold_ascii, id_from_text
 
 __all__ = [
     "BARE_PAIRS",
@@ -77,12 +82,12 @@ _UUID = re.compile(
 _HEX = re.compile(r"^[0-9a-f]+$")
 _DIGIT = re.compile(r"\d")
 _GENERIC = frozenset({"output", "video", "download", "result", "gen", "generation"})
-_ID_BAD = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
 def words(stem: str) -> tuple[str, ...]:
-    """A name's lower-case words: ``"Hero-FGR.v2"`` -> ``("hero", "fgr", "v2")``."""
-    return tuple(w.lower() for w in _SPLIT.split(stem) if w)
+    """A name's lower-case words, folded to ASCII: ``"Hero-FGR.v2"`` -> ``("hero",
+    "fgr", "v2")``, ``"fg ünï's #3"`` -> ``("fg", "uni", "s", "3")``."""
+    return tuple(w.lower() for w in _SPLIT.split(fold_ascii(stem)) if w)
 
 
 def norm(stem: str) -> str:
@@ -204,11 +209,14 @@ def layer_id(stem: str, fallback: str, taken: set[str]) -> str:
         taken: ids in use; the new id is added.
 
     Returns:
-        Letters, digits, ``_ - .``, starting with a letter or digit, at most 64
-        characters, unique (``_2``, ``_3`` appended when needed).
+        The name's id as a comp's folder is made
+        (:func:`aebridge.model.layer.id_from_text`, accents folded: ``fg ünï's #3``
+        -> ``fg_uni_s_3``), at most 64 characters, else ``fallback`` (a name of no
+        ASCII letters or digits, ``前景``, too); unique regardless of case (``_2``,
+        ``_3`` appended when needed).
     """
-    base = fallback if meaningless(stem) else _ID_BAD.sub("_", stem).strip("_.-")
-    base = (base or fallback)[:64]
+    base = "" if meaningless(stem) else id_from_text(stem, max_length=64)
+    base = base or fallback
     candidate, n = base, 1
     while candidate.lower() in {t.lower() for t in taken}:
         n += 1

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
-import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -29,7 +27,7 @@ from .enums import (
     ProjectSettings,
     Role,
 )
-from .layer import ID, MAX_SIZE, ExrSequence, Layer, Provenance
+from .layer import ID, MAX_SIZE, ExrSequence, Layer, Provenance, id_from_text
 from .rules import (
     Choice,
     Const,
@@ -227,33 +225,24 @@ class Style:
 
 
 # Names Windows reserves for devices, whatever the extension.
-_RESERVED = frozenset(
-    {"con", "prn", "aux", "nul"}
-    | {f"com{i}" for i in range(1, 10)}
-    | {f"lpt{i}" for i in range(1, 10)}
-)
-
-
 def comp_slug(name: str) -> str:
     """A safe file and folder name for a comp name of any text.
 
-    Accents are folded to ASCII (NFKD), every run of other characters becomes one
-    ``_``, ``_ . -`` are trimmed from the ends, and it is cut to 64 characters; a name
-    with nothing left becomes ``comp_`` and 8 hex digits of its hash, a Windows device
-    name gets a ``_``. The same name always gives the same slug.
+    The name's id (:func:`~aebridge.model.layer.id_from_text`: accents folded to
+    ASCII, every run of other characters one ``_``, ``_ . -`` trimmed from the ends,
+    a Windows device name given a ``_``) cut to 64 characters; a name with nothing
+    left becomes ``comp_`` and 8 hex digits of its hash. The same name always gives
+    the same slug.
 
     Args:
         name: the comp name.
 
     Returns:
-        1 to 64 characters from ``A-Z a-z 0-9 _ . -``, starting with a letter or digit.
+        1 to 65 characters from ``A-Z a-z 0-9 _ . -``, starting with a letter or digit.
     """
-    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", folded).strip("_.-")[:64].strip("_.-")
+    slug = id_from_text(name, max_length=64)
     if not slug:
         return "comp_" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
-    if slug.split(".")[0].lower() in _RESERVED:
-        slug += "_"
     return slug
 
 

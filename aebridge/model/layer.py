@@ -6,6 +6,8 @@ them and the relations between its fields, so an object never exists invalid.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -58,6 +60,8 @@ __all__ = [
     "Provenance",
     "TrackMatte",
     "Transform",
+    "fold_ascii",
+    "id_from_text",
 ]
 
 #: Layer and comp ids name folders and files.
@@ -66,6 +70,77 @@ ID = Text(
     pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$",
     allowed="1 to 128 letters, digits, '_', '-', '.', starting with a letter or digit",
 )
+# Latin letters Unicode does not decompose into a base letter and a mark.
+_UNDECOMPOSED = str.maketrans(
+    {
+        "ß": "ss",
+        "ẞ": "SS",
+        "æ": "ae",
+        "Æ": "AE",
+        "œ": "oe",
+        "Œ": "OE",
+        "ø": "o",
+        "Ø": "O",
+        "đ": "d",
+        "Đ": "D",
+        "ð": "d",
+        "Ð": "D",
+        "þ": "th",
+        "Þ": "Th",
+        "ł": "l",
+        "Ł": "L",
+        "\u0131": "i",  # dotless i
+    }
+)
+# Runs of characters an id may not hold.
+_NOT_ID = re.compile(r"[^A-Za-z0-9_.-]+")
+# Names Windows keeps for devices, with any extension ('con', 'nul.1001.exr').
+_DEVICE_NAMES = frozenset(
+    {"con", "prn", "aux", "nul"}
+    | {f"com{i}" for i in range(1, 10)}
+    | {f"lpt{i}" for i in range(1, 10)}
+)
+
+
+def fold_ascii(text: str) -> str:
+    """Text with its Latin letters folded to ASCII: accents dropped (NFKD, ``ünï``
+    -> ``uni``), ligatures and compatibility forms split (``ﬁ`` -> ``fi``), and the
+    letters with no decomposition spelled out (``ß`` -> ``ss``, ``ø`` -> ``o``).
+    Characters with no ASCII form (``東京``) are kept; callers treat them as
+    separators.
+
+    Args:
+        text: any text (a file or comp name).
+
+    Returns:
+        The folded text.
+    """
+    decomposed = unicodedata.normalize("NFKD", text.translate(_UNDECOMPOSED))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def id_from_text(text: str, *, max_length: int) -> str:
+    """The id a name folds to, valid for :data:`ID` (or empty): :func:`fold_ascii`,
+    every run of other characters than ``A-Z a-z 0-9 _ . -`` one ``_``, ``_ . -``
+    trimmed from the ends, cut to ``max_length``, and a Windows device name
+    (``con``, ``nul``) given a ``_``, since ids name folders and files. The same
+    text always gives the same id.
+
+    Args:
+        text: a comp or clip name of any text.
+        max_length: the longest id wanted (at most 127, which leaves room for the
+            device name's ``_``).
+
+    Returns:
+        The id, or ``""`` when nothing is left (``東京``): callers choose a fallback.
+    """
+    folded = _NOT_ID.sub("_", fold_ascii(text)).strip("_.-")
+    folded = folded[:max_length].strip("_.-")
+    if folded.split(".")[0].lower() in _DEVICE_NAMES:
+        folded += "_"
+    return folded
+
+
 #: After Effects' largest comp and layer size (scripting guide, ``addComp``).
 MAX_SIZE = 30000
 # After Effects keeps a layer's stretch within +-9900 % and sets one between 0 and 1

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from aebridge.init import naming
+from aebridge.model.comp import comp_slug
+from aebridge.model.layer import ID
 
 
 @pytest.mark.parametrize(
@@ -127,3 +131,29 @@ def test_a_pair_is_rvm_s_by_its_names(colour: str, matte: str, rvm: bool) -> Non
     name = naming.matte_name(matte)
     assert name is not None
     assert naming.is_rvm_pair(colour, name) is rvm
+
+
+@pytest.mark.parametrize(
+    ("name", "layer", "folder"),
+    [
+        # Accents were dropped with their letters in layer ids ('fg_n_s_3').
+        ("fg ünï's #3", "fg_uni_s_3", "fg_uni_s_3"),
+        ("Tom's plate #2 50%", "tom_s_plate_2_50", "Tom_s_plate_2_50"),
+        # Letters Unicode does not decompose, ligatures and full-width forms.
+        ("Øresund straße", "oresund_strasse", "Oresund_strasse"),
+        ("\ufb01nal \uff36\uff12", "final_v2", "final_V2"),  # fi, full-width V2
+        # A character with no ASCII form separates ('Tokyonight' for the folder).
+        ("Tokyo東京night", "tokyo_night", "Tokyo_night"),
+        # Nothing left: the role for a layer, the name's hash for a comp.
+        ("前景", "fg", "comp_62cf3dd7"),
+        # A Windows device name cannot name a folder.
+        ("nul", "nul_", "nul_"),
+    ],
+)
+def test_a_layer_id_and_a_comp_folder_fold_a_name_alike(
+    name: str, layer: str, folder: str
+) -> None:
+    layer_id = naming.layer_id(naming.clip_base(name), "fg", set())
+    assert (layer_id, comp_slug(name)) == (layer, folder)
+    for made in (layer_id, comp_slug(name)):
+        assert re.fullmatch(ID.pattern or "", made)
