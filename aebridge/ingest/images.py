@@ -21,13 +21,12 @@ from .. import sandbox
 from ..encoding import ColourIn, Encoding
 from ..errors import SourceError
 from ..sequence import (
-    IMAGE_EXTENSIONS,
     FoundSequences,
     FrameSequence,
     find_sequence,
     is_sequence_pattern,
 )
-from . import ImageSequenceInfo, png
+from . import ImageSequenceInfo, png, unread_extension
 from .exrparts import ExrChoice, ExrRefusal, choose, refuse_selection, to_picture
 from .imagecolour import LINEAR, SRGB, declared_colour
 from .metadata import (
@@ -151,14 +150,11 @@ def _resolve(path: str, sequences: FoundSequences | None) -> FrameSequence:
     if os.path.isdir(path) or is_sequence_pattern(path):
         return find_sequence(path) if sequences is None else sequences.find(path)
     ext = os.path.splitext(path)[1].lower()
+    unread = unread_extension(path)
+    if unread is not None and (ext or os.path.lexists(path)):
+        # Before asking whether it exists: such a file would not be read either.
+        raise SourceError(unread, path=path)
     if os.path.isfile(path):
-        if ext not in IMAGE_EXTENSIONS:
-            raise SourceError(
-                "not an image or movie this tool reads; allowed extensions: "
-                + ", ".join(sorted(IMAGE_EXTENSIONS))
-                + " (images), .mp4, .mov, .webm, .mkv (movies)",
-                path=path,
-            )
         stem = os.path.splitext(os.path.basename(path))[0]
         digits = stem.rsplit(".", 1)[-1]
         number = int(digits) if digits.isdigit() else 0

@@ -23,7 +23,13 @@ from typing import Any
 
 from .. import sandbox
 from ..errors import SourceError
-from ..ingest import MOVIE_EXTENSIONS, SourceInfo, probe, read_frames
+from ..ingest import (
+    MOVIE_EXTENSIONS,
+    SourceInfo,
+    probe,
+    read_frames,
+    unread_extension,
+)
 from ..sandbox import PathOutsideRootsError
 from ..sequence import (
     IMAGE_EXTENSIONS,
@@ -244,6 +250,37 @@ def _sequences(
     return found, stills, left_out
 
 
+def _unread(paths: list[Path], folder: Path) -> list[tuple[str, str]]:
+    """Left-out entries for files of no kind init reads, what convert would say of
+    them: a numbered run of :data:`MIN_SEQUENCE` or more (a ``.tga`` or ``.dpx``
+    sequence) is one entry, its pattern."""
+    no_kind = "not a movie, an image or a generator record"
+    by_folder: dict[Path, list[str]] = {}
+    for path in paths:
+        by_folder.setdefault(path.parent, []).append(path.name)
+    entries: list[tuple[str, str]] = []
+    for directory, names in by_folder.items():
+        alone = set(names)
+        for group in group_numbered("", names):
+            if len(group.names) >= MIN_SEQUENCE and group.pattern.reads_back():
+                alone.difference_update(group.names)
+                why = unread_extension(group.names[0]) or ""
+                entries.append(
+                    (
+                        _rel(directory / group.pattern.name, folder),
+                        f"{len(group.names)} numbered files, {no_kind}: {why}",
+                    )
+                )
+        entries.extend(
+            (
+                _rel(directory / name, folder),
+                f"{no_kind}: {unread_extension(name)}",
+            )
+            for name in sorted(alone)
+        )
+    return entries
+
+
 def scan(
     folder: Path,
     *,
@@ -280,6 +317,7 @@ def scan(
     movies: list[Path] = []
     images: list[Path] = []
     jsons: list[Path] = []
+    others: list[Path] = []
     for path in files:
         rel = _rel(path, folder)
         if Path(os.path.abspath(path)) in ignored:
@@ -298,7 +336,8 @@ def scan(
         elif ext == ".json":
             jsons.append(path)
         else:
-            left_out.append((rel, "not a movie, an image or a generator record"))
+            others.append(path)
+    left_out.extend(_unread(others, folder))
     clips: list[Media] = []
     for path in movies:
         rel = _rel(path, folder)

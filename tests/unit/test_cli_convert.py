@@ -90,3 +90,16 @@ def test_an_empty_name_is_refused_not_replaced(tmp_path: Path) -> None:
     assert result.exit_code == 1
     expected = "error: --name: '' is not allowed; allowed: 1-128 characters"
     assert expected in result.output
+
+
+def test_a_pattern_of_a_format_not_read_is_one_line_saying_what_is(
+    tmp_path: Path,
+) -> None:
+    source = str(tmp_path / "x.####.tga")
+    result = CliRunner().invoke(main, ["convert", source, "-o", str(tmp_path / "o")])
+    assert result.exit_code == 1
+    assert result.output == (
+        f"error: {source}: aebridge does not read .tga files; allowed: images (.exr, "
+        ".jpeg, .jpg, .png, .tif, .tiff) and movies (.avi, .m4v, .mkv, .mov, .mp4, "
+        ".mxf, .webm)\n"
+    )

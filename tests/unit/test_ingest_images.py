@@ -280,10 +280,33 @@ def test_missing_sources_are_named(tmp_path: Path, name: str, message: str) -> N
     assert caught.value.path is not None
 
 
-def test_an_unknown_file_type_lists_what_is_read(tmp_path: Path) -> None:
+_READ = (
+    "allowed: images (.exr, .jpeg, .jpg, .png, .tif, .tiff) and movies (.avi, .m4v, "
+    ".mkv, .mov, .mp4, .mxf, .webm)"
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("notes.txt", f"aebridge does not read .txt files; {_READ}"),
+        # A pattern or a file of a format not read was 'no such file, folder or
+        # sequence pattern'.
+        ("x.####.tga", f"aebridge does not read .tga files; {_READ}"),
+        ("x.%04d.TGA", f"aebridge does not read .TGA files; {_READ}"),
+        ("absent.dpx", f"aebridge does not read .dpx files; {_READ}"),
+        ("x.####", f"the name has no extension; {_READ}"),
+    ],
+)
+def test_an_unknown_file_type_lists_what_is_read(
+    tmp_path: Path, name: str, message: str
+) -> None:
     (tmp_path / "notes.txt").write_text("hello")
-    with pytest.raises(SourceError, match=r"allowed extensions: \.exr, \.jpeg"):
-        probe(str(tmp_path / "notes.txt"))
+    for n in (1, 2, 3):
+        (tmp_path / f"x.{n:04d}.tga").write_bytes(b"")
+    with pytest.raises(SourceError) as caught:
+        probe(str(tmp_path / name))
+    assert str(caught.value) == f"{tmp_path / name}: {message}"
 
 
 def test_read_frames_refuses_a_range_outside_the_source(tmp_path: Path) -> None:

@@ -71,3 +71,28 @@ def test_numbered_images_no_pattern_can_name_are_left_out_saying_why(
             "before the frame number",
         ),
     )
+
+
+def test_files_init_does_not_read_are_listed_saying_what_it_reads(
+    tmp_path: Path,
+) -> None:
+    # A .tga sequence was a line per frame, and no line said what init reads.
+    _pngs(tmp_path, "fg.0001.png", "fg.0002.png", "fg.0003.png")
+    for n in range(1, 6):
+        (tmp_path / f"x.{n:04d}.tga").write_bytes(b"")
+    (tmp_path / "x.0001.txt").write_text("notes")
+    (tmp_path / "README").write_text("notes")
+    allowed = (
+        "allowed: images (.exr, .jpeg, .jpg, .png, .tif, .tiff) and movies (.avi, "
+        ".m4v, .mkv, .mov, .mp4, .mxf, .webm)"
+    )
+    no_kind = "not a movie, an image or a generator record"
+    assert scan(tmp_path).left_out == (
+        ("README", f"{no_kind}: the name has no extension; {allowed}"),
+        (
+            "x.####.tga",
+            f"5 numbered files, {no_kind}: aebridge does not read .tga "
+            f"files; {allowed}",
+        ),
+        ("x.0001.txt", f"{no_kind}: aebridge does not read .txt files; {allowed}"),
+    )
