@@ -19,7 +19,7 @@ from ..model import (
     LightUnderAlpha,
     Provenance,
 )
-from ..sequence import FoundSequences, is_sequence_pattern
+from ..sequence import IMAGE_EXTENSIONS, FoundSequences, is_sequence_pattern
 
 if TYPE_CHECKING:
     from ..convert import ConvertOptions
@@ -98,10 +98,7 @@ def is_image_source(path: str) -> bool:
     return (
         is_sequence_pattern(path)
         or os.path.isdir(path)
-        or (
-            os.path.splitext(path)[1].lower()
-            in {".png", ".tif", ".tiff", ".jpg", ".jpeg", ".exr"}
-        )
+        or os.path.splitext(path)[1].lower() in IMAGE_EXTENSIONS
     )
 
 
