@@ -113,6 +113,7 @@ FAILURES = (
     "tls_failed",
     "protocol_error",
     "http_status",
+    "internal_error",
 )
 
 
@@ -461,12 +462,27 @@ class Dispatcher:
             self._http.close()
 
     def _deliver(self, http: httpx.Client, message: OutboxMessage) -> None:
+        """One attempt and its record: a failure of any kind counts as an attempt,
+        so every message is delivered or given up after ``max_attempts``."""
+        bug: Exception | None = None
         try:
-            self._attempt(http, message)
-        except Exception:  # never let one message kill the dispatcher
-            _log.exception("delivering webhook %s failed", message.id)
+            error, status = self._attempt(http, message)
+        except Exception as exc:  # a bug: counted like any failure, so it ends
+            error, status, bug = "internal_error", None, exc
+        try:
+            self._record(message, error, status, bug)
+        except Exception:  # the database is busy or gone: the claim runs out
+            _log.exception("recording the delivery of webhook %s failed", message.id)
 
-    def _attempt(self, http: httpx.Client, message: OutboxMessage) -> None:
+    def _attempt(
+        self, http: httpx.Client, message: OutboxMessage
+    ) -> tuple[str | None, int | None]:
+        """Send the message once.
+
+        Returns:
+            The failure category (one of FAILURES; None when delivered) and the
+            receiver's HTTP status when it answered.
+        """
         import httpx
 
         body = message.payload.encode()
@@ -493,6 +509,20 @@ class Dispatcher:
             # UnicodeError: an IDNA host httpx cannot encode (stored before the
             # submission check refused such URLs); counted like any failure.
             error = "protocol_error"
+        return error, status
+
+    def _record(
+        self,
+        message: OutboxMessage,
+        error: str | None,
+        status: int | None,
+        bug: Exception | None = None,
+    ) -> None:
+        """Record an attempt: delivered, or failed and retried later or given up.
+
+        The record holds the category alone; the log line adds the receiver's
+        status, or a bug's exception in one line (its traceback follows it).
+        """
         if error is None:
             self._outbox.delivered(message.id)
             return
@@ -502,14 +532,19 @@ class Dispatcher:
             retry_at = time.time() + retry_delay(
                 attempt, base=self._backoff, cap=self._cap
             )
+        detail = f" {status}" if status is not None else ""
+        if bug is not None:
+            lines = str(bug).strip().splitlines() or [""]
+            detail = f" ({type(bug).__name__}: {lines[0]})"
         _log.warning(
             "webhook %s to %s failed (attempt %d): %s%s%s",
             message.id,
             message.url,
             attempt,
             error,
-            f" {status}" if status is not None else "",
+            detail,
             "" if retry_at else "; giving up",
+            exc_info=bug,
         )
         self._outbox.delivery_failed(
             message.id, error=error, retry_at=retry_at, status=status

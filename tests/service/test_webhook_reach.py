@@ -92,20 +92,15 @@ def test_a_host_no_request_can_be_sent_to_is_refused_at_submission(
     assert "an absolute http:// or https:// URL" in problem.message
 
 
-def test_a_message_whose_url_cannot_be_sent_counts_its_attempts_and_ends(
-    tmp_path: Path,
-) -> None:
-    """An IDNA error building the request escaped every category: the message was
-    never marked failed, so it was claimed again every 40 s, with a traceback,
-    forever (a URL stored before the submission check, or by an older version)."""
+def _deliver_until_given_up(tmp_path: Path, url: str) -> dict[str, Any]:
+    """One job.canceled message to ``url``, delivered by a Dispatcher with two
+    attempts and no backoff until it is given up; its delivery state then."""
     from aebridge.service.job import WebhookTarget
     from aebridge.service.store import Store
     from aebridge.service.webhooks import Dispatcher, new_secret
 
     store = Store(tmp_path / "aebridge.db")
-    hook = WebhookTarget(
-        url="http://xn--/hook", events=("job.canceled",), secret=new_secret()
-    )
+    hook = WebhookTarget(url=url, events=("job.canceled",), secret=new_secret())
     job, _ = store.create(
         request=json.dumps({"spec": {}, "options": {}}),
         body_hash="b",
@@ -129,13 +124,48 @@ def test_a_message_whose_url_cannot_be_sent_counts_its_attempts_and_ends(
         while True:
             (state,) = store.outbox.messages(job.id)
             if state["given_up"]:
-                break
+                return state
             assert time.monotonic() < deadline, state
             time.sleep(0.02)
     finally:
         dispatcher.stop()
         store.close()
+
+
+def test_a_message_whose_url_cannot_be_sent_counts_its_attempts_and_ends(
+    tmp_path: Path,
+) -> None:
+    """An IDNA error building the request escaped every category: the message was
+    never marked failed, so it was claimed again every 40 s, with a traceback,
+    forever (a URL stored before the submission check, or by an older version)."""
+    state = _deliver_until_given_up(tmp_path, "http://xn--/hook")
     assert state["attempts"] == 2 and state["last_error"] == "protocol_error"
+
+
+def test_a_bug_in_a_delivery_counts_as_a_failed_attempt(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An exception no failure category expects (a bug in the dispatcher, here in
+    signing) was only logged: the message stayed claimed and was tried again when
+    the claim ran out, forever. It is a counted ``internal_error`` attempt, the
+    exception's one line in the log and never in the record."""
+    from aebridge.service import webhooks
+
+    def broken(*_args: Any) -> str:
+        raise RuntimeError("signer exploded\nsecond line")
+
+    monkeypatch.setattr(webhooks, "sign", broken)
+    with caplog.at_level("WARNING", logger="aebridge.service.webhooks"):
+        state = _deliver_until_given_up(tmp_path, "http://127.0.0.1:9/hook")
+    assert state["attempts"] == 2 and state["last_error"] == "internal_error"
+    assert state["last_status"] is None
+    logged = [r.getMessage() for r in caplog.records]
+    assert any(
+        "internal_error" in m and "RuntimeError: signer exploded" in m for m in logged
+    ), logged
+    assert any("giving up" in m for m in logged), logged
 
 
 @pytest.fixture
