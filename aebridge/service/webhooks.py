@@ -134,14 +134,38 @@ def parse_networks(texts: Sequence[str], *, option: str) -> tuple[Network, ...]:
     return tuple(networks)
 
 
-def _plain(address: Address) -> Address:
-    """The IPv4 address inside an IPv4-mapped or NAT64 IPv6 address, else itself."""
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+
+def _carried(address: Address) -> tuple[Address, ...]:
+    """The IPv4 addresses a packet to ``address`` goes on to: the one inside an
+    IPv4-mapped, NAT64 or 6to4 (2002::/16) address, a Teredo (2001::/32) address's
+    server and client; else the address itself.
+
+    Python's ipaddress judges such an IPv6 address by its own range (6to4 is
+    global to it), never by the IPv4 address it carries, which is where it leads.
+    """
     if isinstance(address, ipaddress.IPv6Address):
         if address.ipv4_mapped is not None:
-            return address.ipv4_mapped
-        if address in ipaddress.ip_network("64:ff9b::/96"):
-            return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-    return address
+            return (address.ipv4_mapped,)
+        if address in _NAT64:
+            return (ipaddress.IPv4Address(int(address) & 0xFFFFFFFF),)
+        if address.sixtofour is not None:
+            return (address.sixtofour,)
+        if address.teredo is not None:
+            return address.teredo
+    return (address,)
+
+
+def _never_allowed(address: Address) -> bool:
+    return (
+        address in METADATA_ADDRESSES
+        or address.is_link_local
+        or address.is_multicast
+        or address.is_unspecified
+        or (address.is_reserved and not address.is_loopback)  # ::1 sits in ::/8
+        or (isinstance(address, ipaddress.IPv4Address) and address == _BROADCAST)
+    )
 
 
 def address_refusal(address: Address, allow: Sequence[Network]) -> str | None:
@@ -150,26 +174,20 @@ def address_refusal(address: Address, allow: Sequence[Network]) -> str | None:
     Link-local, multicast, unspecified, reserved and cloud metadata addresses are
     always refused; private, loopback and other non-global ones (10/8, 127/8,
     192.168/16, 100.64/10, fc00::/7, ...) unless a ``--webhook-allow`` network holds
-    them.
+    them. An IPv6 address that carries IPv4 addresses (IPv4-mapped, NAT64, 6to4,
+    Teredo) is judged by every one of them, and allowed by their networks only.
     """
-    plain = _plain(address)
-    if (
-        plain in METADATA_ADDRESSES
-        or address in METADATA_ADDRESSES
-        or plain.is_link_local
-        or plain.is_multicast
-        or plain.is_unspecified
-        or (plain.is_reserved and not plain.is_loopback)  # ::1 sits in ::/8
-        or (isinstance(plain, ipaddress.IPv4Address) and plain == _BROADCAST)
-    ):
+    carried = _carried(address)
+    if address in METADATA_ADDRESSES or any(_never_allowed(a) for a in carried):
         return "a link-local, metadata, multicast or reserved address, never allowed"
-    if any(plain in net or address in net for net in allow):
-        return None
-    if not plain.is_global:
-        return (
-            "a private or loopback address; the service's operator can allow its "
-            "network with --webhook-allow"
-        )
+    for plain in carried:
+        # Allowed by the network of the address the packet goes to: --webhook-allow
+        # ::/0 (any IPv6 receiver) does not let 2002:7f00:1:: reach 127.0.0.1.
+        if not plain.is_global and not any(plain in net for net in allow):
+            return (
+                "a private or loopback address; the service's operator can allow "
+                "its network with --webhook-allow"
+            )
     return None
 
 

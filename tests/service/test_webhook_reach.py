@@ -36,6 +36,8 @@ def messages(running: Running, job_id: str, until: Callable[[dict[str, Any]], bo
         "http://0.0.0.0:8080/hook",
         "http://224.0.0.1/hook",
         "http://[::ffff:169.254.169.254]/hook",
+        "http://[2002:a9fe:a9fe::]/hook",  # 6to4 of 169.254.169.254
+        "http://[2001:0:808:808:0:ffff:5601:5601]/hook",  # Teredo, client 169.254...
     ],
 )
 def test_link_local_and_metadata_addresses_are_always_refused(
@@ -59,6 +61,8 @@ def test_link_local_and_metadata_addresses_are_always_refused(
         "http://[::1]:9/hook",
         "http://[fc00::1]/hook",
         "http://[::ffff:10.0.0.1]/hook",
+        "http://[2002:7f00:1::]/hook",  # 6to4 of 127.0.0.1
+        "http://[2001:0:808:808:0:ffff:80ff:fffe]/hook",  # Teredo, client 127.0.0.1
     ],
 )
 def test_private_and_loopback_addresses_need_webhook_allow(
@@ -70,6 +74,43 @@ def test_private_and_loopback_addresses_need_webhook_allow(
     (problem,) = info.value.problems
     assert "private or loopback" in problem.message
     assert "--webhook-allow" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("address", "allow", "refused"),
+    [
+        # 6to4 (2002::/16) carries an IPv4 address in bits 16-48, Teredo (2001::/32)
+        # its server's and (inverted) its client's; Python's ipaddress calls 6to4
+        # global, so these passed. Each carried address gets the IPv4 rule.
+        ("2002:7f00:1::", (), "private or loopback"),
+        ("2002:a00:1::", (), "private or loopback"),
+        ("2002:a9fe:a9fe::", ("::/0", "0.0.0.0/0"), "link-local, metadata"),
+        ("2002:7f00:1::", ("127.0.0.0/8",), None),
+        ("2002:7f00:1::", ("::/0",), "private or loopback"),
+        ("2002:808:808::", (), None),
+        ("2001:0:808:808:0:ffff:80ff:fffe", ("::/0",), "private or loopback"),
+        ("2001:0:7f00:1:0:ffff:f7f7:f7f7", ("::/0",), "private or loopback"),
+        ("2001:0:808:808:0:ffff:5601:5601", ("::/0",), "link-local, metadata"),
+        ("2001:0:808:808:0:ffff:fefe:fefe", (), None),
+        ("::ffff:127.0.0.1", (), "private or loopback"),
+        ("::ffff:10.0.0.1", ("10.0.0.0/8",), None),
+        ("64:ff9b::a9fe:a9fe", ("::/0", "0.0.0.0/0"), "link-local, metadata"),
+    ],
+)
+def test_ipv4_addresses_carried_in_ipv6_ones_get_the_ipv4_rule(
+    address: str, allow: tuple[str, ...], refused: str | None
+) -> None:
+    import ipaddress
+
+    from aebridge.service.webhooks import address_refusal, parse_networks
+
+    why = address_refusal(
+        ipaddress.ip_address(address), parse_networks(allow, option="allow")
+    )
+    if refused is None:
+        assert why is None
+    else:
+        assert why is not None and refused in why
 
 
 @pytest.mark.parametrize(
@@ -205,6 +246,22 @@ def test_a_name_that_resolves_to_a_private_address_is_not_contacted(
     (state,) = messages(running, job["id"], lambda m: m["attempts"] >= 1)
     assert state["last_error"] == "address_not_allowed"
     assert hook.requests == []
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["2002:7f00:1::", "2001:0:808:808:0:ffff:80ff:fffe"],  # 6to4, Teredo: 127.0.0.1
+)
+def test_a_name_that_resolves_to_a_private_address_inside_ipv6_is_not_contacted(
+    start_server: Callable[..., Running],
+    names: dict[str, list[str]],
+    address: str,
+) -> None:
+    names["tunnel.test"] = [address]
+    running = start_server(webhook_allow=("::/0",))
+    job = running.client.submit(spec_for(), webhook={"url": "http://tunnel.test/hook"})
+    (state,) = messages(running, job["id"], lambda m: m["attempts"] >= 1)
+    assert state["last_error"] == "address_not_allowed"
 
 
 def test_the_address_checked_is_the_address_connected_to(
