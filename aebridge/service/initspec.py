@@ -25,13 +25,11 @@ Messages show paths relative to their input root.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import Problem
-from ..model.rules import quote
+from ..errors import Problem, SpecError
 from .openapi import COMP_SPEC_REF
 from .security import InputRoots, PathNotAllowedError
 from .submission import InvalidRequestError
@@ -142,18 +140,11 @@ RESULT_SCHEMA: dict[str, Any] = {
 def _folder(
     value: Any, key: str, roots: InputRoots, problems: list[Problem]
 ) -> Path | None:
-    if not isinstance(value, str) or not value:
-        problems.append(Problem(path=key, message="must be a folder path (text)"))
-        return None
     try:
-        path = roots.resolve(value, base_dir=roots.roots[0], spec_path=key)
-    except PathNotAllowedError as exc:
+        return roots.folder(value, field=key)
+    except SpecError as exc:
         problems.extend(exc.problems)
         return None
-    if not os.path.isdir(path):  # False, not OSError, for a name too long
-        problems.append(Problem(path=key, message=f"{quote(value)} is not a folder"))
-        return None
-    return path
 
 
 def _options(data: Any, problems: list[Problem]) -> dict[str, Any]:

@@ -3,6 +3,8 @@
 A job reads only under the configured input roots and writes only under its own folder
 in the output root. :class:`InputRoots` is the one place that decides it:
 
+- a folder a request names (a job's ``base_dir``, init's ``folder``) is checked by
+  :meth:`InputRoots.folder`;
 - at submission, :meth:`InputRoots.resolve` refuses a spec path that contains ``..``,
   is absolute outside every root, or reaches (itself, through a folder, or through any
   frame file a pattern or folder source lists) a link leading outside: the frames are
@@ -28,11 +30,14 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from .. import sandbox
 from ..errors import OptionError, Problem, SourceError, SpecError
+from ..model.rules import quote
 from ..sandbox import PathOutsideRootsError, Sandbox
 from ..sequence import find_sequence, is_sequence_pattern
 
 __all__ = [
+    "FOLDER_ALLOWED",
     "LOOPBACK_NAMES",
+    "SPEC_PATHS_ALLOWED",
     "InputRoots",
     "PathNotAllowedError",
     "allowed_host_names",
@@ -49,6 +54,15 @@ class PathNotAllowedError(SpecError):
     """A spec names a file outside the input roots (or tries to climb out of them)."""
 
     code = "path_not_allowed"
+
+
+#: What a refused spec path is told is allowed.
+SPEC_PATHS_ALLOWED = "paths inside the input roots (relative paths start at base_dir)"
+#: What a refused request folder (base_dir, init's folder) is told is allowed.
+FOLDER_ALLOWED = (
+    "a folder inside an input root, relative to the first input root or absolute "
+    "as this server sees it"
+)
 
 
 def is_loopback(host: str) -> bool:
@@ -171,13 +185,21 @@ class InputRoots:
         self.roots = tuple(Path(root) for root in roots)
         self.sandbox = Sandbox(tuple(str(root) for root in self.roots))
 
-    def resolve(self, text: str, *, base_dir: Path, spec_path: str) -> Path:
+    def resolve(
+        self,
+        text: str,
+        *,
+        base_dir: Path,
+        spec_path: str,
+        allowed: str = SPEC_PATHS_ALLOWED,
+    ) -> Path:
         """Check a path from a request the way the build will read it.
 
         Args:
             text: the path as written (relative to ``base_dir``, or absolute).
             base_dir: where relative paths start (inside a root).
             spec_path: where the path sits in the request (``layers[0].source.path``).
+            allowed: what a refusal says is allowed.
 
         Returns:
             The real path when it exists, else the path as it would be read.
@@ -189,8 +211,47 @@ class InputRoots:
                 about what exists outside.
         """
         return resolve_input(
-            text, base_dir=base_dir, roots=self.roots, spec_path=spec_path
+            text,
+            base_dir=base_dir,
+            roots=self.roots,
+            spec_path=spec_path,
+            allowed=allowed,
         )
+
+    def folder(self, value: object, *, field: str) -> Path:
+        """The folder a request names (a job's ``base_dir``, init's ``folder`` and
+        ``base_dir``): inside an input root, relative to the first one or absolute.
+
+        Args:
+            value: the field's value as the request gave it.
+            field: the field (``base_dir``), for the problem's path.
+
+        Returns:
+            The folder's real path.
+
+        Raises:
+            PathNotAllowedError: it climbs with ``..`` or leads outside the roots.
+            SpecError: it is not text, or not a folder (a name too long for the
+                file system included).
+        """
+        if not isinstance(value, str) or not value:
+            raise SpecError(
+                [Problem(path=field, message="must be a folder path (text)")]
+            )
+        path = self.resolve(
+            value, base_dir=self.roots[0], spec_path=field, allowed=FOLDER_ALLOWED
+        )
+        if not os.path.isdir(path):  # False, not OSError, for a name too long
+            raise SpecError(
+                [
+                    Problem(
+                        path=field,
+                        message=f"{quote(value)} is not a folder; allowed: "
+                        + FOLDER_ALLOWED,
+                    )
+                ]
+            )
+        return path
 
     @contextlib.contextmanager
     def reading(self, *more: Path) -> Iterator[Sandbox]:
@@ -225,7 +286,12 @@ def relative_text(text: str, folders: Sequence[Path]) -> str:
 
 
 def resolve_input(
-    text: str, *, base_dir: Path, roots: Sequence[Path], spec_path: str
+    text: str,
+    *,
+    base_dir: Path,
+    roots: Sequence[Path],
+    spec_path: str,
+    allowed: str = SPEC_PATHS_ALLOWED,
 ) -> Path:
     """Resolve a source path from a spec and check that it stays in the input roots.
 
@@ -238,6 +304,7 @@ def resolve_input(
         base_dir: the folder relative paths start from (itself inside a root).
         roots: the absolute, resolved input roots.
         spec_path: where the path sits in the spec (``layers[0].source.path``).
+        allowed: what a refusal says is allowed.
 
     Returns:
         The real path when it exists (links inside the roots resolved), else the path.
@@ -246,11 +313,14 @@ def resolve_input(
         PathNotAllowedError: the path climbs with ``..``, or leads (directly or through
             a link, or through one of the frames it lists) outside every input root.
     """
-    allowed = "paths inside the input roots (relative paths start at base_dir)"
 
     def refuse(why: str) -> PathNotAllowedError:
         return PathNotAllowedError(
-            [Problem(path=spec_path, message=f"{text!r} {why}; allowed: {allowed}")]
+            [
+                Problem(
+                    path=spec_path, message=f"{quote(text)} {why}; allowed: {allowed}"
+                )
+            ]
         )
 
     parts = set(PurePosixPath(text).parts) | set(PureWindowsPath(text).parts)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -29,7 +28,6 @@ from typing import Any
 
 from ..errors import AebridgeError, OptionError, Problem, SpecError
 from ..model import ExrSequence
-from ..model.rules import quote
 from .config import ServiceConfig
 from .job import DEFAULT_EVENTS, EVENTS, Job, WebhookTarget
 from .security import InputRoots, PathNotAllowedError
@@ -462,37 +460,13 @@ class Submitter:
     def _base_dir(
         self, text: Any, default: Path | None, problems: list[Problem]
     ) -> Path | None:
-        roots = self._config.input_roots
         if text is None:
-            return default if default is not None else roots[0]
-        if not isinstance(text, str) or not text:
-            problems.append(
-                Problem(path="base_dir", message="must be a folder path (text)")
-            )
-            return None
+            return default if default is not None else self._config.input_roots[0]
         try:
-            base = self._roots.resolve(text, base_dir=roots[0], spec_path="base_dir")
-        except PathNotAllowedError as exc:
-            problems.extend(
-                Problem(
-                    path=p.path,
-                    message=p.message.split("; allowed:")[0]
-                    + "; allowed: the spec's folder inside an input root, relative "
-                    "to the first input root or absolute as this server sees it",
-                )
-                for p in exc.problems
-            )
+            return self._roots.folder(text, field="base_dir")
+        except SpecError as exc:
+            problems.extend(exc.problems)
             return None
-        if not os.path.isdir(base):  # False, not OSError, for a name too long
-            problems.append(
-                Problem(
-                    path="base_dir",
-                    message=f"{quote(text)} is not a folder inside the input roots "
-                    "(relative to the first input root, or absolute)",
-                )
-            )
-            return None
-        return base
 
     def _check_paths(self, spec: Any, base: Path) -> None:
         """Every file a spec reads must lie inside the input roots."""

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from servicekit import Running
+from servicekit import Running, spec_for
 
 from aebridge import synthetic
 
@@ -106,6 +106,35 @@ def test_the_folder_must_be_a_folder_inside_the_roots(
     assert response.status_code == 422
     (problem,) = response.json()["problems"]
     assert problem["path"] == "folder"
+
+
+@pytest.mark.parametrize(
+    "value", ["/tmp", "../outside", "missing", "a" * 5000, "", 5], ids=repr
+)
+def test_a_folder_is_refused_in_the_same_words_by_jobs_and_init(
+    server: Running, value: object
+) -> None:
+    """A job's base_dir and init's folder and base_dir are one idea (a folder
+    inside an input root, relative to the first root or absolute) with one check:
+    they were two copies whose words differed ("is not a folder" beside "is not a
+    folder inside the input roots"; init's outside refusal said relative paths
+    start at base_dir, which is wrong for base_dir itself)."""
+    job = httpx.post(
+        f"{server.url}/v1/jobs", json={"spec": spec_for(), "base_dir": value}
+    )
+    init = httpx.post(
+        f"{server.url}/v1/specs/init", json={"folder": value, "base_dir": value}
+    )
+    assert job.status_code == init.status_code == 422
+    assert job.json()["code"] == init.json()["code"] == "invalid_request"
+    (at_base,) = job.json()["problems"]
+    assert [p["path"] for p in init.json()["problems"]] == ["folder", "base_dir"]
+    assert at_base["path"] == "base_dir"
+    for problem in init.json()["problems"]:
+        assert problem["message"] == at_base["message"]
+    assert len(at_base["message"]) < 300
+    if isinstance(value, str) and value:
+        assert "relative to the first input root or absolute" in at_base["message"]
 
 
 def test_a_file_that_leads_outside_the_roots_is_never_read(
