@@ -12,6 +12,7 @@ landing inside the comp, files that must exist, and the warnings.
 from __future__ import annotations
 
 import math
+import os
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -129,7 +130,9 @@ class SpecReader(RuleReader):
     ) -> None:
         value = values[name]
         if cls is LayerSource and name in ("path", "matte") and _ok(value) is not None:
-            self.path_exists(value, path, what="source" if name == "path" else "matte")
+            self.path_exists(
+                value, path, what="source" if name == "path" else "matte", sequence=True
+            )
         elif cls is ConditioningKeyframe and name == "frame" and _ok(value) is not None:
             if ctx.comp is not None and ctx.origin is not None:
                 landing = ctx.origin + value
@@ -218,12 +221,18 @@ class SpecReader(RuleReader):
             return
         self.frames = (start, start + duration - 1)
 
-    def path_exists(self, value: str, path: str, *, what: str) -> None:
-        """Report a source path that does not exist (sequence patterns included)."""
+    def path_exists(
+        self, value: str, path: str, *, what: str, sequence: bool = False
+    ) -> None:
+        """Report a path that does not exist. A sequence pattern, and for a layer's
+        source or matte (``sequence``) a folder, is listed as the build lists it:
+        a folder holding no image sequence, or several, is reported here, not when
+        the build reads it."""
         if not self.check_files:
             return
         full = self.base_dir / value
-        if is_sequence_pattern(value):
+        # isdir is False, not OSError, for a name too long: exists() reports that.
+        if is_sequence_pattern(value) or (sequence and os.path.isdir(full)):
             try:
                 if self.sequences is None:
                     find_sequence(full)

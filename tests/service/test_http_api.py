@@ -101,6 +101,30 @@ def test_a_missing_source_gives_422_at_its_path(server: Running) -> None:
     ]
 
 
+def test_a_folder_source_holding_two_sequences_gives_422_at_its_path(
+    server: Running, inputs: Path
+) -> None:
+    """It was accepted (202) and failed in the build's validate stage: submission
+    checks a folder source as validate does, by listing it."""
+    for frame in (1001, 1002, 1003, 1004):
+        (inputs / "fg" / f"bg.{frame}.png").write_bytes(
+            (inputs / "fg" / f"fg.{frame}.png").read_bytes()
+        )
+    spec = spec_for()
+    spec["layers"][0]["source"]["path"] = "fg"
+    with pytest.raises(InvalidRequestError) as info:
+        server.client.submit(spec)
+    assert info.value.status == 422 and info.value.code == "invalid_spec"
+    (problem,) = [p for p in info.value.problems if p.severity == "error"]
+    assert problem.path == "layers[0].source.path"
+    assert "the folder holds 2 image sequences" in problem.message
+    assert "bg.####.png (1001-1004); fg.####.png (1001-1004)" in problem.message
+    assert str(inputs) not in problem.message
+    assert server.service.store.counts()["queued"] == 0
+    spec["layers"][0]["source"]["path"] = "fg/fg.####.png"
+    assert server.client.submit(spec)["status"] == "queued"
+
+
 @pytest.mark.parametrize(
     ("path", "why"),
     [

@@ -815,6 +815,47 @@ def test_a_source_path_the_system_cannot_look_up_is_a_problem(tmp_path: Path) ->
     ]
 
 
+def test_a_folder_source_is_listed_as_the_build_lists_it(tmp_path: Path) -> None:
+    """A folder source passed the spec check when it merely existed, so a folder
+    holding two image sequences (or none) was valid to validate and to the
+    service's submission and failed later, in the build; it is listed like a
+    pattern is, and what the listing refuses is a problem at its path."""
+    for name in ("bg", "fg"):
+        for frame in (1001, 1002):
+            (tmp_path / "two" / f"{name}.{frame}.png").parent.mkdir(exist_ok=True)
+            (tmp_path / "two" / f"{name}.{frame}.png").write_bytes(b"png")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "one").mkdir()
+    (tmp_path / "one" / "fg.1001.png").write_bytes(b"png")
+    data = base()
+    data["layers"] = [
+        {"id": "two", "source": {"path": "two"}},
+        {"id": "empty", "source": {"path": "empty", "matte": "two"}},
+        {"id": "one", "source": "one"},
+    ]
+    path = tmp_path / "comp.json"
+    path.write_text(json.dumps(data))
+    problems = [(p.path, p.message) for p in validate(path) if p.severity == "error"]
+    assert problems == [
+        (
+            "layers[0].source.path",
+            "source 'two': the folder holds 2 image sequences, give one as a pattern "
+            "instead: bg.####.png (1001-1002); fg.####.png (1001-1002)",
+        ),
+        (
+            "layers[1].source.path",
+            "source 'empty': the folder holds no numbered image sequence (looked "
+            "for .exr, .jpeg, .jpg, .png, .tif, .tiff files named like "
+            "name.1001.ext)",
+        ),
+        (
+            "layers[1].source.matte",
+            "matte 'two': the folder holds 2 image sequences, give one as a pattern "
+            "instead: bg.####.png (1001-1002); fg.####.png (1001-1002)",
+        ),
+    ]
+
+
 def test_exr_sequence_sources_report_missing_frames_and_other_sizes(
     tmp_path: Path,
 ) -> None:
