@@ -40,12 +40,41 @@ class BuildProgress:
 
     ``frames_done``/``frames_total`` count the current layer's frames during
     ``convert`` and are 0 in the other stages; ``layer`` is None outside ``convert``.
+    ``build_frames_done``/``build_frames_total`` count the frames of every layer the
+    build converts (frames already written and skipped included): the total is
+    known once the sources are probed (a second ``validate`` report says it, before
+    any frame is converted), and done rises to it through the later stages.
     """
 
     stage: str
     layer: str | None
     frames_done: int
     frames_total: int
+    build_frames_done: int = 0
+    build_frames_total: int = 0
+
+
+class _FrameCount:
+    """Frames of every layer a build converts: each layer's count from the probe of
+    its source, replaced by what its conversion reports (a source replaced since)."""
+
+    def __init__(self) -> None:
+        self._layers: dict[str, tuple[int, int]] = {}
+
+    def expect(self, layer: str, total: int) -> None:
+        self._layers[layer] = (0, total)
+
+    def update(self, layer: str, done: int, total: int) -> None:
+        if total > 0:
+            self._layers[layer] = (done, total)
+
+    @property
+    def done(self) -> int:
+        return sum(d for d, _t in self._layers.values())
+
+    @property
+    def total(self) -> int:
+        return sum(t for _d, t in self._layers.values())
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -120,13 +149,22 @@ def build(
     if rate_policy not in RATE_POLICIES:
         raise OptionError("rate_policy", rate_policy, RATE_POLICIES)
 
+    frames = _FrameCount()
+
     def report(
         stage: str, layer: str | None = None, done: int = 0, total: int = 0
     ) -> None:
+        if layer is not None:
+            frames.update(layer, done, total)
         if progress is not None:
             progress(
                 BuildProgress(
-                    stage=stage, layer=layer, frames_done=done, frames_total=total
+                    stage=stage,
+                    layer=layer,
+                    frames_done=done,
+                    frames_total=total,
+                    build_frames_done=frames.done,
+                    build_frames_total=frames.total,
                 )
             )
 
@@ -154,6 +192,11 @@ def build(
     if any(p.severity == "error" for p in preflight):
         raise SpecError(preflight, source=comp.name)
     warnings.extend(str(p) for p in preflight)
+    # Every source is probed: the frames the build converts are known from here on.
+    for layer in resolved.layers:
+        if layer.id in probed:
+            frames.expect(layer.id, int(probed[layer.id][0].frame_count))
+    report("validate")
 
     comp_dir = Path(out_dir).resolve() / comp.folder_name
     _check_folder_owner(comp_dir, comp, spec)

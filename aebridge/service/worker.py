@@ -141,19 +141,7 @@ class _Run:
         self.shutting_down = threading.Event()
         self.done = threading.Event()
         self.last_write = 0.0
-        self.last_key: tuple[Any, Any] = (None, None)
-        # The build reports frames per layer; the job shows the sum over the layers
-        # started so far (a layer's frame count is known once its source is probed).
-        self.layers: dict[str, tuple[int, int]] = {}
-
-    def totals(self, layer: str | None, done: int, total: int) -> tuple[int, int]:
-        """Fold one per-layer report into the job's frames done and total."""
-        if layer is not None and total > 0:
-            self.layers[layer] = (done, total)
-        return (
-            sum(d for d, _t in self.layers.values()),
-            sum(t for _d, t in self.layers.values()),
-        )
+        self.last_key: tuple[Any, Any, int] = (None, None, 0)
 
 
 class WorkerPool:
@@ -305,13 +293,14 @@ class WorkerPool:
     # -- one job -------------------------------------------------------------------
 
     def _progress(self, run: _Run, update: Any) -> None:
+        # The job shows the build's frames over every layer (BuildProgress's
+        # build_frames_*): the total is known once the sources are probed.
         stage = getattr(update, "stage", None)
         layer = getattr(update, "layer", None)
-        done, total = run.totals(
-            layer, int(update.frames_done), int(update.frames_total)
-        )
+        done, total = int(update.build_frames_done), int(update.build_frames_total)
         now = time.monotonic()
-        key = (stage, layer)
+        # A new stage, layer or total is written at once, as is a layer's end.
+        key = (stage, layer, total)
         if (
             key == run.last_key
             and now - run.last_write < PROGRESS_INTERVAL

@@ -179,6 +179,15 @@ def test_progress_reports_every_stage_in_order(tmp_path: Path) -> None:
     converting = [e for e in events if e.stage == "convert"]
     assert all(e.layer == "fg" for e in converting)
     assert (converting[-1].frames_done, converting[-1].frames_total) == (4, 4)
+    # The build's frames: known once the sources are probed (a validate report
+    # before any frame), then done rises to the total.
+    assert [(e.stage, e.build_frames_total) for e in events[:2]] == [
+        ("validate", 0),
+        ("validate", 4),
+    ]
+    assert {e.build_frames_total for e in events[1:]} == {4}
+    dones = [e.build_frames_done for e in events]
+    assert dones == sorted(dones) and events[-1].build_frames_done == 4
 
 
 def test_a_set_cancel_event_stops_before_converting(tmp_path: Path) -> None:

@@ -33,6 +33,8 @@ class Progress:
     layer: str | None
     frames_done: int
     frames_total: int
+    build_frames_done: int
+    build_frames_total: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -74,8 +76,21 @@ def build(
     log = os.environ.get(WRITE_LOG_ENV)
     comp = spec.comp
     comp_dir = Path(out_dir) / comp.name
-    # Progress is per layer, as aebridge.api.build reports it.
-    for layer in spec.layers:
+    # Progress per layer and over the build, as aebridge.api.build reports it: the
+    # build's total is known before any frame.
+    total = comp.duration * len(spec.layers)
+    if progress is not None:
+        progress(
+            Progress(
+                stage="validate",
+                layer=None,
+                frames_done=0,
+                frames_total=0,
+                build_frames_done=0,
+                build_frames_total=total,
+            )
+        )
+    for number, layer in enumerate(spec.layers):
         folder = comp_dir / "layers" / layer.id
         folder.mkdir(parents=True, exist_ok=True)
         for index in range(comp.duration):
@@ -98,6 +113,8 @@ def build(
                         layer=layer.id,
                         frames_done=index + 1,
                         frames_total=comp.duration,
+                        build_frames_done=number * comp.duration + index + 1,
+                        build_frames_total=total,
                     )
                 )
     script = comp_dir / f"{comp.name}.jsx"
@@ -110,7 +127,16 @@ def build(
         preview_path.mkdir(exist_ok=True)
         (preview_path / f"{comp.name}.png").write_bytes(b"\x89PNG fake")
     if progress is not None:
-        progress(Progress(stage="script", layer=None, frames_done=0, frames_total=0))
+        progress(
+            Progress(
+                stage="script",
+                layer=None,
+                frames_done=0,
+                frames_total=0,
+                build_frames_done=total,
+                build_frames_total=total,
+            )
+        )
     return Result(
         comp_dir=comp_dir,
         script=script,

@@ -8,6 +8,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from servicekit import Receiver, Running, ServerProcess, free_port, spec_for
@@ -42,6 +43,39 @@ def test_a_real_build_through_the_service(
     assert len(frames) == 4  # the whole 4-frame source
     (headers, body), *_ = hook.wait_for(1)
     assert verify(job["webhook_secret"], headers, body).startswith("msg_")
+
+
+def test_progress_knows_every_layers_frames_once_the_sources_are_probed(
+    start_server: Callable[..., Running],
+) -> None:
+    """The job's frames_total was the sum over the layers started so far, so it
+    grew layer by layer and (the writes being throttled) every recorded progress
+    of a many-layer build had frames_done == frames_total: a useless bar. The
+    build counts every layer's frames once it has probed the sources, and done
+    rises to that total."""
+    from aebridge.api import build
+
+    running = start_server(build=build, build_jobs=1)
+    store = running.service.store
+    recorded: list[tuple[str | None, int, int]] = []
+    record_progress = store.progress
+
+    def spy(job_id: str, owner: str, **fields: Any) -> tuple[bool, bool]:
+        recorded.append(
+            (fields["stage"], fields["frames_done"], fields["frames_total"])
+        )
+        return record_progress(job_id, owner, **fields)
+
+    store.progress = spy  # type: ignore[method-assign]
+    job = running.client.submit(spec_for(frames=4, layers=6))
+    done = running.client.wait(job["id"], timeout=120, poll=0.1)
+    assert done["status"] == "succeeded", done["failure"]
+    assert done["progress"] == {"frames_done": 24, "frames_total": 24}
+    converting = [(d, t) for stage, d, t in recorded if stage == "convert"]
+    assert converting and {t for _d, t in converting} == {24}, recorded
+    dones = [d for _stage, d, _t in recorded]
+    assert dones == sorted(dones), recorded
+    assert any(0 < d < 24 for d, _t in converting), recorded
 
 
 def test_kill_9_during_a_real_conversion_then_restart(
