@@ -145,7 +145,7 @@ class SpecReader(RuleReader):
                     )
                     values[name] = FAIL
         elif cls is ConditioningKeyframe and name == "image" and _ok(value) is not None:
-            self.path_exists(value, path, what="keyframe image")
+            self.path_exists(value, path, what="keyframe image", file=True)
         elif cls is CompSpec and name == "layers" and isinstance(data.get(name), list):
             self.layer_references(data[name], path)
         elif cls is CompSpec and name == "camera" and isinstance(_ok(value), Camera):
@@ -222,12 +222,19 @@ class SpecReader(RuleReader):
         self.frames = (start, start + duration - 1)
 
     def path_exists(
-        self, value: str, path: str, *, what: str, sequence: bool = False
+        self,
+        value: str,
+        path: str,
+        *,
+        what: str,
+        sequence: bool = False,
+        file: bool = False,
     ) -> None:
         """Report a path that does not exist. A sequence pattern, and for a layer's
         source or matte (``sequence``) a folder, is listed as the build lists it:
         a folder holding no image sequence, or several, is reported here, not when
-        the build reads it."""
+        the build reads it. What must be one ``file`` (a keyframe image) may not be
+        a folder."""
         if not self.check_files:
             return
         full = self.base_dir / value
@@ -254,6 +261,12 @@ class SpecReader(RuleReader):
                 self.error(
                     path,
                     f"{what} not found: {quote(value)} (looked for {full.as_posix()})",
+                )
+            elif file and os.path.isdir(full):
+                self.error(
+                    path,
+                    f"{what} {quote(value)} is a folder; allowed: an image file "
+                    f"(looked for {full.as_posix()})",
                 )
 
     def layer_references(self, items: list[Any], path: str) -> None:

@@ -1071,6 +1071,29 @@ def test_specs_aebridge_writes_satisfy_the_json_schema() -> None:
         jsonschema.validate(good, schema)
 
 
+def test_a_keyframe_image_that_is_a_folder_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "first_frame").mkdir()
+    (tmp_path / "fg.png").write_bytes(b"png")
+    data = base()
+    data["layers"] = [{"id": "fg", "source": "fg.png"}]
+    data["provenance"] = {
+        "keyframes": [
+            {"frame": 0, "image": "first_frame"},
+            {"frame": 1, "image": "fg.png"},
+        ]
+    }
+    path = tmp_path / "comp.json"
+    path.write_text(json.dumps(data))
+    problems = [(p.path, p.message) for p in validate(path) if p.severity == "error"]
+    assert problems == [
+        (
+            "provenance.keyframes[0].image",
+            "keyframe image 'first_frame' is a folder; allowed: an image file (looked "
+            f"for {tmp_path.as_posix()}/first_frame)",
+        )
+    ]
+
+
 def test_a_layer_conditioning_keyframe_lands_relative_to_the_layer_start() -> None:
     data = base()
     data["layers"][0]["start"] = 1040
