@@ -5,13 +5,30 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ..errors import Problem
 from ..spec.crossfield import RATE_POLICIES
 
-__all__ = ["build_cmd", "validate_cmd"]
+if TYPE_CHECKING:
+    from ..api import BuildProgress
+
+__all__ = ["build_cmd", "progress_line", "validate_cmd"]
+
+
+def progress_line(event: BuildProgress) -> str:
+    """What a terminal shows while a layer converts: its frames and, once the sources
+    are probed, the whole build's (``  12/48 frames (25%); build 60/240 (25%)``)."""
+    line = (
+        f"  {event.frames_done}/{event.frames_total} frames "
+        f"({100 * event.frames_done // max(event.frames_total, 1)}%)"
+    )
+    if event.build_frames_total:
+        done, total = event.build_frames_done, event.build_frames_total
+        line += f"; build {done}/{total} ({100 * done // total}%)"
+    return line
 
 
 def _problem_dict(problem: Problem) -> dict[str, str]:
@@ -145,7 +162,7 @@ def build_cmd(
       aebridge build shot/comp.json -o out --preview --aep out/shot.aep
       aebridge build shot/comp.json -o out --engine dask://farm:8786
     """
-    from ..api import BuildProgress, build
+    from ..api import build
 
     current: dict[str, object] = {"key": None}
     tty = sys.stderr.isatty()
@@ -158,9 +175,8 @@ def build_cmd(
             what = f"{event.stage} {event.layer}" if event.layer else event.stage
             click.echo(what, err=True)
         elif tty and event.frames_total:
-            percent = 100 * event.frames_done // event.frames_total
             click.echo(
-                f"\r  {event.frames_done}/{event.frames_total} frames ({percent}%)",
+                f"\r{progress_line(event)}",
                 err=True,
                 nl=event.frames_done >= event.frames_total,
             )
