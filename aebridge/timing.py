@@ -32,8 +32,10 @@ NTSC_RATES: dict[str, Fraction] = {
 #: Rates and ratios written as text (``"24"``, ``"23.976"``, ``"24000/1001"``,
 #: ``"10/11"``): a decimal, or two with ``/`` between; no sign and no exponent, so a
 #: short text never stands for a huge exact number (``Fraction("1e100000000")`` takes
-#: minutes to make). The JSON Schema's pattern for them, too.
-RATIO_TEXT = r"^\s*\d+(\.\d+)?\s*(/\s*\d+(\.\d+)?)?\s*$"
+#: minutes to make). The JSON Schema's pattern for them, too: digits are spelled
+#: ``[0-9]``, since Python's ``\d`` (and ``Fraction``) also take other Unicode digits
+#: (fullwidth ``"\uff12\uff14"``) where the schema's ECMA-262 ``\d`` does not.
+RATIO_TEXT = r"^\s*[0-9]+(\.[0-9]+)?\s*(/\s*[0-9]+(\.[0-9]+)?)?\s*$"
 
 _ALLOWED = "a positive number or ratio such as 24, 25, 23.976, 29.97, 24000/1001"
 

@@ -468,6 +468,21 @@ CASES: list[tuple[str, Mutation, list[tuple[str, str, str]]]] = [
         ],
     ),
     (
+        # Digits 0-9 only, as the JSON Schema's pattern (an ECMA-262 regular
+        # expression, where \d is [0-9]) takes them: Python's \d and Fraction also
+        # read fullwidth and other Unicode digits, so validate took fullwidth 24 as 24.
+        "a rate in fullwidth digits",
+        _set("comp.rate", "\uff12\uff14"),
+        [
+            (
+                "error",
+                "comp.rate",
+                "'\uff12\uff14' is not allowed; allowed: a positive number or ratio "
+                "such as 24, 25, 23.976, 29.97, 24000/1001",
+            )
+        ],
+    ),
+    (
         # The JSON Schema's form: decimals and ratios, no exponent (Fraction read
         # "1e100000000" too, and spent minutes making that number exact).
         "a ratio written with an exponent",

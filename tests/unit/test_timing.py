@@ -48,6 +48,9 @@ def test_rates_parse_exactly(text: object, expected: Fraction) -> None:
         # More digits than Python turns into an integer (it raised ValueError).
         pytest.param("1" * 5000, id="5000-digits"),
         pytest.param("24/" + "1" * 5000, id="5000-digit-denominator"),
+        # Digits other than 0-9 (the JSON Schema's pattern takes 0-9 only).
+        pytest.param("\uff12\uff14", id="fullwidth-digits"),
+        pytest.param("\u0662\u0664/1", id="arabic-indic-digits"),
     ],
 )
 def test_bad_rates_name_the_option_and_what_is_allowed(bad: object) -> None:
