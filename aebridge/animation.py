@@ -513,7 +513,8 @@ def footage_span(
     Args:
         start: the comp frame of source frame 0 (a reversed layer ends there).
         frame_count: frames in the footage.
-        stretch: time stretch in percent (not 0); negative plays backwards.
+        stretch: time stretch in percent (at least 1 either side of 0); negative plays
+            backwards.
 
     Returns:
         The first comp frame and the exclusive end, as fractions: a stretch can end

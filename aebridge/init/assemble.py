@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..errors import InitError, ModelError, OptionError
 from ..model import Comp, CompSpec, Layer, Provenance, Style
-from ..model.comp import MAX_START_SECONDS
+from ..model.comp import CONTROL_CHARACTERS, MAX_START_SECONDS
 from ..model.rules import Text
 from ..model.table import spec_fields
 from ..timing import format_rate
@@ -236,5 +236,5 @@ def assemble(
 def _comp_name(folder: Path) -> str:
     """The folder's name as it is: a comp name is free text (its output folder is a
     slug of it), without control characters, which it may not hold."""
-    name = re.sub(r"[\u0000-\u001f\u007f-\u009f]+", " ", folder.resolve().name)
+    name = re.sub(rf"[{CONTROL_CHARACTERS}]+", " ", folder.resolve().name)
     return name.strip()[:255].strip() or "comp"

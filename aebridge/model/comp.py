@@ -49,6 +49,7 @@ from .rules import (
 from .table import check_model, spec_model, walk_comp_frames
 
 __all__ = [
+    "CONTROL_CHARACTERS",
     "MAX_SECONDS",
     "MAX_START_SECONDS",
     "Camera",
@@ -69,6 +70,9 @@ __all__ = [
 #: ``ItemCollection.addComp`` takes a duration up to 10800 s; ``Layer.startTime``,
 #: ``inPoint`` and ``outPoint`` lie within +-10800 s).
 MAX_SECONDS = 10800
+#: The control characters (C0, DEL and C1) a comp name may not hold, as the body of
+#: a regular-expression character class (Python's and the JSON Schema's alike).
+CONTROL_CHARACTERS = r"\u0000-\u001f\u007f-\u009f"
 #: The latest time a comp may start at, in seconds (scripting guide,
 #: ``CompItem.displayStartTime``: -10800 to 86339, that is 23:59:00).
 MAX_START_SECONDS = 86339
@@ -319,7 +323,7 @@ class Comp:
         Text(
             nonempty=True,
             max_length=255,
-            pattern=r"^[^\u0000-\u001f\u007f-\u009f]+$",
+            pattern=rf"^[^{CONTROL_CHARACTERS}]+$",
             allowed="any text of 1 to 255 characters without line breaks or other "
             "control characters",
             doc="The comp's name in After Effects: any text without line breaks or "

@@ -491,7 +491,7 @@ def footage_problems(
         start: the layer's start frame.
         in_frame: its in frame, or None for the footage's first frame.
         out_frame: its exclusive out frame, or None for the footage's end.
-        stretch: its time stretch in percent (not 0).
+        stretch: its time stretch in percent (at least 1 either side of 0).
         frame_count: frames in its source.
 
     Returns:
