@@ -12,14 +12,13 @@ that has no safe answer is an :class:`~aebridge.errors.InitError`.
 
 from __future__ import annotations
 
-import math
 import re
 from fractions import Fraction
 from pathlib import Path
 
 from ..errors import InitError, ModelError, OptionError
 from ..model import Comp, CompSpec, Layer, Provenance, Style
-from ..model.comp import CONTROL_CHARACTERS, MAX_START_SECONDS
+from ..model.comp import CONTROL_CHARACTERS, MAX_START_SECONDS, latest_start_frame
 from ..model.rules import Text
 from ..model.table import spec_fields
 from ..timing import format_rate
@@ -130,7 +129,7 @@ def assemble(
             raise OptionError(
                 "--start-frame",
                 options.start_frame,
-                f"0 to {math.floor(MAX_START_SECONDS * rate)} (at {format_rate(rate)} "
+                f"0 to {latest_start_frame(rate)} (at {format_rate(rate)} "
                 f"fps, {MAX_START_SECONDS} s: 23:59:00, the latest start After "
                 "Effects gives a comp)",
             ) from exc

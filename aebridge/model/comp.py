@@ -61,6 +61,7 @@ __all__ = [
     "comp_slug",
     "duplicate_id_problems",
     "duration_problem",
+    "latest_start_frame",
     "matte_cycle_problems",
     "matte_target_problems",
     "start_problem",
@@ -267,14 +268,20 @@ def _longest(rate: Fraction, duration: int) -> Iterator[Problem]:
         yield Problem(path="duration", message=message)
 
 
+def latest_start_frame(rate: Fraction) -> int:
+    """The last frame a comp at ``rate`` may start on (:data:`MAX_START_SECONDS`)."""
+    return math.floor(MAX_START_SECONDS * rate)
+
+
 def start_problem(start_frame: int, rate: Fraction) -> str | None:
     """The message for a comp starting after After Effects' latest start (23:59:00)."""
-    if start_frame <= MAX_START_SECONDS * rate:
+    latest = latest_start_frame(rate)
+    if start_frame <= latest:
         return None
     return (
         f"frame {start_frame} at {format_rate(rate)} fps is "
         f"{float(start_frame / rate):.6g} s; allowed: up to {MAX_START_SECONDS} s "
-        f"({math.floor(MAX_START_SECONDS * rate)} frames, 23:59:00), the latest "
+        f"({latest} frames, 23:59:00), the latest "
         "start After Effects gives a comp"
     )
 
