@@ -39,6 +39,7 @@ from .errors import SourceError
 
 __all__ = [
     "FD_DIR",
+    "FOLDER_FLAGS",
     "PathOutsideRootsError",
     "Sandbox",
     "active",
@@ -53,7 +54,10 @@ __all__ = [
 MAX_LINKS = 40
 
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | _CLOEXEC
+#: How a folder is opened to be used through its descriptor (add ``os.O_NOFOLLOW``
+#: to refuse a link in its place).
+FOLDER_FLAGS = os.O_RDONLY | os.O_DIRECTORY | _CLOEXEC
+_DIR_FLAGS = FOLDER_FLAGS | os.O_NOFOLLOW
 # O_NONBLOCK: a FIFO planted in a root must not hang the reader (regular files ignore
 # it); O_NOCTTY: a terminal device never becomes the controlling terminal.
 _FILE_FLAGS = (

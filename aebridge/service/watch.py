@@ -50,8 +50,6 @@ MAX_SPEC_BYTES = 1 << 20
 
 _log = logging.getLogger("aebridge.service.watch")
 
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0)
-
 _IGNORED_SUFFIXES = (
     ".tmp",
     ".part",
@@ -303,11 +301,11 @@ class HotFolder:
         Raises:
             OSError: it is a link (``ELOOP``) or not a folder (``ENOTDIR``).
         """
-        hot = os.open(self.folder, _DIR_FLAGS)
+        hot = os.open(self.folder, sandbox.FOLDER_FLAGS)
         try:
             with contextlib.suppress(FileExistsError):
                 os.mkdir(REJECTED, dir_fd=hot)
-            return os.open(REJECTED, _DIR_FLAGS | os.O_NOFOLLOW, dir_fd=hot)
+            return os.open(REJECTED, sandbox.FOLDER_FLAGS | os.O_NOFOLLOW, dir_fd=hot)
         finally:
             os.close(hot)
 
