@@ -254,9 +254,10 @@ def convert_frames(
 
     def first_pipeline(
         ready: Future[PixelPipeline | None] | None, pixels: Any, matte: Any | None
-    ) -> PixelPipeline:
-        """The pipeline for the first frame: the one built (its tables too) while
-        it decoded, when the frame is as the probe said; else a new one."""
+    ) -> tuple[PixelPipeline, bool]:
+        """The pipeline for the first frame, and whether its tables are built: the
+        one built while it decoded, when the frame is as the probe said; else a new
+        one, whose tables its first frame builds."""
         wanted = (layout(pixels), None if matte is None else layout(matte))
         built = None if ready is None else ready.result()
         if built is not None and wanted == (
@@ -265,8 +266,8 @@ def convert_frames(
             if built.matte_dtype is None
             else (built.matte_dtype, built.matte_channels),
         ):
-            return built
-        return make_pipeline(*wanted)
+            return built, True
+        return make_pipeline(*wanted), False
 
     def prepare() -> PixelPipeline | None:
         """The pipeline for frames as the probe describes them, its tables built by
@@ -364,11 +365,12 @@ def convert_frames(
                     frame=task.start_frame + index,
                 )
             if pipeline is None:
-                # The first frame is converted here: its tables are built (or were,
-                # while it decoded) before any thread needs them.
-                pipeline = first_pipeline(ready, pixels, matte)
-                add(convert_frame(pipeline, index, pixels, matte))
-                continue
+                pipeline, built = first_pipeline(ready, pixels, matte)
+                if not built:
+                    # Converted here, so its tables are built before any thread
+                    # needs them.
+                    add(convert_frame(pipeline, index, pixels, matte))
+                    continue
             if pool is None:
                 add(convert_frame(pipeline, index, pixels, matte))
                 continue

@@ -264,3 +264,28 @@ def test_the_tables_are_built_while_the_first_frames_decode(
     result = convert(fg, tmp_path / "out", name="fg", matte=matte, jobs=2)
     assert result.frames_written == 4
     assert waited == [True, True]  # the source's and the matte's first frames
+
+
+def test_with_its_tables_built_the_first_frame_converts_on_a_pool_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The tables built while the first frames decode, the first frame needs nothing
+    # the others do not: it goes to the pool like them, and this thread hands out
+    # the next frames meanwhile, rather than holding both cores' work back for it.
+    from aebridge.imaging import PixelPipeline
+
+    fg = synthetic.write_movie(tmp_path / "fgr.mp4", frames=6, pattern="disc")
+    matte = synthetic.write_movie(tmp_path / "pha.mp4", frames=6, pattern="disc")
+    real_call = PixelPipeline.__call__
+    threads: list[str] = []
+
+    def call(self: PixelPipeline, pixels: np.ndarray, *args: object) -> object:
+        if pixels.shape[:2] != (1, 1):  # not the one pixel that builds the tables
+            threads.append(threading.current_thread().name)
+        return real_call(self, pixels, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(PixelPipeline, "__call__", call)
+    result = convert(fg, tmp_path / "out", name="fg", matte=matte, jobs=2)
+    assert result.frames_written == 6
+    assert len(threads) == 6
+    assert threading.main_thread().name not in threads
