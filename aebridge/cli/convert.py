@@ -105,7 +105,11 @@ def _default_name(source: str) -> str:
     type=click.Path(file_okay=False),
     help="Output folder; frames go to OUT/NAME/NAME.####.exr.",
 )
-@click.option("--name", help="Layer name (default: the source's base name).")
+@click.option(
+    "--name",
+    help="Layer name: letters, digits, _ - ., not a Windows device name such as con "
+    "(default: the source's base name, made such a name).",
+)
 @click.option(
     "--alpha",
     type=click.Choice([m.value for m in AlphaMode]),

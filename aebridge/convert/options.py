@@ -33,6 +33,7 @@ from ..model import (
     VfrPolicy,
     YuvMatrix,
 )
+from ..model.names import ID_ALLOWED, is_id
 from ..timing import parse_rate
 
 if TYPE_CHECKING:
@@ -54,8 +55,6 @@ ROLES: tuple[str, ...] = tuple(m.value for m in Role)
 VFR_POLICIES: tuple[str, ...] = tuple(m.value for m in VfrPolicy)
 DEFAULT_OUTPUT_COLORSPACE = DEFAULT_COLORSPACE
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
-
 E = TypeVar("E", bound=StrEnum)
 
 
@@ -70,17 +69,15 @@ def _choice(option: str, value: object, enum: type[E]) -> E:
 
 
 def is_layer_name(name: object) -> bool:
-    """Whether ``name`` can name a layer's folder and files (``--name``)."""
-    return isinstance(name, str) and _NAME_RE.match(name) is not None
+    """Whether ``name`` can name a layer's folder and files (``--name``): it is an
+    id, as a spec's layer id is (:data:`aebridge.model.names.ID_PATTERN`)."""
+    return is_id(name)
 
 
 def _check_name(name: str) -> str:
     if not is_layer_name(name):
         raise OptionError(
-            "--name",
-            name,
-            "1-128 characters: letters, digits, '_', '-', '.', starting with a letter "
-            "or digit (it becomes a folder and file name)",
+            "--name", name, f"{ID_ALLOWED} (it becomes a folder and file name)"
         )
     return name
 

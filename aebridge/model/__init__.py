@@ -24,8 +24,9 @@ Conventions shared by every field:
 - Easing uses After Effects' own vocabulary: a key's ``ease_in`` shapes how the value
   arrives at the key, its ``ease_out`` how it leaves (Easy Ease In / Easy Ease Out).
 
-Modules, in dependency order: ``enums`` (the vocabulary), ``rules`` (the field rules
-and the checks built on them), ``layer``, ``comp``, ``conditioning``
+Modules, in dependency order: ``enums`` (the vocabulary), ``names`` (the id grammar:
+what may name a folder or file), ``rules`` (the field rules and the checks built on
+them), ``layer``, ``comp``, ``conditioning``
 (:func:`expand_conditioning`). Importing the package loads ``enums``; the others load
 when one of their names is first used.
 """

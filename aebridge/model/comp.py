@@ -229,15 +229,14 @@ class Style:
         check_model(self)
 
 
-# Names Windows reserves for devices, whatever the extension.
 def comp_slug(name: str) -> str:
     """A safe file and folder name for a comp name of any text.
 
     The name's id (:func:`~aebridge.model.layer.id_from_text`: accents folded to
     ASCII, every run of other characters one ``_``, ``_ . -`` trimmed from the ends,
-    a Windows device name given a ``_``) cut to 64 characters; a name with nothing
-    left becomes ``comp_`` and 8 hex digits of its hash. The same name always gives
-    the same slug.
+    cut to 64 characters, and a ``_`` after a Windows device name: ``nul_``,
+    ``con_.v2``); a name with nothing left becomes ``comp_`` and 8 hex digits of its
+    hash. The same name always gives the same slug.
 
     Args:
         name: the comp name.

@@ -28,6 +28,7 @@ from .enums import (
     VfrPolicy,
     YuvMatrix,
 )
+from .names import ID_ALLOWED, ID_PATTERN, avoid_device_name
 from .rules import (
     Animatable,
     Choice,
@@ -64,12 +65,8 @@ __all__ = [
     "id_from_text",
 ]
 
-#: Layer and comp ids name folders and files.
-ID = Text(
-    nonempty=True,
-    pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$",
-    allowed="1 to 128 letters, digits, '_', '-', '.', starting with a letter or digit",
-)
+#: Layer and comp ids name folders and files (:mod:`aebridge.model.names`).
+ID = Text(nonempty=True, pattern=ID_PATTERN, allowed=ID_ALLOWED)
 # Latin letters Unicode does not decompose into a base letter and a mark.
 _UNDECOMPOSED = str.maketrans(
     {
@@ -94,12 +91,6 @@ _UNDECOMPOSED = str.maketrans(
 )
 # Runs of characters an id may not hold.
 _NOT_ID = re.compile(r"[^A-Za-z0-9_.-]+")
-# Names Windows keeps for devices, with any extension ('con', 'nul.1001.exr').
-_DEVICE_NAMES = frozenset(
-    {"con", "prn", "aux", "nul"}
-    | {f"com{i}" for i in range(1, 10)}
-    | {f"lpt{i}" for i in range(1, 10)}
-)
 
 
 def fold_ascii(text: str) -> str:
@@ -123,8 +114,9 @@ def id_from_text(text: str, *, max_length: int) -> str:
     """The id a name folds to, valid for :data:`ID` (or empty): :func:`fold_ascii`,
     every run of other characters than ``A-Z a-z 0-9 _ . -`` one ``_``, ``_ . -``
     trimmed from the ends, cut to ``max_length``, and a Windows device name
-    (``con``, ``nul``) given a ``_``, since ids name folders and files. The same
-    text always gives the same id.
+    (``con``, ``nul.v2``) given a ``_`` after it (``con_``, ``nul_.v2``:
+    :func:`~aebridge.model.names.avoid_device_name`), since ids name folders and
+    files. The same text always gives the same id.
 
     Args:
         text: a comp or clip name of any text.
@@ -135,10 +127,7 @@ def id_from_text(text: str, *, max_length: int) -> str:
         The id, or ``""`` when nothing is left (``東京``): callers choose a fallback.
     """
     folded = _NOT_ID.sub("_", fold_ascii(text)).strip("_.-")
-    folded = folded[:max_length].strip("_.-")
-    if folded.split(".")[0].lower() in _DEVICE_NAMES:
-        folded += "_"
-    return folded
+    return avoid_device_name(folded[:max_length].strip("_.-"))
 
 
 #: After Effects' largest comp and layer size (scripting guide, ``addComp``).

@@ -62,6 +62,10 @@ def test_meta_pairs_parse_and_bad_ones_are_refused() -> None:
         ("dl/Tom's plate #2 50%.mp4", "Tom_s_plate_2_50"),
         ("dl/fg ünï's #3.webm", "fg_uni_s_3"),
         ("dl/été/", "ete"),
+        # A Windows device name (con/con.1001.exr cannot be opened there).
+        ("dl/con.mp4", "con_"),
+        ("dl/Nul.v2.mp4", "Nul_"),
+        ("dl/LPT1/", "LPT1_"),
     ],
 )
 def test_default_layer_name_comes_from_the_source(source: str, name: str) -> None:
@@ -88,8 +92,26 @@ def test_an_empty_name_is_refused_not_replaced(tmp_path: Path) -> None:
         main, ["convert", "nowhere.####.png", "-o", str(tmp_path), "--name", ""]
     )
     assert result.exit_code == 1
-    expected = "error: --name: '' is not allowed; allowed: 1-128 characters"
+    expected = "error: --name: '' is not allowed; allowed: 1 to 128 letters"
     assert expected in result.output
+
+
+@pytest.mark.parametrize("name", ["con", "Nul.exr", "aux.v2", "COM7", "lpt1.1001"])
+def test_a_windows_device_name_is_refused(tmp_path: Path, name: str) -> None:
+    # --name con wrote con/con.1001.exr, which Windows, where After Effects reads
+    # the frames, cannot open.
+    result = CliRunner().invoke(
+        main, ["convert", "nowhere.####.png", "-o", str(tmp_path), "--name", name]
+    )
+    assert result.exit_code == 1
+    assert result.output == (
+        f"error: --name: {name!r} is not allowed; allowed: 1 to 128 letters, "
+        "digits, '_', '-', '.', starting with a letter or digit, and not a name "
+        "Windows keeps for a device (CON, PRN, AUX, NUL, COM1 to COM9, LPT1 to "
+        "LPT9, in any case, alone or before a '.') (it becomes a folder and file "
+        "name)\n"
+    )
+    assert not any(tmp_path.iterdir())
 
 
 def test_a_pattern_of_a_format_not_read_is_one_line_saying_what_is(

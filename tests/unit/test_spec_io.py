@@ -27,6 +27,7 @@ from aebridge.model import (
     MatteType,
     MoveKind,
 )
+from aebridge.model.names import ID_ALLOWED, is_id
 from aebridge.spec_io import dump_spec, load_spec, resolve_paths, spec_hash, validate
 
 Spec = dict[str, Any]
@@ -246,8 +247,7 @@ CASES: list[tuple[str, Mutation, list[tuple[str, str, str]]]] = [
             (
                 "error",
                 "comp.id",
-                "'a/b' is not allowed; allowed: 1 to 128 letters, digits, '_', '-', "
-                "'.', starting with a letter or digit",
+                f"'a/b' is not allowed; allowed: {ID_ALLOWED}",
             )
         ],
     ),
@@ -410,10 +410,31 @@ CASES: list[tuple[str, Mutation, list[tuple[str, str, str]]]] = [
             (
                 "error",
                 "layers[0].id",
-                "'../bg' is not allowed; allowed: 1 to 128 letters, digits, '_', '-', "
-                "'.', starting with a letter or digit",
+                f"'../bg' is not allowed; allowed: {ID_ALLOWED}",
             )
         ],
+    ),
+    (
+        # A layer 'con' wrote layers/con/con.1001.exr, which Windows (where After
+        # Effects reads the frames) cannot open: CON is a device there, whatever the
+        # case and extension.
+        "layer id that is a Windows device name",
+        _set("layers[0].id", "con"),
+        [
+            (
+                "error",
+                "layers[0].id",
+                "'con' is not allowed; allowed: 1 to 128 letters, digits, '_', '-', "
+                "'.', starting with a letter or digit, and not a name Windows keeps "
+                "for a device (CON, PRN, AUX, NUL, COM1 to COM9, LPT1 to LPT9, in any "
+                "case, alone or before a '.')",
+            )
+        ],
+    ),
+    (
+        "comp id that is a Windows device name before an extension",
+        _set("comp.id", "Nul.exr"),
+        [("error", "comp.id", f"'Nul.exr' is not allowed; allowed: {ID_ALLOWED}")],
     ),
     (
         # The pattern matches the whole id (a trailing line break was let through).
@@ -423,8 +444,7 @@ CASES: list[tuple[str, Mutation, list[tuple[str, str, str]]]] = [
             (
                 "error",
                 "layers[0].id",
-                "'bg\\n' is not allowed; allowed: 1 to 128 letters, digits, '_', '-', "
-                "'.', starting with a letter or digit",
+                f"'bg\\n' is not allowed; allowed: {ID_ALLOWED}",
             )
         ],
     ),
@@ -1177,7 +1197,10 @@ def _specs(draw: st.DrawFn) -> m.CompSpec:
             ).filter(lambda t: t.strip() != "")
         ),
         id=draw(
-            st.none() | st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,8}", fullmatch=True)
+            st.none()
+            | st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,8}", fullmatch=True).filter(
+                is_id
+            )
         ),
         width=draw(st.integers(4, 4000)),
         height=draw(st.integers(4, 4000)),
@@ -1187,7 +1210,7 @@ def _specs(draw: st.DrawFn) -> m.CompSpec:
     )
     ids = draw(
         st.lists(
-            st.from_regex(r"[a-z][a-z0-9_]{0,6}", fullmatch=True),
+            st.from_regex(r"[a-z][a-z0-9_]{0,6}", fullmatch=True).filter(is_id),
             unique=True,
             max_size=3,
         )

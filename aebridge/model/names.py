@@ -1,0 +1,94 @@
+"""What may name a folder or file aebridge writes: the id grammar, once.
+
+A layer id names ``layers/<id>/<id>.1001.exr``, a comp id the output folder, and
+``convert --name`` the same folder and files; the folder is copied to the machine
+that runs After Effects, often Windows. So an id is 1 to 128 letters, digits, ``_``,
+``-`` and ``.``, starting with a letter or digit, and is not a name Windows keeps for
+a device: ``CON``, ``PRN``, ``AUX``, ``NUL``, ``COM1`` to ``COM9`` and ``LPT1`` to
+``LPT9``, in any case, alone or before a ``.`` (``nul.1001.exr`` is ``NUL`` to
+Windows: no file or folder there can have such a name; Microsoft, "Naming Files,
+Paths, and Namespaces"). :data:`ID_PATTERN` is the one spelling of that rule (the
+spec's ``ID`` rule, the JSON Schema's pattern and ``convert --name`` use it), and
+:func:`avoid_device_name` how a name aebridge makes itself steps around a device.
+
+Light on purpose (no spec classes): a conversion checks its ``--name`` with it.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["ID_ALLOWED", "ID_PATTERN", "avoid_device_name", "is_device_name", "is_id"]
+
+_DEVICE_WORDS = ("CON", "PRN", "AUX", "NUL")
+# COM and LPT are devices followed by a digit 1 to 9.
+_DEVICE_PORTS = ("COM", "LPT")
+
+
+def _any_case(word: str) -> str:
+    # Spelled as classes, not a flag: ECMA-262 (the JSON Schema's regex) has no
+    # inline (?i).
+    return "".join(f"[{c}{c.lower()}]" for c in word)
+
+
+# A name Windows reads as a device: the device, then the end or a '.'.
+_DEVICE = (
+    "(?:"
+    + "|".join(
+        [_any_case(w) for w in _DEVICE_WORDS]
+        + [_any_case(p) + "[1-9]" for p in _DEVICE_PORTS]
+    )
+    + r")(?:\.|$)"
+)
+
+#: The id grammar as a regex (Python and ECMA-262 alike), matched in full.
+ID_PATTERN = rf"^(?!{_DEVICE})[A-Za-z0-9][A-Za-z0-9_.-]{{0,127}}$"
+
+#: :data:`ID_PATTERN` in words, as messages refusing an id say what is allowed.
+ID_ALLOWED = (
+    "1 to 128 letters, digits, '_', '-', '.', starting with a letter or digit, and "
+    "not a name Windows keeps for a device (CON, PRN, AUX, NUL, COM1 to COM9, LPT1 "
+    "to LPT9, in any case, alone or before a '.')"
+)
+
+
+def is_device_name(name: str) -> bool:
+    """Whether Windows reads ``name`` as a device (``con``, ``Nul.exr``,
+    ``lpt3.1001.exr``), so that no file or folder there can have it.
+
+    Args:
+        name: a file or folder name.
+
+    Returns:
+        True when the name is a device name, alone or before a ``.``.
+    """
+    return re.match(_DEVICE, name) is not None
+
+
+def is_id(name: object) -> bool:
+    """Whether ``name`` may be an id: it matches :data:`ID_PATTERN`.
+
+    Args:
+        name: any value.
+
+    Returns:
+        True for a string the id grammar allows.
+    """
+    return isinstance(name, str) and re.fullmatch(ID_PATTERN, name) is not None
+
+
+def avoid_device_name(name: str) -> str:
+    """``name`` with a ``_`` after a Windows device name it starts with (``nul`` ->
+    ``nul_``, ``con.v2`` -> ``con_.v2``), else unchanged: for names aebridge makes
+    itself from text (a comp's folder, a layer id from a file name).
+
+    Args:
+        name: a name of id characters.
+
+    Returns:
+        The name, one character longer when it was a device name.
+    """
+    if not is_device_name(name):
+        return name
+    device, dot, rest = name.partition(".")
+    return f"{device}_{dot}{rest}"
