@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING
 
 from . import sandbox
 from .errors import SourceError
+from .formats import IMAGE_EXTENSIONS
 
 if TYPE_CHECKING:
     from fileseq.frameset import FrameSet
@@ -51,7 +52,6 @@ if TYPE_CHECKING:
 # the JSX emitter) does not load it.
 
 __all__ = [
-    "IMAGE_EXTENSIONS",
     "FoundSequences",
     "FrameSequence",
     "NumberedNames",
@@ -63,11 +63,6 @@ __all__ = [
     "takes_frame",
     "unnamed_sequence",
 ]
-
-#: File name extensions (lower case) read as image frames.
-IMAGE_EXTENSIONS: frozenset[str] = frozenset(
-    {".png", ".tif", ".tiff", ".jpg", ".jpeg", ".exr"}
-)
 
 # The frame-number field of a pattern: an optional range, then the padding.
 _PAD_FIELD_RE = re.compile(r"(#+|@+|%0?\d*d|\$F\d*)")

@@ -11,6 +11,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..formats import IMAGE_EXTENSIONS
 from ..model import (
     CompSpec,
     ExrSequence,
@@ -19,7 +20,7 @@ from ..model import (
     LightUnderAlpha,
     Provenance,
 )
-from ..sequence import IMAGE_EXTENSIONS, FoundSequences, is_sequence_pattern
+from ..sequence import FoundSequences, is_sequence_pattern
 
 if TYPE_CHECKING:
     from ..convert import ConvertOptions

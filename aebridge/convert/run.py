@@ -67,7 +67,7 @@ def _auto_alpha(info: Any) -> tuple[str, str]:
 
 def _prestart(options_source: str, engine: str, jobs: int | None) -> None:
     from ..engine import prestart
-    from ..ingest import MOVIE_EXTENSIONS
+    from ..formats import MOVIE_EXTENSIONS
 
     if Path(options_source).suffix.lower() not in MOVIE_EXTENSIONS:
         # Workers start (and import the pixel stack) while this process imports its

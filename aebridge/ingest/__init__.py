@@ -25,8 +25,11 @@ from .. import sandbox
 from ..colour import colorspace_names
 from ..encoding import Encoding
 from ..errors import OptionError, SourceError
+
+# Which files are read, by name, is aebridge.formats'; kept here by their 0.x names.
+from ..formats import MOVIE_EXTENSIONS, READABLE, unread_extension
 from ..model import FieldMode, Orientation, VfrPolicy, YuvMatrix
-from ..sequence import IMAGE_EXTENSIONS, FoundSequences
+from ..sequence import FoundSequences
 from .exrparts import ExrChoice
 
 __all__ = [
@@ -46,38 +49,6 @@ __all__ = [
     "reading_key",
     "unread_extension",
 ]
-
-#: File name extensions (lower case) opened as movies with PyAV.
-MOVIE_EXTENSIONS: frozenset[str] = frozenset(
-    {".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi", ".mxf"}
-)
-
-#: What aebridge reads, as messages that refuse a file by its extension list it.
-READABLE = (
-    f"images ({', '.join(sorted(IMAGE_EXTENSIONS))}) and movies "
-    f"({', '.join(sorted(MOVIE_EXTENSIONS))})"
-)
-
-
-def unread_extension(path: str | os.PathLike[str]) -> str | None:
-    """Why aebridge cannot read ``path``, judged by its extension (a pattern's is the
-    one after its frame field: ``x.####.tga``), or None when it is one it reads.
-
-    Args:
-        path: a file, pattern or folder name as given (not looked at on disk).
-
-    Returns:
-        ``"aebridge does not read .tga files; allowed: images (...) and movies
-        (...)"``, or for a name without extension that it has none.
-    """
-    ext = os.path.splitext(os.path.basename(os.fspath(path)))[1]
-    if any(c in ext for c in "#@%$"):
-        ext = ""  # 'x.####': the frame field, no extension after it
-    if ext.lower() in IMAGE_EXTENSIONS or ext.lower() in MOVIE_EXTENSIONS:
-        return None
-    what = f"aebridge does not read {ext} files" if ext else "the name has no extension"
-    return f"{what}; allowed: {READABLE}"
-
 
 #: What to do with a variable-frame-rate movie: the model's :class:`VfrPolicy`.
 VFR_MODES: tuple[str, ...] = tuple(p.value for p in VfrPolicy)

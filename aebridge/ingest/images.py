@@ -20,13 +20,14 @@ import numpy.typing as npt
 from .. import sandbox
 from ..encoding import ColourIn, Encoding
 from ..errors import SourceError
+from ..formats import unread_extension
 from ..sequence import (
     FoundSequences,
     FrameSequence,
     find_sequence,
     is_sequence_pattern,
 )
-from . import ImageSequenceInfo, png, unread_extension
+from . import ImageSequenceInfo, png
 from .exrparts import ExrChoice, ExrRefusal, choose, refuse_selection, to_picture
 from .imagecolour import LINEAR, SRGB, declared_colour
 from .metadata import (

@@ -39,9 +39,10 @@ import numpy.typing as npt
 from .. import sandbox
 from ..encoding import Encoding
 from ..errors import SourceError
+from ..formats import MOVIE_EXTENSIONS
 from ..model import YuvMatrix
 from ..timing import format_rate
-from . import MOVIE_EXTENSIONS, MovieInfo, Tags
+from . import MovieInfo, Tags
 from .metadata import (
     PRIMARY_NAMES,
     TRANSFER_NAMES,

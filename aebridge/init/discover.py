@@ -23,20 +23,10 @@ from typing import Any
 
 from .. import sandbox
 from ..errors import SourceError
-from ..ingest import (
-    MOVIE_EXTENSIONS,
-    SourceInfo,
-    probe,
-    read_frames,
-    unread_extension,
-)
+from ..formats import IMAGE_EXTENSIONS, MOVIE_EXTENSIONS, unread_extension
+from ..ingest import SourceInfo, probe, read_frames
 from ..sandbox import PathOutsideRootsError
-from ..sequence import (
-    IMAGE_EXTENSIONS,
-    find_sequence,
-    group_numbered,
-    unnamed_sequence,
-)
+from ..sequence import find_sequence, group_numbered, unnamed_sequence
 from .readers import read_record
 from .records import Record
 

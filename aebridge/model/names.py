@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import re
 
+from ..formats import any_case
+
 __all__ = ["ID_ALLOWED", "ID_PATTERN", "avoid_device_name", "is_device_name", "is_id"]
 
 _DEVICE_WORDS = ("CON", "PRN", "AUX", "NUL")
@@ -25,18 +27,12 @@ _DEVICE_WORDS = ("CON", "PRN", "AUX", "NUL")
 _DEVICE_PORTS = ("COM", "LPT")
 
 
-def _any_case(word: str) -> str:
-    # Spelled as classes, not a flag: ECMA-262 (the JSON Schema's regex) has no
-    # inline (?i).
-    return "".join(f"[{c}{c.lower()}]" for c in word)
-
-
 # A name Windows reads as a device: the device, then the end or a '.'.
 _DEVICE = (
     "(?:"
     + "|".join(
-        [_any_case(w) for w in _DEVICE_WORDS]
-        + [_any_case(p) + "[1-9]" for p in _DEVICE_PORTS]
+        [any_case(w) for w in _DEVICE_WORDS]
+        + [any_case(p) + "[1-9]" for p in _DEVICE_PORTS]
     )
     + r")(?:\.|$)"
 )

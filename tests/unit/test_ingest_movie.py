@@ -366,7 +366,7 @@ def test_an_unreadable_movie_gives_the_reason(tmp_path: Path) -> None:
 def test_an_unreadable_movie_lists_every_kind_read_as_a_movie(tmp_path: Path) -> None:
     # The list was a second, hand-written copy of MOVIE_EXTENSIONS, and left out
     # .m4v, which is read as a movie.
-    from aebridge.ingest import MOVIE_EXTENSIONS
+    from aebridge.formats import MOVIE_EXTENSIONS
 
     path = tmp_path / "junk.mov"
     path.write_bytes(b"not a movie at all" * 20)

@@ -1,0 +1,73 @@
+"""Which files aebridge reads, judged by their names: image and movie extensions.
+
+An image sequence's frames, a still and a keyframe image are read with OpenImageIO
+when their extension is one of :data:`IMAGE_EXTENSIONS`; a movie with PyAV when its
+extension is one of :data:`MOVIE_EXTENSIONS`. Everything that sorts files by kind (the
+probe, a folder's listing, ``init``'s scan, the spec check) and every message
+refusing a file by its extension takes it from here.
+"""
+
+from __future__ import annotations
+
+import os
+
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "MOVIE_EXTENSIONS",
+    "READABLE",
+    "any_case",
+    "unread_extension",
+]
+
+#: File name extensions (lower case) read as image frames.
+IMAGE_EXTENSIONS: frozenset[str] = frozenset(
+    {".png", ".tif", ".tiff", ".jpg", ".jpeg", ".exr"}
+)
+
+#: File name extensions (lower case) opened as movies with PyAV.
+MOVIE_EXTENSIONS: frozenset[str] = frozenset(
+    {".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi", ".mxf"}
+)
+
+#: What aebridge reads, as messages that refuse a file by its extension list it.
+READABLE = (
+    f"images ({', '.join(sorted(IMAGE_EXTENSIONS))}) and movies "
+    f"({', '.join(sorted(MOVIE_EXTENSIONS))})"
+)
+
+
+def any_case(text: str) -> str:
+    """A regex matching ``text`` in any case, its letters spelled as classes
+    (``nul`` -> ``[Nn][Uu][Ll]``): ECMA-262, which reads the JSON Schema's patterns,
+    has no case-insensitive flag inside a pattern.
+
+    Args:
+        text: letters, digits and ``.``.
+
+    Returns:
+        The regex (a ``.`` escaped).
+    """
+    return "".join(
+        f"[{c.upper()}{c.lower()}]" if c.isalpha() else "\\." if c == "." else c
+        for c in text
+    )
+
+
+def unread_extension(path: str | os.PathLike[str]) -> str | None:
+    """Why aebridge cannot read ``path``, judged by its extension (a pattern's is the
+    one after its frame field: ``x.####.tga``), or None when it is one it reads.
+
+    Args:
+        path: a file, pattern or folder name as given (not looked at on disk).
+
+    Returns:
+        ``"aebridge does not read .tga files; allowed: images (...) and movies
+        (...)"``, or for a name without extension that it has none.
+    """
+    ext = os.path.splitext(os.path.basename(os.fspath(path)))[1]
+    if any(c in ext for c in "#@%$"):
+        ext = ""  # 'x.####': the frame field, no extension after it
+    if ext.lower() in IMAGE_EXTENSIONS or ext.lower() in MOVIE_EXTENSIONS:
+        return None
+    what = f"aebridge does not read {ext} files" if ext else "the name has no extension"
+    return f"{what}; allowed: {READABLE}"
