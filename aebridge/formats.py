@@ -13,6 +13,8 @@ import os
 
 __all__ = [
     "IMAGE_EXTENSIONS",
+    "IMAGE_FILE",
+    "IMAGE_NAME_PATTERN",
     "MOVIE_EXTENSIONS",
     "READABLE",
     "any_case",
@@ -28,6 +30,9 @@ IMAGE_EXTENSIONS: frozenset[str] = frozenset(
 MOVIE_EXTENSIONS: frozenset[str] = frozenset(
     {".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi", ".mxf"}
 )
+
+#: What one image (a keyframe image) may be, as messages refusing one say it.
+IMAGE_FILE = f"an image file ({', '.join(sorted(IMAGE_EXTENSIONS))})"
 
 #: What aebridge reads, as messages that refuse a file by its extension list it.
 READABLE = (
@@ -51,6 +56,13 @@ def any_case(text: str) -> str:
         f"[{c.upper()}{c.lower()}]" if c.isalpha() else "\\." if c == "." else c
         for c in text
     )
+
+
+#: A name ending in an image extension, in any case (Python and ECMA-262 alike,
+#: matched in full): what one image may be called.
+IMAGE_NAME_PATTERN = (
+    "^.*(?:" + "|".join(any_case(e) for e in sorted(IMAGE_EXTENSIONS)) + ")$"
+)
 
 
 def unread_extension(path: str | os.PathLike[str]) -> str | None:

@@ -15,6 +15,7 @@ from typing import Annotated
 
 from ..animation import CustomEase, Ease, Easing
 from ..errors import Problem
+from ..formats import IMAGE_FILE, IMAGE_NAME_PATTERN
 from .enums import (
     DEFAULT_COLORSPACE,
     AlphaMode,
@@ -442,7 +443,14 @@ class ConditioningKeyframe:
     frame: Annotated[
         int, Whole(lo=0, what=_FRAME, doc="0-based frame of the generated clip")
     ]
-    image: Annotated[str | None, Text(doc="relative to the spec file")] = None
+    image: Annotated[
+        str | None,
+        Text(
+            pattern=IMAGE_NAME_PATTERN,
+            allowed=IMAGE_FILE,
+            doc=f"{IMAGE_FILE}, relative to the spec file",
+        ),
+    ] = None
     prompt: str | None = None
     strength: Annotated[float | None, Real()] = None
 

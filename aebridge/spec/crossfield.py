@@ -19,6 +19,7 @@ from typing import Any
 
 from ..animation import footage_span, layer_bounds, shown_frames
 from ..errors import Problem, SourceError
+from ..formats import IMAGE_FILE
 from ..model import (
     Camera,
     Comp,
@@ -265,7 +266,7 @@ class SpecReader(RuleReader):
             elif file and os.path.isdir(full):
                 self.error(
                     path,
-                    f"{what} {quote(value)} is a folder; allowed: an image file "
+                    f"{what} {quote(value)} is a folder; allowed: {IMAGE_FILE} "
                     f"(looked for {full.as_posix()})",
                 )
 

@@ -1106,14 +1106,17 @@ def test_specs_aebridge_writes_satisfy_the_json_schema() -> None:
         jsonschema.validate(good, schema)
 
 
+IMAGE_FILE = "an image file (.exr, .jpeg, .jpg, .png, .tif, .tiff)"
+
+
 def test_a_keyframe_image_that_is_a_folder_is_refused(tmp_path: Path) -> None:
-    (tmp_path / "first_frame").mkdir()
+    (tmp_path / "first_frame.png").mkdir()
     (tmp_path / "fg.png").write_bytes(b"png")
     data = base()
     data["layers"] = [{"id": "fg", "source": "fg.png"}]
     data["provenance"] = {
         "keyframes": [
-            {"frame": 0, "image": "first_frame"},
+            {"frame": 0, "image": "first_frame.png"},
             {"frame": 1, "image": "fg.png"},
         ]
     }
@@ -1123,10 +1126,58 @@ def test_a_keyframe_image_that_is_a_folder_is_refused(tmp_path: Path) -> None:
     assert problems == [
         (
             "provenance.keyframes[0].image",
-            "keyframe image 'first_frame' is a folder; allowed: an image file (looked "
-            f"for {tmp_path.as_posix()}/first_frame)",
+            f"keyframe image 'first_frame.png' is a folder; allowed: {IMAGE_FILE} "
+            f"(looked for {tmp_path.as_posix()}/first_frame.png)",
         )
     ]
+
+
+def test_a_keyframe_image_that_is_not_an_image_is_refused(tmp_path: Path) -> None:
+    # Only its existence was checked: notes.txt or a movie passed validate, a marker
+    # named it as the image, and with keyframe_guides the build failed on the text
+    # file or made a guide layer of the movie's first frame.
+    for name in ("notes.txt", "clip.mp4", "first_frame", "Last.PNG", "fg.png"):
+        (tmp_path / name).write_bytes(b"x")
+    data = base()
+    data["layers"] = [
+        {
+            "id": "fg",
+            "source": "fg.png",
+            "provenance": {"keyframes": [{"frame": 0, "image": "clip.mp4"}]},
+        }
+    ]
+    data["provenance"] = {
+        "keyframes": [
+            {"frame": 0, "image": "notes.txt"},
+            {"frame": 1, "image": "first_frame"},
+            {"frame": 2, "image": "Last.PNG"},
+        ]
+    }
+    path = tmp_path / "comp.json"
+    path.write_text(json.dumps(data))
+    expected = [
+        (
+            "layers[0].provenance.keyframes[0].image",
+            f"'clip.mp4' is not allowed; allowed: {IMAGE_FILE}",
+        ),
+        (
+            "provenance.keyframes[0].image",
+            f"'notes.txt' is not allowed; allowed: {IMAGE_FILE}",
+        ),
+        (
+            "provenance.keyframes[1].image",
+            f"'first_frame' is not allowed; allowed: {IMAGE_FILE}",
+        ),
+    ]
+    for check_files in (True, False):
+        problems = validate(path, check_files=check_files)
+        assert [(p.path, p.message) for p in problems if p.severity == "error"] == (
+            expected
+        )
+    # The model holds the rule: a spec built in Python is refused alike.
+    with pytest.raises(SpecError) as caught:
+        m.ConditioningKeyframe(frame=0, image="clip.mp4")
+    assert [p.message for p in caught.value.problems] == [expected[0][1]]
 
 
 def test_a_layer_conditioning_keyframe_lands_relative_to_the_layer_start() -> None:
