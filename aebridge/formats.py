@@ -19,6 +19,7 @@ __all__ = [
     "READABLE",
     "any_case",
     "unread_extension",
+    "unread_file",
 ]
 
 #: File name extensions (lower case) read as image frames.
@@ -83,3 +84,22 @@ def unread_extension(path: str | os.PathLike[str]) -> str | None:
         return None
     what = f"aebridge does not read {ext} files" if ext else "the name has no extension"
     return f"{what}; allowed: {READABLE}"
+
+
+def unread_file(path: str | os.PathLike[str]) -> str | None:
+    """Why aebridge will not read ``path`` as one file (a source or matte that is
+    neither a folder nor a sequence pattern): :func:`unread_extension`'s reason for a
+    name with an extension it does not read, whether or not the file exists, or for a
+    name without one that exists (one that does not is simply missing).
+
+    Args:
+        path: the file as it will be opened.
+
+    Returns:
+        The reason, or None when the file would be read (or is missing and has no
+        extension to judge).
+    """
+    unread = unread_extension(path)
+    if unread is None or not (os.path.splitext(path)[1] or os.path.lexists(path)):
+        return None
+    return unread

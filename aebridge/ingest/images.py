@@ -20,7 +20,7 @@ import numpy.typing as npt
 from .. import sandbox
 from ..encoding import ColourIn, Encoding
 from ..errors import SourceError
-from ..formats import unread_extension
+from ..formats import unread_file
 from ..sequence import (
     FoundSequences,
     FrameSequence,
@@ -151,8 +151,8 @@ def _resolve(path: str, sequences: FoundSequences | None) -> FrameSequence:
     if os.path.isdir(path) or is_sequence_pattern(path):
         return find_sequence(path) if sequences is None else sequences.find(path)
     ext = os.path.splitext(path)[1].lower()
-    unread = unread_extension(path)
-    if unread is not None and (ext or os.path.lexists(path)):
+    unread = unread_file(path)
+    if unread is not None:
         # Before asking whether it exists: such a file would not be read either.
         raise SourceError(unread, path=path)
     if os.path.isfile(path):

@@ -19,7 +19,7 @@ from typing import Any
 
 from ..animation import footage_span, layer_bounds, shown_frames
 from ..errors import Problem, SourceError
-from ..formats import IMAGE_FILE
+from ..formats import IMAGE_FILE, unread_file
 from ..model import (
     Camera,
     Comp,
@@ -234,8 +234,9 @@ class SpecReader(RuleReader):
         """Report a path that does not exist. A sequence pattern, and for a layer's
         source or matte (``sequence``) a folder, is listed as the build lists it:
         a folder holding no image sequence, or several, is reported here, not when
-        the build reads it. What must be one ``file`` (a keyframe image) may not be
-        a folder."""
+        the build reads it; any other source or matte is refused, as the build
+        refuses it, when it is of a kind aebridge does not read. What must be one
+        ``file`` (a keyframe image) may not be a folder."""
         if not self.check_files:
             return
         full = self.base_dir / value
@@ -249,6 +250,13 @@ class SpecReader(RuleReader):
             except SourceError as exc:
                 self.error(path, f"{what} {quote(value)}: {exc.message}")
         else:
+            unread = unread_file(full) if sequence else None
+            if unread is not None:
+                # As the build refuses it: by its name, before asking whether it
+                # exists (saying so when it does: it is not missing).
+                exists = " exists, but" if os.path.lexists(full) else ":"
+                self.error(path, f"{what} {quote(value)}{exists} {unread}")
+                return
             try:
                 found = full.exists()
             except OSError as exc:  # a name too long, a folder without permission

@@ -1180,6 +1180,59 @@ def test_a_keyframe_image_that_is_not_an_image_is_refused(tmp_path: Path) -> Non
     assert [p.message for p in caught.value.problems] == [expected[0][1]]
 
 
+GIFS = ("g.0001.gif", "g.0002.gif", "g.0003.gif")
+
+
+def test_a_source_in_a_format_aebridge_does_not_read_is_refused(tmp_path: Path) -> None:
+    # src.txt passed validate (it exists), and g.####.gif was 'not found' though
+    # its frames were there; the build then refused each by its extension.
+    for name in ("src.txt", "noext", "notes.txt", "fg.png", *GIFS):
+        (tmp_path / name).write_bytes(b"x")
+    data = base()
+    data["layers"] = [
+        {"id": "a", "source": "src.txt"},
+        {"id": "b", "source": "g.####.gif"},
+        {"id": "c", "source": {"path": "fg.png", "matte": "notes.txt"}},
+        {"id": "d", "source": "noext"},
+        {"id": "e", "source": "missing.txt"},
+        {"id": "f", "source": "fg.png"},
+    ]
+    path = tmp_path / "comp.json"
+    path.write_text(json.dumps(data))
+    readable = (
+        "images (.exr, .jpeg, .jpg, .png, .tif, .tiff) and movies (.avi, .m4v, "
+        ".mkv, .mov, .mp4, .mxf, .webm)"
+    )
+    problems = [(p.path, p.message) for p in validate(path) if p.severity == "error"]
+    assert problems == [
+        (
+            "layers[0].source.path",
+            "source 'src.txt' exists, but aebridge does not read .txt files; "
+            f"allowed: {readable}",
+        ),
+        (
+            "layers[1].source.path",
+            "source 'g.####.gif': aebridge does not read .gif files; allowed: "
+            f"{readable}",
+        ),
+        (
+            "layers[2].source.matte",
+            "matte 'notes.txt' exists, but aebridge does not read .txt files; "
+            f"allowed: {readable}",
+        ),
+        (
+            "layers[3].source.path",
+            "source 'noext' exists, but the name has no extension; allowed: "
+            f"{readable}",
+        ),
+        (
+            "layers[4].source.path",
+            "source 'missing.txt': aebridge does not read .txt files; allowed: "
+            f"{readable}",
+        ),
+    ]
+
+
 def test_a_layer_conditioning_keyframe_lands_relative_to_the_layer_start() -> None:
     data = base()
     data["layers"][0]["start"] = 1040
