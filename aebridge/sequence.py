@@ -15,9 +15,11 @@ of the name (``it's #2.####.png``), and a movie is never a pattern. fileseq read
 pattern and splits a folder's names; :class:`SequencePattern` is the one translation
 of this grammar to fileseq's (its default ``#`` is four digits), and
 :func:`group_numbered` the one grouping of file names into patterns (a folder's and
-``init``'s): a ``-`` after a letter or digit separates the name from the number
-(``fg-0001.png`` is ``fg-####.png``), after ``.``, ``_`` or nothing it is a minus
-sign (``fg.-001.png``). Numbers must be
+``init``'s): the last number before the extension is the frame, and a ``-`` after
+a letter or digit separates the name from the number (``fg-0001.png`` is frame 1 of
+``fg-####.png``, ``fg_v2-1001.png`` frame 1001 of ``fg_v2-####.png``), in a pattern
+as in a file name (``fg-1001-1120#.png`` is frames 1001 to 1120 of ``fg-``), after
+``.``, ``_`` or nothing it is a minus sign (``fg.-001.png``). Numbers must be
 padded to the pattern's width as fileseq's strict padding says (a wider number is
 accepted only without leading zeros, e.g. frame 10000 of ``####``; a negative number
 counts its sign in the width, ``-002``, or has it outside, ``-0002``), and the frames
@@ -45,6 +47,7 @@ from .errors import SourceError
 from .formats import IMAGE_EXTENSIONS
 
 if TYPE_CHECKING:
+    from fileseq.filesequence import FileSequence
     from fileseq.frameset import FrameSet
 
 # fileseq (its ANTLR parser: some 50 ms to import) is imported where a pattern is
@@ -181,6 +184,12 @@ def _pad_field(padding: int, prefix: str = "") -> str:
 # A frame number in a file name: digits, with a sign for a negative frame.
 _FRAME_TEXT_RE = re.compile(r"-?\d+")
 
+# What a '-' before a frame number (or range) follows when it is the number's sign:
+# nothing, or a separator ('fg.-001.png'); after anything else (a letter, a digit) it
+# separates the name from the number ('fg-0001.png', ffmpeg's 'frame-%04d.png';
+# 'fg_v2-1001.png'), in a folder's names as in a pattern ('fg-####.png').
+_SIGN_AFTER = frozenset("._- ")
+
 
 def takes_frame(text: str, padding: int) -> bool:
     """Whether the frame field ``text`` of a file name fits a ``padding``-digit pattern.
@@ -205,6 +214,52 @@ def takes_frame(text: str, padding: int) -> bool:
     if len(digits) < len(text):
         return len(digits) >= max(padding - 1, 1)
     return len(text) == padding or (len(text) > padding and text[0] in "123456789")
+
+
+def _read_fields(base: str, field: re.Match[str], shown: str) -> FileSequence:
+    """fileseq's reading of a pattern's name, range and padding, the name ending
+    where the grammar says: a ``-`` after a letter or digit separates, never signs
+    (``fg-1001-1120#.png`` is frames 1001 to 1120 of ``fg-``, where fileseq reads
+    -1001 to 1120 of ``fg``), and digits with a ``-`` no range can end in are the
+    name's (``fg_v2-####.png``, ``fg_v2-1001-1120#.png``: fileseq reads no pattern).
+
+    Raises:
+        SourceError: no reading (fileseq's error for the pattern as written).
+    """
+    from fileseq.constants import PAD_STYLE_HASH1
+    from fileseq.exceptions import ParseException
+    from fileseq.filesequence import FileSequence
+
+    # fileseq takes '#', '@', '%d' and '$F' for the frame field wherever they stand,
+    # so in the name before the field they are masked ('_' keeps the length and is
+    # no range character) and the prefix is cut from the name; a name that ends at
+    # a '-' is masked whole, so fileseq reads only what follows it as the range.
+    head, field_text = base[: field.start()], base[field.start() :]
+    masked = _FIELD_CHARS_RE.sub("_", head)
+    ends = [0] + [
+        i + 1
+        for i in range(1, len(head))
+        if head[i] == "-" and head[i - 1] not in _SIGN_AFTER
+    ]
+    first: ParseException | None = None
+    for end in ends:
+        try:
+            parsed = FileSequence(
+                "_" * end + masked[end:] + field_text, pad_style=PAD_STYLE_HASH1
+            )
+        except ParseException as exc:
+            first = first or exc
+            continue
+        name = len(parsed.basename())
+        if not (
+            head[name:].startswith("-") and name and head[name - 1] not in _SIGN_AFTER
+        ):
+            return parsed
+        # The '-' separates: a later end (the one just after it) reads the range.
+    raise SourceError(
+        f"cannot read the frame pattern ({first}); allowed: {_PATTERN_HELP}",
+        path=shown,
+    ) from first
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -235,10 +290,6 @@ class SequencePattern:
         Raises:
             SourceError: fileseq cannot read it, or it has no frame-number field.
         """
-        from fileseq.constants import PAD_STYLE_HASH1
-        from fileseq.exceptions import ParseException
-        from fileseq.filesequence import FileSequence
-
         text = os.fspath(path)
         directory, base = os.path.split(text)
         field = _frame_field(base)
@@ -247,17 +298,7 @@ class SequencePattern:
                 f"no frame-number field in the name; allowed: {_PATTERN_HELP}",
                 path=text,
             )
-        # fileseq takes '#', '@', '%d' and '$F' for the frame field wherever they
-        # stand, so in the name before the field they are masked ('_' keeps the
-        # length and is no range character) and the prefix is cut from the name.
-        masked = _FIELD_CHARS_RE.sub("_", base[: field.start()]) + base[field.start() :]
-        try:
-            parsed = FileSequence(masked, pad_style=PAD_STYLE_HASH1)
-        except ParseException as exc:
-            raise SourceError(
-                f"cannot read the frame pattern ({exc}); allowed: {_PATTERN_HELP}",
-                path=text,
-            ) from exc
+        parsed = _read_fields(base, field, text)
         pad = parsed.padding()
         if pad != field.group():
             raise SourceError(
@@ -298,9 +339,9 @@ class SequencePattern:
 
     def reads_back(self) -> bool:
         """Whether :meth:`parse` reads this pattern's :attr:`name` as this pattern
-        (no range, the same prefix, suffix and padding): a name whose prefix ends in
-        a digit (``fg_v2-1001.png``) cannot be written in the grammar, where digits
-        before the frame field are a frame range (``fg.1001-1120#.png``)."""
+        (no range, the same prefix, suffix and padding). ``fg_v2-####.png`` does
+        (``2-`` is no frame range); a folder's names whose pattern fileseq cannot
+        read do not, and :func:`unnamed_sequence` says so."""
         try:
             parsed = SequencePattern.parse(self.name)
         except SourceError:
@@ -408,11 +449,6 @@ def _from_pattern(path: str) -> FrameSequence:
 # name into name, frame number and extension; the grammar then says which numbers one
 # pattern takes (:func:`takes_frame`) and how it is spelled
 # (:attr:`SequencePattern.name`), so a folder's sequences are what their patterns list.
-
-# What a '-' before a frame number follows when it is the number's sign: nothing, or
-# a separator ('fg.-001.png'); after anything else (a letter, a digit) it separates
-# ('fg-0001.png', ffmpeg's 'frame-%04d.png'), as in the pattern 'fg-####.png'.
-_SIGN_AFTER = frozenset("._- ")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -540,15 +576,10 @@ def unnamed_sequence(group: NumberedNames) -> str:
     :meth:`SequencePattern.reads_back`)."""
     more = len(group.names) - 1
     names = f"{group.names[0]!r}" + (f" and {more} more" if more else "")
-    if re.search(r"\d-?$", group.pattern.prefix):
-        why = (
-            f"the digits that end their name ({group.pattern.prefix!r}) would be read "
-            "as a frame range in a pattern (name.1001-1120#.ext); rename them with "
-            "'.' or '_' before the frame number"
-        )
-    else:
-        why = f"the pattern {group.pattern.name!r} would read other names"
-    return f"no frame pattern can name the numbered files {names}: {why}"
+    return (
+        f"no frame pattern can name the numbered files {names}: the pattern "
+        f"{group.pattern.name!r} would read other names"
+    )
 
 
 def find_sequence(path: str | os.PathLike[str]) -> FrameSequence:

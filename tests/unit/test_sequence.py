@@ -390,6 +390,21 @@ def test_a_listing_that_failed_is_not_kept(seq: Path) -> None:
         (("me@1.png", "me@2.png"), "me@%01d.png", (1, 2)),
         (("me@0001.png", "me@0002.png"), "me@####.png", (1, 2)),
         (("take#1.png", "take#2.png"), "take#@.png", (1, 2)),
+        # A version before the frame number, after a '-' too (fg_v2-####.png was
+        # no pattern: '2-' was read as a frame range, and the folder was refused).
+        (("fg_v2-1001.png", "fg_v2-1002.png"), "fg_v2-####.png", (1001, 1002)),
+        (("fg2-0001.png", "fg2-0002.png"), "fg2-####.png", (1, 2)),
+        (
+            ("sh010-v002-998.png", "sh010-v002-999.png"),
+            "sh010-v002-###.png",
+            (998, 999),
+        ),
+        (
+            ("shot010_v002.1001.png", "shot010_v002.1002.png"),
+            "shot010_v002.####.png",
+            (1001, 1002),
+        ),
+        (("fg-v3_0001.png", "fg-v3_0002.png"), "fg-v3_####.png", (1, 2)),
         # The image extension is the last one (the folder found none here).
         (("fg.1001.tar.png", "fg.1002.tar.png"), "fg.####.tar.png", (1001, 1002)),
         # Pattern characters in the name are the name.
@@ -422,16 +437,29 @@ def test_names_of_two_paddings_are_two_sequences() -> None:
     ]
 
 
-def test_numbers_after_a_digit_that_no_pattern_names_are_refused(
-    tmp_path: Path,
+@pytest.mark.parametrize(
+    ("pattern", "prefix", "numbers"),
+    [
+        ("fg_v2-####.png", "fg_v2-", (1001, 1002, 1003)),
+        ("fg_v2-%04d.png", "fg_v2-", (1001, 1002, 1003)),
+        ("fg_v2-@@@@.png", "fg_v2-", (1001, 1002, 1003)),
+        ("fg_v2-$F4.png", "fg_v2-", (1001, 1002, 1003)),
+        ("fg_v2-1002-1003#.png", "fg_v2-", (1002, 1003)),
+        # A '-' after a letter separates in a range as in a name: these were frames
+        # -1001 to 1003 of 'fg' (a range no file of 'fg-1001.png'.. fills).
+        ("fg-1001-1003#.png", "fg-", (1001, 1002, 1003)),
+        # After '.' it is a sign.
+        ("fg.-1-1#.png", "fg.", (-1, 0, 1)),
+    ],
+)
+def test_a_name_ending_in_digits_and_a_hyphen_is_the_pattern_s_name(
+    tmp_path: Path, pattern: str, prefix: str, numbers: tuple[int, ...]
 ) -> None:
-    # 'fg_v2-####.png' reads '2-' as a frame range: no pattern names these files.
     touch(tmp_path, *(f"fg_v2-{n}.png" for n in (1001, 1002, 1003)))
-    with pytest.raises(SourceError) as caught:
-        find_sequence(tmp_path)
-    assert str(caught.value) == (
-        f"{tmp_path}: no frame pattern can name the numbered files 'fg_v2-1001.png' "
-        "and 2 more: the digits that end their name ('fg_v2-') would be read as a "
-        "frame range in a pattern (name.1001-1120#.ext); rename them with '.' or '_' "
-        "before the frame number"
-    )
+    touch(tmp_path, *(f"fg-{n}.png" for n in (1001, 1002, 1003)))
+    touch(tmp_path, "fg.-001.png", "fg.0000.png", "fg.0001.png")
+    parsed = SequencePattern.parse(tmp_path / pattern)
+    assert (parsed.prefix, parsed.padding) == (prefix, 4)
+    found = find_sequence(tmp_path / pattern)
+    assert found.frame_numbers == numbers
+    assert found.frame_files[0] == str(tmp_path / f"{prefix}{numbers[0]:04d}.png")
