@@ -29,13 +29,25 @@ NTSC_RATES: dict[str, Fraction] = {
     "119.88": Fraction(120000, 1001),
 }
 
+# The white space rate and ratio text may hold around its numbers and '/', spelled
+# out: the characters both Python's \s and ECMA-262's (the JSON Schema's) match.
+# Python's alone also match U+001C-U+001F and U+0085, ECMA-262's alone U+FEFF, so with
+# \s the schema and the parser took different text ('\ufeff24' passed a client's check
+# and was refused here, '\x1c24' the other way round).
+_SPACE = r"[\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+_NUMBER = r"([0-9]+(?:\.[0-9]+)?)"
+
 #: Rates and ratios written as text (``"24"``, ``"23.976"``, ``"24000/1001"``,
-#: ``"10/11"``): a decimal, or two with ``/`` between; no sign and no exponent, so a
-#: short text never stands for a huge exact number (``Fraction("1e100000000")`` takes
-#: minutes to make). The JSON Schema's pattern for them, too: digits are spelled
-#: ``[0-9]``, since Python's ``\d`` (and ``Fraction``) also take other Unicode digits
-#: (fullwidth ``"\uff12\uff14"``) where the schema's ECMA-262 ``\d`` does not.
-RATIO_TEXT = r"^\s*[0-9]+(\.[0-9]+)?\s*(/\s*[0-9]+(\.[0-9]+)?)?\s*$"
+#: ``"10/11"``): a decimal, or two with ``/`` between, white space around them; no
+#: sign and no exponent, so a short text never stands for a huge exact number
+#: (``Fraction("1e100000000")`` takes minutes to make). The JSON Schema's pattern for
+#: them, too, so Python and ECMA-262 read it alike: digits are spelled ``[0-9]``
+#: (Python's ``\d``, and ``Fraction``, also take other Unicode digits, fullwidth
+#: ``"\uff12\uff14"``), and white space is the characters both languages' ``\s``
+#: match, listed (a tab, a no-break space; not U+0085, U+001C-U+001F or U+FEFF). Its
+#: groups are the two numbers (the second None without ``/``).
+RATIO_TEXT = rf"^{_SPACE}*{_NUMBER}{_SPACE}*(?:/{_SPACE}*{_NUMBER})?{_SPACE}*$"
+_RATIO_RE = re.compile(RATIO_TEXT)
 
 _ALLOWED = "a positive number or ratio such as 24, 25, 23.976, 29.97, 24000/1001"
 
@@ -72,8 +84,11 @@ def parse_rate(value: object, *, option: str = "rate") -> Fraction:
             raise OptionError(option, value, _ALLOWED)
         rate = Fraction(num, den)
     elif isinstance(value, str):
-        text = value.strip()
-        exact = NTSC_RATES.get(text) or ratio_from_text(text)
+        match = _RATIO_RE.fullmatch(value)
+        exact = None
+        if match is not None:
+            num, den = match.groups()
+            exact = (NTSC_RATES.get(num) if den is None else None) or _ratio(num, den)
         if exact is None:
             raise OptionError(option, value, _ALLOWED)
         rate = exact
@@ -91,11 +106,15 @@ def ratio_from_text(text: str) -> Fraction | None:
         The value, or None for other text, a zero denominator, or a number of more
         digits than Python turns into an integer (4300).
     """
-    if re.fullmatch(RATIO_TEXT, text) is None:
-        return None
-    num, _, den = text.partition("/")
+    match = _RATIO_RE.fullmatch(text)
+    return None if match is None else _ratio(*match.groups())
+
+
+def _ratio(num: str, den: str | None) -> Fraction | None:
+    """``num / den`` (``den`` 1 when None), None for a zero denominator or a number
+    of more digits than Python turns into an integer (4300)."""
     try:
-        return Fraction(num.strip()) / Fraction(den.strip() or 1)
+        return Fraction(num) / Fraction(den or 1)
     except (ValueError, ZeroDivisionError):
         return None
 

@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
+import json
+import re
+import subprocess
+import sys
+import unicodedata
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from aebridge.errors import OptionError
-from aebridge.timing import format_rate, frame_to_timecode, pack_timecode, parse_rate
+from aebridge.spec.schema import comp_spec_schema
+from aebridge.timing import (
+    format_rate,
+    frame_to_timecode,
+    pack_timecode,
+    parse_rate,
+    ratio_from_text,
+)
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "js"))
+
+import aejsx
 
 
 @pytest.mark.parametrize(
@@ -58,6 +75,90 @@ def test_bad_rates_name_the_option_and_what_is_allowed(bad: object) -> None:
         parse_rate(bad, option="--fps")
     assert str(info.value).startswith("--fps: ")
     assert "24000/1001" in str(info.value)
+
+
+# Rate and ratio text is read by the parser (validate, --fps, the service) and by
+# whoever checks a spec with the published JSON Schema, whose patterns are ECMA-262's:
+# the two must take the same text.
+
+
+def _rate_patterns(schema: Any) -> set[str]:
+    """The patterns of every string a rate or ratio may be written as (the string
+    beside a number in an anyOf)."""
+    found: set[str] = set()
+    if isinstance(schema, dict):
+        choices = schema.get("anyOf", [])
+        if any(c.get("type") == "number" for c in choices):
+            found |= {c["pattern"] for c in choices if c.get("type") == "string"}
+        for value in schema.values():
+            found |= _rate_patterns(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            found |= _rate_patterns(value)
+    return found
+
+
+def _takes(text: str) -> bool:
+    try:
+        parse_rate(text)
+    except OptionError:
+        return False
+    return ratio_from_text(text) is not None
+
+
+def _spaced(space: str) -> list[str]:
+    """Valid rates with ``space`` everywhere white space may stand."""
+    return [f"{space}24", f"23.976{space}", f"24000{space}/{space}1001"]
+
+
+# ECMA-262's WhiteSpace and LineTerminator, what its \s matches: TAB VT FF SP NBSP
+# ZWNBSP, every Zs, LF CR LS PS.
+ECMA_SPACE = frozenset("\t\v\f \xa0\ufeff\n\r\u2028\u2029") | {
+    chr(c) for c in range(0x110000) if unicodedata.category(chr(c)) == "Zs"
+}
+PYTHON_SPACE = frozenset(
+    chr(c) for c in range(0x110000) if re.fullmatch(r"\s", chr(c)) is not None
+)
+
+
+def test_rate_text_takes_the_white_space_both_regex_dialects_match() -> None:
+    # Python's \s alone matches U+001C-U+001F and U+0085, ECMA-262's alone U+FEFF:
+    # '\x1c24' passed the parser and not the schema, '\ufeff24' the other way round.
+    assert set("\x1c\x1d\x1e\x1f\x85\ufeff") == ECMA_SPACE ^ PYTHON_SPACE
+    for space in sorted(ECMA_SPACE | PYTHON_SPACE):
+        wanted = space in ECMA_SPACE and space in PYTHON_SPACE
+        assert [_takes(t) for t in _spaced(space)] == [wanted] * 3, hex(ord(space))
+
+
+def test_the_schema_s_rate_pattern_takes_what_the_parser_takes() -> None:
+    node = aejsx.node_ready()
+    (pattern,) = _rate_patterns(comp_spec_schema())
+    texts = [
+        t for space in sorted(ECMA_SPACE | PYTHON_SPACE | {"x"}) for t in _spaced(space)
+    ]
+    texts += ["24", "12.5", "48/2", "\uff12\uff14", "24.", "-24", "2e1", "24/1/1"]
+    # Without and with the 'u' flag (ajv's), as a JSON Schema validator runs it.
+    script = (
+        "const texts = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
+        "const [plain, unicode] = [new RegExp(process.argv[1]),"
+        " new RegExp(process.argv[1], 'u')];"
+        "console.log(JSON.stringify(texts.map(t => [plain.test(t), unicode.test(t)])));"
+    )
+    run = subprocess.run(
+        [node, "-e", script, pattern],
+        input=json.dumps(texts),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    schema_takes = json.loads(run.stdout)
+    disagree = [
+        (text, taken)
+        for text, taken in zip(texts, schema_takes, strict=True)
+        if taken != [_takes(text)] * 2
+    ]
+    assert disagree == []
 
 
 def test_rates_format_as_integers_or_ratios() -> None:
