@@ -88,11 +88,13 @@ def _default_name(source: str) -> str:
     stem = (base.split(".")[0] if "." in base else base).strip("_-") or "layer"
     if is_layer_name(stem):
         return stem
-    # A name no folder should have ("Tom's take #2"): the slug a comp name gets
-    # (the spec model, some 100 ms to import, is loaded only for such a name).
-    from ..model.comp import comp_slug
+    # A name no folder should have ("Tom's take #2"): its id, as a comp name's slug
+    # and init's layer ids are made ('layer_' and a hash for one with no ASCII
+    # letter or digit, "前景"); the spec model, some 100 ms to import, is loaded
+    # only for such a name.
+    from ..model.layer import named_id
 
-    return comp_slug(stem)
+    return named_id(stem, kind="layer")
 
 
 @click.command("convert")

@@ -9,7 +9,6 @@ the comp; so nothing downstream checks them again.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from .enums import (
     ProjectSettings,
     Role,
 )
-from .layer import ID, MAX_SIZE, ExrSequence, Layer, Provenance, id_from_text
+from .layer import ID, MAX_SIZE, ExrSequence, Layer, Provenance, named_id
 from .rules import (
     Choice,
     Const,
@@ -232,11 +231,11 @@ class Style:
 def comp_slug(name: str) -> str:
     """A safe file and folder name for a comp name of any text.
 
-    The name's id (:func:`~aebridge.model.layer.id_from_text`: accents folded to
-    ASCII, every run of other characters one ``_``, ``_ . -`` trimmed from the ends,
-    cut to 64 characters, and a ``_`` after a Windows device name: ``nul_``,
-    ``con_.v2``); a name with nothing left becomes ``comp_`` and 8 hex digits of its
-    hash. The same name always gives the same slug.
+    The name's id (:func:`~aebridge.model.layer.named_id`: accents folded to ASCII,
+    every run of other characters one ``_``, ``_ . -`` trimmed from the ends, a
+    Windows device name given a ``_``, cut to 64 characters); a name with nothing
+    left becomes ``comp_`` and 8 hex digits of its hash. The same name always gives
+    the same slug.
 
     Args:
         name: the comp name.
@@ -244,10 +243,7 @@ def comp_slug(name: str) -> str:
     Returns:
         1 to 65 characters from ``A-Z a-z 0-9 _ . -``, starting with a letter or digit.
     """
-    slug = id_from_text(name, max_length=64)
-    if not slug:
-        return "comp_" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
-    return slug
+    return named_id(name, kind="comp")
 
 
 def duration_problem(duration: int, rate: Fraction) -> str | None:

@@ -6,6 +6,7 @@ them and the relations between its fields, so an object never exists invalid.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -64,6 +65,7 @@ __all__ = [
     "Transform",
     "fold_ascii",
     "id_from_text",
+    "named_id",
 ]
 
 #: Layer and comp ids name folders and files (:mod:`aebridge.model.names`).
@@ -129,6 +131,26 @@ def id_from_text(text: str, *, max_length: int) -> str:
     """
     folded = _NOT_ID.sub("_", fold_ascii(text)).strip("_.-")
     return avoid_device_name(folded[:max_length].strip("_.-"))
+
+
+def named_id(text: str, *, kind: str) -> str:
+    """The id of a name of any text, never empty: :func:`id_from_text` (64
+    characters at most, and a device name's ``_``) or, for a name with nothing left
+    (``前景``), ``kind`` and 8 hex digits of the name's SHA-256 (``layer_a1b2c3d4``),
+    so two such names get two ids and a name always the same one.
+
+    Args:
+        text: a comp, layer or clip name of any text.
+        kind: what the id names (``comp``, ``layer``), said by a hashed id.
+
+    Returns:
+        1 to 65 characters from ``A-Z a-z 0-9 _ . -``, starting with a letter or
+        digit (``kind`` is such a word).
+    """
+    made = id_from_text(text, max_length=64)
+    if made:
+        return made
+    return f"{kind}_{hashlib.sha256(text.encode('utf-8')).hexdigest()[:8]}"
 
 
 #: After Effects' largest comp and layer size (scripting guide, ``addComp``).

@@ -66,6 +66,9 @@ def test_meta_pairs_parse_and_bad_ones_are_refused() -> None:
         ("dl/con.mp4", "con_"),
         ("dl/Nul.v2.mp4", "Nul_"),
         ("dl/LPT1/", "LPT1_"),
+        # No ASCII letter or digit: a layer's hashed id (was 'comp_62cf3dd7').
+        ("dl/前景.mp4", "layer_62cf3dd7"),
+        ("dl/背景.mp4", "layer_f4b669c5"),
     ],
 )
 def test_default_layer_name_comes_from_the_source(source: str, name: str) -> None:
