@@ -196,6 +196,7 @@ def clip_layer(
         )
         matte_layer = Layer(
             id=matte_id,
+            name=naming.layer_name(matte.stem),
             source=LayerSource(
                 path=place.rel(matte.path),
                 alpha=AlphaMode.AUTO if matte.has_alpha else AlphaMode.NONE,
@@ -206,6 +207,8 @@ def clip_layer(
         )
     layer = Layer(
         id=clip.layer_id,
+        # After Effects shows a name of any script; the id is ASCII for folders.
+        name=naming.layer_name(media.stem),
         source=source,
         role=role,
         enabled=enabled,

@@ -2,9 +2,12 @@
 
 Names are compared by their words: a stem is folded to ASCII as ids are
 (:func:`aebridge.model.layer.fold_ascii`: ``ünï`` -> ``uni``), split at every other
-character than a letter or digit and lower-cased, so ``Hero-FGR``, ``hero_fgr`` and
-``hero.fgr`` are the same name, and a layer id is made of the words
-(``fg ünï's #3`` -> ``fg_uni_s_3``) as a comp's folder is of its name.
+character than a letter or digit (of any script: ``前景_matte`` is ``前景`` and
+``matte``) and lower-cased, so ``Hero-FGR``, ``hero_fgr`` and ``hero.fgr`` are the
+same name, and a layer id is made of the words (``fg ünï's #3`` -> ``fg_uni_s_3``)
+as a comp's folder is of its name. A name whose letters an id cannot hold
+(``前景``) gives the layer an id of its hash and keeps the name as the layer's name
+in After Effects (:func:`layer_name`).
 
 A matte is a clip whose last word is one of :data:`MATTE_WORDS`. Its colour clip is
 the clip named by the words before it, alone or followed by one of
@@ -22,7 +25,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..model.layer import fold_ascii, id_from_text
+from ..model.layer import fold_ascii, named_id
 
 __all__ = [
     "BARE_PAIRS",
@@ -39,6 +42,7 @@ __all__ = [
     "is_rvm_pair",
     "keyframe_position",
     "layer_id",
+    "layer_name",
     "matte_name",
     "meaningless",
     "norm",
@@ -75,7 +79,8 @@ KEYFRAME_WORDS: dict[str, str] = {
     "tail": "last",
 }
 
-_SPLIT = re.compile(r"[^A-Za-z0-9]+")
+# Runs of characters that are no letter or digit, of any script.
+_SPLIT = re.compile(r"[\W_]+")
 _UUID = re.compile(
     r"^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$", re.I
 )
@@ -86,7 +91,8 @@ _GENERIC = frozenset({"output", "video", "download", "result", "gen", "generatio
 
 def words(stem: str) -> tuple[str, ...]:
     """A name's lower-case words, folded to ASCII: ``"Hero-FGR.v2"`` -> ``("hero",
-    "fgr", "v2")``, ``"fg ünï's #3"`` -> ``("fg", "uni", "s", "3")``."""
+    "fgr", "v2")``, ``"fg ünï's #3"`` -> ``("fg", "uni", "s", "3")``, ``"前景_matte"``
+    -> ``("前景", "matte")``."""
     return tuple(w.lower() for w in _SPLIT.split(fold_ascii(stem)) if w)
 
 
@@ -210,16 +216,33 @@ def layer_id(stem: str, fallback: str, taken: set[str]) -> str:
 
     Returns:
         The name's id as a comp's folder is made
-        (:func:`aebridge.model.layer.id_from_text`, accents folded: ``fg ünï's #3``
-        -> ``fg_uni_s_3``), at most 64 characters, else ``fallback`` (a name of no
-        ASCII letters or digits, ``前景``, too); unique regardless of case (``_2``,
-        ``_3`` appended when needed).
+        (:func:`aebridge.model.layer.named_id`, accents folded: ``fg ünï's #3``
+        -> ``fg_uni_s_3``; a name of no ASCII letter or digit, ``前景``, is
+        ``layer_`` and its hash), at most 64 characters, else ``fallback``; unique
+        regardless of case (``_2``, ``_3`` appended when needed).
     """
-    base = "" if meaningless(stem) else id_from_text(stem, max_length=64)
-    base = base or fallback
+    base = fallback if meaningless(stem) else named_id(stem, kind="layer")
     candidate, n = base, 1
     while candidate.lower() in {t.lower() for t in taken}:
         n += 1
         candidate = f"{base}_{n}"
     taken.add(candidate)
     return candidate
+
+
+def layer_name(stem: str) -> str | None:
+    """The name After Effects shows for a clip's layer, when its id cannot: the
+    clip's name as written, without a colour word (``前景_rgb`` -> ``前景``), when
+    it holds a letter or digit with no ASCII form (``前景``, ``Tokyo東京night``);
+    None otherwise (the id shows it, ``fg ünï's #3`` as ``fg_uni_s_3``).
+
+    Args:
+        stem: the clip's name.
+    """
+    if all(c.isascii() or not c.isalnum() for c in fold_ascii(stem)):
+        return None
+    parts = words(stem)
+    if len(parts) > 1 and parts[-1] in COLOUR_WORDS:
+        # The colour word is ASCII, so it is the stem's last word too.
+        return re.sub(r"[\W_]+[^\W_]+[\W_]*$", "", stem)
+    return stem

@@ -34,6 +34,10 @@ from aebridge.model import AlphaMode, CompSpec, MatteType, MoveKind, Role, YuvMa
 from aebridge.preview.render import render_frame
 from aebridge.spec_io import load_spec, save_spec, validate
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "js"))
+
+import aejsx
+
 RUNWAY_UUID = "2d4f3c1e-5b6a-4c7d-8e9f-0a1b2c3d4e5f"
 RUNWAY_TASK_ID = "17f20503-6c24-4c16-946b-35dbbce2af2f"
 
@@ -896,6 +900,43 @@ def test_names_with_quotes_hashes_and_accents_build(tmp_path: Path) -> None:
     assert [p for p in validate(spec_path) if p.severity == "error"] == []
     built = build(spec_path, tmp_path / "out")
     assert built.script.name == "it_s_a_unicode_1_100.jsx"
+
+
+def test_names_of_no_ascii_letter_pair_and_keep_their_name_in_after_effects(
+    tmp_path: Path,
+) -> None:
+    # 前景_matte was the bare word 'matte' (no partner: init refused the folder); a
+    # layer named with no ASCII letter took its role as id and as its After Effects
+    # name ('fg', 'fg_2' by order, 'plate').
+    folder = tmp_path / "dl"
+    folder.mkdir()
+    _tiny(folder, "背景.mp4", pattern="gradient")
+    _tiny(folder, "前景.mp4", pattern="disc")
+    _grey_matte(folder / "前景_matte.mp4")
+    _tiny(folder, "中景.mp4", pattern="disc")
+    _grey_matte(folder / "中景_matte.mp4")
+    result = init_folder(folder)
+    layers = [(x.id, x.name, x.source.path) for x in result.spec.layers]  # type: ignore[union-attr]
+    assert sorted(layers) == [
+        ("layer_62cf3dd7", "前景", "前景.mp4"),
+        ("layer_9f5579e3", "中景", "中景.mp4"),
+        ("layer_f4b669c5", "背景", "背景.mp4"),
+    ]
+    fg = result.spec.layer("layer_62cf3dd7")
+    assert fg.source.matte == "前景_matte.mp4"  # type: ignore[union-attr]
+    # The ids are the names': the same with another clip beside them.
+    (folder / "中景.mp4").unlink()
+    (folder / "中景_matte.mp4").unlink()
+    again = init_folder(folder)
+    assert {x.id for x in again.spec.layers} == {"layer_62cf3dd7", "layer_f4b669c5"}
+    spec_path = folder / "comp.json"
+    save_spec(again.spec, spec_path)
+    built = build(spec_path, tmp_path / "out")
+    script = built.script.read_text(encoding="utf-8")
+    assert script.isascii() and '"name": "\\u524d\\u666f"' in script
+    (snap,) = aejsx.run_in_model(built.script)
+    (comp,) = [i for i in snap["items"] if i["type"] == "Composition"]
+    assert sorted(x["name"] for x in comp["layers"]) == ["前景", "背景"]
 
 
 def test_cli_writes_prints_the_table_and_never_overwrites(

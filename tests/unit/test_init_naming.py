@@ -41,6 +41,10 @@ def test_a_matte_is_named_by_its_last_word(
         # RVM's README (fgr/pha) and its inference.py example (foreground/alpha).
         ("pha", ("fgr",)),
         ("alpha", ("foreground",)),
+        # Words of any script: '前景_matte' was the bare 'matte' and paired with no
+        # clip ('前景_pha' with any 'fgr').
+        ("前景_matte", ("前景", "前景_rgb", "前景_fgr", "前景_color", "前景_colour")),
+        ("Фон-Pha", ("фон", "фон_rgb", "фон_fgr", "фон_color", "фон_colour")),
         # A bare matte word other than RVM's has no partner by name.
         ("matte", ()),
         ("mask", ()),
@@ -142,8 +146,10 @@ def test_a_pair_is_rvm_s_by_its_names(colour: str, matte: str, rvm: bool) -> Non
         ("\ufb01nal \uff36\uff12", "final_v2", "final_V2"),  # fi, full-width V2
         # A character with no ASCII form separates ('Tokyonight' for the folder).
         ("Tokyo東京night", "tokyo_night", "Tokyo_night"),
-        # Nothing left: the role for a layer, the name's hash for a comp.
-        ("前景", "fg", "comp_62cf3dd7"),
+        # Nothing left: the name's hash, said to be a layer's or a comp's (the layer
+        # took its role, 'fg', so two such clips were 'fg' and 'fg_2' by order).
+        ("前景", "layer_62cf3dd7", "comp_62cf3dd7"),
+        ("背景", "layer_f4b669c5", "comp_f4b669c5"),
         # A Windows device name cannot name a folder.
         ("nul", "nul_", "nul_"),
         # With an extension too: 'con.v2_' was still CON to Windows.
@@ -158,3 +164,23 @@ def test_a_layer_id_and_a_comp_folder_fold_a_name_alike(
     assert (layer_id, comp_slug(name)) == (layer, folder)
     for made in (layer_id, comp_slug(name)):
         assert ID.check(made) is None
+
+
+@pytest.mark.parametrize(
+    ("stem", "name"),
+    [
+        # The id cannot show these names, After Effects can (it showed the id).
+        ("前景", "前景"),
+        ("前景_rgb", "前景"),
+        ("Tokyo東京night", "Tokyo東京night"),
+        ("Фон-FGR", "Фон"),
+        # The id shows these (accents folded), so the layer takes the id.
+        ("fg ünï's #3", None),
+        ("fg_rgb", None),
+        ("Øresund straße", None),
+    ],
+)
+def test_a_name_an_id_cannot_show_is_the_layer_s_name(
+    stem: str, name: str | None
+) -> None:
+    assert naming.layer_name(stem) == name
