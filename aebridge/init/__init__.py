@@ -22,10 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import OptionError, Problem, SourceError
-from ..model import CompSpec, Style
+from ..model import Comp, CompSpec, Style
+from ..model.rules import Rate, Text
+from ..model.table import spec_fields
 from ..spec import format_spec, load_spec, resolve_paths, spec_to_dict
 from ..timing import parse_rate
-from .assemble import assemble
+from .assemble import assemble, start_frame_error
 from .decisions import Guess, InitOptions, LayerRow
 from .discover import scan
 
@@ -36,6 +38,7 @@ __all__ = [
     "LayerRow",
     "init_folder",
     "init_spec",
+    "option_errors",
 ]
 
 _COLUMNS = ("layer", "source", "role", "alpha", "matte", "frames", "rate")
@@ -193,8 +196,9 @@ def init_folder(
         raise SourceError(
             "not a folder (init reads a folder of downloads)", path=root.as_posix()
         )
-    if start_frame < 0:
-        raise OptionError("--start-frame", start_frame, "0 or more")
+    errors = option_errors(name=name, style=style, rate=rate, start_frame=start_frame)
+    if errors:
+        raise errors[0]
     options = InitOptions(
         name=name,
         plate=plate,
@@ -238,6 +242,75 @@ def init_folder(
         warnings=tuple(warnings),
         left_out=plan.left_out,
     )
+
+
+def option_errors(
+    *,
+    name: str | None = None,
+    style: Style | str | None = None,
+    rate: Fraction | str | int | None = None,
+    start_frame: int = 1001,
+) -> list[OptionError]:
+    """Every refusal of an option that needs no look at the folder, each naming its
+    option (``--rate``, ...): :func:`init_folder` raises the first, the service lists
+    them all at their request fields.
+
+    --name, --rate and --start-frame are held to the comp model's own rules, in its
+    words, so what the user chose is not blamed on the plate. The start frame is held
+    to the rate given here, else to the highest comp rate (at the plate's rate it is
+    checked once the plate is known).
+
+    Args:
+        name: the comp name (None: the folder's name, not checked here).
+        style: ``ID`` or ``ID=NAME``.
+        rate: the comp rate (None: the plate's).
+        start_frame: the comp's first frame.
+    """
+    errors: list[OptionError] = []
+    fields = spec_fields(Comp)
+    rule = fields["name"].rule
+    if name is not None and rule.check(name) is not None:
+        # An unset shell variable gives --name '': refused, not the folder's name.
+        allowed = rule.allowed if isinstance(rule, Text) else rule.doc
+        errors.append(OptionError("--name", name, allowed))
+    try:
+        _style(style)
+    except OptionError as exc:
+        errors.append(exc)
+    parsed: Fraction | None = None
+    if rate is not None:
+        try:
+            parsed = parse_rate(rate, option="--rate")
+        except OptionError as exc:
+            errors.append(exc)
+    refused = None if parsed is None else fields["rate"].rule.check(parsed)
+    if refused is not None:
+        # A rate, but not a comp's (1 to 99 fps): the rule's words for what is.
+        errors.append(OptionError("--rate", rate, refused.partition("allowed: ")[2]))
+        parsed = None
+    if start_frame < 0:
+        errors.append(OptionError("--start-frame", start_frame, "0 or more"))
+    elif parsed is not None:
+        late = start_frame_error(start_frame, parsed)
+        if late is not None:
+            errors.append(late)
+    else:
+        # Too late at the highest comp rate is too late at any: said now, with the
+        # rest, not once the plate's rate is known (or a rate given right).
+        top = fields["rate"].rule
+        fastest = (
+            Fraction(top.hi) if isinstance(top, Rate) and top.hi is not None else None
+        )
+        late = None if fastest is None else start_frame_error(start_frame, fastest)
+        if late is not None:
+            errors.append(
+                OptionError(
+                    "--start-frame",
+                    start_frame,
+                    f"{late.allowed}, fewer at a lower rate",
+                )
+            )
+    return errors
 
 
 def init_spec(

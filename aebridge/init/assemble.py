@@ -19,8 +19,6 @@ from pathlib import Path
 from ..errors import InitError, ModelError, OptionError
 from ..model import Comp, CompSpec, Layer, Provenance, Style
 from ..model.comp import CONTROL_CHARACTERS, MAX_START_SECONDS, latest_start_frame
-from ..model.rules import Text
-from ..model.table import spec_fields
 from ..timing import format_rate
 from . import naming
 from .controls import add_camera
@@ -45,7 +43,21 @@ from .provenance import (
 )
 from .records import Record
 
-__all__ = ["assemble"]
+__all__ = ["assemble", "start_frame_error"]
+
+
+def start_frame_error(start_frame: int, rate: Fraction) -> OptionError | None:
+    """--start-frame's refusal at ``rate`` (After Effects' latest comp start, the comp
+    model's :func:`~aebridge.model.comp.latest_start_frame`), or None."""
+    latest = latest_start_frame(rate)
+    if 0 <= start_frame <= latest:
+        return None
+    return OptionError(
+        "--start-frame",
+        start_frame,
+        f"0 to {latest} (at {format_rate(rate)} fps, {MAX_START_SECONDS} s: "
+        "23:59:00, the latest start After Effects gives a comp)",
+    )
 
 
 def assemble(
@@ -118,21 +130,13 @@ def assemble(
             keyframe_guides=options.guides,
         )
     except ModelError as exc:
-        if options.name is not None and any(p.path == "name" for p in exc.problems):
-            # From --name (an unset shell variable gives ''), not from the plate;
-            # what is allowed is the comp model's own rule, said in its words.
-            rule = spec_fields(Comp)["name"].rule
-            allowed = rule.allowed if isinstance(rule, Text) else rule.doc
-            raise OptionError("--name", options.name, allowed) from exc
-        if any(p.path == "start_frame" for p in exc.problems):
-            # From --start-frame: After Effects' latest comp start, at this rate.
-            raise OptionError(
-                "--start-frame",
-                options.start_frame,
-                f"0 to {latest_start_frame(rate)} (at {format_rate(rate)} "
-                f"fps, {MAX_START_SECONDS} s: 23:59:00, the latest start After "
-                "Effects gives a comp)",
-            ) from exc
+        # --name, --rate and a start frame at a given rate were refused before the
+        # folder was read (init_folder). A start frame too late at the plate's rate
+        # is --start-frame's fault when nothing else is wrong; with the plate's own
+        # problems it is said among them, not in their place.
+        late = start_frame_error(options.start_frame, rate)
+        if late is not None and all(p.path == "start_frame" for p in exc.problems):
+            raise late from exc
         # The plate sets the comp: say which file, what is out of After Effects'
         # limits (the comp's own rules) and how to choose otherwise, on one line.
         refused = "; ".join(f"comp.{p.path}: {p.message}" for p in exc.problems)

@@ -406,7 +406,8 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
         As ``aebridge init``: the answer holds the spec (paths relative to
         ``base_dir``), the layer table, every guess with its override, warnings and
         the files left out. Nothing is written on the server. Two candidate plates or
-        a matte without a partner answer 422 ``init_refused``.
+        a matte without a partner answer 422 ``init_refused``; an option refused
+        answers 422 ``invalid_request`` at its field (``options.start_frame``).
         """
         from .initspec import run_init
         from .submission import parse_body

@@ -25,11 +25,12 @@ Messages show paths relative to their input root.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import Problem, SpecError
+from ..errors import OptionError, Problem, SpecError
 from .openapi import COMP_SPEC_REF
 from .security import InputRoots, PathNotAllowedError
 from .submission import InvalidRequestError
@@ -55,6 +56,17 @@ INIT_OPTION_KEYS = (
     "style",
     "track_mattes",
 )
+#: The request field of each option init names in its refusals as the command line
+#: spells it: a client sent a field, not an option.
+_OPTION_FIELDS = {
+    "--name": "name",
+    "--pair": "pairs",
+    "--plate": "plate",
+    "--rate": "rate",
+    "--start-frame": "start_frame",
+    "--style": "style",
+    "--track-matte": "track_mattes",
+}
 _TEXT = ("name", "plate", "style")
 _FLAGS = ("camera", "guides")
 _MAPS = ("pairs", "track_mattes")
@@ -191,6 +203,26 @@ def _options(data: Any, problems: list[Problem]) -> dict[str, Any]:
     return out
 
 
+@contextlib.contextmanager
+def _options_at_fields() -> Iterator[None]:
+    """An option init refuses once it has read the folder, as a request problem."""
+    try:
+        yield
+    except OptionError as exc:
+        if exc.option not in _OPTION_FIELDS:
+            raise
+        raise InvalidRequestError([_at_field(exc)]) from None
+
+
+def _at_field(error: OptionError) -> Problem:
+    """An option's refusal as a problem at its request field (``options.rate``),
+    in the same words without the command line's option name."""
+    return Problem(
+        path=f"options.{_OPTION_FIELDS[error.option]}",
+        message=str(error).removeprefix(f"{error.option}: "),
+    )
+
+
 def run_init(body: Mapping[str, Any], input_roots: Sequence[Path]) -> dict[str, Any]:
     """Answer one ``POST /v1/specs/init`` request.
 
@@ -202,14 +234,16 @@ def run_init(body: Mapping[str, Any], input_roots: Sequence[Path]) -> dict[str, 
         The spec, its ``base_dir`` (as the request gave it) and every decision.
 
     Raises:
-        InvalidRequestError: the body has problems (each with its path), among
-            them a folder or base_dir outside the input roots.
+        InvalidRequestError: the body has problems, every one with its path (an
+            option at ``options.<field>``), among them a folder or base_dir outside
+            the input roots; an option the folder refuses (a plate that is no
+            clip in it, a start frame too late at the plate's rate) once the
+            request itself is clean.
         InitError: the folder is ambiguous or holds no clip.
-        OptionError: an option names no clip in the folder or is malformed.
         PathOutsideRootsError: a read left the input roots while init ran (a link
             swapped in after the checks).
     """
-    from ..init import init_folder
+    from ..init import init_folder, option_errors
 
     roots = InputRoots(input_roots)
     problems: list[Problem] = [
@@ -226,6 +260,17 @@ def run_init(body: Mapping[str, Any], input_roots: Sequence[Path]) -> dict[str, 
         else folder
     )
     options = _options(body.get("options"), problems)
+    # What the options' values may be (a rate, a start frame at it, a comp name) is
+    # checked with the others: every problem of the request in one answer.
+    problems.extend(
+        _at_field(error)
+        for error in option_errors(
+            name=options.get("name"),
+            style=options.get("style"),
+            rate=options.get("rate"),
+            start_frame=options.get("start_frame", 1001),
+        )
+    )
     if problems or folder is None or base is None:
         raise InvalidRequestError(problems)
 
@@ -238,7 +283,7 @@ def run_init(body: Mapping[str, Any], input_roots: Sequence[Path]) -> dict[str, 
             return False
         return True
 
-    with roots.reading():
+    with roots.reading(), _options_at_fields():
         result = init_folder(
             folder,
             base_dir=base,

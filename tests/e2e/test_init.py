@@ -29,7 +29,7 @@ from aebridge.api import BuildResult, build
 from aebridge.cli import main
 from aebridge.errors import InitError, OptionError
 from aebridge.exr import read_pixels
-from aebridge.init import init_folder
+from aebridge.init import init_folder, option_errors
 from aebridge.model import AlphaMode, CompSpec, MatteType, MoveKind, Role, YuvMatrix
 from aebridge.preview.render import render_frame
 from aebridge.spec_io import load_spec, save_spec, validate
@@ -862,6 +862,28 @@ def test_a_refused_name_says_what_the_comp_model_allows(
         "--name: 'sh\\n040' is not allowed; allowed: any text of 1 to 255 "
         "characters without line breaks or other control characters"
     )
+
+
+def test_a_rate_no_comp_has_is_the_options_fault_and_hides_no_other(
+    folders: dict[str, Path],
+) -> None:
+    # --rate 120 (a rate, not a comp's) was blamed on the plate ("the plate ...
+    # cannot set the comp: comp.rate ..."), and beside a late --start-frame only the
+    # start frame, judged at 120 fps, was said.
+    with pytest.raises(OptionError) as caught:
+        init_folder(folders["prores_vp9"], rate="120", start_frame=10**9)
+    assert str(caught.value) == (
+        "--rate: '120' is not allowed; allowed: 1 to 99 fps (After Effects' comp rates)"
+    )
+    assert [str(e) for e in option_errors(name="", rate="120", start_frame=10**9)] == [
+        "--name: '' is not allowed; allowed: any text of 1 to 255 characters "
+        "without line breaks or other control characters",
+        "--rate: '120' is not allowed; allowed: 1 to 99 fps (After Effects' comp "
+        "rates)",
+        "--start-frame: 1000000000 is not allowed; allowed: 0 to 8547561 (at 99 fps, "
+        "86339 s: 23:59:00, the latest start After Effects gives a comp), fewer at "
+        "a lower rate",
+    ]
 
 
 # -- the written spec, the CLI and the Python API ------------------------------------

@@ -187,8 +187,90 @@ def test_request_mistakes_are_reported_with_their_paths(
         json={"folder": "sh060", "options": {"plate": "nope.mp4"}},
     )
     assert unknown.status_code == 422
-    assert unknown.json()["code"] == "invalid_option"
-    assert "bg_plate.mp4" in unknown.json()["detail"]
+    assert unknown.json()["code"] == "invalid_request"
+    (problem,) = unknown.json()["problems"]
+    assert problem["path"] == "options.plate"
+    assert problem["message"] == (
+        "'nope.mp4' is not allowed; allowed: a clip in the folder: bg_plate.mp4, "
+        "fg_matte.mp4, fg_rgb.mp4"
+    )
+
+
+def test_option_values_are_refused_at_their_fields_all_at_once(
+    server: Running, inputs: Path
+) -> None:
+    """A start frame past After Effects' latest start was refused in the command
+    line's words (--start-frame: ...), alone: a bad name or rate beside it, or the
+    start frame beside a bad name, came one request at a time. Every value the
+    request alone tells is wrong is listed, each at its field."""
+    _downloads(inputs / "sh065")
+    response = httpx.post(
+        f"{server.url}/v1/specs/init",
+        json={
+            "folder": "sh065",
+            "options": {
+                "name": "",
+                "style": "=Noir",
+                "rate": "24",
+                "start_frame": 2072137,
+                "fast": True,
+            },
+        },
+    )
+    assert response.status_code == 422
+    problem = response.json()
+    assert problem["code"] == "invalid_request"
+    found = {p["path"]: p["message"] for p in problem["problems"]}
+    assert set(found) == {
+        "options.fast",
+        "options.name",
+        "options.style",
+        "options.start_frame",
+    }
+    assert found["options.start_frame"] == (
+        "2072137 is not allowed; allowed: 0 to 2072136 (at 24 fps, 86339 s: "
+        "23:59:00, the latest start After Effects gives a comp)"
+    )
+    assert "--" not in problem["detail"]
+    # A rate no comp has, and a start frame too late at any rate, beside it.
+    response = httpx.post(
+        f"{server.url}/v1/specs/init",
+        json={"folder": "sh065", "options": {"rate": "120", "start_frame": 10**9}},
+    )
+    assert response.status_code == 422
+    found = {p["path"]: p["message"] for p in response.json()["problems"]}
+    assert found == {
+        "options.rate": "'120' is not allowed; allowed: 1 to 99 fps (After "
+        "Effects' comp rates)",
+        "options.start_frame": "1000000000 is not allowed; allowed: 0 to 8547561 "
+        "(at 99 fps, 86339 s: 23:59:00, the latest start After Effects gives a "
+        "comp), fewer at a lower rate",
+    }
+
+
+def test_a_start_frame_too_late_at_the_plates_rate_names_the_field(
+    server: Running, inputs: Path
+) -> None:
+    _downloads(inputs / "sh066")
+    response = httpx.post(
+        f"{server.url}/v1/specs/init",
+        json={"folder": "sh066", "options": {"start_frame": 2072137}},
+    )
+    assert response.status_code == 422
+    assert response.json()["code"] == "invalid_request"
+    (problem,) = response.json()["problems"]
+    assert problem == {
+        "path": "options.start_frame",
+        "message": "2072137 is not allowed; allowed: 0 to 2072136 (at 24 fps, "
+        "86339 s: 23:59:00, the latest start After Effects gives a comp)",
+        "severity": "error",
+    }
+    ok = httpx.post(
+        f"{server.url}/v1/specs/init",
+        json={"folder": "sh066", "options": {"start_frame": 2072136}},
+    )
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["spec"]["comp"]["start_frame"] == 2072136
 
 
 def test_the_client_asks_for_a_spec(server: Running, inputs: Path) -> None:
