@@ -37,6 +37,7 @@ from ..sequence import find_sequence, is_sequence_pattern
 __all__ = [
     "FOLDER_ALLOWED",
     "LOOPBACK_NAMES",
+    "RELATIVE_PATHS_START",
     "SPEC_PATHS_ALLOWED",
     "InputRoots",
     "PathNotAllowedError",
@@ -56,8 +57,10 @@ class PathNotAllowedError(SpecError):
     code = "path_not_allowed"
 
 
-#: What a refused spec path is told is allowed.
-SPEC_PATHS_ALLOWED = "paths inside the input roots (relative paths start at base_dir)"
+#: What a refused spec path is told is allowed; a relative one is also told where
+#: relative paths start (an absolute one has nothing to do with base_dir).
+SPEC_PATHS_ALLOWED = "paths inside the input roots"
+RELATIVE_PATHS_START = "relative paths start at base_dir"
 #: What a refused request folder (base_dir, init's folder) is told is allowed.
 FOLDER_ALLOWED = (
     "a folder inside an input root, relative to the first input root or absolute "
@@ -191,7 +194,7 @@ class InputRoots:
         *,
         base_dir: Path,
         spec_path: str,
-        allowed: str = SPEC_PATHS_ALLOWED,
+        allowed: str | None = None,
     ) -> Path:
         """Check a path from a request the way the build will read it.
 
@@ -199,7 +202,7 @@ class InputRoots:
             text: the path as written (relative to ``base_dir``, or absolute).
             base_dir: where relative paths start (inside a root).
             spec_path: where the path sits in the request (``layers[0].source.path``).
-            allowed: what a refusal says is allowed.
+            allowed: what a refusal says is allowed (default: a spec path's rule).
 
         Returns:
             The real path when it exists, else the path as it would be read.
@@ -291,7 +294,7 @@ def resolve_input(
     base_dir: Path,
     roots: Sequence[Path],
     spec_path: str,
-    allowed: str = SPEC_PATHS_ALLOWED,
+    allowed: str | None = None,
 ) -> Path:
     """Resolve a source path from a spec and check that it stays in the input roots.
 
@@ -304,7 +307,8 @@ def resolve_input(
         base_dir: the folder relative paths start from (itself inside a root).
         roots: the absolute, resolved input roots.
         spec_path: where the path sits in the spec (``layers[0].source.path``).
-        allowed: what a refusal says is allowed.
+        allowed: what a refusal says is allowed (default :data:`SPEC_PATHS_ALLOWED`,
+            and for a relative path where relative paths start).
 
     Returns:
         The real path when it exists (links inside the roots resolved), else the path.
@@ -313,6 +317,12 @@ def resolve_input(
         PathNotAllowedError: the path climbs with ``..``, or leads (directly or through
             a link, or through one of the frames it lists) outside every input root.
     """
+
+    if allowed is None:
+        relative = not os.path.isabs(text)
+        allowed = SPEC_PATHS_ALLOWED + (
+            f" ({RELATIVE_PATHS_START})" if relative else ""
+        )
 
     def refuse(why: str) -> PathNotAllowedError:
         return PathNotAllowedError(

@@ -20,17 +20,21 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
+import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import AebridgeError, OptionError, Problem, SpecError
+from .. import sandbox
+from ..errors import AebridgeError, OptionError, Problem, SourceError, SpecError
 from ..model import ExrSequence
+from ..sequence import SequencePattern, is_sequence_pattern, takes_frame
 from .config import ServiceConfig
 from .job import DEFAULT_EVENTS, EVENTS, Job, WebhookTarget
-from .security import InputRoots, PathNotAllowedError
+from .security import RELATIVE_PATHS_START, InputRoots, PathNotAllowedError
 from .store import Store
 from .webhooks import check_url, decode_secret, new_secret
 from .worker import SpecLoader
@@ -298,6 +302,7 @@ class Submitter:
         # roots must be refused for that, not answered "file missing" (which would
         # tell a caller what exists on the server).
         warnings: list[Problem] = []
+        spec = None
         try:
             spec = self._load_spec(spec_data, base_dir=base, check_files=False)
             self._check_paths(spec, base)
@@ -306,7 +311,7 @@ class Submitter:
                     spec_data, base_dir=base, check_files=True, warn=warnings.append
                 )
         except SpecError as exc:
-            raise self._presented(exc, base) from None
+            raise self._presented(exc, base, spec) from None
         warnings = [self._shown(w) for w in warnings]
         secret_given = webhook is not None and webhook.secret != ""
         if webhook is not None and not secret_given:
@@ -433,20 +438,33 @@ class Submitter:
             severity=problem.severity,
         )
 
-    def _presented(self, exc: SpecError, base: Path) -> SpecError:
-        """The same refusal with relative paths, and for a file that is not where the
-        spec says, where its relative paths start and how to change that."""
+    def _presented(self, exc: SpecError, base: Path, spec: Any) -> SpecError:
+        """The same refusal with relative paths, and where a relative path found
+        nothing, where relative paths start and how to change that.
+
+        Args:
+            exc: the refusal.
+            base: where the spec's relative paths started.
+            spec: the spec as its structure loaded (None: it did not), whose file
+                problems say which path was written at each problem's field.
+        """
         shown = self._roots.show(str(base))
         hint = (
-            f"; relative paths start at base_dir {shown!r}: send the spec's folder "
-            'inside an input root as "base_dir" in the request body (or ?base_dir= '
-            "with a bare spec)"
+            f"; {RELATIVE_PATHS_START} {shown!r}: send the spec's folder inside an "
+            'input root as "base_dir" in the request body (or ?base_dir= with a bare '
+            "spec)"
         )
         problems = []
         for problem in exc.problems:
             problem = self._shown(problem)
-            is_file = problem.path.endswith(_FILE_FIELDS)
-            if is_file and type(exc) is SpecError and problem.severity == "error":
+            given = None if spec is None else _written_at(spec, problem.path)
+            if (
+                type(exc) is SpecError
+                and problem.severity == "error"
+                and problem.path.endswith(_FILE_FIELDS)
+                and isinstance(given, str)
+                and self._finds_nothing(given, base)
+            ):
                 problem = Problem(
                     path=problem.path,
                     message=problem.message + hint,
@@ -454,6 +472,33 @@ class Submitter:
                 )
             problems.append(problem)
         return type(exc)(problems)
+
+    def _finds_nothing(self, text: str, base: Path) -> bool:
+        """Whether a relative path leads to nothing from ``base``: the one case where
+        where relative paths start may be the mistake. An absolute path, or one that
+        leads to something (a folder holding two sequences, a sequence with a gap, a
+        file that cannot be read), is about that thing, not about base_dir."""
+        if os.path.isabs(text):
+            return False
+        full = base / text
+        try:
+            if not is_sequence_pattern(text):
+                os.lstat(full)
+                return False
+            pattern = SequencePattern.parse(full)
+            with self._roots.reading():
+                names = sandbox.listdir(pattern.directory)
+        except (FileNotFoundError, NotADirectoryError):
+            return True
+        except SourceError as exc:
+            # Listed through the sandbox: a folder that is not there is the one case.
+            return isinstance(exc.__cause__, FileNotFoundError | NotADirectoryError)
+        except OSError:  # there, but not to be looked at (no permission, too long)
+            return False
+        fields = (pattern.frame_text(name) for name in names)
+        return not any(
+            f is not None and takes_frame(f, pattern.padding) for f in fields
+        )
 
     # -- envelope parts (continued) ------------------------------------------------
 
@@ -524,5 +569,18 @@ class Submitter:
                 return
 
 
-#: Spec fields that name a file: a missing one gets the base_dir hint.
-_FILE_FIELDS = (".path", ".matte", ".folder", ".image", ".name")
+#: Spec fields that name a file or folder: where a relative one finds nothing, the
+#: refusal says where relative paths start.
+_FILE_FIELDS = (".path", ".matte", ".folder", ".image")
+
+
+def _written_at(spec: Any, path: str) -> Any:
+    """The value at a spec path (``layers[0].source.path``) of a loaded spec, or None
+    when there is none."""
+    value = spec
+    for name, index in re.findall(r"([^.\[\]]+)|\[(\d+)\]", path):
+        try:
+            value = value[int(index)] if index else getattr(value, name)
+        except (AttributeError, IndexError, TypeError):
+            return None
+    return value

@@ -126,14 +126,23 @@ def test_a_folder_source_holding_two_sequences_gives_422_at_its_path(
 
 
 @pytest.mark.parametrize(
-    ("path", "why"),
+    ("path", "why", "allowed"),
     [
-        ("../outside/fg.####.png", "contains '..'"),
-        ("/etc/passwd", "is outside the input roots"),
+        (
+            "../outside/fg.####.png",
+            "contains '..'",
+            "allowed: paths inside the input roots (relative paths start at base_dir)",
+        ),
+        # Where relative paths start has nothing to do with an absolute path.
+        (
+            "/etc/passwd",
+            "is outside the input roots",
+            "allowed: paths inside the input roots",
+        ),
     ],
 )
 def test_paths_outside_the_input_roots_are_refused(
-    server: Running, path: str, why: str
+    server: Running, path: str, why: str, allowed: str
 ) -> None:
     spec = spec_for()
     spec["layers"][0]["source"]["matte"] = path
@@ -142,6 +151,7 @@ def test_paths_outside_the_input_roots_are_refused(
     assert info.value.code == "path_not_allowed"
     (problem,) = info.value.problems
     assert problem.path == "layers[0].source.matte" and why in problem.message
+    assert problem.message.endswith(allowed)
 
 
 def test_a_symlink_out_of_the_roots_is_refused(
@@ -458,6 +468,60 @@ def test_a_missing_relative_source_says_where_relative_paths_start(
     assert '"base_dir"' in problem.message and "?base_dir=" in problem.message
     job = server.client.submit(spec_for(), base_dir="sh010")
     assert server.client.wait(job["id"], 20, 0.05)["status"] == "succeeded"
+
+
+def _two_sequences(inputs: Path) -> str:
+    for frame in (1001, 1002, 1003, 1004):
+        (inputs / "fg" / f"bg.{frame}.png").write_bytes(
+            (inputs / "fg" / f"fg.{frame}.png").read_bytes()
+        )
+    return "fg"
+
+
+def _a_gap(inputs: Path) -> str:
+    (inputs / "fg" / "fg.1002.png").unlink()
+    return "fg/fg.####.png"
+
+
+@pytest.mark.parametrize(
+    ("given", "hinted"),
+    [
+        (lambda inputs: "fg/missing.mp4", True),
+        (lambda inputs: "fg.####.png", True),  # no such frames where paths start
+        (lambda inputs: "shots/fg/fg.####.png", True),  # no such folder
+        (lambda inputs: str(inputs / "fg" / "missing.mp4"), False),
+        (lambda inputs: str(inputs / "shots" / "fg.####.png"), False),
+        (_two_sequences, False),
+        (_a_gap, False),
+        (lambda inputs: "a" * 300, False),  # too long to look up
+    ],
+    ids=[
+        "missing",
+        "no-frames",
+        "no-folder",
+        "absolute",
+        "absolute-pattern",
+        "two-sequences",
+        "gap",
+        "too-long",
+    ],
+)
+def test_only_a_relative_path_that_finds_nothing_says_where_relative_paths_start(
+    server: Running,
+    inputs: Path,
+    given: Callable[[Path], str],
+    hinted: bool,
+) -> None:
+    """The hint was added to every refused file: an absolute path (base_dir plays
+    no part), a folder holding two sequences or a sequence with a gap (something is
+    there: base_dir is right). It belongs where a relative path found nothing."""
+    spec = spec_for()
+    spec["layers"][0]["source"]["path"] = given(inputs)
+    with pytest.raises(InvalidRequestError) as info:
+        server.client.submit(spec)
+    (problem,) = [p for p in info.value.problems if p.severity == "error"]
+    assert problem.path == "layers[0].source.path"
+    assert ("relative paths start at base_dir" in problem.message) is hinted
 
 
 def test_a_spec_file_is_submitted_with_its_folder_as_base_dir(
