@@ -117,8 +117,24 @@ FAILURES = (
 )
 
 
+#: IPv4-mapped addresses (RFC 4291 2.5.5.2): IPv4 addresses written as IPv6 ones.
+_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+#: Ranges whose addresses lead on to IPv4 addresses they carry (NAT64, 6to4, Teredo).
+_TUNNELS = (
+    _NAT64,
+    ipaddress.IPv6Network("2002::/16"),
+    ipaddress.IPv6Network("2001::/32"),
+)
+
+
 def parse_networks(texts: Sequence[str], *, option: str) -> tuple[Network, ...]:
     """``--webhook-allow`` values as networks.
+
+    An IPv4-mapped network (``::ffff:10.0.0.0/104``) is its IPv4 network
+    (``10.0.0.0/8``): a mapped address is an IPv4 address in IPv6 spelling, the same
+    host on the same wire, so it is allowed in either spelling, as an IPv4 network
+    allows the mapped spelling of its addresses.
 
     Raises:
         OptionError: a value is not an address or a CIDR network.
@@ -126,15 +142,17 @@ def parse_networks(texts: Sequence[str], *, option: str) -> tuple[Network, ...]:
     networks: list[Network] = []
     for text in texts:
         try:
-            networks.append(ipaddress.ip_network(text, strict=False))
+            network = ipaddress.ip_network(text, strict=False)
         except ValueError as exc:
             raise OptionError(
                 option, text, "an address or network, e.g. 10.20.0.0/16 or ::1"
             ) from exc
+        if isinstance(network, ipaddress.IPv6Network) and network.subnet_of(_MAPPED):
+            network = ipaddress.IPv4Network(
+                (int(network.network_address) & 0xFFFFFFFF, network.prefixlen - 96)
+            )
+        networks.append(network)
     return tuple(networks)
-
-
-_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 
 
 def _carried(address: Address) -> tuple[Address, ...]:
@@ -175,15 +193,34 @@ def address_refusal(address: Address, allow: Sequence[Network]) -> str | None:
     always refused; private, loopback and other non-global ones (10/8, 127/8,
     192.168/16, 100.64/10, fc00::/7, ...) unless a ``--webhook-allow`` network holds
     them. An IPv6 address that carries IPv4 addresses (IPv4-mapped, NAT64, 6to4,
-    Teredo) is judged by every one of them, and allowed by their networks only.
+    Teredo) is judged by every one of them.
+
+    What an operator expects of an allow-list is that each entry allows exactly the
+    addresses it names, and that no spelling of an address gets past a refusal:
+
+    - The refusals come first and see through every spelling: 2002:a9fe:a9fe:: (6to4
+      of the metadata service) is refused whatever is allowed.
+    - An IPv4 network names IPv4 hosts, which a mapped, NAT64, 6to4 or Teredo address
+      leads to: ``10.0.0.0/8`` allows ``::ffff:10.1.2.3`` and ``2002:a01:203::``.
+      A mapped network is its IPv4 network (:func:`parse_networks`).
+    - An IPv6 network inside one of the carrying ranges (``64:ff9b::/96``,
+      ``2002::/16``, ``2001::/32``) names carrying addresses, so it allows the
+      addresses in it: ``2002:a00::/24`` allows 6to4 to 10/8 (not 2002:7f00:1::, not
+      10.1.2.3 itself, which it does not name); ``2002::/16`` every 6to4 address.
+    - Any other IPv6 network (``::/0``, ``2000::/3``) names IPv6 receivers, not the
+      IPv4 addresses a tunnel carries: it does not let 2002:7f00:1:: reach 127.0.0.1.
     """
     carried = _carried(address)
     if address in METADATA_ADDRESSES or any(_never_allowed(a) for a in carried):
         return "a link-local, metadata, multicast or reserved address, never allowed"
+    named = any(
+        isinstance(net, ipaddress.IPv6Network)
+        and address in net
+        and any(net.subnet_of(tunnel) for tunnel in _TUNNELS)
+        for net in allow
+    )
     for plain in carried:
-        # Allowed by the network of the address the packet goes to: --webhook-allow
-        # ::/0 (any IPv6 receiver) does not let 2002:7f00:1:: reach 127.0.0.1.
-        if not plain.is_global and not any(plain in net for net in allow):
+        if not plain.is_global and not named and not any(plain in net for net in allow):
             return (
                 "a private or loopback address; the service's operator can allow "
                 "its network with --webhook-allow"

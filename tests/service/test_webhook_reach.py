@@ -95,6 +95,25 @@ def test_private_and_loopback_addresses_need_webhook_allow(
         ("::ffff:127.0.0.1", (), "private or loopback"),
         ("::ffff:10.0.0.1", ("10.0.0.0/8",), None),
         ("64:ff9b::a9fe:a9fe", ("::/0", "0.0.0.0/0"), "link-local, metadata"),
+        # An entry allows exactly what it names. IPv6 entries of carried addresses
+        # matched nothing: the carried IPv4 address was looked up in them.
+        ("::ffff:10.0.0.1", ("::ffff:10.0.0.0/104",), None),
+        ("10.0.0.1", ("::ffff:10.0.0.0/104",), None),  # one host, two spellings
+        ("2002:a00:1::", ("::ffff:10.0.0.0/104",), None),  # as 10.0.0.0/8 does
+        ("127.0.0.1", ("::ffff:10.0.0.0/104",), "private or loopback"),
+        ("::ffff:127.0.0.1", ("::ffff:10.0.0.0/104",), "private or loopback"),
+        ("::ffff:169.254.169.254", ("::ffff:0:0/96",), "link-local, metadata"),
+        ("2002:a00:1::", ("2002:a00::/24",), None),
+        ("2002:7f00:1::", ("2002::/16",), None),
+        ("2002:7f00:1::", ("2002:a00::/24",), "private or loopback"),
+        ("10.0.0.1", ("2002:a00::/24",), "private or loopback"),  # not named
+        ("2002:7f00:1::", ("2000::/3",), "private or loopback"),  # any IPv6 receiver
+        ("2002:a9fe:a9fe::", ("2002::/16",), "link-local, metadata"),
+        ("64:ff9b::a00:1", ("64:ff9b::a00:0/104",), None),
+        ("64:ff9b::7f00:1", ("64:ff9b::a00:0/104",), "private or loopback"),
+        ("2001:0:808:808:0:ffff:80ff:fffe", ("2001::/32",), None),
+        ("2001:0:808:808:0:ffff:80ff:fffe", ("2001:0:a00::/40",), "private or"),
+        ("2001:0:808:808:0:ffff:5601:5601", ("2001::/32",), "link-local, metadata"),
     ],
 )
 def test_ipv4_addresses_carried_in_ipv6_ones_get_the_ipv4_rule(
@@ -111,6 +130,17 @@ def test_ipv4_addresses_carried_in_ipv6_ones_get_the_ipv4_rule(
         assert why is None
     else:
         assert why is not None and refused in why
+
+
+def test_an_ipv4_mapped_network_allows_its_hosts_in_either_spelling() -> None:
+    from aebridge.errors import OptionError
+    from aebridge.service.webhooks import check_url, parse_networks
+
+    allow = parse_networks(["::ffff:10.0.0.0/104"], option="--webhook-allow")
+    for url in ("http://[::ffff:10.1.2.3]/hook", "http://10.1.2.3/hook"):
+        assert check_url(url, allow=allow) == url
+    with pytest.raises(OptionError, match="private or loopback"):
+        check_url("http://[::ffff:127.0.0.1]/hook", allow=allow)
 
 
 @pytest.mark.parametrize(
