@@ -124,6 +124,8 @@ class SpecError(AebridgeError):
     """A comp spec has problems; ``problems`` lists every one with its spec path."""
 
     code = "invalid_spec"
+    #: What the problems are in, for the message (a subclass may be of a request).
+    subject = "the comp spec"
 
     def __init__(
         self, problems: Iterable[Problem], *, source: str | None = None
@@ -138,7 +140,7 @@ class SpecError(AebridgeError):
             return
         lines = "\n".join(f"  {p}" for p in self.problems)
         noun = "problem" if count == 1 else "problems"
-        super().__init__(f"{head}{count} {noun} in the comp spec:\n{lines}")
+        super().__init__(f"{head}{count} {noun} in {self.subject}:\n{lines}")
 
 
 class ModelError(SpecError, ValueError):

@@ -64,6 +64,7 @@ class InvalidRequestError(SpecError):
     """The request envelope (webhook, options, base_dir) has problems."""
 
     code = "invalid_request"
+    subject = "the request"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -232,6 +232,7 @@ def test_option_values_are_refused_at_their_fields_all_at_once(
         "23:59:00, the latest start After Effects gives a comp)"
     )
     assert "--" not in problem["detail"]
+    assert problem["detail"].startswith("4 problems in the request:\n")
     # A rate no comp has, and a start frame too late at any rate, beside it.
     response = httpx.post(
         f"{server.url}/v1/specs/init",
