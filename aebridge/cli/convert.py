@@ -109,8 +109,8 @@ def _default_name(source: str) -> str:
 )
 @click.option(
     "--name",
-    help="Layer name: letters, digits, _ - ., not a Windows device name such as con "
-    "(default: the source's base name, made such a name).",
+    help="Layer name: letters, digits, _ - ., not ending in '.' and not a Windows "
+    "device name such as con (default: the source's base name, made such a name).",
 )
 @click.option(
     "--alpha",

@@ -89,8 +89,8 @@ class ConvertOptions:
     Attributes:
         source: an image sequence (``fg.####.png``, ``fg.%04d.png``,
             ``fg.1001-1120#.png``, or a folder) or a movie (MP4, MOV, WebM).
-        name: the layer name (letters, digits, ``_ - .``); frames go to
-            ``<out>/<name>/<name>.<frame>.exr``.
+        name: the layer name (an id: letters, digits, ``_ - .``, not ending in
+            ``.``); frames go to ``<out>/<name>/<name>.<frame>.exr``.
         alpha: how the source stores alpha (``auto`` decides from the format).
         matte: a separate matte source (its alpha, or its luma when it has none).
         colorspace: the input colour space (OCIO name), instead of what the file

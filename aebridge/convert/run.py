@@ -119,7 +119,8 @@ def convert(
         source: an image sequence (``fg.####.png``, ``fg.%04d.png``,
             ``fg.1001-1120#.png``, or a folder) or a movie (MP4, MOV, WebM).
         out_dir: frames go to ``out_dir/<name>/<name>.<frame>.exr``.
-        name: the layer name (letters, digits, ``_ - .``).
+        name: the layer name (an id: letters, digits, ``_ - .``, not ending in
+            ``.``).
         alpha: ``straight``, ``premultiplied``, ``none`` or ``auto`` (from the format).
         matte: a separate matte source (its alpha, or its luma when it has none).
         colorspace: the input colour space (OCIO name); default sRGB for stills,

@@ -299,8 +299,9 @@ class Comp:
 
     Attributes:
         name: comp name in After Effects: any text, up to 255 characters.
-        id: names the output folder and files (letters, digits, ``_ - .``); default
-            :func:`comp_slug` of the name. See :attr:`folder_name`.
+        id: names the output folder and files (an id: letters, digits, ``_ - .``,
+            not ending in ``.``); default :func:`comp_slug` of the name. See
+            :attr:`folder_name`.
         width, height: pixels.
         pixel_aspect: pixel aspect ratio.
         rate: exact frame rate.

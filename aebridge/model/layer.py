@@ -554,7 +554,8 @@ class Layer:
     """One layer of the comp.
 
     Attributes:
-        id: unique within the spec; letters, digits, ``_ - .``; also the name of the
+        id: unique within the spec; an id (:data:`~aebridge.model.names.ID_PATTERN`:
+            letters, digits, ``_ - .``, not ending in ``.``); also the name of the
             converted sequence's folder.
         name: the layer name shown in After Effects (default: the id).
         source: what to convert, or an already converted sequence.

@@ -3,9 +3,11 @@
 A layer id names ``layers/<id>/<id>.1001.exr``, a comp id the output folder, and
 ``convert --name`` the same folder and files; the folder is copied to the machine
 that runs After Effects, often Windows. So an id is 1 to 128 letters, digits, ``_``,
-``-`` and ``.``, starting with a letter or digit, and is not a name Windows keeps for
-a device: ``CON``, ``PRN``, ``AUX``, ``NUL``, ``COM1`` to ``COM9`` and ``LPT1`` to
-``LPT9``, in any case, alone or before a ``.`` (``nul.1001.exr`` is ``NUL`` to
+``-`` and ``.``, starting with a letter or digit and not ending in ``.`` (Windows
+drops a trailing ``.`` from a file or folder name: a layer ``fg.`` would write a
+folder Windows shows as ``fg``, a layer ``fg``'s), and is not a name Windows keeps
+for a device: ``CON``, ``PRN``, ``AUX``, ``NUL``, ``COM1`` to ``COM9`` and ``LPT1``
+to ``LPT9``, in any case, alone or before a ``.`` (``nul.1001.exr`` is ``NUL`` to
 Windows: no file or folder there can have such a name; Microsoft, "Naming Files,
 Paths, and Namespaces"). :data:`ID_PATTERN` is the one spelling of that rule (the
 spec's ``ID`` rule, the JSON Schema's pattern and ``convert --name`` use it), and
@@ -38,13 +40,13 @@ _DEVICE = (
 )
 
 #: The id grammar as a regex (Python and ECMA-262 alike), matched in full.
-ID_PATTERN = rf"^(?!{_DEVICE})[A-Za-z0-9][A-Za-z0-9_.-]{{0,127}}$"
+ID_PATTERN = rf"^(?!{_DEVICE})[A-Za-z0-9](?:[A-Za-z0-9_.-]{{0,126}}[A-Za-z0-9_-])?$"
 
 #: :data:`ID_PATTERN` in words, as messages refusing an id say what is allowed.
 ID_ALLOWED = (
-    "1 to 128 letters, digits, '_', '-', '.', starting with a letter or digit, and "
-    "not a name Windows keeps for a device (CON, PRN, AUX, NUL, COM1 to COM9, LPT1 "
-    "to LPT9, in any case, alone or before a '.')"
+    "1 to 128 letters, digits, '_', '-', '.', starting with a letter or digit, not "
+    "ending in '.', and not a name Windows keeps for a device (CON, PRN, AUX, NUL, "
+    "COM1 to COM9, LPT1 to LPT9, in any case, alone or before a '.')"
 )
 
 

@@ -69,6 +69,9 @@ def test_meta_pairs_parse_and_bad_ones_are_refused() -> None:
         # No ASCII letter or digit: a layer's hashed id (was 'comp_62cf3dd7').
         ("dl/前景.mp4", "layer_62cf3dd7"),
         ("dl/背景.mp4", "layer_f4b669c5"),
+        # Never ending in '.', which Windows drops from a folder's name.
+        ("dl/fg./", "fg"),
+        ("dl/..take...mp4", "layer"),
     ],
 )
 def test_default_layer_name_comes_from_the_source(source: str, name: str) -> None:
@@ -109,11 +112,24 @@ def test_a_windows_device_name_is_refused(tmp_path: Path, name: str) -> None:
     assert result.exit_code == 1
     assert result.output == (
         f"error: --name: {name!r} is not allowed; allowed: 1 to 128 letters, "
-        "digits, '_', '-', '.', starting with a letter or digit, and not a name "
-        "Windows keeps for a device (CON, PRN, AUX, NUL, COM1 to COM9, LPT1 to "
-        "LPT9, in any case, alone or before a '.') (it becomes a folder and file "
-        "name)\n"
+        "digits, '_', '-', '.', starting with a letter or digit, not ending in '.', "
+        "and not a name Windows keeps for a device (CON, PRN, AUX, NUL, COM1 to "
+        "COM9, LPT1 to LPT9, in any case, alone or before a '.') (it becomes a "
+        "folder and file name)\n"
     )
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("name", ["fg.", "fg.v2.", "a.."])
+def test_a_name_ending_in_a_dot_is_refused(tmp_path: Path, name: str) -> None:
+    # --name fg. wrote fg./fg..1001.exr; Windows drops the folder's trailing '.',
+    # so After Effects there looks in 'fg', another layer's folder.
+    result = CliRunner().invoke(
+        main, ["convert", "nowhere.####.png", "-o", str(tmp_path), "--name", name]
+    )
+    assert result.exit_code == 1
+    assert result.output.startswith(f"error: --name: {name!r} is not allowed; ")
+    assert "not ending in '.'" in result.output
     assert not any(tmp_path.iterdir())
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from aebridge.init import naming
 from aebridge.model.comp import comp_slug
@@ -155,6 +157,9 @@ def test_a_pair_is_rvm_s_by_its_names(colour: str, matte: str, rvm: bool) -> Non
         # With an extension too: 'con.v2_' was still CON to Windows.
         ("Con.v2", "con_v2", "Con_.v2"),
         ("aux.1.final", "aux_1_final", "aux_.1.final"),
+        # Never ending in '.', which Windows drops from a folder's name.
+        ("take 2...", "take_2", "take_2"),
+        ("con.", "con_", "con_"),
     ],
 )
 def test_a_layer_id_and_a_comp_folder_fold_a_name_alike(
@@ -184,3 +189,11 @@ def test_a_name_an_id_cannot_show_is_the_layer_s_name(
     stem: str, name: str | None
 ) -> None:
     assert naming.layer_name(stem) == name
+
+
+@given(st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=80))
+def test_every_name_gives_an_id(name: str) -> None:
+    # What init and a comp's folder make of any name is an id: never a device name,
+    # never ending in '.' (Windows drops it: 'fg.' would be the folder 'fg').
+    for made in (naming.layer_id(name, "fg", set()), comp_slug(name)):
+        assert ID.check(made) is None, made

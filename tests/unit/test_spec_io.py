@@ -425,9 +425,9 @@ CASES: list[tuple[str, Mutation, list[tuple[str, str, str]]]] = [
                 "error",
                 "layers[0].id",
                 "'con' is not allowed; allowed: 1 to 128 letters, digits, '_', '-', "
-                "'.', starting with a letter or digit, and not a name Windows keeps "
-                "for a device (CON, PRN, AUX, NUL, COM1 to COM9, LPT1 to LPT9, in any "
-                "case, alone or before a '.')",
+                "'.', starting with a letter or digit, not ending in '.', and not a "
+                "name Windows keeps for a device (CON, PRN, AUX, NUL, COM1 to COM9, "
+                "LPT1 to LPT9, in any case, alone or before a '.')",
             )
         ],
     ),
@@ -435,6 +435,18 @@ CASES: list[tuple[str, Mutation, list[tuple[str, str, str]]]] = [
         "comp id that is a Windows device name before an extension",
         _set("comp.id", "Nul.exr"),
         [("error", "comp.id", f"'Nul.exr' is not allowed; allowed: {ID_ALLOWED}")],
+    ),
+    (
+        # A layer 'fg.' wrote layers/fg./, which Windows, where After Effects reads
+        # the frames, shows as 'fg' (it drops a trailing '.'): a layer 'fg''s folder.
+        "layer id ending in '.'",
+        _set("layers[0].id", "fg."),
+        [("error", "layers[0].id", f"'fg.' is not allowed; allowed: {ID_ALLOWED}")],
+    ),
+    (
+        "comp id ending in '.'",
+        _set("comp.id", "shot.v2."),
+        [("error", "comp.id", f"'shot.v2.' is not allowed; allowed: {ID_ALLOWED}")],
     ),
     (
         # The pattern matches the whole id (a trailing line break was let through).
