@@ -2,9 +2,9 @@
 
 Every field carries its rule (:mod:`aebridge.model.rules`); every constructor checks
 them and the relations between its fields. A :class:`CompSpec` also holds its
-layers' references: ids are unique, each track matte names another layer and mattes
-form no cycle, and every comp frame in it (keys, camera moves, markers) lies inside
-the comp; so nothing downstream checks them again.
+layers' references: ids are unique (in any case), each track matte names another
+layer and mattes form no cycle, and every comp frame in it (keys, camera moves,
+markers) lies inside the comp; so nothing downstream checks them again.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from .enums import (
     Role,
 )
 from .layer import ID, MAX_SIZE, ExrSequence, Layer, Provenance, named_id
+from .names import folder_key
 from .rules import (
     Choice,
     Const,
@@ -408,19 +409,31 @@ class Comp:
 
 
 def duplicate_id_problems(ids: Sequence[str | None]) -> Iterator[Problem]:
-    """A problem for every layer id (``None``: unknown) used by an earlier layer."""
+    """A problem for every layer id (``None``: unknown) used by an earlier layer, or
+    differing from an earlier one only in case: the ids name folders side by side,
+    one folder on Windows and macOS (:func:`~aebridge.model.names.folder_key`)."""
     seen: dict[str, int] = {}
     for i, layer_id in enumerate(ids):
         if layer_id is None:
             continue
-        if layer_id in seen:
-            yield Problem(
-                path=f"layers[{i}].id",
-                message=f"{quote(layer_id)} is already the id of "
-                f"layers[{seen[layer_id]}]; layer ids must be unique",
+        first = seen.get(folder_key(layer_id))
+        if first is None:
+            seen[folder_key(layer_id)] = i
+            continue
+        earlier = ids[first]
+        if earlier == layer_id:
+            message = (
+                f"{quote(layer_id)} is already the id of layers[{first}]; layer ids "
+                "must be unique"
             )
         else:
-            seen[layer_id] = i
+            message = (
+                f"{quote(layer_id)} differs only in case from {quote(str(earlier))}, "
+                f"the id of layers[{first}]; layer ids must differ in more than case, "
+                "as they name folders, which Windows and macOS do not tell apart by "
+                "case"
+            )
+        yield Problem(path=f"layers[{i}].id", message=message)
 
 
 def matte_target_problems(
@@ -476,7 +489,8 @@ def matte_cycle_problems(
 
 
 def _references(layers: tuple[Layer, ...]) -> Iterator[Problem]:
-    """Layer ids are unique; each track matte names another layer; no cycles."""
+    """Layer ids are unique in any case; each track matte names another layer; no
+    cycles."""
     ids: list[str | None] = [layer.id for layer in layers]
     targets = [
         layer.track_matte.layer if layer.track_matte else None for layer in layers

@@ -9,6 +9,7 @@ from ..animation import first_frame_showing
 from .comp import CompSpec, Marker
 from .enums import AlphaMode, MarkerKind, Role
 from .layer import ConditioningKeyframe, Layer, LayerSource, Provenance
+from .names import folder_key
 
 __all__ = ["expand_conditioning"]
 
@@ -50,7 +51,9 @@ def expand_conditioning(spec: CompSpec) -> CompSpec:
     markers = list(spec.markers)
     layers = list(spec.layers)
     existing_markers = {(m.frame, m.name, m.kind) for m in markers}
-    existing_ids = {layer.id for layer in layers}
+    # A guide's id names its folder beside the layers': one a layer has in any case
+    # is taken (the guide is there already when the spec was expanded before).
+    existing_ids = {folder_key(layer.id) for layer in layers}
     counters: dict[str, int] = {}
     for frame, owner, key, _prov in sorted(
         _conditioning_sources(spec), key=lambda item: (item[0], item[1])
@@ -78,8 +81,12 @@ def expand_conditioning(spec: CompSpec) -> CompSpec:
                 )
             )
         guide_id = f"kf_{owner or 'comp'}_{number}"
-        if spec.comp.keyframe_guides and key.image and guide_id not in existing_ids:
-            existing_ids.add(guide_id)
+        if (
+            spec.comp.keyframe_guides
+            and key.image
+            and folder_key(guide_id) not in existing_ids
+        ):
+            existing_ids.add(folder_key(guide_id))
             layers.append(
                 Layer(
                     id=guide_id,

@@ -13,6 +13,10 @@ Paths, and Namespaces"). :data:`ID_PATTERN` is the one spelling of that rule (th
 spec's ``ID`` rule, the JSON Schema's pattern and ``convert --name`` use it), and
 :func:`avoid_device_name` how a name aebridge makes itself steps around a device.
 
+Windows and macOS do not tell names apart by case (``FG`` and ``fg`` are one folder
+there), so ids that name folders side by side (a spec's layers) must differ in more
+than case: :func:`folder_key` is what two such ids are compared by.
+
 Light on purpose (no spec classes): a conversion checks its ``--name`` with it.
 """
 
@@ -22,7 +26,14 @@ import re
 
 from ..formats import any_case
 
-__all__ = ["ID_ALLOWED", "ID_PATTERN", "avoid_device_name", "is_device_name", "is_id"]
+__all__ = [
+    "ID_ALLOWED",
+    "ID_PATTERN",
+    "avoid_device_name",
+    "folder_key",
+    "is_device_name",
+    "is_id",
+]
 
 _DEVICE_WORDS = ("CON", "PRN", "AUX", "NUL")
 # COM and LPT are devices followed by a digit 1 to 9.
@@ -90,3 +101,16 @@ def avoid_device_name(name: str) -> str:
         return name
     device, dot, rest = name.partition(".")
     return f"{device}_{dot}{rest}"
+
+
+def folder_key(name: str) -> str:
+    """What a case-blind file system (Windows', macOS's) knows ``name`` by: two
+    names with the same key are one folder there (``FG``, ``fg``, ``Fg``).
+
+    Args:
+        name: an id (ASCII, so lower-casing is the whole folding).
+
+    Returns:
+        The name in lower case.
+    """
+    return name.lower()

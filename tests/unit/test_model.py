@@ -234,6 +234,16 @@ def test_expanding_twice_adds_nothing_and_markers_can_be_switched_off() -> None:
     assert off.markers == ()
 
 
+def test_a_guide_is_not_added_beside_a_layer_of_its_id_in_another_case() -> None:
+    # A layer 'KF_fg_1' and the guide 'kf_fg_1' would be one folder on Windows and
+    # macOS: the layer is the guide's id taken, as the same id in the same case is.
+    spec = _conditioned(keyframe_guides=True)
+    taken = Layer(id="KF_fg_1", source=LayerSource(path="kf/fg10.png"))
+    spec = dataclasses.replace(spec, layers=(*spec.layers, taken))
+    ids = [layer.id for layer in expand_conditioning(spec).layers]
+    assert ids == ["fg", "KF_fg_1", "kf_comp_1"]
+
+
 def test_existing_markers_are_kept_in_frame_order() -> None:
     spec = dataclasses.replace(
         _conditioned(), markers=(Marker(frame=1040, name="end"),)
@@ -357,3 +367,21 @@ def test_a_spec_holds_its_layer_references_and_frames() -> None:
                 ),
             ),
         )
+
+
+def test_a_spec_refuses_layer_ids_that_differ_only_in_case() -> None:
+    # 'Fg' and 'fg' name layers/Fg/ and layers/fg/: one folder on Windows and macOS.
+    with pytest.raises(ModelError) as info:
+        CompSpec(
+            comp=_comp(),
+            layers=(
+                Layer(id="fg", source=LayerSource(path="x")),
+                Layer(id="bg", source=LayerSource(path="x")),
+                Layer(id="Fg", source=LayerSource(path="x")),
+            ),
+        )
+    assert _problems(info) == [
+        "layers[2].id: 'Fg' differs only in case from 'fg', the id of layers[0]; "
+        "layer ids must differ in more than case, as they name folders, which "
+        "Windows and macOS do not tell apart by case",
+    ]

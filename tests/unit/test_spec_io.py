@@ -404,6 +404,21 @@ CASES: list[tuple[str, Mutation, list[tuple[str, str, str]]]] = [
         ],
     ),
     (
+        # Layers 'FG' and 'fg' wrote layers/FG/ and layers/fg/: one folder on Windows
+        # and macOS, where the second layer's frames land among the first's.
+        "layer ids differing only in case",
+        _set("layers[0].id", "FG"),
+        [
+            (
+                "error",
+                "layers[1].id",
+                "'fg' differs only in case from 'FG', the id of layers[0]; layer ids "
+                "must differ in more than case, as they name folders, which Windows "
+                "and macOS do not tell apart by case",
+            )
+        ],
+    ),
+    (
         "layer id that cannot be a folder name",
         _set("layers[0].id", "../bg"),
         [
