@@ -154,6 +154,11 @@ def assemble(
         clip.layer_id = naming.layer_id(
             naming.clip_base(clip.media.stem), fallback, taken
         )
+    # A track matte's layer is named after its clip's, among the same ids: a clip
+    # named like it ('fg_matte.mov' in colour, a layer) keeps its own name.
+    for clip in ordered:
+        if clip.track_matte is not None:
+            clip.matte_layer_id = naming.unique_id(f"{clip.layer_id}_matte", taken)
 
     # Records: a generation goes to the clip it made, else to the comp.
     generations = group_records(found.records, notes)

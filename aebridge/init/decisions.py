@@ -113,6 +113,8 @@ class Clip:
     track_matte: Media | None = None
     opaque: bool = False
     layer_id: str = ""
+    # The id of the layer its track matte becomes (``<layer_id>_matte``, unique).
+    matte_layer_id: str = ""
     record: Record | None = None
     yuv_matrix: YuvMatrix | None = None
 

@@ -189,7 +189,7 @@ def clip_layer(
     track = None
     if clip.track_matte is not None:
         matte = clip.track_matte
-        matte_id = f"{clip.layer_id}_matte"
+        matte_id = clip.matte_layer_id
         track = TrackMatte(
             layer=matte_id,
             type=MatteType.ALPHA if matte.has_alpha else MatteType.LUMA,

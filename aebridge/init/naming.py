@@ -26,6 +26,7 @@ import re
 from dataclasses import dataclass
 
 from ..model.layer import fold_ascii, named_id
+from ..model.names import folder_key
 
 __all__ = [
     "BARE_PAIRS",
@@ -47,6 +48,7 @@ __all__ = [
     "meaningless",
     "norm",
     "partner_keys",
+    "unique_id",
     "words",
 ]
 
@@ -222,8 +224,24 @@ def layer_id(stem: str, fallback: str, taken: set[str]) -> str:
         regardless of case (``_2``, ``_3`` appended when needed).
     """
     base = fallback if meaningless(stem) else named_id(stem, kind="layer")
+    return unique_id(base, taken)
+
+
+def unique_id(base: str, taken: set[str]) -> str:
+    """``base``, else ``base_2``, ``base_3``, ...: the first that no id in ``taken``
+    is in any case (:func:`aebridge.model.names.folder_key`: ``FG`` and ``fg`` are one
+    folder on Windows and macOS).
+
+    Args:
+        base: an id.
+        taken: ids in use; the new id is added.
+
+    Returns:
+        The unique id.
+    """
+    keys = {folder_key(t) for t in taken}
     candidate, n = base, 1
-    while candidate.lower() in {t.lower() for t in taken}:
+    while folder_key(candidate) in keys:
         n += 1
         candidate = f"{base}_{n}"
     taken.add(candidate)

@@ -627,6 +627,31 @@ def test_a_matte_can_be_a_track_matte_layer(tmp_path: Path) -> None:
     assert fg.source.matte is None  # type: ignore[union-attr]
 
 
+def test_a_track_matte_layer_id_steps_around_a_clip_of_that_name(
+    tmp_path: Path,
+) -> None:
+    # fg's track matte layer was 'fg_matte' whatever else was in the folder, so a
+    # colour clip 'FG_Matte.mp4' (the layer fg_matte) made two layers of one id and
+    # init failed with the spec model's error instead of writing a spec.
+    _tiny(tmp_path, "bg.mp4", pattern="gradient")
+    _tiny(tmp_path, "fg_rgb.mp4", pattern="disc")
+    _grey_matte(tmp_path / "roto.mp4")
+    _tiny(tmp_path, "FG_Matte.mp4", pattern="disc")
+    result = init_folder(tmp_path, track_mattes={"fg_rgb.mp4": "roto.mp4"})
+    by_source = {
+        layer.source.path: layer.id  # type: ignore[union-attr]
+        for layer in result.spec.layers
+    }
+    assert by_source == {
+        "bg.mp4": "bg",
+        "FG_Matte.mp4": "fg_matte",
+        "fg_rgb.mp4": "fg",
+        "roto.mp4": "fg_matte_2",
+    }
+    fg = result.spec.layer("fg")
+    assert fg.track_matte is not None and fg.track_matte.layer == "fg_matte_2"
+
+
 def test_an_rvm_pair_whose_movie_is_tagged_keeps_its_tag(tmp_path: Path) -> None:
     _tiny(tmp_path, "bg.mp4", pattern="gradient")
     _tiny(tmp_path, "hero_fgr.mp4", pattern="disc", matrix="bt709")
