@@ -3,19 +3,31 @@
 A layer id names ``layers/<id>/<id>.1001.exr``, a comp id the output folder, and
 ``convert --name`` the same folder and files; the folder is copied to the machine
 that runs After Effects, often Windows. So an id is 1 to 128 letters, digits, ``_``,
-``-`` and ``.``, starting with a letter or digit and not ending in ``.`` (Windows
-drops a trailing ``.`` from a file or folder name: a layer ``fg.`` would write a
-folder Windows shows as ``fg``, a layer ``fg``'s), and is not a name Windows keeps
-for a device: ``CON``, ``PRN``, ``AUX``, ``NUL``, ``COM1`` to ``COM9`` and ``LPT1``
-to ``LPT9``, in any case, alone or before a ``.`` (``nul.1001.exr`` is ``NUL`` to
-Windows: no file or folder there can have such a name; Microsoft, "Naming Files,
-Paths, and Namespaces"). :data:`ID_PATTERN` is the one spelling of that rule (the
-spec's ``ID`` rule, the JSON Schema's pattern and ``convert --name`` use it), and
-:func:`avoid_device_name` how a name aebridge makes itself steps around a device.
+``-`` and ``.``, starting with a letter or digit and not ending in ``.``, and is not
+a name Windows keeps for a device: ``CON``, ``PRN``, ``AUX``, ``NUL``, ``COM1`` to
+``COM9`` and ``LPT1`` to ``LPT9``, in any case, alone or before a ``.``.
+:data:`ID_PATTERN` is the one spelling of that rule (the spec's ``ID`` rule, the JSON
+Schema's pattern and ``convert --name`` use it), and :func:`avoid_device_name` how a
+name aebridge makes itself steps around a device.
 
-Windows and macOS do not tell names apart by case (``FG`` and ``fg`` are one folder
-there), so ids that name folders side by side (a spec's layers) must differ in more
-than case: :func:`folder_key` is what two such ids are compared by.
+The rules are Microsoft's: "Naming Files, Paths, and Namespaces", Naming Conventions
+(learn.microsoft.com/windows/win32/fileio/naming-a-file, as revised in April 2025):
+
+- "Do not use the following reserved names for the name of a file: CON, PRN, AUX,
+  NUL, COM1, [...] COM9, COM¹, COM², COM³, LPT1, [...] LPT9, LPT¹, LPT², and LPT³.
+  Also avoid these names followed immediately by an extension; for example, NUL.txt
+  and NUL.tar.gz are both equivalent to NUL": so ``nul.1001.exr`` is refused too. The
+  superscript digits need no rule, as an id is ASCII. ``COM0`` and ``LPT0`` are ids:
+  the page listed them from 2022 until that revision, which took them out as listed
+  in error (MicrosoftDocs/win32 pull request 2008), and Windows opens them as files.
+- "Do not end a file or directory name with a space or a period. Although the
+  underlying file system may support such names, the Windows shell and user
+  interface does not": a layer ``fg.`` would write a folder Windows shows as ``fg``,
+  a layer ``fg``'s. An id holds no space.
+- "Do not assume case sensitivity. For example, consider the names OSCAR, Oscar, and
+  oscar to be the same": ``FG`` and ``fg`` are one folder on Windows (and macOS), so
+  ids that name folders side by side (a spec's layers) must differ in more than
+  case; :func:`folder_key` is what two such ids are compared by.
 
 Light on purpose (no spec classes): a conversion checks its ``--name`` with it.
 """
@@ -36,7 +48,8 @@ __all__ = [
 ]
 
 _DEVICE_WORDS = ("CON", "PRN", "AUX", "NUL")
-# COM and LPT are devices followed by a digit 1 to 9.
+# COM and LPT are devices followed by a digit 1 to 9 (or a superscript 1 to 3, which
+# no id holds); COM0 and LPT0 are not (see the module's docstring).
 _DEVICE_PORTS = ("COM", "LPT")
 
 

@@ -804,6 +804,38 @@ def test_validation_problem(
     assert problems_of(data) == expected
 
 
+@pytest.mark.parametrize(
+    ("name", "allowed"),
+    [
+        # Microsoft's reserved names, alone or before an extension, in any case.
+        *((device, False) for device in ("CON", "prn", "Aux", "nUL")),
+        *((f"{port}{n}", False) for port in ("COM", "lpt") for n in range(1, 10)),
+        ("nul.tar.gz", False),
+        ("Com3.1001.exr", False),
+        # The superscript ports are reserved too; an id is ASCII anyway.
+        ("COM\u00b9", False),
+        ("LPT\u00b3", False),
+        # Not devices: Microsoft took COM0 and LPT0 out of its list (April 2025) as
+        # listed in error; a longer word, a number past 9, or a device after '_'.
+        ("COM0", True),
+        ("lpt0.1001.exr", True),
+        ("COM10", True),
+        ("console", True),
+        ("nul_", True),
+        ("con_.v2", True),
+        ("fg.con", True),
+        # A trailing '.' is dropped by Windows; inside a name it is kept.
+        ("fg.", False),
+        ("fg.v2", True),
+        ("fg-", True),
+    ],
+)
+def test_the_id_grammar_follows_microsoft_s_naming_conventions(
+    name: str, allowed: bool
+) -> None:
+    assert is_id(name) is allowed
+
+
 def test_every_problem_is_reported_at_once() -> None:
     data = base()
     data["comp"]["width"] = 0
