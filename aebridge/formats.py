@@ -4,7 +4,9 @@ An image sequence's frames, a still and a keyframe image are read with OpenImage
 when their extension is one of :data:`IMAGE_EXTENSIONS`; a movie with PyAV when its
 extension is one of :data:`MOVIE_EXTENSIONS`. Everything that sorts files by kind (the
 probe, a folder's listing, ``init``'s scan, the spec check) and every message
-refusing a file by its extension takes it from here.
+refusing a file by its extension takes it from here. An image name holding a
+:data:`FRAME_FIELD` (``####``, ``@``, ``%04d``, ``$F4``) is a sequence pattern
+(:mod:`aebridge.sequence` reads it), never one image.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import os
 
 __all__ = [
+    "FRAME_FIELD",
     "IMAGE_EXTENSIONS",
     "IMAGE_FILE",
     "IMAGE_NAME_PATTERN",
@@ -32,8 +35,15 @@ MOVIE_EXTENSIONS: frozenset[str] = frozenset(
     {".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi", ".mxf"}
 )
 
+#: A sequence pattern's frame field as a regex (Python and ECMA-262 alike): ``#``
+#: or ``@`` runs, printf's ``%04d``, Houdini's ``$F4`` (:mod:`aebridge.sequence`).
+FRAME_FIELD = r"#+|@+|%0?\d*d|\$F\d*"
+
 #: What one image (a keyframe image) may be, as messages refusing one say it.
-IMAGE_FILE = f"an image file ({', '.join(sorted(IMAGE_EXTENSIONS))})"
+IMAGE_FILE = (
+    f"an image file ({', '.join(sorted(IMAGE_EXTENSIONS))}) whose name holds no "
+    "frame field (#, @, %d, $F: that names an image sequence, not one image)"
+)
 
 #: What aebridge reads, as messages that refuse a file by its extension list it.
 READABLE = (
@@ -59,10 +69,13 @@ def any_case(text: str) -> str:
     )
 
 
-#: A name ending in an image extension, in any case (Python and ECMA-262 alike,
-#: matched in full): what one image may be called.
+#: A name ending in an image extension, in any case, with no frame field in its
+#: file name (Python and ECMA-262 alike, matched in full): what one image may be
+#: called.
 IMAGE_NAME_PATTERN = (
-    "^.*(?:" + "|".join(any_case(e) for e in sorted(IMAGE_EXTENSIONS)) + ")$"
+    rf"^(?!.*(?:{FRAME_FIELD})[^/]*$).*(?:"
+    + "|".join(any_case(e) for e in sorted(IMAGE_EXTENSIONS))
+    + ")$"
 )
 
 

@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING
 
 from . import sandbox
 from .errors import SourceError
-from .formats import IMAGE_EXTENSIONS
+from .formats import FRAME_FIELD, IMAGE_EXTENSIONS
 
 if TYPE_CHECKING:
     from fileseq.filesequence import FileSequence
@@ -68,7 +68,7 @@ __all__ = [
 ]
 
 # The frame-number field of a pattern: an optional range, then the padding.
-_PAD_FIELD_RE = re.compile(r"(#+|@+|%0?\d*d|\$F\d*)")
+_PAD_FIELD_RE = re.compile(f"({FRAME_FIELD})")
 # The characters fileseq reads as the start of a padding field.
 _FIELD_CHARS_RE = re.compile(r"[#@%$]")
 

@@ -26,7 +26,12 @@ from ..errors import SourceError
 from ..formats import IMAGE_EXTENSIONS, MOVIE_EXTENSIONS, unread_extension
 from ..ingest import SourceInfo, probe, read_frames
 from ..sandbox import PathOutsideRootsError
-from ..sequence import find_sequence, group_numbered, unnamed_sequence
+from ..sequence import (
+    find_sequence,
+    group_numbered,
+    is_sequence_pattern,
+    unnamed_sequence,
+)
 from .readers import read_record
 from .records import Record
 
@@ -46,6 +51,12 @@ MIN_SEQUENCE = 3
 #: Largest JSON file read as a record (a request with inline images can be large).
 MAX_RECORD_BYTES = 64 << 20
 _REFUSED = "refused: it leads outside the input roots"
+# A still can only be a keyframe image, which is one image: a name with a frame field
+# ('first@2x.png') is a sequence pattern to everything that reads the spec.
+_PATTERN_STILL = (
+    "a still whose name holds a frame field (#, @, %d, $F), which names an image "
+    "sequence, not one image: rename it to use it as a keyframe image"
+)
 # Mean channel spread (of full scale) under which a picture counts as grey.
 _GREY_SPREAD = 0.02
 
@@ -353,10 +364,13 @@ def scan(
                 info, path=pattern, kind="sequence", stem=stem, files=members
             )
         )
-    stills = [
-        Media(path=_rel(p, folder), kind="still", stem=p.stem, files=(_rel(p, folder),))
-        for p in still_paths
-    ]
+    stills: list[Media] = []
+    for p in still_paths:
+        rel = _rel(p, folder)
+        if is_sequence_pattern(rel):
+            left_out.append((rel, _PATTERN_STILL))
+        else:
+            stills.append(Media(path=rel, kind="still", stem=p.stem, files=(rel,)))
     records: list[Record] = []
     for path in jsons:
         rel = _rel(path, folder)

@@ -835,6 +835,25 @@ def test_inline_images_and_named_stills_become_keyframes(tmp_path: Path) -> None
     )
 
 
+def test_a_still_named_like_a_pattern_is_left_out_not_a_keyframe(
+    tmp_path: Path,
+) -> None:
+    # 'first@2x.png' placed itself at the first frame and init wrote it as the
+    # keyframe image, which the spec reads as a pattern ('@' is a frame field).
+    _tiny(tmp_path, "bg.mp4", pattern="gradient")
+    first = synthetic.frame_pixels(0, 64, 36, pattern="gradient", alpha=None)
+    _still_from(first, tmp_path / "first@2x.png")
+    _still_from(first, tmp_path / "last.png")
+    result = init_folder(tmp_path)
+    prov = result.spec.provenance
+    assert prov is not None
+    assert [(k.frame, k.image) for k in prov.keyframes] == [(5, "last.png")]
+    assert dict(result.left_out)["first@2x.png"] == (
+        "a still whose name holds a frame field (#, @, %d, $F), which names an image "
+        "sequence, not one image: rename it to use it as a keyframe image"
+    )
+
+
 def test_variable_rate_and_fully_opaque_alpha_are_said(tmp_path: Path) -> None:
     synthetic.write_movie(
         tmp_path / "screen_capture.mp4", frames=9, width=64, height=36, vfr=True

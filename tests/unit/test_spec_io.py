@@ -28,6 +28,7 @@ from aebridge.model import (
     MoveKind,
 )
 from aebridge.model.names import ID_ALLOWED, is_id
+from aebridge.sequence import is_sequence_pattern
 from aebridge.spec_io import dump_spec, load_spec, resolve_paths, spec_hash, validate
 
 Spec = dict[str, Any]
@@ -1165,7 +1166,10 @@ def test_specs_aebridge_writes_satisfy_the_json_schema() -> None:
         jsonschema.validate(good, schema)
 
 
-IMAGE_FILE = "an image file (.exr, .jpeg, .jpg, .png, .tif, .tiff)"
+IMAGE_FILE = (
+    "an image file (.exr, .jpeg, .jpg, .png, .tif, .tiff) whose name holds no frame "
+    "field (#, @, %d, $F: that names an image sequence, not one image)"
+)
 
 
 def test_a_keyframe_image_that_is_a_folder_is_refused(tmp_path: Path) -> None:
@@ -1189,6 +1193,74 @@ def test_a_keyframe_image_that_is_a_folder_is_refused(tmp_path: Path) -> None:
             f"(looked for {tmp_path.as_posix()}/first_frame.png)",
         )
     ]
+
+
+def test_a_keyframe_image_given_as_a_sequence_pattern_is_refused(
+    tmp_path: Path,
+) -> None:
+    # kf.####.png was listed as a sequence and passed when its frames were there: a
+    # marker named the pattern as its image and, with keyframe_guides, a one-frame
+    # guide layer converted the whole sequence. A keyframe image is one image.
+    for frame in (1, 2, 3):
+        (tmp_path / f"kf.{frame:04d}.png").write_bytes(b"x")
+    (tmp_path / "fg.png").write_bytes(b"x")
+    data = base()
+    data["layers"] = [
+        {
+            "id": "fg",
+            "source": "fg.png",
+            "provenance": {"keyframes": [{"frame": 0, "image": "kf.%04d.png"}]},
+        }
+    ]
+    data["provenance"] = {"keyframes": [{"frame": 0, "image": "kf.####.png"}]}
+    path = tmp_path / "comp.json"
+    path.write_text(json.dumps(data))
+    expected = [
+        (
+            "layers[0].provenance.keyframes[0].image",
+            f"'kf.%04d.png' is not allowed; allowed: {IMAGE_FILE}",
+        ),
+        (
+            "provenance.keyframes[0].image",
+            f"'kf.####.png' is not allowed; allowed: {IMAGE_FILE}",
+        ),
+    ]
+    for check_files in (True, False):
+        problems = validate(path, check_files=check_files)
+        assert [(p.path, p.message) for p in problems if p.severity == "error"] == (
+            expected
+        )
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "kf.png",
+        "kf/first.JPG",
+        "shot #2/first.png",  # a field in a folder's name is the folder's
+        "%x.png",
+        "kf.####.png",
+        "kf.#.tif",
+        "kf.@@@@.exr",
+        "kf@2x.png",
+        "kf.%04d.png",
+        "kf.%d.PNG",
+        "kf.$F4.exr",
+        "kf.1001-1120#.png",
+        "50%discount.png",
+    ],
+)
+def test_a_keyframe_image_is_one_image_as_the_sequence_grammar_reads_it(
+    name: str,
+) -> None:
+    # The model's rule (and the JSON Schema's pattern) is the grammar's: a name is
+    # refused exactly when the build would read it as a sequence pattern.
+    try:
+        m.ConditioningKeyframe(frame=0, image=name)
+        refused = False
+    except SpecError:
+        refused = True
+    assert refused is is_sequence_pattern(name)
 
 
 def test_a_keyframe_image_that_is_not_an_image_is_refused(tmp_path: Path) -> None:
