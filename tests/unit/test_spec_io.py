@@ -1195,43 +1195,6 @@ def test_a_keyframe_image_that_is_a_folder_is_refused(tmp_path: Path) -> None:
     ]
 
 
-def test_a_keyframe_image_given_as_a_sequence_pattern_is_refused(
-    tmp_path: Path,
-) -> None:
-    # kf.####.png was listed as a sequence and passed when its frames were there: a
-    # marker named the pattern as its image and, with keyframe_guides, a one-frame
-    # guide layer converted the whole sequence. A keyframe image is one image.
-    for frame in (1, 2, 3):
-        (tmp_path / f"kf.{frame:04d}.png").write_bytes(b"x")
-    (tmp_path / "fg.png").write_bytes(b"x")
-    data = base()
-    data["layers"] = [
-        {
-            "id": "fg",
-            "source": "fg.png",
-            "provenance": {"keyframes": [{"frame": 0, "image": "kf.%04d.png"}]},
-        }
-    ]
-    data["provenance"] = {"keyframes": [{"frame": 0, "image": "kf.####.png"}]}
-    path = tmp_path / "comp.json"
-    path.write_text(json.dumps(data))
-    expected = [
-        (
-            "layers[0].provenance.keyframes[0].image",
-            f"'kf.%04d.png' is not allowed; allowed: {IMAGE_FILE}",
-        ),
-        (
-            "provenance.keyframes[0].image",
-            f"'kf.####.png' is not allowed; allowed: {IMAGE_FILE}",
-        ),
-    ]
-    for check_files in (True, False):
-        problems = validate(path, check_files=check_files)
-        assert [(p.path, p.message) for p in problems if p.severity == "error"] == (
-            expected
-        )
-
-
 @pytest.mark.parametrize(
     "name",
     [
@@ -1263,11 +1226,16 @@ def test_a_keyframe_image_is_one_image_as_the_sequence_grammar_reads_it(
     assert refused is is_sequence_pattern(name)
 
 
-def test_a_keyframe_image_that_is_not_an_image_is_refused(tmp_path: Path) -> None:
+def test_a_keyframe_image_that_is_not_one_image_file_is_refused(
+    tmp_path: Path,
+) -> None:
     # Only its existence was checked: notes.txt or a movie passed validate, a marker
     # named it as the image, and with keyframe_guides the build failed on the text
-    # file or made a guide layer of the movie's first frame.
-    for name in ("notes.txt", "clip.mp4", "first_frame", "Last.PNG", "fg.png"):
+    # file or made a guide layer of the movie's first frame. kf.####.png was listed
+    # as a sequence and passed when its frames were there: its guide layer converted
+    # the whole sequence. A keyframe image is one image.
+    kf = ("kf.0001.png", "kf.0002.png", "kf.0003.png")
+    for name in ("notes.txt", "clip.mp4", "first_frame", "Last.PNG", "fg.png", *kf):
         (tmp_path / name).write_bytes(b"x")
     data = base()
     data["layers"] = [
@@ -1282,6 +1250,7 @@ def test_a_keyframe_image_that_is_not_an_image_is_refused(tmp_path: Path) -> Non
             {"frame": 0, "image": "notes.txt"},
             {"frame": 1, "image": "first_frame"},
             {"frame": 2, "image": "Last.PNG"},
+            {"frame": 3, "image": "kf.####.png"},
         ]
     }
     path = tmp_path / "comp.json"
@@ -1298,6 +1267,10 @@ def test_a_keyframe_image_that_is_not_an_image_is_refused(tmp_path: Path) -> Non
         (
             "provenance.keyframes[1].image",
             f"'first_frame' is not allowed; allowed: {IMAGE_FILE}",
+        ),
+        (
+            "provenance.keyframes[3].image",
+            f"'kf.####.png' is not allowed; allowed: {IMAGE_FILE}",
         ),
     ]
     for check_files in (True, False):
