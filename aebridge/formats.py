@@ -37,7 +37,8 @@ MOVIE_EXTENSIONS: frozenset[str] = frozenset(
 
 #: A sequence pattern's frame field as a regex (Python and ECMA-262 alike): ``#``
 #: or ``@`` runs, printf's ``%04d``, Houdini's ``$F4`` (:mod:`aebridge.sequence`).
-FRAME_FIELD = r"#+|@+|%0?\d*d|\$F\d*"
+#: Digits are spelled ``[0-9]``: Python's ``\d`` also takes other scripts' digits.
+FRAME_FIELD = r"#+|@+|%0?[0-9]*d|\$F[0-9]*"
 
 #: What one image (a keyframe image) may be, as messages refusing one say it.
 IMAGE_FILE = (
@@ -71,9 +72,10 @@ def any_case(text: str) -> str:
 
 #: A name ending in an image extension, in any case, with no frame field in its
 #: file name (Python and ECMA-262 alike, matched in full): what one image may be
-#: called.
+#: called. Any character is ``[\s\S]``, not ``.``, which stops at a line break in
+#: Python and also at CR, U+2028 and U+2029 in ECMA-262.
 IMAGE_NAME_PATTERN = (
-    rf"^(?!.*(?:{FRAME_FIELD})[^/]*$).*(?:"
+    rf"^(?![\s\S]*(?:{FRAME_FIELD})[^/]*$)[\s\S]*(?:"
     + "|".join(any_case(e) for e in sorted(IMAGE_EXTENSIONS))
     + ")$"
 )

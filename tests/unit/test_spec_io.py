@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
@@ -29,7 +31,12 @@ from aebridge.model import (
 )
 from aebridge.model.names import ID_ALLOWED, is_id
 from aebridge.sequence import is_sequence_pattern
+from aebridge.spec.schema import comp_spec_schema
 from aebridge.spec_io import dump_spec, load_spec, resolve_paths, spec_hash, validate
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "js"))
+
+import aejsx
 
 Spec = dict[str, Any]
 
@@ -1224,6 +1231,58 @@ def test_a_keyframe_image_is_one_image_as_the_sequence_grammar_reads_it(
     except SpecError:
         refused = True
     assert refused is is_sequence_pattern(name)
+
+
+def test_the_schema_s_keyframe_image_pattern_takes_what_the_model_takes() -> None:
+    # The JSON Schema's pattern is read by ECMA-262, whose '.' stops at CR, U+2028
+    # and U+2029 and whose \d is ASCII: 'a\rb.png' passed validate and not a
+    # client's schema check, 'kf.%\u0661d.png' (an Arabic-Indic digit) the other
+    # way round. Both read a name as the sequence grammar does, as one image or not.
+    node = aejsx.node_ready()
+    pattern = comp_spec_schema()["$defs"]["conditioning_keyframe"]["properties"][
+        "image"
+    ]["pattern"]
+    names = [
+        "kf.png",
+        "a\rb.png",
+        "a\u2028b.png",
+        "a\u2029b.png",
+        "a\nb.png",
+        "kf.png\n",
+        "kf.%\u0661d.png",
+        "kf.$F\u0661.png",
+        "kf.%04d.png",
+        "kf.####\r.png",
+        "shot #2/first.png",
+    ]
+    script = (
+        "const names = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
+        "const [plain, unicode] = [new RegExp(process.argv[1]),"
+        " new RegExp(process.argv[1], 'u')];"
+        "console.log(JSON.stringify(names.map(t => [plain.test(t), unicode.test(t)])));"
+    )
+    run = subprocess.run(
+        [node, "-e", script, pattern],
+        input=json.dumps(names),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    one_image = [
+        name.lower().endswith(".png") and not is_sequence_pattern(name)
+        for name in names
+    ]
+
+    def model_takes(name: str) -> bool:
+        try:
+            m.ConditioningKeyframe(frame=0, image=name)
+        except SpecError:
+            return False
+        return True
+
+    assert [model_takes(name) for name in names] == one_image
+    assert json.loads(run.stdout) == [[taken, taken] for taken in one_image]
 
 
 def test_a_keyframe_image_that_is_not_one_image_file_is_refused(
