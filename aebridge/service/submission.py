@@ -30,6 +30,7 @@ from typing import Any
 
 from .. import sandbox
 from ..errors import AebridgeError, OptionError, Problem, SourceError, SpecError
+from ..formats import unread_file
 from ..model import ExrSequence
 from ..sequence import SequencePattern, is_sequence_pattern, takes_frame
 from .config import ServiceConfig
@@ -465,6 +466,13 @@ class Submitter:
                 and problem.path.endswith(_FILE_FIELDS)
                 and isinstance(given, str)
                 and self._finds_nothing(given, base)
+                # A source or matte of a kind aebridge does not read (src.txt) is
+                # refused by its name, as the spec check refuses it: from any
+                # base_dir.
+                and not (
+                    problem.path.endswith(_SOURCE_FIELDS)
+                    and unread_file(base / given) is not None
+                )
             ):
                 problem = Problem(
                     path=problem.path,
@@ -573,6 +581,8 @@ class Submitter:
 #: Spec fields that name a file or folder: where a relative one finds nothing, the
 #: refusal says where relative paths start.
 _FILE_FIELDS = (".path", ".matte", ".folder", ".image")
+#: Of those, a layer source's and matte's, which the spec check refuses by kind.
+_SOURCE_FIELDS = (".path", ".matte")
 
 
 def _written_at(spec: Any, path: str) -> Any:

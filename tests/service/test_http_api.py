@@ -494,6 +494,9 @@ def _a_gap(inputs: Path) -> str:
         (_two_sequences, False),
         (_a_gap, False),
         (lambda inputs: "a" * 300, False),  # too long to look up
+        # Refused by its kind wherever it is: no base_dir finds it a readable file.
+        (lambda inputs: "fg/missing.txt", False),
+        (lambda inputs: "fg/g.####.gif", False),
     ],
     ids=[
         "missing",
@@ -504,6 +507,8 @@ def _a_gap(inputs: Path) -> str:
         "two-sequences",
         "gap",
         "too-long",
+        "unread-file",
+        "unread-pattern",
     ],
 )
 def test_only_a_relative_path_that_finds_nothing_says_where_relative_paths_start(
