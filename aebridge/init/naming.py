@@ -1,11 +1,13 @@
 """The file-name conventions ``aebridge init`` reads: mattes, plates, RVM's outputs.
 
-Names are compared by their words: a stem is folded to ASCII as ids are
-(:func:`aebridge.model.layer.fold_ascii`: ``ünï`` -> ``uni``), split at every other
-character than a letter or digit (of any script: ``前景_matte`` is ``前景`` and
-``matte``) and lower-cased, so ``Hero-FGR``, ``hero_fgr`` and ``hero.fgr`` are the
-same name, and a layer id is made of the words (``fg ünï's #3`` -> ``fg_uni_s_3``)
-as a comp's folder is of its name. A name whose letters an id cannot hold
+Names are compared by their words: a stem's letters that fold to ASCII are folded as
+ids are (:func:`aebridge.model.layer.fold_ascii`: ``ünï`` -> ``uni``), other letters
+kept with the marks written on them (``दिन`` and ``दान``, ``ガラス`` and ``カラス``
+are two names), split at every other character than a letter, digit or mark (of any
+script: ``前景_matte`` is ``前景`` and ``matte``) and lower-cased, so
+``Hero-FGR``, ``hero_fgr`` and ``hero.fgr`` are the same name, and a layer id is
+made of the words (``fg ünï's #3`` -> ``fg_uni_s_3``) as a comp's folder is of its
+name. A name whose letters an id cannot hold
 (``前景``) gives the layer an id of its hash and keeps the name as the layer's name
 in After Effects (:func:`layer_name`).
 
@@ -23,6 +25,7 @@ say, and the composition (the foreground over green) is recognised by
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from ..model.layer import fold_ascii, named_id
@@ -81,8 +84,6 @@ KEYFRAME_WORDS: dict[str, str] = {
     "tail": "last",
 }
 
-# Runs of characters that are no letter or digit, of any script.
-_SPLIT = re.compile(r"[\W_]+")
 _UUID = re.compile(
     r"^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$", re.I
 )
@@ -91,11 +92,39 @@ _DIGIT = re.compile(r"\d")
 _GENERIC = frozenset({"output", "video", "download", "result", "gen", "generation"})
 
 
+def _is_mark(c: str) -> bool:
+    return unicodedata.category(c).startswith("M")
+
+
+def _in_word(c: str) -> bool:
+    """Whether ``c`` is part of a word: a letter or digit of any script, or a mark
+    written on one (Devanagari's and Thai's vowel signs, a virama)."""
+    return c.isalnum() or _is_mark(c)
+
+
+def _folded(stem: str) -> str:
+    """``stem`` with each letter that folds to ASCII folded, its marks dropped
+    (``ünï``, composed or not -> ``uni``; ``ﬁ`` -> ``fi``), and every other letter
+    kept as written with its marks (``が``: folding leaves ``か``, another word)."""
+    out: list[str] = []
+    folded = True  # whether the letter a mark is written on was folded
+    for c in unicodedata.normalize("NFC", stem):
+        if _is_mark(c):
+            if not folded:
+                out.append(c)
+            continue
+        ascii_form = fold_ascii(c)
+        folded = ascii_form.isascii()
+        out.append(ascii_form if folded else c)
+    return "".join(out)
+
+
 def words(stem: str) -> tuple[str, ...]:
-    """A name's lower-case words, folded to ASCII: ``"Hero-FGR.v2"`` -> ``("hero",
-    "fgr", "v2")``, ``"fg ünï's #3"`` -> ``("fg", "uni", "s", "3")``, ``"前景_matte"``
-    -> ``("前景", "matte")``."""
-    return tuple(w.lower() for w in _SPLIT.split(fold_ascii(stem)) if w)
+    """A name's lower-case words, folded to ASCII where they fold: ``"Hero-FGR.v2"``
+    -> ``("hero", "fgr", "v2")``, ``"fg ünï's #3"`` -> ``("fg", "uni", "s", "3")``,
+    ``"前景_matte"`` -> ``("前景", "matte")``, ``"दिन"`` -> ``("दिन",)``."""
+    spaced = "".join(c if _in_word(c) else " " for c in _folded(stem))
+    return tuple(w.lower() for w in spaced.split())
 
 
 def norm(stem: str) -> str:
@@ -261,6 +290,11 @@ def layer_name(stem: str) -> str | None:
         return None
     parts = words(stem)
     if len(parts) > 1 and parts[-1] in COLOUR_WORDS:
-        # The colour word is ASCII, so it is the stem's last word too.
-        return re.sub(r"[\W_]+[^\W_]+[\W_]*$", "", stem)
+        # The colour word is ASCII, so it is the stem's last word too: it goes, with
+        # the characters around it that are in no word.
+        end = len(stem)
+        for in_word in (False, True, False):
+            while end and _in_word(stem[end - 1]) is in_word:
+                end -= 1
+        return stem[:end] or stem
     return stem

@@ -1005,6 +1005,24 @@ def test_names_of_no_ascii_letter_pair_and_keep_their_name_in_after_effects(
     assert sorted(x["name"] for x in comp["layers"]) == ["前景", "背景"]
 
 
+def test_a_matte_pairs_with_its_own_name_in_any_script(tmp_path: Path) -> None:
+    # Folding split 'दिन' (day) and 'दान' (gift) at their vowel signs into the same
+    # words, so the matte of the one was paired with the clip of the other.
+    _tiny(tmp_path, "bg.mp4", pattern="gradient")
+    _tiny(tmp_path, "दान.mp4", pattern="disc")
+    _grey_matte(tmp_path / "दिन_matte.mp4")
+    with pytest.raises(InitError) as caught:
+        init_folder(tmp_path)
+    assert "दिन_matte.mp4 is a matte" in str(caught.value)
+    _tiny(tmp_path, "दिन.mp4", pattern="disc")
+    result = init_folder(tmp_path, exclude=["bg.mp4"])
+    mattes = {
+        layer.source.path: layer.source.matte  # type: ignore[union-attr]
+        for layer in result.spec.layers
+    }
+    assert mattes == {"दान.mp4": None, "दिन.mp4": "दिन_matte.mp4"}
+
+
 def test_cli_writes_prints_the_table_and_never_overwrites(
     folders: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

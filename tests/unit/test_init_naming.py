@@ -197,3 +197,40 @@ def test_every_name_gives_an_id(name: str) -> None:
     # never ending in '.' (Windows drops it: 'fg.' would be the folder 'fg').
     for made in (naming.layer_id(name, "fg", set()), comp_slug(name)):
         assert ID.check(made) is None, made
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ("दिन", "दान"),  # Devanagari vowel signs (Mc) split a word: both 'द', 'न'
+        ("กิน", "กัน"),  # Thai vowel marks (Mn)
+        ("ガラス", "カラス"),  # a voiced mark NFKD splits off and folding dropped
+        ("कल्", "कल"),  # a virama
+    ],
+)
+def test_names_in_other_scripts_keep_the_marks_that_tell_them_apart(
+    one: str, other: str
+) -> None:
+    # Folding dropped or split at the marks written on letters of other scripts, so
+    # two names were one: a matte 'दिन_matte' paired with the clip 'दान'.
+    assert naming.norm(one) != naming.norm(other)
+    matte = naming.matte_name(f"{one}_matte")
+    assert matte is not None
+    assert naming.norm(other) not in naming.partner_keys(matte)
+    assert naming.norm(one) in naming.partner_keys(matte)
+    assert naming.layer_name(f"{one}_rgb") == one
+
+
+@pytest.mark.parametrize(
+    ("stem", "same_as"),
+    [
+        ("Ünï", "uni"),
+        ("U\u0308ni\u0308", "uni"),  # decomposed, as macOS stores file names
+        ("ﬁnal", "final"),
+        ("が_rgb", "か\u3099-RGB"),  # one name, composed or not
+    ],
+)
+def test_what_folds_to_ascii_is_folded_and_spellings_of_one_name_are_one(
+    stem: str, same_as: str
+) -> None:
+    assert naming.norm(stem) == naming.norm(same_as)
