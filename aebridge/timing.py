@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import math
 import re
 from fractions import Fraction
 
 from .errors import OptionError
 
 __all__ = [
+    "MAX_RATE",
+    "MIN_RATE",
     "NTSC_RATES",
+    "RATE_ALLOWED",
     "RATIO_TEXT",
+    "exact_rate",
     "format_rate",
     "frame_to_timecode",
     "has_timecode",
     "pack_timecode",
     "parse_rate",
+    "rate_range",
     "ratio_from_text",
     "timecode_rate",
 ]
@@ -49,54 +55,74 @@ _NUMBER = r"([0-9]+(?:\.[0-9]+)?)"
 RATIO_TEXT = rf"^{_SPACE}*{_NUMBER}{_SPACE}*(?:/{_SPACE}*{_NUMBER})?{_SPACE}*$"
 _RATIO_RE = re.compile(RATIO_TEXT)
 
-_ALLOWED = "a positive number or ratio such as 24, 25, 23.976, 29.97, 24000/1001"
+#: What rate text may be, as messages refusing one say it.
+RATE_ALLOWED = "a number or ratio such as 24, 25, 23.976, 29.97, 24000/1001"
+#: The rates any rate may be, frames per second.
+MIN_RATE, MAX_RATE = 1, 1000
+
+
+def exact_rate(value: object) -> Fraction | None:
+    """The exact value of a rate as written, whatever its size; None when it is not
+    written as a rate.
+
+    Args:
+        value: ``24``, ``"24"``, ``"23.976"`` (read as 24000/1001), ``"24000/1001"``,
+            a :class:`~fractions.Fraction`, or a ``[num, den]`` pair.
+
+    Returns:
+        The value (possibly 0, negative or huge), or None.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, Fraction):
+        return value
+    if isinstance(value, int):
+        return Fraction(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        text = repr(value)
+        return NTSC_RATES.get(text.rstrip("0").rstrip("."), Fraction(text))
+    if isinstance(value, (list, tuple)) and len(value) == 2:
+        num, den = value
+        if not all(isinstance(x, int) and not isinstance(x, bool) for x in (num, den)):
+            return None
+        return None if den == 0 else Fraction(num, den)
+    if isinstance(value, str):
+        match = _RATIO_RE.fullmatch(value)
+        if match is None:
+            return None
+        num, den = match.groups()
+        return (NTSC_RATES.get(num) if den is None else None) or _ratio(num, den)
+    return None
 
 
 def parse_rate(value: object, *, option: str = "rate") -> Fraction:
     """Parse a frame rate exactly.
 
     Args:
-        value: ``24``, ``"24"``, ``"23.976"`` (read as 24000/1001), ``"24000/1001"``,
-            a :class:`~fractions.Fraction`, or a ``[num, den]`` pair.
+        value: as :func:`exact_rate` reads it.
         option: the option or spec path named in the error.
 
     Returns:
-        The rate as a Fraction (1 to 1000 frames per second).
+        The rate as a Fraction (:data:`MIN_RATE` to :data:`MAX_RATE` frames per
+        second).
 
     Raises:
-        OptionError: the value is not a rate.
+        OptionError: the value is not a rate, or one out of that range (the message
+            says which).
     """
-    rate: Fraction
-    if isinstance(value, bool):
-        raise OptionError(option, value, _ALLOWED)
-    if isinstance(value, Fraction):
-        rate = value
-    elif isinstance(value, int):
-        rate = Fraction(value)
-    elif isinstance(value, float):
-        text = repr(value)
-        rate = NTSC_RATES.get(text.rstrip("0").rstrip("."), Fraction(text))
-    elif isinstance(value, (list, tuple)) and len(value) == 2:
-        num, den = value
-        if not all(isinstance(x, int) and not isinstance(x, bool) for x in (num, den)):
-            raise OptionError(option, value, _ALLOWED)
-        if den == 0:
-            raise OptionError(option, value, _ALLOWED)
-        rate = Fraction(num, den)
-    elif isinstance(value, str):
-        match = _RATIO_RE.fullmatch(value)
-        exact = None
-        if match is not None:
-            num, den = match.groups()
-            exact = (NTSC_RATES.get(num) if den is None else None) or _ratio(num, den)
-        if exact is None:
-            raise OptionError(option, value, _ALLOWED)
-        rate = exact
-    else:
-        raise OptionError(option, value, _ALLOWED)
-    if not (1 <= rate <= 1000):
-        raise OptionError(option, value, _ALLOWED)
+    rate = exact_rate(value)
+    if rate is None:
+        raise OptionError(option, value, RATE_ALLOWED)
+    if not (MIN_RATE <= rate <= MAX_RATE):
+        raise OptionError(option, value, rate_range())
     return rate
+
+
+def rate_range(lo: int = MIN_RATE, hi: int = MAX_RATE) -> str:
+    """Rates ``lo`` to ``hi`` as messages allowing them say it."""
+    return f"{lo} to {hi} frames per second, such as 24, 25, 23.976, 24000/1001"
 
 
 def ratio_from_text(text: str) -> Fraction | None:

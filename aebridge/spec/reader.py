@@ -19,7 +19,7 @@ from fractions import Fraction
 from typing import Any
 
 from ..animation import CustomEase, Ease, EaseHandle
-from ..errors import ModelError, OptionError, Problem
+from ..errors import ModelError, Problem
 from ..model import AnimatableValue, ExrSequence, Keyframe, LayerSource
 from ..model.rules import (
     Animatable,
@@ -44,7 +44,15 @@ from ..model.rules import (
     type_name,
 )
 from ..model.table import FieldSpec, conditions, relations, spec_fields
-from ..timing import parse_rate, ratio_from_text
+from ..timing import (
+    MAX_RATE,
+    MIN_RATE,
+    RATE_ALLOWED,
+    exact_rate,
+    format_rate,
+    rate_range,
+    ratio_from_text,
+)
 
 __all__ = ["FAIL", "Context", "RuleReader", "child"]
 
@@ -324,12 +332,16 @@ class RuleReader:
 
     def rate(self, value: object, path: str, rule: Rate) -> Fraction | None:
         """An exact rate (``24``, ``"23.976"``, ``"24000/1001"``, ``[24000, 1001]``)."""
-        try:
-            rate = parse_rate(value, option=path)
-        except OptionError as exc:
-            self.error(path, f"{quote(value)} is not allowed; allowed: {exc.allowed}")
+        rate = exact_rate(value)
+        if rate is None:
+            self.error(path, f"{quote(value)} is not allowed; allowed: {RATE_ALLOWED}")
             return None
+        # The field's own range first (a comp's 1 to 99), then the one of every rate.
         message = rule.check(rate)
+        if message is None and not (MIN_RATE <= rate <= MAX_RATE):
+            message = (
+                f"{format_rate(rate)} fps is out of range; allowed: {rate_range()}"
+            )
         if message is not None:
             self.error(path, message)
             return None

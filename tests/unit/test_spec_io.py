@@ -505,8 +505,8 @@ CASES: list[tuple[str, Mutation, list[tuple[str, str, str]]]] = [
             (
                 "error",
                 "comp.rate",
-                "'fast' is not allowed; allowed: a positive number or ratio such as "
-                "24, 25, 23.976, 29.97, 24000/1001",
+                "'fast' is not allowed; allowed: a number or ratio such as 24, 25, "
+                "23.976, 29.97, 24000/1001",
             )
         ],
     ),
@@ -517,8 +517,21 @@ CASES: list[tuple[str, Mutation, list[tuple[str, str, str]]]] = [
             (
                 "error",
                 "comp.rate",
-                "'" + "1" * 56 + "... is not allowed; allowed: a positive number or "
-                "ratio such as 24, 25, 23.976, 29.97, 24000/1001",
+                "'" + "1" * 56 + "... is not allowed; allowed: a number or ratio "
+                "such as 24, 25, 23.976, 29.97, 24000/1001",
+            )
+        ],
+    ),
+    (
+        # A positive rate, but not one a comp may have: its range, not the syntax.
+        "a comp rate below 1",
+        _set("comp.rate", "0.5"),
+        [
+            (
+                "error",
+                "comp.rate",
+                "1/2 fps is out of range; allowed: 1 to 99 fps (After Effects' comp "
+                "rates)",
             )
         ],
     ),
@@ -532,8 +545,8 @@ CASES: list[tuple[str, Mutation, list[tuple[str, str, str]]]] = [
             (
                 "error",
                 "comp.rate",
-                "'\uff12\uff14' is not allowed; allowed: a positive number or ratio "
-                "such as 24, 25, 23.976, 29.97, 24000/1001",
+                "'\uff12\uff14' is not allowed; allowed: a number or ratio such as "
+                "24, 25, 23.976, 29.97, 24000/1001",
             )
         ],
     ),

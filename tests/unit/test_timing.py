@@ -77,6 +77,13 @@ def test_bad_rates_name_the_option_and_what_is_allowed(bad: object) -> None:
     assert "24000/1001" in str(info.value)
 
 
+@pytest.mark.parametrize("bad", ["0.5", 0.5, "1/2", [1, 2], "1001", 2000])
+def test_a_rate_out_of_range_is_told_the_range(bad: object) -> None:
+    # 0.5 is a positive number: the message must say what rates are allowed.
+    with pytest.raises(OptionError, match=r"allowed: 1 to 1000 frames per second"):
+        parse_rate(bad, option="--fps")
+
+
 # Rate and ratio text is read by the parser (validate, --fps, the service) and by
 # whoever checks a spec with the published JSON Schema, whose patterns are ECMA-262's:
 # the two must take the same text.
