@@ -68,6 +68,9 @@ def test_rates_parse_exactly(text: object, expected: Fraction) -> None:
         # Digits other than 0-9 (the JSON Schema's pattern takes 0-9 only).
         pytest.param("\uff12\uff14", id="fullwidth-digits"),
         pytest.param("\u0662\u0664/1", id="arabic-indic-digits"),
+        # Not numbers (Fraction raised ValueError for them).
+        pytest.param(float("nan"), id="nan"),
+        pytest.param(float("inf"), id="inf"),
     ],
 )
 def test_bad_rates_name_the_option_and_what_is_allowed(bad: object) -> None:
