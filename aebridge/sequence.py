@@ -19,7 +19,10 @@ of this grammar to fileseq's (its default ``#`` is four digits), and
 a letter or digit separates the name from the number (``fg-0001.png`` is frame 1 of
 ``fg-####.png``, ``fg_v2-1001.png`` frame 1001 of ``fg_v2-####.png``), in a pattern
 as in a file name (``fg-1001-1120#.png`` is frames 1001 to 1120 of ``fg-``), after
-``.``, ``_`` or nothing it is a minus sign (``fg.-001.png``). Numbers must be
+``.``, ``_`` or nothing it is a minus sign (``fg.-001.png``). So a range begins
+after a separator or at the start: digits joined to the name's letters before a
+``-`` are the name's (``fg_v2-1001#.png`` is frame 1001 of ``fg_v2-``, as the file
+``fg_v2-1001.png`` is, not frames 2 to 1001 of ``fg_v``). Numbers must be
 padded to the pattern's width as fileseq's strict padding says (a wider number is
 accepted only without leading zeros, e.g. frame 10000 of ``####``; a negative number
 counts its sign in the width, ``-002``, or has it outside, ``-0002``), and the frames
@@ -190,6 +193,12 @@ _FRAME_TEXT_RE = re.compile(r"-?\d+")
 # 'fg_v2-1001.png'), in a folder's names as in a pattern ('fg-####.png').
 _SIGN_AFTER = frozenset("._- ")
 
+# What follows a name ending in a letter or digit when a '-' ends the name there: the
+# '-' at once ('fg-1001-1120#.png'), or after digits joined to the name ('v2-' in
+# 'fg_v2-1001#.png', which fileseq reads as frames 2 to 1001 of 'fg_v'): a frame
+# range with a '-' in it begins after a separator, never inside a word.
+_NAME_BEFORE_HYPHEN_RE = re.compile(r"\d*-")
+
 
 def takes_frame(text: str, padding: int) -> bool:
     """Whether the frame field ``text`` of a file name fits a ``padding``-digit pattern.
@@ -220,8 +229,10 @@ def _read_fields(base: str, field: re.Match[str], shown: str) -> FileSequence:
     """fileseq's reading of a pattern's name, range and padding, the name ending
     where the grammar says: a ``-`` after a letter or digit separates, never signs
     (``fg-1001-1120#.png`` is frames 1001 to 1120 of ``fg-``, where fileseq reads
-    -1001 to 1120 of ``fg``), and digits with a ``-`` no range can end in are the
-    name's (``fg_v2-####.png``, ``fg_v2-1001-1120#.png``: fileseq reads no pattern).
+    -1001 to 1120 of ``fg``), and digits joined to a name's letters before a ``-``
+    are the name's, whether or not fileseq reads a range there (``fg_v2-####.png``
+    and ``fg_v2-1001-1120#.png``, where it reads no pattern; ``fg_v2-1001#.png`` is
+    frame 1001 of ``fg_v2-``, where it reads frames 2 to 1001 of ``fg_v``).
 
     Raises:
         SourceError: no reading (fileseq's error for the pattern as written).
@@ -252,10 +263,13 @@ def _read_fields(base: str, field: re.Match[str], shown: str) -> FileSequence:
             continue
         name = len(parsed.basename())
         if not (
-            head[name:].startswith("-") and name and head[name - 1] not in _SIGN_AFTER
+            _NAME_BEFORE_HYPHEN_RE.match(head, name)
+            and name
+            and head[name - 1] not in _SIGN_AFTER
         ):
             return parsed
-        # The '-' separates: a later end (the one just after it) reads the range.
+        # A '-' after the name's letter or digits separates: a later end (the one
+        # just after it) reads the range.
     raise SourceError(
         f"cannot read the frame pattern ({first}); allowed: {_PATTERN_HELP}",
         path=shown,
@@ -407,7 +421,11 @@ def _from_pattern(path: str) -> FrameSequence:
         numbers = [int(n) for n in wanted]
         missing = [n for n in numbers if n not in found]
         if missing and len(missing) == len(numbers):
-            raise SourceError(f"no frame of the range {wanted} exists", path=path)
+            raise SourceError(
+                f"no frame of the range {wanted} exists (looked for {pattern.name} "
+                f"in {directory or '.'!r})",
+                path=path,
+            )
         if missing:
             raise SourceError(
                 f"missing frame(s) {format_frame_ranges(missing)} in the range "

@@ -160,6 +160,9 @@ def test_a_range_with_no_files_says_so(seq: Path) -> None:
         ("nothing.####.png", "no file matches the pattern"),
         ("missing_dir/a.####.png", "does not exist"),
         ("plain.png", "not a sequence pattern or folder"),
+        # fileseq reads no frame field in these (its name runs past the field).
+        ("logo@2x.png", "cannot read the frame field '@'"),
+        ("take#3.png", "cannot read the frame field '#'"),
     ],
 )
 def test_bad_paths_name_the_path(tmp_path: Path, path: str, message: str) -> None:
@@ -450,6 +453,11 @@ def test_names_of_two_paddings_are_two_sequences() -> None:
         ("fg-1001-1003#.png", "fg-", (1001, 1002, 1003)),
         # After '.' it is a sign.
         ("fg.-1-1#.png", "fg.", (-1, 0, 1)),
+        # Digits joined to the name before a '-' are the name's, where fileseq reads
+        # a range beginning with them: these were frames 2 to 1002 of 'fg_v'.
+        ("fg_v2-1002#.png", "fg_v2-", (1002,)),
+        ("fg_v2-1002@@@@.png", "fg_v2-", (1002,)),
+        ("fg_v2-1002%04d.png", "fg_v2-", (1002,)),
     ],
 )
 def test_a_name_ending_in_digits_and_a_hyphen_is_the_pattern_s_name(
@@ -463,3 +471,40 @@ def test_a_name_ending_in_digits_and_a_hyphen_is_the_pattern_s_name(
     found = find_sequence(tmp_path / pattern)
     assert found.frame_numbers == numbers
     assert found.frame_files[0] == str(tmp_path / f"{prefix}{numbers[0]:04d}.png")
+
+
+@pytest.mark.parametrize(
+    ("pattern", "prefix", "frames"),
+    [
+        # A frame range begins after a separator ('.', '_', '-', a space) or at the
+        # start: digits joined to the name's letters before a '-' are the name's, as
+        # in a file name ('out1-0003.png' is frame 3 of 'out1-'), where fileseq reads
+        # a range beginning with them (frames 2-1001 of 'sh010-v', 1-3 of 'out').
+        ("sh010-v002-1001#.png", "sh010-v002-", "1001"),
+        ("out1-3#.png", "out1-", "3"),
+        ("fg_v2-1001,1003#.png", "fg_v2-", "1001,1003"),
+        ("fg.v2-1001#.png", "fg.v2-", "1001"),
+        ("fg.2-1001#.png", "fg.", "2-1001"),
+        ("fg_2-1001#.png", "fg_", "2-1001"),
+        ("2-5#.png", "", "2-5"),
+        ("out1001#.png", "out", "1001"),
+        ("fg.1-9x2#.png", "fg.", "1-9x2"),
+    ],
+)
+def test_a_frame_range_begins_after_a_separator(
+    pattern: str, prefix: str, frames: str
+) -> None:
+    parsed = SequencePattern.parse(pattern)
+    assert (parsed.prefix, str(parsed.frames)) == (prefix, frames)
+
+
+def test_a_range_no_file_fills_names_the_pattern_it_read(tmp_path: Path) -> None:
+    # 'out1-3#.png' is frame 3 of 'out1-' (the grammar's reading, which a folder of
+    # out1-0001.png.. gives too), so beside out0001.png.. the error says what it
+    # looked for.
+    touch(tmp_path, "out0001.png", "out0002.png", "out0003.png")
+    with pytest.raises(SourceError, match=r"range 3 exists \(looked for out1-####"):
+        find_sequence(tmp_path / "out1-3#.png")
+    touch(tmp_path, "out1-0001.png", "out1-0002.png", "out1-0003.png")
+    found = find_sequence(tmp_path / "out1-3#.png")
+    assert found.frame_files == (str(tmp_path / "out1-0003.png"),)
