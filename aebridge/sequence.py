@@ -12,10 +12,12 @@ A sequence is written as a pattern whose frame-number field is one of
 or is a folder holding exactly one image sequence. The frame field is the last one in
 the name, which ends in an image extension: ``#``, ``@`` or ``%`` before it are part
 of the name (``it's #2.####.png``), and a movie is never a pattern. fileseq reads the
-pattern and splits a folder's names; :class:`SequencePattern` is the one translation
-of this grammar to fileseq's (its default ``#`` is four digits), and
-:func:`group_numbered` the one grouping of file names into patterns (a folder's and
-``init``'s): the last number before the extension is the frame, and a ``-`` after
+pattern, and its disk pattern, save one rule, splits a folder's names;
+:class:`SequencePattern` is the one translation of this grammar to fileseq's (its
+default ``#`` is four digits), and :func:`group_numbered` the one grouping of file
+names into patterns (a folder's and ``init``'s): the last number before the extension
+is the frame (``fg_v2.f1.png`` is frame 1 of ``fg_v2.f@.png``, where fileseq takes
+``.f1`` for part of the extension), and a ``-`` after
 a letter or digit separates the name from the number (``fg-0001.png`` is frame 1 of
 ``fg-####.png``, ``fg_v2-1001.png`` frame 1001 of ``fg_v2-####.png``), in a pattern
 as in a file name (``fg-1001-1120#.png`` is frames 1001 to 1120 of ``fg-``), after
@@ -463,10 +465,28 @@ def _from_pattern(path: str) -> FrameSequence:
 
 # ------------------------------------------------------------ grouping a folder
 #
-# fileseq's disk pattern (``DISK_RE``, what its ``findSequencesInList`` uses) splits a
-# name into name, frame number and extension; the grammar then says which numbers one
-# pattern takes (:func:`takes_frame`) and how it is spelled
-# (:attr:`SequencePattern.name`), so a folder's sequences are what their patterns list.
+# A name splits into name, frame number and extension as fileseq's disk pattern
+# (``DISK_RE``, what its ``findSequencesInList`` uses) splits it, save one rule; the
+# grammar then says which numbers one pattern takes (:func:`takes_frame`) and how it
+# is spelled (:attr:`SequencePattern.name`), so a folder's sequences are what their
+# patterns list.
+
+# DISK_RE with an extension part before the last ('.tar' in 'fg.1001.tar.png') ending
+# in no digit, where DISK_RE lets it end in one: there 'fg_v2.f1.png' was frame 2
+# of 'fg_v' (extension '.f1.png') beside 'fg_v2.f10.png', frame 10 of 'fg_v2.f', and
+# 'fg.a1.png' held no number; the last number before the extension is the frame.
+_NUMBERED_RE = re.compile(
+    r"""
+    \A
+    ((?:.*[/\\])?)                # folder
+    (.*?)                         # name (as short as the rest allows)
+    (-?\d+)?                      # frame number
+    ((?:\.\w*[a-zA-Z][a-zA-Z_]?)*  # extension parts before the last, no end digit
+    (?:\.[^.]+)?)                 # the extension
+    \Z
+    """,
+    re.VERBOSE,
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -486,9 +506,7 @@ class NumberedNames:
 
 def _split_numbered(name: str) -> tuple[str, str, str] | None:
     """A file name's (name, frame number text, extension), None without a number."""
-    from fileseq.constants import DISK_RE
-
-    match = DISK_RE.match(name)
+    match = _NUMBERED_RE.match(name)
     if match is None or not match.group(3):
         return None
     directory, prefix, frame, suffix = match.groups()
@@ -510,9 +528,11 @@ def _widest_take(texts: list[str]) -> int:
 def group_numbered(directory: str, names: Iterable[str]) -> tuple[NumberedNames, ...]:
     """The sequences a folder's file names hold, as the grammar reads them.
 
-    Names are split by fileseq's disk pattern (the last number before the
-    extension is the frame), a ``-`` after a letter or digit separates the name
-    from the number (``fg-0001.png`` is frame 1 of ``fg-####.png``), and the names
+    Names are split as fileseq's disk pattern splits them (the last number before
+    the extension is the frame; an extension part before the last ends in no digit,
+    ``fg.1001.tar.png``, so ``fg_v2.f1.png`` is frame 1 of ``fg_v2.f@.png``, where
+    fileseq reads frame 2 of ``fg_v``), a ``-`` after a letter or digit separates the
+    name from the number (``fg-0001.png`` is frame 1 of ``fg-####.png``), and the names
     of one name and extension go to the padding that takes the most of them, the
     rest to the next (``fg.-0002.png``..``fg.0001.png`` are one ``####`` sequence,
     ``fg.001.png``, ``fg.0002.png`` two). Every group's pattern lists exactly its

@@ -16,7 +16,7 @@ from aebridge.init.discover import scan
 def _pngs(folder: Path, *names: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for i, name in enumerate(names):
-        pixels = np.full((4, 6, 3), 40 * i, dtype=np.uint8)
+        pixels = np.full((4, 6, 3), 20 * i % 256, dtype=np.uint8)
         synthetic.write_image(folder / name, pixels)
 
 
@@ -58,6 +58,15 @@ def _pngs(folder: Path, *names: str) -> None:
             "fg-v3_####.png",
             "fg-v3_0001.png",
         ),
+        # Unpadded numbers after a '.' and letters: these were frames 10-12 and nine
+        # stills (fileseq read '.f1' as an extension and the version as the frame),
+        # and no clip at all ('.a1' an extension, no number).
+        (
+            tuple(f"fg_v2.f{n}.png" for n in range(1, 13)),
+            "fg_v2.f@.png",
+            "fg_v2.f1.png",
+        ),
+        (("fg.a1.png", "fg.a2.png", "fg.a3.png"), "fg.a@.png", "fg.a1.png"),
     ],
 )
 def test_sequences_are_grouped_as_their_patterns_list_them(

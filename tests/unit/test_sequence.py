@@ -408,6 +408,15 @@ def test_a_listing_that_failed_is_not_kept(seq: Path) -> None:
             (1001, 1002),
         ),
         (("fg-v3_0001.png", "fg-v3_0002.png"), "fg-v3_####.png", (1, 2)),
+        # The last number before the extension is the frame, after a '.' and letters
+        # too: these were ten sequences (fileseq reads '.f1' as an extension part and
+        # the version as the frame beside frames 10-12 of 'fg_v2.f'), and none.
+        (
+            tuple(f"fg_v2.f{n}.png" for n in range(1, 13)),
+            "fg_v2.f@.png",
+            tuple(range(1, 13)),
+        ),
+        (("fg.a1.png", "fg.a2.png"), "fg.a@.png", (1, 2)),
         # The image extension is the last one (the folder found none here).
         (("fg.1001.tar.png", "fg.1002.tar.png"), "fg.####.tar.png", (1001, 1002)),
         # Pattern characters in the name are the name.
