@@ -6,7 +6,8 @@ extension is one of :data:`MOVIE_EXTENSIONS`. Everything that sorts files by kin
 probe, a folder's listing, ``init``'s scan, the spec check) and every message
 refusing a file by its extension takes it from here. An image name holding a
 :data:`FRAME_FIELD` (``####``, ``@``, ``%04d``, ``$F4``) is a sequence pattern
-(:mod:`aebridge.sequence` reads it), never one image.
+(:mod:`aebridge.sequence` reads it; a source that is one file of that very name is
+that image), never a keyframe image.
 """
 
 from __future__ import annotations

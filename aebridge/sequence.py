@@ -29,9 +29,11 @@ padded to the pattern's width as fileseq's strict padding says (a wider number i
 accepted only without leading zeros, e.g. frame 10000 of ``####``; a negative number
 counts its sign in the width, ``-002``, or has it outside, ``-0002``), and the frames
 found must be contiguous: a converted sequence has no holes, so a gap is an error
-naming the missing numbers. Folders are listed through :mod:`aebridge.sandbox` (a
-service job's listing is checked like its reads), which is why fileseq's own
-``findSequenceOnDisk``, which globs the disk itself, is not called.
+naming the missing numbers. A name with a frame field that is one existing file
+(``logo@2x.png``, ``take#3.png``) is that image, unless its pattern's frames exist
+too, when it is refused as naming both. Folders are listed through
+:mod:`aebridge.sandbox` (a service job's listing is checked like its reads), which is
+why fileseq's own ``findSequenceOnDisk``, which globs the disk itself, is not called.
 
 :func:`find_sequence` is the one way to list a sequence. :class:`FoundSequences` is one
 build's record of the sequences it has listed, so the spec check, the probe and the
@@ -68,6 +70,7 @@ __all__ = [
     "format_frame_ranges",
     "group_numbered",
     "is_sequence_pattern",
+    "one_image",
     "takes_frame",
     "unnamed_sequence",
 ]
@@ -415,9 +418,8 @@ def _list_frames(pattern: SequencePattern) -> dict[int, str]:
     return found
 
 
-def _from_pattern(path: str) -> FrameSequence:
-    pattern = SequencePattern.parse(path)
-    directory, wanted = pattern.directory, pattern.frames
+def _from_pattern(pattern: SequencePattern) -> FrameSequence:
+    path, directory, wanted = pattern.path, pattern.directory, pattern.frames
     found = _list_frames(pattern)
     if wanted is not None:
         numbers = [int(n) for n in wanted]
@@ -606,7 +608,7 @@ def _from_folder(folder: str) -> FrameSequence:
     (group,) = sequences
     if not group.pattern.reads_back():
         raise SourceError(unnamed_sequence(group), path=folder)
-    return _from_pattern(group.pattern.path)
+    return _from_pattern(SequencePattern.parse(group.pattern.path))
 
 
 def unnamed_sequence(group: NumberedNames) -> str:
@@ -620,8 +622,62 @@ def unnamed_sequence(group: NumberedNames) -> str:
     )
 
 
+def one_image(path: str) -> FrameSequence:
+    """One image file as a one-frame sequence, numbered by the digits after the last
+    ``.`` of its name (``fg.1001.png`` is frame 1001), else 0.
+
+    Args:
+        path: the file (not looked at).
+
+    Returns:
+        The sequence of that one file.
+    """
+    stem, ext = os.path.splitext(path)
+    digits = os.path.basename(stem).rsplit(".", 1)[-1]
+    return FrameSequence(
+        pattern=path,
+        prefix=stem,
+        suffix=ext.lower(),
+        padding=len(digits) if digits.isdigit() else 0,
+        frame_files=(path,),
+        frame_numbers=(int(digits) if digits.isdigit() else 0,),
+    )
+
+
+def _from_named_file(path: str) -> FrameSequence:
+    """An existing file whose name holds a frame field (``logo@2x.png``,
+    ``take#3.png``): that one image, unless the name is also a pattern whose frames
+    exist, which is refused as naming both."""
+    try:
+        pattern = SequencePattern.parse(path)
+    except SourceError:
+        return one_image(path)  # no frame field fileseq reads: the name is the file's
+    found = _list_frames(pattern)
+    if not found:
+        return one_image(path)
+    # Another spelling of the pattern, which names no file, reads the frames.
+    base = os.path.basename(path)
+    head, width, tail = pattern.prefix, pattern.padding, pattern.suffix
+    other = next(
+        name
+        for name in (pattern.name, f"{head}%0{width}d{tail}", f"{head}$F{width}{tail}")
+        if name != base
+    )
+    raise SourceError(
+        f"names an image file and also frames {format_frame_ranges(list(found))} of "
+        f"{pattern.name}: rename the file, or write the pattern {other} to read the "
+        "frames",
+        path=path,
+    )
+
+
 def find_sequence(path: str | os.PathLike[str]) -> FrameSequence:
     """Resolve a sequence pattern or a folder to its contiguous frames on disk.
+
+    A name holding a frame field that is one existing file (``logo@2x.png``,
+    ``take#3.png``) is that image, a one-frame sequence (:func:`one_image`): the
+    file is there as named. When the name is also a pattern of existing frames it
+    is refused, as naming both.
 
     Args:
         path: a pattern (``fg.####.png``, ``fg.%04d.png``, ``fg.1001-1120#.png``,
@@ -632,8 +688,9 @@ def find_sequence(path: str | os.PathLike[str]) -> FrameSequence:
 
     Raises:
         SourceError: the folder does not exist, nothing matches, the folder holds
-            several sequences (all are listed), or frame numbers are missing (the
-            missing numbers are listed).
+            several sequences (all are listed), frame numbers are missing (the
+            missing numbers are listed), or an existing file is named like a pattern
+            of existing frames.
     """
     text = os.fspath(path)
     if os.path.isdir(text):
@@ -642,7 +699,13 @@ def find_sequence(path: str | os.PathLike[str]) -> FrameSequence:
         raise SourceError(
             f"not a sequence pattern or folder; allowed: {_PATTERN_HELP}", path=text
         )
-    return _from_pattern(text)
+    if os.path.isfile(text):
+        return _from_named_file(text)
+    try:
+        pattern = SequencePattern.parse(text)
+    except SourceError as exc:
+        raise SourceError(f"no such file, and {exc.message}", path=text) from exc
+    return _from_pattern(pattern)
 
 
 class FoundSequences:

@@ -26,6 +26,7 @@ from ..sequence import (
     FrameSequence,
     find_sequence,
     is_sequence_pattern,
+    one_image,
 )
 from . import ImageSequenceInfo, png
 from .exrparts import ExrChoice, ExrRefusal, choose, refuse_selection, to_picture
@@ -150,23 +151,12 @@ def _resolve(path: str, sequences: FoundSequences | None) -> FrameSequence:
     """A pattern, a folder, or a single existing image as a one-frame sequence."""
     if os.path.isdir(path) or is_sequence_pattern(path):
         return find_sequence(path) if sequences is None else sequences.find(path)
-    ext = os.path.splitext(path)[1].lower()
     unread = unread_file(path)
     if unread is not None:
         # Before asking whether it exists: such a file would not be read either.
         raise SourceError(unread, path=path)
     if os.path.isfile(path):
-        stem = os.path.splitext(os.path.basename(path))[0]
-        digits = stem.rsplit(".", 1)[-1]
-        number = int(digits) if digits.isdigit() else 0
-        return FrameSequence(
-            pattern=path,
-            prefix=os.path.splitext(path)[0],
-            suffix=ext,
-            padding=len(digits) if digits.isdigit() else 0,
-            frame_files=(path,),
-            frame_numbers=(number,),
-        )
+        return one_image(path)
     raise SourceError(
         "no such file, folder or sequence pattern (patterns look like "
         "name.####.ext, name.%04d.ext or name.1001-1120#.ext)",

@@ -51,8 +51,8 @@ MIN_SEQUENCE = 3
 #: Largest JSON file read as a record (a request with inline images can be large).
 MAX_RECORD_BYTES = 64 << 20
 _REFUSED = "refused: it leads outside the input roots"
-# A still can only be a keyframe image, which is one image: a name with a frame field
-# ('first@2x.png') is a sequence pattern to everything that reads the spec.
+# A still can only be a keyframe image, which is one image: its field refuses a name
+# with a frame field ('first@2x.png'), a sequence pattern's.
 _PATTERN_STILL = (
     "a still whose name holds a frame field (#, @, %d, $F), which names an image "
     "sequence, not one image: rename it to use it as a keyframe image"

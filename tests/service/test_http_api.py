@@ -483,6 +483,14 @@ def _a_gap(inputs: Path) -> str:
     return "fg/fg.####.png"
 
 
+def _a_file_named_as_the_pattern(inputs: Path) -> str:
+    # Was accepted, the frames read and the file ignored.
+    (inputs / "fg" / "fg.####.png").write_bytes(
+        (inputs / "fg" / "fg.1001.png").read_bytes()
+    )
+    return "fg/fg.####.png"
+
+
 @pytest.mark.parametrize(
     ("given", "hinted"),
     [
@@ -493,6 +501,7 @@ def _a_gap(inputs: Path) -> str:
         (lambda inputs: str(inputs / "shots" / "fg.####.png"), False),
         (_two_sequences, False),
         (_a_gap, False),
+        (_a_file_named_as_the_pattern, False),
         (lambda inputs: "a" * 300, False),  # too long to look up
         # Refused by its kind wherever it is: no base_dir finds it a readable file.
         (lambda inputs: "fg/missing.txt", False),
@@ -506,6 +515,7 @@ def _a_gap(inputs: Path) -> str:
         "absolute-pattern",
         "two-sequences",
         "gap",
+        "file-and-frames",
         "too-long",
         "unread-file",
         "unread-pattern",

@@ -156,6 +156,19 @@ def test_a_single_still_is_a_one_frame_source(tmp_path: Path) -> None:
     np.testing.assert_array_equal(read_all(info)[0], frame_pixels(0, W, H))
 
 
+@pytest.mark.parametrize(
+    "name", ["logo@2x.png", "take#3.png", "fg_%d.png", "fg_$F4.png", "fg.####.png"]
+)
+def test_a_still_named_like_a_pattern_is_that_still(tmp_path: Path, name: str) -> None:
+    # There as named, it was read as a pattern: 'cannot read the frame field' or
+    # 'no file matches'.
+    write_png_sequence(tmp_path, "still", frames=1, start=7)
+    (tmp_path / "still.0007.png").rename(tmp_path / name)
+    info = probe(str(tmp_path / name))
+    assert (info.frame_count, info.frame_numbers) == (1, (0,))
+    np.testing.assert_array_equal(read_all(info)[0], frame_pixels(0, W, H))
+
+
 def test_chunks_read_the_same_frames_as_a_full_read(tmp_path: Path) -> None:
     write_png_sequence(tmp_path, "c", frames=6)
     info = probe(str(tmp_path / "c.####.png"))

@@ -161,8 +161,8 @@ def test_a_range_with_no_files_says_so(seq: Path) -> None:
         ("missing_dir/a.####.png", "does not exist"),
         ("plain.png", "not a sequence pattern or folder"),
         # fileseq reads no frame field in these (its name runs past the field).
-        ("logo@2x.png", "cannot read the frame field '@'"),
-        ("take#3.png", "cannot read the frame field '#'"),
+        ("logo@2x.png", "no such file, and cannot read the frame field '@'"),
+        ("take#3.png", "no such file, and cannot read the frame field '#'"),
     ],
 )
 def test_bad_paths_name_the_path(tmp_path: Path, path: str, message: str) -> None:
@@ -170,6 +170,27 @@ def test_bad_paths_name_the_path(tmp_path: Path, path: str, message: str) -> Non
     with pytest.raises(SourceError, match=message) as caught:
         find_sequence(full)
     assert str(caught.value).startswith(full)
+
+
+@pytest.mark.parametrize("name", ["logo@2x.png", "take#3.png", "fg_%d.png"])
+def test_a_file_named_like_a_pattern_is_that_file(tmp_path: Path, name: str) -> None:
+    touch(tmp_path, name)
+    found = find_sequence(tmp_path / name)
+    assert (found.frame_files, found.frame_numbers) == ((str(tmp_path / name),), (0,))
+
+
+def test_a_file_named_as_a_pattern_of_existing_frames_is_refused(seq: Path) -> None:
+    # The file fg.####.png beside fg.1001.png..: the frames were read and the file
+    # ignored; which one is meant is not for aebridge to guess.
+    touch(seq, "fg.####.png")
+    with pytest.raises(SourceError) as caught:
+        find_sequence(seq / "fg.####.png")
+    assert str(caught.value) == (
+        f"{seq / 'fg.####.png'}: names an image file and also frames 1001-1004 of "
+        "fg.####.png: rename the file, or write the pattern fg.%04d.png to read the "
+        "frames"
+    )
+    assert find_sequence(seq / "fg.%04d.png").frame_numbers == (1001, 1002, 1003, 1004)
 
 
 @pytest.mark.parametrize(

@@ -1409,6 +1409,41 @@ def test_a_source_in_a_format_aebridge_does_not_read_is_refused(tmp_path: Path) 
     ]
 
 
+def test_a_source_file_named_like_a_pattern_is_that_file(tmp_path: Path) -> None:
+    # logo@2x.png and take#3.png, there as named, were read as patterns ('cannot
+    # read the frame field'); a name that is a file and a pattern of frames too is
+    # refused as naming both, and a missing one says it is no file either.
+    for name in ("logo@2x.png", "take#3.png", "fg_%d.png", "fg.####.png"):
+        (tmp_path / name).write_bytes(b"png")
+    for frame in (1001, 1002):
+        (tmp_path / f"fg.{frame}.png").write_bytes(b"png")
+    data = base()
+    data["layers"] = [
+        {"id": "a", "source": {"path": "logo@2x.png", "matte": "take#3.png"}},
+        {"id": "b", "source": "fg_%d.png"},
+        {"id": "c", "source": "fg.####.png"},
+        {"id": "d", "source": "fg.%04d.png"},
+        {"id": "e", "source": "absent@2x.png"},
+    ]
+    path = tmp_path / "comp.json"
+    path.write_text(json.dumps(data))
+    problems = [(p.path, p.message) for p in validate(path) if p.severity == "error"]
+    assert problems == [
+        (
+            "layers[2].source.path",
+            "source 'fg.####.png': names an image file and also frames 1001-1002 of "
+            "fg.####.png: rename the file, or write the pattern fg.%04d.png to read "
+            "the frames",
+        ),
+        (
+            "layers[4].source.path",
+            "source 'absent@2x.png': no such file, and cannot read the frame field "
+            "'@'; allowed: name.####.ext, name.%04d.ext, name.1001-1120#.ext, "
+            "name.@@@@.ext or a folder holding one image sequence",
+        ),
+    ]
+
+
 def test_a_layer_conditioning_keyframe_lands_relative_to_the_layer_start() -> None:
     data = base()
     data["layers"][0]["start"] = 1040
