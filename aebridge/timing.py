@@ -7,6 +7,7 @@ import re
 from fractions import Fraction
 
 from .errors import OptionError
+from .whitespace import SPACE
 
 __all__ = [
     "MAX_RATE",
@@ -35,12 +36,6 @@ NTSC_RATES: dict[str, Fraction] = {
     "119.88": Fraction(120000, 1001),
 }
 
-# The white space rate and ratio text may hold around its numbers and '/', spelled
-# out: the characters both Python's \s and ECMA-262's (the JSON Schema's) match.
-# Python's alone also match U+001C-U+001F and U+0085, ECMA-262's alone U+FEFF, so with
-# \s the schema and the parser took different text ('\ufeff24' passed a client's check
-# and was refused here, '\x1c24' the other way round).
-_SPACE = r"[\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 _NUMBER = r"([0-9]+(?:\.[0-9]+)?)"
 
 #: Rates and ratios written as text (``"24"``, ``"23.976"``, ``"24000/1001"``,
@@ -49,10 +44,11 @@ _NUMBER = r"([0-9]+(?:\.[0-9]+)?)"
 #: (``Fraction("1e100000000")`` takes minutes to make). The JSON Schema's pattern for
 #: them, too, so Python and ECMA-262 read it alike: digits are spelled ``[0-9]``
 #: (Python's ``\d``, and ``Fraction``, also take other Unicode digits, fullwidth
-#: ``"\uff12\uff14"``), and white space is the characters both languages' ``\s``
-#: match, listed (a tab, a no-break space; not U+0085, U+001C-U+001F or U+FEFF). Its
-#: groups are the two numbers (the second None without ``/``).
-RATIO_TEXT = rf"^{_SPACE}*{_NUMBER}{_SPACE}*(?:/{_SPACE}*{_NUMBER})?{_SPACE}*$"
+#: ``"\uff12\uff14"``), and white space is :data:`~aebridge.whitespace.SPACE`, the
+#: characters both languages' ``\s`` match (a tab, a no-break space; not U+0085,
+#: U+001C-U+001F or U+FEFF). Its groups are the two numbers (the second None
+#: without ``/``).
+RATIO_TEXT = rf"^{SPACE}*{_NUMBER}{SPACE}*(?:/{SPACE}*{_NUMBER})?{SPACE}*$"
 _RATIO_RE = re.compile(RATIO_TEXT)
 
 #: What rate text may be, as messages refusing one say it.

@@ -27,6 +27,7 @@ from ..model.rules import Rate, Text
 from ..model.table import spec_fields
 from ..spec import format_spec, load_spec, resolve_paths, spec_to_dict
 from ..timing import parse_rate
+from ..whitespace import is_blank
 from .assemble import assemble, start_frame_error
 from .decisions import Guess, InitOptions, LayerRow
 from .discover import scan
@@ -137,7 +138,7 @@ def _style(value: Style | str | None) -> Style | None:
     if value is None or isinstance(value, Style):
         return value
     style_id, _, name = value.partition("=")
-    if not style_id.strip():
+    if is_blank(style_id):
         raise OptionError("--style", value, "ID or ID=NAME, e.g. noir-01=Noir")
     return Style(id=style_id.strip(), name=name.strip())
 

@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 from ..animation import CustomEase, Ease
 from ..errors import Problem
 from ..timing import format_rate
+from ..whitespace import is_blank
 
 __all__ = [
     "Animatable",
@@ -260,7 +261,8 @@ class Flag(Rule):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Text(Rule):
-    """Text: maybe not blank, at most ``max_length`` characters, matching ``pattern``
+    """Text: maybe not blank (:func:`~aebridge.whitespace.is_blank`, the JSON
+    Schema's pattern too), at most ``max_length`` characters, matching ``pattern``
     in full; ``allowed`` says in words what is allowed (and, with ``explain_empty``,
     what to give instead of blank text)."""
 
@@ -278,7 +280,7 @@ class Text(Rule):
         return isinstance(value, str)
 
     def check(self, value: str) -> str | None:
-        if self.nonempty and not value.strip():
+        if self.nonempty and is_blank(value):
             hint = f"; allowed: {self.allowed}" if self.explain_empty else ""
             return "must not be empty" + hint
         too_long = self.max_length is not None and len(value) > self.max_length

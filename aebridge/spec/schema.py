@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..animation import Ease
-from ..model import SCHEMA, AnimatableValue, CompSpec, Keyframe
+from ..model import SCHEMA, AnimatableValue, CompSpec, Keyframe, LayerSource
 from ..model.rules import (
     Animatable,
     Choice,
@@ -51,6 +51,7 @@ from ..model.table import (
     spec_models,
 )
 from ..timing import RATIO_TEXT
+from ..whitespace import NOT_BLANK
 
 __all__ = [
     "SCHEMA_FILE",
@@ -70,8 +71,6 @@ SCHEMA_FILE = Path(__file__).resolve().parents[1] / "schema" / "comp-1.schema.js
 Json = dict[str, Any]
 #: How a model is referred to: its class -> a ``$ref`` target.
 Ref = Callable[[type], str]
-
-_NOT_BLANK = r"\S"
 
 
 def _local(cls: type) -> str:
@@ -171,9 +170,9 @@ def rule_schema(rule: Rule, ref: Ref = _local, models: tuple[type, ...] = ()) ->
         if rule.pattern is not None:
             out["pattern"] = rule.pattern
             if rule.nonempty:
-                out["allOf"] = [{"pattern": _NOT_BLANK}]
+                out["allOf"] = [{"pattern": NOT_BLANK}]
         elif rule.nonempty:
-            out["pattern"] = _NOT_BLANK
+            out["pattern"] = NOT_BLANK
         return out
     if isinstance(rule, Choice):
         return {"enum": rule.names}
@@ -224,7 +223,9 @@ def rule_schema(rule: Rule, ref: Ref = _local, models: tuple[type, ...] = ()) ->
     if isinstance(rule, Items):
         return {"type": "array", "items": {"$ref": ref(models[0])}}
     if isinstance(rule, Source):
-        path = {"type": "string", "minLength": 1, "description": "a source path"}
+        # A path alone is shorthand for {"path": ...}: its rule is that field's.
+        shorthand = rule_schema(spec_fields(LayerSource)["path"].rule)
+        path = {**shorthand, "description": "a source path"}
         return {"anyOf": [path, *({"$ref": ref(m)} for m in models)]}
     if isinstance(rule, Nested):
         return {"$ref": ref(models[0])}

@@ -930,6 +930,15 @@ def test_a_rate_no_comp_has_is_the_options_fault_and_hides_no_other(
     ]
 
 
+@pytest.mark.parametrize("style", [" =Noir", "\ufeff=Noir", "\x1c"])
+def test_a_blank_style_id_is_the_style_option_s_refusal(style: str) -> None:
+    # Blank as the model and the JSON Schema say it (aebridge.whitespace): a lone
+    # byte-order mark passed str.strip() and became a style the schema refuses.
+    assert [str(e) for e in option_errors(style=style)] == [
+        f"--style: {style!r} is not allowed; allowed: ID or ID=NAME, e.g. noir-01=Noir"
+    ]
+
+
 # -- the written spec, the CLI and the Python API ------------------------------------
 
 

@@ -1,8 +1,10 @@
 """Test helpers for the ExtendScript: node setup, the ES3 check, the DOM model runner,
-and the sample comp specs the golden files and DOM tests share.
+and the sample comp specs the golden files and DOM tests share; and how ECMA-262,
+which reads the JSON Schema's patterns, matches a regex.
 
-Imported by tests/unit/test_emit.py, tests/golden/test_golden.py and
-tests/e2e/test_jsx_dom.py (they put this folder on ``sys.path``).
+Imported by tests/unit/test_emit.py, tests/golden/test_golden.py,
+tests/e2e/test_jsx_dom.py, and by tests/unit/test_timing.py and test_spec_io.py for
+the schema's patterns (they put this folder on ``sys.path``).
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import shutil
 import subprocess
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +44,39 @@ def node_ready() -> str:
             [npm, *NPM_COMMAND[1:]], check=True, capture_output=True, timeout=300
         )
     return node
+
+
+# ECMA-262's WhiteSpace and LineTerminator, what its \s matches: TAB VT FF SP NBSP
+# ZWNBSP, every Zs, LF CR LS PS.
+ECMA_SPACE = frozenset("\t\v\f \xa0\ufeff\n\r\u2028\u2029") | {
+    chr(c) for c in range(0x110000) if unicodedata.category(chr(c)) == "Zs"
+}
+#: What Python's \s matches.
+PYTHON_SPACE = frozenset(
+    chr(c) for c in range(0x110000) if re.fullmatch(r"\s", chr(c)) is not None
+)
+
+
+def ecma_searches(pattern: str, texts: list[str]) -> list[list[bool]]:
+    """Whether ECMA-262's ``RegExp(pattern).test`` finds ``pattern`` in each text,
+    without and with the 'u' flag (ajv's), as a JSON Schema validator runs it."""
+    node = node_ready()
+    script = (
+        "const texts = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
+        "const [plain, unicode] = [new RegExp(process.argv[1]),"
+        " new RegExp(process.argv[1], 'u')];"
+        "console.log(JSON.stringify(texts.map(t => [plain.test(t), unicode.test(t)])));"
+    )
+    run = subprocess.run(
+        [node, "-e", script, pattern],
+        input=json.dumps(texts),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    found: list[list[bool]] = json.loads(run.stdout)
+    return found
 
 
 def es3_problems(*paths: Path) -> list[str]:

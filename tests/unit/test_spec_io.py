@@ -37,6 +37,7 @@ from aebridge.spec_io import dump_spec, load_spec, resolve_paths, spec_hash, val
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "js"))
 
 import aejsx
+from aejsx import ECMA_SPACE, PYTHON_SPACE
 
 Spec = dict[str, Any]
 
@@ -1184,6 +1185,64 @@ def test_specs_aebridge_writes_satisfy_the_json_schema() -> None:
         good = base()
         good["layers"][0]["stretch"] = stretch
         jsonschema.validate(good, schema)
+
+
+def _not_blank_patterns(schema: Any) -> list[set[str]]:
+    """The patterns of every string the JSON Schema says may not be blank (a string
+    of at least one character), each string's own and its allOf's."""
+    found: list[set[str]] = []
+    if isinstance(schema, dict):
+        kind = schema.get("type")
+        text = kind == "string" or (isinstance(kind, list) and "string" in kind)
+        if text and schema.get("minLength") == 1:
+            patterns = {p["pattern"] for p in schema.get("allOf", [])}
+            found.append(patterns | {schema.get("pattern", "")} - {""})
+        for value in schema.values():
+            found += _not_blank_patterns(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            found += _not_blank_patterns(value)
+    return found
+
+
+def _blank_to_python(text: str) -> list[bool]:
+    """Whether validate takes ``text`` in fields that may not be blank and allow
+    any other text: a string source, a source path, a style id, a camera name."""
+    spec = base()
+    spec["layers"][0]["source"] = text
+    spec["layers"][2]["source"] = {"path": text}
+    spec["style"]["id"] = text
+    spec["camera"]["name"] = text
+    refused = {path for _, path, _ in problems_of(spec)}
+    paths = ("layers[0].source.path", "layers[2].source.path", "style.id")
+    return [path not in refused for path in (*paths, "camera.name")]
+
+
+def test_blank_text_is_blank_to_the_model_and_to_the_json_schema() -> None:
+    # The model said blank with str.strip() (Python's white space), the schema with
+    # ECMA-262's \S: '\ufeff' passed validate and not a client's schema check,
+    # '\x1c' the other way round; a string source was checked for length alone.
+    spaces = sorted(ECMA_SPACE | PYTHON_SPACE)
+    texts = [t for s in spaces for t in (s, s * 3)]
+    texts += ["x", " x ", "\ufeffx", "\x1cx\x1c", "\u200b", "\x00"]
+    schema = comp_spec_schema()
+    pattern = schema["$defs"]["style"]["properties"]["id"]["pattern"]
+    schema_takes = aejsx.ecma_searches(pattern, texts)
+    python_takes = [_blank_to_python(text) for text in texts]
+    disagree = [
+        (text, python, schema)
+        for text, python, schema in zip(texts, python_takes, schema_takes, strict=True)
+        if python != [schema[0]] * 4 or schema[0] != schema[1]
+    ]
+    assert disagree == []
+    blank = [t for t, taken in zip(texts, python_takes, strict=True) if not any(taken)]
+    assert blank == texts[: 2 * len(spaces)]
+    problems = problems_of({**base(), "style": {"id": "\ufeff"}})
+    assert problems == [("error", "style.id", "must not be empty")]
+    # Every field that may not be blank says so with that one pattern.
+    patterns = _not_blank_patterns(schema)
+    assert len(patterns) == 14
+    assert [p for p in patterns if pattern not in p] == []
 
 
 IMAGE_FILE = (
