@@ -9,7 +9,7 @@ from ..animation import first_frame_showing
 from .comp import CompSpec, Marker
 from .enums import AlphaMode, MarkerKind, Role
 from .layer import ConditioningKeyframe, Layer, LayerSource, Provenance
-from .names import folder_key
+from .names import folder_key, joined_id
 
 __all__ = ["expand_conditioning"]
 
@@ -38,9 +38,10 @@ def expand_conditioning(spec: CompSpec) -> CompSpec:
     With ``comp.keyframe_markers`` every keyframe of the comp's or a layer's provenance
     becomes a ``keyframe`` marker (name ``keyframe <n>``, the prompt as comment, image,
     strength and layer as parameters). With ``comp.keyframe_guides`` every keyframe
-    image also becomes a one-frame guide layer on top (id ``kf_<owner>_<n>``) at the
-    frame it conditions. Markers and layers already present are kept; running this
-    twice adds nothing new.
+    image also becomes a one-frame guide layer on top (id ``kf_<owner>_<n>``; for an
+    owner whose id leaves no room, its start and a hash of it:
+    :func:`~aebridge.model.names.joined_id`) at the frame it conditions. Markers and
+    layers already present are kept; running this twice adds nothing new.
 
     Args:
         spec: a validated spec.
@@ -80,7 +81,7 @@ def expand_conditioning(spec: CompSpec) -> CompSpec:
                     kind=MarkerKind.KEYFRAME,
                 )
             )
-        guide_id = f"kf_{owner or 'comp'}_{number}"
+        guide_id = joined_id(f"kf_{owner or 'comp'}", f"_{number}")
         if (
             spec.comp.keyframe_guides
             and key.image

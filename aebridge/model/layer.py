@@ -6,7 +6,6 @@ them and the relations between its fields, so an object never exists invalid.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -30,7 +29,7 @@ from .enums import (
     VfrPolicy,
     YuvMatrix,
 )
-from .names import ID_ALLOWED, ID_PATTERN, avoid_device_name
+from .names import ID_ALLOWED, ID_PATTERN, avoid_device_name, text_digest
 from .rules import (
     Animatable,
     Choice,
@@ -150,7 +149,7 @@ def named_id(text: str, *, kind: str) -> str:
     made = id_from_text(text, max_length=64)
     if made:
         return made
-    return f"{kind}_{hashlib.sha256(text.encode('utf-8')).hexdigest()[:8]}"
+    return f"{kind}_{text_digest(text)}"
 
 
 #: After Effects' largest comp and layer size (scripting guide, ``addComp``).

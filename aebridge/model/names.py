@@ -7,8 +7,9 @@ that runs After Effects, often Windows. So an id is 1 to 128 letters, digits, ``
 a name Windows keeps for a device: ``CON``, ``PRN``, ``AUX``, ``NUL``, ``COM1`` to
 ``COM9`` and ``LPT1`` to ``LPT9``, in any case, alone or before a ``.``.
 :data:`ID_PATTERN` is the one spelling of that rule (the spec's ``ID`` rule, the JSON
-Schema's pattern and ``convert --name`` use it), and :func:`avoid_device_name` how a
-name aebridge makes itself steps around a device.
+Schema's pattern and ``convert --name`` use it), :func:`avoid_device_name` how a
+name aebridge makes itself steps around a device, and :func:`joined_id` how it keeps
+one it joins from parts (a keyframe guide's ``kf_<layer>_<n>``) within the length.
 
 The rules are Microsoft's: "Naming Files, Paths, and Namespaces", Naming Conventions
 (learn.microsoft.com/windows/win32/fileio/naming-a-file, as revised in April 2025):
@@ -34,6 +35,7 @@ Light on purpose (no spec classes): a conversion checks its ``--name`` with it.
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from ..formats import any_case
@@ -41,10 +43,13 @@ from ..formats import any_case
 __all__ = [
     "ID_ALLOWED",
     "ID_PATTERN",
+    "MAX_ID_LENGTH",
     "avoid_device_name",
     "folder_key",
     "is_device_name",
     "is_id",
+    "joined_id",
+    "text_digest",
 ]
 
 _DEVICE_WORDS = ("CON", "PRN", "AUX", "NUL")
@@ -63,14 +68,20 @@ _DEVICE = (
     + r")(?:\.|$)"
 )
 
+#: The most characters an id may have.
+MAX_ID_LENGTH = 128
+
 #: The id grammar as a regex (Python and ECMA-262 alike), matched in full.
-ID_PATTERN = rf"^(?!{_DEVICE})[A-Za-z0-9](?:[A-Za-z0-9_.-]{{0,126}}[A-Za-z0-9_-])?$"
+ID_PATTERN = (
+    rf"^(?!{_DEVICE})[A-Za-z0-9]"
+    rf"(?:[A-Za-z0-9_.-]{{0,{MAX_ID_LENGTH - 2}}}[A-Za-z0-9_-])?$"
+)
 
 #: :data:`ID_PATTERN` in words, as messages refusing an id say what is allowed.
 ID_ALLOWED = (
-    "1 to 128 letters, digits, '_', '-', '.', starting with a letter or digit, not "
-    "ending in '.', and not a name Windows keeps for a device (CON, PRN, AUX, NUL, "
-    "COM1 to COM9, LPT1 to LPT9, in any case, alone or before a '.')"
+    f"1 to {MAX_ID_LENGTH} letters, digits, '_', '-', '.', starting with a letter or "
+    "digit, not ending in '.', and not a name Windows keeps for a device (CON, PRN, "
+    "AUX, NUL, COM1 to COM9, LPT1 to LPT9, in any case, alone or before a '.')"
 )
 
 
@@ -114,6 +125,41 @@ def avoid_device_name(name: str) -> str:
         return name
     device, dot, rest = name.partition(".")
     return f"{device}_{dot}{rest}"
+
+
+def text_digest(text: str) -> str:
+    """8 hex digits of ``text``'s SHA-256 (of its UTF-8): what stands for text an id
+    cannot hold, or hold whole, so two texts get two ids and a text always the same.
+
+    Args:
+        text: any text.
+
+    Returns:
+        8 characters from ``0-9 a-f``.
+    """
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
+
+
+def joined_id(head: str, tail: str) -> str:
+    """The id ``head + tail``, or, when that is longer than :data:`MAX_ID_LENGTH`,
+    ``head`` cut short, ``_``, its :func:`text_digest` and ``tail``
+    (``kf_<a layer id of 128 characters>_1`` -> ``kf_<its first 113>_1a2b3c4d_1``):
+    always an id, the same for the same parts, and two heads that differ anywhere
+    give two ids.
+
+    Args:
+        head: an id's start (a letter or digit first, id characters).
+        tail: id characters ending in a letter, digit, ``_`` or ``-`` (``_1``), at
+            most :data:`MAX_ID_LENGTH` - 10 of them.
+
+    Returns:
+        The id.
+    """
+    whole = head + tail
+    if len(whole) <= MAX_ID_LENGTH:
+        return whole
+    tail = f"_{text_digest(head)}{tail}"
+    return head[: MAX_ID_LENGTH - len(tail)] + tail
 
 
 def folder_key(name: str) -> str:

@@ -31,6 +31,7 @@ from aebridge.model import (
     Transform,
     expand_conditioning,
 )
+from aebridge.model.names import MAX_ID_LENGTH, folder_key, is_id, text_digest
 
 # After Effects' BlendingMode constants (AE spells SILHOUETE_ALPHA with one T).
 AE_BLENDING_MODES = [
@@ -242,6 +243,37 @@ def test_a_guide_is_not_added_beside_a_layer_of_its_id_in_another_case() -> None
     spec = dataclasses.replace(spec, layers=(*spec.layers, taken))
     ids = [layer.id for layer in expand_conditioning(spec).layers]
     assert ids == ["fg", "KF_fg_1", "kf_comp_1"]
+
+
+def test_a_guide_of_a_layer_with_a_long_id_has_a_valid_id_of_its_own() -> None:
+    # kf_<owner>_<n> of a layer id of 124 to 128 characters was longer than an id may
+    # be, and expanding the spec failed with the Layer model's many-line error.
+    def owned(layer_id: str, keys: int) -> Layer:
+        frames = range(0, 2 * keys, 2)
+        images = (ConditioningKeyframe(frame=f, image=f"kf/{f}.png") for f in frames)
+        return Layer(
+            id=layer_id,
+            source=LayerSource(path="fg.mp4"),
+            provenance=Provenance(keyframes=tuple(images)),
+        )
+
+    long_ids = ["a" * 128, "a" * 127 + "b", "a" * 124, "a" * 122, "a" * 121]
+    spec = CompSpec(
+        comp=_comp(keyframe_guides=True, duration=48),
+        layers=tuple(owned(i, 12) for i in long_ids),
+    )
+    expanded = expand_conditioning(spec)
+    guides = [layer.id for layer in expanded.layers if layer.role is Role.GUIDE]
+    assert len(guides) == 5 * 12
+    assert len({folder_key(g) for g in guides}) == len(guides)
+    assert all(is_id(g) and len(g) <= MAX_ID_LENGTH for g in guides)
+    # Whole while it fits (kf_, 122 characters and _10 are 128), else the layer id's
+    # start, a hash of it and the number; the same spec gives the same ids.
+    assert {"kf_" + "a" * 122 + "_9", "kf_" + "a" * 122 + "_10"} <= set(guides)
+    short = "kf_" + "a" * 114 + "_" + text_digest("kf_" + "a" * 128) + "_1"
+    assert len(short) == MAX_ID_LENGTH and short in guides
+    assert expand_conditioning(expanded) == expanded
+    assert expand_conditioning(spec) == expanded
 
 
 def test_existing_markers_are_kept_in_frame_order() -> None:
