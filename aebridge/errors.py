@@ -193,6 +193,18 @@ class CanceledError(AebridgeError):
 class InitError(AebridgeError):
     """``aebridge init`` refuses to guess: two candidate plates, a matte without a
     partner, a folder without clips. The message names the files and the option
-    that settles it (``--plate``, ``--pair``, ``--exclude``)."""
+    that settles it (``--plate``, ``--pair``, ``--exclude``).
+
+    Args:
+        message: what init cannot decide, on one line.
+        left_out: for a folder where nothing could be used, each file left out as
+            ``(path, why)`` (the message lists them too).
+    """
 
     code = "init_refused"
+
+    def __init__(
+        self, message: str, *, left_out: Iterable[tuple[str, str]] = ()
+    ) -> None:
+        super().__init__(message)
+        self.left_out = tuple(left_out)

@@ -85,9 +85,15 @@ def assemble(
     """
     notes = Notes(left_out=list(found.left_out))
     if not found.clips:
+        # What was there and why none of it is a clip, else the user is left to
+        # guess (a .tga sequence, a movie FFmpeg cannot open, two numbered frames).
+        left_out = sorted(notes.left_out)
+        listing = ", ".join(f"{path} ({why})" for path, why in left_out)
         raise InitError(
             f"{folder.as_posix()}: no movie or image sequence found (movies: .mp4, "
             ".mov, .webm, ...; sequences: at least 3 numbered images)"
+            + (f"; left out: {listing}" if listing else ""),
+            left_out=left_out,
         )
     colour, _mattes = pair_mattes(found.clips, options, notes)
     wanted = (

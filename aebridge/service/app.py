@@ -19,6 +19,7 @@ from ..errors import MissingExtraError, OptionError
 from .artifacts import artifact_file, artifacts
 from .edge import ClientGone, Edge
 from .events import last_seen, stream_events
+from .initspec import LEFT_OUT_SCHEMA
 from .initspec import REQUEST_SCHEMA as INIT_REQUEST_SCHEMA
 from .initspec import RESULT_SCHEMA as INIT_RESULT_SCHEMA
 from .job import EVENTS, JobStatus
@@ -84,6 +85,11 @@ _PROBLEM_SCHEMA: dict[str, Any] = {
                     "severity": {"type": "string", "enum": ["error", "warning"]},
                 },
             },
+        },
+        "left_out": {
+            **LEFT_OUT_SCHEMA,
+            "description": "init_refused for a folder where nothing could be used: "
+            "each file left out, and why",
         },
     },
 }

@@ -38,6 +38,7 @@ from .submission import InvalidRequestError
 __all__ = [
     "INIT_KEYS",
     "INIT_OPTION_KEYS",
+    "LEFT_OUT_SCHEMA",
     "REQUEST_SCHEMA",
     "RESULT_SCHEMA",
     "run_init",
@@ -119,6 +120,16 @@ REQUEST_SCHEMA: dict[str, Any] = {
     },
 }
 
+#: The files init left out, each with why: in its answer and, for a folder where
+#: nothing could be used, in its init_refused problem.
+LEFT_OUT_SCHEMA: dict[str, Any] = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {"path": {"type": "string"}, "why": {"type": "string"}},
+    },
+}
+
 #: The answer, for the OpenAPI document.
 RESULT_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -138,13 +149,7 @@ RESULT_SCHEMA: dict[str, Any] = {
             },
         },
         "warnings": {"type": "array", "items": {"type": "string"}},
-        "left_out": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {"path": {"type": "string"}, "why": {"type": "string"}},
-            },
-        },
+        "left_out": LEFT_OUT_SCHEMA,
     },
 }
 

@@ -3,7 +3,8 @@
 One shape for every refusal, from the request edge, a route or the HTTP protocol
 itself: ``type`` (``urn:aebridge:problem:<code>``), ``title``, ``status``, ``detail``
 for people, a stable ``code``, ``retryable``, and for specs and requests the
-``problems`` with their paths. An :class:`~aebridge.errors.AebridgeError` finds its
+``problems`` with their paths, for a folder init found nothing to use in the files it
+``left_out``. An :class:`~aebridge.errors.AebridgeError` finds its
 status in :data:`STATUS`; a stack trace never leaves the server. Installing the
 handlers needs the ``service`` extra (FastAPI).
 """
@@ -114,9 +115,15 @@ def error_document(
             {"path": p.path, "message": show(p.message), "severity": p.severity}
             for p in exc.problems
         ]
-    return problem_document(
+    body = problem_document(
         status, exc.code, show(str(exc)), retryable=exc.retryable, problems=problems
     )
+    if isinstance(exc, InitError) and exc.left_out:
+        # As init's answer lists them: the client sees what was there and why.
+        body["left_out"] = [
+            {"path": show(path), "why": show(why)} for path, why in exc.left_out
+        ]
+    return body
 
 
 def add_handlers(app: FastAPI, show: Callable[[str], str]) -> None:

@@ -875,9 +875,47 @@ def test_variable_rate_and_fully_opaque_alpha_are_said(tmp_path: Path) -> None:
 
 
 def test_no_clip_is_a_clear_refusal(tmp_path: Path) -> None:
-    (tmp_path / "notes.txt").write_text("x", encoding="utf-8")
-    with pytest.raises(InitError, match="no movie or image sequence found"):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InitError) as caught:
+        init_folder(tmp_path / "empty")
+    assert str(caught.value) == (
+        f"{(tmp_path / 'empty').as_posix()}: no movie or image sequence found (movies: "
+        ".mp4, .mov, .webm, ...; sequences: at least 3 numbered images)"
+    )
+    assert caught.value.left_out == ()
+
+
+def test_a_folder_of_files_init_cannot_use_is_refused_with_each_and_why(
+    tmp_path: Path,
+) -> None:
+    # Only "no movie or image sequence found" was said, while a folder with a clip
+    # lists the files left out and why: here that is all the user needs to know.
+    for frame in (1001, 1002, 1003):
+        (tmp_path / f"sh.{frame}.tga").write_bytes(b"tga")
+    (tmp_path / "anim.gif").write_bytes(b"GIF89a")
+    (tmp_path / "clip.mp4").write_bytes(b"not a movie")
+    (tmp_path / ".DS_Store").write_bytes(b"hidden")
+    unread = (
+        "not a movie, an image or a generator record: aebridge does not read {} "
+        "files; allowed: images (.exr, .jpeg, .jpg, .png, .tif, .tiff) and movies "
+        "(.avi, .m4v, .mkv, .mov, .mp4, .mxf, .webm)"
+    )
+    with pytest.raises(InitError) as caught:
         init_folder(tmp_path)
+    left_out = caught.value.left_out
+    assert [path for path, _ in left_out] == ["anim.gif", "clip.mp4", "sh.####.tga"]
+    assert left_out[0][1] == unread.format(".gif")
+    assert left_out[1][1].startswith("cannot be read: cannot open the movie")
+    assert left_out[2][1] == "3 numbered files, " + unread.format(".tga")
+    assert str(caught.value) == (
+        f"{tmp_path.resolve().as_posix()}: no movie or image sequence found (movies: "
+        ".mp4, .mov, .webm, ...; sequences: at least 3 numbered images); left out: "
+        + ", ".join(f"{path} ({why})" for path, why in left_out)
+    )
+    run = CliRunner().invoke(main, ["init", str(tmp_path), "-o", str(tmp_path / "c")])
+    assert run.exit_code == 1
+    assert run.output.count("\n") == 1
+    assert "left out: anim.gif (not a movie" in run.output
 
 
 def test_options_that_name_no_clip_list_the_clips(folders: dict[str, Path]) -> None:

@@ -319,3 +319,39 @@ def test_refusals_show_paths_relative_to_the_input_root(
     detail = response.json()["detail"]
     assert "no movie or image sequence found" in detail
     assert str(inputs) not in detail
+
+
+def test_a_folder_with_nothing_to_use_lists_what_was_left_out_and_why(
+    server: Running, inputs: Path, tmp_path: Path
+) -> None:
+    # The refusal said only "no movie or image sequence found": the client could
+    # not tell a .tga sequence, a .gif and a link outside the roots from nothing.
+    folder = inputs / "unusable"
+    (folder / "frames").mkdir(parents=True)
+    for frame in (1, 2, 3):
+        (folder / "frames" / f"sh.{frame:04d}.tga").write_bytes(b"tga")
+    (folder / "anim.gif").write_bytes(b"GIF89a")
+    synthetic.write_movie(tmp_path / "outside.mp4", frames=3, width=64, height=36)
+    (folder / "plate.mp4").symlink_to(tmp_path / "outside.mp4")
+    response = httpx.post(f"{server.url}/v1/specs/init", json={"folder": "unusable"})
+    assert response.status_code == 422
+    problem = response.json()
+    assert problem["code"] == "init_refused"
+    unread = (
+        "not a movie, an image or a generator record: aebridge does not read {} "
+        "files; allowed: images (.exr, .jpeg, .jpg, .png, .tif, .tiff) and movies "
+        "(.avi, .m4v, .mkv, .mov, .mp4, .mxf, .webm)"
+    )
+    assert problem["left_out"] == [
+        {"path": "anim.gif", "why": unread.format(".gif")},
+        {
+            "path": "frames/sh.####.tga",
+            "why": "3 numbered files, " + unread.format(".tga"),
+        },
+        {"path": "plate.mp4", "why": "refused: it leads outside the input roots"},
+    ]
+    assert problem["detail"] == (
+        "unusable: no movie or image sequence found (movies: .mp4, .mov, .webm, ...; "
+        "sequences: at least 3 numbered images); left out: "
+        + ", ".join(f"{i['path']} ({i['why']})" for i in problem["left_out"])
+    )
