@@ -193,7 +193,7 @@ class CanceledError(AebridgeError):
 class InitError(AebridgeError):
     """``aebridge init`` refuses to guess: two candidate plates, a matte without a
     partner, a folder without clips. The message names the files and the option
-    that settles it (``--plate``, ``--pair``, ``--exclude``).
+    that settles it as the caller sets it (``--plate``; over HTTP ``options.plate``).
 
     Args:
         message: what init cannot decide, on one line.

@@ -129,6 +129,7 @@ def init_cmd(
       aebridge init downloads/sh070 -o sh070/comp.json --camera --guides --force
     """
     from ..init import init_folder
+    from ..init.spelling import COMMAND_LINE
     from ..spec import check_spec_target, save_spec
 
     check_spec_target(spec_path)  # a spec that cannot be written: before any probing
@@ -145,8 +146,8 @@ def init_cmd(
         base_dir=spec_path.parent,
         name=name,
         plate=plate,
-        pairs=_pairs("--pair", pairs),
-        track_mattes=_pairs("--track-matte", track_mattes),
+        pairs=_pairs(COMMAND_LINE.option("pairs"), pairs),
+        track_mattes=_pairs(COMMAND_LINE.option("track_mattes"), track_mattes),
         guides=guides,
         camera=camera,
         style=style,

@@ -31,6 +31,7 @@ from ..whitespace import is_blank
 from .assemble import assemble, start_frame_error
 from .decisions import Guess, InitOptions, LayerRow
 from .discover import scan
+from .spelling import COMMAND_LINE, Spelling
 
 __all__ = [
     "Guess",
@@ -134,12 +135,14 @@ def _pairs(
     return tuple((str(a), str(b)) for a, b in items)
 
 
-def _style(value: Style | str | None) -> Style | None:
+def _style(value: Style | str | None, spelling: Spelling) -> Style | None:
     if value is None or isinstance(value, Style):
         return value
     style_id, _, name = value.partition("=")
     if is_blank(style_id):
-        raise OptionError("--style", value, "ID or ID=NAME, e.g. noir-01=Noir")
+        raise OptionError(
+            spelling.option("style"), value, "ID or ID=NAME, e.g. noir-01=Noir"
+        )
     return Style(id=style_id.strip(), name=name.strip())
 
 
@@ -159,6 +162,7 @@ def init_folder(
     exclude: Iterable[str] = (),
     ignore: Iterable[str | os.PathLike[str]] = (),
     admit: Callable[[Path], bool] | None = None,
+    spelling: Spelling = COMMAND_LINE,
 ) -> InitResult:
     """Make a comp spec from a folder of generator downloads, with its decisions.
 
@@ -180,6 +184,9 @@ def init_folder(
         ignore: files to skip silently (the spec file being written).
         admit: a check each file must pass before it is opened (the service's
             input-root sandbox); refused files are left out unread.
+        spelling: how messages name the options: the command line's flags
+            (``--plate FILE picks another``, the default) or, for the service, the
+            request's fields (``options.plate picks another``).
 
     Returns:
         The spec (valid, and equal to itself read back from :func:`format_spec`)
@@ -197,7 +204,9 @@ def init_folder(
         raise SourceError(
             "not a folder (init reads a folder of downloads)", path=root.as_posix()
         )
-    errors = option_errors(name=name, style=style, rate=rate, start_frame=start_frame)
+    errors = option_errors(
+        name=name, style=style, rate=rate, start_frame=start_frame, spelling=spelling
+    )
     if errors:
         raise errors[0]
     options = InitOptions(
@@ -207,10 +216,11 @@ def init_folder(
         track_mattes=_pairs(track_mattes),
         guides=guides,
         camera=camera,
-        style=_style(style),
-        rate=None if rate is None else parse_rate(rate, option="--rate"),
+        style=_style(style, spelling),
+        rate=None if rate is None else parse_rate(rate, option=spelling.option("rate")),
         start_frame=start_frame,
         exclude=tuple(exclude),
+        spelling=spelling,
     )
     base = Path(base_dir) if base_dir is not None else root
     found = scan(
@@ -218,6 +228,7 @@ def init_folder(
         exclude=options.exclude,
         ignore=[Path(p) for p in ignore],
         admit=admit,
+        spelling=spelling,
     )
     plan = assemble(found, root.resolve(), base.resolve(), options)
     problems: list[Problem] = []
@@ -251,10 +262,11 @@ def option_errors(
     style: Style | str | None = None,
     rate: Fraction | str | int | None = None,
     start_frame: int = 1001,
+    spelling: Spelling = COMMAND_LINE,
 ) -> list[OptionError]:
     """Every refusal of an option that needs no look at the folder, each naming its
-    option (``--rate``, ...): :func:`init_folder` raises the first, the service lists
-    them all at their request fields.
+    option as ``spelling`` does (``--rate``, ``options.rate``): :func:`init_folder`
+    raises the first, the service lists them all at their request fields.
 
     --name, --rate and --start-frame are held to the comp model's own rules, in its
     words, so what the user chose is not blamed on the plate. The start frame is held
@@ -266,6 +278,7 @@ def option_errors(
         style: ``ID`` or ``ID=NAME``.
         rate: the comp rate (None: the plate's).
         start_frame: the comp's first frame.
+        spelling: how the refusals name the options.
     """
     errors: list[OptionError] = []
     fields = spec_fields(Comp)
@@ -273,26 +286,29 @@ def option_errors(
     if name is not None and rule.check(name) is not None:
         # An unset shell variable gives --name '': refused, not the folder's name.
         allowed = rule.allowed if isinstance(rule, Text) else rule.doc
-        errors.append(OptionError("--name", name, allowed))
+        errors.append(OptionError(spelling.option("name"), name, allowed))
     try:
-        _style(style)
+        _style(style, spelling)
     except OptionError as exc:
         errors.append(exc)
     parsed: Fraction | None = None
     if rate is not None:
         try:
-            parsed = parse_rate(rate, option="--rate")
+            parsed = parse_rate(rate, option=spelling.option("rate"))
         except OptionError as exc:
             errors.append(exc)
     refused = None if parsed is None else fields["rate"].rule.check(parsed)
     if refused is not None:
         # A rate, but not a comp's (1 to 99 fps): the rule's words for what is.
-        errors.append(OptionError("--rate", rate, refused.partition("allowed: ")[2]))
+        allowed = refused.partition("allowed: ")[2]
+        errors.append(OptionError(spelling.option("rate"), rate, allowed))
         parsed = None
     if start_frame < 0:
-        errors.append(OptionError("--start-frame", start_frame, "0 or more"))
+        errors.append(
+            OptionError(spelling.option("start_frame"), start_frame, "0 or more")
+        )
     elif parsed is not None:
-        late = start_frame_error(start_frame, parsed)
+        late = start_frame_error(start_frame, parsed, spelling)
         if late is not None:
             errors.append(late)
     else:
@@ -302,11 +318,15 @@ def option_errors(
         fastest = (
             Fraction(top.hi) if isinstance(top, Rate) and top.hi is not None else None
         )
-        late = None if fastest is None else start_frame_error(start_frame, fastest)
+        late = (
+            None
+            if fastest is None
+            else start_frame_error(start_frame, fastest, spelling)
+        )
         if late is not None:
             errors.append(
                 OptionError(
-                    "--start-frame",
+                    late.option,
                     start_frame,
                     f"{late.allowed}, fewer at a lower rate",
                 )

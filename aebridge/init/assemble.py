@@ -42,18 +42,22 @@ from .provenance import (
     record_keyframes,
 )
 from .records import Record
+from .spelling import COMMAND_LINE, Spelling
 
 __all__ = ["assemble", "start_frame_error"]
 
 
-def start_frame_error(start_frame: int, rate: Fraction) -> OptionError | None:
+def start_frame_error(
+    start_frame: int, rate: Fraction, spelling: Spelling = COMMAND_LINE
+) -> OptionError | None:
     """--start-frame's refusal at ``rate`` (After Effects' latest comp start, the comp
-    model's :func:`~aebridge.model.comp.latest_start_frame`), or None."""
+    model's :func:`~aebridge.model.comp.latest_start_frame`), or None; the option
+    named as ``spelling`` says."""
     latest = latest_start_frame(rate)
     if 0 <= start_frame <= latest:
         return None
     return OptionError(
-        "--start-frame",
+        spelling.option("start_frame"),
         start_frame,
         f"0 to {latest} (at {format_rate(rate)} fps, {MAX_START_SECONDS} s: "
         "23:59:00, the latest start After Effects gives a comp)",
@@ -83,7 +87,8 @@ def assemble(
         OptionError: an option names a file that is not a clip in the folder, or
             --name is no comp name.
     """
-    notes = Notes(left_out=list(found.left_out))
+    say = options.spelling
+    notes = Notes(spelling=say, left_out=list(found.left_out))
     if not found.clips:
         # What was there and why none of it is a clip, else the user is left to
         # guess (a .tga sequence, a movie FFmpeg cannot open, two numbered frames).
@@ -99,7 +104,7 @@ def assemble(
     wanted = (
         None
         if options.plate is None
-        else find_media(found.clips, options.plate, "--plate")
+        else find_media(found.clips, options.plate, say.option("plate"))
     )
     colour = drop_compositions(colour, notes, None if wanted is None else wanted.path)
     for clip in colour.values():
@@ -121,7 +126,7 @@ def assemble(
                 else "image sequences carry none"
             )
             + ")",
-            "--rate RATE sets it",
+            f"{say.option('rate', 'RATE')} sets it",
         )
     name = _comp_name(folder) if options.name is None else options.name
     try:
@@ -140,7 +145,7 @@ def assemble(
         # folder was read (init_folder). A start frame too late at the plate's rate
         # is --start-frame's fault when nothing else is wrong; with the plate's own
         # problems it is said among them, not in their place.
-        late = start_frame_error(options.start_frame, rate)
+        late = start_frame_error(options.start_frame, rate, say)
         if late is not None and all(p.path == "start_frame" for p in exc.problems):
             raise late from exc
         # The plate sets the comp: say which file, what is out of After Effects'
@@ -148,7 +153,8 @@ def assemble(
         refused = "; ".join(f"comp.{p.path}: {p.message}" for p in exc.problems)
         raise InitError(
             f"{folder.as_posix()}: the plate {plate.media.path} cannot set the comp: "
-            f"{refused}; --plate picks another clip (--rate and --name set those)"
+            f"{refused}; {say.option('plate')} picks another clip "
+            f"({say.option('rate')} and {say.option('name')} set those)"
         ) from exc
 
     ordered = stack_order(colour, plate)
@@ -228,7 +234,7 @@ def assemble(
         if len(styles) > 1:
             notes.warnings.append(
                 f"the records name {len(styles)} styles ({', '.join(sorted(styles))}); "
-                f"the comp's style is {chosen} (--style ID sets it)"
+                f"the comp's style is {chosen} ({say.option('style', 'ID')} sets it)"
             )
 
     spec = CompSpec(

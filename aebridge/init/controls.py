@@ -180,11 +180,12 @@ def add_camera(
     ]
     if comp_record is not None and comp_record.camera is not None:
         owners.append((comp_record, plate))
+    say = notes.spelling
     if not owners:
         if options.camera:
             notes.warnings.append(
-                "--camera: no record in the folder carries a camera control; no "
-                "camera is added"
+                f"{say.option('camera')}: no record in the folder carries a camera "
+                "control; no camera is added"
             )
         return spec
     record, owner = owners[0]
@@ -194,7 +195,7 @@ def add_camera(
             f"camera: {record.files[0]} has a camera control ("
             f"{record.camera.describe()}); it is recorded in provenance.camera_move, "
             "no camera is added",
-            "--camera adds a heuristic camera move for it",
+            f"{say.setting('camera')} adds a heuristic camera move for it",
         )
         return spec
     comp = spec.comp
@@ -204,14 +205,15 @@ def add_camera(
     )
     if not moves:
         notes.warnings.append(
-            f"--camera: {record.camera.describe()} cannot be turned into a camera "
-            "move (an unknown type, or a clip of one frame); no camera is added"
+            f"{say.option('camera')}: {record.camera.describe()} cannot be turned "
+            "into a camera move (an unknown type, or a clip of one frame); no camera "
+            "is added"
         )
         return spec
     if len(owners) > 1:
         notes.warnings.append(
-            f"--camera: {len(owners)} records carry camera controls; the camera "
-            f"follows {record.files[0]}"
+            f"{say.option('camera')}: {len(owners)} records carry camera controls; "
+            f"the camera follows {record.files[0]}"
         )
     followers = [layer.id for layer in spec.layers if layer.id != owner.layer_id]
     layers = tuple(

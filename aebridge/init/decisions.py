@@ -26,6 +26,7 @@ from ..model import (
 from ..timing import format_rate
 from .discover import Media
 from .records import KeyImage, Record
+from .spelling import COMMAND_LINE, Spelling
 
 __all__ = [
     "Clip",
@@ -42,7 +43,8 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class InitOptions:
-    """What the user told init (every field has the CLI option of the same name).
+    """What the user told init (every field is an option of
+    :data:`~aebridge.init.spelling.OPTIONS`: a flag, a request field).
 
     Attributes:
         name: the comp name (default: the folder's name).
@@ -55,6 +57,8 @@ class InitOptions:
         rate: the comp rate (default: the plate's).
         start_frame: the comp's first frame number.
         exclude: glob patterns of files to leave out.
+        spelling: how init's messages name these options: as the command line's
+            flags (``--plate``) or the service request's fields (``options.plate``).
     """
 
     name: str | None = None
@@ -67,6 +71,7 @@ class InitOptions:
     rate: Fraction | None = None
     start_frame: int = 1001
     exclude: tuple[str, ...] = ()
+    spelling: Spelling = COMMAND_LINE
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -121,8 +126,10 @@ class Clip:
 
 @dataclass(slots=True)
 class Notes:
-    """The guesses, warnings and files left out, as the decisions are made."""
+    """The guesses, warnings and files left out, as the decisions are made, and how
+    they (and init's refusals) name an option: as the caller sets it."""
 
+    spelling: Spelling = COMMAND_LINE
     guesses: list[Guess] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     left_out: list[tuple[str, str]] = field(default_factory=list)
@@ -165,7 +172,8 @@ class Place:
 def find_media(
     media: Sequence[Media], text: str, option: str, what: str = "clip"
 ) -> Media:
-    """The clip an option names (its path in the folder, or its file name)."""
+    """The clip an option names (its path in the folder, or its file name); the
+    option as the caller names it (``--plate``, ``options.plate``)."""
     key = text.strip().replace(os.sep, "/").removeprefix("./")
     for item in media:
         if key in (item.path, *item.files) or (

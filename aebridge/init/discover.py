@@ -34,6 +34,7 @@ from ..sequence import (
 )
 from .readers import read_record
 from .records import Record
+from .spelling import COMMAND_LINE, Spelling
 
 __all__ = [
     "MIN_SEQUENCE",
@@ -288,6 +289,7 @@ def scan(
     exclude: Iterable[str] = (),
     ignore: Iterable[Path] = (),
     admit: Callable[[Path], bool] | None = None,
+    spelling: Spelling = COMMAND_LINE,
 ) -> Scan:
     """Find the clips, stills and generator records of a downloads folder.
 
@@ -297,6 +299,7 @@ def scan(
         ignore: files to skip silently (the spec being written).
         admit: a check every file must pass to be read (the service's input-root
             sandbox); a file it refuses is left out, never opened.
+        spelling: how the reason a file is left out names ``exclude``.
 
     Returns:
         What was found; clips are probed.
@@ -324,7 +327,7 @@ def scan(
         if Path(os.path.abspath(path)) in ignored:
             continue
         if any(fnmatch.fnmatch(rel, pattern) for pattern in exclude):
-            left_out.append((rel, "excluded (--exclude)"))
+            left_out.append((rel, f"excluded ({spelling.option('exclude')})"))
             continue
         if admit is not None and not admit(path):
             left_out.append((rel, _REFUSED))

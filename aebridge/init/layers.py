@@ -45,7 +45,7 @@ def is_opaque(clip: Clip, notes: Notes) -> bool:
         notes.guess(
             f"{media.path}: its alpha is 1 everywhere in the first frame, so it counts "
             "as opaque",
-            f"--exclude {media.path} leaves it out",
+            f"{notes.spelling.setting('exclude', media.path)} leaves it out",
         )
         return True
     return False
@@ -59,11 +59,12 @@ def choose_plate(
 ) -> Clip:
     """The plate: the user's ``--plate``, else the largest opaque clip (named plate,
     bg or background first); two equal candidates are an :class:`InitError`."""
+    say = notes.spelling
     if options.plate is not None:
-        chosen = find_media(everything, options.plate, "--plate")
+        chosen = find_media(everything, options.plate, say.option("plate"))
         if chosen.path not in clips:
             raise OptionError(
-                "--plate",
+                say.option("plate"),
                 options.plate,
                 "a clip that is not a matte: " + ", ".join(sorted(clips)),
             )
@@ -77,7 +78,7 @@ def choose_plate(
         notes.guess(
             f"plate: none (no clip is opaque); the comp takes its size, rate and "
             f"length from {biggest.media.path}, the largest clip",
-            "--plate FILE picks another",
+            f"{say.option('plate', 'FILE')} picks another",
         )
         return biggest
 
@@ -95,7 +96,7 @@ def choose_plate(
         w, h = best[0].media.width, best[0].media.height
         raise InitError(
             f"{count} candidate plates, {listing} (opaque, {w}x{h}, {top[1]} frames, "
-            f"{why}); choose one with --plate {best[0].media.path}"
+            f"{why}); choose one with {say.setting('plate', best[0].media.path)}"
         )
     plate = best[0]
     passed = [c.media.path for c in pool if c is not plate]
@@ -105,13 +106,13 @@ def choose_plate(
             f"plate: {plate.media.path} (opaque, full-frame, the longest clip whose "
             f"name says plate, bg or background{over}); the comp takes its size, rate "
             "and length",
-            "--plate FILE picks another",
+            f"{say.option('plate', 'FILE')} picks another",
         )
     else:
         notes.guess(
             f"plate: {plate.media.path}, the largest opaque clip (no name says plate, "
             f"bg or background{over}); the comp takes its size, rate and length",
-            "--plate FILE picks another",
+            f"{say.option('plate', 'FILE')} picks another",
         )
     return plate
 
@@ -172,10 +173,11 @@ def clip_layer(
         )
     ):
         enabled = False
+        say = notes.spelling
         notes.warnings.append(
             f"{where}: {media.path} is opaque and full-frame, so it would hide the "
-            "plate; its layer is switched off (--exclude it to leave it out, or "
-            "--plate it to make it the plate)"
+            f"plate; its layer is switched off ({say.setting('exclude', media.path)} "
+            f"leaves it out, {say.setting('plate', media.path)} makes it the plate)"
         )
     _timing_notes(clip, comp, notes)
     provenance = None
@@ -228,10 +230,14 @@ def _timing_notes(clip: Clip, comp: Comp, notes: Notes) -> None:
             "set source.rate in the spec if it was made at another",
         )
     elif media.rate != comp.rate:
+        # The build's option; a service's jobs build with the default policy.
+        refuse = (
+            "" if notes.spelling.request else "; --rate-policy refuse makes it an error"
+        )
         notes.warnings.append(
             f"{where}: {media.path} runs at {format_rate(media.rate)} fps, the comp "
             f"at {format_rate(comp.rate)} fps; it is conformed frame for frame (the "
-            "build's rate policy; --rate-policy refuse makes it an error)"
+            f"build's rate policy{refuse})"
         )
     if media.variable_rate:
         notes.warnings.append(

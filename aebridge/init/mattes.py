@@ -49,6 +49,7 @@ def pair_mattes(
     """
     by_path = {c.path: Clip(media=c) for c in clips}
     mattes: set[str] = set()
+    say = notes.spelling
 
     def claim(clip: Media, matte: Media, option: str, track: bool) -> None:
         if clip.path == matte.path:
@@ -71,14 +72,15 @@ def pair_mattes(
             target.matte = matte
         mattes.add(matte.path)
 
-    for clip_text, matte_text in options.pairs:
-        clip = find_media(clips, clip_text, "--pair")
-        matte = find_media(clips, matte_text, "--pair")
-        claim(clip, matte, "--pair", track=False)
-    for clip_text, matte_text in options.track_mattes:
-        clip = find_media(clips, clip_text, "--track-matte")
-        matte = find_media(clips, matte_text, "--track-matte")
-        claim(clip, matte, "--track-matte", track=True)
+    for key, given in (
+        ("pairs", options.pairs),
+        ("track_mattes", options.track_mattes),
+    ):
+        option = say.option(key)
+        for clip_text, matte_text in given:
+            clip = find_media(clips, clip_text, option)
+            matte = find_media(clips, matte_text, option)
+            claim(clip, matte, option, track=key == "track_mattes")
 
     # Candidates by name: a clip whose last word marks a matte, unless it is in
     # colour or (for "_alpha") carries an alpha channel of its own.
@@ -92,14 +94,14 @@ def pair_mattes(
             notes.guess(
                 f"{clip.path}: its name ends in 'alpha' but it carries an alpha "
                 "channel of its own, so it is a layer, not a matte",
-                f"--pair CLIP={clip.path} uses it as a matte",
+                f"{say.setting('pairs', 'CLIP', clip.path)} uses it as a matte",
             )
             continue
         if not is_grey(clip):
             notes.guess(
                 f"{clip.path}: its name ends in '{name.word}' but its first frame is "
                 "in colour, so it is a layer, not a matte",
-                f"--pair CLIP={clip.path} uses it as a matte",
+                f"{say.setting('pairs', 'CLIP', clip.path)} uses it as a matte",
             )
             continue
         candidates.append((clip, name))
@@ -118,14 +120,14 @@ def pair_mattes(
             raise InitError(
                 f"{matte.path} is a matte (its name ends in '{name.word}' and it is "
                 f"grey) but no clip is its partner (looked for names {wanted}); pair "
-                f"it with --pair CLIP={matte.path}, or leave it out with --exclude "
-                f"{matte.path}"
+                f"it with {say.setting('pairs', 'CLIP', matte.path)}, or leave it out "
+                f"with {say.setting('exclude', matte.path)}"
             )
         if len(found) > 1:
             listing = " and ".join(c.path for c in found)
             raise InitError(
-                f"{matte.path} could be the matte of {listing}; choose with --pair "
-                f"{found[0].path}={matte.path}"
+                f"{matte.path} could be the matte of {listing}; choose with "
+                + say.setting("pairs", found[0].path, matte.path)
             )
         partner = by_path[found[0].path]
         if partner.matte is not None or partner.track_matte is not None:
@@ -133,8 +135,8 @@ def pair_mattes(
             assert other is not None
             raise InitError(
                 f"{partner.media.path} has two mattes, {other.path} and {matte.path}; "
-                f"choose with --pair {partner.media.path}=MATTE (and --exclude the "
-                "other)"
+                f"choose with {say.setting('pairs', partner.media.path, 'MATTE')} "
+                f"(and leave the other out with {say.option('exclude')})"
             )
         how = (
             "RVM's default names"
@@ -147,14 +149,16 @@ def pair_mattes(
                 f"{matte.path}: the track matte of {partner.media.path} (paired by "
                 f"{how}; the clip has its own alpha, so the matte cuts it as a luma "
                 "track matte instead of replacing its alpha)",
-                f"--pair {partner.media.path}={matte.path} makes it the alpha instead",
+                say.setting("pairs", partner.media.path, matte.path)
+                + " makes it the alpha instead",
             )
         else:
             partner.matte = matte
             notes.guess(
                 f"{matte.path}: the alpha of {partner.media.path} (paired by {how})",
-                f"--pair CLIP=MATTE pairs differently, --track-matte "
-                f"{partner.media.path}={matte.path} makes it a track-matte layer",
+                f"{say.setting('pairs', 'CLIP', 'MATTE')} pairs differently, "
+                f"{say.setting('track_mattes', partner.media.path, matte.path)} "
+                "makes it a track-matte layer",
             )
         mattes.add(matte.path)
         if naming.is_rvm_pair(partner.media.stem, name):
@@ -171,8 +175,9 @@ def pair_mattes(
                 f"{clip.path} ({clip.width}x{clip.height}, {clip.frame_count} frames) "
                 f"and its matte {matte.path} ({matte.width}x{matte.height}, "
                 f"{matte.frame_count} frames) differ; a matte that becomes the alpha "
-                "must match its clip's size and last as long; use --track-matte "
-                f"{clip.path}={matte.path} to cut the clip with it as a layer instead"
+                "must match its clip's size and last as long; use "
+                f"{say.setting('track_mattes', clip.path, matte.path)} to cut the "
+                "clip with it as a layer instead"
             )
     return {p: c for p, c in by_path.items() if p not in mattes}, mattes
 
@@ -207,7 +212,7 @@ def drop_compositions(
             notes.guess(
                 f"{path}: left out as RVM's composition of a foreground and alpha "
                 "that are in the folder",
-                f"--plate {path} uses it as the plate",
+                f"{notes.spelling.setting('plate', path)} uses it as the plate",
             )
             continue
         kept[path] = clip

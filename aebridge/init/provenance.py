@@ -46,7 +46,8 @@ def group_records(records: Sequence[Record], notes: Notes) -> list[Record]:
                 f"{requests[0].files[0]} and {results[0].files[0]}: one "
                 f"{GENERATORS[generator]} "
                 "generation (its only request and its only result)",
-                "if they are two generations, --exclude one of them",
+                "if they are two generations, leave one out with "
+                + notes.spelling.option("exclude"),
             )
             grouped.append(joined)
         else:
@@ -197,7 +198,7 @@ def named_keyframes(
         notes.guess(
             f"{path}: a keyframe image at the comp's {position} frame "
             f"({comp.start_frame + frame}), by its name",
-            f"--exclude {path} leaves it out",
+            f"{notes.spelling.setting('exclude', path)} leaves it out",
         )
     if not keys:
         return provenance

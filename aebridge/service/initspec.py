@@ -20,7 +20,9 @@ probing, first frames, records, keyframe images) runs under the job's read-time
 sandbox, so a folder swapped for a link while init reads is refused, not read.
 Nothing is written on the server; the answer holds the spec (paths relative to
 ``base_dir``, ready to submit as a job with that ``base_dir``) and every decision.
-Messages show paths relative to their input root.
+Messages show paths relative to their input root, and name an option by its field
+(``options.plate picks another``, never the command line's ``--plate``), from init's
+one table of option names (:mod:`aebridge.init.spelling`).
 """
 
 from __future__ import annotations
@@ -37,7 +39,6 @@ from .submission import InvalidRequestError
 
 __all__ = [
     "INIT_KEYS",
-    "INIT_OPTION_KEYS",
     "LEFT_OUT_SCHEMA",
     "REQUEST_SCHEMA",
     "RESULT_SCHEMA",
@@ -45,32 +46,6 @@ __all__ = [
 ]
 
 INIT_KEYS = ("base_dir", "folder", "options")
-INIT_OPTION_KEYS = (
-    "camera",
-    "exclude",
-    "guides",
-    "name",
-    "pairs",
-    "plate",
-    "rate",
-    "start_frame",
-    "style",
-    "track_mattes",
-)
-#: The request field of each option init names in its refusals as the command line
-#: spells it: a client sent a field, not an option.
-_OPTION_FIELDS = {
-    "--name": "name",
-    "--pair": "pairs",
-    "--plate": "plate",
-    "--rate": "rate",
-    "--start-frame": "start_frame",
-    "--style": "style",
-    "--track-matte": "track_mattes",
-}
-_TEXT = ("name", "plate", "style")
-_FLAGS = ("camera", "guides")
-_MAPS = ("pairs", "track_mattes")
 
 #: The request body, for the OpenAPI document.
 REQUEST_SCHEMA: dict[str, Any] = {
@@ -165,6 +140,8 @@ def _folder(
 
 
 def _options(data: Any, problems: list[Problem]) -> dict[str, Any]:
+    from ..init.spelling import OPTIONS
+
     if data is None:
         return {}
     if not isinstance(data, Mapping):
@@ -173,33 +150,34 @@ def _options(data: Any, problems: list[Problem]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in data.items():
         path = f"options.{key}"
-        if key not in INIT_OPTION_KEYS:
+        kind = OPTIONS[key].kind if key in OPTIONS else None
+        if kind is None:
             problems.append(
                 Problem(
                     path=path,
-                    message="unknown option; allowed: " + ", ".join(INIT_OPTION_KEYS),
+                    message="unknown option; allowed: " + ", ".join(sorted(OPTIONS)),
                 )
             )
-        elif key in _TEXT and not isinstance(value, str):
+        elif kind == "text" and not isinstance(value, str):
             problems.append(Problem(path=path, message="must be text"))
-        elif key in _FLAGS and not isinstance(value, bool):
+        elif kind == "switch" and not isinstance(value, bool):
             problems.append(Problem(path=path, message="must be true or false"))
-        elif key in _MAPS and not (
+        elif kind == "pairs" and not (
             isinstance(value, Mapping)
             and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
         ):
             problems.append(
                 Problem(path=path, message='must be an object {"CLIP": "MATTE"}')
             )
-        elif key == "exclude" and not (
+        elif kind == "globs" and not (
             isinstance(value, list) and all(isinstance(v, str) for v in value)
         ):
             problems.append(Problem(path=path, message="must be a list of globs"))
-        elif key == "start_frame" and (
+        elif kind == "frame" and (
             isinstance(value, bool) or not isinstance(value, int) or value < 0
         ):
             problems.append(Problem(path=path, message="must be an integer >= 0"))
-        elif key == "rate" and (
+        elif kind == "rate" and (
             isinstance(value, bool) or not isinstance(value, (str, int))
         ):
             problems.append(Problem(path=path, message="must be a rate such as 24"))
@@ -211,19 +189,21 @@ def _options(data: Any, problems: list[Problem]) -> dict[str, Any]:
 @contextlib.contextmanager
 def _options_at_fields() -> Iterator[None]:
     """An option init refuses once it has read the folder, as a request problem."""
+    from ..init.spelling import REQUEST
+
     try:
         yield
     except OptionError as exc:
-        if exc.option not in _OPTION_FIELDS:
+        if REQUEST.key_of(exc.option) is None:
             raise
         raise InvalidRequestError([_at_field(exc)]) from None
 
 
 def _at_field(error: OptionError) -> Problem:
-    """An option's refusal as a problem at its request field (``options.rate``),
-    in the same words without the command line's option name."""
+    """An option's refusal (init names it by its field, ``options.rate``) as a
+    problem at that field, in the same words."""
     return Problem(
-        path=f"options.{_OPTION_FIELDS[error.option]}",
+        path=error.option,
         message=str(error).removeprefix(f"{error.option}: "),
     )
 
@@ -249,6 +229,7 @@ def run_init(body: Mapping[str, Any], input_roots: Sequence[Path]) -> dict[str, 
             swapped in after the checks).
     """
     from ..init import init_folder, option_errors
+    from ..init.spelling import REQUEST
 
     roots = InputRoots(input_roots)
     problems: list[Problem] = [
@@ -274,6 +255,7 @@ def run_init(body: Mapping[str, Any], input_roots: Sequence[Path]) -> dict[str, 
             style=options.get("style"),
             rate=options.get("rate"),
             start_frame=options.get("start_frame", 1001),
+            spelling=REQUEST,
         )
     )
     if problems or folder is None or base is None:
@@ -303,6 +285,7 @@ def run_init(body: Mapping[str, Any], input_roots: Sequence[Path]) -> dict[str, 
             start_frame=options.get("start_frame", 1001),
             exclude=options.get("exclude", ()),
             admit=admit,
+            spelling=REQUEST,
         )
     answer = result.to_dict()
     answer["base_dir"] = str(base_text)

@@ -80,13 +80,90 @@ def test_an_ambiguous_folder_is_a_422_problem_naming_the_files(
     problem = response.json()
     assert problem["code"] == "init_refused"
     assert "bg_plate_v1.mp4 and bg_plate_v2.mp4" in problem["detail"]
-    assert "--plate" in problem["detail"]
+    # What the client sends, not the command line's --plate.
+    assert problem["detail"].endswith(
+        'choose one with options.plate = "bg_plate_v1.mp4"'
+    )
+    assert "--" not in problem["detail"]
     ok = httpx.post(
         f"{server.url}/v1/specs/init",
         json={"folder": "two", "options": {"plate": "bg_plate_v2.mp4"}},
     )
     assert ok.status_code == 200
     assert ok.json()["spec"]["layers"][0]["source"]["path"] == "bg_plate_v2.mp4"
+
+
+def test_init_names_each_option_by_the_field_a_client_sends(
+    server: Running, inputs: Path
+) -> None:
+    # init's guesses, warnings, files left out and refusals named the command line's
+    # options (--plate FILE picks another, --rate RATE sets it, excluded
+    # (--exclude)) to a client, who sends options.plate, options.rate, ...
+    folder = _downloads(inputs / "sh041")
+    synthetic.write_png_sequence(
+        folder / "seq", "el", frames=3, width=64, height=36, pattern="solid"
+    )
+    response = httpx.post(
+        f"{server.url}/v1/specs/init",
+        json={"folder": "sh041", "options": {"camera": True, "exclude": ["task.json"]}},
+    )
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    overrides = [g["override"] for g in answer["guesses"]]
+    assert overrides[:3] == [
+        '{"CLIP": "MATTE"} in options.pairs pairs differently, {"fg_rgb.mp4": '
+        '"fg_matte.mp4"} in options.track_mattes makes it a track-matte layer',
+        '"seq/el.####.png" in options.exclude leaves it out',
+        "options.plate picks another",
+    ]
+    assert answer["warnings"][-2:] == [
+        "el: seq/el.####.png is opaque and full-frame, so it would hide the plate; "
+        'its layer is switched off ("seq/el.####.png" in options.exclude leaves it '
+        'out, options.plate = "seq/el.####.png" makes it the plate)',
+        "options.camera: no record in the folder carries a camera control; no "
+        "camera is added",
+    ]
+    assert answer["left_out"] == [
+        {"path": "task.json", "why": "excluded (options.exclude)"}
+    ]
+    said = json.dumps([answer["guesses"], answer["warnings"], answer["left_out"]])
+    assert "--" not in said
+    # Image sequences alone carry no rate: the guess says which field sets it.
+    (inputs / "seqs").mkdir()
+    synthetic.write_png_sequence(
+        inputs / "seqs", "bg", frames=3, width=64, height=36, pattern="solid"
+    )
+    answer = httpx.post(f"{server.url}/v1/specs/init", json={"folder": "seqs"}).json()
+    assert {
+        "what": "rate: 24 fps (image sequences carry none)",
+        "override": "options.rate sets it",
+    } in answer["guesses"]
+    # A plate After Effects cannot hold: the refusal names the fields that settle it.
+    (inputs / "tiny").mkdir()
+    synthetic.write_movie(inputs / "tiny" / "bg_plate.mp4", frames=3, width=2, height=2)
+    refused = httpx.post(f"{server.url}/v1/specs/init", json={"folder": "tiny"})
+    assert refused.status_code == 422
+    assert refused.json()["code"] == "init_refused"
+    assert refused.json()["detail"].endswith(
+        "; options.plate picks another clip (options.rate and options.name set those)"
+    )
+
+
+def test_the_command_line_and_the_request_take_the_options_of_one_table() -> None:
+    import click
+
+    from aebridge.cli.init import init_cmd
+    from aebridge.init.spelling import OPTIONS, REQUEST
+    from aebridge.service.initspec import REQUEST_SCHEMA
+
+    flags = {p.name: p.opts for p in init_cmd.params if isinstance(p, click.Option)}
+    assert {key: [option.flag] for key, option in OPTIONS.items()} == {
+        key: opts for key, opts in flags.items() if key in OPTIONS
+    }
+    assert set(flags) - set(OPTIONS) == {"spec_path", "force"}
+    fields = REQUEST_SCHEMA["properties"]["options"]["properties"]
+    assert sorted(fields) == sorted(OPTIONS)
+    assert [REQUEST.key_of(f"options.{key}") for key in fields] == list(fields)
 
 
 @pytest.mark.parametrize(
