@@ -6,7 +6,9 @@ A sequence is written as a pattern whose frame-number field is one of
   fileseq and Nuke's range notation),
 - ``name.@@@@.ext`` (one ``@`` per digit),
 - ``name.%04d.ext`` (printf),
-- ``name.1001-1120#.ext`` (an explicit frame range before the padding field),
+- ``name.1001-1120#.ext`` (an explicit frame range before the padding field: one
+  ascending run, as fileseq's lists and steps, ``name.1,3#.ext`` or
+  ``name.1-9x2#.ext``, would be read as consecutive frames),
 - ``name.$F4.ext`` (Houdini),
 
 or is a folder holding exactly one image sequence. The frame field is the last one in
@@ -29,7 +31,8 @@ padded to the pattern's width as fileseq's strict padding says (a wider number i
 accepted only without leading zeros, e.g. frame 10000 of ``####``; a negative number
 counts its sign in the width, ``-002``, or has it outside, ``-0002``), and the frames
 found must be contiguous: a converted sequence has no holes, so a gap is an error
-naming the missing numbers. A name with a frame field that is one existing file
+naming the missing numbers, and so is a range that skips or reorders frames (it
+names the spellings allowed). A name with a frame field that is one existing file
 (``logo@2x.png``, ``take#3.png``) is that image, unless its pattern's frames exist
 too, when it is refused as naming both. Folders are listed through
 :mod:`aebridge.sandbox` (a service job's listing is checked like its reads), which is
@@ -418,11 +421,40 @@ def _list_frames(pattern: SequencePattern) -> dict[int, str]:
     return found
 
 
+def _one_run(pattern: SequencePattern, wanted: FrameSet) -> list[int]:
+    """The frames of a pattern's range, which must be one ascending run, as a
+    sequence's frames on disk must be: a list or step (``fg.1,3#.png``,
+    ``fg.1-9x2#.png``) would be read as consecutive frames, its time compressed.
+
+    Raises:
+        SourceError: the range skips a frame or is out of order, naming it and the
+            spellings allowed.
+    """
+    numbers = [int(n) for n in wanted]
+    first, last = min(numbers), max(numbers)
+    if numbers == list(range(first, last + 1)):
+        return numbers
+    skipped = sorted(set(range(first, last + 1)) - set(numbers))
+    problem = (
+        f"skips frame(s) {format_frame_ranges(skipped)}; a sequence has no holes"
+        if skipped
+        else "is not in ascending order"
+    )
+    field = _frame_field(os.path.basename(pattern.path))
+    run = f"{first}-{last}" if last > first else str(first)
+    allowed = f"{pattern.prefix}{run}{field.group() if field else '#'}{pattern.suffix}"
+    raise SourceError(
+        f"the frame range {wanted} {problem}; allowed: one ascending run first-last "
+        f"({allowed}) or every frame ({pattern.name})",
+        path=pattern.path,
+    )
+
+
 def _from_pattern(pattern: SequencePattern) -> FrameSequence:
     path, directory, wanted = pattern.path, pattern.directory, pattern.frames
+    numbers = [] if wanted is None else _one_run(pattern, wanted)
     found = _list_frames(pattern)
     if wanted is not None:
-        numbers = [int(n) for n in wanted]
         missing = [n for n in numbers if n not in found]
         if missing and len(missing) == len(numbers):
             raise SourceError(
@@ -437,8 +469,6 @@ def _from_pattern(pattern: SequencePattern) -> FrameSequence:
                 path=path,
                 frame=missing[0],
             )
-        if numbers != sorted(numbers):
-            raise SourceError(f"the frame range {wanted} is not ascending", path=path)
     else:
         if not found:
             raise SourceError(
@@ -689,8 +719,9 @@ def find_sequence(path: str | os.PathLike[str]) -> FrameSequence:
     Raises:
         SourceError: the folder does not exist, nothing matches, the folder holds
             several sequences (all are listed), frame numbers are missing (the
-            missing numbers are listed), or an existing file is named like a pattern
-            of existing frames.
+            missing numbers are listed), a range is not one ascending run (a list
+            or step: the skipped numbers are listed), or an existing file is named
+            like a pattern of existing frames.
     """
     text = os.fspath(path)
     if os.path.isdir(text):

@@ -366,6 +366,23 @@ def test_a_gap_in_the_sequence_names_the_missing_frame(
         convert(fg_png, tmp_path / "out", name="fg", fps=24, jobs=1)
 
 
+def test_a_range_pattern_that_skips_frames_is_refused_before_anything_is_written(
+    fg_png: Path, tmp_path: Path
+) -> None:
+    # fg.1001-1005x2#.png named frames 1001, 1003, 1005, all there, and they were
+    # written as 1001-1003: the shot played twice as fast, nothing said.
+    source = str(tmp_path / "src" / "fg.1001-1005x2#.png")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["convert", source, "-o", str(out)])
+    assert result.exit_code == 1
+    assert result.output == (
+        f"error: {source}: the frame range 1001-1005x2 skips frame(s) 1002, 1004; "
+        "a sequence has no holes; allowed: one ascending run first-last "
+        "(fg.1001-1005#.png) or every frame (fg.####.png)\n"
+    )
+    assert not out.exists()
+
+
 def test_a_corrupt_frame_names_file_and_frame_and_leaves_no_partial_frame(
     fg_png: Path, tmp_path: Path
 ) -> None:

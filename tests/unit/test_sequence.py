@@ -149,6 +149,46 @@ def test_a_range_beyond_the_files_names_the_missing_frames(seq: Path) -> None:
         find_sequence(str(seq / "fg.1001-1006#.png"))
 
 
+@pytest.mark.parametrize(
+    ("range_", "skipped", "contiguous"),
+    [
+        ("1001,1003", "1002", "1001-1003"),
+        ("1001-1004x2", "1002", "1001-1003"),
+        ("1001-1004y2", "1003", "1002-1004"),
+        ("1001,1004", "1002-1003", "1001-1004"),
+        ("1003-1001", "", "1001-1003"),
+        ("1003,1001-1002", "", "1001-1003"),
+        ("1001-1004:2", "", "1001-1004"),
+    ],
+)
+def test_a_range_that_skips_or_reorders_frames_is_refused(
+    seq: Path, range_: str, skipped: str, contiguous: str
+) -> None:
+    # Every named frame exists, but the frames would be read as one run: 1001, 1003
+    # converted to consecutive frames plays the shot twice as fast. A sequence has
+    # no holes, whether the files skip a number or the pattern does.
+    path = str(seq / f"fg.{range_}#.png")
+    with pytest.raises(SourceError) as caught:
+        find_sequence(path)
+    message = str(caught.value)
+    assert caught.value.path == path
+    assert "\n" not in message
+    assert f"the frame range {range_} " in message
+    if skipped:
+        assert f"skips frame(s) {skipped}" in message
+    else:
+        assert "is not in ascending order" in message
+    assert f"allowed: one ascending run first-last (fg.{contiguous}#.png)" in message
+    assert "or every frame (fg.####.png)" in message
+
+
+@pytest.mark.parametrize("range_", ["1001-1003x1", "1001-1002,1003", "1002"])
+def test_a_range_spelled_as_one_run_is_read(seq: Path, range_: str) -> None:
+    found = find_sequence(seq / f"fg.{range_}#.png")
+    first, last = (1002, 1002) if range_ == "1002" else (1001, 1003)
+    assert found.frame_numbers == tuple(range(first, last + 1))
+
+
 def test_a_range_with_no_files_says_so(seq: Path) -> None:
     with pytest.raises(SourceError, match="no frame of the range 1-3 exists"):
         find_sequence(str(seq / "fg.1-3#.png"))

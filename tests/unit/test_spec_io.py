@@ -1503,6 +1503,35 @@ def test_a_source_file_named_like_a_pattern_is_that_file(tmp_path: Path) -> None
     ]
 
 
+def test_a_source_range_that_skips_frames_is_a_problem(tmp_path: Path) -> None:
+    # The build would read fg.1,3#.png as two consecutive frames: the spec check
+    # refuses it as the build does, naming the field and the spellings allowed.
+    for frame in (1, 2, 3):
+        (tmp_path / f"fg.{frame:04d}.png").write_bytes(b"png")
+    data = base()
+    data["layers"] = [
+        {"id": "a", "source": "fg.1,3#.png"},
+        {"id": "b", "source": {"path": "fg.1-3#.png", "matte": "fg.1-3x2#.png"}},
+    ]
+    path = tmp_path / "comp.json"
+    path.write_text(json.dumps(data))
+    problems = [(p.path, p.message) for p in validate(path) if p.severity == "error"]
+    assert problems == [
+        (
+            "layers[0].source.path",
+            "source 'fg.1,3#.png': the frame range 1,3 skips frame(s) 2; a sequence "
+            "has no holes; allowed: one ascending run first-last (fg.1-3#.png) or "
+            "every frame (fg.####.png)",
+        ),
+        (
+            "layers[1].source.matte",
+            "matte 'fg.1-3x2#.png': the frame range 1-3x2 skips frame(s) 2; a "
+            "sequence has no holes; allowed: one ascending run first-last "
+            "(fg.1-3#.png) or every frame (fg.####.png)",
+        ),
+    ]
+
+
 def test_a_layer_conditioning_keyframe_lands_relative_to_the_layer_start() -> None:
     data = base()
     data["layers"][0]["start"] = 1040
