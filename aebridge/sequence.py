@@ -19,7 +19,8 @@ pattern, and its disk pattern, save one rule, splits a folder's names;
 default ``#`` is four digits), and :func:`group_numbered` the one grouping of file
 names into patterns (a folder's and ``init``'s): the last number before the extension
 is the frame (``fg_v2.f1.png`` is frame 1 of ``fg_v2.f@.png``, where fileseq takes
-``.f1`` for part of the extension), and a ``-`` after
+``.f1`` for part of the extension, unless more names share fileseq's reading:
+``shot.1001.beauty2.exr``.. are ``shot.####.beauty2.exr``), and a ``-`` after
 a letter or digit separates the name from the number (``fg-0001.png`` is frame 1 of
 ``fg-####.png``, ``fg_v2-1001.png`` frame 1001 of ``fg_v2-####.png``), in a pattern
 as in a file name (``fg-1001-1120#.png`` is frames 1001 to 1120 of ``fg-``), after
@@ -48,6 +49,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -536,9 +538,13 @@ class NumberedNames:
     numbers: tuple[int, ...]
 
 
-def _split_numbered(name: str) -> tuple[str, str, str] | None:
-    """A file name's (name, frame number text, extension), None without a number."""
-    match = _NUMBERED_RE.match(name)
+def _split_numbered(
+    name: str, disk: re.Pattern[str] = _NUMBERED_RE
+) -> tuple[str, str, str] | None:
+    """A file name's (name, frame number text, extension), None without a number;
+    with ``disk=DISK_RE`` as fileseq splits it (``shot.1001.beauty2.exr``: frame
+    1001, extension ``.beauty2.exr``)."""
+    match = disk.match(name)
     if match is None or not match.group(3):
         return None
     directory, prefix, frame, suffix = match.groups()
@@ -563,8 +569,11 @@ def group_numbered(directory: str, names: Iterable[str]) -> tuple[NumberedNames,
     Names are split as fileseq's disk pattern splits them (the last number before
     the extension is the frame; an extension part before the last ends in no digit,
     ``fg.1001.tar.png``, so ``fg_v2.f1.png`` is frame 1 of ``fg_v2.f@.png``, where
-    fileseq reads frame 2 of ``fg_v``), a ``-`` after a letter or digit separates the
-    name from the number (``fg-0001.png`` is frame 1 of ``fg-####.png``), and the names
+    fileseq reads frame 2 of ``fg_v``; but where more names share fileseq's name
+    and extension than this one's, fileseq's split: ``shot.1001.beauty2.exr``,
+    ``shot.1002.beauty2.exr`` are frames of ``shot.####.beauty2.exr``), a ``-``
+    after a letter or digit separates the name from the number (``fg-0001.png`` is
+    frame 1 of ``fg-####.png``), and the names
     of one name and extension go to the padding that takes the most of them, the
     rest to the next (``fg.-0002.png``..``fg.0001.png`` are one ``####`` sequence,
     ``fg.001.png``, ``fg.0002.png`` two). Every group's pattern lists exactly its
@@ -577,9 +586,18 @@ def group_numbered(directory: str, names: Iterable[str]) -> tuple[NumberedNames,
     Returns:
         The groups, by pattern name.
     """
+    from fileseq.constants import DISK_RE
+
+    splits = {n: (_split_numbered(n), _split_numbered(n, DISK_RE)) for n in names}
+    shared = Counter(
+        (split[0], split[2]) for pair in splits.values() for split in set(pair) if split
+    )
     by_name: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    for name in names:
-        split = _split_numbered(name)
+    for name, (split, disk) in splits.items():
+        # fileseq's split where more names share its name and extension: the frame
+        # then differs before a tag ending in a digit (shot.1001.beauty2.exr).
+        if disk and (not split or shared[disk[::2]] > shared[split[::2]]):
+            split = disk
         if split is not None:
             prefix, text, suffix = split
             by_name.setdefault((prefix, suffix), []).append((text, name))

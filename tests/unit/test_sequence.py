@@ -478,6 +478,18 @@ def test_a_listing_that_failed_is_not_kept(seq: Path) -> None:
             tuple(range(1, 13)),
         ),
         (("fg.a1.png", "fg.a2.png"), "fg.a@.png", (1, 2)),
+        # ..unless the names share that number and differ in an earlier one: a tag
+        # ending in a digit after the frame (one sequence before, then three stills).
+        (
+            ("shot.1001.beauty2.exr", "shot.1002.beauty2.exr"),
+            "shot.####.beauty2.exr",
+            (1001, 1002),
+        ),
+        (
+            ("fg.0001.v2.png", "fg.0002.v2.png", "fg.0003.v2.png"),
+            "fg.####.v2.png",
+            (1, 2, 3),
+        ),
         # The image extension is the last one (the folder found none here).
         (("fg.1001.tar.png", "fg.1002.tar.png"), "fg.####.tar.png", (1001, 1002)),
         # Pattern characters in the name are the name.
