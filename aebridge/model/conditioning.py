@@ -32,6 +32,41 @@ def _conditioning_sources(
     return found
 
 
+def _is_guide(layer: Layer, image: str, frame: int) -> bool:
+    """Whether ``layer`` is the guide of the keyframe image ``image`` at ``frame``
+    (added when the spec was expanded before)."""
+    return (
+        layer.guide
+        and layer.role is Role.GUIDE
+        and isinstance(layer.source, LayerSource)
+        and layer.source.path == image
+        and layer.start == frame
+    )
+
+
+def _guide_id(
+    head: str, number: int, layers: list[Layer], image: str, frame: int
+) -> str | None:
+    """The id for a keyframe image's guide layer, or None when the guide is there.
+
+    A guide's id names its folder beside the layers', so an id a layer has in any
+    case is taken, unless that layer is this guide: ``kf_fg_1``, else ``kf_fg_1_2``,
+    ``kf_fg_1_3``, ... (each kept within the id length by
+    :func:`~aebridge.model.names.joined_id`).
+    """
+    by_key = {folder_key(layer.id): layer for layer in layers}
+    n = 1
+    while True:
+        tail = f"_{number}" if n == 1 else f"_{number}_{n}"
+        candidate = joined_id(head, tail)
+        holder = by_key.get(folder_key(candidate))
+        if holder is None:
+            return candidate
+        if holder.id == candidate and _is_guide(holder, image, frame):
+            return None
+        n += 1
+
+
 def expand_conditioning(spec: CompSpec) -> CompSpec:
     """Turn conditioning keyframes into comp markers and, on request, guide layers.
 
@@ -41,7 +76,10 @@ def expand_conditioning(spec: CompSpec) -> CompSpec:
     image also becomes a one-frame guide layer on top (id ``kf_<owner>_<n>``; for an
     owner whose id leaves no room, its start and a hash of it:
     :func:`~aebridge.model.names.joined_id`) at the frame it conditions. Markers and
-    layers already present are kept; running this twice adds nothing new.
+    layers already present are kept; running this twice adds nothing new. A layer
+    that is not the guide but holds its id in any case (a user's ``KF_fg_1``) does
+    not stand for it: the guide takes the first free id of ``kf_<owner>_<n>_2``,
+    ``_3``, ...
 
     Args:
         spec: a validated spec.
@@ -52,9 +90,6 @@ def expand_conditioning(spec: CompSpec) -> CompSpec:
     markers = list(spec.markers)
     layers = list(spec.layers)
     existing_markers = {(m.frame, m.name, m.kind) for m in markers}
-    # A guide's id names its folder beside the layers': one a layer has in any case
-    # is taken (the guide is there already when the spec was expanded before).
-    existing_ids = {folder_key(layer.id) for layer in layers}
     counters: dict[str, int] = {}
     for frame, owner, key, _prov in sorted(
         _conditioning_sources(spec), key=lambda item: (item[0], item[1])
@@ -81,13 +116,10 @@ def expand_conditioning(spec: CompSpec) -> CompSpec:
                     kind=MarkerKind.KEYFRAME,
                 )
             )
-        guide_id = joined_id(f"kf_{owner or 'comp'}", f"_{number}")
-        if (
-            spec.comp.keyframe_guides
-            and key.image
-            and folder_key(guide_id) not in existing_ids
-        ):
-            existing_ids.add(folder_key(guide_id))
+        if not (spec.comp.keyframe_guides and key.image):
+            continue
+        guide_id = _guide_id(f"kf_{owner or 'comp'}", number, layers, key.image, frame)
+        if guide_id is not None:
             layers.append(
                 Layer(
                     id=guide_id,

@@ -235,14 +235,21 @@ def test_expanding_twice_adds_nothing_and_markers_can_be_switched_off() -> None:
     assert off.markers == ()
 
 
-def test_a_guide_is_not_added_beside_a_layer_of_its_id_in_another_case() -> None:
-    # A layer 'KF_fg_1' and the guide 'kf_fg_1' would be one folder on Windows and
-    # macOS: the layer is the guide's id taken, as the same id in the same case is.
-    spec = _conditioned(keyframe_guides=True)
-    taken = Layer(id="KF_fg_1", source=LayerSource(path="kf/fg10.png"))
-    spec = dataclasses.replace(spec, layers=(*spec.layers, taken))
-    ids = [layer.id for layer in expand_conditioning(spec).layers]
-    assert ids == ["fg", "KF_fg_1", "kf_comp_1"]
+def test_a_guide_whose_id_a_layer_holds_in_any_case_takes_the_next_free_id() -> None:
+    # A user's layer 'KF_fg_1' (or 'kf_fg_1') is not the guide: the guide was dropped
+    # as if it were there. It takes the next id free in any case ('KF_fg_1' and
+    # 'kf_fg_1' are one folder on Windows and macOS), and expanding again adds nothing.
+    for held in ("KF_fg_1", "kf_fg_1"):
+        spec = _conditioned(keyframe_guides=True)
+        taken = Layer(id=held, source=LayerSource(path="kf/fg10.png"), start=1015)
+        also = Layer(id="KF_FG_1_2", source=LayerSource(path="x.png"))
+        spec = dataclasses.replace(spec, layers=(*spec.layers, taken, also))
+        expanded = expand_conditioning(spec)
+        ids = [layer.id for layer in expanded.layers]
+        assert ids == ["fg", held, "KF_FG_1_2", "kf_comp_1", "kf_fg_1_3"]
+        guide = expanded.layer("kf_fg_1_3")
+        assert guide.guide and guide.role is Role.GUIDE and guide.start == 1015
+        assert expand_conditioning(expanded) == expanded
 
 
 def test_a_guide_of_a_layer_with_a_long_id_has_a_valid_id_of_its_own() -> None:
