@@ -91,7 +91,10 @@ def _shown(path: Path) -> str:
     "--exclude",
     multiple=True,
     metavar="GLOB",
-    help="Leave out files matching GLOB (relative to the folder). Repeatable.",
+    help=(
+        "Leave out files matching GLOB (relative to the folder), or an image "
+        "sequence matching it as init lists it (seq/el.####.png). Repeatable."
+    ),
 )
 @click.option("--force", is_flag=True, help="Overwrite an existing spec file.")
 def init_cmd(

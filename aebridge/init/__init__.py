@@ -180,7 +180,8 @@ def init_folder(
         style: the project's locked style, a :class:`Style` or ``"ID=NAME"``.
         rate: the comp rate (default: the plate's).
         start_frame: the comp's first frame.
-        exclude: glob patterns (relative to the folder) of files to leave out.
+        exclude: glob patterns (relative to the folder) of files, or of image
+            sequences as init lists them (``seq/el.####.png``), to leave out.
         ignore: files to skip silently (the spec file being written).
         admit: a check each file must pass before it is opened (the service's
             input-root sandbox); refused files are left out unread.

@@ -295,7 +295,9 @@ def scan(
 
     Args:
         folder: the folder (its immediate subfolders are looked at too).
-        exclude: glob patterns of paths (relative to the folder) to leave out.
+        exclude: glob patterns of paths (relative to the folder) to leave out: a
+            file one matches is left out, and so is an image sequence one matches
+            as it is listed (``seq/el.####.png``, the path init names it by).
         ignore: files to skip silently (the spec being written).
         admit: a check every file must pass to be read (the service's input-root
             sandbox); a file it refuses is left out, never opened.
@@ -308,6 +310,12 @@ def scan(
         SourceError: the folder cannot be listed.
     """
     ignored = {Path(os.path.abspath(p)) for p in ignore}
+    globs = tuple(exclude)
+    excluded = f"excluded ({spelling.option('exclude')})"
+
+    def is_excluded(rel: str) -> bool:
+        return any(fnmatch.fnmatch(rel, glob) for glob in globs)
+
     left_out: list[tuple[str, str]] = []
     files: list[Path] = []
     for entry in _list(folder):
@@ -326,8 +334,8 @@ def scan(
         rel = _rel(path, folder)
         if Path(os.path.abspath(path)) in ignored:
             continue
-        if any(fnmatch.fnmatch(rel, pattern) for pattern in exclude):
-            left_out.append((rel, f"excluded ({spelling.option('exclude')})"))
+        if is_excluded(rel):
+            left_out.append((rel, excluded))
             continue
         if admit is not None and not admit(path):
             left_out.append((rel, _REFUSED))
@@ -356,6 +364,11 @@ def scan(
     found, still_paths, unnamed = _sequences(images, folder)
     left_out.extend(unnamed)
     for pattern, stem, members in found:
+        if is_excluded(pattern):
+            # Named as init lists it (and as its hints spell it: '--exclude
+            # seq/el.####.png leaves it out'), where no frame's name matches.
+            left_out.append((pattern, excluded))
+            continue
         try:
             find_sequence(folder / pattern)
             info = probe(folder / pattern)

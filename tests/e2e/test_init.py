@@ -874,6 +874,24 @@ def test_variable_rate_and_fully_opaque_alpha_are_said(tmp_path: Path) -> None:
     )
 
 
+def test_an_exclude_naming_a_sequence_as_init_lists_it_leaves_it_out(
+    tmp_path: Path,
+) -> None:
+    # init's hint '--exclude plate/bg.####.png leaves it out' matched no file (each
+    # frame's name was matched), so the sequence stayed in.
+    _tiny(tmp_path, "hero.mp4", pattern="gradient")
+    synthetic.write_png_sequence(
+        tmp_path / "plate", "bg", frames=6, width=64, height=36, pattern="solid"
+    )
+    said = "\n".join(str(g) for g in init_folder(tmp_path).guesses)
+    assert "--exclude plate/bg.####.png leaves it out" in said
+    result = init_folder(tmp_path, exclude=["plate/bg.####.png"])
+    paths = [layer.source.path for layer in result.spec.layers]  # type: ignore[union-attr]
+    assert paths == ["hero.mp4"]
+    assert ("plate/bg.####.png", "excluded (--exclude)") in result.left_out
+    assert not any(p.startswith("plate/bg.1") for p, _ in result.left_out)
+
+
 def test_no_clip_is_a_clear_refusal(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(InitError) as caught:
