@@ -163,9 +163,7 @@ def assemble(
         fallback = (
             "plate" if clip is plate else "fg" if is_foreground(clip) else "element"
         )
-        clip.layer_id = naming.layer_id(
-            naming.clip_base(clip.media.stem), fallback, taken
-        )
+        clip.layer_id = naming.layer_id(clip.media.stem, fallback, taken)
     # A track matte's layer is named after its clip's, among the same ids: a clip
     # named like it ('fg_matte.mov' in colour, a layer) keeps its own name.
     for clip in ordered:

@@ -238,7 +238,7 @@ def meaningless(stem: str) -> bool:
 
 
 def layer_id(stem: str, fallback: str, taken: set[str]) -> str:
-    """A unique layer id from a name (``fallback`` when it is meaningless).
+    """A unique layer id from a clip's name (``fallback`` when it is meaningless).
 
     Args:
         stem: the clip's name.
@@ -246,14 +246,18 @@ def layer_id(stem: str, fallback: str, taken: set[str]) -> str:
         taken: ids in use; the new id is added.
 
     Returns:
-        The name's id as a comp's folder is made
-        (:func:`aebridge.model.layer.named_id`, accents folded: ``fg ünï's #3``
-        -> ``fg_uni_s_3``; a name of no ASCII letter or digit, ``前景``, is
-        ``layer_`` and its hash), at most 64 characters, else ``fallback``; unique
-        regardless of case (``_2``, ``_3`` appended when needed).
+        The id of the name's words without a colour word (:func:`clip_base`) as a
+        comp's folder is made (:func:`aebridge.model.layer.named_id`, accents
+        folded: ``fg ünï's #3`` -> ``fg_uni_s_3``; a name of no ASCII letter or
+        digit, ``前景``, is ``layer_`` and the hash of the name as written, without
+        its colour word, as ``convert`` names it), at most 64 characters, else
+        ``fallback``; unique regardless of case (``_2``, ``_3`` appended when
+        needed).
     """
-    base = fallback if meaningless(stem) else named_id(stem, kind="layer")
-    return unique_id(base, taken)
+    base = clip_base(stem)
+    if meaningless(base):
+        return unique_id(fallback, taken)
+    return unique_id(named_id(base, kind="layer", written=_written_base(stem)), taken)
 
 
 def unique_id(base: str, taken: set[str]) -> str:
@@ -288,6 +292,12 @@ def layer_name(stem: str) -> str | None:
     """
     if all(c.isascii() or not c.isalnum() for c in fold_ascii(stem)):
         return None
+    return _written_base(stem)
+
+
+def _written_base(stem: str) -> str:
+    """A clip's name as written without its colour word (``前景_rgb`` -> ``前景``,
+    ``Фон`` -> ``Фон``)."""
     parts = words(stem)
     if len(parts) > 1 and parts[-1] in COLOUR_WORDS:
         # The colour word is ASCII, so it is the stem's last word too: it goes, with

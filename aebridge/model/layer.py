@@ -132,15 +132,19 @@ def id_from_text(text: str, *, max_length: int) -> str:
     return avoid_device_name(folded[:max_length].strip("_.-"))
 
 
-def named_id(text: str, *, kind: str) -> str:
+def named_id(text: str, *, kind: str, written: str | None = None) -> str:
     """The id of a name of any text, never empty: :func:`id_from_text` (64
     characters at most, and a device name's ``_``) or, for a name with nothing left
-    (``前景``), ``kind`` and 8 hex digits of the name's SHA-256 (``layer_a1b2c3d4``),
-    so two such names get two ids and a name always the same one.
+    (``前景``), ``kind`` and 8 hex digits of the SHA-256 of the name as written
+    (``layer_a1b2c3d4``), so two such names get two ids and a name always the same
+    one, whichever tool names it (``convert``'s default layer name, ``init``'s ids).
 
     Args:
         text: a comp, layer or clip name of any text.
         kind: what the id names (``comp``, ``layer``), said by a hashed id.
+        written: the name as written, when ``text`` is a key made from it (init's
+            lower-cased words, ``фон`` of ``Фон``): a hashed id is of the name as
+            written (default: ``text``).
 
     Returns:
         1 to 65 characters from ``A-Z a-z 0-9 _ . -``, starting with a letter or
@@ -149,7 +153,7 @@ def named_id(text: str, *, kind: str) -> str:
     made = id_from_text(text, max_length=64)
     if made:
         return made
-    return f"{kind}_{text_digest(text)}"
+    return f"{kind}_{text_digest(text if written is None else written)}"
 
 
 #: After Effects' largest comp and layer size (scripting guide, ``addComp``).

@@ -27,6 +27,7 @@ import aebridge
 from aebridge import synthetic
 from aebridge.api import BuildResult, build
 from aebridge.cli import main
+from aebridge.cli.convert import _default_name
 from aebridge.errors import InitError, OptionError
 from aebridge.exr import read_pixels
 from aebridge.init import init_folder, option_errors
@@ -1086,6 +1087,22 @@ def test_a_matte_pairs_with_its_own_name_in_any_script(tmp_path: Path) -> None:
         for layer in result.spec.layers
     }
     assert mattes == {"दान.mp4": None, "दिन.mp4": "दिन_matte.mp4"}
+
+
+def test_a_hashed_layer_id_is_the_one_convert_names_the_file_by(
+    tmp_path: Path,
+) -> None:
+    # init hashed the lower-cased words ('фон') and convert the name as written
+    # ('Фон'), so one file got two ids; both hash the name as written.
+    _tiny(tmp_path, "bg.mp4", pattern="gradient")
+    files = ["Фон.mp4", "前景.mp4", "Фон ночь.mp4", "ФОН-НОЧЬ.mp4", "दिन.mp4"]
+    for name in files:
+        _tiny(tmp_path, name, pattern="disc")
+    layers = init_folder(tmp_path).spec.layers
+    ids = {layer.source.path: layer.id for layer in layers}  # type: ignore[union-attr]
+    for name in files:
+        assert ids[name].startswith("layer_")
+        assert ids[name] == _default_name(f"downloads/{name}")
 
 
 def test_cli_writes_prints_the_table_and_never_overwrites(
