@@ -82,19 +82,12 @@ def progress_reporter(label: str) -> Iterator[Callable[[int, int], None]]:
 
 
 def _default_name(source: str) -> str:
-    from ..convert import is_layer_name
+    # The id init gives a layer of this file (but for init's colour word and role
+    # fallback): one rule, so convert then init on the folder name one folder.
+    from ..init.naming import name_id, source_stem
 
-    base = Path(source.rstrip("/")).name
-    stem = (base.split(".")[0] if "." in base else base).strip("_-") or "layer"
-    if is_layer_name(stem):
-        return stem
-    # A name no folder should have ("Tom's take #2"): its id, as a comp name's slug
-    # and init's layer ids are made ('layer_' and a hash for one with no ASCII
-    # letter or digit, "前景"); the spec model, some 100 ms to import, is loaded
-    # only for such a name.
-    from ..model.layer import named_id
-
-    return named_id(stem, kind="layer")
+    folder = Path(source).is_dir() and not source.endswith("/")
+    return name_id(source_stem(source + "/" if folder else source))
 
 
 @click.command("convert")
@@ -110,7 +103,8 @@ def _default_name(source: str) -> str:
 @click.option(
     "--name",
     help="Layer name: letters, digits, _ - ., not ending in '.' and not a Windows "
-    "device name such as con (default: the source's base name, made such a name).",
+    "device name such as con (default: the id init gives the source's layer, from "
+    "its name's words: Hero-FGR.v2.mp4 -> hero_fgr_v2).",
 )
 @click.option(
     "--alpha",

@@ -32,6 +32,7 @@ from ..sequence import (
     is_sequence_pattern,
     unnamed_sequence,
 )
+from .naming import source_stem
 from .readers import read_record
 from .records import Record
 from .spelling import COMMAND_LINE, Spelling
@@ -246,7 +247,7 @@ def _sequences(
                 left_out.append((members[0], unnamed_sequence(group)))
                 continue
             pattern = _rel(Path(directory) / group.pattern.name, folder)
-            stem = group.pattern.prefix.rstrip("._- ") or Path(directory).name
+            stem = source_stem(pattern) or Path(directory).name
             found.append((pattern, stem, members))
         stills.extend(f for f in files if f.name not in taken)
     return found, stills, left_out
@@ -359,7 +360,9 @@ def scan(
             left_out.append((rel, f"cannot be read: {exc.message}"))
             continue
         clips.append(
-            media_from_probe(info, path=rel, kind="movie", stem=path.stem, files=(rel,))
+            media_from_probe(
+                info, path=rel, kind="movie", stem=source_stem(rel), files=(rel,)
+            )
         )
     found, still_paths, unnamed = _sequences(images, folder)
     left_out.extend(unnamed)
@@ -386,7 +389,9 @@ def scan(
         if is_sequence_pattern(rel):
             left_out.append((rel, _PATTERN_STILL))
         else:
-            stills.append(Media(path=rel, kind="still", stem=p.stem, files=(rel,)))
+            stills.append(
+                Media(path=rel, kind="still", stem=source_stem(rel), files=(rel,))
+            )
     records: list[Record] = []
     for path in jsons:
         rel = _rel(path, folder)

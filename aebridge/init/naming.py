@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 from ..model.layer import fold_ascii, named_id
 from ..model.names import folder_key
+from ..sequence import SequencePattern, is_sequence_pattern
 
 __all__ = [
     "BARE_PAIRS",
@@ -49,8 +50,10 @@ __all__ = [
     "layer_name",
     "matte_name",
     "meaningless",
+    "name_id",
     "norm",
     "partner_keys",
+    "source_stem",
     "unique_id",
     "words",
 ]
@@ -237,27 +240,71 @@ def meaningless(stem: str) -> bool:
     )
 
 
+def source_stem(path: str) -> str:
+    """The name a source is known by, which its layer id is made of (:func:`name_id`):
+    a folder's name (``pha/``), a sequence pattern's name before its frame field
+    (``fg.v2.####.png`` -> ``fg.v2``; ``pha/####.png`` -> ``pha``), or a file's name
+    without its extension (``fg.v2.mp4`` -> ``fg.v2``). ``init`` reads its clips'
+    names, and ``convert`` its default ``--name``, here.
+
+    Args:
+        path: a file, pattern or folder path, ``/``-separated (a trailing ``/`` says
+            a folder).
+    """
+    directory, _, base = path.rstrip("/").rpartition("/")
+    if path.endswith("/") or not base:
+        return base
+    if is_sequence_pattern(base):
+        prefix = SequencePattern.parse(base).prefix.rstrip("._- ")
+        return prefix or directory.rpartition("/")[2]
+    stem, dot, _ = base.rpartition(".")
+    return stem if dot and stem else base
+
+
+def name_id(stem: str) -> str:
+    """The id of a clip's name (a :func:`source_stem`), the one rule ``init``'s layer
+    ids and ``convert``'s default ``--name`` share: the name's words joined by ``_``
+    (:func:`norm`: ``Hero-FGR`` -> ``hero_fgr``, ``fg ünï's #3`` -> ``fg_uni_s_3``,
+    ``fg.v2`` -> ``fg_v2``) as a comp's folder is made
+    (:func:`aebridge.model.layer.named_id`); a name of no ASCII letter or digit
+    (``前景``) is ``layer_`` and the hash of the name as written without the
+    characters in no word at its ends (``_Фон_`` and ``Фон`` are one name, ``Фон``
+    and ``ФОН`` two).
+
+    Args:
+        stem: a clip's name.
+
+    Returns:
+        An id (``layer`` for a name with no word).
+    """
+    key = norm(stem)
+    if not key:
+        return "layer"
+    start, end = 0, len(stem)
+    while not _in_word(stem[start]):
+        start += 1
+    while not _in_word(stem[end - 1]):
+        end -= 1
+    return named_id(key, kind="layer", written=stem[start:end])
+
+
 def layer_id(stem: str, fallback: str, taken: set[str]) -> str:
     """A unique layer id from a clip's name (``fallback`` when it is meaningless).
 
     Args:
-        stem: the clip's name.
+        stem: the clip's name (:func:`source_stem`).
         fallback: the id to use when the name says nothing (its role).
         taken: ids in use; the new id is added.
 
     Returns:
-        The id of the name's words without a colour word (:func:`clip_base`) as a
-        comp's folder is made (:func:`aebridge.model.layer.named_id`, accents
-        folded: ``fg ünï's #3`` -> ``fg_uni_s_3``; a name of no ASCII letter or
-        digit, ``前景``, is ``layer_`` and the hash of the name as written, without
-        its colour word, as ``convert`` names it), at most 64 characters, else
-        ``fallback``; unique regardless of case (``_2``, ``_3`` appended when
-        needed).
+        :func:`name_id` of the name without a colour word (``fg_rgb`` -> ``fg``, as
+        its pair's layer; ``前景_rgb`` -> ``前景``'s hashed id), so the id ``convert``
+        names the file by but for that word, else ``fallback``; unique regardless
+        of case (``_2``, ``_3`` appended when needed).
     """
-    base = clip_base(stem)
-    if meaningless(base):
+    if meaningless(clip_base(stem)):
         return unique_id(fallback, taken)
-    return unique_id(named_id(base, kind="layer", written=_written_base(stem)), taken)
+    return unique_id(name_id(_written_base(stem)), taken)
 
 
 def unique_id(base: str, taken: set[str]) -> str:

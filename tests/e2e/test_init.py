@@ -1105,6 +1105,34 @@ def test_a_hashed_layer_id_is_the_one_convert_names_the_file_by(
         assert ids[name] == _default_name(f"downloads/{name}")
 
 
+@pytest.mark.parametrize(
+    ("name", "init_id", "convert_name"),
+    [
+        # convert took the name before the first '.' and trimmed '_'/'-' at its
+        # ends, init neither: one file had two ids.
+        ("Фон.v2.mp4", "v2", "v2"),
+        ("_Фон_.mp4", "layer_20844251", "layer_20844251"),
+        ("fg.v2.mp4", "fg_v2", "fg_v2"),
+        ("plate_v003.mov", "plate_v003", "plate_v003"),
+        ("Tom's plate #2 50%.mp4", "tom_s_plate_2_50", "tom_s_plate_2_50"),
+        ("Hero FG.mp4", "hero_fg", "hero_fg"),
+        ("前景.mp4", "layer_62cf3dd7", "layer_62cf3dd7"),
+        # init's one difference: a colour word goes, its layer being the pair's.
+        ("fg_rgb.mp4", "fg", "fg_rgb"),
+        ("前景_rgb.mp4", "layer_62cf3dd7", "rgb"),
+    ],
+)
+def test_init_and_convert_give_a_file_one_layer_id(
+    tmp_path: Path, name: str, init_id: str, convert_name: str
+) -> None:
+    _tiny(tmp_path, "bg.mp4", pattern="gradient", frames=8)
+    _tiny(tmp_path, name, pattern="disc")
+    layers = init_folder(tmp_path).spec.layers
+    ids = {layer.source.path: layer.id for layer in layers}  # type: ignore[union-attr]
+    assert ids[name] == init_id
+    assert _default_name(f"downloads/{name}") == convert_name
+
+
 def test_cli_writes_prints_the_table_and_never_overwrites(
     folders: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

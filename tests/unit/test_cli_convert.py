@@ -58,20 +58,23 @@ def test_meta_pairs_parse_and_bad_ones_are_refused() -> None:
         ("runs/fg.####.png", "fg"),
         ("runs/bg_plate.mp4", "bg_plate"),
         ("runs/plates/", "plates"),
-        # A name that cannot name a folder is given the slug a comp name gets.
-        ("dl/Tom's plate #2 50%.mp4", "Tom_s_plate_2_50"),
+        # Its words lower-cased and joined by '_', as init's layer ids are.
+        ("dl/Tom's plate #2 50%.mp4", "tom_s_plate_2_50"),
+        ("dl/Hero-FGR.mp4", "hero_fgr"),
+        ("dl/fg.v2.mp4", "fg_v2"),
         ("dl/fg ünï's #3.webm", "fg_uni_s_3"),
         ("dl/été/", "ete"),
         # A Windows device name (con/con.1001.exr cannot be opened there).
         ("dl/con.mp4", "con_"),
-        ("dl/Nul.v2.mp4", "Nul_"),
-        ("dl/LPT1/", "LPT1_"),
+        ("dl/Nul.mp4", "nul_"),
+        ("dl/LPT1/", "lpt1_"),
         # No ASCII letter or digit: a layer's hashed id (was 'comp_62cf3dd7').
         ("dl/前景.mp4", "layer_62cf3dd7"),
         ("dl/背景.mp4", "layer_f4b669c5"),
         # Never ending in '.', which Windows drops from a folder's name.
         ("dl/fg./", "fg"),
-        ("dl/..take...mp4", "layer"),
+        ("dl/..take...mp4", "take"),
+        ("dl/...mp4", "layer"),
     ],
 )
 def test_default_layer_name_comes_from_the_source(source: str, name: str) -> None:
