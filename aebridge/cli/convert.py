@@ -84,7 +84,7 @@ def progress_reporter(label: str) -> Iterator[Callable[[int, int], None]]:
 def _default_name(source: str) -> str:
     # The id init gives a layer of this file (but for init's colour word and role
     # fallback): one rule, so convert then init on the folder name one folder.
-    from ..init.naming import name_id, source_stem
+    from ..naming import name_id, source_stem
 
     folder = Path(source).is_dir() and not source.endswith("/")
     return name_id(source_stem(source + "/" if folder else source))

@@ -16,11 +16,11 @@ import re
 from fractions import Fraction
 from pathlib import Path
 
+from .. import naming
 from ..errors import InitError, ModelError, OptionError
 from ..model import Comp, CompSpec, Layer, Provenance, Style
 from ..model.comp import CONTROL_CHARACTERS, MAX_START_SECONDS, latest_start_frame
 from ..timing import format_rate
-from . import naming
 from .controls import add_camera
 from .decisions import Clip, InitOptions, LayerRow, Notes, Place, Plan, find_media
 from .discover import Scan

@@ -25,6 +25,7 @@ from .. import sandbox
 from ..errors import SourceError
 from ..formats import IMAGE_EXTENSIONS, MOVIE_EXTENSIONS, unread_extension
 from ..ingest import SourceInfo, probe, read_frames
+from ..naming import source_stem
 from ..sandbox import PathOutsideRootsError
 from ..sequence import (
     find_sequence,
@@ -32,7 +33,6 @@ from ..sequence import (
     is_sequence_pattern,
     unnamed_sequence,
 )
-from .naming import source_stem
 from .readers import read_record
 from .records import Record
 from .spelling import COMMAND_LINE, Spelling

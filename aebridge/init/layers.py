@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .. import naming
 from ..errors import InitError, OptionError
 from ..model import (
     AlphaMode,
@@ -18,7 +19,6 @@ from ..model import (
     VfrPolicy,
 )
 from ..timing import format_rate
-from . import naming
 from .decisions import Clip, InitOptions, LayerRow, Notes, Place, find_media, rate_text
 from .discover import Media, alpha_is_opaque
 from .provenance import check_record, provenance_of, record_keyframes

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .. import naming
 from ..errors import InitError, OptionError
 from ..model import YuvMatrix
-from . import naming
 from .decisions import Clip, InitOptions, Notes, find_media
 from .discover import Media, is_grey
 

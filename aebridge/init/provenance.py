@@ -9,13 +9,13 @@ from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
+from .. import naming
 from ..model import (
     Comp,
     ConditioningKeyframe,
     Provenance,
 )
 from ..timing import format_rate
-from . import naming
 from .decisions import Clip, Notes, Place
 from .discover import Media
 from .records import GENERATORS, Record, merge

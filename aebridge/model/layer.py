@@ -138,7 +138,7 @@ def named_id(text: str, *, kind: str, written: str | None = None) -> str:
     (``前景``), ``kind`` and 8 hex digits of the SHA-256 of the name as written
     (``layer_a1b2c3d4``), so two such names get two ids and a name always the same
     one, whichever tool names it (``convert``'s default layer name and ``init``'s
-    ids, both through :func:`aebridge.init.naming.name_id`).
+    ids, both through :func:`aebridge.naming.name_id`).
 
     Args:
         text: a comp, layer or clip name of any text.

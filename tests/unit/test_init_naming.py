@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aebridge.init import naming
+from aebridge import naming
 from aebridge.model.comp import comp_slug
 from aebridge.model.layer import ID
 

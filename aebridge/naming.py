@@ -1,4 +1,7 @@
-"""The file-name conventions ``aebridge init`` reads: mattes, plates, RVM's outputs.
+"""What a source's file name says: the layer id it gives (``aebridge init``'s and
+``aebridge convert``'s default ``--name`` alike, :func:`name_id` of
+:func:`source_stem`), and the conventions ``init`` reads: mattes, plates, RVM's
+outputs.
 
 Names are compared by their words: a stem's letters that fold to ASCII are folded as
 ids are (:func:`aebridge.model.layer.fold_ascii`: ``ünï`` -> ``uni``), other letters
@@ -28,9 +31,9 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from ..model.layer import fold_ascii, named_id
-from ..model.names import folder_key
-from ..sequence import SequencePattern, is_sequence_pattern
+from .model.layer import fold_ascii, named_id
+from .model.names import folder_key
+from .sequence import SequencePattern, is_sequence_pattern
 
 __all__ = [
     "BARE_PAIRS",
