@@ -17,7 +17,8 @@ from .convert import progress_reporter
     "out",
     type=click.Path(dir_okay=False),
     help="preview.mp4 (H.264 at the comp's exact rate), preview.####.png (one PNG per "
-    "comp frame), or still.png with --frame.",
+    "comp frame, also %04d or @@@@; --frames chooses which), or still.png with "
+    "--frame.",
 )
 @click.option("--frame", type=int, help="Render only this comp frame (e.g. 1048).")
 @click.option(

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import OptionError, OutputError
+from ..errors import OptionError, OutputError, SourceError
 from ..fileio import atomic_path, temporary_path
 from ..sequence import SequencePattern, is_sequence_pattern
 
@@ -76,12 +76,53 @@ def write_png(path: Path, rgb: RGB8) -> None:
             raise OutputError(f"cannot write PNG: {buf.geterror()}", path=str(path))
 
 
+def output_pattern(text: str) -> SequencePattern | None:
+    """The frame pattern of a PNG output name (``out.####.png``, ``out.%04d.png``,
+    ``out.@@@@.png``: the pattern grammar of sources, :mod:`aebridge.sequence`), None
+    for a plain file name.
+
+    An output names where each rendered frame goes, not which frames: a range, list
+    or step (``out.1-3#.png``, ``out.1,3#.png``) is refused, pointing at ``--frames``,
+    rather than written under the comp's frame numbers.
+
+    Raises:
+        OptionError: the frame field cannot be read, or it holds frame numbers.
+    """
+    if not is_sequence_pattern(text):
+        return None
+    try:
+        pattern = SequencePattern.parse(text)
+    except SourceError as exc:
+        raise OptionError(
+            "-o/--output", text, _plain_fields("out.", 4, ".png")
+        ) from exc
+    if pattern.frames is not None:
+        raise OptionError(
+            "-o/--output",
+            text,
+            f"{_plain_fields(pattern.prefix, pattern.padding, pattern.suffix)}; "
+            f"choose the frames with --frames {pattern.frames}",
+        )
+    return pattern
+
+
+def _plain_fields(prefix: str, padding: int, suffix: str) -> str:
+    """The frame fields an output name may hold, spelled for one name."""
+    fields = ("#" * padding, f"%0{padding}d", "@" * padding)
+    return "a plain frame field ({})".format(
+        ", ".join(f"{prefix}{field}{suffix}" for field in fields)
+    )
+
+
 def frame_path(pattern: str, frame: int) -> Path:
-    """Expand ``out.####.png`` or ``out.%04d.png`` for one frame number (the pattern
-    grammar of sources, :mod:`aebridge.sequence`); any other path is itself."""
-    if not is_sequence_pattern(pattern):
-        return Path(pattern)
-    return Path(SequencePattern.parse(pattern).frame_file(frame))
+    """Expand ``out.####.png`` or ``out.%04d.png`` for one frame number (see
+    :func:`output_pattern`); any other path is itself.
+
+    Raises:
+        OptionError: as :func:`output_pattern`.
+    """
+    parsed = output_pattern(pattern)
+    return Path(pattern) if parsed is None else Path(parsed.frame_file(frame))
 
 
 class PngSink:
@@ -95,11 +136,13 @@ class PngSink:
                 "a numbered pattern such as out.####.png when more than one frame is "
                 "rendered (or --frame N for one picture)",
             )
-        self.pattern = pattern
-        make_folder(Path(pattern).parent)
+        self.pattern = output_pattern(pattern)
+        self.path = Path(pattern)
+        make_folder(self.path.parent)
 
     def write(self, frame: int, rgb: RGB8) -> None:
-        write_png(frame_path(self.pattern, frame), rgb)
+        path = self.path if self.pattern is None else self.pattern.frame_file(frame)
+        write_png(Path(path), rgb)
 
     def close(self) -> None:
         return None

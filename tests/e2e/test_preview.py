@@ -777,6 +777,29 @@ def test_output_names_expand_hashes_and_printf_padding() -> None:
     assert frame_path("out/sh.@@.png", 7) == Path("out/sh.07.png")
 
 
+@pytest.mark.parametrize(
+    ("name", "frames", "plain"),
+    [
+        ("x.1-3#.png", "1-3", "x.####.png, x.%04d.png, x.@@@@.png"),
+        ("x.1,3#.png", "1,3", "x.####.png"),
+        ("x.1-9x2@@.png", "1-9x2", "x.##.png, x.%02d.png, x.@@.png"),
+    ],
+)
+def test_an_output_pattern_holding_frame_numbers_is_refused(
+    two_layers: CompPlan, tmp_path: Path, name: str, frames: str, plain: str
+) -> None:
+    # An output names where frames go; which frames is --frames. Writing the comp's
+    # frame numbers under a name that lists others would give files not asked for.
+    out = tmp_path / "out" / name
+    with pytest.raises(OptionError) as caught:
+        render_preview(two_layers, out)
+    message = str(caught.value)
+    assert message.startswith(f"-o/--output: '{out}' is not allowed")
+    assert plain in message and message.endswith(f"--frames {frames}")
+    assert "\n" not in message
+    assert not out.parent.exists()
+
+
 def test_an_unknown_output_extension_is_refused(
     two_layers: CompPlan, tmp_path: Path
 ) -> None:
