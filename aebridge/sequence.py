@@ -75,6 +75,7 @@ __all__ = [
     "format_frame_ranges",
     "group_numbered",
     "is_sequence_pattern",
+    "names_all",
     "one_image",
     "takes_frame",
     "unnamed_sequence",
@@ -394,6 +395,44 @@ class SequencePattern:
         ):
             return None
         return name[head : len(name) - tail]
+
+
+def names_all(pattern: str, paths: Iterable[str]) -> bool:
+    """Whether ``pattern``, read by the grammar, names every one of ``paths``: each
+    is in its folder, a frame of it (:func:`takes_frame`) and, when it has a range,
+    one of the range's. So ``bg.####.png``, ``bg.%04d.png``, ``bg.@@@@.png``,
+    ``bg.$F4.png`` and ``bg.1001-1003#.png`` all name ``bg.1001.png``..
+    ``bg.1003.png``, whatever the extension (an exclude may name a run of files no
+    reader takes, ``x.####.tga``).
+
+    Args:
+        pattern: a path as the user typed it (``/``-separated, relative or not).
+        paths: the files, in the same terms as ``pattern`` (relative to the same
+            folder).
+
+    Returns:
+        False when ``pattern`` is no pattern the grammar reads, or a path is not one
+        of its frames (True for no paths).
+    """
+    if _frame_field(os.path.basename(pattern)) is None:
+        return False
+    try:
+        parsed = SequencePattern.parse(pattern)
+    except SourceError:
+        return False
+    folder = os.path.normpath(parsed.directory)
+    wanted = None if parsed.frames is None else {int(n) for n in parsed.frames}
+    for path in paths:
+        directory, name = os.path.split(path)
+        text = parsed.frame_text(name)
+        if (
+            os.path.normpath(directory) != folder
+            or text is None
+            or not takes_frame(text, parsed.padding)
+            or (wanted is not None and int(text) not in wanted)
+        ):
+            return False
+    return True
 
 
 def _list_frames(pattern: SequencePattern) -> dict[int, str]:

@@ -93,7 +93,8 @@ def _shown(path: Path) -> str:
     metavar="GLOB",
     help=(
         "Leave out files matching GLOB (relative to the folder), or an image "
-        "sequence matching it as init lists it (seq/el.####.png). Repeatable."
+        "sequence matching it as init lists it (seq/el.####.png) or naming its "
+        "frames in another spelling (seq/el.%04d.png, seq/el.@@@@.png). Repeatable."
     ),
 )
 @click.option("--force", is_flag=True, help="Overwrite an existing spec file.")

@@ -181,7 +181,8 @@ def init_folder(
         rate: the comp rate (default: the plate's).
         start_frame: the comp's first frame.
         exclude: glob patterns (relative to the folder) of files, or of image
-            sequences as init lists them (``seq/el.####.png``), to leave out.
+            sequences as init lists them (``seq/el.####.png``) or as the sequence
+            grammar names their frames (``seq/el.%04d.png``), to leave out.
         ignore: files to skip silently (the spec file being written).
         admit: a check each file must pass before it is opened (the service's
             input-root sandbox); refused files are left out unread.

@@ -56,8 +56,8 @@ class InitOptions:
         style: the project's locked style.
         rate: the comp rate (default: the plate's).
         start_frame: the comp's first frame number.
-        exclude: glob patterns of files, or of sequences as init lists them, to
-            leave out.
+        exclude: glob patterns of files, or of sequences as init lists them or as
+            the sequence grammar names their frames, to leave out.
         spelling: how init's messages name these options: as the command line's
             flags (``--plate``) or the service request's fields (``options.plate``).
     """

@@ -31,6 +31,7 @@ from ..sequence import (
     find_sequence,
     group_numbered,
     is_sequence_pattern,
+    names_all,
     unnamed_sequence,
 )
 from .readers import read_record
@@ -253,10 +254,15 @@ def _sequences(
     return found, stills, left_out
 
 
-def _unread(paths: list[Path], folder: Path) -> list[tuple[str, str]]:
+def _unread(
+    paths: list[Path],
+    folder: Path,
+    is_excluded: Callable[[str, tuple[str, ...]], bool],
+    excluded: str,
+) -> list[tuple[str, str]]:
     """Left-out entries for files of no kind init reads, what convert would say of
     them: a numbered run of :data:`MIN_SEQUENCE` or more (a ``.tga`` or ``.dpx``
-    sequence) is one entry, its pattern."""
+    sequence) is one entry, its pattern, ``excluded`` when an exclude names it."""
     no_kind = "not a movie, an image or a generator record"
     by_folder: dict[Path, list[str]] = {}
     for path in paths:
@@ -267,11 +273,15 @@ def _unread(paths: list[Path], folder: Path) -> list[tuple[str, str]]:
         for group in group_numbered("", names):
             if len(group.names) >= MIN_SEQUENCE and group.pattern.reads_back():
                 alone.difference_update(group.names)
+                pattern = _rel(directory / group.pattern.name, folder)
+                members = tuple(_rel(directory / n, folder) for n in group.names)
                 why = unread_extension(group.names[0]) or ""
                 entries.append(
                     (
-                        _rel(directory / group.pattern.name, folder),
-                        f"{len(group.names)} numbered files, {no_kind}: {why}",
+                        pattern,
+                        excluded
+                        if is_excluded(pattern, members)
+                        else f"{len(group.names)} numbered files, {no_kind}: {why}",
                     )
                 )
         entries.extend(
@@ -297,8 +307,11 @@ def scan(
     Args:
         folder: the folder (its immediate subfolders are looked at too).
         exclude: glob patterns of paths (relative to the folder) to leave out: a
-            file one matches is left out, and so is an image sequence one matches
-            as it is listed (``seq/el.####.png``, the path init names it by).
+            file one matches is left out, and so is a sequence (or a numbered run
+            of files init does not read, ``x.####.tga``) one matches as it is
+            listed (``seq/el.####.png``, the path init names it by) or names in any
+            spelling of the sequence grammar (``seq/el.%04d.png``,
+            ``seq/el.@@@@.png``: :func:`aebridge.sequence.names_all`).
         ignore: files to skip silently (the spec being written).
         admit: a check every file must pass to be read (the service's input-root
             sandbox); a file it refuses is left out, never opened.
@@ -314,8 +327,12 @@ def scan(
     globs = tuple(exclude)
     excluded = f"excluded ({spelling.option('exclude')})"
 
-    def is_excluded(rel: str) -> bool:
-        return any(fnmatch.fnmatch(rel, glob) for glob in globs)
+    def is_excluded(rel: str, files: tuple[str, ...] = ()) -> bool:
+        # A file by its name; a sequence (its files given) also by its frames.
+        return any(
+            fnmatch.fnmatch(rel, glob) or (bool(files) and names_all(glob, files))
+            for glob in globs
+        )
 
     left_out: list[tuple[str, str]] = []
     files: list[Path] = []
@@ -350,7 +367,7 @@ def scan(
             jsons.append(path)
         else:
             others.append(path)
-    left_out.extend(_unread(others, folder))
+    left_out.extend(_unread(others, folder, is_excluded, excluded))
     clips: list[Media] = []
     for path in movies:
         rel = _rel(path, folder)
@@ -367,9 +384,10 @@ def scan(
     found, still_paths, unnamed = _sequences(images, folder)
     left_out.extend(unnamed)
     for pattern, stem, members in found:
-        if is_excluded(pattern):
+        if is_excluded(pattern, members):
             # Named as init lists it (and as its hints spell it: '--exclude
-            # seq/el.####.png leaves it out'), where no frame's name matches.
+            # seq/el.####.png leaves it out'), or in another spelling of its
+            # frames (seq/el.%04d.png), where no frame's name matches.
             left_out.append((pattern, excluded))
             continue
         try:

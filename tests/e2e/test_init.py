@@ -893,6 +893,66 @@ def test_an_exclude_naming_a_sequence_as_init_lists_it_leaves_it_out(
     assert not any(p.startswith("plate/bg.1") for p, _ in result.left_out)
 
 
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "plate/bg.%04d.png",
+        "plate/bg.@@@@.png",
+        "plate/bg.#.png",
+        "./plate/bg.1001-1006#.png",
+    ],
+)
+def test_an_exclude_naming_a_sequence_in_any_spelling_leaves_it_out(
+    tmp_path: Path, spelling: str
+) -> None:
+    # Only init's own spelling, plate/bg.####.png, matched: the same frames written
+    # as the sequence grammar also reads them stayed in.
+    _tiny(tmp_path, "hero.mp4", pattern="gradient")
+    synthetic.write_png_sequence(
+        tmp_path / "plate", "bg", frames=6, width=64, height=36, pattern="solid"
+    )
+    result = init_folder(tmp_path, exclude=[spelling])
+    paths = [layer.source.path for layer in result.spec.layers]  # type: ignore[union-attr]
+    assert paths == ["hero.mp4"]
+    assert ("plate/bg.####.png", "excluded (--exclude)") in result.left_out
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "plate/bg.#####.png",
+        "plate/bg.1001-1005#.png",
+        "bg.####.png",
+        "plate/fg.####.png",
+    ],
+)
+def test_an_exclude_naming_other_frames_leaves_the_sequence_in(
+    tmp_path: Path, spelling: str
+) -> None:
+    _tiny(tmp_path, "hero.mp4", pattern="gradient")
+    synthetic.write_png_sequence(
+        tmp_path / "plate", "bg", frames=6, width=64, height=36, pattern="solid"
+    )
+    result = init_folder(tmp_path, exclude=[spelling])
+    paths = {layer.source.path for layer in result.spec.layers}  # type: ignore[union-attr]
+    assert paths == {"hero.mp4", "plate/bg.####.png"}
+
+
+@pytest.mark.parametrize(
+    "spelling", ["sh.####.tga", "sh.%04d.tga", "sh.1001-1003#.tga"]
+)
+def test_an_excluded_run_of_unread_files_is_listed_as_excluded(
+    tmp_path: Path, spelling: str
+) -> None:
+    # Excluding sh.####.tga by its pattern still listed it as unread.
+    _tiny(tmp_path, "hero.mp4", pattern="gradient")
+    for frame in (1001, 1002, 1003):
+        (tmp_path / f"sh.{frame}.tga").write_bytes(b"tga")
+    result = init_folder(tmp_path, exclude=[spelling])
+    assert ("sh.####.tga", "excluded (--exclude)") in result.left_out
+    assert [p for p, _ in result.left_out if p.startswith("sh.")] == ["sh.####.tga"]
+
+
 def test_no_clip_is_a_clear_refusal(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(InitError) as caught:
