@@ -243,21 +243,23 @@ def meaningless(stem: str) -> bool:
     )
 
 
-def source_stem(path: str) -> str:
+def source_stem(path: str, *, file: bool = False) -> str:
     """The name a source is known by, which its layer id is made of (:func:`name_id`):
     a folder's name (``pha/``), a sequence pattern's name before its frame field
     (``fg.v2.####.png`` -> ``fg.v2``; ``pha/####.png`` -> ``pha``), or a file's name
-    without its extension (``fg.v2.mp4`` -> ``fg.v2``). ``init`` reads its clips'
-    names, and ``convert`` its default ``--name``, here.
+    without its extension (``fg.v2.mp4`` -> ``fg.v2``; an existing image named like
+    a pattern, ``logo@2x.png``, is read as that image, so named as a file). ``init``
+    reads its clips' names, and ``convert`` its default ``--name``, here.
 
     Args:
         path: a file, pattern or folder path, ``/``-separated (a trailing ``/`` says
             a folder).
+        file: ``path`` is an existing file, whatever its name.
     """
     directory, _, base = path.rstrip("/").rpartition("/")
     if path.endswith("/") or not base:
         return base
-    if is_sequence_pattern(base):
+    if is_sequence_pattern(base) and not file:
         prefix = SequencePattern.parse(base).prefix.rstrip("._- ")
         return prefix or directory.rpartition("/")[2]
     stem, dot, _ = base.rpartition(".")

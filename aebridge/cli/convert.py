@@ -86,8 +86,10 @@ def _default_name(source: str) -> str:
     # fallback): one rule, so convert then init on the folder name one folder.
     from ..naming import name_id, source_stem
 
-    folder = Path(source).is_dir() and not source.endswith("/")
-    return name_id(source_stem(source + "/" if folder else source))
+    path = Path(source)
+    folder = path.is_dir() and not source.endswith("/")
+    # An existing file is that image even when named like a pattern (logo@2x.png).
+    return name_id(source_stem(source + "/" if folder else source, file=path.is_file()))
 
 
 @click.command("convert")

@@ -81,6 +81,20 @@ def test_default_layer_name_comes_from_the_source(source: str, name: str) -> Non
     assert _default_name(source) == name
 
 
+@pytest.mark.parametrize(
+    ("file", "name"),
+    [("logo@2x.png", "logo_2x"), ("take#3.png", "take_3"), ("Take #1.png", "take_1")],
+)
+def test_an_existing_image_named_like_a_pattern_is_named_by_its_file_name(
+    tmp_path: Path, file: str, name: str
+) -> None:
+    # convert reads such a file as that image, but its default --name read the name
+    # as a pattern: 'cannot read the frame field' for logo@2x.png, and 'take' for
+    # take#3.png, where it was take_3.
+    (tmp_path / file).write_bytes(b"")
+    assert _default_name(str(tmp_path / file)) == name
+
+
 def test_the_default_compression_is_the_one_exr_defines_everywhere() -> None:
     import inspect as pyinspect
 
