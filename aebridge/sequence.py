@@ -19,8 +19,8 @@ pattern, and its disk pattern, save one rule, splits a folder's names;
 default ``#`` is four digits), and :func:`group_numbered` the one grouping of file
 names into patterns (a folder's and ``init``'s): the last number before the extension
 is the frame (``fg_v2.f1.png`` is frame 1 of ``fg_v2.f@.png``, where fileseq takes
-``.f1`` for part of the extension, unless more names share fileseq's reading:
-``shot.1001.beauty2.exr``.. are ``shot.####.beauty2.exr``), and a ``-`` after
+``.f1`` for part of the extension, unless fileseq's reading makes fewer sequences
+of them: ``shot.1001.beauty2.exr``.. are ``shot.####.beauty2.exr``), and a ``-`` after
 a letter or digit separates the name from the number (``fg-0001.png`` is frame 1 of
 ``fg-####.png``, ``fg_v2-1001.png`` frame 1001 of ``fg_v2-####.png``), in a pattern
 as in a file name (``fg-1001-1120#.png`` is frames 1001 to 1120 of ``fg-``), after
@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import os
 import re
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -602,15 +601,57 @@ def _widest_take(texts: list[str]) -> int:
     )
 
 
+_Split = tuple[str, str, str]
+
+
+def _fileseq_reads(splits: dict[str, tuple[_Split | None, _Split | None]]) -> set[str]:
+    """The names split as fileseq splits them: those of each set of names joined by
+    a shared name and extension in either split (``shot.1001.beauty2.exr`` and
+    ``shot.1002.beauty2.exr`` by fileseq's ``shot.``, ``.beauty2.exr``) whose
+    fileseq splits make fewer sequences than this one's. A set is read one way, so
+    no pattern reads a name another group holds (``fg.1001.v2.png``,
+    ``fg.1002.v2.png``, ``fg.1001.v3.png`` stay ``fg.1001.v@.png`` and
+    ``fg.1002.v@.png``, not ``fg.####.v2.png`` of one name beside
+    ``fg.1001.v@.png`` of two)."""
+    parent: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def root(key: tuple[str, str]) -> tuple[str, str]:
+        while parent.setdefault(key, key) != key:
+            key = parent[key]
+        return key
+
+    keys = {
+        name: tuple(split[::2] for split in pair if split is not None)
+        for name, pair in splits.items()
+    }
+    for pair in keys.values():
+        for key in pair[1:]:
+            parent[root(key)] = root(pair[0])
+    ours: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    theirs: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    for split, disk in splits.values():
+        if split is not None and disk is not None:
+            ours.setdefault(root(split[::2]), set()).add(split[::2])
+            theirs.setdefault(root(disk[::2]), set()).add(disk[::2])
+    return {
+        name
+        for name, (split, disk) in splits.items()
+        if split is not None
+        and disk is not None
+        and len(theirs[root(disk[::2])]) < len(ours[root(split[::2])])
+    }
+
+
 def group_numbered(directory: str, names: Iterable[str]) -> tuple[NumberedNames, ...]:
     """The sequences a folder's file names hold, as the grammar reads them.
 
     Names are split as fileseq's disk pattern splits them (the last number before
     the extension is the frame; an extension part before the last ends in no digit,
     ``fg.1001.tar.png``, so ``fg_v2.f1.png`` is frame 1 of ``fg_v2.f@.png``, where
-    fileseq reads frame 2 of ``fg_v``; but where more names share fileseq's name
-    and extension than this one's, fileseq's split: ``shot.1001.beauty2.exr``,
-    ``shot.1002.beauty2.exr`` are frames of ``shot.####.beauty2.exr``), a ``-``
+    fileseq reads frame 2 of ``fg_v``; but where fileseq's split makes fewer
+    sequences of names that share a name and extension, fileseq's split for all of
+    them: ``shot.1001.beauty2.exr``, ``shot.1002.beauty2.exr`` are frames of
+    ``shot.####.beauty2.exr``), a ``-``
     after a letter or digit separates the name from the number (``fg-0001.png`` is
     frame 1 of ``fg-####.png``), and the names
     of one name and extension go to the padding that takes the most of them, the
@@ -628,14 +669,10 @@ def group_numbered(directory: str, names: Iterable[str]) -> tuple[NumberedNames,
     from fileseq.constants import DISK_RE
 
     splits = {n: (_split_numbered(n), _split_numbered(n, DISK_RE)) for n in names}
-    shared = Counter(
-        (split[0], split[2]) for pair in splits.values() for split in set(pair) if split
-    )
+    fileseqs = _fileseq_reads(splits)
     by_name: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for name, (split, disk) in splits.items():
-        # fileseq's split where more names share its name and extension: the frame
-        # then differs before a tag ending in a digit (shot.1001.beauty2.exr).
-        if disk and (not split or shared[disk[::2]] > shared[split[::2]]):
+        if disk is not None and (split is None or name in fileseqs):
             split = disk
         if split is not None:
             prefix, text, suffix = split

@@ -523,6 +523,42 @@ def test_names_of_two_paddings_are_two_sequences() -> None:
 
 
 @pytest.mark.parametrize(
+    ("names", "groups"),
+    [
+        # Split name by name, fg.1002.v2.png went to fg.####.v2.png, a pattern that
+        # reads fg.1001.v2.png too, which fg.1001.v@.png held.
+        (
+            ("fg.1001.v2.png", "fg.1002.v2.png", "fg.1001.v3.png"),
+            {
+                "fg.1001.v@.png": ("fg.1001.v2.png", "fg.1001.v3.png"),
+                "fg.1002.v@.png": ("fg.1002.v2.png",),
+            },
+        ),
+        # Frames of two tags: fileseq's split makes two sequences, not three.
+        (
+            ("s.1.a1.png", "s.2.a1.png", "s.1.a2.png", "s.2.a2.png", "s.3.a2.png"),
+            {
+                "s.@.a1.png": ("s.1.a1.png", "s.2.a1.png"),
+                "s.@.a2.png": ("s.1.a2.png", "s.2.a2.png", "s.3.a2.png"),
+            },
+        ),
+    ],
+)
+def test_names_that_share_a_name_in_either_split_are_split_one_way(
+    names: tuple[str, ...], groups: dict[str, tuple[str, ...]]
+) -> None:
+    found = group_numbered("", names)
+    assert {g.pattern.name: g.names for g in found} == groups
+    for group in found:  # each pattern reads exactly its group's names
+        assert {
+            n
+            for n in names
+            if (text := group.pattern.frame_text(n)) is not None
+            and takes_frame(text, group.pattern.padding)
+        } == set(group.names)
+
+
+@pytest.mark.parametrize(
     ("pattern", "prefix", "numbers"),
     [
         ("fg_v2-####.png", "fg_v2-", (1001, 1002, 1003)),
