@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -90,6 +91,28 @@ def _default_name(source: str) -> str:
     folder = path.is_dir() and not source.endswith("/")
     # An existing file is that image even when named like a pattern (logo@2x.png).
     return name_id(source_stem(source + "/" if folder else source, file=path.is_file()))
+
+
+def _earlier_output(source: str, out_dir: str, layer: str) -> str | None:
+    """A folder of ``out_dir`` other than ``layer``'s whose sidecar says it was
+    converted from ``source``: its frames under the name convert's default gave
+    before it became init's layer id (``Hero-FGR`` of ``Hero-FGR.v2.mp4``, now
+    ``hero_fgr_v2``), when ``layer`` has none yet."""
+    from ..convert.metadata import read_sidecar
+    from ..errors import SourceError
+
+    out = Path(out_dir)
+    if (out / layer / f"{layer}.aebridge.json").exists() or not out.is_dir():
+        return None
+    wanted = os.path.abspath(source)
+    for folder in sorted(p for p in out.iterdir() if p.is_dir() and p.name != layer):
+        try:
+            path = read_sidecar(folder, folder.name).get("source", {}).get("path")
+        except (SourceError, AttributeError):
+            continue
+        if isinstance(path, str) and os.path.abspath(path) == wanted:
+            return folder.name
+    return None
 
 
 @click.command("convert")
@@ -297,6 +320,14 @@ def convert_cmd(
 
     def warn(text: str) -> None:
         click.echo(f"warning: {text}", err=True)
+
+    earlier = None if name is not None else _earlier_output(source, out_dir, layer)
+    if earlier is not None:
+        warn(
+            f"{Path(out_dir) / earlier} holds this source's frames under the name "
+            f"convert's default gave before, {earlier}; writing "
+            f"{Path(out_dir) / layer} (--name {earlier} continues that one)"
+        )
 
     with progress_reporter(f"converting {layer}") as progress:
         result = convert(

@@ -383,6 +383,32 @@ def test_a_range_pattern_that_skips_frames_is_refused_before_anything_is_written
     assert not out.exists()
 
 
+def test_a_default_name_that_changed_points_at_the_earlier_output(
+    tmp_path: Path,
+) -> None:
+    # Without --name, Hero-FGR.####.png was converted to out/Hero-FGR; the default
+    # became init's layer id, hero_fgr, and a re-run (or the next farm chunk) wrote
+    # a second folder, nothing said.
+    synthetic.write_png_sequence(
+        tmp_path / "src", "Hero-FGR", frames=2, width=8, height=8
+    )
+    source = str(tmp_path / "src" / "Hero-FGR.####.png")
+    out = tmp_path / "out"
+    convert(source, out, name="Hero-FGR", fps=24, jobs=1)
+    args = ["convert", source, "-o", str(out), "--fps", "24", "-j", "1"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    warning = (
+        f"warning: {out / 'Hero-FGR'} holds this source's frames under the name "
+        f"convert's default gave before, Hero-FGR; writing {out / 'hero_fgr'} "
+        "(--name Hero-FGR continues that one)\n"
+    )
+    assert warning in result.stderr
+    # Once the new folder holds them, nothing more is said.
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0 and "warning" not in result.stderr
+
+
 def test_a_corrupt_frame_names_file_and_frame_and_leaves_no_partial_frame(
     fg_png: Path, tmp_path: Path
 ) -> None:
