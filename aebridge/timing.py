@@ -14,14 +14,15 @@ __all__ = [
     "MIN_RATE",
     "NTSC_RATES",
     "RATE_ALLOWED",
+    "RATE_RANGE",
     "RATIO_TEXT",
     "exact_rate",
     "format_rate",
     "frame_to_timecode",
     "has_timecode",
+    "in_rate_range",
     "pack_timecode",
     "parse_rate",
-    "rate_range",
     "ratio_from_text",
     "timecode_rate",
 ]
@@ -55,6 +56,15 @@ _RATIO_RE = re.compile(RATIO_TEXT)
 RATE_ALLOWED = "a number or ratio such as 24, 25, 23.976, 29.97, 24000/1001"
 #: The rates any rate may be, frames per second.
 MIN_RATE, MAX_RATE = 1, 1000
+#: :data:`MIN_RATE` to :data:`MAX_RATE`, as messages allowing them say it.
+RATE_RANGE = (
+    f"{MIN_RATE} to {MAX_RATE} frames per second, such as 24, 25, 23.976, 24000/1001"
+)
+
+
+def in_rate_range(rate: Fraction) -> bool:
+    """Whether ``rate`` is one any rate may be (:data:`RATE_RANGE`)."""
+    return MIN_RATE <= rate <= MAX_RATE
 
 
 def exact_rate(value: object) -> Fraction | None:
@@ -111,14 +121,9 @@ def parse_rate(value: object, *, option: str = "rate") -> Fraction:
     rate = exact_rate(value)
     if rate is None:
         raise OptionError(option, value, RATE_ALLOWED)
-    if not (MIN_RATE <= rate <= MAX_RATE):
-        raise OptionError(option, value, rate_range())
+    if not in_rate_range(rate):
+        raise OptionError(option, value, RATE_RANGE)
     return rate
-
-
-def rate_range(lo: int = MIN_RATE, hi: int = MAX_RATE) -> str:
-    """Rates ``lo`` to ``hi`` as messages allowing them say it."""
-    return f"{lo} to {hi} frames per second, such as 24, 25, 23.976, 24000/1001"
 
 
 def ratio_from_text(text: str) -> Fraction | None:

@@ -45,12 +45,11 @@ from ..model.rules import (
 )
 from ..model.table import FieldSpec, conditions, relations, spec_fields
 from ..timing import (
-    MAX_RATE,
-    MIN_RATE,
     RATE_ALLOWED,
+    RATE_RANGE,
     exact_rate,
     format_rate,
-    rate_range,
+    in_rate_range,
     ratio_from_text,
 )
 
@@ -338,10 +337,8 @@ class RuleReader:
             return None
         # The field's own range first (a comp's 1 to 99), then the one of every rate.
         message = rule.check(rate)
-        if message is None and not (MIN_RATE <= rate <= MAX_RATE):
-            message = (
-                f"{format_rate(rate)} fps is out of range; allowed: {rate_range()}"
-            )
+        if message is None and not in_rate_range(rate):
+            message = f"{format_rate(rate)} fps is out of range; allowed: {RATE_RANGE}"
         if message is not None:
             self.error(path, message)
             return None
